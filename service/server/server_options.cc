@@ -1,0 +1,109 @@
+#include "service/server/server_options.h"
+
+#include <cstdint>
+#include <limits>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/resource_quota.h"
+#include "grpcpp/security/server_credentials.h"
+
+namespace needlecheck::server {
+namespace {
+
+// A duration as a channel-argument value in milliseconds; infinite (or
+// too large for an int) becomes INT_MAX, gRPC's "never".
+int ToMillisArg(absl::Duration d) {
+  if (d == absl::InfiniteDuration()) return std::numeric_limits<int>::max();
+  const int64_t ms = absl::ToInt64Milliseconds(d);
+  if (ms > std::numeric_limits<int>::max()) {
+    return std::numeric_limits<int>::max();
+  }
+  return static_cast<int>(ms);
+}
+
+}  // namespace
+
+absl::Status ValidateServerOptions(const ServerOptions& options) {
+  if (options.listen_address.empty()) {
+    return absl::InvalidArgumentError("listen_address: required (HOST:PORT)");
+  }
+  if (!absl::StrContains(options.listen_address, ':')) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen_address: \"", options.listen_address, "\" is not HOST:PORT"));
+  }
+  if (options.max_receive_message_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        "max_receive_message_bytes: must be greater than 0");
+  }
+  if (options.max_send_message_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        "max_send_message_bytes: must be greater than 0");
+  }
+  if (options.max_concurrent_streams < 0) {
+    return absl::InvalidArgumentError(
+        "max_concurrent_streams: must not be negative");
+  }
+  if (options.max_threads < 0) {
+    return absl::InvalidArgumentError("max_threads: must not be negative");
+  }
+  for (const auto& [name, d] :
+       {std::pair<const char*, absl::Duration>{"keepalive_time",
+                                               options.keepalive_time},
+        {"keepalive_timeout", options.keepalive_timeout},
+        {"min_client_ping_interval", options.min_client_ping_interval},
+        {"max_connection_idle", options.max_connection_idle},
+        {"max_connection_age", options.max_connection_age},
+        {"max_connection_age_grace", options.max_connection_age_grace},
+        {"drain_grace_period", options.drain_grace_period}}) {
+    if (d < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": must not be negative"));
+    }
+  }
+  if (options.drain_grace_period == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError("drain_grace_period: must be finite");
+  }
+  if (options.data_dir.empty()) {
+    return absl::InvalidArgumentError("data_dir: required");
+  }
+  return absl::OkStatus();
+}
+
+void ApplyServerOptions(const ServerOptions& options,
+                        grpc::ServerBuilder* builder) {
+  builder->SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder->SetMaxSendMessageSize(options.max_send_message_bytes);
+  if (options.max_concurrent_streams > 0) {
+    builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                                options.max_concurrent_streams);
+  }
+  if (options.max_threads > 0) {
+    grpc::ResourceQuota quota("needlecheck_server");
+    quota.SetMaxThreads(options.max_threads);
+    builder->SetResourceQuota(quota);
+  }
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                              ToMillisArg(options.keepalive_time));
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                              ToMillisArg(options.keepalive_timeout));
+  builder->AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      ToMillisArg(options.min_client_ping_interval));
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+                              options.permit_keepalive_without_calls ? 1 : 0);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                              ToMillisArg(options.max_connection_idle));
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                              ToMillisArg(options.max_connection_age));
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                              ToMillisArg(options.max_connection_age_grace));
+}
+
+void AddListeningPort(const ServerOptions& options,
+                      grpc::ServerBuilder* builder, int* selected_port) {
+  builder->AddListeningPort(options.listen_address,
+                            grpc::InsecureServerCredentials(), selected_port);
+}
+
+}  // namespace needlecheck::server

@@ -1,0 +1,127 @@
+// ServerOptions: every setting of a needlecheck gRPC server, in one place.
+//
+// Contract
+// - A plain struct: every field states its default. Flags live only in
+//   `*_main.cc` files and are copied into it; ValidateServerOptions() checks
+//   it once, before anything is started.
+// - ApplyServerOptions() is the single place where these settings reach a
+//   grpc::ServerBuilder: message-size limits, HTTP/2 and keepalive channel
+//   arguments, the resource quota. needlecheckd and the benchmark's echo
+//   server both call it, so they run with the same transport settings.
+//   It does not add a listening port (see AddListeningPort()), and it does
+//   not touch health checking or reflection (process-wide switches that
+//   needlecheckd sets itself before creating its builder).
+// - Thread-safety: plain data; the functions keep no state.
+//
+// Example
+//   ServerOptions options;
+//   options.listen_address = "127.0.0.1:0";
+//   RETURN_IF_ERROR(ValidateServerOptions(options));
+//   grpc::ServerBuilder builder;
+//   ApplyServerOptions(options, &builder);
+//   int port = 0;
+//   AddListeningPort(options, &builder, &port);
+//   builder.RegisterService(&service);
+//   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+#ifndef SERVICE_SERVER_SERVER_OPTIONS_H_
+#define SERVICE_SERVER_SERVER_OPTIONS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/server_builder.h"
+
+namespace needlecheck::server {
+
+struct ServerOptions {
+  // Where to listen, "HOST:PORT" (IPv6 as "[::1]:PORT"). Port 0 lets the
+  // kernel pick a free port; the chosen one is reported once serving.
+  // Plain-text HTTP/2 (TLS comes with a later issue).
+  // Default: "127.0.0.1:50051".
+  std::string listen_address = "127.0.0.1:50051";
+
+  // Largest request message the server accepts, in bytes. A larger message
+  // is rejected by gRPC itself with RESOURCE_EXHAUSTED before any handler
+  // runs. Must be > 0. Default: 4 MiB.
+  int max_receive_message_bytes = 4 * 1024 * 1024;
+
+  // Largest response message the server sends, in bytes; a larger response
+  // fails the call with RESOURCE_EXHAUSTED. Must be > 0. Default: 16 MiB
+  // (a knowledge-base summary or a response for a large record stays far
+  // below it).
+  int max_send_message_bytes = 16 * 1024 * 1024;
+
+  // Concurrent calls (HTTP/2 streams) allowed on one client connection.
+  // 0: gRPC's default (no practical limit). Default: 0.
+  int max_concurrent_streams = 0;
+
+  // Upper bound on the threads gRPC may create for this server (resource
+  // quota). 0: no explicit limit, gRPC sizes its own pools. Callback-API
+  // services (needlecheckd) run their handlers on gRPC's internal executor,
+  // which this also bounds. Default: 0.
+  int max_threads = 0;
+
+  // The server pings a connection that has been idle for this long, and
+  // closes it if the ping is not answered within `keepalive_timeout`.
+  // Default: 2 hours (gRPC's default).
+  absl::Duration keepalive_time = absl::Hours(2);
+  // Default: 20 seconds.
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+
+  // The shortest interval between client keepalive pings (without data)
+  // the server tolerates; clients pinging more often get GOAWAY
+  // "too_many_pings". Default: 10 seconds (gRPC's own default is 5 minutes,
+  // which rejects common client keepalive settings behind load balancers).
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
+  // Whether clients may send keepalive pings while no call is open.
+  // Default: true.
+  bool permit_keepalive_without_calls = true;
+
+  // Connections idle (no open call) for this long are closed gracefully.
+  // Default: infinite (never).
+  absl::Duration max_connection_idle = absl::InfiniteDuration();
+  // Connections older than this are closed gracefully (GOAWAY), so that
+  // clients re-balance across replicas. Default: infinite (never).
+  absl::Duration max_connection_age = absl::InfiniteDuration();
+  // After max_connection_age, calls still open get this long to finish.
+  // Default: infinite.
+  absl::Duration max_connection_age_grace = absl::InfiniteDuration();
+
+  // Graceful drain on SIGTERM: health turns NOT_SERVING, new calls are
+  // refused, calls in flight get this long to finish and are then
+  // cancelled. Must be >= 0. Default: 10 seconds.
+  absl::Duration drain_grace_period = absl::Seconds(10);
+
+  // Folder for anything the server writes (the alert ledger, in a later
+  // issue). Created when missing. Default: "./data".
+  std::string data_dir = "./data";
+
+  // Knowledge-base file (protobuf text format, KnowledgeBaseDefinition).
+  // Empty: the knowledge base compiled into the binary. Reloaded from the
+  // same place on SIGHUP. Default: "" (bundled).
+  std::string knowledge_base_path;
+
+  // When not empty, the server writes "HOST:PORT\n" to this file (atomically,
+  // via a rename) once it is serving, and removes it when it stops.
+  // Default: "" (no file).
+  std::string ready_file;
+};
+
+// OK, or INVALID_ARGUMENT naming the first bad field.
+absl::Status ValidateServerOptions(const ServerOptions& options);
+
+// Applies message-size limits, HTTP/2, keepalive and connection-age channel
+// arguments and the thread limit of `options` to `builder`.
+void ApplyServerOptions(const ServerOptions& options,
+                        grpc::ServerBuilder* builder);
+
+// Adds `options.listen_address` as an insecure listening port; after
+// BuildAndStart(), `*selected_port` holds the bound port (0 if binding
+// failed).
+void AddListeningPort(const ServerOptions& options,
+                      grpc::ServerBuilder* builder, int* selected_port);
+
+}  // namespace needlecheck::server
+
+#endif  // SERVICE_SERVER_SERVER_OPTIONS_H_
