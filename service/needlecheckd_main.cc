@@ -1,0 +1,48 @@
+// needlecheckd: the needlecheck screening service (gRPC).
+//
+//   needlecheckd [--listen=127.0.0.1:50051] [--data_dir=./data]
+//                [--knowledge_base=FILE] [--max_message_bytes=4194304]
+//                [--drain_seconds=10] [--ready_file=FILE]
+//
+// SIGHUP reloads the knowledge base; SIGTERM or SIGINT drains and exits 0.
+// Everything else lives in service/server/server.h.
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "service/server/server.h"
+#include "service/server/server_options.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "Address to listen on, HOST:PORT (port 0: any free port).");
+ABSL_FLAG(std::string, data_dir, "./data",
+          "Folder for anything the server writes; created when missing.");
+ABSL_FLAG(std::string, knowledge_base, "",
+          "Knowledge-base file (text format); empty: the bundled one. "
+          "Reloaded on SIGHUP.");
+ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024,
+          "Largest request accepted, in bytes; larger ones get "
+          "RESOURCE_EXHAUSTED.");
+ABSL_FLAG(double, drain_seconds, 10,
+          "On SIGTERM, how long calls in flight may take to finish.");
+ABSL_FLAG(std::string, ready_file, "",
+          "When set, HOST:PORT is written to this file once serving.");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "needlecheckd: microneedling safety screening over gRPC "
+      "(needlecheck.v1.ScreeningService).");
+  absl::ParseCommandLine(argc, argv);
+
+  needlecheck::server::ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.knowledge_base_path = absl::GetFlag(FLAGS_knowledge_base);
+  options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.drain_grace_period =
+      absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
+  options.ready_file = absl::GetFlag(FLAGS_ready_file);
+  return needlecheck::server::RunServer(options);
+}

@@ -1,0 +1,55 @@
+// The unary RPC handlers of needlecheck.v1.ScreeningService, one per RPC,
+// free of gRPC's server machinery so that each is tested on its own.
+//
+// Contract
+// - Each handler checks the call first: an expired deadline gives
+//   DEADLINE_EXCEEDED and a cancelled call CANCELLED, both without any work.
+//   Then it delegates to the ScreeningBackend and converts its
+//   absl::Status (with error details) to a grpc::Status.
+// - Logs: rejected requests (request id, status code, the offending field
+//   paths) and internal errors; never request content.
+// - Thread-safe as far as the backend is.
+#ifndef SERVICE_SERVER_HANDLERS_H_
+#define SERVICE_SERVER_HANDLERS_H_
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/status.h"
+#include "needlecheck/v1/knowledge_base.pb.h"
+#include "needlecheck/v1/screening.pb.h"
+#include "service/server/screening_backend.h"
+
+namespace needlecheck::server {
+
+// What a handler needs to know about its call.
+struct CallState {
+  // The client's deadline; InfiniteFuture() when it set none.
+  absl::Time deadline = absl::InfiniteFuture();
+  bool cancelled = false;
+};
+
+// The state of a live server call.
+CallState GetCallState(const grpc::CallbackServerContext& context);
+
+// OK, DEADLINE_EXCEEDED (deadline at or before `now`) or CANCELLED.
+absl::Status CheckCall(const CallState& call, absl::Time now);
+
+grpc::Status HandleScreen(ScreeningBackend& backend, const CallState& call,
+                          absl::Time now,
+                          const needlecheck::v1::ScreenRequest& request,
+                          needlecheck::v1::ScreenResponse* response);
+
+grpc::Status HandleGetKnowledgeBase(
+    ScreeningBackend& backend, const CallState& call, absl::Time now,
+    needlecheck::v1::KnowledgeBase* knowledge_base);
+
+// Logs a failed screening (never its content). `position` is the index in
+// a stream, or -1 for a unary call.
+void LogScreenFailure(const absl::Status& status,
+                      const needlecheck::v1::ScreenRequest& request,
+                      int64_t position);
+
+}  // namespace needlecheck::server
+
+#endif  // SERVICE_SERVER_HANDLERS_H_

@@ -1,0 +1,54 @@
+// ScreenStreamReactor: the ScreenStream RPC, one response per request in
+// the same order.
+//
+// Contract
+// - Strictly one message in flight at a time: read a request, screen it,
+//   write its response, then read the next. A client that stops reading
+//   stops the server reading too (flow control end to end), and memory per
+//   stream is one request and one response.
+// - A request the backend rejects ends the stream with its status (e.g.
+//   INVALID_ARGUMENT with BadRequest details), its message prefixed with
+//   the request's position and id: "request at index 2 (request_id
+//   \"r-3\"): invalid screening request: session.date: ...". Responses to
+//   the requests before it have been sent.
+// - Before each request: a cancelled call or an expired deadline ends the
+//   stream (CANCELLED / DEADLINE_EXCEEDED) without screening it.
+// - Owned by gRPC: created by the service, deletes itself in OnDone().
+#ifndef SERVICE_SERVER_SCREEN_STREAM_REACTOR_H_
+#define SERVICE_SERVER_SCREEN_STREAM_REACTOR_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+#include "needlecheck/v1/screening.pb.h"
+#include "service/server/screening_backend.h"
+
+namespace needlecheck::server {
+
+class ScreenStreamReactor
+    : public grpc::ServerBidiReactor<needlecheck::v1::ScreenRequest,
+                                     needlecheck::v1::ScreenResponse> {
+ public:
+  ScreenStreamReactor(grpc::CallbackServerContext* context,
+                      ScreeningBackend* backend);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone() override;
+
+ private:
+  void FinishOnce(const grpc::Status& status);
+
+  grpc::CallbackServerContext* const context_;
+  ScreeningBackend* const backend_;
+  needlecheck::v1::ScreenRequest request_;
+  needlecheck::v1::ScreenResponse response_;
+  int64_t index_ = 0;  // position of request_ in the stream
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace needlecheck::server
+
+#endif  // SERVICE_SERVER_SCREEN_STREAM_REACTOR_H_

@@ -1,0 +1,107 @@
+#include "service/server/screening_backend.h"
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_format.h"
+#include "service/common/fhir_date.h"
+#include "service/engine/engine.h"
+#include "service/engine/input_validation.h"
+#include "service/server/status_conversion.h"
+
+namespace needlecheck::server {
+namespace {
+
+using ::needlecheck::v1::KnowledgeBase;
+using ::needlecheck::v1::ScreenRequest;
+using ::needlecheck::v1::ScreenResponse;
+
+class EngineBackend : public ScreeningBackend {
+ public:
+  explicit EngineBackend(const KnowledgeBaseStore* store) : store_(store) {}
+
+  absl::Status Screen(const ScreenRequest& request,
+                      ScreenResponse* response) override {
+    const KnowledgeBaseStore::Snapshot snapshot = store_->Current();
+    if (snapshot.kb == nullptr) {
+      return absl::UnavailableError("no knowledge base is loaded");
+    }
+    const kb::KnowledgeBase& kb = *snapshot.kb;
+
+    std::vector<engine::FieldViolation> violations;
+    if (!request.has_record()) {
+      violations.push_back({"record", "required: the patient record"});
+    }
+    if (!request.has_session()) {
+      violations.push_back({"session", "required: the planned session"});
+    }
+    std::vector<engine::FieldViolation> input_violations =
+        engine::ValidateScreenInput(request.record(), request.session(),
+                                    kb.thresholds().max_needle_depth_mm());
+    for (engine::FieldViolation& v : input_violations) {
+      violations.push_back(std::move(v));
+    }
+    if (!violations.empty()) {
+      return BadRequestError("invalid screening request", violations);
+    }
+    absl::StatusOr<DayNumber> as_of = ParseFhirDay(request.session().date());
+    if (!as_of.ok()) {
+      // ValidateScreenInput checks this too; kept so that a gap there can
+      // never become a guessed date.
+      return BadRequestError(
+          "invalid screening request",
+          {{"session.date", std::string(as_of.status().message())}});
+    }
+
+    response->set_request_id(
+        request.request_id().empty() ? NewRequestId() : request.request_id());
+    std::vector<needlecheck::v1::Alert> alerts =
+        engine::EvaluateAsOf(kb, request.record(), request.session(), *as_of);
+    response->mutable_alerts()->Reserve(static_cast<int>(alerts.size()));
+    for (needlecheck::v1::Alert& alert : alerts) {
+      *response->add_alerts() = std::move(alert);
+    }
+    response->set_knowledge_base_version(kb.version());
+    return absl::OkStatus();
+  }
+
+  absl::Status GetKnowledgeBase(KnowledgeBase* knowledge_base) override {
+    const KnowledgeBaseStore::Snapshot snapshot = store_->Current();
+    if (snapshot.kb == nullptr) {
+      return absl::UnavailableError("no knowledge base is loaded");
+    }
+    *knowledge_base = snapshot.kb->Summary();
+    knowledge_base->set_loaded_at(FormatRfc3339Utc(snapshot.loaded_at));
+    return absl::OkStatus();
+  }
+
+ private:
+  const KnowledgeBaseStore* const store_;
+};
+
+}  // namespace
+
+std::unique_ptr<ScreeningBackend> CreateEngineBackend(
+    const KnowledgeBaseStore* store) {
+  return std::make_unique<EngineBackend>(store);
+}
+
+std::string NewRequestId() {
+  thread_local absl::BitGen gen;
+  const uint64_t hi = absl::Uniform<uint64_t>(gen);
+  const uint64_t lo = absl::Uniform<uint64_t>(gen);
+  // Version 4 (random), variant 10xx.
+  const uint64_t hi_v4 = (hi & ~uint64_t{0xf000}) | uint64_t{0x4000};
+  const uint64_t lo_var = (lo & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi_v4 >> 32,
+                         (hi_v4 >> 16) & 0xffff, hi_v4 & 0xffff, lo_var >> 48,
+                         lo_var & uint64_t{0xffffffffffff});
+}
+
+std::string FormatRfc3339Utc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+}  // namespace needlecheck::server

@@ -1,0 +1,51 @@
+// ScreeningBackend: what the gRPC handlers delegate to. The handlers deal
+// with gRPC (deadlines, cancellation, status conversion, streaming); the
+// backend with the knowledge base and the engine.
+//
+// Contract
+// - Screen(): validates the request and screens it with the knowledge base
+//   served at call time. Errors: INVALID_ARGUMENT with a
+//   google.rpc.BadRequest payload (kBadRequestTypeUrl) naming every bad
+//   field, including a missing record or session; UNAVAILABLE when no
+//   knowledge base is loaded. An empty request_id is replaced by a random
+//   one (never derived from the request's content).
+// - GetKnowledgeBase(): the served knowledge base's summary with its load
+//   time (RFC 3339, UTC). UNAVAILABLE when none is loaded.
+// - Thread-safe: called concurrently from gRPC's threads.
+#ifndef SERVICE_SERVER_SCREENING_BACKEND_H_
+#define SERVICE_SERVER_SCREENING_BACKEND_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "needlecheck/v1/knowledge_base.pb.h"
+#include "needlecheck/v1/screening.pb.h"
+#include "service/server/knowledge_base_store.h"
+
+namespace needlecheck::server {
+
+class ScreeningBackend {
+ public:
+  virtual ~ScreeningBackend() = default;
+
+  virtual absl::Status Screen(const needlecheck::v1::ScreenRequest& request,
+                              needlecheck::v1::ScreenResponse* response) = 0;
+  virtual absl::Status GetKnowledgeBase(
+      needlecheck::v1::KnowledgeBase* knowledge_base) = 0;
+};
+
+// The engine-backed backend. `store` must outlive it.
+std::unique_ptr<ScreeningBackend> CreateEngineBackend(
+    const KnowledgeBaseStore* store);
+
+// A random request id (UUID version 4 text form).
+std::string NewRequestId();
+
+// "2026-11-23T10:00:00Z" (seconds precision, UTC).
+std::string FormatRfc3339Utc(absl::Time t);
+
+}  // namespace needlecheck::server
+
+#endif  // SERVICE_SERVER_SCREENING_BACKEND_H_

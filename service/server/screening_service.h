@@ -1,0 +1,41 @@
+// ScreeningServiceImpl: needlecheck.v1.ScreeningService on gRPC's callback
+// API. Each method is a thin shell around its handler (handlers.h,
+// screen_stream_reactor.h); the work is the ScreeningBackend's.
+//
+// Thread-safe; `backend` must outlive the service (and the server it is
+// registered with).
+#ifndef SERVICE_SERVER_SCREENING_SERVICE_H_
+#define SERVICE_SERVER_SCREENING_SERVICE_H_
+
+#include "needlecheck/v1/screening.grpc.pb.h"
+#include "service/server/screening_backend.h"
+
+namespace needlecheck::server {
+
+class ScreeningServiceImpl final
+    : public needlecheck::v1::ScreeningService::CallbackService {
+ public:
+  explicit ScreeningServiceImpl(ScreeningBackend* backend)
+      : backend_(backend) {}
+
+  grpc::ServerUnaryReactor* Screen(
+      grpc::CallbackServerContext* context,
+      const needlecheck::v1::ScreenRequest* request,
+      needlecheck::v1::ScreenResponse* response) override;
+
+  grpc::ServerBidiReactor<needlecheck::v1::ScreenRequest,
+                          needlecheck::v1::ScreenResponse>*
+  ScreenStream(grpc::CallbackServerContext* context) override;
+
+  grpc::ServerUnaryReactor* GetKnowledgeBase(
+      grpc::CallbackServerContext* context,
+      const needlecheck::v1::GetKnowledgeBaseRequest* request,
+      needlecheck::v1::KnowledgeBase* response) override;
+
+ private:
+  ScreeningBackend* const backend_;
+};
+
+}  // namespace needlecheck::server
+
+#endif  // SERVICE_SERVER_SCREENING_SERVICE_H_

@@ -1,0 +1,237 @@
+#include "service/server/server.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+#include "service/server/log.h"
+
+namespace needlecheck::server {
+namespace {
+
+absl::Status PrepareDataDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data_dir \"", dir, "\": cannot create: ", ec.message()));
+  }
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data_dir \"", dir, "\": not a directory"));
+  }
+  return absl::OkStatus();
+}
+
+// Writes `content` to `path` via a temporary file and a rename, so readers
+// never see a partial file.
+absl::Status WriteFileAtomically(const std::string& path,
+                                 const std::string& content) {
+  const std::string tmp = absl::StrCat(path, ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+    out.close();
+    if (!out) {
+      return absl::UnavailableError(absl::StrCat("cannot write \"", tmp, "\""));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot rename \"", tmp, "\" to \"", path, "\": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+// "HOST" of "HOST:PORT" ("[::1]" stays bracketed).
+std::string HostOf(const std::string& listen_address) {
+  const size_t colon = listen_address.rfind(':');
+  return listen_address.substr(0, colon);
+}
+
+sigset_t ControlSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+}  // namespace
+
+NeedlecheckServer::NeedlecheckServer(const ServerOptions& options)
+    : options_(options) {}
+
+absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
+    const ServerOptions& options) {
+  if (absl::Status s = ValidateServerOptions(options); !s.ok()) return s;
+  if (absl::Status s = PrepareDataDir(options.data_dir); !s.ok()) return s;
+
+  std::unique_ptr<NeedlecheckServer> server(new NeedlecheckServer(options));
+  server->store_ = std::make_unique<KnowledgeBaseStore>(
+      FileOrBundledLoader(options.knowledge_base_path),
+      [] { return absl::Now(); });
+  if (absl::Status s = server->store_->Load(); !s.ok()) return s;
+  server->LogKnowledgeBase("kb_loaded");
+  server->backend_ = CreateEngineBackend(server->store_.get());
+  server->service_ =
+      std::make_unique<ScreeningServiceImpl>(server->backend_.get());
+
+  // Process-wide switches; both must be set before the builder exists.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  ApplyServerOptions(options, &builder);
+  AddListeningPort(options, &builder, &server->port_);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on \"", options.listen_address, "\""));
+  }
+  server->address_ =
+      absl::StrCat(HostOf(options.listen_address), ":", server->port_);
+  grpc::HealthCheckServiceInterface* health =
+      server->server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(kScreeningServiceName, true);
+
+  if (!options.ready_file.empty()) {
+    if (absl::Status s =
+            WriteFileAtomically(options.ready_file, server->address_ + "\n");
+        !s.ok()) {
+      return s;  // the destructor stops the server
+    }
+  }
+  LogInfo("serving",
+          {{"address", server->address_},
+           {"max_receive_message_bytes", options.max_receive_message_bytes},
+           {"data_dir", options.data_dir}});
+  return server;
+}
+
+void NeedlecheckServer::LogKnowledgeBase(absl::string_view event) const {
+  const KnowledgeBaseStore::Snapshot snapshot = store_->Current();
+  const needlecheck::v1::KnowledgeBase summary = snapshot.kb->Summary();
+  LogInfo(event, {{"version", summary.version()},
+                  {"source", summary.source()},
+                  {"sha256", summary.sha256()},
+                  {"rules", summary.rules_size()},
+                  {"value_sets", summary.value_sets_size()}});
+}
+
+absl::Status NeedlecheckServer::ReloadKnowledgeBase() {
+  absl::Status status = store_->Load();
+  if (!status.ok()) {
+    // A configuration error: the file and line are fine to log.
+    LogError("kb_reload_failed",
+             {{"path", options_.knowledge_base_path.empty()
+                           ? "bundled"
+                           : options_.knowledge_base_path},
+              {"code", absl::StatusCodeToString(status.code())},
+              {"error", status.message()},
+              {"serving_version", store_->Current().kb->version()}});
+    return status;
+  }
+  LogKnowledgeBase("kb_reloaded");
+  return absl::OkStatus();
+}
+
+void NeedlecheckServer::Drain() {
+  absl::MutexLock lock(&drain_mu_);
+  if (drained_ || server_ == nullptr) {
+    drained_ = true;
+    return;
+  }
+  drained_ = true;
+  LogInfo("draining", {{"grace_period",
+                        absl::FormatDuration(options_.drain_grace_period)}});
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health != nullptr) health->SetServingStatus(false);
+  if (!options_.ready_file.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(options_.ready_file, ec);
+  }
+  const absl::Time start = absl::Now();
+  server_->Shutdown(
+      absl::ToChronoTime(absl::Now() + options_.drain_grace_period));
+  server_->Wait();
+  LogInfo("stopped",
+          {{"drain_ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+}
+
+NeedlecheckServer::~NeedlecheckServer() {
+  {
+    absl::MutexLock lock(&drain_mu_);
+    if (!drained_ && server_ != nullptr) {
+      drained_ = true;
+      server_->Shutdown(absl::ToChronoTime(absl::Now()));
+      server_->Wait();
+    }
+  }
+}
+
+int RunServer(const ServerOptions& options) {
+  // Before any thread exists: every thread started from here on inherits
+  // the mask, so these signals reach only the sigwait() below.
+  const sigset_t signals = ControlSignals();
+  if (int err = pthread_sigmask(SIG_BLOCK, &signals, nullptr); err != 0) {
+    LogError("start_failed", {{"error", std::strerror(err)}});
+    return 1;
+  }
+  if (absl::Status s = ValidateServerOptions(options); !s.ok()) {
+    LogError("invalid_options", {{"error", s.message()}});
+    return 2;
+  }
+  LogInfo("starting", {{"listen", options.listen_address},
+                       {"knowledge_base", options.knowledge_base_path.empty()
+                                              ? "bundled"
+                                              : options.knowledge_base_path}});
+  absl::StatusOr<std::unique_ptr<NeedlecheckServer>> server =
+      NeedlecheckServer::Start(options);
+  if (!server.ok()) {
+    LogError("start_failed",
+             {{"code", absl::StatusCodeToString(server.status().code())},
+              {"error", server.status().message()}});
+    return 1;
+  }
+  std::printf("needlecheckd listening on %s\n", (*server)->address().c_str());
+  std::fflush(stdout);
+
+  while (true) {
+    int sig = 0;
+    const int err = sigwait(&signals, &sig);
+    if (err != 0) {
+      if (err == EINTR) continue;
+      LogError("sigwait_failed", {{"error", std::strerror(err)}});
+      break;
+    }
+    if (sig == SIGHUP) {
+      LogInfo("signal", {{"signal", "SIGHUP"}, {"action", "reload"}});
+      (*server)->ReloadKnowledgeBase().IgnoreError();  // logged inside
+      continue;
+    }
+    LogInfo("signal", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                       {"action", "drain"}});
+    break;
+  }
+  (*server)->Drain();
+  return 0;
+}
+
+}  // namespace needlecheck::server

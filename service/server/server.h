@@ -1,0 +1,88 @@
+// NeedlecheckServer: needlecheckd's gRPC server, and RunServer(), the
+// daemon's whole life.
+//
+// Contract
+// - NeedlecheckServer::Start() validates the options, creates data_dir,
+//   loads the knowledge base (options.knowledge_base_path, or the bundled
+//   one), and only then starts serving: ScreeningService, gRPC health
+//   checking (grpc.health.v1; "" and "needlecheck.v1.ScreeningService"
+//   SERVING from the start, since a knowledge base is loaded) and server
+//   reflection. Errors: INVALID_ARGUMENT for bad options or knowledge base,
+//   NOT_FOUND / PERMISSION_DENIED for an unreadable knowledge-base file,
+//   UNAVAILABLE when the address cannot be bound.
+// - ReloadKnowledgeBase() reloads from the same place; on error the old one
+//   keeps being served and the error is returned (and logged).
+// - Drain(): health NOT_SERVING, new calls refused, calls in flight get
+//   options.drain_grace_period and are then cancelled; returns when the
+//   server has stopped. Idempotent; the destructor drains with no grace.
+// - Thread-safe: ReloadKnowledgeBase() and Drain() may be called from any
+//   thread while calls are served.
+//
+// RunServer() is what needlecheckd's main calls. It blocks SIGTERM, SIGINT
+// and SIGHUP in the calling thread before any other thread exists (so every
+// thread gRPC starts inherits the mask), starts the server, prints
+// "needlecheckd listening on HOST:PORT" on stdout, and then waits for
+// signals with sigwait() in that thread (no work in signal handlers):
+// SIGHUP reloads the knowledge base, SIGTERM/SIGINT drain and return 0.
+// It returns 2 for invalid options and 1 when the server cannot start. Call
+// it from main before anything else starts a thread.
+#ifndef SERVICE_SERVER_SERVER_H_
+#define SERVICE_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/server.h"
+#include "service/server/knowledge_base_store.h"
+#include "service/server/screening_backend.h"
+#include "service/server/screening_service.h"
+#include "service/server/server_options.h"
+
+namespace needlecheck::server {
+
+// The name health checking reports for the screening service.
+inline constexpr char kScreeningServiceName[] =
+    "needlecheck.v1.ScreeningService";
+
+class NeedlecheckServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<NeedlecheckServer>> Start(
+      const ServerOptions& options);
+
+  NeedlecheckServer(const NeedlecheckServer&) = delete;
+  NeedlecheckServer& operator=(const NeedlecheckServer&) = delete;
+  ~NeedlecheckServer();
+
+  // The bound port, and "HOST:PORT" with the host of the listen address.
+  int port() const { return port_; }
+  const std::string& address() const { return address_; }
+
+  absl::Status ReloadKnowledgeBase();
+  void Drain() ABSL_LOCKS_EXCLUDED(drain_mu_);
+
+  const KnowledgeBaseStore& knowledge_base_store() const { return *store_; }
+
+ private:
+  explicit NeedlecheckServer(const ServerOptions& options);
+  void LogKnowledgeBase(absl::string_view event) const;
+
+  const ServerOptions options_;
+  std::unique_ptr<KnowledgeBaseStore> store_;
+  std::unique_ptr<ScreeningBackend> backend_;
+  std::unique_ptr<ScreeningServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::string address_;
+  absl::Mutex drain_mu_;
+  bool drained_ ABSL_GUARDED_BY(drain_mu_) = false;
+};
+
+int RunServer(const ServerOptions& options);
+
+}  // namespace needlecheck::server
+
+#endif  // SERVICE_SERVER_SERVER_H_
