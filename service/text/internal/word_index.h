@@ -1,0 +1,163 @@
+// Internal building blocks of TermMatcher: byte classes, case-folded word
+// hashing (including the hashes of every one-deletion variant of a word in
+// O(length)), a one-edit (OSA) comparison, and a small hash index with a
+// Bloom-filter front. Callers outside service/text must not use this header.
+//
+// Words are compared ASCII case-insensitively; bytes >= 0x80 are kept as is,
+// so edits are counted in bytes (a multi-byte UTF-8 letter substituted for
+// another counts as more than one edit).
+//
+// Thread safety: WordHashIndex is immutable after Finalize(); its const
+// methods may be called from any number of threads.
+#ifndef SERVICE_TEXT_INTERNAL_WORD_INDEX_H_
+#define SERVICE_TEXT_INTERNAL_WORD_INDEX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace needlecheck::text::internal {
+
+// Byte classes, built at compile time (no dynamic initialisation).
+struct ByteTables {
+  bool word[256];
+  unsigned char lower[256];
+};
+
+constexpr ByteTables MakeByteTables() {
+  ByteTables t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool digit = c >= '0' && c <= '9';
+    const bool upper = c >= 'A' && c <= 'Z';
+    const bool lower = c >= 'a' && c <= 'z';
+    t.word[c] = digit || upper || lower || c >= 0x80;
+    t.lower[c] = static_cast<unsigned char>(upper ? c + ('a' - 'A') : c);
+  }
+  return t;
+}
+
+inline constexpr ByteTables kByteTables = MakeByteTables();
+
+// A word byte: ASCII letter or digit, or any byte >= 0x80.
+inline bool IsWordByte(char c) {
+  return kByteTables.word[static_cast<unsigned char>(c)];
+}
+inline unsigned char FoldByte(char c) {
+  return kByteTables.lower[static_cast<unsigned char>(c)];
+}
+
+// Polynomial hash (mod 2^64) of the case-folded bytes; RawHash is combined
+// with the length by WordKey into the key stored in a WordHashIndex.
+inline constexpr uint64_t kHashBase = 0x100000001b3ULL;
+
+inline uint64_t RawHash(absl::string_view word) {
+  uint64_t h = 0;
+  for (char c : word) h = h * kHashBase + FoldByte(c);
+  return h;
+}
+
+inline uint64_t WordKey(uint64_t raw_hash, size_t length) {
+  uint64_t k =
+      raw_hash ^ (static_cast<uint64_t>(length) * 0x9e3779b97f4a7c15ULL);
+  // murmur3 finaliser: spreads the weak low bits of the polynomial hash.
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+inline uint64_t WordKeyOf(absl::string_view word) {
+  return WordKey(RawHash(word), word.size());
+}
+
+// True when `text_word` (folded on the fly) equals `folded` (already
+// lower-case).
+inline bool FoldedEquals(absl::string_view text_word,
+                         absl::string_view folded) {
+  if (text_word.size() != folded.size()) return false;
+  for (size_t i = 0; i < folded.size(); ++i) {
+    if (FoldByte(text_word[i]) != static_cast<unsigned char>(folded[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Optimal-string-alignment distance between `text_word` (folded on the fly)
+// and `folded` is exactly 1: one byte inserted, deleted or substituted, or
+// two adjacent bytes swapped. Equal words return false.
+bool WithinOneEdit(absl::string_view text_word, absl::string_view folded);
+
+// Scratch space for ForEachDeletionKey; words up to 47 bytes stay on the
+// stack.
+using HashScratch = absl::InlinedVector<uint64_t, 48>;
+
+// Computes, for a word of length L, the WordKey of the word itself and of
+// each of its L one-deletion variants, calling `fn(key)` for each.
+// `pow` must hold kHashBase^k for k in [0, L) and `scratch` is reused to
+// avoid allocations.
+template <typename Fn>
+void ForEachDeletionKey(absl::string_view word, absl::Span<const uint64_t> pow,
+                        HashScratch& scratch, Fn&& fn) {
+  const size_t n = word.size();
+  // suffix[j] = hash of word[j, n) weighted as if it ended the word.
+  scratch.resize(n + 1);
+  scratch[n] = 0;
+  for (size_t j = n; j-- > 0;) {
+    scratch[j] = scratch[j + 1] + FoldByte(word[j]) * pow[n - 1 - j];
+  }
+  fn(WordKey(scratch[0], n));
+  if (n == 0) return;
+  uint64_t prefix = 0;  // hash of word[0, i)
+  for (size_t i = 0; i < n; ++i) {
+    // Deleting word[i]: prefix shifts by the n - 1 - i bytes after it.
+    fn(WordKey(prefix * pow[n - 1 - i] + scratch[i + 1], n - 1));
+    prefix = prefix * kHashBase + FoldByte(word[i]);
+  }
+}
+
+// Maps 64-bit keys to lists of int32 ids. Keys collide only by accident of
+// the hash; callers always confirm a candidate by comparing the words.
+class WordHashIndex {
+ public:
+  void Add(uint64_t key, int32_t id);
+  // Freezes the index; call once after the last Add().
+  void Finalize();
+
+  // Ids stored under `key`, in insertion order without duplicates.
+  absl::Span<const int32_t> Find(uint64_t key) const {
+    if (!MayContain(key)) return {};
+    auto it = map_.find(key);
+    if (it == map_.end()) return {};
+    return absl::MakeConstSpan(ids_.data() + it->second.first,
+                               it->second.second);
+  }
+
+  bool empty() const { return map_.empty(); }
+
+ private:
+  bool MayContain(uint64_t key) const {
+    const uint64_t a = key & bloom_mask_;
+    const uint64_t b = (key >> 32) & bloom_mask_;
+    return ((bloom_[a >> 6] >> (a & 63)) & (bloom_[b >> 6] >> (b & 63)) & 1) !=
+           0;
+  }
+
+  absl::flat_hash_map<uint64_t, std::vector<int32_t>> building_;
+  absl::flat_hash_map<uint64_t, std::pair<uint32_t, uint32_t>> map_;
+  std::vector<int32_t> ids_;
+  std::vector<uint64_t> bloom_ = std::vector<uint64_t>(1, 0);
+  uint64_t bloom_mask_ = 0;
+};
+
+}  // namespace needlecheck::text::internal
+
+#endif  // SERVICE_TEXT_INTERNAL_WORD_INDEX_H_

@@ -1,0 +1,643 @@
+// TermMatcher implementation.
+//
+// Build time: every term, trigger, terminator and exclusion is split into
+// case-folded words ("units"). A term of n <= kMaxGroupedWords words gets one
+// variant per way of writing adjacent words together ("radiofrequency micro
+// needling", "radiofrequency microneedling", ...); longer terms get only the
+// separate and the fully joined forms. Units are indexed by hash for exact
+// lookup, and units of >= misspelling_min_length bytes also under each of
+// their one-deletion variants (symmetric delete) for misspelling lookup.
+//
+// FindAll: one pass tokenizes the text into a small vector; each word is
+// hashed once (the hashes of all its one-deletion variants come from prefix
+// and suffix hashes in O(length)) and looked up behind a Bloom filter, so a
+// word that is near no unit costs a few bit tests. Then phrases (terms,
+// triggers, terminators, exclusions) are matched on the per-word unit ids.
+//
+// Choices the header leaves open:
+// - A text word that is itself (exactly) a word of some term is not also
+//   matched as a misspelling of other term words ("procaine" does not match
+//   a term "procaina"). A correctly spelled known word is not a typo.
+// - '\r' cuts a clause like '\n'.
+// - Words of a term, trigger, terminator or exclusion must lie in one clause.
+// - Window: a pre-trigger ending at word t negates a hit starting at word h
+//   when 0 < h - t <= window_words (with window 1 only "no EMLA" negates);
+//   post-triggers symmetrically.
+// - Triggers, terminators and exclusions match whole words exactly, in
+//   sequence, without the joined form or misspelling tolerance.
+// - A suffix term must be a single word ("-caine" is fine, "ca ine" is
+//   INVALID_ARGUMENT). Suffix hits are never `misspelled`.
+// - Misspelling edits are counted in bytes (see internal/word_index.h).
+#include "service/text/term_matcher.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "service/text/internal/word_index.h"
+
+namespace needlecheck::text {
+namespace {
+
+using internal::FoldByte;
+using internal::IsWordByte;
+
+constexpr size_t kMaxGroupedWords = 4;
+
+// Splits `s` into case-folded words (the tokenizer of the header contract).
+std::vector<std::string> FoldedWords(absl::string_view s) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (!IsWordByte(s[i])) {
+      ++i;
+      continue;
+    }
+    std::string w;
+    while (i < s.size() && IsWordByte(s[i])) {
+      w.push_back(static_cast<char>(FoldByte(s[i])));
+      ++i;
+    }
+    words.push_back(std::move(w));
+  }
+  return words;
+}
+
+enum class PhraseKind : uint8_t {
+  kTerm,
+  kPreTrigger,
+  kPostTrigger,
+  kTerminator,
+  kExclusion,
+};
+
+struct Phrase {
+  uint32_t units_begin = 0;  // into units_of_phrases_
+  uint32_t num_units = 0;
+  PhraseKind kind = PhraseKind::kTerm;
+  int32_t tag = 0;
+};
+
+// Compressed lists: for each first unit id, the phrases starting with it.
+struct PhraseTable {
+  std::vector<uint32_t> begin;  // size num_units + 1
+  std::vector<uint32_t> phrase_ids;
+
+  absl::Span<const uint32_t> StartingWith(int32_t unit) const {
+    return absl::MakeConstSpan(phrase_ids.data() + begin[unit],
+                               begin[unit + 1] - begin[unit]);
+  }
+};
+
+struct Token {
+  size_t begin = 0;
+  size_t end = 0;
+  size_t clause = 0;
+  int32_t exact_unit = -1;   // unit equal to this word, any kind
+  uint32_t cands_begin = 0;  // term-unit candidates in FindAll's `cands`
+  uint32_t cands_end = 0;
+  bool terminator = false;
+};
+
+struct Candidate {
+  int32_t unit = 0;
+  bool misspelled = false;
+};
+
+struct RawHit {
+  int32_t tag = 0;
+  size_t first = 0;  // token indices, inclusive
+  size_t last = 0;
+  bool misspelled = false;
+};
+
+struct Occurrence {
+  PhraseKind kind;
+  int32_t tag;
+  size_t first;
+  size_t last;
+};
+
+class TermMatcherImpl final : public TermMatcher {
+ public:
+  static absl::StatusOr<std::unique_ptr<TermMatcher>> Build(
+      const std::vector<TermSpec>& terms,
+      const std::vector<TermSpec>& suffix_terms,
+      const std::vector<TermSpec>& exclusions, const MatcherOptions& options);
+
+  std::vector<TermHit> FindAll(absl::string_view text) const override;
+
+ private:
+  struct Unit {
+    std::string text;
+    bool term_word = false;  // a word (or joined group) of some term
+  };
+  struct Suffix {
+    std::string text;  // folded
+    int32_t tag;
+  };
+
+  TermMatcherImpl() = default;
+
+  int32_t InternUnit(const std::string& folded, bool term_word);
+  void AddPhrase(const std::vector<int32_t>& units, PhraseKind kind,
+                 int32_t tag);
+  absl::Status AddTerm(const TermSpec& spec);
+  absl::Status AddExactPhrases(const std::vector<std::string>& phrases,
+                               PhraseKind kind, absl::string_view what);
+  void Finalize();
+
+  // Fills token.exact_unit and appends term-unit candidates to `cands`.
+  void LookUpWord(absl::string_view word, Token& token,
+                  absl::InlinedVector<Candidate, 16>& cands,
+                  internal::HashScratch& scratch) const;
+
+  MatcherOptions options_;
+  size_t fuzzy_min_ = 6;
+
+  std::vector<Unit> units_;
+  absl::flat_hash_map<std::string, int32_t> unit_by_text_;  // build only
+  size_t max_unit_length_ = 0;
+  size_t max_fuzzy_length_ = 0;  // longest unit allowing one edit
+  internal::WordHashIndex exact_index_;
+  internal::WordHashIndex deletion_index_;
+  std::vector<uint64_t> pow_;  // kHashBase^k, k <= max_fuzzy_length_ + 1
+
+  std::vector<Phrase> phrases_;
+  std::vector<int32_t> units_of_phrases_;
+  absl::flat_hash_set<std::pair<int32_t, std::vector<int32_t>>>
+      seen_terms_;  // build only: (tag, units), and kinds other than terms
+  PhraseTable term_table_;   // kTerm phrases
+  PhraseTable other_table_;  // triggers, terminators, exclusions
+  bool has_terminators_ = false;
+
+  std::vector<Suffix> suffixes_;
+};
+
+int32_t TermMatcherImpl::InternUnit(const std::string& folded, bool term_word) {
+  auto [it, inserted] =
+      unit_by_text_.emplace(folded, static_cast<int32_t>(units_.size()));
+  if (inserted) {
+    units_.push_back(Unit{folded, term_word});
+    max_unit_length_ = std::max(max_unit_length_, folded.size());
+  } else if (term_word) {
+    units_[it->second].term_word = true;
+  }
+  return it->second;
+}
+
+void TermMatcherImpl::AddPhrase(const std::vector<int32_t>& units,
+                                PhraseKind kind, int32_t tag) {
+  // Deduplicate identical phrases (same kind, tag and words).
+  std::vector<int32_t> key = units;
+  key.push_back(static_cast<int32_t>(kind));
+  if (!seen_terms_.emplace(tag, std::move(key)).second) return;
+  Phrase p;
+  p.units_begin = static_cast<uint32_t>(units_of_phrases_.size());
+  p.num_units = static_cast<uint32_t>(units.size());
+  p.kind = kind;
+  p.tag = tag;
+  units_of_phrases_.insert(units_of_phrases_.end(), units.begin(), units.end());
+  phrases_.push_back(p);
+}
+
+absl::Status TermMatcherImpl::AddTerm(const TermSpec& spec) {
+  if (spec.term.empty()) {
+    return absl::InvalidArgumentError("empty term");
+  }
+  std::vector<std::string> words = FoldedWords(spec.term);
+  if (words.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("term has no word characters: \"", spec.term, "\""));
+  }
+  const size_t n = words.size();
+  // Bit k of `joins` set: word k and word k + 1 are written together.
+  const uint64_t all_joined = n > 1 ? (uint64_t{1} << (n - 1)) - 1 : 0;
+  std::vector<uint64_t> groupings;
+  if (n <= kMaxGroupedWords) {
+    for (uint64_t joins = 0; joins <= all_joined; ++joins) {
+      groupings.push_back(joins);
+    }
+  } else {
+    groupings = {0, ~uint64_t{0}};
+  }
+  for (uint64_t joins : groupings) {
+    std::vector<int32_t> units;
+    std::string group = words[0];
+    for (size_t k = 1; k < n; ++k) {
+      if (joins & (uint64_t{1} << std::min<size_t>(k - 1, 63))) {
+        group += words[k];
+      } else {
+        units.push_back(InternUnit(group, /*term_word=*/true));
+        group = words[k];
+      }
+    }
+    units.push_back(InternUnit(group, /*term_word=*/true));
+    AddPhrase(units, PhraseKind::kTerm, spec.tag);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TermMatcherImpl::AddExactPhrases(
+    const std::vector<std::string>& phrases, PhraseKind kind,
+    absl::string_view what) {
+  for (const std::string& phrase : phrases) {
+    std::vector<std::string> words = FoldedWords(phrase);
+    if (words.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " has no word characters: \"", phrase, "\""));
+    }
+    std::vector<int32_t> units;
+    for (const std::string& w : words) {
+      units.push_back(InternUnit(w, /*term_word=*/false));
+    }
+    AddPhrase(units, kind, 0);
+  }
+  return absl::OkStatus();
+}
+
+void TermMatcherImpl::Finalize() {
+  // Word indices.
+  for (size_t id = 0; id < units_.size(); ++id) {
+    const std::string& u = units_[id].text;
+    exact_index_.Add(internal::WordKeyOf(u), static_cast<int32_t>(id));
+    if (units_[id].term_word && u.size() >= fuzzy_min_) {
+      max_fuzzy_length_ = std::max(max_fuzzy_length_, u.size());
+    }
+  }
+  pow_.assign(max_fuzzy_length_ + 2, 1);
+  for (size_t k = 1; k < pow_.size(); ++k) {
+    pow_[k] = pow_[k - 1] * internal::kHashBase;
+  }
+  internal::HashScratch scratch;
+  for (size_t id = 0; id < units_.size(); ++id) {
+    const std::string& u = units_[id].text;
+    if (!units_[id].term_word || u.size() < fuzzy_min_) continue;
+    internal::ForEachDeletionKey(u, pow_, scratch, [&](uint64_t key) {
+      deletion_index_.Add(key, static_cast<int32_t>(id));
+    });
+  }
+  exact_index_.Finalize();
+  deletion_index_.Finalize();
+
+  // Phrase tables.
+  auto build_table = [&](PhraseTable& table, bool terms) {
+    table.begin.assign(units_.size() + 1, 0);
+    for (const Phrase& p : phrases_) {
+      if ((p.kind == PhraseKind::kTerm) != terms) continue;
+      ++table.begin[units_of_phrases_[p.units_begin] + 1];
+    }
+    for (size_t u = 0; u < units_.size(); ++u) {
+      table.begin[u + 1] += table.begin[u];
+    }
+    table.phrase_ids.assign(table.begin.back(), 0);
+    std::vector<uint32_t> fill(table.begin.begin(), table.begin.end() - 1);
+    for (size_t i = 0; i < phrases_.size(); ++i) {
+      const Phrase& p = phrases_[i];
+      if ((p.kind == PhraseKind::kTerm) != terms) continue;
+      table.phrase_ids[fill[units_of_phrases_[p.units_begin]]++] =
+          static_cast<uint32_t>(i);
+    }
+  };
+  build_table(term_table_, true);
+  build_table(other_table_, false);
+  for (const Phrase& p : phrases_) {
+    if (p.kind == PhraseKind::kTerminator) has_terminators_ = true;
+  }
+  unit_by_text_.clear();
+  seen_terms_.clear();
+}
+
+absl::StatusOr<std::unique_ptr<TermMatcher>> TermMatcherImpl::Build(
+    const std::vector<TermSpec>& terms,
+    const std::vector<TermSpec>& suffix_terms,
+    const std::vector<TermSpec>& exclusions, const MatcherOptions& options) {
+  if (options.misspelling_min_length < 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("misspelling_min_length must be >= 3, got ",
+                     options.misspelling_min_length));
+  }
+  if (options.negation.window_words < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "window_words must be >= 1, got ", options.negation.window_words));
+  }
+  auto m = std::unique_ptr<TermMatcherImpl>(new TermMatcherImpl());
+  m->options_ = options;
+  m->fuzzy_min_ = static_cast<size_t>(options.misspelling_min_length);
+  for (const TermSpec& spec : terms) {
+    absl::Status s = m->AddTerm(spec);
+    if (!s.ok()) return s;
+  }
+  for (const TermSpec& spec : suffix_terms) {
+    if (spec.term.empty()) {
+      return absl::InvalidArgumentError("empty suffix term");
+    }
+    std::vector<std::string> words = FoldedWords(spec.term);
+    if (words.size() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "suffix term must be exactly one word: \"", spec.term, "\""));
+    }
+    m->suffixes_.push_back(Suffix{std::move(words[0]), spec.tag});
+  }
+  for (const TermSpec& spec : exclusions) {
+    if (spec.term.empty()) {
+      return absl::InvalidArgumentError("empty exclusion term");
+    }
+    std::vector<std::string> words = FoldedWords(spec.term);
+    if (words.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "exclusion term has no word characters: \"", spec.term, "\""));
+    }
+    std::vector<int32_t> units;
+    for (const std::string& w : words) {
+      units.push_back(m->InternUnit(w, /*term_word=*/false));
+    }
+    m->AddPhrase(units, PhraseKind::kExclusion, spec.tag);
+  }
+  const NegationRules& neg = options.negation;
+  for (auto [list, kind, what] :
+       {std::make_tuple(&neg.pre_triggers, PhraseKind::kPreTrigger,
+                        "pre-trigger"),
+        std::make_tuple(&neg.post_triggers, PhraseKind::kPostTrigger,
+                        "post-trigger"),
+        std::make_tuple(&neg.terminators, PhraseKind::kTerminator,
+                        "terminator")}) {
+    absl::Status s = m->AddExactPhrases(*list, kind, what);
+    if (!s.ok()) return s;
+  }
+  m->Finalize();
+  return std::unique_ptr<TermMatcher>(std::move(m));
+}
+
+void TermMatcherImpl::LookUpWord(absl::string_view word, Token& token,
+                                 absl::InlinedVector<Candidate, 16>& cands,
+                                 internal::HashScratch& scratch) const {
+  const size_t n = word.size();
+  token.cands_begin = static_cast<uint32_t>(cands.size());
+  const bool fuzzy = n + 1 >= fuzzy_min_ && n <= max_fuzzy_length_ + 1;
+  auto add_exact = [&](uint64_t key) {
+    for (int32_t id : exact_index_.Find(key)) {
+      if (internal::FoldedEquals(word, units_[id].text)) {
+        token.exact_unit = id;
+        if (units_[id].term_word) cands.push_back(Candidate{id, false});
+        return;
+      }
+    }
+  };
+  if (!fuzzy) {
+    if (n <= max_unit_length_) add_exact(internal::WordKeyOf(word));
+    token.cands_end = static_cast<uint32_t>(cands.size());
+    return;
+  }
+  bool first = true;
+  bool blocked = false;
+  internal::ForEachDeletionKey(word, pow_, scratch, [&](uint64_t key) {
+    if (first) {
+      // The key of the whole word: exact lookup first.
+      first = false;
+      add_exact(key);
+      blocked = token.exact_unit >= 0 && units_[token.exact_unit].term_word;
+    }
+    if (blocked) return;
+    for (int32_t id : deletion_index_.Find(key)) {
+      bool seen = false;
+      for (size_t c = token.cands_begin; c < cands.size(); ++c) {
+        if (cands[c].unit == id) seen = true;
+      }
+      if (!seen && internal::WithinOneEdit(word, units_[id].text)) {
+        cands.push_back(Candidate{id, true});
+      }
+    }
+  });
+  token.cands_end = static_cast<uint32_t>(cands.size());
+}
+
+std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
+  std::vector<TermHit> out;
+  if (text.empty()) return out;
+
+  // 1. Tokenize, look words up, and number clauses cut by punctuation.
+  absl::InlinedVector<Token, 32> tokens;
+  absl::InlinedVector<Candidate, 16> cands;
+  internal::HashScratch scratch;
+  size_t clause = 0;
+  bool cut = false;
+  const size_t size = text.size();
+  for (size_t i = 0; i < size;) {
+    const char c = text[i];
+    if (!IsWordByte(c)) {
+      if (c == ';' || c == '!' || c == '\n' || c == '\r') {
+        cut = true;
+      } else if (c == '.') {
+        const bool between_digits = i > 0 && i + 1 < size &&
+                                    text[i - 1] >= '0' && text[i - 1] <= '9' &&
+                                    text[i + 1] >= '0' && text[i + 1] <= '9';
+        if (!between_digits) cut = true;
+      }
+      ++i;
+      continue;
+    }
+    Token t;
+    t.begin = i;
+    while (i < size && IsWordByte(text[i])) ++i;
+    t.end = i;
+    if (cut && !tokens.empty()) ++clause;
+    cut = false;
+    t.clause = clause;
+    LookUpWord(text.substr(t.begin, t.end - t.begin), t, cands, scratch);
+    tokens.push_back(t);
+  }
+  const size_t num_tokens = tokens.size();
+  if (num_tokens == 0) return out;
+
+  // 2. Exact phrases: triggers, terminators, exclusions.
+  absl::InlinedVector<Occurrence, 8> occurrences;
+  for (size_t i = 0; i < num_tokens; ++i) {
+    const int32_t u = tokens[i].exact_unit;
+    if (u < 0) continue;
+    for (uint32_t pid : other_table_.StartingWith(u)) {
+      const Phrase& p = phrases_[pid];
+      if (p.num_units > num_tokens - i) continue;
+      const size_t last = i + p.num_units - 1;
+      bool ok = tokens[last].clause == tokens[i].clause;
+      for (size_t k = 1; ok && k < p.num_units; ++k) {
+        ok = tokens[i + k].exact_unit == units_of_phrases_[p.units_begin + k];
+      }
+      if (ok) occurrences.push_back(Occurrence{p.kind, p.tag, i, last});
+    }
+  }
+
+  // 3. Terminators cut clauses: each run of terminator words is a clause of
+  //    its own, so no term, trigger or exclusion reaches across it.
+  bool any_terminator = false;
+  for (const Occurrence& o : occurrences) {
+    if (o.kind != PhraseKind::kTerminator) continue;
+    any_terminator = true;
+    for (size_t k = o.first; k <= o.last; ++k) tokens[k].terminator = true;
+  }
+  if (any_terminator) {
+    size_t prev_clause = tokens[0].clause;
+    bool prev_terminator = tokens[0].terminator;
+    size_t renumbered = 0;
+    tokens[0].clause = 0;
+    for (size_t i = 1; i < num_tokens; ++i) {
+      Token& t = tokens[i];
+      if (t.clause != prev_clause || t.terminator != prev_terminator) {
+        ++renumbered;
+      }
+      prev_clause = t.clause;
+      prev_terminator = t.terminator;
+      t.clause = renumbered;
+    }
+  }
+
+  // 4. Terms: consecutive words in one clause, each an exact or one-edit
+  //    match of the term's word (or joined group of words).
+  absl::InlinedVector<RawHit, 8> raw;
+  for (size_t i = 0; i < num_tokens; ++i) {
+    const Token& t = tokens[i];
+    for (uint32_t c = t.cands_begin; c < t.cands_end; ++c) {
+      for (uint32_t pid : term_table_.StartingWith(cands[c].unit)) {
+        const Phrase& p = phrases_[pid];
+        if (p.num_units > num_tokens - i) continue;
+        const size_t last = i + p.num_units - 1;
+        if (tokens[last].clause != t.clause) continue;
+        bool misspelled = cands[c].misspelled;
+        bool ok = true;
+        for (size_t k = 1; ok && k < p.num_units; ++k) {
+          const Token& next = tokens[i + k];
+          const int32_t want = units_of_phrases_[p.units_begin + k];
+          ok = false;
+          for (uint32_t d = next.cands_begin; d < next.cands_end; ++d) {
+            if (cands[d].unit == want) {
+              ok = true;
+              misspelled = misspelled || cands[d].misspelled;
+              break;
+            }
+          }
+        }
+        if (ok) raw.push_back(RawHit{p.tag, i, last, misspelled});
+      }
+    }
+  }
+
+  // 5. Suffix terms, on words no term matched.
+  if (!suffixes_.empty()) {
+    absl::InlinedVector<bool, 32> covered(num_tokens, false);
+    for (const RawHit& h : raw) {
+      for (size_t k = h.first; k <= h.last; ++k) covered[k] = true;
+    }
+    for (size_t i = 0; i < num_tokens; ++i) {
+      if (covered[i]) continue;
+      const absl::string_view word =
+          text.substr(tokens[i].begin, tokens[i].end - tokens[i].begin);
+      for (const Suffix& s : suffixes_) {
+        if (word.size() > s.text.size() &&
+            internal::FoldedEquals(word.substr(word.size() - s.text.size()),
+                                   s.text)) {
+          raw.push_back(RawHit{s.tag, i, i, false});
+        }
+      }
+    }
+  }
+  if (raw.empty()) return out;
+
+  // 6. Per tag, leftmost-longest without overlap; on equal spans prefer a
+  //    correctly spelled match.
+  std::sort(raw.begin(), raw.end(), [](const RawHit& a, const RawHit& b) {
+    if (a.tag != b.tag) return a.tag < b.tag;
+    if (a.first != b.first) return a.first < b.first;
+    if (a.last != b.last) return a.last > b.last;
+    return a.misspelled < b.misspelled;
+  });
+
+  // 7. Exclusions and negation scopes.
+  absl::InlinedVector<std::pair<size_t, int32_t>, 4> excluded;  // clause, tag
+  absl::InlinedVector<size_t, 8> pre_ends;
+  absl::InlinedVector<size_t, 8> post_begins;
+  for (const Occurrence& o : occurrences) {
+    if (tokens[o.first].clause != tokens[o.last].clause) continue;
+    switch (o.kind) {
+      case PhraseKind::kExclusion:
+        excluded.emplace_back(tokens[o.first].clause, o.tag);
+        break;
+      case PhraseKind::kPreTrigger:
+        pre_ends.push_back(o.last);
+        break;
+      case PhraseKind::kPostTrigger:
+        post_begins.push_back(o.first);
+        break;
+      default:
+        break;
+    }
+  }
+  std::sort(excluded.begin(), excluded.end());
+  std::sort(pre_ends.begin(), pre_ends.end());
+  std::sort(post_begins.begin(), post_begins.end());
+  const size_t window = static_cast<size_t>(options_.negation.window_words);
+
+  bool have_tag = false;
+  int32_t tag = 0;
+  size_t taken_last = 0;
+  for (const RawHit& h : raw) {
+    if (have_tag && h.tag == tag && h.first <= taken_last) continue;
+    have_tag = true;
+    tag = h.tag;
+    taken_last = h.last;
+    const size_t hit_clause = tokens[h.first].clause;
+    if (std::binary_search(excluded.begin(), excluded.end(),
+                           std::make_pair(hit_clause, h.tag))) {
+      continue;
+    }
+    bool negated = false;
+    // Nearest pre-trigger ending before the hit.
+    auto pre = std::lower_bound(pre_ends.begin(), pre_ends.end(), h.first);
+    if (pre != pre_ends.begin()) {
+      const size_t te = *(pre - 1);
+      negated = h.first - te <= window && tokens[te].clause == hit_clause;
+    }
+    // Nearest post-trigger starting after the hit.
+    auto post =
+        std::upper_bound(post_begins.begin(), post_begins.end(), h.last);
+    if (!negated && post != post_begins.end()) {
+      const size_t tb = *post;
+      negated = tb - h.last <= window && tokens[tb].clause == hit_clause;
+    }
+    TermHit hit;
+    hit.tag = h.tag;
+    hit.begin = tokens[h.first].begin;
+    hit.end = tokens[h.last].end;
+    hit.negated = negated;
+    hit.misspelled = h.misspelled;
+    out.push_back(hit);
+  }
+  std::sort(out.begin(), out.end(), [](const TermHit& a, const TermHit& b) {
+    if (a.begin != b.begin) return a.begin < b.begin;
+    return a.tag < b.tag;
+  });
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TermMatcher>> TermMatcher::Create(
+    const std::vector<TermSpec>& terms,
+    const std::vector<TermSpec>& suffix_terms,
+    const std::vector<TermSpec>& exclusions, const MatcherOptions& options) {
+  return TermMatcherImpl::Build(terms, suffix_terms, exclusions, options);
+}
+
+}  // namespace needlecheck::text
