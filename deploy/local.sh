@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# deploy/local.sh: build and run needlecheck on one Debian 12 machine.
+#
+#   deploy/local.sh run    install missing Debian packages, build Release into
+#                          build/release, start needlecheckd on 127.0.0.1:50051
+#                          with the bundled knowledge base and --data_dir=./data,
+#                          print how to try it with the CLI; runs in the
+#                          foreground until Ctrl-C.
+#   deploy/local.sh test   install missing packages, build build/test
+#                          (RelWithDebInfo; NEEDLECHECK_SANITIZE=1 turns on
+#                          AddressSanitizer + UBSan) and run every test with
+#                          ctest. The exit code is ctest's.
+#
+# Works from any directory. Packages come from Debian's own archive through
+# apt-get, and only when one is missing (sudo is used when not root).
+set -euo pipefail
+
+# Debian 12 packages the build needs. One array, so later work can append.
+PACKAGES=(
+  build-essential
+  cmake
+  ninja-build
+  pkg-config
+  libgrpc++-dev
+  protobuf-compiler-grpc
+  libprotobuf-dev
+  protobuf-compiler
+  libabsl-dev
+  libre2-dev
+  libsimdjson-dev
+  libgtest-dev
+  libgmock-dev
+  libbenchmark-dev
+  libsqlite3-dev
+  libpq-dev
+  libssl-dev
+  golang-github-gogo-googleapis-dev  # google/rpc/*.proto
+)
+
+JOBS="${NEEDLECHECK_JOBS:-2}"
+LISTEN="127.0.0.1:50051"
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${REPO_ROOT}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'deploy/local.sh: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+
+# Installs the packages of PACKAGES that dpkg does not report as installed.
+install_packages() {
+  local missing=() pkg status
+  for pkg in "${PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null || true)"
+    if [[ "${status}" != "install ok installed" ]]; then
+      missing+=("${pkg}")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    log "all ${#PACKAGES[@]} Debian packages are installed"
+    return
+  fi
+  log "installing missing Debian packages: ${missing[*]}"
+  local sudo=()
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || die "not root and no sudo: install ${missing[*]} as root"
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# configure_and_build BUILD_DIR BUILD_TYPE [cmake args...]
+configure_and_build() {
+  local dir="$1" type="$2"
+  shift 2
+  log "configuring ${dir} (${type})"
+  cmake -S . -B "${dir}" -G Ninja -DCMAKE_BUILD_TYPE="${type}" "$@"
+  log "building ${dir} with ninja -j${JOBS}"
+  ninja -C "${dir}" -j"${JOBS}"
+}
+
+# The bundled knowledge-base file (the one compiled into needlecheckd).
+knowledge_base_file() {
+  local files=(service/kb/data/*.textproto)
+  [[ -f "${files[0]}" ]] || die "no knowledge base under service/kb/data/"
+  printf '%s\n' "${files[0]}"
+}
+
+cmd_run() {
+  install_packages
+  configure_and_build build/release Release -DNEEDLECHECK_BUILD_TESTS=OFF
+  local daemon=build/release/service/needlecheckd
+  local cli=build/release/tools/cli/needlecheck
+  [[ -x "${daemon}" ]] || die "${daemon} was not built"
+  local kb
+  kb="$(knowledge_base_file)"
+  mkdir -p data
+
+  local logfile
+  logfile="$(mktemp "${TMPDIR:-/tmp}/needlecheckd.XXXXXX.log")"
+  log "starting needlecheckd on ${LISTEN} (knowledge base ${kb}, data ./data)"
+  "${daemon}" --listen="${LISTEN}" --knowledge_base="${kb}" --data_dir=./data \
+    > >(tee "${logfile}") 2>&1 &
+  local pid=$!
+  # Ctrl-C reaches this script (background jobs ignore SIGINT); pass it on as
+  # SIGTERM so needlecheckd drains gracefully.
+  trap 'kill -TERM "${pid}" 2>/dev/null || true' INT TERM
+
+  local waited=0
+  until grep -q "listening on" "${logfile}" 2>/dev/null; do
+    if ! kill -0 "${pid}" 2>/dev/null; then
+      wait "${pid}" || true
+      rm -f "${logfile}"
+      die "needlecheckd exited before it was serving (see its log above)"
+    fi
+    if ((waited >= 600)); then
+      kill -TERM "${pid}" 2>/dev/null || true
+      die "needlecheckd did not report 'listening on' within 60 s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+
+  cat <<HELP
+
+needlecheckd is serving on ${LISTEN} (pid ${pid}). In another terminal, try:
+
+  ${cli} screen --record deploy/examples/record.json --date 2026-12-01 \\
+      --area cheeks --area periorbital:0.5 --anesthetic lidocaine
+  ${cli} screen --record deploy/examples/record.json --date 2026-12-01 --area cheeks --json
+  ${cli} kb show
+  ${cli} kb lint ${kb}
+  kill -HUP ${pid}     # reload ${kb} after editing it
+
+The example patient has active atopic dermatitis, a lidocaine allergy written
+only in a free-text note, and a microneedling session on 2026-11-11.
+Press Ctrl-C to stop the server.
+
+HELP
+  local rc=0
+  wait "${pid}" || rc=$?
+  # A wait interrupted by the trap returns early: wait for the drain.
+  if kill -0 "${pid}" 2>/dev/null; then
+    wait "${pid}" || rc=$?
+  fi
+  rm -f "${logfile}"
+  # 143 = ended by our SIGTERM after Ctrl-C: a normal stop.
+  if ((rc == 143 || rc == 130)); then rc=0; fi
+  return "${rc}"
+}
+
+cmd_test() {
+  install_packages
+  local sanitize=OFF
+  if [[ "${NEEDLECHECK_SANITIZE:-0}" == "1" ]]; then sanitize=ON; fi
+  configure_and_build build/test RelWithDebInfo -DNEEDLECHECK_SANITIZE="${sanitize}"
+  log "running ctest (sanitizers ${sanitize})"
+  local rc=0
+  local output
+  output="$(mktemp "${TMPDIR:-/tmp}/needlecheck-ctest.XXXXXX")"
+  # With pipefail the pipeline fails with ctest's exit code.
+  (cd build/test && ctest --output-on-failure -j"${JOBS}" --timeout 300) \
+    2>&1 | tee "${output}" || rc=$?
+  echo
+  echo "==> ctest summary (build/test, sanitizers ${sanitize}):"
+  grep -E '^[0-9]+% tests passed|^Total Test time' "${output}" || true
+  rm -f "${output}"
+  return "${rc}"
+}
+
+main() {
+  case "${1:-}" in
+    run) cmd_run ;;
+    test) cmd_test ;;
+    -h | --help | help) usage ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
