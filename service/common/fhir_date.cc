@@ -47,9 +47,12 @@ absl::Status CheckTime(absl::string_view text, size_t pos) {
   }
   int ss = ReadDigits(s, pos + 7, 2);
   if (ss < 0) return Invalid(text, "expected a time as Thh:mm:ss");
-  if (hh > 23) return Invalid(text, absl::StrCat("hour ", hh, " is out of range"));
-  if (mm > 59) return Invalid(text, absl::StrCat("minute ", mm, " is out of range"));
-  if (ss > 60) return Invalid(text, absl::StrCat("second ", ss, " is out of range"));
+  if (hh > 23)
+    return Invalid(text, absl::StrCat("hour ", hh, " is out of range"));
+  if (mm > 59)
+    return Invalid(text, absl::StrCat("minute ", mm, " is out of range"));
+  if (ss > 60)
+    return Invalid(text, absl::StrCat("second ", ss, " is out of range"));
   size_t p = pos + 9;
   if (p < s.size() && s[p] == '.') {
     size_t digits = 0;
@@ -63,7 +66,8 @@ absl::Status CheckTime(absl::string_view text, size_t pos) {
     }
   }
   if (p >= s.size()) {
-    return Invalid(text, "a dateTime with a time needs a time zone (Z or +hh:mm)");
+    return Invalid(text,
+                   "a dateTime with a time needs a time zone (Z or +hh:mm)");
   }
   if (s[p] == 'Z') {
     ++p;
@@ -73,13 +77,17 @@ absl::Status CheckTime(absl::string_view text, size_t pos) {
       return Invalid(text, "time zone offset must be +hh:mm or -hh:mm");
     }
     int om = ReadDigits(s, p + 4, 2);
-    if (om < 0) return Invalid(text, "time zone offset must be +hh:mm or -hh:mm");
-    if (oh > 14 || om > 59) return Invalid(text, "time zone offset is out of range");
+    if (om < 0)
+      return Invalid(text, "time zone offset must be +hh:mm or -hh:mm");
+    if (oh > 14 || om > 59)
+      return Invalid(text, "time zone offset is out of range");
     p += 6;
   } else {
-    return Invalid(text, "a dateTime with a time needs a time zone (Z or +hh:mm)");
+    return Invalid(text,
+                   "a dateTime with a time needs a time zone (Z or +hh:mm)");
   }
-  if (p != s.size()) return Invalid(text, "unexpected characters after the time zone");
+  if (p != s.size())
+    return Invalid(text, "unexpected characters after the time zone");
   return absl::OkStatus();
 }
 

@@ -15,17 +15,17 @@
 #define NEEDLECHECK_STATUS_CONCAT_(a, b) NEEDLECHECK_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the status of `expr` from the current function if it is not OK.
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    const ::absl::Status needlecheck_status_ = (expr);          \
-    if (!needlecheck_status_.ok()) return needlecheck_status_;  \
+#define RETURN_IF_ERROR(expr)                                  \
+  do {                                                         \
+    const ::absl::Status needlecheck_status_ = (expr);         \
+    if (!needlecheck_status_.ok()) return needlecheck_status_; \
   } while (false)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates `expr` (an absl::StatusOr<T>); on
 // error returns its status, otherwise moves the value into `lhs`, which may
 // be a declaration ("auto x") or an existing variable.
-#define ASSIGN_OR_RETURN(lhs, expr)                                          \
-  NEEDLECHECK_ASSIGN_OR_RETURN_IMPL_(                                        \
+#define ASSIGN_OR_RETURN(lhs, expr)   \
+  NEEDLECHECK_ASSIGN_OR_RETURN_IMPL_( \
       NEEDLECHECK_STATUS_CONCAT_(needlecheck_statusor_, __LINE__), lhs, expr)
 
 #define NEEDLECHECK_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \

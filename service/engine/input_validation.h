@@ -29,8 +29,7 @@ struct FieldViolation {
 
 std::vector<FieldViolation> ValidateScreenInput(
     const needlecheck::v1::PatientRecord& record,
-    const needlecheck::v1::PlannedSession& session,
-    double max_needle_depth_mm);
+    const needlecheck::v1::PlannedSession& session, double max_needle_depth_mm);
 
 }  // namespace needlecheck::engine
 

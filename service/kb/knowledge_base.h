@@ -48,20 +48,38 @@ struct AnestheticAgent {
 };
 
 // What a Concept (or a free text) is, according to the knowledge base.
+// Hits point into the classified input (the Concept's codings or the text),
+// so a ConceptMatch must not outlive it.
 struct ConceptMatch {
-  // Value sets the concept belongs to, each with the evidence text
-  // ("system|code display" for a code, the exact span for text).
   struct Hit {
-    int32_t index = 0;        // ValueSetIndex or AgentIndex
-    std::string matched_text;
+    // ValueSetIndex or AgentIndex; -1 for a generic anesthetic mention.
+    int32_t index = 0;
+    // The coding that matched, or null for a text match.
+    const needlecheck::v1::Coding* coding = nullptr;
+    // The exact text span that matched (text matches only).
+    absl::string_view span;
+    // "system|code display" for a code match, the span for a text match.
+    std::string EvidenceText() const;
   };
   std::vector<Hit> value_sets;
   std::vector<Hit> agents;
-  // A generic anesthetic of unknown class ("numbing cream", "-caine", Z88.4).
-  std::vector<std::string> generic_anesthetic;
+  // Anesthetics of unknown class ("numbing cream", "-caine", Z88.4).
+  std::vector<Hit> generic_anesthetic;
   // True when at least one coding was known to the knowledge base (then the
   // text was not consulted).
   bool coded = false;
+
+  bool Empty() const {
+    return value_sets.empty() && agents.empty() && generic_anesthetic.empty();
+  }
+  // The hit for value set `index`, or null.
+  const Hit* FindValueSet(int32_t index) const;
+  void Clear() {
+    value_sets.clear();
+    agents.clear();
+    generic_anesthetic.clear();
+    coded = false;
+  }
 };
 
 class KnowledgeBase {
@@ -88,23 +106,20 @@ class KnowledgeBase {
 
   const std::vector<AnestheticAgent>& agents() const { return agents_; }
 
-  // Classifies a coded concept: codes first; the text (and the codings'
-  // displays) only when no coding is known. Negated text mentions are left
-  // out.
-  ConceptMatch ClassifyConcept(const needlecheck::v1::Concept& concept) const;
+  // Classifies a coded concept into `out` (cleared first): codes first; the
+  // text (or, without text, the codings' displays) only when no coding is
+  // known. Negated text mentions are left out.
+  void ClassifyConcept(const needlecheck::v1::Concept& concept,
+                       ConceptMatch* out) const;
 
-  // Classifies free text (notes, reactions): value sets, agents and generic
-  // anesthetic mentions, negated mentions left out.
-  ConceptMatch ClassifyText(absl::string_view text) const;
-
-  // Whether `concept` is in value set `index` (code or, when no coding is
-  // known, text), with the evidence text.
-  bool ConceptInValueSet(const needlecheck::v1::Concept& concept,
-                         ValueSetIndex index, std::string* matched_text) const;
+  // Adds the value sets, agents and generic anesthetic mentions found in
+  // free text (notes, reactions) to `out`; negated mentions are left out.
+  void ClassifyText(absl::string_view text, ConceptMatch* out) const;
 
   // The value sets with special meaning (see KnowledgeBaseDefinition).
   ValueSetIndex microneedling_value_set() const { return microneedling_; }
   ValueSetIndex no_known_allergy_value_set() const { return no_known_allergy_; }
+  ValueSetIndex allergy_finding_value_set() const { return allergy_finding_; }
   ValueSetIndex fitzpatrick_observation_value_set() const {
     return fitzpatrick_observation_;
   }
@@ -114,22 +129,39 @@ class KnowledgeBase {
   }
 
  private:
-  KnowledgeBase() = default;
   friend class KnowledgeBaseCompiler;
+  // Only the compiler can make the key, so only FromText creates instances.
+  class Passkey {
+    friend class KnowledgeBaseCompiler;
+    Passkey() = default;
+  };
 
+ public:
+  explicit KnowledgeBase(Passkey) {}
+
+ private:
   needlecheck::v1::KnowledgeBaseDefinition definition_;
   std::string source_name_;
   std::string sha256_;
   absl::flat_hash_map<std::string, ValueSetIndex> value_set_by_id_;
-  // "system|code" -> value sets / agents listing it.
-  absl::flat_hash_map<std::string, std::vector<ValueSetIndex>> code_to_sets_;
-  absl::flat_hash_map<std::string, std::vector<AgentIndex>> code_to_agents_;
-  absl::flat_hash_map<std::string, bool> generic_anesthetic_codes_;
+  struct CodeEntry {
+    std::vector<ValueSetIndex> value_sets;
+    std::vector<AgentIndex> agents;
+    bool generic_anesthetic = false;
+  };
+  // system -> code -> what lists it.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, CodeEntry>>
+      codes_;
   std::vector<AnestheticAgent> agents_;
+  // Tag offsets in the TermMatcher: value set i has tag i, agent j has tag
+  // kAgentTagBase + j, generic anesthetic mentions kGenericAnestheticTag.
+  static constexpr int32_t kAgentTagBase = 1 << 20;
+  static constexpr int32_t kGenericAnestheticTag = 1 << 21;
   std::unique_ptr<text::TermMatcher> matcher_;
   ValueSetIndex microneedling_ = -1;
   ValueSetIndex no_known_allergy_ = -1;
   ValueSetIndex fitzpatrick_observation_ = -1;
+  ValueSetIndex allergy_finding_ = -1;
   std::vector<ValueSetIndex> fitzpatrick_types_;
 };
 

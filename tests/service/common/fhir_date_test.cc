@@ -51,22 +51,23 @@ TEST(FhirDateTest, RejectsImpossibleAndMalformed) {
   EXPECT_THAT(ParseFhirDate("2026-02-30"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("does not exist")));
-  EXPECT_THAT(ParseFhirDate("2026-13-01"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("month 13")));
-  for (const char* s : {"", "26-11-23", "2026/11/23", "2026-11-23T10:00",
-                        "2026-11-23T10:00:00", "2026-11-23T25:00:00Z",
-                        "2026-11-23 ", "2026-1-5", "2026-11-23T10:00:00+1:00",
-                        "2026-11-23Tx", "0000-01-01", "2026-11-23T10:00:00.Z"}) {
+  EXPECT_THAT(
+      ParseFhirDate("2026-13-01"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("month 13")));
+  for (const char* s :
+       {"", "26-11-23", "2026/11/23", "2026-11-23T10:00", "2026-11-23T10:00:00",
+        "2026-11-23T25:00:00Z", "2026-11-23 ", "2026-1-5",
+        "2026-11-23T10:00:00+1:00", "2026-11-23Tx", "0000-01-01",
+        "2026-11-23T10:00:00.Z"}) {
     EXPECT_THAT(ParseFhirDate(s), StatusIs(absl::StatusCode::kInvalidArgument))
         << s;
   }
 }
 
 TEST(FhirDateTest, ParseFhirDayNeedsAFullDay) {
-  EXPECT_THAT(ParseFhirDay("2026-11"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("full date")));
+  EXPECT_THAT(
+      ParseFhirDay("2026-11"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("full date")));
   auto d = ParseFhirDay("2026-12-01T09:30:00+01:00");
   ASSERT_THAT(d, IsOk());
   EXPECT_EQ(FormatDay(*d), "2026-12-01");

@@ -1,0 +1,74 @@
+// As-of-date semantics for record entries (docs/clinical-rules.md,
+// "Inputs"): when a condition is active, an allergy counts, a medication is
+// taken, a procedure is a performed session.
+//
+// Contract: pure functions of one entry and the evaluation day T. Dates that
+// are missing or do not parse are read as "unknown" (never as a guess).
+// Partial dates are read conservatively: the earliest day they may mean for
+// "begun by T" (onset, start, recorded), the latest for "still going at T"
+// (abatement, end) and for "how long ago" (a partial session date counts as
+// its last possible day, so the interval to it is the shortest possible).
+#ifndef SERVICE_ENGINE_AS_OF_H_
+#define SERVICE_ENGINE_AS_OF_H_
+
+#include <optional>
+#include <string>
+
+#include "needlecheck/v1/record.pb.h"
+#include "service/common/fhir_date.h"
+
+namespace needlecheck::engine {
+
+// The parsed date, or nullopt when empty or invalid.
+std::optional<FhirDate> OptionalDate(const std::string& text);
+
+// Refuted or entered-in-error: never counts.
+bool IsRetracted(absl::string_view verification_status);
+
+// Condition active at T: not retracted; onset on or before T (or none); not
+// abated by T; and clinical status active/recurrence/relapse (or not given),
+// or an abatement date after T. Resolved/inactive/remission with no
+// abatement date: never active.
+bool ConditionActiveAt(const needlecheck::v1::Condition& c, DayNumber t);
+
+// Condition begun on or before T (a "history of"), whatever its status now;
+// retracted ones never count.
+bool ConditionBegunBy(const needlecheck::v1::Condition& c, DayNumber t);
+
+// Allergy that counts at T: not retracted, clinical status active (or not
+// given), recorded on or before T (or no date).
+bool AllergyActiveAt(const needlecheck::v1::Allergy& a, DayNumber t);
+
+// Allergy entry that exists in the record at T (documentation): not entered
+// in error, recorded on or before T (or no date). Refuted entries count as
+// documentation (someone asked).
+bool AllergyRecordedBy(const needlecheck::v1::Allergy& a, DayNumber t);
+
+// Medication taken at T, or (lookback_days > 0) stopped fewer than
+// lookback_days days before T. Draft, cancelled, not-taken and
+// entered-in-error never count. A stopped/completed medication without an
+// end date counts only through the lookback, measured from its start (it
+// stopped no earlier than it started).
+bool MedicationActiveAt(const needlecheck::v1::Medication& m, DayNumber t,
+                        int lookback_days);
+
+// Medication started on or before T, whatever its status (not draft,
+// cancelled, not-taken or entered-in-error).
+bool MedicationBegunBy(const needlecheck::v1::Medication& m, DayNumber t);
+
+// Whether a procedure was performed (status not not-done, entered-in-error
+// or preparation).
+bool ProcedurePerformed(const needlecheck::v1::Procedure& p);
+
+// The day a performed procedure took place, conservatively the last day its
+// date may mean; nullopt when it has no valid date or was not performed.
+std::optional<DayNumber> ProcedureLastDay(const needlecheck::v1::Procedure& p);
+
+// Performed on or before T (earliest possible day), and, when
+// lookback_days > 0, fewer than lookback_days days before T.
+bool ProcedurePerformedBy(const needlecheck::v1::Procedure& p, DayNumber t,
+                          int lookback_days);
+
+}  // namespace needlecheck::engine
+
+#endif  // SERVICE_ENGINE_AS_OF_H_

@@ -1,0 +1,754 @@
+#include "service/engine/engine.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "service/engine/alert_text.h"
+#include "service/engine/as_of.h"
+
+namespace needlecheck::engine {
+namespace {
+
+using kb::ConceptMatch;
+using kb::KnowledgeBase;
+using v1::Alert;
+using v1::Severity;
+
+constexpr size_t kMaxSummaryChars = 140;
+
+// The name a clinician knows an entry by: its text, else a display, else
+// the code.
+std::string ConceptName(const v1::Concept& c) {
+  if (!c.text().empty()) return c.text();
+  for (const auto& coding : c.codings()) {
+    if (!coding.display().empty()) return coding.display();
+  }
+  for (const auto& coding : c.codings()) {
+    if (!coding.code().empty()) return coding.code();
+  }
+  return "(unnamed)";
+}
+
+// Every entry of the record, classified once against the knowledge base.
+struct ClassifiedRecord {
+  std::vector<ConceptMatch> conditions;
+  std::vector<ConceptMatch> allergies;  // substance + notes + reactions
+  std::vector<bool> allergy_is_nka;
+  std::vector<ConceptMatch> medications;
+  std::vector<ConceptMatch> procedures;
+  std::vector<ConceptMatch> observation_codes;
+};
+
+ClassifiedRecord Classify(const KnowledgeBase& kb, const v1::PatientRecord& r) {
+  ClassifiedRecord out;
+  out.conditions.resize(r.conditions_size());
+  for (int i = 0; i < r.conditions_size(); ++i) {
+    kb.ClassifyConcept(r.conditions(i).code(), &out.conditions[i]);
+  }
+  out.allergies.resize(r.allergies_size());
+  out.allergy_is_nka.resize(r.allergies_size());
+  for (int i = 0; i < r.allergies_size(); ++i) {
+    const v1::Allergy& a = r.allergies(i);
+    ConceptMatch& m = out.allergies[i];
+    kb.ClassifyConcept(a.substance(), &m);
+    out.allergy_is_nka[i] =
+        m.FindValueSet(kb.no_known_allergy_value_set()) != nullptr;
+    // The substance text can name what a generic code ("Allergy to drug")
+    // does not.
+    if (m.coded) kb.ClassifyText(a.substance().text(), &m);
+    for (const std::string& note : a.notes()) kb.ClassifyText(note, &m);
+    for (const std::string& reaction : a.reactions())
+      kb.ClassifyText(reaction, &m);
+  }
+  out.medications.resize(r.medications_size());
+  for (int i = 0; i < r.medications_size(); ++i) {
+    kb.ClassifyConcept(r.medications(i).code(), &out.medications[i]);
+  }
+  out.procedures.resize(r.procedures_size());
+  for (int i = 0; i < r.procedures_size(); ++i) {
+    kb.ClassifyConcept(r.procedures(i).code(), &out.procedures[i]);
+  }
+  out.observation_codes.resize(r.observations_size());
+  for (int i = 0; i < r.observations_size(); ++i) {
+    kb.ClassifyConcept(r.observations(i).code(), &out.observation_codes[i]);
+  }
+  return out;
+}
+
+// What evaluating one rule collects before it becomes an alert.
+struct Firing {
+  Severity severity = v1::SEVERITY_UNSPECIFIED;
+  std::vector<v1::Evidence> evidence;
+  std::vector<std::string> labels;    // distinct criterion labels
+  std::vector<std::string> findings;  // human-readable, one per evidence
+  TemplateValues values;              // extra template values
+
+  bool fired() const { return severity != v1::SEVERITY_UNSPECIFIED; }
+  void Raise(Severity s) { severity = std::max(severity, s); }
+  void AddLabel(const std::string& label) {
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
+      labels.push_back(label);
+    }
+  }
+  bool HasEvidence(absl::string_view entry_id) const {
+    for (const auto& e : evidence) {
+      if (!entry_id.empty() && e.entry_id() == entry_id) return true;
+    }
+    return false;
+  }
+  void AddEvidence(const std::string& entry_id, std::string matched_text,
+                   std::string finding) {
+    v1::Evidence e;
+    e.set_entry_id(entry_id);
+    e.set_matched_text(std::move(matched_text));
+    evidence.push_back(std::move(e));
+    findings.push_back(std::move(finding));
+  }
+};
+
+class Evaluator {
+ public:
+  Evaluator(const KnowledgeBase& kb, const v1::PatientRecord& record,
+            const v1::PlannedSession& session, DayNumber t)
+      : kb_(kb),
+        record_(record),
+        session_(session),
+        t_(t),
+        classified_(Classify(kb, record)) {}
+
+  std::vector<Alert> Run() {
+    std::vector<Alert> alerts;
+    for (const v1::RuleDefinition& rule : kb_.definition().rules()) {
+      if (!rule.enabled()) continue;
+      if (!rule.requires_planned_areas().empty() && !PlansAnyArea(rule))
+        continue;
+      Firing firing;
+      switch (rule.kind()) {
+        case v1::RULE_KIND_CRITERIA:
+          for (const v1::Criterion& c : rule.criteria()) {
+            EvaluateCriterion(rule, c, &firing);
+          }
+          break;
+        case v1::RULE_KIND_ANESTHETIC_ALLERGY:
+          EvaluateAnestheticAllergy(&firing);
+          break;
+        case v1::RULE_KIND_ALLERGY_UNDOCUMENTED:
+          EvaluateAllergyUndocumented(rule, &firing);
+          break;
+        case v1::RULE_KIND_SESSION_INTERVAL:
+          EvaluateSessionInterval(rule, &firing);
+          break;
+        case v1::RULE_KIND_EYE_DEPTH:
+          EvaluateEyeDepth(rule, &firing);
+          break;
+        case v1::RULE_KIND_EYE_DEPTH_MISSING:
+          EvaluateEyeDepthMissing(rule, &firing);
+          break;
+        case v1::RULE_KIND_SKIN_TYPE_MISSING:
+          EvaluateSkinTypeMissing(rule, &firing);
+          break;
+        case v1::RULE_KIND_MAINTENANCE_WINDOW:  // the recommended window
+        default:
+          break;
+      }
+      if (firing.fired()) alerts.push_back(MakeAlert(rule, std::move(firing)));
+    }
+    std::stable_sort(alerts.begin(), alerts.end(),
+                     [](const Alert& a, const Alert& b) {
+                       if (a.severity() != b.severity()) {
+                         return a.severity() > b.severity();
+                       }
+                       return a.rule_id() < b.rule_id();
+                     });
+    return alerts;
+  }
+
+ private:
+  // Areas ------------------------------------------------------------------
+  bool PlansArea(v1::TreatmentArea area) const {
+    for (const auto& a : session_.areas()) {
+      if (a.area() == area) return true;
+    }
+    return false;
+  }
+  bool PlansAnyArea(const v1::RuleDefinition& rule) const {
+    for (int area : rule.requires_planned_areas()) {
+      if (PlansArea(static_cast<v1::TreatmentArea>(area))) return true;
+    }
+    return false;
+  }
+  static bool IsFace(int a) {
+    return a == v1::TREATMENT_AREA_FULL_FACE ||
+           a == v1::TREATMENT_AREA_FOREHEAD || a == v1::TREATMENT_AREA_CHEEKS ||
+           a == v1::TREATMENT_AREA_PERIORBITAL ||
+           a == v1::TREATMENT_AREA_PERIORAL || a == v1::TREATMENT_AREA_NOSE ||
+           a == v1::TREATMENT_AREA_CHIN;
+  }
+  static bool AreasOverlap(int a, int b) {
+    if (a == v1::TREATMENT_AREA_UNSPECIFIED ||
+        b == v1::TREATMENT_AREA_UNSPECIFIED) {
+      return true;
+    }
+    if (a == b) return true;
+    return (a == v1::TREATMENT_AREA_FULL_FACE && IsFace(b)) ||
+           (b == v1::TREATMENT_AREA_FULL_FACE && IsFace(a));
+  }
+  bool OverlapsPlan(const v1::Procedure& p) const {
+    if (p.areas().empty() || session_.areas().empty()) return true;
+    for (int pa : p.areas()) {
+      for (const auto& planned : session_.areas()) {
+        if (AreasOverlap(pa, planned.area())) return true;
+      }
+    }
+    return false;
+  }
+
+  // Criteria ---------------------------------------------------------------
+  static Severity CriterionSeverity(const v1::RuleDefinition& rule,
+                                    const v1::Criterion& c) {
+    return c.severity() != v1::SEVERITY_UNSPECIFIED ? c.severity()
+                                                    : rule.severity();
+  }
+
+  void Matched(const v1::RuleDefinition& rule, const v1::Criterion& c,
+               const std::string& entry_id, const ConceptMatch::Hit& hit,
+               std::string finding, Firing* f) {
+    f->Raise(CriterionSeverity(rule, c));
+    f->AddLabel(c.label());
+    if (f->HasEvidence(entry_id)) return;
+    f->AddEvidence(entry_id, hit.EvidenceText(), std::move(finding));
+  }
+
+  void EvaluateCriterion(const v1::RuleDefinition& rule, const v1::Criterion& c,
+                         Firing* f) {
+    const kb::ValueSetIndex vs = kb_.FindValueSet(c.value_set());
+    switch (c.source()) {
+      case v1::ENTRY_SOURCE_CONDITION:
+        for (int i = 0; i < record_.conditions_size(); ++i) {
+          const ConceptMatch::Hit* hit =
+              classified_.conditions[i].FindValueSet(vs);
+          if (hit == nullptr) continue;
+          const v1::Condition& cond = record_.conditions(i);
+          bool counts = false;
+          switch (c.temporal()) {
+            case v1::TEMPORAL_ACTIVE:
+              counts = ConditionActiveAt(cond, t_);
+              break;
+            case v1::TEMPORAL_EVER:
+              counts = ConditionBegunBy(cond, t_);
+              break;
+            case v1::TEMPORAL_EVER_NOT_ACTIVE:
+              counts =
+                  ConditionBegunBy(cond, t_) && !ConditionActiveAt(cond, t_);
+              break;
+            default:
+              break;
+          }
+          if (!counts) continue;
+          std::string finding =
+              absl::StrCat(ConceptName(cond.code()), " (", c.label(),
+                           "; condition ", cond.id());
+          if (!cond.onset().empty())
+            absl::StrAppend(&finding, ", onset ", cond.onset());
+          if (!cond.abatement().empty()) {
+            absl::StrAppend(&finding, ", abated ", cond.abatement());
+          }
+          if (!cond.clinical_status().empty()) {
+            absl::StrAppend(&finding, ", status ", cond.clinical_status());
+          }
+          finding += ")";
+          Matched(rule, c, cond.id(), *hit, std::move(finding), f);
+        }
+        break;
+      case v1::ENTRY_SOURCE_MEDICATION:
+        for (int i = 0; i < record_.medications_size(); ++i) {
+          const ConceptMatch::Hit* hit =
+              classified_.medications[i].FindValueSet(vs);
+          if (hit == nullptr) continue;
+          const v1::Medication& m = record_.medications(i);
+          const bool counts =
+              c.temporal() == v1::TEMPORAL_EVER
+                  ? MedicationBegunBy(m, t_)
+                  : MedicationActiveAt(m, t_, c.lookback_days());
+          if (!counts) continue;
+          std::string finding =
+              absl::StrCat(ConceptName(m.code()), " (medication ", m.id());
+          if (!m.start().empty())
+            absl::StrAppend(&finding, ", from ", m.start());
+          if (!m.end().empty()) absl::StrAppend(&finding, " to ", m.end());
+          if (!m.status().empty())
+            absl::StrAppend(&finding, ", status ", m.status());
+          finding += ")";
+          Matched(rule, c, m.id(), *hit, std::move(finding), f);
+        }
+        break;
+      case v1::ENTRY_SOURCE_PROCEDURE:
+        for (int i = 0; i < record_.procedures_size(); ++i) {
+          const ConceptMatch::Hit* hit =
+              classified_.procedures[i].FindValueSet(vs);
+          if (hit == nullptr) continue;
+          const v1::Procedure& p = record_.procedures(i);
+          const int lookback =
+              c.temporal() == v1::TEMPORAL_EVER ? 0 : c.lookback_days();
+          if (!ProcedurePerformedBy(p, t_, lookback)) continue;
+          Matched(rule, c, p.id(), *hit,
+                  absl::StrCat(ConceptName(p.code()), " (procedure ", p.id(),
+                               p.performed().empty() ? "" : ", performed ",
+                               p.performed(), ")"),
+                  f);
+        }
+        break;
+      case v1::ENTRY_SOURCE_ALLERGY:
+        for (int i = 0; i < record_.allergies_size(); ++i) {
+          if (classified_.allergy_is_nka[i]) continue;
+          const ConceptMatch::Hit* hit =
+              classified_.allergies[i].FindValueSet(vs);
+          if (hit == nullptr) continue;
+          const v1::Allergy& a = record_.allergies(i);
+          if (!AllergyActiveAt(a, t_)) continue;
+          Matched(rule, c, a.id(), *hit,
+                  absl::StrCat("allergy to ", c.label(), ": \"",
+                               hit->coding ? ConceptName(a.substance())
+                                           : std::string(hit->span),
+                               "\" (allergy ", a.id(), ")"),
+                  f);
+        }
+        break;
+      case v1::ENTRY_SOURCE_OBSERVATION:
+        EvaluateObservationCriterion(rule, c, vs, f);
+        break;
+      case v1::ENTRY_SOURCE_SKIN_TYPE: {
+        auto [type, entry_id, text] = SkinType();
+        if (type >= c.min_skin_type()) {
+          static constexpr const char* kRoman[] = {"",   "I", "II", "III",
+                                                   "IV", "V", "VI"};
+          f->Raise(CriterionSeverity(rule, c));
+          f->AddLabel(c.label());
+          f->AddEvidence(
+              entry_id, text,
+              absl::StrCat("Fitzpatrick skin type ", kRoman[type],
+                           entry_id.empty() ? " (record)"
+                                            : absl::StrCat(" (observation ",
+                                                           entry_id, ")")));
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  // The latest observation of value set `vs` on or before T; -1 if none.
+  // Undated observations rank below dated ones and are used only when
+  // max_age_days is 0.
+  int LatestObservation(kb::ValueSetIndex vs, int max_age_days) const {
+    int best = -1;
+    std::optional<DayNumber> best_day;
+    for (int i = 0; i < record_.observations_size(); ++i) {
+      if (classified_.observation_codes[i].FindValueSet(vs) == nullptr)
+        continue;
+      const v1::Observation& o = record_.observations(i);
+      std::optional<FhirDate> when = OptionalDate(o.effective());
+      if (!o.effective().empty() && !when.has_value()) continue;
+      if (when.has_value()) {
+        if (when->first_day > t_) continue;
+        if (max_age_days > 0 && t_ - when->last_day > max_age_days) continue;
+        if (!best_day.has_value() || when->last_day >= *best_day) {
+          best = i;
+          best_day = when->last_day;
+        }
+      } else if (max_age_days == 0 && best == -1) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  void EvaluateObservationCriterion(const v1::RuleDefinition& rule,
+                                    const v1::Criterion& c,
+                                    kb::ValueSetIndex vs, Firing* f) {
+    const int i = LatestObservation(vs, c.max_age_days());
+    if (i < 0) return;
+    const v1::Observation& o = record_.observations(i);
+    ConceptMatch value;
+    kb_.ClassifyConcept(o.value(), &value);
+    const ConceptMatch::Hit* hit =
+        value.FindValueSet(kb_.FindValueSet(c.value_value_set()));
+    if (hit == nullptr) return;
+    Matched(rule, c, o.id(), *hit,
+            absl::StrCat(ConceptName(o.code()), ": ", ConceptName(o.value()),
+                         " (observation ", o.id(),
+                         o.effective().empty() ? "" : ", ", o.effective(), ")"),
+            f);
+  }
+
+  // Skin type ----------------------------------------------------------------
+  struct SkinTypeFact {
+    int type = 0;          // 1-6, 0 unknown
+    std::string entry_id;  // observation id, empty for the record field
+    std::string text;      // evidence text
+  };
+
+  SkinTypeFact SkinType() const {
+    SkinTypeFact fact;
+    if (record_.fitzpatrick_skin_type() >= 1 &&
+        record_.fitzpatrick_skin_type() <= 6) {
+      fact.type = record_.fitzpatrick_skin_type();
+      fact.text = absl::StrCat("fitzpatrick_skin_type: ", fact.type);
+      return fact;
+    }
+    const int i = LatestObservation(kb_.fitzpatrick_observation_value_set(), 0);
+    if (i < 0) return fact;
+    const v1::Observation& o = record_.observations(i);
+    ConceptMatch value;
+    kb_.ClassifyConcept(o.value(), &value);
+    const auto& types = kb_.fitzpatrick_type_value_sets();
+    for (int type = 6; type >= 1 && fact.type == 0; --type) {
+      if (const ConceptMatch::Hit* hit = value.FindValueSet(types[type - 1])) {
+        fact.type = type;
+        fact.entry_id = o.id();
+        fact.text = hit->EvidenceText();
+      }
+    }
+    return fact;
+  }
+
+  void EvaluateSkinTypeMissing(const v1::RuleDefinition& rule, Firing* f) {
+    if (record_.fitzpatrick_skin_type() != 0) return;
+    if (LatestObservation(kb_.fitzpatrick_observation_value_set(), 0) >= 0)
+      return;
+    f->Raise(rule.severity());
+  }
+
+  // Allergies
+  // ------------------------------------------------------------------
+  void EvaluateAllergyUndocumented(const v1::RuleDefinition& rule, Firing* f) {
+    if (record_.no_known_allergies()) return;
+    for (const v1::Allergy& a : record_.allergies()) {
+      if (AllergyRecordedBy(a, t_)) return;
+    }
+    f->Raise(rule.severity());
+  }
+
+  // One anesthetic an allergy names: an agent, or -1 for unknown class.
+  struct Allergen {
+    int32_t agent = -1;
+    std::string entry_id;
+    std::string evidence_text;
+    std::string name;  // what the clinician wrote
+  };
+
+  void CollectAllergens(const ConceptMatch& m, const std::string& entry_id,
+                        std::vector<Allergen>* out) const {
+    for (const auto& hit : m.agents) {
+      out->push_back(
+          {hit.index, entry_id, hit.EvidenceText(),
+           hit.coding ? kb_.agents()[hit.index].name : std::string(hit.span)});
+    }
+    for (const auto& hit : m.generic_anesthetic) {
+      out->push_back(
+          {-1, entry_id, hit.EvidenceText(),
+           hit.coding ? (hit.coding->display().empty() ? hit.coding->code()
+                                                       : hit.coding->display())
+                      : std::string(hit.span)});
+    }
+  }
+
+  std::string ClassName(int32_t agent) const {
+    if (agent < 0) return "unknown class";
+    const kb::AnestheticAgent& a = kb_.agents()[agent];
+    if (a.amide && a.ester) return "ester and amide";
+    return a.ester ? "ester" : "amide";
+  }
+
+  void EvaluateAnestheticAllergy(Firing* f) {
+    std::vector<Allergen> allergens;
+    for (int i = 0; i < record_.allergies_size(); ++i) {
+      if (classified_.allergy_is_nka[i]) continue;
+      if (!AllergyActiveAt(record_.allergies(i), t_)) continue;
+      CollectAllergens(classified_.allergies[i], record_.allergies(i).id(),
+                       &allergens);
+    }
+    const kb::ValueSetIndex allergy_finding = kb_.allergy_finding_value_set();
+    for (int i = 0; i < record_.conditions_size(); ++i) {
+      const ConceptMatch& m = classified_.conditions[i];
+      const v1::Condition& cond = record_.conditions(i);
+      if (m.FindValueSet(allergy_finding) == nullptr) continue;
+      if (!ConditionActiveAt(cond, t_)) continue;
+      if (m.coded && m.agents.empty() && m.generic_anesthetic.empty()) {
+        ConceptMatch text;
+        kb_.ClassifyText(cond.code().text(), &text);
+        CollectAllergens(text, cond.id(), &allergens);
+      } else {
+        CollectAllergens(m, cond.id(), &allergens);
+      }
+    }
+    if (allergens.empty()) return;
+
+    // The planned anesthetic.
+    ConceptMatch planned_match;
+    kb_.ClassifyConcept(session_.anesthetic(), &planned_match);
+    const bool planned_given = !session_.anesthetic().text().empty() ||
+                               !session_.anesthetic().codings().empty();
+    std::vector<int32_t> planned_components;
+    bool planned_amide = false, planned_ester = false;
+    std::vector<std::string> planned_names;
+    for (const auto& hit : planned_match.agents) {
+      const kb::AnestheticAgent& a = kb_.agents()[hit.index];
+      planned_amide |= a.amide;
+      planned_ester |= a.ester;
+      planned_components.insert(planned_components.end(), a.components.begin(),
+                                a.components.end());
+      if (std::find(planned_names.begin(), planned_names.end(), a.name) ==
+          planned_names.end()) {
+        planned_names.push_back(a.name);
+      }
+    }
+    const bool planned_known = !planned_components.empty();
+    std::string planned_text = !planned_given ? "none planned"
+                               : planned_known
+                                   ? absl::StrJoin(planned_names, " + ")
+                                   : ConceptName(session_.anesthetic());
+
+    bool any_allergen_amide = false, any_allergen_ester = false,
+         any_generic = false;
+    std::vector<std::string> allergen_names;
+    for (const Allergen& al : allergens) {
+      Severity s;
+      std::string why;
+      const std::string cls = ClassName(al.agent);
+      if (al.agent < 0) {
+        any_generic = true;
+        s = v1::SEVERITY_WARNING;
+        why = planned_given ? "the allergy does not name the anesthetic, so it "
+                              "may be the planned one"
+                            : "no anesthetic is planned yet; any numbing cream "
+                              "may be involved";
+      } else {
+        const kb::AnestheticAgent& a = kb_.agents()[al.agent];
+        any_allergen_amide |= a.amide;
+        any_allergen_ester |= a.ester;
+        bool contains = false;
+        for (int32_t c : a.components) {
+          contains |=
+              std::find(planned_components.begin(), planned_components.end(),
+                        c) != planned_components.end();
+        }
+        if (!planned_given) {
+          s = v1::SEVERITY_WARNING;
+          why = "no anesthetic is planned yet: avoid this one";
+        } else if (!planned_known) {
+          s = v1::SEVERITY_WARNING;
+          why = "the planned anesthetic's class is unknown";
+        } else if (contains) {
+          s = v1::SEVERITY_CRITICAL;
+          why = "the planned anesthetic contains the allergen";
+        } else if (a.ester && planned_ester) {
+          s = v1::SEVERITY_CRITICAL;
+          why = "ester anesthetics cross-react (para-aminobenzoic acid)";
+        } else if (a.amide && planned_amide) {
+          s = v1::SEVERITY_WARNING;
+          why = "amide anesthetics rarely cross-react";
+        } else {
+          s = v1::SEVERITY_INFO;
+          why = "ester and amide anesthetics do not usually cross-react";
+        }
+      }
+      f->Raise(s);
+      if (std::find(allergen_names.begin(), allergen_names.end(), al.name) ==
+          allergen_names.end()) {
+        allergen_names.push_back(al.name);
+      }
+      if (!f->HasEvidence(al.entry_id) || al.agent >= 0) {
+        f->AddEvidence(
+            al.entry_id, al.evidence_text,
+            absl::StrCat("\"", al.name, "\" (", cls, "; allergy entry ",
+                         al.entry_id, ") vs planned ", planned_text, ": ", why,
+                         "."));
+      }
+    }
+    // Deduplicate identical evidence (the same span found twice).
+    std::vector<v1::Evidence> unique;
+    std::vector<std::string> unique_findings;
+    for (size_t i = 0; i < f->evidence.size(); ++i) {
+      bool dup = false;
+      for (const auto& u : unique) {
+        dup |= u.entry_id() == f->evidence[i].entry_id() &&
+               u.matched_text() == f->evidence[i].matched_text();
+      }
+      if (!dup) {
+        unique.push_back(f->evidence[i]);
+        unique_findings.push_back(f->findings[i]);
+      }
+    }
+    f->evidence = std::move(unique);
+    f->findings = std::move(unique_findings);
+
+    f->values.emplace_back("allergen", absl::StrJoin(allergen_names, ", "));
+    f->values.emplace_back("planned", planned_text);
+    // An alternative class exists only when every allergen has a known class
+    // and they are all of one class.
+    std::string alternative;
+    if (!any_generic && any_allergen_ester != any_allergen_amide) {
+      alternative = any_allergen_ester ? ExampleOfClass(/*ester=*/false)
+                                       : ExampleOfClass(/*ester=*/true);
+    }
+    f->values.emplace_back("alternative", alternative);
+  }
+
+  // "an amide-class anesthetic (e.g. lidocaine)".
+  std::string ExampleOfClass(bool ester) const {
+    for (const kb::AnestheticAgent& a : kb_.agents()) {
+      if (a.components.size() == 1 && a.ester == ester && a.amide == !ester) {
+        return absl::StrCat(ester ? "an ester" : "an amide",
+                            "-class anesthetic (e.g. ", a.name, ")",
+                            ester ? " after allergist review" : "");
+      }
+    }
+    return "";
+  }
+
+  // Sessions ---------------------------------------------------------------
+  void EvaluateSessionInterval(const v1::RuleDefinition& rule, Firing* f) {
+    const int min_days = kb_.thresholds().min_interval_days();
+    const kb::ValueSetIndex mn = kb_.microneedling_value_set();
+    std::optional<DayNumber> last;
+    std::vector<int> within;
+    for (int i = 0; i < record_.procedures_size(); ++i) {
+      if (classified_.procedures[i].FindValueSet(mn) == nullptr) continue;
+      const v1::Procedure& p = record_.procedures(i);
+      std::optional<DayNumber> day = ProcedureLastDay(p);
+      // Only sessions strictly before T: the session being planned (or
+      // audited) and any on the same day are not "previous".
+      if (!day.has_value() || *day >= t_) continue;
+      if (!OverlapsPlan(p)) continue;
+      if (t_ - *day >= min_days) continue;
+      within.push_back(i);
+      if (!last.has_value() || *day > *last) last = *day;
+    }
+    if (!last.has_value()) return;
+    f->Raise(rule.severity());
+    for (int i : within) {
+      const v1::Procedure& p = record_.procedures(i);
+      const ConceptMatch::Hit* hit = classified_.procedures[i].FindValueSet(mn);
+      f->AddEvidence(p.id(), hit->EvidenceText(),
+                     absl::StrCat(ConceptName(p.code()), " on ", p.performed(),
+                                  " (procedure ", p.id(), ")"));
+    }
+    f->values.emplace_back("last_date", FormatDay(*last));
+    f->values.emplace_back("days", absl::StrCat(t_ - *last));
+    f->values.emplace_back("earliest_date", FormatDay(*last + min_days));
+    f->values.emplace_back("interval_days", absl::StrCat(min_days));
+  }
+
+  // Technique --------------------------------------------------------------
+  void EvaluateEyeDepth(const v1::RuleDefinition& rule, Firing* f) {
+    const double max_depth = kb_.thresholds().eye_max_depth_mm();
+    double deepest = 0;
+    for (const auto& a : session_.areas()) {
+      if (a.area() == v1::TREATMENT_AREA_PERIORBITAL &&
+          a.needle_depth_mm() > deepest) {
+        deepest = a.needle_depth_mm();
+      }
+    }
+    if (deepest <= max_depth + 1e-9) return;
+    f->Raise(rule.severity());
+    const std::string depth = FormatMm(deepest);
+    f->AddEvidence("", absl::StrCat("periorbital:", depth, " mm"),
+                   absl::StrCat("periorbital area planned at ", depth, " mm"));
+    f->values.emplace_back("depth", depth);
+  }
+
+  void EvaluateEyeDepthMissing(const v1::RuleDefinition& rule, Firing* f) {
+    for (const auto& a : session_.areas()) {
+      if (a.area() == v1::TREATMENT_AREA_PERIORBITAL &&
+          a.needle_depth_mm() <= 0) {
+        f->Raise(rule.severity());
+        f->AddEvidence("", "periorbital",
+                       "periorbital area planned without a depth");
+        return;
+      }
+    }
+  }
+
+  static std::string FormatMm(double mm) {
+    std::string s = absl::StrCat(mm);
+    return s;
+  }
+
+  // Alert assembly ---------------------------------------------------------
+  Alert MakeAlert(const v1::RuleDefinition& rule, Firing f) const {
+    TemplateValues values = std::move(f.values);
+    values.emplace_back("date", FormatDay(t_));
+    values.emplace_back("labels", absl::StrJoin(f.labels, ", "));
+    values.emplace_back(
+        "findings",
+        f.findings.size() <= 5
+            ? absl::StrJoin(f.findings, "; ")
+            : absl::StrCat(absl::StrJoin(f.findings.begin(),
+                                         f.findings.begin() + 5, "; "),
+                           "; and ", f.findings.size() - 5, " more"));
+    const v1::Thresholds& th = kb_.thresholds();
+    values.emplace_back("min_depth", FormatMm(th.eye_min_depth_mm()));
+    values.emplace_back("max_depth", FormatMm(th.eye_max_depth_mm()));
+    values.emplace_back("interval_days", absl::StrCat(th.min_interval_days()));
+    for (const auto& c : rule.criteria()) {
+      if (c.lookback_days() > 0) {
+        values.emplace_back("lookback_days", absl::StrCat(c.lookback_days()));
+        break;
+      }
+    }
+
+    Alert alert;
+    alert.set_rule_id(rule.id());
+    alert.set_severity(f.severity);
+    alert.set_category(rule.category());
+    alert.set_summary(
+        LimitChars(ExpandTemplate(rule.summary(), values), kMaxSummaryChars));
+    alert.set_detail(ExpandTemplate(rule.detail(), values));
+    for (auto& e : f.evidence) *alert.add_evidence() = std::move(e);
+    alert.set_citation(rule.citation());
+    for (const std::string& text : rule.suggestions()) {
+      if (TemplateLacksValue(text, values)) continue;
+      v1::Suggestion* s = alert.add_suggestions();
+      s->set_text(ExpandTemplate(text, values));
+      if (rule.kind() == v1::RULE_KIND_SESSION_INTERVAL) {
+        for (const auto& [k, v] : values) {
+          if (k == "earliest_date") s->set_earliest_date(v);
+        }
+      }
+      if (rule.kind() == v1::RULE_KIND_EYE_DEPTH ||
+          rule.kind() == v1::RULE_KIND_EYE_DEPTH_MISSING) {
+        s->set_min_needle_depth_mm(th.eye_min_depth_mm());
+        s->set_max_needle_depth_mm(th.eye_max_depth_mm());
+      }
+    }
+    // With a known alternative class, the "confirm which anesthetic"
+    // suggestion is kept too; without one only the latter applies.
+    if (f.severity == v1::SEVERITY_CRITICAL) {
+      for (const std::string& r : rule.override_reasons())
+        alert.add_override_reasons(r);
+    }
+    return alert;
+  }
+
+  const KnowledgeBase& kb_;
+  const v1::PatientRecord& record_;
+  const v1::PlannedSession& session_;
+  const DayNumber t_;
+  const ClassifiedRecord classified_;
+};
+
+}  // namespace
+
+std::vector<Alert> EvaluateAsOf(const KnowledgeBase& kb,
+                                const v1::PatientRecord& record,
+                                const v1::PlannedSession& session,
+                                DayNumber as_of) {
+  return Evaluator(kb, record, session, as_of).Run();
+}
+
+}  // namespace needlecheck::engine

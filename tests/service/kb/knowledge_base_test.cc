@@ -1,0 +1,228 @@
+#include "service/kb/knowledge_base.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace needlecheck::kb {
+namespace {
+
+using ::needlecheck::testing::IsOk;
+using ::needlecheck::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+std::string Bundled() { return std::string(BundledKnowledgeBaseText()); }
+
+// Replaces exactly one occurrence of `from` in the bundled file.
+std::string BundledWith(const std::string& from, const std::string& to) {
+  std::string text = Bundled();
+  size_t pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  return text;
+}
+
+int LineOf(const std::string& text, const std::string& needle) {
+  size_t pos = text.find(needle);
+  return 1 +
+         static_cast<int>(std::count(text.begin(), text.begin() + pos, '\n'));
+}
+
+TEST(KnowledgeBaseTest, BundledLoadsWithEveryRuleOfTheSpecification) {
+  auto kb = LoadBundledKnowledgeBase();
+  ASSERT_THAT(kb, IsOk());
+  v1::KnowledgeBase summary = (*kb)->Summary();
+  EXPECT_EQ(summary.version(), "2026.11.1");
+  EXPECT_EQ(summary.source(), "bundled");
+  EXPECT_THAT(summary.sha256(), SizeIs(64));
+  std::vector<std::string> ids;
+  for (const auto& r : summary.rules()) ids.push_back(r.id());
+  EXPECT_THAT(
+      ids, ::testing::UnorderedElementsAre(
+               "MN-CI-ACNE", "MN-CI-ECZEMA", "MN-CI-ROSACEA", "MN-CI-INFECTION",
+               "MN-CI-SKIN-OTHER", "MN-HSV-HISTORY", "MN-PIH-RISK",
+               "MN-ALLERGY-ANESTHETIC", "MN-ALLERGY-PRODUCT",
+               "MN-ALLERGY-UNDOCUMENTED", "MN-FREQ-INTERVAL",
+               "MN-FREQ-MAINTENANCE", "MN-EYE-DEPTH", "MN-EYE-DEPTH-MISSING",
+               "MN-ISOTRETINOIN", "MN-ANTICOAGULANT", "MN-HEALING", "MN-KELOID",
+               "MN-PREGNANCY", "MN-SKIN-TYPE-MISSING"));
+  for (const auto& r : summary.rules()) {
+    EXPECT_TRUE(r.enabled()) << r.id();
+    EXPECT_FALSE(r.citation().empty()) << r.id();
+  }
+  EXPECT_EQ(summary.thresholds().min_interval_days(), 28);
+  EXPECT_EQ(summary.anesthetic_count(), 7);
+  bool found_eczema = false;
+  for (const auto& vs : summary.value_sets()) {
+    if (vs.id() == "eczema") {
+      found_eczema = true;
+      EXPECT_EQ(vs.code_count(), 5);
+      EXPECT_GT(vs.term_count(), 3);
+    }
+  }
+  EXPECT_TRUE(found_eczema);
+}
+
+TEST(KnowledgeBaseTest, ClassifiesByCodeThenText) {
+  auto kb = LoadBundledKnowledgeBase();
+  ASSERT_THAT(kb, IsOk());
+  v1::Concept coded;
+  auto* coding = coded.add_codings();
+  coding->set_system("http://snomed.info/sct");
+  coding->set_code("24079001");
+  coded.set_text("something else entirely");
+  ConceptMatch m;
+  (*kb)->ClassifyConcept(coded, &m);
+  EXPECT_TRUE(m.coded);
+  ASSERT_NE(m.FindValueSet((*kb)->FindValueSet("eczema")), nullptr);
+  EXPECT_EQ(m.FindValueSet((*kb)->FindValueSet("eczema"))->EvidenceText(),
+            "http://snomed.info/sct|24079001");
+
+  v1::Concept text_only;
+  text_only.set_text("Active acne on chin");
+  (*kb)->ClassifyConcept(text_only, &m);
+  EXPECT_FALSE(m.coded);
+  const ConceptMatch::Hit* acne = m.FindValueSet((*kb)->FindValueSet("acne"));
+  ASSERT_NE(acne, nullptr);
+  EXPECT_EQ(acne->span, "Active acne");
+
+  v1::Concept scars;
+  scars.set_text("Acne scars");
+  (*kb)->ClassifyConcept(scars, &m);
+  EXPECT_EQ(m.FindValueSet((*kb)->FindValueSet("acne")), nullptr);
+}
+
+TEST(KnowledgeBaseTest, SyntaxErrorNamesLineAndColumn) {
+  std::string text =
+      BundledWith("min_interval_days: 28", "min_interval_days: \"x\"");
+  auto kb = KnowledgeBase::FromText(text, "kb.textproto");
+  EXPECT_THAT(
+      kb,
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr(absl::StrCat(
+                   "kb.textproto:", LineOf(text, "min_interval_days"), ":"))));
+}
+
+TEST(KnowledgeBaseTest, UnknownFieldIsRejected) {
+  std::string text = BundledWith("min_interval_days: 28",
+                                 "min_interval_days: 28\n  max_sessions: 3");
+  EXPECT_THAT(
+      KnowledgeBase::FromText(text, "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_sessions")));
+}
+
+TEST(KnowledgeBaseTest, UnknownValueSetReferenceNamesTheField) {
+  std::string text = BundledWith("value_set: \"rosacea\" temporal",
+                                 "value_set: \"rosacea2\" temporal");
+  auto kb = KnowledgeBase::FromText(text, "kb.textproto");
+  ASSERT_THAT(kb, StatusIs(absl::StatusCode::kInvalidArgument));
+  const std::string msg(kb.status().message());
+  EXPECT_THAT(msg, HasSubstr("unknown value set \"rosacea2\""));
+  EXPECT_THAT(msg, HasSubstr(".criteria[0].value_set"));
+  EXPECT_THAT(msg, HasSubstr(absl::StrCat(
+                       "kb.textproto:", LineOf(text, "rosacea2"), ":")));
+}
+
+TEST(KnowledgeBaseTest, BadCodesAreRejected) {
+  EXPECT_THAT(
+      KnowledgeBase::FromText(
+          BundledWith("code: \"24079001\"", "code: \"2407X001\""), "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("is not a SNOMED CT concept id")));
+  EXPECT_THAT(
+      KnowledgeBase::FromText(BundledWith("code: \"L20.9\"", "code: \"l20-9\""),
+                              "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ICD-10-CM")));
+  EXPECT_THAT(
+      KnowledgeBase::FromText(
+          BundledWith("display: \"Acne vulgaris (disorder)\" source: \"GPS\"",
+                      "display: \"Acne vulgaris (disorder)\""),
+          "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("codes[0].source: required")));
+}
+
+TEST(KnowledgeBaseTest, BadThresholdsAreRejected) {
+  EXPECT_THAT(
+      KnowledgeBase::FromText(
+          BundledWith("min_interval_days: 28", "min_interval_days: 0"), "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("thresholds.min_interval_days: must be 1 to 365")));
+  EXPECT_THAT(
+      KnowledgeBase::FromText(
+          BundledWith("eye_max_depth_mm: 0.5", "eye_max_depth_mm: 0.1"), "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("eye_max_depth_mm")));
+}
+
+TEST(KnowledgeBaseTest, StructuralProblemsAreRejected) {
+  EXPECT_THAT(
+      KnowledgeBase::FromText(
+          BundledWith("terms: [\"positive\", \"detected\", \"pos\"]", ""),
+          "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("value set \"positive_result\" is empty")));
+  EXPECT_THAT(KnowledgeBase::FromText(
+                  BundledWith("id: \"MN-KELOID\"", "id: \"MN-CI-ACNE\""), "kb"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("duplicate rule id \"MN-CI-ACNE\"")));
+  EXPECT_THAT(
+      KnowledgeBase::FromText(
+          BundledWith(
+              "override_reasons: [\"Previous session did not treat this "
+              "area\", "
+              "\"Previous session was aborted or very superficial\", \"Record "
+              "date is wrong\"]",
+              ""),
+          "kb"),
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr("a rule that can be CRITICAL needs override reasons")));
+  EXPECT_THAT(
+      KnowledgeBase::FromText(
+          BundledWith("summary: \"History of keloid or hypertrophic scarring\"",
+                      "summary: \"" + std::string(141, 'x') + "\""),
+          "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("longer than 140 characters")));
+  EXPECT_THAT(
+      KnowledgeBase::FromText(
+          BundledWith("summary: \"History of keloid or hypertrophic scarring\"",
+                      "summary: \"History of {keloids}\""),
+          "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("unknown placeholder {keloids}")));
+  EXPECT_THAT(KnowledgeBase::FromText(
+                  BundledWith("components: [\"lidocaine\", \"prilocaine\"]",
+                              "components: [\"lidocaine\", \"mepivacaine\"]"),
+                  "kb"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unknown anesthetic \"mepivacaine\"")));
+  EXPECT_THAT(KnowledgeBase::FromText("", "empty.textproto"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("version: required")));
+}
+
+TEST(KnowledgeBaseTest, ReportsEveryProblemAtOnce) {
+  std::string text =
+      BundledWith("min_interval_days: 28", "min_interval_days: 0");
+  size_t pos = text.find("value_set: \"rosacea\" temporal");
+  text.replace(pos, 20, "value_set: \"nope\" ");
+  auto kb = KnowledgeBase::FromText(text, "kb");
+  ASSERT_FALSE(kb.ok());
+  EXPECT_THAT(std::string(kb.status().message()),
+              HasSubstr("min_interval_days"));
+  EXPECT_THAT(std::string(kb.status().message()), HasSubstr("\"nope\""));
+}
+
+TEST(KnowledgeBaseTest, MissingFileIsNotFound) {
+  EXPECT_THAT(LoadKnowledgeBaseFile("/nonexistent/kb.textproto"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace needlecheck::kb
