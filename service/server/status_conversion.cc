@@ -51,7 +51,7 @@ absl::Status PrefixMessage(const absl::Status& status,
 }
 
 std::string ViolationFields(const absl::Status& status) {
-  std::optional<absl::Cord> payload = status.GetPayload(kBadRequestTypeUrl);
+  auto payload = status.GetPayload(kBadRequestTypeUrl);
   if (!payload.has_value()) return "";
   google::rpc::BadRequest bad_request;
   if (!bad_request.ParseFromString(std::string(*payload))) return "";

@@ -1,0 +1,63 @@
+#include "service/server/server_options.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace needlecheck::server {
+namespace {
+
+using ::needlecheck::testing::IsOk;
+using ::needlecheck::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(ServerOptionsTest, DefaultsAreValid) {
+  ServerOptions options;
+  EXPECT_THAT(ValidateServerOptions(options), IsOk());
+  EXPECT_EQ(options.listen_address, "127.0.0.1:50051");
+  EXPECT_EQ(options.max_receive_message_bytes, 4 * 1024 * 1024);
+  EXPECT_EQ(options.data_dir, "./data");
+  EXPECT_TRUE(options.knowledge_base_path.empty());
+}
+
+TEST(ServerOptionsTest, RejectsBadValuesNamingTheField) {
+  ServerOptions options;
+  options.max_receive_message_bytes = 0;
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("max_receive_message_bytes")));
+  options = ServerOptions();
+  options.listen_address = "localhost";
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("listen_address")));
+  options = ServerOptions();
+  options.drain_grace_period = absl::Seconds(-1);
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("drain_grace_period")));
+  options = ServerOptions();
+  options.data_dir = "";
+  EXPECT_THAT(
+      ValidateServerOptions(options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("data_dir")));
+}
+
+TEST(ServerOptionsTest, AppliesToABuilder) {
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.max_threads = 4;
+  options.max_concurrent_streams = 100;
+  options.max_connection_age = absl::Minutes(5);
+  grpc::ServerBuilder builder;
+  ApplyServerOptions(options, &builder);
+  int port = 0;
+  AddListeningPort(options, &builder, &port);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  EXPECT_GT(port, 0);
+  server->Shutdown();
+}
+
+}  // namespace
+}  // namespace needlecheck::server

@@ -1,0 +1,177 @@
+// NeedlecheckServer in-process on 127.0.0.1:0: start-up, health checking,
+// reload and drain. (Reflection is covered by the integration tests: a
+// client copy of reflection.proto cannot live in a binary that links the
+// server's reflection plugin.)
+#include "service/server/server.h"
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "needlecheck/v1/screening.grpc.pb.h"
+#include "tests/testing/status_matchers.h"
+
+namespace needlecheck::server {
+namespace {
+
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::needlecheck::testing::IsOk;
+using ::needlecheck::testing::StatusIs;
+
+std::string TempPath(absl::string_view name) {
+  const ::testing::TestInfo* info =
+      ::testing::UnitTest::GetInstance()->current_test_info();
+  return absl::StrCat(::testing::TempDir(), "/server_test_", info->name(), "_",
+                      name);
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::trunc);
+  out << content;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string KbWithVersion(absl::string_view version) {
+  return absl::StrReplaceAll(
+      std::string(kb::BundledKnowledgeBaseText()),
+      {{"version: \"2026.11.1\"", absl::StrCat("version: \"", version, "\"")}});
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  ServerOptions Options() {
+    ServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.data_dir = TempPath("data/nested");
+    options.drain_grace_period = absl::Seconds(30);
+    return options;
+  }
+  void Connect(const NeedlecheckServer& server) {
+    auto channel = grpc::CreateChannel(server.address(),
+                                       grpc::InsecureChannelCredentials());
+    health_ = grpc::health::v1::Health::NewStub(channel);
+    screening_ = needlecheck::v1::ScreeningService::NewStub(channel);
+  }
+  HealthCheckResponse::ServingStatus Health(const std::string& service,
+                                            grpc::StatusCode* code) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(60));
+    HealthCheckRequest request;
+    request.set_service(service);
+    HealthCheckResponse response;
+    *code = health_->Check(&context, request, &response).error_code();
+    return response.status();
+  }
+  std::string KbVersion() {
+    grpc::ClientContext context;
+    needlecheck::v1::KnowledgeBase kb;
+    const grpc::Status status = screening_->GetKnowledgeBase(
+        &context, needlecheck::v1::GetKnowledgeBaseRequest(), &kb);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return kb.version();
+  }
+
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  std::unique_ptr<needlecheck::v1::ScreeningService::Stub> screening_;
+};
+
+TEST_F(ServerTest, ServesHealthAndCreatesDataDir) {
+  ServerOptions options = Options();
+  options.ready_file = TempPath("ready");
+  auto server = NeedlecheckServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+  EXPECT_GT((*server)->port(), 0);
+  EXPECT_EQ((*server)->address(),
+            absl::StrCat("127.0.0.1:", (*server)->port()));
+  EXPECT_TRUE(std::ifstream(options.data_dir).good());
+  EXPECT_EQ(ReadFile(options.ready_file), (*server)->address() + "\n");
+  Connect(**server);
+
+  grpc::StatusCode code;
+  EXPECT_EQ(Health("", &code), HealthCheckResponse::SERVING);
+  EXPECT_EQ(code, grpc::StatusCode::OK);
+  EXPECT_EQ(Health(kScreeningServiceName, &code), HealthCheckResponse::SERVING);
+  Health("no.such.Service", &code);
+  EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
+
+  (*server)->Drain();
+  EXPECT_FALSE(std::ifstream(options.ready_file).good());
+  Health("", &code);
+  EXPECT_EQ(code, grpc::StatusCode::UNAVAILABLE);
+  (*server)->Drain();  // idempotent
+}
+
+TEST_F(ServerTest, ReloadKeepsTheOldKnowledgeBaseWhenTheNewOneIsBad) {
+  ServerOptions options = Options();
+  options.knowledge_base_path = TempPath("kb.textproto");
+  WriteFile(options.knowledge_base_path, KbWithVersion("1.0.0"));
+  auto server = NeedlecheckServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+  Connect(**server);
+  EXPECT_EQ(KbVersion(), "1.0.0");
+
+  WriteFile(options.knowledge_base_path, KbWithVersion("2.0.0"));
+  EXPECT_THAT((*server)->ReloadKnowledgeBase(), IsOk());
+  EXPECT_EQ(KbVersion(), "2.0.0");
+
+  WriteFile(options.knowledge_base_path, "version: \"3.0.0\"\nrules { id: ");
+  EXPECT_THAT((*server)->ReloadKnowledgeBase(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(KbVersion(), "2.0.0");
+}
+
+TEST_F(ServerTest, StartFailsOnABadKnowledgeBase) {
+  ServerOptions options = Options();
+  options.knowledge_base_path = TempPath("bad.textproto");
+  WriteFile(options.knowledge_base_path, "this is not a knowledge base");
+  EXPECT_THAT(NeedlecheckServer::Start(options),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  options.knowledge_base_path = TempPath("missing.textproto");
+  EXPECT_THAT(NeedlecheckServer::Start(options),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ServerTest, StartFailsOnBadOptions) {
+  ServerOptions options = Options();
+  options.max_receive_message_bytes = -1;
+  EXPECT_THAT(NeedlecheckServer::Start(options),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ServerTest, DrainTurnsHealthNotServingForWatchers) {
+  auto server = NeedlecheckServer::Start(Options());
+  ASSERT_THAT(server, IsOk());
+  Connect(**server);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  HealthCheckRequest request;
+  auto watch = health_->Watch(&context, request);
+  HealthCheckResponse response;
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+
+  std::thread drain([&] { (*server)->Drain(); });
+  ASSERT_TRUE(watch->Read(&response));
+  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  context.TryCancel();
+  drain.join();
+}
+
+}  // namespace
+}  // namespace needlecheck::server
