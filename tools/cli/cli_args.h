@@ -1,0 +1,85 @@
+// Command-line parsing for the `needlecheck` client CLI.
+//
+// Contract
+// - ParseCommandLine() turns the arguments after the program name into a
+//   CliInvocation, or returns INVALID_ARGUMENT with a message a person can
+//   act on (the caller prints it and exits with kExitUsage). It does no I/O:
+//   it neither reads the record file nor contacts the server.
+// - Parsing is strict: unknown flags, missing values, a flag given twice
+//   (other than the repeatable --area) and stray positional arguments are
+//   errors. Flags take their value as `--flag=VALUE` or `--flag VALUE`.
+// - ParseArea() reads one `--area NAME[:DEPTH_MM]` value.
+// - Pure functions; thread-safe.
+#ifndef TOOLS_CLI_CLI_ARGS_H_
+#define TOOLS_CLI_CLI_ARGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "needlecheck/v1/session.pb.h"
+
+namespace needlecheck::cli {
+
+// Process exit codes, documented in `needlecheck --help`.
+inline constexpr int kExitOk = 0;     // done (with or without alerts)
+inline constexpr int kExitRpc = 1;    // the server or the RPC failed
+inline constexpr int kExitUsage = 2;  // bad usage or bad input file
+
+// The server the CLI talks to unless --server says otherwise.
+inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
+
+enum class Command {
+  kHelp,    // needlecheck --help / help / <command> --help
+  kScreen,  // needlecheck screen ...
+  kKbLint,  // needlecheck kb lint FILE
+  kKbShow,  // needlecheck kb show ...
+};
+
+struct CliInvocation {
+  Command command = Command::kHelp;
+
+  // screen: --record FILE (required).
+  std::string record_path;
+  // screen: --date (required), checked to name a full day.
+  std::string date;
+  // screen: every --area, in the order given.
+  std::vector<needlecheck::v1::AreaPlan> areas;
+  // screen: --anesthetic TEXT; empty when not given.
+  std::string anesthetic;
+
+  // screen, kb show: --server HOST:PORT.
+  std::string server = kDefaultServer;
+  // screen, kb show: --json prints the response as proto JSON.
+  bool json = false;
+  // screen, kb show: --timeout, the RPC deadline. Default 10 seconds.
+  absl::Duration timeout = absl::Seconds(10);
+
+  // kb lint: the knowledge-base file.
+  std::string kb_file;
+};
+
+// Parses the arguments after argv[0].
+absl::StatusOr<CliInvocation> ParseCommandLine(
+    const std::vector<std::string>& args);
+
+// Parses "NAME[:DEPTH_MM]", e.g. "periorbital:0.5", "full-face", "cheeks".
+// NAME is a TreatmentArea enum suffix, case-insensitive, with '-' or '_'
+// between words; DEPTH_MM a positive number of millimetres. Unknown names
+// give an error listing the valid ones.
+absl::StatusOr<needlecheck::v1::AreaPlan> ParseArea(absl::string_view spec);
+
+// The valid area names, in enum order ("full-face", "forehead", ...).
+std::vector<std::string> AreaNames();
+
+// The CLI-style name of an area ("full-face"); "unspecified" for 0.
+std::string AreaName(needlecheck::v1::TreatmentArea area);
+
+// The full help text (`needlecheck --help`), including the exit codes.
+std::string UsageText();
+
+}  // namespace needlecheck::cli
+
+#endif  // TOOLS_CLI_CLI_ARGS_H_

@@ -1,0 +1,162 @@
+// needlecheck: the command-line client of needlecheckd, for people.
+// See `needlecheck --help` (tools/cli/cli_args.cc, UsageText()).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "needlecheck/v1/screening.grpc.pb.h"
+#include "service/kb/knowledge_base.h"
+#include "tools/cli/cli_args.h"
+#include "tools/cli/cli_output.h"
+
+namespace needlecheck::cli {
+namespace {
+
+void PrintError(absl::string_view message) {
+  std::cerr << "needlecheck: " << message;
+  if (message.empty() || message.back() != '\n') std::cerr << "\n";
+}
+
+OutputStyle StdoutStyle() {
+  OutputStyle style;
+  style.color = UseColor(isatty(STDOUT_FILENO) != 0, std::getenv("NO_COLOR"));
+  return style;
+}
+
+std::unique_ptr<needlecheck::v1::ScreeningService::Stub> NewStub(
+    const CliInvocation& inv) {
+  return needlecheck::v1::ScreeningService::NewStub(
+      grpc::CreateChannel(inv.server, grpc::InsecureChannelCredentials()));
+}
+
+void SetDeadline(const CliInvocation& inv, grpc::ClientContext* context) {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        absl::ToChronoMilliseconds(inv.timeout));
+}
+
+int ReportRpcError(absl::string_view rpc, const CliInvocation& inv,
+                   const grpc::Status& status) {
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  std::string text =
+      FormatRpcError(rpc, code, status.error_message(), status.error_details());
+  if (code == absl::StatusCode::kUnavailable) {
+    absl::StrAppend(&text, "  (is needlecheckd running at ", inv.server,
+                    "? see --server)\n");
+  } else if (code == absl::StatusCode::kDeadlineExceeded) {
+    absl::StrAppend(&text, "  (no answer within ",
+                    absl::FormatDuration(inv.timeout), "; see --timeout)\n");
+  }
+  PrintError(text);
+  // A request the server rejected as invalid is an input error.
+  return code == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitRpc;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) {
+    return absl::DataLossError(absl::StrCat(path, ": read error"));
+  }
+  return contents.str();
+}
+
+int RunScreen(const CliInvocation& inv) {
+  absl::StatusOr<std::string> json = ReadFile(inv.record_path);
+  if (!json.ok()) {
+    PrintError(json.status().message());
+    return kExitUsage;
+  }
+  absl::StatusOr<needlecheck::v1::PatientRecord> record =
+      ParseRecordJson(*json, inv.record_path);
+  if (!record.ok()) {
+    PrintError(record.status().message());
+    return kExitUsage;
+  }
+  needlecheck::v1::ScreenRequest request;
+  *request.mutable_record() = *std::move(record);
+  needlecheck::v1::PlannedSession* session = request.mutable_session();
+  session->set_date(inv.date);
+  for (const auto& area : inv.areas) *session->add_areas() = area;
+  if (!inv.anesthetic.empty()) {
+    session->mutable_anesthetic()->set_text(inv.anesthetic);
+  }
+
+  grpc::ClientContext context;
+  SetDeadline(inv, &context);
+  needlecheck::v1::ScreenResponse response;
+  const grpc::Status status =
+      NewStub(inv)->Screen(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("Screen", inv, status);
+  std::cout << (inv.json ? ToJson(response)
+                         : FormatScreenResponse(response, StdoutStyle()));
+  return kExitOk;
+}
+
+int RunKbShow(const CliInvocation& inv) {
+  grpc::ClientContext context;
+  SetDeadline(inv, &context);
+  needlecheck::v1::KnowledgeBase kb;
+  const grpc::Status status = NewStub(inv)->GetKnowledgeBase(
+      &context, needlecheck::v1::GetKnowledgeBaseRequest(), &kb);
+  if (!status.ok()) return ReportRpcError("GetKnowledgeBase", inv, status);
+  std::cout << (inv.json ? ToJson(kb) : FormatKnowledgeBase(kb, StdoutStyle()));
+  return kExitOk;
+}
+
+int RunKbLint(const CliInvocation& inv) {
+  absl::StatusOr<std::shared_ptr<const kb::KnowledgeBase>> kb =
+      kb::LoadKnowledgeBaseFile(inv.kb_file);
+  if (!kb.ok()) {
+    // The loader's messages already start with FILE:LINE:COL.
+    std::cerr << kb.status().message() << "\n";
+    return kExitUsage;
+  }
+  std::cout << "OK " << (*kb)->version() << ": "
+            << (*kb)->definition().rules_size() << " rules, "
+            << (*kb)->definition().value_sets_size() << " value sets\n";
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<CliInvocation> inv = ParseCommandLine(args);
+  if (!inv.ok()) {
+    PrintError(inv.status().message());
+    std::cerr << "Run 'needlecheck --help' for usage.\n";
+    return kExitUsage;
+  }
+  switch (inv->command) {
+    case Command::kHelp:
+      std::cout << UsageText();
+      return kExitOk;
+    case Command::kScreen:
+      return RunScreen(*inv);
+    case Command::kKbLint:
+      return RunKbLint(*inv);
+    case Command::kKbShow:
+      return RunKbShow(*inv);
+  }
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace needlecheck::cli
+
+int main(int argc, char** argv) { return needlecheck::cli::Main(argc, argv); }
