@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# tests/bench/run_grpc_bench.sh: needlecheckd versus the echo server under the
+# same gRPC load, at concurrency 1, 8 and 64; prints a table.
+#
+#   tests/bench/run_grpc_bench.sh [BUILD_DIR]        (default: build/release)
+#
+# Builds nothing: BUILD_DIR must hold service/needlecheckd and
+# tests/bench/{needlecheck-echo-server,needlecheck-loadgen} (see
+# docs/performance.md). Both servers listen on free loopback ports
+# (127.0.0.1:0) and are stopped on exit. Environment knobs:
+#   DURATION=10s WARMUP=2s PAYLOAD=typical|large CONCURRENCY="1 8 64"
+#   CHANNELS=4
+# Run time is about (WARMUP + DURATION) x 2 x the number of concurrencies.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "${REPO_ROOT}"
+
+BUILD_DIR="${1:-build/release}"
+DURATION="${DURATION:-10s}"
+WARMUP="${WARMUP:-2s}"
+PAYLOAD="${PAYLOAD:-typical}"
+CONCURRENCY="${CONCURRENCY:-1 8 64}"
+CHANNELS="${CHANNELS:-4}"
+
+DAEMON="${BUILD_DIR}/service/needlecheckd"
+ECHO="${BUILD_DIR}/tests/bench/needlecheck-echo-server"
+LOADGEN="${BUILD_DIR}/tests/bench/needlecheck-loadgen"
+for bin in "${DAEMON}" "${ECHO}" "${LOADGEN}"; do
+  [[ -x "${bin}" ]] || {
+    echo "run_grpc_bench.sh: ${bin} not found; build ${BUILD_DIR} first" \
+      "(docs/performance.md)" >&2
+    exit 2
+  }
+done
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/needlecheck-bench.XXXXXX")"
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "${pid}" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "${pid}" 2>/dev/null || true; done
+  rm -rf "${WORK}"
+}
+trap cleanup EXIT
+
+# start_server NAME BINARY ARGS...: starts it in the background, waits for
+# its "listening on HOST:PORT" line and sets PORT.
+start_server() {
+  local name="$1" bin="$2"
+  shift 2
+  local log="${WORK}/${name}.log"
+  "${bin}" "$@" >"${log}" 2>&1 &
+  PIDS+=("$!")
+  local pid=$! tries=0
+  PORT=""
+  while [[ -z "${PORT}" ]]; do
+    PORT="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "${log}" | head -n1)"
+    [[ -n "${PORT}" ]] && break
+    if ! kill -0 "${pid}" 2>/dev/null || ((tries >= 300)); then
+      echo "run_grpc_bench.sh: ${name} did not start:" >&2
+      cat "${log}" >&2
+      exit 1
+    fi
+    sleep 0.1
+    tries=$((tries + 1))
+  done
+}
+
+start_server needlecheckd "${DAEMON}" --listen=127.0.0.1:0 --data_dir="${WORK}/data"
+SCREEN_PORT="${PORT}"
+start_server echo "${ECHO}" --listen=127.0.0.1:0
+ECHO_PORT="${PORT}"
+echo "needlecheckd on 127.0.0.1:${SCREEN_PORT}, echo server on 127.0.0.1:${ECHO_PORT}" \
+  "(build ${BUILD_DIR}, $(nproc) cores shared by the client and both servers)"
+
+# field KEY LINE: the value of KEY=value in LINE.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+ROWS=()
+STATUS=0
+for c in ${CONCURRENCY}; do
+  out="${WORK}/loadgen-${c}.txt"
+  rc=0
+  "${LOADGEN}" --target="127.0.0.1:${SCREEN_PORT}" \
+    --compare="127.0.0.1:${ECHO_PORT}" --concurrency="${c}" \
+    --channels="${CHANNELS}" --duration="${DURATION}" --warmup="${WARMUP}" \
+    --payload="${PAYLOAD}" >"${out}" 2>&1 || rc=$?
+  cat "${out}"
+  if ((rc != 0)); then STATUS=1; fi
+  screen="$(grep '^RESULT label=target ' "${out}" || true)"
+  echo_line="$(grep '^RESULT label=compare ' "${out}" || true)"
+  ratio="$(grep '^RATIO ' "${out}" || true)"
+  if [[ -z "${screen}" || -z "${echo_line}" ]]; then
+    ROWS+=("$(printf '%11s | %s' "${c}" "loadgen failed (exit ${rc})")")
+    continue
+  fi
+  ROWS+=("$(printf '%11s | %14s | %9s | %9s | %6s | %12s | %9s | %9s | %11s' \
+    "${c}" \
+    "$(field calls_per_s "${screen}")" "$(field p50_us "${screen}")" \
+    "$(field p99_us "${screen}")" "$(field errors "${screen}")" \
+    "$(field calls_per_s "${echo_line}")" "$(field p50_us "${echo_line}")" \
+    "$(field p99_us "${echo_line}")" "$(field throughput "${ratio}")")")
+done
+
+echo
+echo "Screen (needlecheckd) vs Echo, payload ${PAYLOAD}, ${CHANNELS} channels," \
+  "warm-up ${WARMUP}, measured ${DURATION}; latencies in microseconds"
+printf '%11s | %14s | %9s | %9s | %6s | %12s | %9s | %9s | %11s\n' \
+  concurrency "Screen calls/s" "p50 us" "p99 us" errors "Echo calls/s" \
+  "p50 us" "p99 us" "Screen/Echo"
+printf '%s\n' "------------+----------------+-----------+-----------+--------+--------------+-----------+-----------+------------"
+printf '%s\n' "${ROWS[@]}"
+exit "${STATUS}"
