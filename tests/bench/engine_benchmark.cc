@@ -1,0 +1,59 @@
+// In-process engine benchmark (Google Benchmark): screenings per second on
+// one core for a typical and a large record, against a baseline measured in
+// the same run: parsing the same ScreenRequest from its wire bytes, the work
+// the gRPC layer must do for every call anyway.
+//
+//   build/release/tests/bench/engine_benchmark --benchmark_min_time=2
+#include <string>
+
+#include "benchmark/benchmark.h"
+#include "service/common/fhir_date.h"
+#include "service/engine/engine.h"
+#include "service/kb/knowledge_base.h"
+#include "tests/bench/bench_payload.h"
+
+namespace needlecheck {
+namespace {
+
+const kb::KnowledgeBase& Kb() {
+  static const auto* kb = [] {
+    auto loaded = kb::LoadBundledKnowledgeBase();
+    if (!loaded.ok()) std::abort();
+    return new std::shared_ptr<const kb::KnowledgeBase>(*loaded);
+  }();
+  return **kb;
+}
+
+void BM_Screen(benchmark::State& state, bench::PayloadKind kind) {
+  const v1::ScreenRequest request = bench::BuildScreenRequest(kind);
+  const DayNumber day = *ParseFhirDay(request.session().date());
+  size_t alerts = 0;
+  for (auto _ : state) {
+    auto result = engine::EvaluateAsOf(Kb(), request.record(), request.session(), day);
+    alerts = result.size();
+    benchmark::DoNotOptimize(result);
+  }
+  state.counters["alerts"] = static_cast<double>(alerts);
+  state.counters["entries"] = bench::RecordEntryCount(request.record());
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ParseRequestBaseline(benchmark::State& state, bench::PayloadKind kind) {
+  const std::string wire = bench::BuildScreenRequest(kind).SerializeAsString();
+  for (auto _ : state) {
+    v1::ScreenRequest parsed;
+    benchmark::DoNotOptimize(parsed.ParseFromString(wire));
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(wire.size()));
+}
+
+BENCHMARK_CAPTURE(BM_Screen, typical, bench::PayloadKind::kTypical);
+BENCHMARK_CAPTURE(BM_ParseRequestBaseline, typical, bench::PayloadKind::kTypical);
+BENCHMARK_CAPTURE(BM_Screen, large, bench::PayloadKind::kLarge);
+BENCHMARK_CAPTURE(BM_ParseRequestBaseline, large, bench::PayloadKind::kLarge);
+
+}  // namespace
+}  // namespace needlecheck
+
+BENCHMARK_MAIN();
