@@ -101,34 +101,37 @@ cmd_run() {
   kb="$(knowledge_base_file)"
   mkdir -p data
 
-  local logfile
-  logfile="$(mktemp "${TMPDIR:-/tmp}/needlecheckd.XXXXXX.log")"
+  # needlecheckd writes HOST:PORT to the ready file once it is serving; its
+  # log goes straight to this terminal.
+  local ready
+  ready="$(mktemp -u "${TMPDIR:-/tmp}/needlecheckd-ready.XXXXXX")"
   log "starting needlecheckd on ${LISTEN} (knowledge base ${kb}, data ./data)"
   "${daemon}" --listen="${LISTEN}" --knowledge_base="${kb}" --data_dir=./data \
-    > >(tee "${logfile}") 2>&1 &
+    --ready_file="${ready}" &
   local pid=$!
   # Ctrl-C reaches this script (background jobs ignore SIGINT); pass it on as
   # SIGTERM so needlecheckd drains gracefully.
   trap 'kill -TERM "${pid}" 2>/dev/null || true' INT TERM
 
   local waited=0
-  until grep -q "listening on" "${logfile}" 2>/dev/null; do
+  until [[ -s "${ready}" ]]; do
     if ! kill -0 "${pid}" 2>/dev/null; then
       wait "${pid}" || true
-      rm -f "${logfile}"
       die "needlecheckd exited before it was serving (see its log above)"
     fi
     if ((waited >= 600)); then
       kill -TERM "${pid}" 2>/dev/null || true
-      die "needlecheckd did not report 'listening on' within 60 s"
+      die "needlecheckd was not serving within 60 s"
     fi
     sleep 0.1
     waited=$((waited + 1))
   done
 
+  local address
+  address="$(head -n1 "${ready}")"
   cat <<HELP
 
-needlecheckd is serving on ${LISTEN} (pid ${pid}). In another terminal, try:
+needlecheckd is serving on ${address} (pid ${pid}). In another terminal, try:
 
   ${cli} screen --record deploy/examples/record.json --date 2026-12-01 \\
       --area cheeks --area periorbital:0.5 --anesthetic lidocaine
@@ -148,7 +151,7 @@ HELP
   if kill -0 "${pid}" 2>/dev/null; then
     wait "${pid}" || rc=$?
   fi
-  rm -f "${logfile}"
+  rm -f "${ready}"
   # 143 = ended by our SIGTERM after Ctrl-C: a normal stop.
   if ((rc == 143 || rc == 130)); then rc=0; fi
   return "${rc}"
