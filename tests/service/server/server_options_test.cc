@@ -1,6 +1,7 @@
 #include "service/server/server_options.h"
 
 #include "gmock/gmock.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -53,6 +54,8 @@ TEST(ServerOptionsTest, AppliesToABuilder) {
   ApplyServerOptions(options, &builder);
   int port = 0;
   AddListeningPort(options, &builder, &port);
+  grpc::CallbackGenericService generic;  // a server needs one service
+  builder.RegisterCallbackGenericService(&generic);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
   EXPECT_GT(port, 0);
