@@ -41,12 +41,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "service/text/internal/small_vector.h"
 #include "service/text/internal/word_index.h"
 
 namespace needlecheck::text {
@@ -110,6 +110,7 @@ struct Token {
   uint32_t cands_begin = 0;  // term-unit candidates in FindAll's `cands`
   uint32_t cands_end = 0;
   bool terminator = false;
+  bool suffix_candidate = false;  // ends with some suffix term
 };
 
 struct Candidate {
@@ -125,11 +126,21 @@ struct RawHit {
 };
 
 struct Occurrence {
-  PhraseKind kind;
-  int32_t tag;
-  size_t first;
-  size_t last;
+  PhraseKind kind = PhraseKind::kTerm;
+  int32_t tag = 0;
+  size_t first = 0;
+  size_t last = 0;
 };
+
+struct ClauseTag {
+  size_t clause = 0;
+  int32_t tag = 0;
+  bool operator<(const ClauseTag& o) const {
+    return clause != o.clause ? clause < o.clause : tag < o.tag;
+  }
+};
+
+using Candidates = internal::SmallVector<Candidate, 16>;
 
 class TermMatcherImpl final : public TermMatcher {
  public:
@@ -161,9 +172,10 @@ class TermMatcherImpl final : public TermMatcher {
   void Finalize();
 
   // Fills token.exact_unit and appends term-unit candidates to `cands`.
-  void LookUpWord(absl::string_view word, Token& token,
-                  absl::InlinedVector<Candidate, 16>& cands,
-                  internal::HashScratch& scratch) const;
+  // `raw_hash` is internal::RawHash(word).
+  void LookUpWord(absl::string_view word, uint64_t raw_hash, Token& token,
+                  Candidates& cands, internal::HashScratch& scratch) const;
+  bool EndsWithSuffix(absl::string_view word) const;
 
   MatcherOptions options_;
   size_t fuzzy_min_ = 6;
@@ -174,6 +186,7 @@ class TermMatcherImpl final : public TermMatcher {
   size_t max_fuzzy_length_ = 0;  // longest unit allowing one edit
   internal::WordHashIndex exact_index_;
   internal::WordHashIndex deletion_index_;
+  internal::AnchorFilter near_filter_;
   std::vector<uint64_t> pow_;  // kHashBase^k, k <= max_fuzzy_length_ + 1
 
   std::vector<Phrase> phrases_;
@@ -185,6 +198,7 @@ class TermMatcherImpl final : public TermMatcher {
   bool has_terminators_ = false;
 
   std::vector<Suffix> suffixes_;
+  bool suffix_last_byte_[256] = {};  // last bytes of suffixes_
 };
 
 int32_t TermMatcherImpl::InternUnit(const std::string& folded, bool term_word) {
@@ -283,9 +297,12 @@ void TermMatcherImpl::Finalize() {
     pow_[k] = pow_[k - 1] * internal::kHashBase;
   }
   internal::HashScratch scratch;
+  // misspelling_min_length >= 3 = 2 * 1 + 1 allows anchor 1; >= 5 anchor 2.
+  near_filter_ = internal::AnchorFilter(fuzzy_min_ >= 5 ? 2 : 1);
   for (size_t id = 0; id < units_.size(); ++id) {
     const std::string& u = units_[id].text;
     if (!units_[id].term_word || u.size() < fuzzy_min_) continue;
+    near_filter_.Add(u);
     internal::ForEachDeletionKey(u, pow_, scratch, [&](uint64_t key) {
       deletion_index_.Add(key, static_cast<int32_t>(id));
     });
@@ -350,6 +367,7 @@ absl::StatusOr<std::unique_ptr<TermMatcher>> TermMatcherImpl::Build(
       return absl::InvalidArgumentError(absl::StrCat(
           "suffix term must be exactly one word: \"", spec.term, "\""));
     }
+    m->suffix_last_byte_[static_cast<unsigned char>(words[0].back())] = true;
     m->suffixes_.push_back(Suffix{std::move(words[0]), spec.tag});
   }
   for (const TermSpec& spec : exclusions) {
@@ -382,8 +400,8 @@ absl::StatusOr<std::unique_ptr<TermMatcher>> TermMatcherImpl::Build(
   return std::unique_ptr<TermMatcher>(std::move(m));
 }
 
-void TermMatcherImpl::LookUpWord(absl::string_view word, Token& token,
-                                 absl::InlinedVector<Candidate, 16>& cands,
+void TermMatcherImpl::LookUpWord(absl::string_view word, uint64_t raw_hash,
+                                 Token& token, Candidates& cands,
                                  internal::HashScratch& scratch) const {
   const size_t n = word.size();
   token.cands_begin = static_cast<uint32_t>(cands.size());
@@ -397,32 +415,36 @@ void TermMatcherImpl::LookUpWord(absl::string_view word, Token& token,
       }
     }
   };
-  if (!fuzzy) {
-    if (n <= max_unit_length_) add_exact(internal::WordKeyOf(word));
-    token.cands_end = static_cast<uint32_t>(cands.size());
-    return;
+  if (n <= max_unit_length_) add_exact(internal::WordKey(raw_hash, n));
+  const bool blocked =
+      token.exact_unit >= 0 && units_[token.exact_unit].term_word;
+  if (fuzzy && !blocked && near_filter_.MayBeNear(word)) {
+    // The word's own key finds units one byte longer; the keys of its
+    // deletions find units one byte shorter or of equal length.
+    internal::ForEachDeletionKey(word, pow_, scratch, [&](uint64_t key) {
+      for (int32_t id : deletion_index_.Find(key)) {
+        bool seen = false;
+        for (size_t c = token.cands_begin; c < cands.size(); ++c) {
+          if (cands[c].unit == id) seen = true;
+        }
+        if (!seen && internal::WithinOneEdit(word, units_[id].text)) {
+          cands.push_back(Candidate{id, true});
+        }
+      }
+    });
   }
-  bool first = true;
-  bool blocked = false;
-  internal::ForEachDeletionKey(word, pow_, scratch, [&](uint64_t key) {
-    if (first) {
-      // The key of the whole word: exact lookup first.
-      first = false;
-      add_exact(key);
-      blocked = token.exact_unit >= 0 && units_[token.exact_unit].term_word;
-    }
-    if (blocked) return;
-    for (int32_t id : deletion_index_.Find(key)) {
-      bool seen = false;
-      for (size_t c = token.cands_begin; c < cands.size(); ++c) {
-        if (cands[c].unit == id) seen = true;
-      }
-      if (!seen && internal::WithinOneEdit(word, units_[id].text)) {
-        cands.push_back(Candidate{id, true});
-      }
-    }
-  });
   token.cands_end = static_cast<uint32_t>(cands.size());
+}
+
+bool TermMatcherImpl::EndsWithSuffix(absl::string_view word) const {
+  for (const Suffix& s : suffixes_) {
+    if (word.size() > s.text.size() &&
+        internal::FoldedEquals(word.substr(word.size() - s.text.size()),
+                               s.text)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
@@ -430,21 +452,27 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
   if (text.empty()) return out;
 
   // 1. Tokenize, look words up, and number clauses cut by punctuation.
-  absl::InlinedVector<Token, 32> tokens;
-  absl::InlinedVector<Candidate, 16> cands;
+  internal::SmallVector<Token, 32> tokens;
+  Candidates cands;
   internal::HashScratch scratch;
+  bool any_suffix = false;
   size_t clause = 0;
   bool cut = false;
   const size_t size = text.size();
+  const unsigned char* const bytes =
+      reinterpret_cast<const unsigned char*>(text.data());
+  const unsigned char* const word_lower = internal::kByteTables.word_lower;
   for (size_t i = 0; i < size;) {
-    const char c = text[i];
-    if (!IsWordByte(c)) {
+    unsigned char folded = word_lower[bytes[i]];
+    if (folded == 0) {
+      const unsigned char c = bytes[i];
       if (c == ';' || c == '!' || c == '\n' || c == '\r') {
         cut = true;
       } else if (c == '.') {
-        const bool between_digits = i > 0 && i + 1 < size &&
-                                    text[i - 1] >= '0' && text[i - 1] <= '9' &&
-                                    text[i + 1] >= '0' && text[i + 1] <= '9';
+        const bool between_digits =
+            i > 0 && i + 1 < size &&
+            static_cast<unsigned>(bytes[i - 1] - '0') < 10u &&
+            static_cast<unsigned>(bytes[i + 1] - '0') < 10u;
         if (!between_digits) cut = true;
       }
       ++i;
@@ -452,19 +480,29 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
     }
     Token t;
     t.begin = i;
-    while (i < size && IsWordByte(text[i])) ++i;
+    uint64_t raw_hash = 0;  // internal::RawHash of the word, on the fly
+    do {
+      raw_hash = raw_hash * internal::kHashBase + folded;
+      ++i;
+    } while (i < size && (folded = word_lower[bytes[i]]) != 0);
     t.end = i;
     if (cut && !tokens.empty()) ++clause;
     cut = false;
     t.clause = clause;
-    LookUpWord(text.substr(t.begin, t.end - t.begin), t, cands, scratch);
+    const absl::string_view word = text.substr(t.begin, t.end - t.begin);
+    LookUpWord(word, raw_hash, t, cands, scratch);
+    if (suffix_last_byte_[FoldByte(word.back())] && EndsWithSuffix(word)) {
+      t.suffix_candidate = true;
+      any_suffix = true;
+    }
     tokens.push_back(t);
   }
+  // Most texts mention no term: nothing more to do.
+  if (cands.empty() && !any_suffix) return out;
   const size_t num_tokens = tokens.size();
-  if (num_tokens == 0) return out;
 
   // 2. Exact phrases: triggers, terminators, exclusions.
-  absl::InlinedVector<Occurrence, 8> occurrences;
+  internal::SmallVector<Occurrence, 8> occurrences;
   for (size_t i = 0; i < num_tokens; ++i) {
     const int32_t u = tokens[i].exact_unit;
     if (u < 0) continue;
@@ -506,7 +544,7 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
 
   // 4. Terms: consecutive words in one clause, each an exact or one-edit
   //    match of the term's word (or joined group of words).
-  absl::InlinedVector<RawHit, 8> raw;
+  internal::SmallVector<RawHit, 8> raw;
   for (size_t i = 0; i < num_tokens; ++i) {
     const Token& t = tokens[i];
     for (uint32_t c = t.cands_begin; c < t.cands_end; ++c) {
@@ -535,13 +573,14 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
   }
 
   // 5. Suffix terms, on words no term matched.
-  if (!suffixes_.empty()) {
-    absl::InlinedVector<bool, 32> covered(num_tokens, false);
+  if (any_suffix) {
+    internal::SmallVector<bool, 32> covered;
+    covered.resize(num_tokens);
     for (const RawHit& h : raw) {
       for (size_t k = h.first; k <= h.last; ++k) covered[k] = true;
     }
     for (size_t i = 0; i < num_tokens; ++i) {
-      if (covered[i]) continue;
+      if (covered[i] || !tokens[i].suffix_candidate) continue;
       const absl::string_view word =
           text.substr(tokens[i].begin, tokens[i].end - tokens[i].begin);
       for (const Suffix& s : suffixes_) {
@@ -565,14 +604,14 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
   });
 
   // 7. Exclusions and negation scopes.
-  absl::InlinedVector<std::pair<size_t, int32_t>, 4> excluded;  // clause, tag
-  absl::InlinedVector<size_t, 8> pre_ends;
-  absl::InlinedVector<size_t, 8> post_begins;
+  internal::SmallVector<ClauseTag, 4> excluded;
+  internal::SmallVector<size_t, 8> pre_ends;
+  internal::SmallVector<size_t, 8> post_begins;
   for (const Occurrence& o : occurrences) {
     if (tokens[o.first].clause != tokens[o.last].clause) continue;
     switch (o.kind) {
       case PhraseKind::kExclusion:
-        excluded.emplace_back(tokens[o.first].clause, o.tag);
+        excluded.push_back({tokens[o.first].clause, o.tag});
         break;
       case PhraseKind::kPreTrigger:
         pre_ends.push_back(o.last);
@@ -589,6 +628,7 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
   std::sort(post_begins.begin(), post_begins.end());
   const size_t window = static_cast<size_t>(options_.negation.window_words);
 
+  out.reserve(raw.size());
   bool have_tag = false;
   int32_t tag = 0;
   size_t taken_last = 0;
@@ -599,7 +639,7 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
     taken_last = h.last;
     const size_t hit_clause = tokens[h.first].clause;
     if (std::binary_search(excluded.begin(), excluded.end(),
-                           std::make_pair(hit_clause, h.tag))) {
+                           ClauseTag{hit_clause, h.tag})) {
       continue;
     }
     bool negated = false;

@@ -53,6 +53,12 @@ void WordHashIndex::Add(uint64_t key, int32_t id) {
   if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
 }
 
+absl::Span<const int32_t> WordHashIndex::FindInMap(uint64_t key) const {
+  auto it = map_.find(key);
+  if (it == map_.end()) return {};
+  return absl::MakeConstSpan(ids_.data() + it->second.first, it->second.second);
+}
+
 void WordHashIndex::Finalize() {
   map_.clear();
   ids_.clear();

@@ -28,6 +28,7 @@ namespace needlecheck::text::internal {
 struct ByteTables {
   bool word[256];
   unsigned char lower[256];
+  unsigned char word_lower[256];  // lower[c] for word bytes, 0 otherwise
 };
 
 constexpr ByteTables MakeByteTables() {
@@ -38,6 +39,7 @@ constexpr ByteTables MakeByteTables() {
     const bool lower = c >= 'a' && c <= 'z';
     t.word[c] = digit || upper || lower || c >= 0x80;
     t.lower[c] = static_cast<unsigned char>(upper ? c + ('a' - 'A') : c);
+    t.word_lower[c] = t.word[c] ? t.lower[c] : 0;
   }
   return t;
 }
@@ -124,6 +126,53 @@ void ForEachDeletionKey(absl::string_view word, absl::Span<const uint64_t> pow,
   }
 }
 
+// Rules out, with two bit tests, most words that are not within one edit of
+// any added word: one edit leaves intact either the first `anchor` bytes or
+// the last `anchor` bytes of a word of at least 2 * anchor + 1 bytes. So a
+// text word within one edit of an added word shares its prefix or its suffix
+// of `anchor` bytes.
+class AnchorFilter {
+ public:
+  // anchor: 1 or 2.
+  explicit AnchorFilter(size_t anchor = 1)
+      : anchor_(anchor == 2 ? 2 : 1),
+        prefix_(anchor_ == 2 ? 65536 / 64 : 256 / 64, 0),
+        suffix_(prefix_.size(), 0) {}
+
+  size_t anchor() const { return anchor_; }
+
+  // `folded_word` must have at least 2 * anchor() + 1 bytes.
+  void Add(absl::string_view folded_word) {
+    Set(prefix_, Index(folded_word, 0, false));
+    Set(suffix_, Index(folded_word, folded_word.size() - anchor_, false));
+  }
+
+  // False only if `text_word` is more than one edit from every added word.
+  bool MayBeNear(absl::string_view text_word) const {
+    if (text_word.size() < anchor_) return true;
+    return Test(prefix_, Index(text_word, 0, true)) ||
+           Test(suffix_, Index(text_word, text_word.size() - anchor_, true));
+  }
+
+ private:
+  size_t Index(absl::string_view w, size_t at, bool fold) const {
+    auto byte = [&](size_t i) -> size_t {
+      return fold ? FoldByte(w[i]) : static_cast<unsigned char>(w[i]);
+    };
+    return anchor_ == 2 ? (byte(at) << 8) | byte(at + 1) : byte(at);
+  }
+  static void Set(std::vector<uint64_t>& bits, size_t i) {
+    bits[i >> 6] |= uint64_t{1} << (i & 63);
+  }
+  static bool Test(const std::vector<uint64_t>& bits, size_t i) {
+    return ((bits[i >> 6] >> (i & 63)) & 1) != 0;
+  }
+
+  size_t anchor_;
+  std::vector<uint64_t> prefix_;
+  std::vector<uint64_t> suffix_;
+};
+
 // Maps 64-bit keys to lists of int32 ids. Keys collide only by accident of
 // the hash; callers always confirm a candidate by comparing the words.
 class WordHashIndex {
@@ -135,10 +184,7 @@ class WordHashIndex {
   // Ids stored under `key`, in insertion order without duplicates.
   absl::Span<const int32_t> Find(uint64_t key) const {
     if (!MayContain(key)) return {};
-    auto it = map_.find(key);
-    if (it == map_.end()) return {};
-    return absl::MakeConstSpan(ids_.data() + it->second.first,
-                               it->second.second);
+    return FindInMap(key);
   }
 
   bool empty() const { return map_.empty(); }
@@ -150,6 +196,8 @@ class WordHashIndex {
     return ((bloom_[a >> 6] >> (a & 63)) & (bloom_[b >> 6] >> (b & 63)) & 1) !=
            0;
   }
+
+  absl::Span<const int32_t> FindInMap(uint64_t key) const;
 
   absl::flat_hash_map<uint64_t, std::vector<int32_t>> building_;
   absl::flat_hash_map<uint64_t, std::pair<uint32_t, uint32_t>> map_;

@@ -1,12 +1,15 @@
 #include "service/text/term_matcher.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
@@ -261,6 +264,84 @@ TEST_F(TermMatcherTest, OneEditMisspellings) {
   EXPECT_THAT(Find("ildocaine"), ElementsAre("1:ildocaine MISS"));
   EXPECT_THAT(Find("LIDOCANE"), ElementsAre("1:LIDOCANE MISS"));
   EXPECT_THAT(Find("Prilocaine"), ElementsAre("2:Prilocaine"));
+}
+
+// All strings one edit (over a-z) away from `word`, `word` excluded.
+std::vector<std::string> OneEditVariants(const std::string& word) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i <= word.size(); ++i) {
+    for (char c = 'a'; c <= 'z'; ++c) {
+      out.push_back(word.substr(0, i) + c + word.substr(i));  // insertion
+      if (i < word.size() && word[i] != c) {                  // substitution
+        std::string v = word;
+        v[i] = c;
+        out.push_back(v);
+      }
+    }
+    if (i < word.size()) out.push_back(word.substr(0, i) + word.substr(i + 1));
+    if (i + 1 < word.size() && word[i] != word[i + 1]) {
+      std::string v = word;
+      std::swap(v[i], v[i + 1]);
+      out.push_back(v);
+    }
+  }
+  out.erase(std::remove(out.begin(), out.end(), word), out.end());
+  return out;
+}
+
+// Every one-edit variant of every single-word term of >= 6 letters matches
+// that term (exhaustive check of the deletion index and its filters),
+// unless the variant is itself exactly another term word.
+TEST_F(TermMatcherTest, EveryOneEditVariantOfLongWordsMatches) {
+  std::set<std::string> term_words;
+  for (const TermSpec& t : AnestheticTerms()) {
+    if (t.term.find_first_of(" /") == std::string::npos) {
+      term_words.insert(absl::AsciiStrToLower(t.term));
+    }
+  }
+  term_words.insert("microneedling");  // also the joined "micro needling"
+  size_t checked = 0;
+  for (const TermSpec& t : AnestheticTerms()) {
+    const std::string word = absl::AsciiStrToLower(t.term);
+    if (word.size() < 6 || word.find_first_of(" /") != std::string::npos) {
+      continue;
+    }
+    for (const std::string& v : OneEditVariants(word)) {
+      if (term_words.count(v) > 0) continue;
+      std::vector<TermHit> hits = matcher_->FindAll(v);
+      bool found = false;
+      for (const TermHit& h : hits) {
+        if (h.tag == t.tag && h.begin == 0 && h.end == v.size() &&
+            h.misspelled) {
+          found = true;
+        }
+      }
+      EXPECT_TRUE(found) << word << " -> " << v;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 5000u);
+}
+
+TEST(TermMatcherMisspellingTest, EveryOneEditVariantOfShortWordsMatches) {
+  for (int min_length : {3, 4, 5}) {
+    MatcherOptions o;
+    o.misspelling_min_length = min_length;
+    auto m = TermMatcher::Create({{"emla", 3}, {"ametop", 5}}, {}, {}, o);
+    ASSERT_THAT(m, IsOk());
+    for (const std::string word : {"emla", "ametop"}) {
+      const bool fuzzy = static_cast<int>(word.size()) >= min_length;
+      for (const std::string& v : OneEditVariants(word)) {
+        std::vector<TermHit> hits = (*m)->FindAll(v);
+        if (fuzzy) {
+          ASSERT_EQ(hits.size(), 1u) << min_length << " " << v;
+          EXPECT_TRUE(hits[0].misspelled);
+        } else {
+          EXPECT_THAT(hits, IsEmpty()) << min_length << " " << v;
+        }
+      }
+    }
+  }
 }
 
 TEST_F(TermMatcherTest, TwoEditsDoNotMatch) {
