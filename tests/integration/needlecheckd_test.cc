@@ -38,7 +38,6 @@ using ::grpc::health::v1::HealthCheckResponse;
 using ::needlecheck::testing::BinaryPath;
 using ::needlecheck::testing::IsOk;
 using ::needlecheck::testing::ServerProcess;
-using ::needlecheck::testing::SourcePath;
 using ::needlecheck::v1::ScreenRequest;
 using ::needlecheck::v1::ScreenResponse;
 using ::testing::Contains;
@@ -67,9 +66,7 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-std::string BundledKbText() {
-  return ReadFile(SourcePath("service/kb/data/microneedling.textproto"));
-}
+std::string BundledKbText() { return ReadFile(NEEDLECHECK_BUNDLED_KB_PATH); }
 
 std::string KbWithVersion(absl::string_view version) {
   return absl::StrReplaceAll(
@@ -89,7 +86,7 @@ ScreenRequest EczemaRequest(absl::string_view id) {
                                           request_id: ")pb",
                                         id, R"pb("
                                                  record { patient_id: ")pb",
-                                        kPatientSecret, R"pb(                                                                                                                                                                                       "
+                                        kPatientSecret, R"pb(                                                                                                                                                                                                                                                    "
       birth_date: "1990-04-02"
       fitzpatrick_skin_type: 2
       conditions {
@@ -114,7 +111,7 @@ ScreenRequest EczemaRequest(absl::string_view id) {
         notes: "Jane Secretname reported hives"
       }
     }
-                                                                                                                                                                                                                                                    session {
+                                                                                                                                                                                                                                                                                                                 session {
       date: "2026-12-01"
       areas { area: TREATMENT_AREA_FULL_FACE needle_depth_mm: 1.0 }
     }

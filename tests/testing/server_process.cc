@@ -245,8 +245,15 @@ ServerProcess::~ServerProcess() {
 
 std::string BinaryPath(const std::string& relative) {
   const char* dir = std::getenv("NEEDLECHECK_BINARY_DIR");
-  if (dir == nullptr || *dir == '\0') return "";
-  return absl::StrCat(dir, "/", relative);
+  if (dir != nullptr && *dir != '\0') return absl::StrCat(dir, "/", relative);
+  // Fallback: test executables live under <build>/tests/.
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return "";
+  const std::string self(exe, static_cast<size_t>(n));
+  const size_t tests = self.rfind("/tests/");
+  if (tests == std::string::npos) return "";
+  return absl::StrCat(self.substr(0, tests), "/", relative);
 }
 
 std::string SourcePath(const std::string& relative) {

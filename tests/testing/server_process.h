@@ -110,7 +110,9 @@ class ServerProcess {
 };
 
 // The path of a built binary: $NEEDLECHECK_BINARY_DIR/<relative>, e.g.
-// BinaryPath("service/needlecheckd"). Empty when the variable is unset.
+// BinaryPath("service/needlecheckd"). When the variable is unset, the build
+// folder is taken to be the part of this executable's path before
+// "/tests/"; empty when that fails too.
 std::string BinaryPath(const std::string& relative);
 
 // $NEEDLECHECK_SOURCE_DIR/<relative>. Empty when the variable is unset.
