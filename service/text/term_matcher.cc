@@ -8,11 +8,15 @@
 // lookup, and units of >= misspelling_min_length bytes also under each of
 // their one-deletion variants (symmetric delete) for misspelling lookup.
 //
-// FindAll: one pass tokenizes the text into a small vector; each word is
-// hashed once (the hashes of all its one-deletion variants come from prefix
-// and suffix hashes in O(length)) and looked up behind a Bloom filter, so a
-// word that is near no unit costs a few bit tests. Then phrases (terms,
-// triggers, terminators, exclusions) are matched on the per-word unit ids.
+// FindAll: one pass tokenizes the text into a small stack buffer, hashing
+// each word as it goes, and looks the word up exactly (Bloom filter, then
+// hash map). Only a word whose first or last two bytes are those of some
+// misspellable unit (AnchorFilter; one edit cannot change both) goes on to
+// the misspelling lookup: the hashes of its one-deletion variants come from
+// prefix and suffix hashes in O(length), each probed behind a Bloom filter
+// and confirmed by an OSA check. A text in which no word is a candidate
+// returns here, with no allocation. Otherwise phrases (terms, triggers,
+// terminators, exclusions) are matched on the per-word unit ids.
 //
 // Choices the header leaves open:
 // - A text word that is itself (exactly) a word of some term is not also
@@ -106,9 +110,9 @@ struct Token {
   size_t begin = 0;
   size_t end = 0;
   size_t clause = 0;
-  int32_t exact_unit = -1;   // unit equal to this word, any kind
-  uint32_t cands_begin = 0;  // term-unit candidates in FindAll's `cands`
-  uint32_t cands_end = 0;
+  int32_t exact_unit = -1;  // unit equal to this word, any kind
+  size_t cands_begin = 0;   // term-unit candidates in FindAll's `cands`
+  size_t cands_end = 0;
   bool terminator = false;
   bool suffix_candidate = false;  // ends with some suffix term
 };
@@ -404,7 +408,7 @@ void TermMatcherImpl::LookUpWord(absl::string_view word, uint64_t raw_hash,
                                  Token& token, Candidates& cands,
                                  internal::HashScratch& scratch) const {
   const size_t n = word.size();
-  token.cands_begin = static_cast<uint32_t>(cands.size());
+  token.cands_begin = cands.size();
   const bool fuzzy = n + 1 >= fuzzy_min_ && n <= max_fuzzy_length_ + 1;
   auto add_exact = [&](uint64_t key) {
     for (int32_t id : exact_index_.Find(key)) {
@@ -433,7 +437,7 @@ void TermMatcherImpl::LookUpWord(absl::string_view word, uint64_t raw_hash,
       }
     });
   }
-  token.cands_end = static_cast<uint32_t>(cands.size());
+  token.cands_end = cands.size();
 }
 
 bool TermMatcherImpl::EndsWithSuffix(absl::string_view word) const {
@@ -547,7 +551,7 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
   internal::SmallVector<RawHit, 8> raw;
   for (size_t i = 0; i < num_tokens; ++i) {
     const Token& t = tokens[i];
-    for (uint32_t c = t.cands_begin; c < t.cands_end; ++c) {
+    for (size_t c = t.cands_begin; c < t.cands_end; ++c) {
       for (uint32_t pid : term_table_.StartingWith(cands[c].unit)) {
         const Phrase& p = phrases_[pid];
         if (p.num_units > num_tokens - i) continue;
@@ -559,7 +563,7 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
           const Token& next = tokens[i + k];
           const int32_t want = units_of_phrases_[p.units_begin + k];
           ok = false;
-          for (uint32_t d = next.cands_begin; d < next.cands_end; ++d) {
+          for (size_t d = next.cands_begin; d < next.cands_end; ++d) {
             if (cands[d].unit == want) {
               ok = true;
               misspelled = misspelled || cands[d].misspelled;
