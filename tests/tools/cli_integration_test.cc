@@ -32,14 +32,6 @@ using ::testing::Not;
 constexpr char kExampleRecord[] = "deploy/examples/record.json";
 constexpr char kSessionDate[] = "2026-12-01";  // 20 days after the last session
 
-std::string WriteTemp(const std::string& name, const std::string& contents) {
-  const std::string path = ::testing::TempDir() + name;
-  std::ofstream out(path);
-  out << contents;
-  EXPECT_TRUE(out.good()) << path;
-  return path;
-}
-
 // A loopback port nobody listens on (bound, then released).
 int UnusedPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -66,10 +58,11 @@ class CliIntegrationTest : public ::testing::Test {
     record_ = SourcePath(kExampleRecord);
     ASSERT_FALSE(cli_.empty()) << "NEEDLECHECK_BINARY_DIR is not set";
     ASSERT_FALSE(record_.empty()) << "NEEDLECHECK_SOURCE_DIR is not set";
+    ASSERT_FALSE(tmp_.path().empty());
     absl::StatusOr<std::unique_ptr<ServerProcess>> process =
-        ServerProcess::Start(server, {"--listen=127.0.0.1:0",
-                                      "--data_dir=" + ::testing::TempDir() +
-                                          "needlecheckd_data"});
+        ServerProcess::Start(server,
+                             {"--listen=127.0.0.1:0",
+                              "--data_dir=" + tmp_.Path("needlecheckd_data")});
     ASSERT_THAT(process, IsOk());
     server_ = *std::move(process);
     address_ = absl::StrCat("127.0.0.1:", server_->port());
@@ -92,6 +85,8 @@ class CliIntegrationTest : public ::testing::Test {
     return Cli(args);
   }
 
+  // Declared before server_: the server stops before its files go away.
+  ScopedTempDir tmp_;
   std::string cli_;
   std::string record_;
   std::unique_ptr<ServerProcess> server_;
@@ -134,7 +129,7 @@ TEST_F(CliIntegrationTest, ScreenJsonParses) {
 }
 
 TEST_F(CliIntegrationTest, NoAlertsForACleanRecord) {
-  const std::string record = WriteTemp("clean_record.json", R"({
+  const std::string record = tmp_.WriteFile("clean_record.json", R"({
     "patientId": "p-clean",
     "fitzpatrickSkinType": 2,
     "noKnownAllergies": true
@@ -146,8 +141,8 @@ TEST_F(CliIntegrationTest, NoAlertsForACleanRecord) {
 }
 
 TEST_F(CliIntegrationTest, BadRecordJsonIsAnInputError) {
-  const std::string record =
-      WriteTemp("unknown_field.json", R"({"patientId": "p", "allergy": []})");
+  const std::string record = tmp_.WriteFile(
+      "unknown_field.json", R"({"patientId": "p", "allergy": []})");
   const CommandResult result = Screen({}, record);
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.stdout_text, "");
@@ -170,7 +165,7 @@ TEST_F(CliIntegrationTest, UnknownAreaListsValidNames) {
 TEST_F(CliIntegrationTest, ServerRejectionPrintsFieldViolations) {
   // A condition onset that is not a date: the server answers
   // INVALID_ARGUMENT with a google.rpc.BadRequest naming the field.
-  const std::string record = WriteTemp("bad_date.json", R"({
+  const std::string record = tmp_.WriteFile("bad_date.json", R"({
     "patientId": "p-bad",
     "conditions": [{"id": "c1", "code": {"text": "eczema"},
                     "clinicalStatus": "active", "onset": "2026-13-45"}]

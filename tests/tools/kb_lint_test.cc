@@ -32,14 +32,6 @@ std::string ReadFileOrDie(const std::string& path) {
   return contents.str();
 }
 
-std::string WriteTemp(const std::string& name, const std::string& contents) {
-  const std::string path = ::testing::TempDir() + name;
-  std::ofstream out(path);
-  out << contents;
-  EXPECT_TRUE(out.good()) << path;
-  return path;
-}
-
 class KbLintTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -47,6 +39,7 @@ class KbLintTest : public ::testing::Test {
     bundled_ = SourcePath(kBundledFile);
     ASSERT_FALSE(cli_.empty()) << "NEEDLECHECK_BINARY_DIR is not set";
     ASSERT_FALSE(bundled_.empty()) << "NEEDLECHECK_SOURCE_DIR is not set";
+    ASSERT_FALSE(tmp_.path().empty());
     lines_ = absl::StrSplit(ReadFileOrDie(bundled_), '\n');
   }
 
@@ -65,6 +58,7 @@ class KbLintTest : public ::testing::Test {
     return 0;
   }
 
+  ScopedTempDir tmp_;
   std::string cli_;
   std::string bundled_;
   std::vector<std::string> lines_;
@@ -85,7 +79,7 @@ TEST_F(KbLintTest, SyntaxErrorNamesFileAndLine) {
   std::vector<std::string> broken = lines_;
   broken.insert(broken.begin() + line, "no_such_field: 1");
   const std::string path =
-      WriteTemp("kb_syntax_error.textproto", absl::StrJoin(broken, "\n"));
+      tmp_.WriteFile("kb_syntax_error.textproto", absl::StrJoin(broken, "\n"));
 
   const CommandResult result = Lint(path);
   EXPECT_EQ(result.exit_code, 2);
@@ -101,7 +95,7 @@ TEST_F(KbLintTest, ValidationErrorNamesFileLineAndField) {
   std::vector<std::string> broken = lines_;
   broken[line - 1] = "  min_interval_days: -28";
   const std::string path =
-      WriteTemp("kb_bad_threshold.textproto", absl::StrJoin(broken, "\n"));
+      tmp_.WriteFile("kb_bad_threshold.textproto", absl::StrJoin(broken, "\n"));
 
   const CommandResult result = Lint(path);
   EXPECT_EQ(result.exit_code, 2);
@@ -111,7 +105,7 @@ TEST_F(KbLintTest, ValidationErrorNamesFileLineAndField) {
 }
 
 TEST_F(KbLintTest, MissingFile) {
-  const std::string path = ::testing::TempDir() + "no_such_kb.textproto";
+  const std::string path = tmp_.Path("no_such_kb.textproto");
   const CommandResult result = Lint(path);
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.stderr_text, HasSubstr(path));

@@ -1,5 +1,6 @@
-// RunCommand: runs a program to completion for CLI tests and captures what
-// it printed. Test-only.
+// Helpers for the CLI tests. Test-only.
+//
+// RunCommand: runs a program to completion and captures what it printed.
 //
 // Contract
 // - Spawns `binary` with `args` (posix_spawn, stdin from /dev/null), stdout
@@ -10,6 +11,10 @@
 //   waited for. There is no timeout: the programs under test bound their
 //   own run time (the CLI has an RPC deadline), and ctest's --timeout is the
 //   backstop.
+//
+// ScopedTempDir: a fresh directory (mkdtemp) under $TEST_TMPDIR, $TMPDIR or
+// /tmp, removed with everything in it when the object goes away, so that
+// concurrent test runs never share files.
 #ifndef TESTS_TOOLS_RUN_COMMAND_H_
 #define TESTS_TOOLS_RUN_COMMAND_H_
 
@@ -31,6 +36,25 @@ struct CommandResult {
 absl::StatusOr<CommandResult> RunCommand(
     const std::string& binary, const std::vector<std::string>& args,
     const std::vector<std::string>& extra_env = {});
+
+class ScopedTempDir {
+ public:
+  ScopedTempDir();
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  ~ScopedTempDir();
+
+  // The directory; empty if it could not be created.
+  const std::string& path() const { return path_; }
+  // path() + "/" + name.
+  std::string Path(const std::string& name) const;
+  // Writes `contents` to Path(name) and returns that path ("" on failure).
+  std::string WriteFile(const std::string& name,
+                        const std::string& contents) const;
+
+ private:
+  std::string path_;
+};
 
 }  // namespace needlecheck::testing
 
