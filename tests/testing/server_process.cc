@@ -246,6 +246,9 @@ ServerProcess::~ServerProcess() {
 std::string BinaryPath(const std::string& relative) {
   const char* dir = std::getenv("NEEDLECHECK_BINARY_DIR");
   if (dir != nullptr && *dir != '\0') return absl::StrCat(dir, "/", relative);
+#ifdef NEEDLECHECK_DEFAULT_BINARY_DIR
+  return absl::StrCat(NEEDLECHECK_DEFAULT_BINARY_DIR, "/", relative);
+#endif
   // Fallback: test executables live under <build>/tests/.
   char exe[4096];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -258,6 +261,9 @@ std::string BinaryPath(const std::string& relative) {
 
 std::string SourcePath(const std::string& relative) {
   const char* dir = std::getenv("NEEDLECHECK_SOURCE_DIR");
+#ifdef NEEDLECHECK_DEFAULT_SOURCE_DIR
+  if (dir == nullptr || *dir == '\0') dir = NEEDLECHECK_DEFAULT_SOURCE_DIR;
+#endif
   if (dir == nullptr || *dir == '\0') return "";
   return absl::StrCat(dir, "/", relative);
 }
