@@ -10,9 +10,9 @@
 //
 // FindAll: one pass tokenizes the text into a small stack buffer, hashing
 // each word as it goes, and looks the word up exactly (Bloom filter, then
-// hash map). Only a word whose first or last two bytes are those of some
-// misspellable unit (AnchorFilter; one edit cannot change both) goes on to
-// the misspelling lookup: the hashes of its one-deletion variants come from
+// hash map). Only a word whose length and first or last bytes fit some
+// misspellable unit (AnchorFilter: one edit cannot change both ends) goes on
+// to the misspelling lookup: the hashes of its one-deletion variants come from
 // prefix and suffix hashes in O(length), each probed behind a Bloom filter
 // and confirmed by an OSA check. A text in which no word is a candidate
 // returns here, with no allocation. Otherwise phrases (terms, triggers,
@@ -301,8 +301,6 @@ void TermMatcherImpl::Finalize() {
     pow_[k] = pow_[k - 1] * internal::kHashBase;
   }
   internal::HashScratch scratch;
-  // misspelling_min_length >= 3 = 2 * 1 + 1 allows anchor 1; >= 5 anchor 2.
-  near_filter_ = internal::AnchorFilter(fuzzy_min_ >= 5 ? 2 : 1);
   for (size_t id = 0; id < units_.size(); ++id) {
     const std::string& u = units_[id].text;
     if (!units_[id].term_word || u.size() < fuzzy_min_) continue;

@@ -126,51 +126,86 @@ void ForEachDeletionKey(absl::string_view word, absl::Span<const uint64_t> pow,
   }
 }
 
-// Rules out, with two bit tests, most words that are not within one edit of
-// any added word: one edit leaves intact either the first `anchor` bytes or
-// the last `anchor` bytes of a word of at least 2 * anchor + 1 bytes. So a
-// text word within one edit of an added word shares its prefix or its suffix
-// of `anchor` bytes.
+// Rules out, with a few bit tests, most words that are not within one edit
+// of any added word. One edit leaves intact either the first k bytes or the
+// last k bytes of a word of at least 2k + 1 bytes, and changes the length by
+// at most one. So a text word within one edit of an added word of length L
+// shares its prefix or its suffix of k = min(3, (L - 1) / 2) bytes and has
+// a length within one of L. (k, prefix, length) and (k, suffix, length) are
+// kept in a 64 Kib bitset by hash; a false positive only costs a lookup.
 class AnchorFilter {
  public:
-  // anchor: 1 or 2.
-  explicit AnchorFilter(size_t anchor = 1)
-      : anchor_(anchor == 2 ? 2 : 1),
-        prefix_(anchor_ == 2 ? 65536 / 64 : 256 / 64, 0),
-        suffix_(prefix_.size(), 0) {}
+  AnchorFilter() : bits_(kBits / 64, 0) {}
 
-  size_t anchor() const { return anchor_; }
-
-  // `folded_word` must have at least 2 * anchor() + 1 bytes.
+  // `folded_word` must have at least 3 bytes.
   void Add(absl::string_view folded_word) {
-    Set(prefix_, Index(folded_word, 0, false));
-    Set(suffix_, Index(folded_word, folded_word.size() - anchor_, false));
+    const size_t n = folded_word.size();
+    const size_t k = AnchorFor(n);
+    anchors_used_ |= 1u << k;
+    const uint32_t head = Head(folded_word);
+    const uint32_t tail = Tail(folded_word);
+    for (size_t len = n - 1; len <= n + 1; ++len) {
+      Set(Index(k, head >> (8 * (kMaxAnchor - k)), len, kPrefixSalt));
+      Set(Index(k, tail & TailMask(k), len, kSuffixSalt));
+    }
   }
 
   // False only if `text_word` is more than one edit from every added word.
   bool MayBeNear(absl::string_view text_word) const {
-    if (text_word.size() < anchor_) return true;
-    return Test(prefix_, Index(text_word, 0, true)) ||
-           Test(suffix_, Index(text_word, text_word.size() - anchor_, true));
+    const size_t n = text_word.size();
+    const uint32_t head = Head(text_word);
+    const uint32_t tail = Tail(text_word);
+    for (size_t k = 1; k <= kMaxAnchor; ++k) {
+      // A word within one edit of an added word with anchor k has >= 2k
+      // bytes.
+      if ((anchors_used_ & (1u << k)) == 0 || n < 2 * k) continue;
+      if (Test(Index(k, head >> (8 * (kMaxAnchor - k)), n, kPrefixSalt)) ||
+          Test(Index(k, tail & TailMask(k), n, kSuffixSalt))) {
+        return true;
+      }
+    }
+    return false;
   }
 
  private:
-  size_t Index(absl::string_view w, size_t at, bool fold) const {
-    auto byte = [&](size_t i) -> size_t {
-      return fold ? FoldByte(w[i]) : static_cast<unsigned char>(w[i]);
-    };
-    return anchor_ == 2 ? (byte(at) << 8) | byte(at + 1) : byte(at);
-  }
-  static void Set(std::vector<uint64_t>& bits, size_t i) {
-    bits[i >> 6] |= uint64_t{1} << (i & 63);
-  }
-  static bool Test(const std::vector<uint64_t>& bits, size_t i) {
-    return ((bits[i >> 6] >> (i & 63)) & 1) != 0;
-  }
+  static constexpr size_t kBits = size_t{1} << 16;
+  static constexpr size_t kMaxAnchor = 3;
+  static constexpr uint64_t kPrefixSalt = 0x51ed270b27a4c1f5ULL;
+  static constexpr uint64_t kSuffixSalt = 0x2545f4914f6cdd1dULL;
 
-  size_t anchor_;
-  std::vector<uint64_t> prefix_;
-  std::vector<uint64_t> suffix_;
+  static size_t AnchorFor(size_t length) {
+    const size_t k = (length - 1) / 2;
+    return k < kMaxAnchor ? k : kMaxAnchor;
+  }
+  // First (up to) 3 folded bytes, the first in bits 16..23.
+  static uint32_t Head(absl::string_view w) {
+    uint32_t h = 0;
+    for (size_t i = 0; i < kMaxAnchor; ++i) {
+      h = (h << 8) | (i < w.size() ? FoldByte(w[i]) : 0u);
+    }
+    return h;
+  }
+  // Last (up to) 3 folded bytes, the last in bits 0..7.
+  static uint32_t Tail(absl::string_view w) {
+    uint32_t t = 0;
+    for (size_t i = w.size() < kMaxAnchor ? 0 : w.size() - kMaxAnchor;
+         i < w.size(); ++i) {
+      t = (t << 8) | FoldByte(w[i]);
+    }
+    return t;
+  }
+  static uint32_t TailMask(size_t k) { return (uint32_t{1} << (8 * k)) - 1; }
+  static size_t Index(size_t k, uint32_t anchor, size_t length, uint64_t salt) {
+    uint64_t v = (uint64_t{k} << 56) | (uint64_t{anchor} << 24) |
+                 (length < 0xffffff ? length : 0xffffff);
+    v = (v ^ salt) * 0x9e3779b97f4a7c15ULL;
+    return static_cast<size_t>(v >> 48);
+  }
+  void Set(size_t i) { bits_[i >> 6] |= uint64_t{1} << (i & 63); }
+  bool Test(size_t i) const { return ((bits_[i >> 6] >> (i & 63)) & 1) != 0; }
+
+  std::vector<uint64_t> bits_;
+  unsigned anchors_used_ = 0;
 };
 
 // Maps 64-bit keys to lists of int32 ids. Keys collide only by accident of

@@ -757,6 +757,37 @@ TEST(WordIndexTest, DeletionKeysMatchExplicitDeletions) {
   }
 }
 
+TEST(WordIndexTest, AnchorFilterPassesEveryOneEditVariant) {
+  internal::AnchorFilter filter;
+  std::vector<std::string> words = {"abc",    "emla",      "abcde",
+                                    "ametop", "lidocaine", "microneedling"};
+  uint32_t state = 12345;
+  for (int i = 0; i < 40; ++i) {  // random words of 3..12 letters
+    std::string w;
+    for (size_t n = 3 + i % 10; w.size() < n;) {
+      state = state * 1103515245u + 12345u;
+      w.push_back(static_cast<char>('a' + (state >> 16) % 26));
+    }
+    words.push_back(w);
+  }
+  for (const std::string& w : words) filter.Add(w);
+  for (const std::string& w : words) {
+    EXPECT_TRUE(filter.MayBeNear(w)) << w;
+    std::string upper = absl::AsciiStrToUpper(w);
+    EXPECT_TRUE(filter.MayBeNear(upper)) << upper;
+    for (const std::string& v : OneEditVariants(w)) {
+      ASSERT_TRUE(filter.MayBeNear(v)) << w << " -> " << v;
+    }
+  }
+  // And it does rule words out.
+  int passed = 0;
+  for (const char* w : {"allergy", "penicillin", "hypertension", "tablet",
+                        "oral", "finding", "disorder", "mould", "house"}) {
+    passed += filter.MayBeNear(w) ? 1 : 0;
+  }
+  EXPECT_LE(passed, 2);
+}
+
 TEST(WordIndexTest, HashIndexFindsAddedIdsOnly) {
   internal::WordHashIndex index;
   EXPECT_TRUE(index.Find(42).empty());
