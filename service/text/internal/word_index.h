@@ -1,7 +1,9 @@
 // Internal building blocks of TermMatcher: byte classes, case-folded word
 // hashing (including the hashes of every one-deletion variant of a word in
-// O(length)), a one-edit (OSA) comparison, and a small hash index with a
-// Bloom-filter front. Callers outside service/text must not use this header.
+// O(length)), a one-edit (OSA) comparison, a small hash index with a
+// Bloom-filter front, and AnchorFilter, a cheap sound pre-check for "within
+// one edit of some indexed word". Callers outside service/text must not use
+// this header.
 //
 // Words are compared ASCII case-insensitively; bytes >= 0x80 are kept as is,
 // so edits are counted in bytes (a multi-byte UTF-8 letter substituted for
