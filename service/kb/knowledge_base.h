@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "needlecheck/v1/knowledge_base.pb.h"
@@ -61,10 +62,12 @@ struct ConceptMatch {
     // "system|code display" for a code match, the span for a text match.
     std::string EvidenceText() const;
   };
-  std::vector<Hit> value_sets;
-  std::vector<Hit> agents;
+  // Inline storage: most entries match zero to two sets, so classifying a
+  // record allocates nothing for them.
+  absl::InlinedVector<Hit, 2> value_sets;
+  absl::InlinedVector<Hit, 1> agents;
   // Anesthetics of unknown class ("numbing cream", "-caine", Z88.4).
-  std::vector<Hit> generic_anesthetic;
+  absl::InlinedVector<Hit, 1> generic_anesthetic;
   // True when at least one coding was known to the knowledge base (then the
   // text was not consulted).
   bool coded = false;
