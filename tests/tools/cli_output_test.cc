@@ -109,6 +109,7 @@ constexpr char kTwoAlerts[] = R"pb(
     suggestions { text: "Wait." earliest_date: "2026-12-09" }
     citation: "Patient information text"
     override_reasons: "Clinician judgement"
+    alert_id: "0b6f5d1e-2f7a-4c55-9a51-3f1c2d9e8a10"
   }
   alerts {
     rule_id: "MN-EYE-DEPTH"
@@ -129,17 +130,19 @@ TEST(FormatScreenResponseTest, AlertsReadably) {
   const std::string text = FormatScreenResponse(response, OutputStyle());
   EXPECT_THAT(text, StartsWith("2 alerts (1 critical, 1 warning), knowledge "
                                "base 2026.11.1\n"));
-  EXPECT_THAT(text, HasSubstr("[CRITICAL] MN-FREQ-INTERVAL  frequency\n"
-                              "  Last session 20 days ago\n"
-                              "  Line one.\n"
-                              "  Line two.\n"
-                              "  Evidence:\n"
-                              "    - proc-2: \"Microneedling\"\n"
-                              "  Suggestions:\n"
-                              "    - Wait. (earliest date 2026-12-09)\n"
-                              "  Citation: Patient information text\n"
-                              "  Override reasons:\n"
-                              "    - Clinician judgement\n"));
+  EXPECT_THAT(text,
+              HasSubstr("[CRITICAL] MN-FREQ-INTERVAL  frequency\n"
+                        "  Last session 20 days ago\n"
+                        "  Line one.\n"
+                        "  Line two.\n"
+                        "  Evidence:\n"
+                        "    - proc-2: \"Microneedling\"\n"
+                        "  Suggestions:\n"
+                        "    - Wait. (earliest date 2026-12-09)\n"
+                        "  Citation: Patient information text\n"
+                        "  Override reasons:\n"
+                        "    - Clinician judgement\n"
+                        "  Alert id: 0b6f5d1e-2f7a-4c55-9a51-3f1c2d9e8a10\n"));
   EXPECT_THAT(text, HasSubstr("[WARNING] MN-EYE-DEPTH  technique\n"));
   EXPECT_THAT(text, HasSubstr("    - (record): \"periorbital 1.0 mm\"\n"));
   EXPECT_THAT(text,

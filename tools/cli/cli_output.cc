@@ -107,6 +107,9 @@ void AppendAlert(std::string* out, const Alert& alert,
       absl::StrAppend(out, "    - ", r, "\n");
     }
   }
+  if (!alert.alert_id().empty()) {
+    absl::StrAppend(out, "  Alert id: ", alert.alert_id(), "\n");
+  }
 }
 
 std::string StatusCodeName(absl::StatusCode code) {
