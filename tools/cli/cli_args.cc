@@ -370,9 +370,11 @@ Output: colour on a terminal only; set NO_COLOR to turn it off.
 
 Exit codes:
   0  done (whether or not there are alerts; for kb lint: the file is valid)
-  1  the server or the RPC failed (unreachable, deadline exceeded, rejected request)
+  1  the server or the RPC failed (unreachable, deadline exceeded, unavailable,
+     message too large, internal error)
   2  usage error or bad input (bad flag, unreadable or invalid record JSON,
-     invalid knowledge-base file)
+     invalid knowledge-base file, or a request the server rejected with
+     INVALID_ARGUMENT; its field violations are printed)
 )");
 }
 
