@@ -1,0 +1,188 @@
+#include "service/ledger/internal/sqlite_db.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace needlecheck::ledger::internal {
+
+absl::Status SqliteError(int rc, absl::string_view what,
+                         absl::string_view detail) {
+  const std::string message =
+      absl::StrCat(what, ": ", sqlite3_errstr(rc), detail.empty() ? "" : " (",
+                   detail, detail.empty() ? "" : ")");
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_NOLFS:
+      return absl::UnavailableError(message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(message);
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
+    const std::string& path, bool read_only, bool create,
+    absl::Duration busy_timeout) {
+  int flags = SQLITE_OPEN_NOMUTEX;  // each Connection is used by one thread
+  if (read_only) {
+    flags |= SQLITE_OPEN_READONLY;
+  } else {
+    flags |= SQLITE_OPEN_READWRITE;
+    if (create) flags |= SQLITE_OPEN_CREATE;
+  }
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string detail =
+        db != nullptr ? sqlite3_errmsg(db) : std::string();
+    sqlite3_close_v2(db);
+    return SqliteError(rc, absl::StrCat("cannot open \"", path, "\""), detail);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(
+      db, static_cast<int>(absl::ToInt64Milliseconds(busy_timeout)));
+  return std::unique_ptr<Connection>(new Connection(db));
+}
+
+Connection::~Connection() { sqlite3_close_v2(db_); }
+
+absl::Status Connection::Exec(absl::string_view sql) {
+  const std::string text(sql);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+  if (rc != SQLITE_OK) {
+    const std::string detail = error != nullptr ? error : "";
+    sqlite3_free(error);
+    // The SQL is ours (never holds values), so naming its start is safe.
+    return SqliteError(rc, text.substr(0, text.find_first_of("(\n")), detail);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Statement> Connection::Prepare(absl::string_view sql,
+                                              absl::string_view what) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(
+      db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(rc, absl::StrCat("prepare ", what), sqlite3_errmsg(db_));
+  }
+  return Statement(stmt, db_, what);
+}
+
+absl::StatusOr<int64_t> Connection::PragmaInt(absl::string_view pragma) {
+  absl::StatusOr<Statement> stmt =
+      Prepare(absl::StrCat("PRAGMA ", pragma), pragma);
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row)
+    return absl::InternalError(absl::StrCat("PRAGMA ", pragma, ": no value"));
+  return stmt->ColumnInt(0);
+}
+
+absl::StatusOr<std::string> Connection::PragmaText(absl::string_view pragma) {
+  absl::StatusOr<Statement> stmt =
+      Prepare(absl::StrCat("PRAGMA ", pragma), pragma);
+  if (!stmt.ok()) return stmt.status();
+  absl::StatusOr<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row)
+    return absl::InternalError(absl::StrCat("PRAGMA ", pragma, ": no value"));
+  return stmt->ColumnText(0);
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : stmt_(std::exchange(other.stmt_, nullptr)),
+      db_(other.db_),
+      what_(std::move(other.what_)),
+      bind_rc_(other.bind_rc_) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+    db_ = other.db_;
+    what_ = std::move(other.what_);
+    bind_rc_ = other.bind_rc_;
+  }
+  return *this;
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::BindText(int index, absl::string_view value) {
+  const int rc =
+      sqlite3_bind_text(stmt_, index, value.data(),
+                        static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Statement& Statement::BindInt(int index, int64_t value) {
+  const int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  const int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+absl::StatusOr<bool> Statement::Step() {
+  if (bind_rc_ != SQLITE_OK) {
+    return SqliteError(bind_rc_, absl::StrCat("bind ", what_), "");
+  }
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(rc, what_, sqlite3_errmsg(db_));
+}
+
+absl::Status Statement::Run() {
+  while (true) {
+    absl::StatusOr<bool> row = Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+  }
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_rc_ = SQLITE_OK;
+}
+
+int64_t Statement::ColumnInt(int col) const {
+  return sqlite3_column_int64(stmt_, col);
+}
+
+double Statement::ColumnDouble(int col) const {
+  return sqlite3_column_double(stmt_, col);
+}
+
+std::string Statement::ColumnText(int col) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, col);
+  if (text == nullptr) return std::string();
+  return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+bool Statement::ColumnIsNull(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+
+}  // namespace needlecheck::ledger::internal

@@ -1,0 +1,117 @@
+// Thin RAII wrappers over the SQLite C API for the ledger: a connection and
+// a prepared statement. Internal to service/ledger; callers outside it must
+// not include this header.
+//
+// Contract
+// - Every failure becomes an absl::Status: SQLITE_BUSY/SQLITE_LOCKED (after
+//   the busy timeout) -> UNAVAILABLE, SQLITE_FULL/IOERR/CANTOPEN/READONLY/
+//   PERM -> UNAVAILABLE, SQLITE_CORRUPT/NOTADB -> DATA_LOSS, a constraint
+//   -> ALREADY_EXISTS, everything else INTERNAL. Messages carry SQLite's
+//   error text (which never contains bound values) and the step ("BEGIN",
+//   "insert alert", ...), never bound values, so they are safe to log.
+// - Not thread-safe: one Connection (and its statements) per thread at a
+//   time; the ledger guards each with a mutex.
+#ifndef SERVICE_LEDGER_INTERNAL_SQLITE_DB_H_
+#define SERVICE_LEDGER_INTERNAL_SQLITE_DB_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace needlecheck::ledger::internal {
+
+// A status for SQLite result code `rc` (extended codes allowed).
+absl::Status SqliteError(int rc, absl::string_view what,
+                         absl::string_view detail);
+
+class Statement;
+
+class Connection {
+ public:
+  // Opens (read-write, creating when `create`) or read-only `path`.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(
+      const std::string& path, bool read_only, bool create,
+      absl::Duration busy_timeout);
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Runs one or more statements without results (or ignoring them).
+  absl::Status Exec(absl::string_view sql);
+  // Prepares one statement; `what` names it in errors.
+  absl::StatusOr<Statement> Prepare(absl::string_view sql,
+                                    absl::string_view what);
+  // An integer pragma's value, e.g. "user_version".
+  absl::StatusOr<int64_t> PragmaInt(absl::string_view pragma);
+  // A text pragma's value, e.g. "journal_mode".
+  absl::StatusOr<std::string> PragmaText(absl::string_view pragma);
+
+  sqlite3* raw() { return db_; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+class Statement {
+ public:
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  // Parameters are 1-based. Text is copied (SQLITE_TRANSIENT).
+  Statement& BindText(int index, absl::string_view value);
+  Statement& BindInt(int index, int64_t value);
+  Statement& BindNull(int index);
+
+  // One step: true when a row is available, false when done.
+  absl::StatusOr<bool> Step();
+  // Steps to completion, expecting no rows to matter.
+  absl::Status Run();
+  // Resets for another execution and clears bindings.
+  void Reset();
+
+  int64_t ColumnInt(int col) const;
+  double ColumnDouble(int col) const;
+  std::string ColumnText(int col) const;
+  bool ColumnIsNull(int col) const;
+
+ private:
+  friend class Connection;
+  Statement(sqlite3_stmt* stmt, sqlite3* db, absl::string_view what)
+      : stmt_(stmt), db_(db), what_(what) {}
+  sqlite3_stmt* stmt_ = nullptr;
+  sqlite3* db_ = nullptr;
+  std::string what_;
+  // The first binding error, reported by Step().
+  int bind_rc_ = SQLITE_OK;
+};
+
+// Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back when it or the
+// commit fails.
+template <typename Body>
+absl::Status InTransaction(Connection& db, Body&& body) {
+  if (absl::Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  absl::Status status = body();
+  if (status.ok()) status = db.Exec("COMMIT");
+  if (!status.ok()) {
+    // A failed COMMIT may leave the transaction open; ROLLBACK ends it (and
+    // fails harmlessly when SQLite already rolled back).
+    db.Exec("ROLLBACK").IgnoreError();
+  }
+  return status;
+}
+
+}  // namespace needlecheck::ledger::internal
+
+#endif  // SERVICE_LEDGER_INTERNAL_SQLITE_DB_H_

@@ -1,0 +1,673 @@
+#include "service/ledger/sqlite_ledger.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "service/ledger/internal/sqlite_db.h"
+#include "service/ledger/internal/sqlite_schema.h"
+#include "service/ledger/validation.h"
+
+namespace needlecheck::ledger {
+namespace {
+
+using internal::Connection;
+using internal::InTransaction;
+using internal::Statement;
+using ::needlecheck::v1::AlertStats;
+using ::needlecheck::v1::GetAlertStatsRequest;
+using ::needlecheck::v1::RecordFeedbackRequest;
+using ::needlecheck::v1::RecordFeedbackResponse;
+using ::needlecheck::v1::RuleStats;
+
+// Retry backoff for failed batch commits.
+constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(50);
+constexpr absl::Duration kMaxRetryDelay = absl::Seconds(5);
+// Attempts per batch once Close() has begun, before giving up.
+constexpr int kCloseAttempts = 3;
+
+// Day bounds standing for "no bound" (days compare as text).
+constexpr char kNoFromDay[] = "0000-00-00";
+constexpr char kNoToDay[] = "9999-99-99";
+
+struct QueuedScreening {
+  ScreeningRecord record;
+  absl::Time queued_at;
+};
+
+absl::Status Closed() {
+  return absl::UnavailableError("the alert ledger is closed");
+}
+
+class SqliteLedger final : public AlertLedger {
+ public:
+  SqliteLedger(const SqliteLedgerOptions& options, std::string path,
+               std::unique_ptr<Connection> write_db,
+               std::unique_ptr<Connection> read_db)
+      : options_(options),
+        path_(std::move(path)),
+        write_db_(std::move(write_db)),
+        read_db_(std::move(read_db)) {
+    writer_ = std::thread([this] { WriterLoop(); });
+  }
+
+  ~SqliteLedger() override { Close().IgnoreError(); }
+
+  absl::Status RecordScreening(ScreeningRecord screening) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<RecordFeedbackResponse> RecordFeedback(
+      const RecordFeedbackRequest& request) override;
+  absl::StatusOr<AlertStats> GetAlertStats(
+      const GetAlertStatsRequest& request) override;
+  absl::Status Flush() override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Close() override;
+  LedgerCounters Counters() const override ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  void WriterLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status WriteBatch(const std::vector<QueuedScreening>& batch)
+      ABSL_LOCKS_EXCLUDED(write_mu_);
+  absl::StatusOr<RecordFeedbackResponse> InsertFeedback(
+      const RecordFeedbackRequest& request, absl::Time outcome_at,
+      const std::string& new_feedback_id) ABSL_LOCKS_EXCLUDED(write_mu_);
+  absl::Status ReadStats(const GetAlertStatsRequest& request, AlertStats* stats)
+      ABSL_LOCKS_EXCLUDED(read_mu_);
+  absl::Time Now() const {
+    return options_.clock ? options_.clock() : absl::Now();
+  }
+
+  const SqliteLedgerOptions options_;
+  const std::string path_;
+
+  // The connection all writes go through (writer thread and feedback).
+  absl::Mutex write_mu_;
+  std::unique_ptr<Connection> write_db_ ABSL_GUARDED_BY(write_mu_);
+  // A query_only connection for statistics, so reads never wait for the
+  // write lock (WAL readers see the last commit).
+  absl::Mutex read_mu_;
+  std::unique_ptr<Connection> read_db_ ABSL_GUARDED_BY(read_mu_);
+
+  // The write queue and its bookkeeping. Sequence numbers count screenings
+  // queued since open; committed_seq_ is a prefix of them (the writer takes
+  // from the front and commits in order).
+  mutable absl::Mutex mu_;
+  std::deque<QueuedScreening> queue_ ABSL_GUARDED_BY(mu_);
+  // Alert ids queued or in the batch being written -> how many times (a
+  // repeated id would be a bug, but must not corrupt the count).
+  absl::flat_hash_map<std::string, int> pending_alert_ids_ ABSL_GUARDED_BY(mu_);
+  uint64_t queued_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t committed_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t flush_target_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t write_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status last_write_error_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;  // Close() has begun
+  bool writer_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Close() has finished
+  uint64_t lost_ ABSL_GUARDED_BY(mu_) = 0;    // given up at Close()
+  LedgerCounters counters_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex close_mu_;
+  bool close_started_ ABSL_GUARDED_BY(close_mu_) = false;
+  absl::Status close_status_ ABSL_GUARDED_BY(close_mu_);
+
+  std::thread writer_;
+};
+
+absl::Status SqliteLedger::RecordScreening(ScreeningRecord screening) {
+  absl::MutexLock lock(&mu_);
+  if (closing_) {
+    ++counters_.screenings_refused;
+    return Closed();
+  }
+  const size_t capacity = options_.max_queued_screenings;
+  if (queue_.size() >= capacity) {
+    // Backpressure: wait for the writer, a bounded time.
+    auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return queue_.size() < options_.max_queued_screenings || closing_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&has_room), options_.max_enqueue_wait);
+    if (closing_ || queue_.size() >= capacity) {
+      ++counters_.screenings_refused;
+      if (closing_) return Closed();
+      return absl::UnavailableError(absl::StrCat(
+          "the alert ledger's write queue is full (", capacity,
+          " screenings waiting for the disk)",
+          last_write_error_.ok() ? ""
+                                 : absl::StrCat("; last write error: ",
+                                                last_write_error_.message())));
+    }
+  }
+  for (const IssuedAlert& alert : screening.alerts) {
+    ++pending_alert_ids_[alert.alert_id];
+  }
+  queue_.push_back({std::move(screening), absl::Now()});
+  ++queued_seq_;
+  ++counters_.screenings_queued;
+  return absl::OkStatus();
+}
+
+absl::Status SqliteLedger::Flush() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return Closed();
+  const uint64_t target = queued_seq_;
+  if (committed_seq_ >= target) return absl::OkStatus();
+  flush_target_ = std::max(flush_target_, target);
+  const int64_t failures_before = write_failures_;
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return committed_seq_ >= target || write_failures_ > failures_before ||
+           writer_done_;
+  };
+  mu_.Await(absl::Condition(&done));
+  if (committed_seq_ >= target) return absl::OkStatus();
+  if (!last_write_error_.ok()) {
+    return absl::Status(last_write_error_.code(),
+                        absl::StrCat("the alert ledger could not commit "
+                                     "queued screenings: ",
+                                     last_write_error_.message()));
+  }
+  return Closed();
+}
+
+void SqliteLedger::WriterLoop() {
+  std::vector<QueuedScreening> batch;
+  absl::Duration retry_delay = kFirstRetryDelay;
+  int attempts = 0;  // for the current batch
+  mu_.Lock();
+  while (true) {
+    if (batch.empty()) {
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || closing_;
+      };
+      mu_.Await(absl::Condition(&has_work));
+      if (queue_.empty()) break;  // closing, and everything is committed
+      // Let the batch fill for the rest of its window, unless someone is
+      // waiting for it or it is already full.
+      auto cut_short = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return closing_ || flush_target_ > committed_seq_ ||
+               queue_.size() >= options_.max_batch_screenings;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&cut_short),
+                            queue_.front().queued_at + options_.flush_window);
+      const size_t n = std::min(queue_.size(), options_.max_batch_screenings);
+      batch.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      attempts = 0;
+    }
+    mu_.Unlock();
+    const absl::Status status = WriteBatch(batch);
+    ++attempts;
+    if (!status.ok() && options_.on_write_error) {
+      options_.on_write_error(status);
+    }
+    mu_.Lock();
+    if (status.ok()) {
+      committed_seq_ += batch.size();
+      counters_.screenings_committed += static_cast<int64_t>(batch.size());
+      for (const QueuedScreening& s : batch) {
+        for (const IssuedAlert& alert : s.record.alerts) {
+          auto it = pending_alert_ids_.find(alert.alert_id);
+          if (it != pending_alert_ids_.end() && --it->second <= 0) {
+            pending_alert_ids_.erase(it);
+          }
+        }
+      }
+      batch.clear();
+      retry_delay = kFirstRetryDelay;
+      continue;
+    }
+    ++write_failures_;
+    ++counters_.batch_write_failures;
+    last_write_error_ = status;
+    if (closing_ && attempts >= kCloseAttempts) {
+      // Give up: Close() reports how many screenings this loses.
+      lost_ = batch.size() + queue_.size();
+      break;
+    }
+    // Back off before retrying the same batch; Close() cuts the wait short.
+    auto closing = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closing_; };
+    mu_.AwaitWithTimeout(absl::Condition(&closing), retry_delay);
+    retry_delay = std::min(retry_delay * 2, kMaxRetryDelay);
+  }
+  writer_done_ = true;
+  mu_.Unlock();
+}
+
+absl::Status SqliteLedger::WriteBatch(
+    const std::vector<QueuedScreening>& batch) {
+  absl::MutexLock lock(&write_mu_);
+  if (write_db_ == nullptr) return Closed();
+  Connection& db = *write_db_;
+  return InTransaction(db, [&]() -> absl::Status {
+    absl::StatusOr<Statement> insert_screening = db.Prepare(
+        "INSERT INTO screenings (request_id, screened_at_us, screened_day, "
+        "patient_id, kb_version) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "insert screening");
+    if (!insert_screening.ok()) return insert_screening.status();
+    absl::StatusOr<Statement> insert_alert = db.Prepare(
+        "INSERT INTO alerts (alert_id, screening_id, rule_id, severity, "
+        "issued_day) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "insert alert");
+    if (!insert_alert.ok()) return insert_alert.status();
+    for (const QueuedScreening& queued : batch) {
+      const ScreeningRecord& s = queued.record;
+      const std::string day = UtcDay(s.screened_at);
+      insert_screening->Reset();
+      insert_screening->BindText(1, s.request_id)
+          .BindInt(2, absl::ToUnixMicros(s.screened_at))
+          .BindText(3, day)
+          .BindText(4, s.patient_id)
+          .BindText(5, s.knowledge_base_version);
+      if (absl::Status st = insert_screening->Run(); !st.ok()) return st;
+      const int64_t screening_id = sqlite3_last_insert_rowid(db.raw());
+      for (const IssuedAlert& alert : s.alerts) {
+        insert_alert->Reset();
+        insert_alert->BindText(1, alert.alert_id)
+            .BindInt(2, screening_id)
+            .BindText(3, alert.rule_id)
+            .BindInt(4, static_cast<int64_t>(alert.severity))
+            .BindText(5, day);
+        if (absl::Status st = insert_alert->Run(); !st.ok()) return st;
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<RecordFeedbackResponse> SqliteLedger::RecordFeedback(
+    const RecordFeedbackRequest& request) {
+  if (std::vector<FieldError> errors = ValidateFeedbackRequest(request);
+      !errors.empty()) {
+    return InvalidArgumentFromErrors("invalid feedback", errors);
+  }
+  absl::StatusOr<absl::Time> outcome_at =
+      ParseRfc3339(request.outcome_timestamp());
+  if (!outcome_at.ok()) return outcome_at.status();  // validated above
+  bool pending = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return Closed();
+    pending = pending_alert_ids_.contains(request.alert_id());
+  }
+  if (pending) {
+    // The alert is still in the write queue: commit it first.
+    if (absl::Status s = Flush(); !s.ok()) return s;
+  }
+  absl::StatusOr<std::string> feedback_id = NewAlertId();
+  if (!feedback_id.ok()) return feedback_id.status();
+  absl::StatusOr<RecordFeedbackResponse> response =
+      InsertFeedback(request, *outcome_at, *feedback_id);
+  if (response.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (response->duplicate()) {
+      ++counters_.feedback_duplicates;
+    } else {
+      ++counters_.feedback_recorded;
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
+    const RecordFeedbackRequest& request, absl::Time outcome_at,
+    const std::string& new_feedback_id) {
+  absl::MutexLock lock(&write_mu_);
+  if (write_db_ == nullptr) return Closed();
+  Connection& db = *write_db_;
+  RecordFeedbackResponse response;
+  const int64_t outcome_at_us = absl::ToUnixMicros(outcome_at);
+  bool not_found = false;
+  absl::Status status = InTransaction(db, [&]() -> absl::Status {
+    absl::StatusOr<Statement> find_alert =
+        db.Prepare("SELECT 1 FROM alerts WHERE alert_id = ?1", "find alert");
+    if (!find_alert.ok()) return find_alert.status();
+    find_alert->BindText(1, request.alert_id());
+    absl::StatusOr<bool> found = find_alert->Step();
+    if (!found.ok()) return found.status();
+    if (!*found) {
+      not_found = true;
+      return absl::OkStatus();  // nothing written; COMMIT is a no-op
+    }
+    absl::StatusOr<Statement> find_feedback = db.Prepare(
+        "SELECT feedback_id FROM feedback WHERE alert_id = ?1 AND "
+        "outcome = ?2 AND outcome_at_us = ?3",
+        "find feedback");
+    if (!find_feedback.ok()) return find_feedback.status();
+    find_feedback->BindText(1, request.alert_id())
+        .BindInt(2, request.outcome())
+        .BindInt(3, outcome_at_us);
+    absl::StatusOr<bool> existing = find_feedback->Step();
+    if (!existing.ok()) return existing.status();
+    if (*existing) {
+      response.set_feedback_id(find_feedback->ColumnText(0));
+      response.set_duplicate(true);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<Statement> insert = db.Prepare(
+        "INSERT INTO feedback (feedback_id, alert_id, outcome, "
+        "outcome_timestamp, outcome_at_us, reason_system, reason_code, "
+        "reason_display, user_comment, service_id, recorded_at_us) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "insert feedback");
+    if (!insert.ok()) return insert.status();
+    insert->BindText(1, new_feedback_id)
+        .BindText(2, request.alert_id())
+        .BindInt(3, request.outcome())
+        .BindText(4, request.outcome_timestamp())
+        .BindInt(5, outcome_at_us)
+        .BindText(6, request.override_reason().system())
+        .BindText(7, request.override_reason().code())
+        .BindText(8, request.override_reason().display())
+        .BindText(9, request.user_comment())
+        .BindText(10, request.service_id())
+        .BindInt(11, absl::ToUnixMicros(Now()));
+    if (absl::Status s = insert->Run(); !s.ok()) return s;
+    const int64_t row = sqlite3_last_insert_rowid(db.raw());
+    if (request.accepted_suggestion_ids_size() > 0) {
+      absl::StatusOr<Statement> insert_suggestion = db.Prepare(
+          "INSERT INTO feedback_suggestions (feedback_row, position, "
+          "suggestion_id) VALUES (?1, ?2, ?3)",
+          "insert suggestion");
+      if (!insert_suggestion.ok()) return insert_suggestion.status();
+      for (int i = 0; i < request.accepted_suggestion_ids_size(); ++i) {
+        insert_suggestion->Reset();
+        insert_suggestion->BindInt(1, row).BindInt(2, i).BindText(
+            3, request.accepted_suggestion_ids(i));
+        if (absl::Status s = insert_suggestion->Run(); !s.ok()) return s;
+      }
+    }
+    response.set_feedback_id(new_feedback_id);
+    response.set_duplicate(false);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  if (not_found) {
+    return absl::NotFoundError(
+        "no alert with this alert_id: feedback must name an alert_id from a "
+        "Screen response of this server");
+  }
+  return response;
+}
+
+absl::StatusOr<AlertStats> SqliteLedger::GetAlertStats(
+    const GetAlertStatsRequest& request) {
+  if (std::vector<FieldError> errors = ValidateStatsRequest(request);
+      !errors.empty()) {
+    return InvalidArgumentFromErrors("invalid statistics request", errors);
+  }
+  // Read-your-writes: alerts issued before this call are counted.
+  if (absl::Status s = Flush(); !s.ok()) return s;
+  AlertStats stats;
+  if (absl::Status s = ReadStats(request, &stats); !s.ok()) return s;
+  return stats;
+}
+
+absl::Status SqliteLedger::ReadStats(const GetAlertStatsRequest& request,
+                                     AlertStats* stats) {
+  absl::MutexLock lock(&read_mu_);
+  if (read_db_ == nullptr) return Closed();
+  Connection& db = *read_db_;
+  const std::string from =
+      request.from_date().empty() ? kNoFromDay : request.from_date();
+  const std::string to =
+      request.to_date().empty() ? kNoToDay : request.to_date();
+  const int top =
+      request.top_reasons() == 0 ? kDefaultTopReasons : request.top_reasons();
+  // ?1 from, ?2 to, ?3 top reasons, ?4.. rule ids.
+  std::string rule_filter;
+  if (request.rule_ids_size() > 0) {
+    std::vector<std::string> params;
+    for (int i = 0; i < request.rule_ids_size(); ++i) {
+      params.push_back(absl::StrCat("?", i + 4));
+    }
+    rule_filter =
+        absl::StrCat(" AND rule_id IN (", absl::StrJoin(params, ", "), ")");
+  }
+  // The alerts of the period, and the latest feedback of each.
+  const std::string with = absl::StrCat(
+      "WITH a AS (SELECT alert_id, rule_id, severity FROM alerts "
+      "WHERE issued_day >= ?1 AND issued_day <= ?2",
+      rule_filter,
+      "), latest AS (SELECT alert_id, outcome, reason_code, reason_display "
+      "FROM (SELECT f.alert_id, f.outcome, f.reason_code, f.reason_display, "
+      "ROW_NUMBER() OVER (PARTITION BY f.alert_id "
+      "ORDER BY f.outcome_at_us DESC, f.id DESC) AS rn "
+      "FROM feedback f JOIN a ON a.alert_id = f.alert_id) WHERE rn = 1) ");
+  auto bind = [&](Statement& stmt, bool with_top) {
+    stmt.BindText(1, from).BindText(2, to);
+    if (with_top) stmt.BindInt(3, top);
+    for (int i = 0; i < request.rule_ids_size(); ++i) {
+      stmt.BindText(i + 4, request.rule_ids(i));
+    }
+  };
+  const int critical = needlecheck::v1::SEVERITY_CRITICAL;
+  const int warning = needlecheck::v1::SEVERITY_WARNING;
+  const int info = needlecheck::v1::SEVERITY_INFO;
+  const int accepted = needlecheck::v1::FEEDBACK_OUTCOME_ACCEPTED;
+  const int overridden = needlecheck::v1::FEEDBACK_OUTCOME_OVERRIDDEN;
+
+  // One read transaction, so the three queries see the same commit.
+  if (absl::Status s = db.Exec("BEGIN"); !s.ok()) return s;
+  absl::Status status = [&]() -> absl::Status {
+    absl::StatusOr<Statement> screenings = db.Prepare(
+        "SELECT COUNT(*) FROM screenings WHERE screened_day >= ?1 AND "
+        "screened_day <= ?2",
+        "count screenings");
+    if (!screenings.ok()) return screenings.status();
+    screenings->BindText(1, from).BindText(2, to);
+    absl::StatusOr<bool> row = screenings->Step();
+    if (!row.ok()) return row.status();
+    stats->set_screenings(*row ? screenings->ColumnInt(0) : 0);
+
+    absl::StatusOr<Statement> per_rule = db.Prepare(
+        absl::StrCat(with, "SELECT a.rule_id, COUNT(*), ",
+                     "COALESCE(SUM(a.severity = ", critical, "), 0), ",
+                     "COALESCE(SUM(a.severity = ", warning, "), 0), ",
+                     "COALESCE(SUM(a.severity = ", info, "), 0), ",
+                     "COALESCE(SUM(l.outcome = ", accepted, "), 0), ",
+                     "COALESCE(SUM(l.outcome = ", overridden, "), 0) ",
+                     "FROM a LEFT JOIN latest l ON l.alert_id = a.alert_id "
+                     "GROUP BY a.rule_id ORDER BY a.rule_id"),
+        "rule statistics");
+    if (!per_rule.ok()) return per_rule.status();
+    bind(*per_rule, /*with_top=*/false);
+    absl::flat_hash_map<std::string, RuleStats*> by_rule;
+    while (true) {
+      absl::StatusOr<bool> r = per_rule->Step();
+      if (!r.ok()) return r.status();
+      if (!*r) break;
+      RuleStats* rule = stats->add_rules();
+      rule->set_rule_id(per_rule->ColumnText(0));
+      rule->set_fired(per_rule->ColumnInt(1));
+      rule->set_critical(per_rule->ColumnInt(2));
+      rule->set_warning(per_rule->ColumnInt(3));
+      rule->set_info(per_rule->ColumnInt(4));
+      rule->set_accepted(per_rule->ColumnInt(5));
+      rule->set_overridden(per_rule->ColumnInt(6));
+      const int64_t answered = rule->accepted() + rule->overridden();
+      rule->set_override_rate(answered == 0
+                                  ? 0.0
+                                  : static_cast<double>(rule->overridden()) /
+                                        static_cast<double>(answered));
+      by_rule[rule->rule_id()] = rule;
+    }
+
+    absl::StatusOr<Statement> reasons = db.Prepare(
+        absl::StrCat(
+            with,
+            "SELECT rule_id, reason, n FROM (SELECT rule_id, reason, n, "
+            "ROW_NUMBER() OVER (PARTITION BY rule_id ORDER BY n DESC, reason) "
+            "AS rk FROM (SELECT a.rule_id AS rule_id, "
+            "COALESCE(NULLIF(l.reason_display, ''), NULLIF(l.reason_code, ''), "
+            "'(none given)') AS reason, COUNT(*) AS n "
+            "FROM a JOIN latest l ON l.alert_id = a.alert_id "
+            "WHERE l.outcome = ",
+            overridden, " GROUP BY 1, 2)) WHERE rk <= ?3 ORDER BY rule_id, rk"),
+        "override reasons");
+    if (!reasons.ok()) return reasons.status();
+    bind(*reasons, /*with_top=*/true);
+    while (true) {
+      absl::StatusOr<bool> r = reasons->Step();
+      if (!r.ok()) return r.status();
+      if (!*r) break;
+      auto it = by_rule.find(reasons->ColumnText(0));
+      if (it == by_rule.end()) continue;  // cannot happen: same snapshot
+      needlecheck::v1::ReasonCount* reason =
+          it->second->add_top_override_reasons();
+      reason->set_reason(reasons->ColumnText(1));
+      reason->set_count(reasons->ColumnInt(2));
+    }
+    return absl::OkStatus();
+  }();
+  db.Exec("COMMIT").IgnoreError();  // read-only: nothing to lose
+  if (!status.ok()) return status;
+  stats->set_from_date(request.from_date());
+  stats->set_to_date(request.to_date());
+  return absl::OkStatus();
+}
+
+absl::Status SqliteLedger::Close() {
+  absl::MutexLock close_lock(&close_mu_);
+  if (close_started_) return close_status_;
+  close_started_ = true;
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+  }
+  writer_.join();
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    if (lost_ > 0) {
+      status = absl::DataLossError(absl::StrCat(
+          "the alert ledger could not write ", lost_,
+          " queued screenings before closing: ", last_write_error_.message()));
+    }
+  }
+  {
+    absl::MutexLock lock(&read_mu_);
+    read_db_.reset();
+  }
+  {
+    absl::MutexLock lock(&write_mu_);
+    if (write_db_ != nullptr) {
+      // Fold the WAL into the main file so the folder holds one file.
+      absl::Status checkpoint =
+          write_db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      if (status.ok() && !checkpoint.ok()) status = checkpoint;
+      write_db_.reset();
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  close_status_ = status;
+  return status;
+}
+
+LedgerCounters SqliteLedger::Counters() const {
+  absl::MutexLock lock(&mu_);
+  LedgerCounters counters = counters_;
+  counters.queue_depth = static_cast<int64_t>(queued_seq_ - committed_seq_);
+  return counters;
+}
+
+absl::Status ConfigureWriteConnection(Connection& db, const std::string& path) {
+  // Refuse a newer file before changing anything in it (journal mode).
+  absl::StatusOr<int64_t> version = db.PragmaInt("user_version");
+  if (!version.ok()) return version.status();
+  if (*version > internal::LatestSchemaVersion()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "ledger \"", path, "\": schema version ", *version,
+        " is newer than this needlecheckd supports (",
+        internal::LatestSchemaVersion(),
+        "); it was written by a newer needlecheckd. Run that version, or use "
+        "another --data_dir"));
+  }
+  absl::StatusOr<std::string> mode = db.PragmaText("journal_mode = WAL");
+  if (!mode.ok()) return mode.status();
+  if (*mode != "wal") {
+    return absl::UnavailableError(absl::StrCat(
+        "ledger \"", path, "\": cannot use WAL mode there (journal_mode is ",
+        *mode, "); put --data_dir on a local file system"));
+  }
+  if (absl::Status s = db.Exec("PRAGMA synchronous = FULL; "
+                               "PRAGMA foreign_keys = ON");
+      !s.ok()) {
+    return s;
+  }
+  return internal::MigrateTo(db, path, internal::LatestSchemaVersion());
+}
+
+}  // namespace
+
+absl::Status ValidateSqliteLedgerOptions(const SqliteLedgerOptions& options) {
+  if (options.data_dir.empty() && options.path.empty()) {
+    return absl::InvalidArgumentError(
+        "ledger options: data_dir (or path) is required");
+  }
+  if (options.flush_window < absl::ZeroDuration() ||
+      options.flush_window == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        "ledger options: flush_window must be >= 0 and finite");
+  }
+  if (options.max_queued_screenings == 0) {
+    return absl::InvalidArgumentError(
+        "ledger options: max_queued_screenings must be > 0");
+  }
+  if (options.max_batch_screenings == 0) {
+    return absl::InvalidArgumentError(
+        "ledger options: max_batch_screenings must be > 0");
+  }
+  if (options.max_enqueue_wait < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "ledger options: max_enqueue_wait must be >= 0");
+  }
+  if (options.busy_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "ledger options: busy_timeout must be >= 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<AlertLedger>> OpenSqliteLedger(
+    const SqliteLedgerOptions& options) {
+  if (absl::Status s = ValidateSqliteLedgerOptions(options); !s.ok()) return s;
+  const std::string path =
+      options.path.empty()
+          ? absl::StrCat(options.data_dir, "/", kLedgerFileName)
+          : options.path;
+  absl::StatusOr<std::unique_ptr<Connection>> write_db = Connection::Open(
+      path, /*read_only=*/false, /*create=*/true, options.busy_timeout);
+  if (!write_db.ok()) return write_db.status();
+  if (absl::Status s = ConfigureWriteConnection(**write_db, path); !s.ok()) {
+    if (absl::StrContains(s.message(), path)) return s;
+    return absl::Status(s.code(),
+                        absl::StrCat("ledger \"", path, "\": ", s.message()));
+  }
+  absl::StatusOr<std::unique_ptr<Connection>> read_db = Connection::Open(
+      path, /*read_only=*/false, /*create=*/false, options.busy_timeout);
+  if (!read_db.ok()) return read_db.status();
+  if (absl::Status s = (*read_db)->Exec("PRAGMA query_only = ON"); !s.ok()) {
+    return s;
+  }
+  return std::unique_ptr<AlertLedger>(std::make_unique<SqliteLedger>(
+      options, path, *std::move(write_db), *std::move(read_db)));
+}
+
+}  // namespace needlecheck::ledger
