@@ -36,7 +36,7 @@
 //   MedicationStatement -> medications: medicationCodeableConcept (or
 //                          medicationReference.display as text), status,
 //                          effectivePeriod.start/.end | effectiveDateTime
-//                          (start == end)
+//                          (as start; no end: the status tells the rest)
 //   MedicationRequest   -> medications: medicationCodeableConcept (or
 //                          medicationReference.display), status,
 //                          start = dispenseRequest.validityPeriod.start, else
@@ -48,12 +48,14 @@
 //                          valueString / valueInteger / valueBoolean /
 //                          valueQuantity ("0.5 mm") as value.text,
 //                          effectiveDateTime | effectivePeriod.start |
-//                          issued. A Fitzpatrick skin-type Observation (LOINC
-//                          66555-4) with a clear value (SNOMED 403221005,
-//                          403222003, 403226000, 403231003, 403235007,
-//                          403236008; or text/integer 1-6, I-VI, "Type IV")
-//                          sets fitzpatrick_skin_type to the LATEST one whose
-//                          effective date is on or before
+//                          issued. Observations with status
+//                          entered-in-error or cancelled are left out (the
+//                          record has no Observation status). A Fitzpatrick
+//                          skin-type Observation (LOINC 66555-4) with a clear
+//                          value (SNOMED 403221005, 403222003, 403226000,
+//                          403231003, 403235007, 403236008; or text/integer
+//                          1-6, I-VI, "Type IV") sets fitzpatrick_skin_type to
+//                          the LATEST one whose effective date is on or before
 //                          ExtractOptions::as_of_date (all of them when
 //                          as_of_date is empty). Pregnancy status (LOINC
 //                          82810-3) is kept as an ordinary observation.

@@ -1,0 +1,118 @@
+// Reads FHIR JSON documents into flat lists of mapped entries, each with the
+// patient reference it carries; fhir_extract.cc and planned_session.cc turn
+// those lists into a PatientRecord or a PlannedSession. Internal to
+// needlecheck_fhir. Not thread-safe per object; no I/O.
+#ifndef ADAPTERS_FHIR_INTERNAL_COLLECTOR_H_
+#define ADAPTERS_FHIR_INTERNAL_COLLECTOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "adapters/fhir/fhir_extract.h"
+#include "adapters/fhir/internal/json_reader.h"
+#include "needlecheck/v1/record.pb.h"
+#include "needlecheck/v1/session.pb.h"
+#include "simdjson.h"
+
+namespace needlecheck::fhir::internal {
+
+inline constexpr absl::string_view kNeedleDepthExtensionUrl =
+    "urn:needlecheck:fhir:needle-depth";
+
+struct Limits {
+  size_t max_input_bytes = 0;
+  size_t max_depth = 0;
+  // Resources this document may still add.
+  size_t max_resources = 0;
+};
+
+// Everything read from one or more documents.
+struct Collected {
+  struct PatientEntry {
+    std::string id;
+    std::string full_url;  // Bundle entry fullUrl, may be empty
+    std::string birth_date;
+  };
+  template <typename T>
+  struct Item {
+    T value;
+    std::string subject;  // the subject/patient reference, may be empty
+  };
+  struct AllergyItem {
+    needlecheck::v1::Allergy value;
+    std::string subject;
+    bool no_known_allergy = false;
+  };
+  struct ObservationItem {
+    needlecheck::v1::Observation value;
+    std::string subject;
+    int fitzpatrick = 0;  // 1-6 when a clear Fitzpatrick value
+    bool dated = false;
+    int32_t day = 0;  // first day of `effective` when dated
+  };
+  // A microneedling ServiceRequest or Procedure (any status).
+  struct OrderItem {
+    std::string source;  // "ServiceRequest/<id>"
+    std::string type;    // "ServiceRequest" or "Procedure"
+    std::string status;
+    std::string date;        // may be empty
+    std::string date_field;  // "occurrenceDateTime", ... for messages
+    std::vector<needlecheck::v1::AreaPlan> areas;  // at least one
+    std::string subject;
+  };
+  // A MedicationRequest for a topical anesthetic (any status).
+  struct AnestheticItem {
+    std::string source;
+    std::string status;
+    needlecheck::v1::Concept concept;
+    std::string subject;
+  };
+
+  std::vector<PatientEntry> patients;
+  std::vector<Item<needlecheck::v1::Condition>> conditions;
+  std::vector<AllergyItem> allergies;
+  std::vector<Item<needlecheck::v1::Medication>> medications;
+  std::vector<Item<needlecheck::v1::Procedure>> procedures;
+  std::vector<ObservationItem> observations;
+  std::vector<OrderItem> orders;
+  std::vector<AnestheticItem> anesthetics;
+  std::vector<PlannedAppointment> appointments;
+  ExtractStats stats;
+
+  void MergeFrom(Collected&& other);
+  void Clear() { *this = Collected(); }
+};
+
+enum class DocumentShape {
+  // Bundle, resource, prefetch object or CDS Hooks request.
+  kAny,
+  // One NDJSON line: a resource or a Bundle (blank: nothing).
+  kNdjsonLine,
+};
+
+// Parses `json` with `parser` (after the size and depth checks of `limits`)
+// and adds what it holds to `out`. On error `out` may hold part of the
+// document: collect into a fresh Collected and merge on success.
+absl::Status CollectDocument(absl::string_view json, DocumentShape shape,
+                             const Limits& limits,
+                             simdjson::dom::parser* parser, Collected* out);
+
+// Parses `json` into `*root` with the size and depth checks of `limits`.
+// The element lives as long as `parser` is not reused.
+absl::Status ParseJson(absl::string_view json, const Limits& limits,
+                       simdjson::dom::parser* parser, JsonElement* root);
+
+// Adds the resources of `element`: a Bundle, a single resource, or (when
+// `allow_array`) a JSON array of resources. `path` names the element in
+// messages, e.g. "$.draftOrders".
+absl::Status CollectResources(const JsonElement& element,
+                              const std::string& path, bool allow_array,
+                              const Limits& limits, Collected* out);
+
+}  // namespace needlecheck::fhir::internal
+
+#endif  // ADAPTERS_FHIR_INTERNAL_COLLECTOR_H_

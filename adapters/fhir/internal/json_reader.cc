@@ -1,0 +1,254 @@
+#include "adapters/fhir/internal/json_reader.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "adapters/fhir/internal/fhir_date.h"
+
+namespace needlecheck::fhir::internal {
+
+const char* JsonTypeName(const JsonElement& e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::ARRAY:
+      return "an array";
+    case simdjson::dom::element_type::OBJECT:
+      return "an object";
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE:
+      return "a number";
+    case simdjson::dom::element_type::STRING:
+      return "a string";
+    case simdjson::dom::element_type::BOOL:
+      return "a boolean";
+    case simdjson::dom::element_type::NULL_VALUE:
+      return "null";
+  }
+  return "an unknown JSON value";
+}
+
+std::string QuoteForError(absl::string_view s) {
+  std::string out = "\"";
+  size_t n = 0;
+  for (char c : s) {
+    if (++n > 60) {
+      out += "...";
+      break;
+    }
+    const unsigned char u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f || c == '"' || c == '\\') ? '?' : c;
+  }
+  out += '"';
+  return out;
+}
+
+std::optional<JsonElement> Member(const JsonObject& obj,
+                                  absl::string_view key) {
+  JsonElement e;
+  if (obj.at_key(std::string_view(key.data(), key.size())).get(e) !=
+      simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  if (e.is_null()) return std::nullopt;
+  return e;
+}
+
+absl::Status ResourceContext::Error(absl::string_view path,
+                                    absl::string_view what) const {
+  return absl::InvalidArgumentError(
+      absl::StrCat(label_, ": ", path, ": ", what));
+}
+
+absl::Status ResourceContext::TypeError(absl::string_view path,
+                                        absl::string_view expected,
+                                        const JsonElement& got) const {
+  return Error(
+      path, absl::StrCat("expected ", expected, ", got ", JsonTypeName(got)));
+}
+
+absl::Status ResourceContext::String(const JsonObject& obj,
+                                     absl::string_view path,
+                                     absl::string_view key,
+                                     std::string* out) const {
+  std::optional<JsonElement> e = Member(obj, key);
+  if (!e) return absl::OkStatus();
+  std::string_view s;
+  if (e->get_string().get(s) != simdjson::SUCCESS) {
+    return TypeError(absl::StrCat(path, ".", key), "a string", *e);
+  }
+  out->assign(s.data(), s.size());
+  return absl::OkStatus();
+}
+
+absl::Status ResourceContext::Object(const JsonObject& obj,
+                                     absl::string_view path,
+                                     absl::string_view key,
+                                     std::optional<JsonObject>* out) const {
+  std::optional<JsonElement> e = Member(obj, key);
+  if (!e) return absl::OkStatus();
+  JsonObject o;
+  if (e->get_object().get(o) != simdjson::SUCCESS) {
+    return TypeError(absl::StrCat(path, ".", key), "an object", *e);
+  }
+  *out = o;
+  return absl::OkStatus();
+}
+
+absl::Status ResourceContext::Array(const JsonObject& obj,
+                                    absl::string_view path,
+                                    absl::string_view key,
+                                    std::optional<JsonArray>* out) const {
+  std::optional<JsonElement> e = Member(obj, key);
+  if (!e) return absl::OkStatus();
+  JsonArray a;
+  if (e->get_array().get(a) != simdjson::SUCCESS) {
+    return TypeError(absl::StrCat(path, ".", key), "an array", *e);
+  }
+  *out = a;
+  return absl::OkStatus();
+}
+
+absl::Status ResourceContext::Number(const JsonObject& obj,
+                                     absl::string_view path,
+                                     absl::string_view key,
+                                     std::optional<double>* out) const {
+  std::optional<JsonElement> e = Member(obj, key);
+  if (!e) return absl::OkStatus();
+  double d = 0;
+  if (!e->is_number() || e->get_double().get(d) != simdjson::SUCCESS) {
+    return TypeError(absl::StrCat(path, ".", key), "a number", *e);
+  }
+  *out = d;
+  return absl::OkStatus();
+}
+
+absl::Status ResourceContext::Date(const JsonObject& obj,
+                                   absl::string_view path,
+                                   absl::string_view key,
+                                   std::string* out) const {
+  std::string s;
+  if (absl::Status st = String(obj, path, key, &s); !st.ok()) return st;
+  if (s.empty() && !Member(obj, key)) return absl::OkStatus();
+  DateCheck check = CheckFhirDate(s);
+  if (!check.ok) return Error(absl::StrCat(path, ".", key), check.error);
+  *out = std::move(s);
+  return absl::OkStatus();
+}
+
+absl::Status ResourceContext::ConceptFromObject(
+    const JsonObject& cc, const std::string& path,
+    needlecheck::v1::Concept* out) const {
+  absl::Status st = ForEachObject(
+      cc, path, "coding",
+      [&](const JsonObject& coding, const std::string& cpath) -> absl::Status {
+        needlecheck::v1::Coding* c = out->add_codings();
+        if (absl::Status s =
+                String(coding, cpath, "system", c->mutable_system());
+            !s.ok()) {
+          return s;
+        }
+        if (absl::Status s = String(coding, cpath, "code", c->mutable_code());
+            !s.ok()) {
+          return s;
+        }
+        return String(coding, cpath, "display", c->mutable_display());
+      });
+  if (!st.ok()) return st;
+  return String(cc, path, "text", out->mutable_text());
+}
+
+absl::Status ResourceContext::Concept(const JsonObject& obj,
+                                      absl::string_view path,
+                                      absl::string_view key,
+                                      needlecheck::v1::Concept* out,
+                                      bool* present) const {
+  if (present != nullptr) *present = false;
+  std::optional<JsonObject> cc;
+  if (absl::Status st = Object(obj, path, key, &cc); !st.ok()) return st;
+  if (!cc) return absl::OkStatus();
+  if (present != nullptr) *present = true;
+  return ConceptFromObject(*cc, absl::StrCat(path, ".", key), out);
+}
+
+absl::Status ResourceContext::StatusConcept(const JsonObject& obj,
+                                            absl::string_view path,
+                                            absl::string_view key,
+                                            std::string* out) const {
+  std::optional<JsonElement> e = Member(obj, key);
+  if (!e) return absl::OkStatus();
+  if (e->is_string()) {
+    return Error(absl::StrCat(path, ".", key),
+                 "expected a CodeableConcept object (FHIR R4), got a string "
+                 "(the FHIR STU3 shape)");
+  }
+  needlecheck::v1::Concept c;
+  if (absl::Status st = Concept(obj, path, key, &c); !st.ok()) return st;
+  for (const needlecheck::v1::Coding& coding : c.codings()) {
+    if (!coding.code().empty()) {
+      *out = absl::AsciiStrToLower(coding.code());
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ResourceContext::ForEachObject(
+    const JsonObject& obj, absl::string_view path, absl::string_view key,
+    absl::FunctionRef<absl::Status(const JsonObject&, const std::string&)> fn)
+    const {
+  std::optional<JsonArray> arr;
+  if (absl::Status st = Array(obj, path, key, &arr); !st.ok()) return st;
+  if (!arr) return absl::OkStatus();
+  size_t i = 0;
+  for (JsonElement item : *arr) {
+    const std::string item_path = absl::StrCat(path, ".", key, "[", i++, "]");
+    if (item.is_null()) continue;
+    JsonObject o;
+    if (item.get_object().get(o) != simdjson::SUCCESS) {
+      return TypeError(item_path, "an object", item);
+    }
+    if (absl::Status st = fn(o, item_path); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ResourceContext::AnnotationTexts(
+    const JsonObject& obj, absl::string_view path, absl::string_view key,
+    std::vector<std::string>* out) const {
+  return ForEachObject(
+      obj, path, key,
+      [&](const JsonObject& note, const std::string& npath) -> absl::Status {
+        std::string text;
+        if (absl::Status st = String(note, npath, "text", &text); !st.ok()) {
+          return st;
+        }
+        if (!text.empty()) out->push_back(std::move(text));
+        return absl::OkStatus();
+      });
+}
+
+absl::Status ResourceContext::Concepts(
+    const JsonObject& obj, absl::string_view path, absl::string_view key,
+    std::vector<needlecheck::v1::Concept>* out) const {
+  return ForEachObject(
+      obj, path, key,
+      [&](const JsonObject& cc, const std::string& cpath) -> absl::Status {
+        out->emplace_back();
+        return ConceptFromObject(cc, cpath, &out->back());
+      });
+}
+
+absl::Status ResourceContext::Reference(const JsonObject& obj,
+                                        absl::string_view path,
+                                        absl::string_view key,
+                                        std::string* out) const {
+  std::optional<JsonObject> ref;
+  if (absl::Status st = Object(obj, path, key, &ref); !st.ok()) return st;
+  if (!ref) return absl::OkStatus();
+  return String(*ref, absl::StrCat(path, ".", key), "reference", out);
+}
+
+}  // namespace needlecheck::fhir::internal

@@ -1,0 +1,107 @@
+// Typed, path-tracking reads of FHIR JSON fields on a simdjson DOM tree.
+// Internal to needlecheck_fhir.
+//
+// Every reader treats an absent member and a JSON null the same way ("not
+// given") and returns INVALID_ARGUMENT for a wrong type, naming the resource
+// (ResourceContext::label, e.g. "Condition/abc") and the JSON path from the
+// resource root ("$.code.coding[1].code"). Fields nobody reads are never
+// looked at, so they are not validated.
+#ifndef ADAPTERS_FHIR_INTERNAL_JSON_READER_H_
+#define ADAPTERS_FHIR_INTERNAL_JSON_READER_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "needlecheck/v1/record.pb.h"
+#include "simdjson.h"
+
+namespace needlecheck::fhir::internal {
+
+using JsonElement = simdjson::dom::element;
+using JsonObject = simdjson::dom::object;
+using JsonArray = simdjson::dom::array;
+
+// "a string", "a number", ... for error messages.
+const char* JsonTypeName(const JsonElement& e);
+
+// absl::string_view of a simdjson string_view.
+inline absl::string_view ToAbsl(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+// Bounded, quoted, control characters replaced: untrusted values quoted in
+// error messages.
+std::string QuoteForError(absl::string_view s);
+
+// The member `key` of `obj`, or nullopt when absent or null.
+std::optional<JsonElement> Member(const JsonObject& obj, absl::string_view key);
+
+// Where we are: the resource an error is about.
+class ResourceContext {
+ public:
+  explicit ResourceContext(std::string label) : label_(std::move(label)) {}
+  const std::string& label() const { return label_; }
+
+  // INVALID_ARGUMENT "<label>: <path>: <what>".
+  absl::Status Error(absl::string_view path, absl::string_view what) const;
+  // "<label>: <path>: expected <expected>, got <type of got>".
+  absl::Status TypeError(absl::string_view path, absl::string_view expected,
+                         const JsonElement& got) const;
+
+  // Each reader: `path` is the path of `obj`; the member's path is
+  // path + "." + key. Not given -> the output is left as is (empty).
+  absl::Status String(const JsonObject& obj, absl::string_view path,
+                      absl::string_view key, std::string* out) const;
+  absl::Status Object(const JsonObject& obj, absl::string_view path,
+                      absl::string_view key,
+                      std::optional<JsonObject>* out) const;
+  absl::Status Array(const JsonObject& obj, absl::string_view path,
+                     absl::string_view key,
+                     std::optional<JsonArray>* out) const;
+  absl::Status Number(const JsonObject& obj, absl::string_view path,
+                      absl::string_view key, std::optional<double>* out) const;
+  // A FHIR date/dateTime/instant string, checked (grammar and calendar).
+  absl::Status Date(const JsonObject& obj, absl::string_view path,
+                    absl::string_view key, std::string* out) const;
+  // A CodeableConcept: every coding (system, code, display) and text.
+  // `*present` (optional) says whether the member was given.
+  absl::Status Concept(const JsonObject& obj, absl::string_view path,
+                       absl::string_view key, needlecheck::v1::Concept* out,
+                       bool* present = nullptr) const;
+  // A CodeableConcept status (R4 clinicalStatus / verificationStatus): the
+  // code of the first coding that has one, lower case. A plain string (the
+  // STU3 shape) is a type error that says so.
+  absl::Status StatusConcept(const JsonObject& obj, absl::string_view path,
+                             absl::string_view key, std::string* out) const;
+  // Calls fn(element object, its path) for every object of the array member
+  // `key` (absent: no calls). Non-object elements are type errors; null
+  // elements are skipped.
+  absl::Status ForEachObject(
+      const JsonObject& obj, absl::string_view path, absl::string_view key,
+      absl::FunctionRef<absl::Status(const JsonObject&, const std::string&)> fn)
+      const;
+  // The `text` of every Annotation in the array member `key` (note[]).
+  absl::Status AnnotationTexts(const JsonObject& obj, absl::string_view path,
+                               absl::string_view key,
+                               std::vector<std::string>* out) const;
+  // The array member `key` of CodeableConcepts.
+  absl::Status Concepts(const JsonObject& obj, absl::string_view path,
+                        absl::string_view key,
+                        std::vector<needlecheck::v1::Concept>* out) const;
+  // The `reference` string of the Reference member `key` (may be empty).
+  absl::Status Reference(const JsonObject& obj, absl::string_view path,
+                         absl::string_view key, std::string* out) const;
+
+ private:
+  absl::Status ConceptFromObject(const JsonObject& cc, const std::string& path,
+                                 needlecheck::v1::Concept* out) const;
+  std::string label_;
+};
+
+}  // namespace needlecheck::fhir::internal
+
+#endif  // ADAPTERS_FHIR_INTERNAL_JSON_READER_H_
