@@ -32,9 +32,12 @@ bool ConditionActiveAt(const v1::Condition& c, DayNumber t) {
     if (abatement->last_day <= t) return false;
     return true;  // abated after T: it was active at T, whatever it is now
   }
+  // clinical-rules.md: active only by status (or an abatement after T). A
+  // condition without a clinical status is not active (FHIR requires one
+  // unless the entry was entered in error; adapters of sources without
+  // statuses set "active" themselves).
   const std::string& status = c.clinical_status();
-  return status.empty() || status == "active" || status == "recurrence" ||
-         status == "relapse";
+  return status == "active" || status == "recurrence" || status == "relapse";
 }
 
 bool AllergyRecordedBy(const v1::Allergy& a, DayNumber t) {

@@ -26,8 +26,8 @@ std::optional<FhirDate> OptionalDate(const std::string& text);
 bool IsRetracted(absl::string_view verification_status);
 
 // Condition active at T: not retracted; onset on or before T (or none); not
-// abated by T; and clinical status active/recurrence/relapse (or not given),
-// or an abatement date after T. Resolved/inactive/remission with no
+// abated by T; and clinical status active/recurrence/relapse, or an
+// abatement date after T. Resolved/inactive/remission (or no status) with no
 // abatement date: never active.
 bool ConditionActiveAt(const needlecheck::v1::Condition& c, DayNumber t);
 
