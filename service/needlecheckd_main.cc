@@ -3,8 +3,10 @@
 //   needlecheckd [--listen=127.0.0.1:50051] [--data_dir=./data]
 //                [--knowledge_base=FILE] [--max_message_bytes=4194304]
 //                [--drain_seconds=10] [--ready_file=FILE]
+//                [--ledger=sqlite|none] [--ledger_flush_ms=200]
 //
-// SIGHUP reloads the knowledge base; SIGTERM or SIGINT drains and exits 0.
+// SIGHUP reloads the knowledge base; SIGTERM or SIGINT drains (in-flight
+// calls finish, the alert ledger commits everything) and exits 0.
 // Everything else lives in service/server/server.h.
 #include <string>
 
@@ -30,6 +32,14 @@ ABSL_FLAG(double, drain_seconds, 10,
 ABSL_FLAG(std::string, ready_file, "",
           "When set, HOST:PORT is written to this file once serving.");
 
+ABSL_FLAG(std::string, ledger, "sqlite",
+          "Alert ledger: sqlite (<data_dir>/ledger.sqlite3) or none "
+          "(no alert ids, no feedback or statistics).");
+ABSL_FLAG(int, ledger_flush_ms, 200,
+          "Issued-alert rows are committed in batches at least this often "
+          "(milliseconds, 0-10000): the most a crash can lose. Feedback is "
+          "always committed before it is acknowledged.");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "needlecheckd: microneedling safety screening over gRPC "
@@ -44,5 +54,8 @@ int main(int argc, char** argv) {
   options.drain_grace_period =
       absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
   options.ready_file = absl::GetFlag(FLAGS_ready_file);
+  options.ledger = absl::GetFlag(FLAGS_ledger);
+  options.ledger_flush_window =
+      absl::Milliseconds(absl::GetFlag(FLAGS_ledger_flush_ms));
   return needlecheck::server::RunServer(options);
 }

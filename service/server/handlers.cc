@@ -1,7 +1,10 @@
 #include "service/server/handlers.h"
 
 #include <chrono>
+#include <utility>
+#include <vector>
 
+#include "service/ledger/validation.h"
 #include "service/server/log.h"
 #include "service/server/status_conversion.h"
 
@@ -78,6 +81,102 @@ grpc::Status HandleGetKnowledgeBase(
                {{"code", absl::StatusCodeToString(status.code())}});
   }
   return ToGrpcStatus(status);
+}
+
+namespace {
+
+absl::Status LedgerDisabled() {
+  return absl::UnimplementedError(
+      "the alert ledger is disabled on this server (--ledger=none)");
+}
+
+std::vector<engine::FieldViolation> ToViolations(
+    const std::vector<ledger::FieldError>& errors) {
+  std::vector<engine::FieldViolation> violations;
+  violations.reserve(errors.size());
+  for (const ledger::FieldError& e : errors) {
+    violations.push_back({e.field, e.description});
+  }
+  return violations;
+}
+
+}  // namespace
+
+grpc::Status HandleRecordFeedback(
+    ledger::AlertLedger* ledger, const CallState& call, absl::Time now,
+    const needlecheck::v1::RecordFeedbackRequest& request,
+    needlecheck::v1::RecordFeedbackResponse* response) {
+  absl::Status status = CheckCall(call, now);
+  if (status.ok() && ledger == nullptr) status = LedgerDisabled();
+  if (status.ok()) {
+    if (std::vector<ledger::FieldError> errors =
+            ledger::ValidateFeedbackRequest(request);
+        !errors.empty()) {
+      status = BadRequestError("invalid feedback", ToViolations(errors));
+    }
+  }
+  if (status.ok()) {
+    absl::StatusOr<needlecheck::v1::RecordFeedbackResponse> recorded =
+        ledger->RecordFeedback(request);
+    if (recorded.ok()) {
+      *response = *std::move(recorded);
+    } else {
+      status = recorded.status();
+    }
+  }
+  if (!status.ok()) {
+    const LogLevel level =
+        status.code() == absl::StatusCode::kInvalidArgument ||
+                status.code() == absl::StatusCode::kNotFound
+            ? LogLevel::kWarning
+            : LogLevel::kError;
+    // The ledger's messages carry no request content; the fields are paths.
+    Log(level, "record_feedback_failed",
+        {{"code", absl::StatusCodeToString(status.code())},
+         {"fields", ViolationFields(status)},
+         {"error", status.code() == absl::StatusCode::kInvalidArgument
+                       ? absl::string_view()
+                       : status.message()}});
+    return ToGrpcStatus(status);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status HandleGetAlertStats(
+    ledger::AlertLedger* ledger, const CallState& call, absl::Time now,
+    const needlecheck::v1::GetAlertStatsRequest& request,
+    needlecheck::v1::AlertStats* response) {
+  absl::Status status = CheckCall(call, now);
+  if (status.ok() && ledger == nullptr) status = LedgerDisabled();
+  if (status.ok()) {
+    if (std::vector<ledger::FieldError> errors =
+            ledger::ValidateStatsRequest(request);
+        !errors.empty()) {
+      status =
+          BadRequestError("invalid statistics request", ToViolations(errors));
+    }
+  }
+  if (status.ok()) {
+    absl::StatusOr<needlecheck::v1::AlertStats> stats =
+        ledger->GetAlertStats(request);
+    if (stats.ok()) {
+      *response = *std::move(stats);
+    } else {
+      status = stats.status();
+    }
+  }
+  if (!status.ok()) {
+    Log(status.code() == absl::StatusCode::kInvalidArgument ? LogLevel::kWarning
+                                                            : LogLevel::kError,
+        "get_alert_stats_failed",
+        {{"code", absl::StatusCodeToString(status.code())},
+         {"fields", ViolationFields(status)},
+         {"error", status.code() == absl::StatusCode::kInvalidArgument
+                       ? absl::string_view()
+                       : status.message()}});
+    return ToGrpcStatus(status);
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace needlecheck::server

@@ -8,7 +8,14 @@
 //   absl::Status (with error details) to a grpc::Status.
 // - Logs: rejected requests (request id, status code, the offending field
 //   paths) and internal errors; never request content.
-// - Thread-safe as far as the backend is.
+// - HandleRecordFeedback / HandleGetAlertStats delegate to the AlertLedger
+//   (null: the ledger is disabled, UNIMPLEMENTED). Invalid requests get
+//   INVALID_ARGUMENT with a google.rpc.BadRequest naming every bad field,
+//   before the ledger is touched. Feedback is strict: OK only once the
+//   ledger has committed it; any ledger error is returned as is
+//   (NOT_FOUND, UNAVAILABLE, ...). The feedback comment and reason are
+//   never logged.
+// - Thread-safe as far as the backend and the ledger are.
 #ifndef SERVICE_SERVER_HANDLERS_H_
 #define SERVICE_SERVER_HANDLERS_H_
 
@@ -17,7 +24,9 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "needlecheck/v1/knowledge_base.pb.h"
+#include "needlecheck/v1/ledger.pb.h"
 #include "needlecheck/v1/screening.pb.h"
+#include "service/ledger/alert_ledger.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
@@ -43,6 +52,16 @@ grpc::Status HandleScreen(ScreeningBackend& backend, const CallState& call,
 grpc::Status HandleGetKnowledgeBase(
     ScreeningBackend& backend, const CallState& call, absl::Time now,
     needlecheck::v1::KnowledgeBase* knowledge_base);
+
+grpc::Status HandleRecordFeedback(
+    ledger::AlertLedger* ledger, const CallState& call, absl::Time now,
+    const needlecheck::v1::RecordFeedbackRequest& request,
+    needlecheck::v1::RecordFeedbackResponse* response);
+
+grpc::Status HandleGetAlertStats(
+    ledger::AlertLedger* ledger, const CallState& call, absl::Time now,
+    const needlecheck::v1::GetAlertStatsRequest& request,
+    needlecheck::v1::AlertStats* response);
 
 // Logs a failed screening (never its content). `position` is the index in
 // a stream, or -1 for a unary call.

@@ -6,9 +6,11 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "service/common/fhir_date.h"
 #include "service/engine/engine.h"
 #include "service/engine/input_validation.h"
+#include "service/server/log.h"
 #include "service/server/status_conversion.h"
 
 namespace needlecheck::server {
@@ -20,7 +22,9 @@ using ::needlecheck::v1::ScreenResponse;
 
 class EngineBackend : public ScreeningBackend {
  public:
-  explicit EngineBackend(const KnowledgeBaseStore* store) : store_(store) {}
+  EngineBackend(const KnowledgeBaseStore* store, ledger::AlertLedger* ledger,
+                std::function<absl::Time()> clock)
+      : store_(store), ledger_(ledger), clock_(std::move(clock)) {}
 
   absl::Status Screen(const ScreenRequest& request,
                       ScreenResponse* response) override {
@@ -64,6 +68,7 @@ class EngineBackend : public ScreeningBackend {
       *response->add_alerts() = std::move(alert);
     }
     response->set_knowledge_base_version(kb.version());
+    if (ledger_ != nullptr) Record(request, response);
     return absl::OkStatus();
   }
 
@@ -78,14 +83,49 @@ class EngineBackend : public ScreeningBackend {
   }
 
  private:
+  // Gives each alert an id and queues the screening in the ledger; on
+  // failure clears the ids again (see the header).
+  void Record(const ScreenRequest& request, ScreenResponse* response) {
+    ledger::ScreeningRecord record;
+    record.request_id = response->request_id();
+    record.screened_at = clock_ ? clock_() : absl::Now();
+    record.patient_id = request.record().patient_id();
+    record.knowledge_base_version = response->knowledge_base_version();
+    record.alerts.reserve(static_cast<size_t>(response->alerts_size()));
+    absl::Status status;
+    for (needlecheck::v1::Alert& alert : *response->mutable_alerts()) {
+      absl::StatusOr<std::string> id = ledger::NewAlertId();
+      if (!id.ok()) {
+        status = id.status();
+        break;
+      }
+      alert.set_alert_id(*id);
+      record.alerts.push_back(
+          {*std::move(id), alert.rule_id(), alert.severity()});
+    }
+    if (status.ok()) status = ledger_->RecordScreening(std::move(record));
+    if (status.ok()) return;
+    for (needlecheck::v1::Alert& alert : *response->mutable_alerts()) {
+      alert.clear_alert_id();
+    }
+    LogError("ledger_record_failed",
+             {{"request_id", response->request_id().substr(0, 64)},
+              {"alerts", response->alerts_size()},
+              {"code", absl::StatusCodeToString(status.code())},
+              {"error", status.message()}});
+  }
+
   const KnowledgeBaseStore* const store_;
+  ledger::AlertLedger* const ledger_;
+  const std::function<absl::Time()> clock_;
 };
 
 }  // namespace
 
 std::unique_ptr<ScreeningBackend> CreateEngineBackend(
-    const KnowledgeBaseStore* store) {
-  return std::make_unique<EngineBackend>(store);
+    const KnowledgeBaseStore* store, ledger::AlertLedger* ledger,
+    std::function<absl::Time()> clock) {
+  return std::make_unique<EngineBackend>(store, ledger, std::move(clock));
 }
 
 std::string NewRequestId() {

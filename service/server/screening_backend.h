@@ -9,12 +9,23 @@
 //   field, including a missing record or session; UNAVAILABLE when no
 //   knowledge base is loaded. An empty request_id is replaced by a random
 //   one (never derived from the request's content).
+// - With an alert ledger, Screen() also gives every alert a fresh alert_id
+//   (UUID v4, CSPRNG) and queues the screening (request id, time, patient
+//   id, knowledge-base version, alert ids, rule ids, severities) in the
+//   ledger. Availability first: when the ledger refuses (queue full for
+//   too long, closed, CSPRNG failure), the clinician still gets the alerts,
+//   but with alert_id cleared (the documented "not recorded" form, so no
+//   client holds an id that feedback would get NOT_FOUND for), an error is
+//   logged (ledger_record_failed, request id and status only) and the
+//   ledger's screenings_refused counter grows. Without a ledger, alerts
+//   carry no alert_id.
 // - GetKnowledgeBase(): the served knowledge base's summary with its load
 //   time (RFC 3339, UTC). UNAVAILABLE when none is loaded.
 // - Thread-safe: called concurrently from gRPC's threads.
 #ifndef SERVICE_SERVER_SCREENING_BACKEND_H_
 #define SERVICE_SERVER_SCREENING_BACKEND_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +33,7 @@
 #include "absl/time/time.h"
 #include "needlecheck/v1/knowledge_base.pb.h"
 #include "needlecheck/v1/screening.pb.h"
+#include "service/ledger/alert_ledger.h"
 #include "service/server/knowledge_base_store.h"
 
 namespace needlecheck::server {
@@ -36,9 +48,11 @@ class ScreeningBackend {
       needlecheck::v1::KnowledgeBase* knowledge_base) = 0;
 };
 
-// The engine-backed backend. `store` must outlive it.
+// The engine-backed backend. `store` and `ledger` (may be null: no ledger)
+// must outlive it. `clock` (default: absl::Now) stamps ledger records.
 std::unique_ptr<ScreeningBackend> CreateEngineBackend(
-    const KnowledgeBaseStore* store);
+    const KnowledgeBaseStore* store, ledger::AlertLedger* ledger = nullptr,
+    std::function<absl::Time()> clock = nullptr);
 
 // A random request id (UUID version 4 text form).
 std::string NewRequestId();

@@ -35,4 +35,24 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::GetKnowledgeBase(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordFeedback(
+    grpc::CallbackServerContext* context,
+    const needlecheck::v1::RecordFeedbackRequest* request,
+    needlecheck::v1::RecordFeedbackResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(HandleRecordFeedback(ledger_, GetCallState(*context),
+                                       absl::Now(), *request, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAlertStats(
+    grpc::CallbackServerContext* context,
+    const needlecheck::v1::GetAlertStatsRequest* request,
+    needlecheck::v1::AlertStats* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(HandleGetAlertStats(ledger_, GetCallState(*context),
+                                      absl::Now(), *request, response));
+  return reactor;
+}
+
 }  // namespace needlecheck::server

@@ -2,12 +2,13 @@
 // API. Each method is a thin shell around its handler (handlers.h,
 // screen_stream_reactor.h); the work is the ScreeningBackend's.
 //
-// Thread-safe; `backend` must outlive the service (and the server it is
-// registered with).
+// Thread-safe; `backend` and `ledger` (null: no ledger) must outlive the
+// service (and the server it is registered with).
 #ifndef SERVICE_SERVER_SCREENING_SERVICE_H_
 #define SERVICE_SERVER_SCREENING_SERVICE_H_
 
 #include "needlecheck/v1/screening.grpc.pb.h"
+#include "service/ledger/alert_ledger.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
@@ -15,8 +16,9 @@ namespace needlecheck::server {
 class ScreeningServiceImpl final
     : public needlecheck::v1::ScreeningService::CallbackService {
  public:
-  explicit ScreeningServiceImpl(ScreeningBackend* backend)
-      : backend_(backend) {}
+  explicit ScreeningServiceImpl(ScreeningBackend* backend,
+                                ledger::AlertLedger* ledger = nullptr)
+      : backend_(backend), ledger_(ledger) {}
 
   grpc::ServerUnaryReactor* Screen(
       grpc::CallbackServerContext* context,
@@ -32,8 +34,19 @@ class ScreeningServiceImpl final
       const needlecheck::v1::GetKnowledgeBaseRequest* request,
       needlecheck::v1::KnowledgeBase* response) override;
 
+  grpc::ServerUnaryReactor* RecordFeedback(
+      grpc::CallbackServerContext* context,
+      const needlecheck::v1::RecordFeedbackRequest* request,
+      needlecheck::v1::RecordFeedbackResponse* response) override;
+
+  grpc::ServerUnaryReactor* GetAlertStats(
+      grpc::CallbackServerContext* context,
+      const needlecheck::v1::GetAlertStatsRequest* request,
+      needlecheck::v1::AlertStats* response) override;
+
  private:
   ScreeningBackend* const backend_;
+  ledger::AlertLedger* const ledger_;
 };
 
 }  // namespace needlecheck::server

@@ -16,6 +16,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "service/ledger/sqlite_ledger.h"
 #include "service/server/log.h"
 
 namespace needlecheck::server {
@@ -88,9 +89,11 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
       [] { return absl::Now(); });
   if (absl::Status s = server->store_->Load(); !s.ok()) return s;
   server->LogKnowledgeBase("kb_loaded");
-  server->backend_ = CreateEngineBackend(server->store_.get());
-  server->service_ =
-      std::make_unique<ScreeningServiceImpl>(server->backend_.get());
+  if (absl::Status s = server->OpenLedger(); !s.ok()) return s;
+  server->backend_ =
+      CreateEngineBackend(server->store_.get(), server->ledger_.get());
+  server->service_ = std::make_unique<ScreeningServiceImpl>(
+      server->backend_.get(), server->ledger_.get());
 
   // Process-wide switches; both must be set before the builder exists.
   grpc::EnableDefaultHealthCheckService(true);
@@ -123,6 +126,53 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
            {"max_receive_message_bytes", options.max_receive_message_bytes},
            {"data_dir", options.data_dir}});
   return server;
+}
+
+absl::Status NeedlecheckServer::OpenLedger() {
+  if (options_.ledger == "none") {
+    LogInfo("ledger_disabled");
+    return absl::OkStatus();
+  }
+  ledger::SqliteLedgerOptions ledger_options;
+  ledger_options.data_dir = options_.data_dir;
+  ledger_options.flush_window = options_.ledger_flush_window;
+  ledger_options.on_write_error = [](const absl::Status& status) {
+    // SQLite's error only: never row content.
+    LogError("ledger_write_failed",
+             {{"code", absl::StatusCodeToString(status.code())},
+              {"error", status.message()}});
+  };
+  absl::StatusOr<std::unique_ptr<ledger::AlertLedger>> ledger =
+      ledger::OpenSqliteLedger(ledger_options);
+  if (!ledger.ok()) return ledger.status();
+  ledger_ = *std::move(ledger);
+  LogInfo(
+      "ledger_opened",
+      {{"path", absl::StrCat(options_.data_dir, "/", ledger::kLedgerFileName)},
+       {"flush_window", absl::FormatDuration(options_.ledger_flush_window)}});
+  return absl::OkStatus();
+}
+
+void NeedlecheckServer::CloseLedger() {
+  if (ledger_ == nullptr) return;
+  ledger_close_status_ = ledger_->Close();
+  const ledger::LedgerCounters c = ledger_->Counters();
+  if (!ledger_close_status_.ok()) {
+    LogError("ledger_close_failed",
+             {{"code", absl::StatusCodeToString(ledger_close_status_.code())},
+              {"error", ledger_close_status_.message()}});
+  }
+  LogInfo("ledger_closed", {{"screenings_committed", c.screenings_committed},
+                            {"screenings_refused", c.screenings_refused},
+                            {"batch_write_failures", c.batch_write_failures},
+                            {"feedback_recorded", c.feedback_recorded},
+                            {"feedback_duplicates", c.feedback_duplicates},
+                            {"queue_depth", c.queue_depth}});
+}
+
+absl::Status NeedlecheckServer::ledger_close_status() const {
+  absl::MutexLock lock(&drain_mu_);
+  return ledger_close_status_;
 }
 
 void NeedlecheckServer::LogKnowledgeBase(absl::string_view event) const {
@@ -171,6 +221,8 @@ void NeedlecheckServer::Drain() {
   server_->Shutdown(
       absl::ToChronoTime(absl::Now() + options_.drain_grace_period));
   server_->Wait();
+  // No call is in flight any more: commit what the ledger still queues.
+  CloseLedger();
   LogInfo("stopped",
           {{"drain_ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
 }
@@ -231,7 +283,7 @@ int RunServer(const ServerOptions& options) {
     break;
   }
   (*server)->Drain();
-  return 0;
+  return (*server)->ledger_close_status().ok() ? 0 : 1;
 }
 
 }  // namespace needlecheck::server

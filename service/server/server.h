@@ -10,11 +10,18 @@
 //   reflection. Errors: INVALID_ARGUMENT for bad options or knowledge base,
 //   NOT_FOUND / PERMISSION_DENIED for an unreadable knowledge-base file,
 //   UNAVAILABLE when the address cannot be bound.
+// - The alert ledger (options.ledger): with "sqlite", Start() opens
+//   <data_dir>/ledger.sqlite3 before serving and fails with the ledger's
+//   error (UNAVAILABLE, FAILED_PRECONDITION for a file from a newer
+//   version, DATA_LOSS) when it cannot; with "none" there is no ledger.
 // - ReloadKnowledgeBase() reloads from the same place; on error the old one
 //   keeps being served and the error is returned (and logged).
 // - Drain(): health NOT_SERVING, new calls refused, calls in flight get
-//   options.drain_grace_period and are then cancelled; returns when the
-//   server has stopped. Idempotent; the destructor drains with no grace.
+//   options.drain_grace_period and are then cancelled; once the server has
+//   stopped (no call in flight), the ledger commits everything queued and
+//   is closed; then Drain() returns. Idempotent; the destructor drains with
+//   no grace. ledger_close_status() tells whether the ledger closed cleanly
+//   (DATA_LOSS: queued screenings could not be written; logged too).
 // - Thread-safe: ReloadKnowledgeBase() and Drain() may be called from any
 //   thread while calls are served.
 //
@@ -23,8 +30,9 @@
 // thread gRPC starts inherits the mask), starts the server, prints
 // "needlecheckd listening on HOST:PORT" on stdout, and then waits for
 // signals with sigwait() in that thread (no work in signal handlers):
-// SIGHUP reloads the knowledge base, SIGTERM/SIGINT drain and return 0.
-// It returns 2 for invalid options and 1 when the server cannot start. Call
+// SIGHUP reloads the knowledge base, SIGTERM/SIGINT drain and return 0
+// (1 when the ledger could not commit everything at close). It returns 2
+// for invalid options and 1 when the server cannot start. Call
 // it from main before anything else starts a thread.
 #ifndef SERVICE_SERVER_SERVER_H_
 #define SERVICE_SERVER_SERVER_H_
@@ -37,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/server.h"
+#include "service/ledger/alert_ledger.h"
 #include "service/server/knowledge_base_store.h"
 #include "service/server/screening_backend.h"
 #include "service/server/screening_service.h"
@@ -66,19 +75,28 @@ class NeedlecheckServer {
 
   const KnowledgeBaseStore& knowledge_base_store() const { return *store_; }
 
+  // The ledger; null with options.ledger == "none". Closed after Drain().
+  ledger::AlertLedger* ledger() const { return ledger_.get(); }
+  absl::Status ledger_close_status() const ABSL_LOCKS_EXCLUDED(drain_mu_);
+
  private:
   explicit NeedlecheckServer(const ServerOptions& options);
   void LogKnowledgeBase(absl::string_view event) const;
+  absl::Status OpenLedger();
+  void CloseLedger() ABSL_EXCLUSIVE_LOCKS_REQUIRED(drain_mu_);
 
   const ServerOptions options_;
   std::unique_ptr<KnowledgeBaseStore> store_;
+  // Declared before everything that uses it, so destroyed after them.
+  std::unique_ptr<ledger::AlertLedger> ledger_;
   std::unique_ptr<ScreeningBackend> backend_;
   std::unique_ptr<ScreeningServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;
-  absl::Mutex drain_mu_;
+  mutable absl::Mutex drain_mu_;
   bool drained_ ABSL_GUARDED_BY(drain_mu_) = false;
+  absl::Status ledger_close_status_ ABSL_GUARDED_BY(drain_mu_);
 };
 
 int RunServer(const ServerOptions& options);

@@ -67,6 +67,15 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("data_dir: required");
   }
+  if (options.ledger != "sqlite" && options.ledger != "none") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ledger: \"", options.ledger, "\" is not one of sqlite, none"));
+  }
+  if (options.ledger_flush_window < absl::ZeroDuration() ||
+      options.ledger_flush_window > absl::Seconds(10)) {
+    return absl::InvalidArgumentError(
+        "ledger_flush_window: must be between 0 and 10 seconds");
+  }
   return absl::OkStatus();
 }
 

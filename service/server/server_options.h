@@ -93,9 +93,21 @@ struct ServerOptions {
   // cancelled. Must be >= 0. Default: 10 seconds.
   absl::Duration drain_grace_period = absl::Seconds(10);
 
-  // Folder for anything the server writes (the alert ledger, in a later
-  // issue). Created when missing. Default: "./data".
+  // Folder for anything the server writes: the alert ledger
+  // (<data_dir>/ledger.sqlite3). Created when missing. Default: "./data".
   std::string data_dir = "./data";
+
+  // The alert ledger: "sqlite" (a file under data_dir, opened at start; the
+  // server does not start when it cannot be opened) or "none" (no ledger:
+  // alerts carry no alert_id, RecordFeedback and GetAlertStats answer
+  // UNIMPLEMENTED). Default: "sqlite".
+  std::string ledger = "sqlite";
+
+  // How long issued-alert rows may wait in memory before they are committed
+  // in a batch: the most a crash (not a SIGTERM drain) can lose. Feedback is
+  // always committed before it is acknowledged. Must be >= 0 and at most
+  // 10 seconds. Default: 200 ms.
+  absl::Duration ledger_flush_window = absl::Milliseconds(200);
 
   // Knowledge-base file (protobuf text format, KnowledgeBaseDefinition).
   // Empty: the knowledge base compiled into the binary. Reloaded from the

@@ -5,6 +5,7 @@
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "service/server/status_conversion.h"
+#include "tests/service/server/fake_ledger.h"
 
 namespace needlecheck::server {
 namespace {
@@ -117,6 +118,124 @@ TEST(HandleGetKnowledgeBaseTest, UnavailableIsPassedOn) {
   KnowledgeBase kb;
   EXPECT_EQ(
       HandleGetKnowledgeBase(backend, CallState(), kNow, &kb).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
+}
+
+std::vector<std::string> BadRequestFields(const grpc::Status& status) {
+  std::vector<std::string> fields;
+  google::rpc::Status rpc;
+  EXPECT_TRUE(rpc.ParseFromString(status.error_details()));
+  for (const auto& any : rpc.details()) {
+    google::rpc::BadRequest bad_request;
+    if (!any.UnpackTo(&bad_request)) continue;
+    for (const auto& v : bad_request.field_violations()) {
+      fields.push_back(v.field());
+    }
+  }
+  return fields;
+}
+
+needlecheck::v1::RecordFeedbackRequest ValidFeedback() {
+  needlecheck::v1::RecordFeedbackRequest request;
+  request.set_alert_id("7d1c9c1e-2b7a-4e0b-9a43-3f1f6f0c2a11");
+  request.set_outcome(needlecheck::v1::FEEDBACK_OUTCOME_ACCEPTED);
+  request.set_outcome_timestamp("2026-11-23T10:05:00Z");
+  return request;
+}
+
+TEST(HandleRecordFeedbackTest, DelegatesToTheLedger) {
+  testing::FakeLedger ledger;
+  needlecheck::v1::RecordFeedbackResponse response;
+  const grpc::Status status = HandleRecordFeedback(&ledger, CallState(), kNow,
+                                                   ValidFeedback(), &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.feedback_id(), "fb-1");
+  ASSERT_EQ(ledger.feedback.size(), 1u);
+  EXPECT_EQ(ledger.feedback[0].alert_id(), ValidFeedback().alert_id());
+}
+
+TEST(HandleRecordFeedbackTest, InvalidRequestNamesFieldsAndSkipsTheLedger) {
+  testing::FakeLedger ledger;
+  needlecheck::v1::RecordFeedbackRequest request;
+  request.set_outcome_timestamp("yesterday");
+  needlecheck::v1::RecordFeedbackResponse response;
+  const grpc::Status status =
+      HandleRecordFeedback(&ledger, CallState(), kNow, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(
+      BadRequestFields(status),
+      ::testing::ElementsAre("alert_id", "outcome", "outcome_timestamp"));
+  EXPECT_TRUE(ledger.feedback.empty());
+}
+
+TEST(HandleRecordFeedbackTest, LedgerErrorsArePassedOn) {
+  testing::FakeLedger ledger;
+  needlecheck::v1::RecordFeedbackResponse response;
+  ledger.feedback_status = absl::NotFoundError("no alert with this alert_id");
+  EXPECT_EQ(HandleRecordFeedback(&ledger, CallState(), kNow, ValidFeedback(),
+                                 &response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  ledger.feedback_status = absl::UnavailableError("disk I/O error");
+  EXPECT_EQ(HandleRecordFeedback(&ledger, CallState(), kNow, ValidFeedback(),
+                                 &response)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(HandleRecordFeedbackTest, NoLedgerIsUnimplemented) {
+  needlecheck::v1::RecordFeedbackResponse response;
+  EXPECT_EQ(HandleRecordFeedback(nullptr, CallState(), kNow, ValidFeedback(),
+                                 &response)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST(HandleRecordFeedbackTest, ExpiredDeadlineDoesNoWork) {
+  testing::FakeLedger ledger;
+  needlecheck::v1::RecordFeedbackResponse response;
+  EXPECT_EQ(HandleRecordFeedback(&ledger, CallState{kNow, false}, kNow,
+                                 ValidFeedback(), &response)
+                .error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(ledger.feedback.empty());
+}
+
+TEST(HandleGetAlertStatsTest, DelegatesToTheLedger) {
+  testing::FakeLedger ledger;
+  needlecheck::v1::GetAlertStatsRequest request;
+  request.set_from_date("2026-11-01");
+  needlecheck::v1::AlertStats stats;
+  const grpc::Status status =
+      HandleGetAlertStats(&ledger, CallState(), kNow, request, &stats);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(stats.screenings(), 7);
+  EXPECT_EQ(stats.from_date(), "2026-11-01");
+}
+
+TEST(HandleGetAlertStatsTest, InvalidRequestNamesFields) {
+  testing::FakeLedger ledger;
+  needlecheck::v1::GetAlertStatsRequest request;
+  request.set_from_date("2026-11-31");
+  request.set_top_reasons(99);
+  needlecheck::v1::AlertStats stats;
+  const grpc::Status status =
+      HandleGetAlertStats(&ledger, CallState(), kNow, request, &stats);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadRequestFields(status),
+              ::testing::ElementsAre("from_date", "top_reasons"));
+  EXPECT_TRUE(ledger.stats_requests.empty());
+}
+
+TEST(HandleGetAlertStatsTest, NoLedgerAndLedgerErrors) {
+  needlecheck::v1::AlertStats stats;
+  EXPECT_EQ(
+      HandleGetAlertStats(nullptr, CallState(), kNow, {}, &stats).error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
+  testing::FakeLedger ledger;
+  ledger.stats_status = absl::UnavailableError("closed");
+  EXPECT_EQ(
+      HandleGetAlertStats(&ledger, CallState(), kNow, {}, &stats).error_code(),
       grpc::StatusCode::UNAVAILABLE);
 }
 

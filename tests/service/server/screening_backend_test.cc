@@ -3,10 +3,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
 #include "service/server/status_conversion.h"
+#include "tests/service/server/fake_ledger.h"
 #include "tests/service/server/test_records.h"
 #include "tests/testing/status_matchers.h"
 
@@ -134,6 +136,57 @@ TEST(ScreeningBackendNoKbTest, Unavailable) {
   needlecheck::v1::KnowledgeBase kb;
   EXPECT_THAT(backend->GetKnowledgeBase(&kb),
               StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(ScreeningBackendTest, WithoutALedgerAlertsHaveNoId) {
+  ScreenResponse response;
+  ASSERT_THAT(backend_->Screen(EczemaRequest("r"), &response), IsOk());
+  ASSERT_GT(response.alerts_size(), 0);
+  for (const auto& alert : response.alerts()) {
+    EXPECT_TRUE(alert.alert_id().empty());
+  }
+}
+
+TEST_F(ScreeningBackendTest, WithALedgerEachAlertGetsAnIdAndIsRecorded) {
+  testing::FakeLedger ledger;
+  const absl::Time now = absl::FromUnixSeconds(1'795'428'300);
+  std::unique_ptr<ScreeningBackend> backend =
+      CreateEngineBackend(&store_, &ledger, [now] { return now; });
+  absl::flat_hash_set<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ScreenResponse response;
+    ASSERT_THAT(backend->Screen(EczemaRequest("req-7"), &response), IsOk());
+    ASSERT_GT(response.alerts_size(), 0);
+    ASSERT_EQ(ledger.screenings.size(), static_cast<size_t>(i + 1));
+    const ledger::ScreeningRecord& record = ledger.screenings.back();
+    EXPECT_EQ(record.request_id, "req-7");
+    EXPECT_EQ(record.patient_id, "PATIENT-SECRET-0001");
+    EXPECT_EQ(record.screened_at, now);
+    EXPECT_EQ(record.knowledge_base_version, response.knowledge_base_version());
+    ASSERT_EQ(record.alerts.size(),
+              static_cast<size_t>(response.alerts_size()));
+    for (int a = 0; a < response.alerts_size(); ++a) {
+      const auto& alert = response.alerts(a);
+      EXPECT_EQ(alert.alert_id().size(), 36u);
+      EXPECT_TRUE(ids.insert(alert.alert_id()).second) << "repeated id";
+      EXPECT_EQ(record.alerts[a].alert_id, alert.alert_id());
+      EXPECT_EQ(record.alerts[a].rule_id, alert.rule_id());
+      EXPECT_EQ(record.alerts[a].severity, alert.severity());
+    }
+  }
+}
+
+TEST_F(ScreeningBackendTest, LedgerFailureKeepsTheAlertsWithoutIds) {
+  testing::FakeLedger ledger;
+  ledger.record_status = absl::UnavailableError("queue is full");
+  std::unique_ptr<ScreeningBackend> backend =
+      CreateEngineBackend(&store_, &ledger);
+  ScreenResponse response;
+  ASSERT_THAT(backend->Screen(EczemaRequest("r"), &response), IsOk());
+  ASSERT_GT(response.alerts_size(), 0);  // the clinician still gets them
+  for (const auto& alert : response.alerts()) {
+    EXPECT_TRUE(alert.alert_id().empty());
+  }
 }
 
 TEST(FormatRfc3339UtcTest, Formats) {

@@ -44,6 +44,25 @@ TEST(ServerOptionsTest, RejectsBadValuesNamingTheField) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("data_dir")));
 }
 
+TEST(ServerOptionsTest, LedgerOptions) {
+  ServerOptions options;
+  EXPECT_EQ(options.ledger, "sqlite");
+  EXPECT_EQ(options.ledger_flush_window, absl::Milliseconds(200));
+  options.ledger = "none";
+  EXPECT_THAT(ValidateServerOptions(options), IsOk());
+  options.ledger = "postgres";
+  EXPECT_THAT(
+      ValidateServerOptions(options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ledger")));
+  options = ServerOptions();
+  options.ledger_flush_window = absl::Milliseconds(-1);
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ledger_flush_window")));
+  options.ledger_flush_window = absl::ZeroDuration();
+  EXPECT_THAT(ValidateServerOptions(options), IsOk());
+}
+
 TEST(ServerOptionsTest, AppliesToABuilder) {
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";

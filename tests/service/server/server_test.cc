@@ -4,6 +4,7 @@
 // server's reflection plugin.)
 #include "service/server/server.h"
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -115,6 +116,103 @@ TEST_F(ServerTest, ServesHealthAndCreatesDataDir) {
   Health("", &code);
   EXPECT_EQ(code, grpc::StatusCode::UNAVAILABLE);
   (*server)->Drain();  // idempotent
+}
+
+// A patient with active atopic dermatitis: MN-CI-ECZEMA (CRITICAL).
+needlecheck::v1::ScreenRequest EczemaScreen() {
+  needlecheck::v1::ScreenRequest request;
+  request.set_request_id("ledger-1");
+  auto* record = request.mutable_record();
+  record->set_patient_id("PATIENT-SECRET-0002");
+  record->set_birth_date("1990-04-02");
+  record->set_no_known_allergies(true);
+  auto* condition = record->add_conditions();
+  condition->set_id("c1");
+  auto* coding = condition->mutable_code()->add_codings();
+  coding->set_system("http://snomed.info/sct");
+  coding->set_code("24079001");
+  condition->set_clinical_status("active");
+  condition->set_verification_status("confirmed");
+  request.mutable_session()->set_date("2026-12-01");
+  return request;
+}
+
+TEST_F(ServerTest, LedgerRecordsAlertsFeedbackAndStats) {
+  ServerOptions options = Options();
+  std::filesystem::remove_all(options.data_dir);  // a ledger of a past run
+  auto server = NeedlecheckServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+  ASSERT_NE((*server)->ledger(), nullptr);
+  EXPECT_TRUE(std::ifstream(options.data_dir + "/ledger.sqlite3").good());
+  Connect(**server);
+
+  grpc::ClientContext screen_context;
+  needlecheck::v1::ScreenResponse screened;
+  ASSERT_TRUE(
+      screening_->Screen(&screen_context, EczemaScreen(), &screened).ok());
+  ASSERT_GT(screened.alerts_size(), 0);
+  const needlecheck::v1::Alert& alert = screened.alerts(0);
+  EXPECT_EQ(alert.alert_id().size(), 36u);
+
+  grpc::ClientContext feedback_context;
+  needlecheck::v1::RecordFeedbackRequest feedback;
+  feedback.set_alert_id(alert.alert_id());
+  feedback.set_outcome(needlecheck::v1::FEEDBACK_OUTCOME_OVERRIDDEN);
+  feedback.set_outcome_timestamp("2026-12-01T09:00:00Z");
+  needlecheck::v1::RecordFeedbackResponse recorded;
+  const grpc::Status feedback_status =
+      screening_->RecordFeedback(&feedback_context, feedback, &recorded);
+  ASSERT_TRUE(feedback_status.ok()) << feedback_status.error_message();
+  EXPECT_FALSE(recorded.duplicate());
+
+  grpc::ClientContext stats_context;
+  needlecheck::v1::GetAlertStatsRequest stats_request;
+  stats_request.add_rule_ids(alert.rule_id());
+  needlecheck::v1::AlertStats stats;
+  ASSERT_TRUE(
+      screening_->GetAlertStats(&stats_context, stats_request, &stats).ok());
+  ASSERT_EQ(stats.rules_size(), 1);
+  EXPECT_EQ(stats.rules(0).fired(), 1);
+  EXPECT_EQ(stats.rules(0).overridden(), 1);
+  EXPECT_EQ(stats.screenings(), 1);
+
+  (*server)->Drain();
+  EXPECT_THAT((*server)->ledger_close_status(), IsOk());
+  EXPECT_EQ((*server)->ledger()->Counters().screenings_committed, 1);
+}
+
+TEST_F(ServerTest, LedgerNoneMeansNoIdsAndUnimplementedFeedback) {
+  ServerOptions options = Options();
+  options.ledger = "none";
+  auto server = NeedlecheckServer::Start(options);
+  ASSERT_THAT(server, IsOk());
+  EXPECT_EQ((*server)->ledger(), nullptr);
+  Connect(**server);
+  grpc::ClientContext screen_context;
+  needlecheck::v1::ScreenResponse screened;
+  ASSERT_TRUE(
+      screening_->Screen(&screen_context, EczemaScreen(), &screened).ok());
+  ASSERT_GT(screened.alerts_size(), 0);
+  EXPECT_TRUE(screened.alerts(0).alert_id().empty());
+  grpc::ClientContext feedback_context;
+  needlecheck::v1::RecordFeedbackResponse recorded;
+  EXPECT_EQ(
+      screening_
+          ->RecordFeedback(&feedback_context,
+                           needlecheck::v1::RecordFeedbackRequest(), &recorded)
+          .error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
+  (*server)->Drain();
+  EXPECT_THAT((*server)->ledger_close_status(), IsOk());
+}
+
+TEST_F(ServerTest, StartFailsWhenTheLedgerCannotBeOpened) {
+  ServerOptions options = Options();
+  std::filesystem::remove_all(options.data_dir);
+  std::filesystem::create_directories(options.data_dir + "/ledger.sqlite3");
+  EXPECT_THAT(NeedlecheckServer::Start(options),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("ledger.sqlite3")));
 }
 
 TEST_F(ServerTest, ReloadKeepsTheOldKnowledgeBaseWhenTheNewOneIsBad) {
