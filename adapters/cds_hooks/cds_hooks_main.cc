@@ -1,0 +1,219 @@
+// needlecheck-cds-hooks: the CDS Hooks 2.0 service in front of needlecheckd.
+//
+//   needlecheck-cds-hooks --listen=127.0.0.1:8080
+//       --screening_service=127.0.0.1:50051 --jwks_file=ehr-jwks.json
+//       --trusted_issuers=https://ehr.example.org
+//       --audience=https://cds.example.org
+//       [--tls_cert=cert.pem --tls_key=key.pem] [--docs_base_url=URL]
+//   needlecheck-cds-hooks --insecure_no_auth   (loopback only, local trials)
+//
+// Prints "needlecheck-cds-hooks listening on HOST:PORT" once serving.
+// SIGTERM/SIGINT stop it. Exit codes: 0 stopped, 1 could not serve,
+// 2 bad flags.
+#include <curl/curl.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "adapters/cds_hooks/cds_service.h"
+#include "adapters/cds_hooks/curl_fhir_client.h"
+#include "adapters/cds_hooks/grpc_screening_client.h"
+#include "adapters/cds_hooks/http_server.h"
+#include "adapters/cds_hooks/jwt_verifier.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
+          "HOST:PORT to serve HTTP on (port 0: any free port).");
+ABSL_FLAG(std::string, screening_service, "127.0.0.1:50051",
+          "needlecheckd's gRPC address, HOST:PORT.");
+ABSL_FLAG(std::string, jwks_file, "",
+          "JWK Set (JSON) with the EHR's public keys (EC P-384, RSA).");
+ABSL_FLAG(std::vector<std::string>, trusted_issuers, {},
+          "Comma-separated JWT iss values to accept.");
+ABSL_FLAG(std::string, audience, "",
+          "This service's public base URL as the EHR calls it, e.g. "
+          "https://cds.example.org; JWT aud must be it + /cds-services[/id].");
+ABSL_FLAG(bool, insecure_no_auth, false,
+          "Accept calls without a JWT. Refused unless --listen is loopback.");
+ABSL_FLAG(bool, discovery_requires_auth, false,
+          "Require a JWT for GET /cds-services too.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve HTTPS.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert.");
+ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(5),
+          "Deadline of each gRPC call to needlecheckd.");
+ABSL_FLAG(absl::Duration, fhir_timeout, absl::Seconds(5),
+          "Timeout of each request to the EHR's FHIR server.");
+ABSL_FLAG(int64_t, max_body_bytes, 16 << 20, "Largest request body accepted.");
+ABSL_FLAG(std::string, docs_base_url, "",
+          "Absolute URL the rules' citation_url values are relative to (for "
+          "card source.url), e.g. https://docs.example.org/needlecheck/.");
+ABSL_FLAG(
+    std::string, cors_allow_origin, "*",
+    "Access-Control-Allow-Origin value (the EHR's origin in production).");
+ABSL_FLAG(int, threads, 16, "HTTP worker threads.");
+ABSL_FLAG(std::string, time_zone, "UTC",
+          "Time zone of 'today' (patient-view, undated orders), e.g. "
+          "Europe/Berlin.");
+
+namespace needlecheck::cds_hooks {
+namespace {
+
+bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  return !host->empty() && absl::SimpleAtoi(listen.substr(colon + 1), port) &&
+         *port >= 0 && *port <= 65535;
+}
+
+int Main() {
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(absl::GetFlag(FLAGS_listen), &host, &port)) {
+    std::fprintf(stderr, "--listen must be HOST:PORT\n");
+    return 2;
+  }
+  CdsServiceOptions options;
+  options.require_auth = !absl::GetFlag(FLAGS_insecure_no_auth);
+  options.discovery_requires_auth =
+      absl::GetFlag(FLAGS_discovery_requires_auth);
+  options.audience_base = absl::GetFlag(FLAGS_audience);
+  options.docs_base_url = absl::GetFlag(FLAGS_docs_base_url);
+  options.cors_allow_origin = absl::GetFlag(FLAGS_cors_allow_origin);
+  const int64_t max_body = absl::GetFlag(FLAGS_max_body_bytes);
+  if (max_body <= 0) {
+    std::fprintf(stderr, "--max_body_bytes must be positive\n");
+    return 2;
+  }
+  options.max_body_bytes = static_cast<size_t>(max_body);
+  if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone), &options.time_zone)) {
+    std::fprintf(stderr, "--time_zone: unknown zone\n");
+    return 2;
+  }
+
+  std::shared_ptr<JwtVerifier> verifier;
+  if (!options.require_auth) {
+    if (!IsLoopbackHost(host)) {
+      std::fprintf(stderr,
+                   "--insecure_no_auth is refused: --listen=%s is not a "
+                   "loopback address\n",
+                   host.c_str());
+      return 2;
+    }
+    std::fprintf(stderr,
+                 "WARNING: --insecure_no_auth: calls are not authenticated "
+                 "(local trial only)\n");
+  } else {
+    const std::string jwks_path = absl::GetFlag(FLAGS_jwks_file);
+    if (jwks_path.empty() || absl::GetFlag(FLAGS_trusted_issuers).empty() ||
+        options.audience_base.empty()) {
+      std::fprintf(stderr,
+                   "authentication needs --jwks_file, --trusted_issuers and "
+                   "--audience (or --insecure_no_auth on loopback)\n");
+      return 2;
+    }
+    std::ifstream in(jwks_path);
+    if (!in) {
+      std::fprintf(stderr, "cannot read --jwks_file %s\n", jwks_path.c_str());
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<std::shared_ptr<const JwkSet>> keys =
+        JwkSet::FromJson(text.str());
+    if (!keys.ok()) {
+      std::fprintf(stderr, "--jwks_file: %s\n",
+                   std::string(keys.status().message()).c_str());
+      return 2;
+    }
+    if ((*keys)->size() == 0) {
+      std::fprintf(stderr, "--jwks_file holds no usable EC P-384 or RSA key\n");
+      return 2;
+    }
+    JwtVerifier::Options verifier_options;
+    verifier_options.trusted_issuers = absl::GetFlag(FLAGS_trusted_issuers);
+    verifier = std::make_shared<JwtVerifier>(*keys, verifier_options);
+    std::fprintf(stderr, "event=auth keys=%d skipped_keys=%d issuers=%zu\n",
+                 (*keys)->size(), (*keys)->skipped(),
+                 verifier_options.trusted_issuers.size());
+  }
+
+  // Signals are handled by one thread (sigwait); block them everywhere else
+  // before any other thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+
+  std::unique_ptr<ScreeningClient> screening = NewGrpcScreeningClient(
+      absl::GetFlag(FLAGS_screening_service), absl::GetFlag(FLAGS_rpc_timeout));
+  std::unique_ptr<FhirClient> fhir = NewCurlFhirClient(
+      absl::GetFlag(FLAGS_fhir_timeout), options.max_body_bytes);
+  CdsHooksService service(options, screening.get(), fhir.get(), verifier,
+                          [] { return absl::Now(); });
+
+  HttpServerOptions http;
+  http.host = host;
+  http.port = port;
+  http.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  http.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  http.threads = absl::GetFlag(FLAGS_threads);
+  http.max_body_bytes = options.max_body_bytes;
+  absl::StatusOr<std::unique_ptr<HttpServer>> server =
+      HttpServer::Create(http, &service);
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n",
+                 std::string(server.status().message()).c_str());
+    return 1;
+  }
+  HttpServer* s = server->get();
+  std::thread signal_thread([&signals, s] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    std::fprintf(stderr, "event=stopping signal=%d\n", signal);
+    s->Stop();
+  });
+  const bool tls = !http.tls_cert_file.empty();
+  std::printf("needlecheck-cds-hooks listening on %s:%d (%s, auth %s)\n",
+              host.find(':') == std::string::npos ? host.c_str()
+                                                  : ("[" + host + "]").c_str(),
+              s->port(), tls ? "https" : "http",
+              options.require_auth ? "jwt" : "off");
+  std::fflush(stdout);
+  const bool ok = s->Run();
+  // Wake the signal thread if Run() ended for another reason.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  server->reset();
+  curl_global_cleanup();
+  std::fprintf(stderr, "event=stopped\n");
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace needlecheck::cds_hooks
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "CDS Hooks 2.0 service for needlecheck (see README, \"CDS Hooks for "
+      "integrators\").");
+  absl::ParseCommandLine(argc, argv);
+  return needlecheck::cds_hooks::Main();
+}

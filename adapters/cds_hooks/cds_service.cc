@@ -1,0 +1,531 @@
+#include "adapters/cds_hooks/cds_service.h"
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "adapters/cds_hooks/cards.h"
+#include "adapters/cds_hooks/discovery.h"
+#include "adapters/cds_hooks/hook_request.h"
+#include "adapters/fhir/fhir_extract.h"
+#include "adapters/fhir/planned_session.h"
+#include "nlohmann/json.hpp"
+
+namespace needlecheck::cds_hooks {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NanosSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
+                                                              start)
+      .count();
+}
+
+// OperationOutcome issue type codes (FHIR issue-type value set).
+constexpr char kInvalid[] = "invalid";
+constexpr char kNotFound[] = "not-found";
+constexpr char kLogin[] = "login";
+constexpr char kTransient[] = "transient";
+constexpr char kException[] = "exception";
+constexpr char kTooLong[] = "too-long";
+constexpr char kIncomplete[] = "incomplete";
+constexpr char kNotSupported[] = "not-supported";
+
+std::string Trimmed(absl::string_view base) {
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  return std::string(base);
+}
+
+// The HTTP status for an error from needlecheckd.
+HttpResponse ServiceError(const absl::Status& status, absl::string_view what) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled: {
+      HttpResponse r = ErrorResponse(
+          503, kTransient,
+          absl::StrCat("the screening service is unavailable (", what, ": ",
+                       absl::StatusCodeToString(status.code()),
+                       "); try again"));
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+      return ErrorResponse(400, kInvalid,
+                           absl::StrCat("the screening service rejected the "
+                                        "record built from this request: ",
+                                        status.message()));
+    case absl::StatusCode::kResourceExhausted:
+      return ErrorResponse(413, kTooLong,
+                           absl::StrCat("the record is too large for the "
+                                        "screening service: ",
+                                        status.message()));
+    case absl::StatusCode::kNotFound:
+      return ErrorResponse(404, kNotFound, status.message());
+    case absl::StatusCode::kUnimplemented:
+      return ErrorResponse(501, kNotSupported,
+                           absl::StrCat("the screening service does not "
+                                        "support ",
+                                        what));
+    default:
+      return ErrorResponse(
+          502, kException,
+          absl::StrCat("the screening service failed (", what, ": ",
+                       absl::StatusCodeToString(status.code()), ")"));
+  }
+}
+
+std::string Today(absl::Time now, absl::TimeZone zone) {
+  return absl::FormatCivilTime(absl::ToCivilDay(now, zone));
+}
+
+}  // namespace
+
+HttpResponse ErrorResponse(int status, absl::string_view code,
+                           absl::string_view problem) {
+  nlohmann::ordered_json body = {
+      {"resourceType", "OperationOutcome"},
+      {"issue", nlohmann::ordered_json::array(
+                    {{{"severity", "error"},
+                      {"code", std::string(code)},
+                      {"diagnostics", std::string(problem)}}})}};
+  HttpResponse response;
+  response.status = status;
+  response.body = body.dump(-1, ' ', false,
+                            nlohmann::ordered_json::error_handler_t::replace);
+  return response;
+}
+
+CdsHooksService::CdsHooksService(CdsServiceOptions options,
+                                 ScreeningClient* screening, FhirClient* fhir,
+                                 std::shared_ptr<JwtVerifier> verifier,
+                                 std::function<absl::Time()> now)
+    : options_(std::move(options)),
+      screening_(screening),
+      fhir_(fhir),
+      verifier_(std::move(verifier)),
+      now_(std::move(now)) {}
+
+HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
+  const Clock::time_point start = Clock::now();
+  std::string log_fields;
+  HttpResponse response;
+  try {
+    response = Route(request, &log_fields);
+  } catch (const std::exception& e) {
+    // Nothing below should throw; contain it if something does.
+    response = ErrorResponse(500, kException, "internal error");
+    absl::StrAppend(&log_fields, " exception=\"",
+                    absl::CHexEscape(e.what()).substr(0, 200), "\"");
+  }
+  // CORS (CDS Hooks "Cross-Origin Resource Sharing"; OWASP HTML5 cheat
+  // sheet: explicit origin, methods and headers; no credentials).
+  response.headers.emplace_back("Access-Control-Allow-Origin",
+                                options_.cors_allow_origin);
+  response.headers.emplace_back("Access-Control-Allow-Methods",
+                                "GET, POST, OPTIONS");
+  response.headers.emplace_back("Access-Control-Allow-Headers",
+                                "Authorization, Content-Type");
+  response.headers.emplace_back("Access-Control-Max-Age", "600");
+  if (options_.cors_allow_origin != "*") {
+    response.headers.emplace_back("Vary", "Origin");
+  }
+  response.headers.emplace_back("Cache-Control", "no-store");
+  const double ms = static_cast<double>(NanosSince(start)) / 1e6;
+  std::fprintf(stderr, "event=http method=%s status=%d ms=%.2f%s\n",
+               absl::CHexEscape(request.method.substr(0, 16)).c_str(),
+               response.status, ms, log_fields.c_str());
+  return response;
+}
+
+HttpResponse CdsHooksService::Route(const HttpRequest& request,
+                                    std::string* log_fields) {
+  absl::string_view path = request.path;
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (request.method == "OPTIONS") {
+    HttpResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    absl::StrAppend(log_fields, " route=preflight");
+    return r;
+  }
+  const std::vector<absl::string_view> parts =
+      absl::StrSplit(path.substr(path.empty() ? 0 : 1), '/');
+  if (parts.empty() || parts[0] != "cds-services" || parts.size() > 3 ||
+      (parts.size() == 3 && parts[2] != "feedback")) {
+    absl::StrAppend(log_fields, " route=unknown");
+    return ErrorResponse(404, kNotFound,
+                         "no such endpoint (try GET /cds-services)");
+  }
+  if (parts.size() == 1) {
+    absl::StrAppend(log_fields, " route=discovery");
+    if (request.method != "GET") {
+      HttpResponse r =
+          ErrorResponse(405, kNotSupported, "use GET for /cds-services");
+      r.headers.emplace_back("Allow", "GET, OPTIONS");
+      return r;
+    }
+    return Discovery(request, log_fields);
+  }
+  const std::string service_id(parts[1]);
+  if (!IsKnownServiceId(service_id)) {
+    absl::StrAppend(log_fields, " route=unknown-service");
+    return ErrorResponse(
+        404, kNotFound,
+        absl::StrCat("unknown CDS service id \"",
+                     absl::CHexEscape(service_id.substr(0, 64)),
+                     "\" (see GET /cds-services)"));
+  }
+  if (request.method != "POST") {
+    HttpResponse r =
+        ErrorResponse(405, kNotSupported, "use POST to call a CDS service");
+    r.headers.emplace_back("Allow", "POST, OPTIONS");
+    return r;
+  }
+  if (request.body.size() > options_.max_body_bytes) {
+    return ErrorResponse(413, kTooLong,
+                         absl::StrCat("request body of ", request.body.size(),
+                                      " bytes is larger than the limit of ",
+                                      options_.max_body_bytes));
+  }
+  if (parts.size() == 3) {
+    absl::StrAppend(log_fields, " route=feedback service=", service_id);
+    return Feedback(request, service_id, log_fields);
+  }
+  absl::StrAppend(log_fields, " route=hook service=", service_id);
+  return Hook(request, service_id, log_fields);
+}
+
+bool CdsHooksService::Authenticate(const HttpRequest& request,
+                                   const std::vector<std::string>& audiences,
+                                   bool required, HttpResponse* error,
+                                   std::string* log_fields) {
+  auto it = request.headers.find("authorization");
+  const bool has_header = it != request.headers.end();
+  if (!options_.require_auth || (!required && !has_header)) return true;
+  absl::string_view token;
+  if (has_header) {
+    absl::string_view value = absl::StripAsciiWhitespace(it->second);
+    if (value.size() > 7 &&
+        absl::EqualsIgnoreCase(value.substr(0, 7), "bearer ")) {
+      token = absl::StripAsciiWhitespace(value.substr(7));
+    }
+  }
+  absl::StatusOr<JwtClaims> claims =
+      verifier_ == nullptr
+          ? absl::UnauthenticatedError("no JWT verifier configured")
+      : token.empty()
+          ? absl::UnauthenticatedError("no Authorization: Bearer header")
+          : verifier_->Verify(token, audiences, now_());
+  if (!claims.ok()) {
+    absl::StrAppend(log_fields, " auth=refused reason=\"",
+                    absl::CHexEscape(claims.status().message()), "\"");
+    *error = ErrorResponse(401, kLogin, "authentication required");
+    error->headers.emplace_back("WWW-Authenticate", "Bearer");
+    return false;
+  }
+  absl::StrAppend(log_fields, " auth=ok iss=\"", absl::CHexEscape(claims->iss),
+                  "\" jti=\"", absl::CHexEscape(claims->jti), "\"");
+  return true;
+}
+
+HttpResponse CdsHooksService::Discovery(const HttpRequest& request,
+                                        std::string* log_fields) {
+  HttpResponse error;
+  const std::string base = Trimmed(options_.audience_base);
+  if (!Authenticate(request, {absl::StrCat(base, "/cds-services")},
+                    options_.discovery_requires_auth, &error, log_fields)) {
+    return error;
+  }
+  HttpResponse r;
+  r.body = DiscoveryJson();
+  return r;
+}
+
+std::map<std::string, std::string> CdsHooksService::CitationUrls(
+    const std::string& kb_version) {
+  {
+    absl::MutexLock lock(&kb_mu_);
+    if (!kb_version_.empty() && kb_version_ == kb_version) {
+      return citation_urls_;
+    }
+  }
+  absl::StatusOr<needlecheck::v1::KnowledgeBase> kb =
+      screening_->GetKnowledgeBase();
+  if (!kb.ok()) {
+    absl::MutexLock lock(&kb_mu_);
+    return citation_urls_;  // the last known, possibly empty
+  }
+  std::map<std::string, std::string> urls;
+  for (const auto& rule : kb->rules()) {
+    if (!rule.citation_url().empty()) urls[rule.id()] = rule.citation_url();
+  }
+  absl::MutexLock lock(&kb_mu_);
+  kb_version_ = kb->version();
+  citation_urls_ = urls;
+  return urls;
+}
+
+HttpResponse CdsHooksService::Hook(const HttpRequest& request,
+                                   const std::string& service_id,
+                                   std::string* log_fields) {
+  HttpResponse error;
+  const std::string base = Trimmed(options_.audience_base);
+  if (!Authenticate(request, {absl::StrCat(base, "/cds-services/", service_id)},
+                    /*required=*/true, &error, log_fields)) {
+    return error;
+  }
+  timings_.calls.fetch_add(1, std::memory_order_relaxed);
+  Clock::time_point phase = Clock::now();
+  int64_t parse_ns = 0;
+
+  absl::StatusOr<HookRequest> hook = ParseHookRequest(request.body, service_id);
+  if (!hook.ok()) {
+    return ErrorResponse(400, kInvalid, hook.status().message());
+  }
+  absl::StrAppend(log_fields, " hook=", hook->hook);
+  const std::string today = Today(now_(), options_.time_zone);
+  const bool readiness = service_id == kReadinessServiceId;
+
+  needlecheck::v1::ScreenRequest screen;
+  screen.set_request_id(hook->hook_instance);
+  std::vector<PlannedResource> planned_resources;
+  if (readiness) {
+    // A session today with unknown areas: what stands in the way of a next
+    // session, and the interval rule's earliest date.
+    screen.mutable_session()->set_date(today);
+  } else {
+    fhir::SessionOptions session_options;
+    session_options.max_input_bytes = options_.max_body_bytes;
+    session_options.default_date = today;
+    absl::StatusOr<fhir::PlannedSessionExtract> planned =
+        fhir::PlannedSessionFromHookRequest(request.body, session_options);
+    if (absl::IsNotFound(planned.status())) {
+      absl::StrAppend(log_fields, " session=none cards=0");
+      HttpResponse r;
+      r.body = R"({"cards":[]})";
+      return r;
+    }
+    if (!planned.ok()) {
+      return ErrorResponse(
+          absl::IsResourceExhausted(planned.status()) ? 413 : 400, kInvalid,
+          absl::StrCat("context: ", planned.status().message()));
+    }
+    screen.mutable_session()->Swap(&planned->session);
+    for (const PlannedResource& r : hook->planned_resources) {
+      for (const std::string& source : planned->sources) {
+        if (source == r.reference) planned_resources.push_back(r);
+      }
+    }
+  }
+  parse_ns += NanosSince(phase);
+
+  // Data the prefetch does not hold.
+  std::vector<std::string> fetched;
+  if (!hook->prefetch_missing.empty() || !hook->prefetch_next_pages.empty()) {
+    const Clock::time_point fetch_start = Clock::now();
+    if (!hook->fhir_authorization.has_value() || hook->fhir_server.empty()) {
+      std::vector<std::string> problems;
+      if (!hook->prefetch_missing.empty()) {
+        problems.push_back(absl::StrCat(
+            "prefetch key(s) ", absl::StrJoin(hook->prefetch_missing, ", "),
+            " absent"));
+      }
+      if (!hook->prefetch_next_pages.empty()) {
+        problems.push_back("prefetch Bundle(s) have further pages");
+      }
+      absl::StrAppend(log_fields, " precondition=no-fhir-access");
+      return ErrorResponse(
+          412, kIncomplete,
+          absl::StrCat(absl::StrJoin(problems, "; "),
+                       ", and no fhirServer with fhirAuthorization to fetch "
+                       "them from"));
+    }
+    const std::string server = Trimmed(hook->fhir_server);
+    const std::string& token = hook->fhir_authorization->access_token;
+    std::vector<std::string> queue;
+    for (const std::string& key : hook->prefetch_missing) {
+      for (const PrefetchTemplate& t : PrefetchTemplates()) {
+        if (t.key == key) {
+          queue.push_back(absl::StrCat(server, "/",
+                                       ExpandPrefetchTemplate(t.query, *hook)));
+        }
+      }
+    }
+    queue.insert(queue.end(), hook->prefetch_next_pages.begin(),
+                 hook->prefetch_next_pages.end());
+    int requests = 0;
+    for (size_t i = 0; i < queue.size(); ++i) {
+      const std::string& url = queue[i];
+      // The token goes to the EHR's FHIR server only.
+      if (!absl::StartsWith(url, absl::StrCat(server, "/")) &&
+          !absl::StartsWith(url, absl::StrCat(server, "?"))) {
+        return ErrorResponse(412, kIncomplete,
+                             "a prefetch page link points outside fhirServer");
+      }
+      if (++requests > options_.max_fhir_requests) {
+        return ErrorResponse(
+            412, kIncomplete,
+            absl::StrCat("more than ", options_.max_fhir_requests,
+                         " FHIR requests would be needed"));
+      }
+      absl::StatusOr<std::string> page = fhir_->Get(url, token);
+      if (!page.ok()) {
+        absl::StrAppend(log_fields, " precondition=fhir-failed code=",
+                        absl::StatusCodeToString(page.status().code()));
+        return ErrorResponse(
+            412, kIncomplete,
+            absl::StrCat("could not read required data from fhirServer (",
+                         absl::StatusCodeToString(page.status().code()), ": ",
+                         page.status().message(), ")"));
+      }
+      for (std::string& next : BundleNextLinks(*page)) {
+        queue.push_back(std::move(next));
+      }
+      fetched.push_back(std::move(page).value());
+    }
+    const int64_t fetch_ns = NanosSince(fetch_start);
+    timings_.fetch_ns.fetch_add(fetch_ns, std::memory_order_relaxed);
+    absl::StrAppend(log_fields, " fhir_requests=", requests);
+  }
+
+  // The record.
+  phase = Clock::now();
+  fhir::ExtractOptions extract_options;
+  extract_options.patient_id = hook->patient_id;
+  extract_options.as_of_date = screen.session().date();
+  extract_options.max_input_bytes = options_.max_body_bytes;
+  fhir::FhirRecordBuilder builder(extract_options);
+  absl::Status added = builder.AddJson(request.body);
+  for (size_t i = 0; added.ok() && i < fetched.size(); ++i) {
+    added = builder.AddJson(fetched[i]);
+    if (!added.ok()) {
+      return ErrorResponse(412, kIncomplete,
+                           absl::StrCat("data fetched from fhirServer is "
+                                        "unreadable: ",
+                                        added.message()));
+    }
+  }
+  if (!added.ok()) {
+    return ErrorResponse(absl::IsResourceExhausted(added) ? 413 : 400, kInvalid,
+                         absl::StrCat("prefetch: ", added.message()));
+  }
+  absl::StatusOr<fhir::FhirExtract> extract = builder.Finish();
+  if (!extract.ok()) {
+    return ErrorResponse(
+        absl::IsResourceExhausted(extract.status()) ? 413 : 400, kInvalid,
+        absl::StrCat("prefetch: ", extract.status().message()));
+  }
+  screen.mutable_record()->Swap(&extract->record);
+  if (screen.record().patient_id().empty()) {
+    screen.mutable_record()->set_patient_id(hook->patient_id);
+  }
+  parse_ns += NanosSince(phase);
+  timings_.parse_ns.fetch_add(parse_ns, std::memory_order_relaxed);
+
+  // Screen.
+  phase = Clock::now();
+  absl::StatusOr<needlecheck::v1::ScreenResponse> screened =
+      screening_->Screen(screen);
+  const int64_t screen_ns = NanosSince(phase);
+  timings_.screen_ns.fetch_add(screen_ns, std::memory_order_relaxed);
+  if (!screened.ok()) {
+    absl::StrAppend(log_fields, " screen=",
+                    absl::StatusCodeToString(screened.status().code()));
+    return ServiceError(screened.status(), "Screen");
+  }
+
+  // Cards.
+  phase = Clock::now();
+  CardOptions card_options;
+  card_options.citation_urls = CitationUrls(screened->knowledge_base_version());
+  card_options.docs_base_url = options_.docs_base_url;
+  card_options.planned_resources = std::move(planned_resources);
+  card_options.readiness = readiness;
+  card_options.new_uuid = NewRandomUuid;
+  absl::StatusOr<std::string> body = RenderCards(*screened, card_options);
+  const int64_t render_ns = NanosSince(phase);
+  timings_.render_ns.fetch_add(render_ns, std::memory_order_relaxed);
+  if (!body.ok()) {
+    return ErrorResponse(500, kException, "could not render the cards");
+  }
+  absl::StrAppend(log_fields, " cards=", screened->alerts_size(),
+                  " kb=", screened->knowledge_base_version());
+  HttpResponse r;
+  r.body = std::move(body).value();
+  r.headers.emplace_back(
+      "Server-Timing",
+      absl::StrFormat("parse;dur=%.3f, screen;dur=%.3f, render;dur=%.3f",
+                      parse_ns / 1e6, screen_ns / 1e6, render_ns / 1e6));
+  return r;
+}
+
+HttpResponse CdsHooksService::Feedback(const HttpRequest& request,
+                                       const std::string& service_id,
+                                       std::string* log_fields) {
+  HttpResponse error;
+  const std::string endpoint = absl::StrCat(Trimmed(options_.audience_base),
+                                            "/cds-services/", service_id);
+  // aud: the feedback endpoint's URL; the service's URL is accepted too
+  // (clients differ on which endpoint the token names).
+  if (!Authenticate(request, {absl::StrCat(endpoint, "/feedback"), endpoint},
+                    /*required=*/true, &error, log_fields)) {
+    return error;
+  }
+  absl::StatusOr<std::vector<needlecheck::v1::RecordFeedbackRequest>> items =
+      ParseFeedback(request.body, service_id);
+  if (!items.ok()) {
+    return ErrorResponse(400, kInvalid, items.status().message());
+  }
+  // Every item is tried (recording is idempotent, so a client may resend
+  // the batch); the first failure decides the status.
+  int recorded = 0;
+  absl::Status first_error;
+  size_t first_error_index = 0;
+  for (size_t i = 0; i < items->size(); ++i) {
+    absl::StatusOr<needlecheck::v1::RecordFeedbackResponse> ack =
+        screening_->RecordFeedback((*items)[i]);
+    if (ack.ok()) {
+      ++recorded;
+    } else if (first_error.ok()) {
+      first_error = ack.status();
+      first_error_index = i;
+    }
+  }
+  absl::StrAppend(log_fields, " feedback=", items->size(),
+                  " recorded=", recorded);
+  if (!first_error.ok()) {
+    if (absl::IsNotFound(first_error)) {
+      return ErrorResponse(
+          404, kNotFound,
+          absl::StrCat("feedback[", first_error_index,
+                       "].card: no card with this uuid was issued (", recorded,
+                       " of ", items->size(), " items recorded)"));
+    }
+    if (absl::IsInvalidArgument(first_error)) {
+      return ErrorResponse(400, kInvalid,
+                           absl::StrCat("feedback[", first_error_index,
+                                        "]: ", first_error.message()));
+    }
+    return ServiceError(first_error, "RecordFeedback");
+  }
+  HttpResponse r;
+  r.body = "{}";
+  return r;
+}
+
+}  // namespace needlecheck::cds_hooks

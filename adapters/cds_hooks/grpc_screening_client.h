@@ -1,0 +1,22 @@
+// ScreeningClient over gRPC: the needlecheckd stub with a deadline on every
+// call (`rpc_timeout`) and no wait-for-ready, so an unreachable needlecheckd
+// fails fast with UNAVAILABLE instead of hanging. gRPC codes map one to one
+// onto absl codes. Thread-safe (gRPC stubs are).
+#ifndef ADAPTERS_CDS_HOOKS_GRPC_SCREENING_CLIENT_H_
+#define ADAPTERS_CDS_HOOKS_GRPC_SCREENING_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "adapters/cds_hooks/cds_service.h"
+
+namespace needlecheck::cds_hooks {
+
+// `target` is HOST:PORT (plaintext, as needlecheckd on loopback).
+std::unique_ptr<ScreeningClient> NewGrpcScreeningClient(
+    const std::string& target, absl::Duration rpc_timeout);
+
+}  // namespace needlecheck::cds_hooks
+
+#endif  // ADAPTERS_CDS_HOOKS_GRPC_SCREENING_CLIENT_H_
