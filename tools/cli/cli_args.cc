@@ -341,6 +341,8 @@ Usage:
                      [--anesthetic TEXT] [--server HOST:PORT] [--json] [--timeout 10s]
   needlecheck kb lint FILE
   needlecheck kb show [--server HOST:PORT] [--json] [--timeout 10s]
+  needlecheck stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--rule ID]... [--top N]
+                    [--server HOST:PORT] [--json] [--timeout 10s]
   needlecheck --help
 
 Commands:
@@ -355,6 +357,9 @@ Commands:
             prints "OK <version>: N rules, M value sets" or the errors as FILE:LINE:COL.
   kb show   Calls ScreeningService.GetKnowledgeBase and prints the rules and value sets
             the server has loaded.
+  stats     Calls ScreeningService.GetAlertStats and prints, per rule, alerts fired,
+            accepted, overridden, the override rate and the top override reasons
+            (see 'needlecheck stats --help').
 
 Common flags:
   --server HOST:PORT   the needlecheckd address (default )",

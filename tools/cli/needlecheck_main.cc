@@ -21,6 +21,7 @@
 #include "service/kb/knowledge_base.h"
 #include "tools/cli/cli_args.h"
 #include "tools/cli/cli_output.h"
+#include "tools/cli/stats_command.h"
 
 namespace needlecheck::cli {
 namespace {
@@ -136,6 +137,9 @@ int RunKbLint(const CliInvocation& inv) {
 
 int Main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "stats") {
+    return RunStatsCommand({args.begin() + 1, args.end()});  // stats_command.h
+  }
   absl::StatusOr<CliInvocation> inv = ParseCommandLine(args);
   if (!inv.ok()) {
     PrintError(inv.status().message());
