@@ -44,13 +44,16 @@ absl::StatusOr<StatsOptions> ParseStatsArgs(
   StatsOptions options;
   bool seen_from = false, seen_to = false, seen_top = false,
        seen_server = false, seen_json = false, seen_timeout = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
+  // --help anywhere wins over every other problem.
+  for (const std::string& arg : args) {
     if (arg == "--help" || arg == "-h" || arg == "-help") {
       StatsOptions help;
       help.help = true;
       return help;
     }
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
     if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
       return UsageError(
           absl::StrCat("unexpected argument '", arg, "' for 'stats'"));
