@@ -1,0 +1,240 @@
+// RenderCards: summary length, indicator mapping, topic coding,
+// overrideReasons only on critical cards, the interval update suggestion,
+// readiness mode; every rendered response passes the spec validator.
+#include "adapters/cds_hooks/cards.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/adapters/cds_hooks/cds_spec_validator.h"
+#include "tests/testing/status_matchers.h"
+
+namespace needlecheck::cds_hooks {
+namespace {
+
+using ::needlecheck::cds_hooks::testing::ValidateCdsResponse;
+using ::needlecheck::testing::IsOk;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using Json = nlohmann::json;
+
+needlecheck::v1::ScreenResponse Response(const std::string& text) {
+  needlecheck::v1::ScreenResponse r;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &r));
+  return r;
+}
+
+CardOptions Options() {
+  CardOptions options;
+  options.citation_urls = {
+      {"MN-CI-ECZEMA", "docs/rules.md#mn-ci-eczema"},
+      {"MN-FREQ-INTERVAL", "docs/rules.md#mn-freq-interval"}};
+  options.docs_base_url = "https://docs.example.org/nc/";
+  int n = 0;
+  options.new_uuid = [n]() mutable {
+    return "00000000-0000-4000-8000-00000000000" + std::to_string(n++ % 10);
+  };
+  return options;
+}
+
+Json Render(const needlecheck::v1::ScreenResponse& response,
+            const CardOptions& options) {
+  absl::StatusOr<std::string> body = RenderCards(response, options);
+  EXPECT_THAT(body, IsOk());
+  Json json = Json::parse(body.value_or("{}"));
+  EXPECT_THAT(ValidateCdsResponse(json), IsEmpty()) << json.dump(2);
+  return json;
+}
+
+constexpr char kThree[] = R"pb(
+  knowledge_base_version: "2026.11.1"
+  alerts {
+    rule_id: "MN-CI-ECZEMA"
+    severity: SEVERITY_CRITICAL
+    category: "contraindication"
+    summary: "Active eczema"
+    detail: "Eczema is active."
+    alert_id: "4e0a3a1e-3283-4575-ab82-028d55fe2719"
+    evidence { entry_id: "cond-1" matched_text: "*Atopic* [dermatitis]" }
+    citation: "Clinic leaflet"
+    override_reasons: "Dermatologist approved treatment"
+    override_reasons: "Condition resolved; record out of date"
+  }
+  alerts {
+    rule_id: "MN-PIH-RISK"
+    severity: SEVERITY_WARNING
+    category: "precaution"
+    summary: "PIH risk"
+    override_reasons: "not shown on a warning"
+  }
+  alerts {
+    rule_id: "MN-SKIN-TYPE-MISSING"
+    severity: SEVERITY_INFO
+    summary: "No skin type"
+  }
+)pb";
+
+TEST(CardsTest, OneCardPerAlertWithIndicatorTopicAndSource) {
+  Json json = Render(Response(kThree), Options());
+  ASSERT_EQ(json["cards"].size(), 3u);
+  const Json& eczema = json["cards"][0];
+  EXPECT_EQ(eczema["uuid"], "4e0a3a1e-3283-4575-ab82-028d55fe2719");
+  EXPECT_EQ(eczema["indicator"], "critical");
+  EXPECT_EQ(json["cards"][1]["indicator"], "warning");
+  EXPECT_EQ(json["cards"][2]["indicator"], "info");
+  EXPECT_EQ(eczema["source"]["label"], "needlecheck");
+  EXPECT_EQ(eczema["source"]["url"],
+            "https://docs.example.org/nc/docs/rules.md#mn-ci-eczema");
+  EXPECT_EQ(eczema["source"]["topic"]["system"], "urn:needlecheck:rule");
+  EXPECT_EQ(eczema["source"]["topic"]["code"], "MN-CI-ECZEMA");
+  EXPECT_EQ(eczema["source"]["topic"]["display"],
+            "contraindication (MN-CI-ECZEMA)");
+  // No citation url known for this rule: no source.url.
+  EXPECT_FALSE(json["cards"][1]["source"].contains("url"));
+  // Generated uuids for alerts without an alert_id.
+  EXPECT_EQ(json["cards"][1]["uuid"].get<std::string>().size(), 36u);
+}
+
+TEST(CardsTest, OverrideReasonsOnlyOnCriticalCards) {
+  Json json = Render(Response(kThree), Options());
+  const Json& reasons = json["cards"][0]["overrideReasons"];
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_EQ(reasons[0]["system"], "urn:needlecheck:override-reason");
+  EXPECT_EQ(reasons[0]["code"], "dermatologist-approved-treatment");
+  EXPECT_EQ(reasons[0]["display"], "Dermatologist approved treatment");
+  EXPECT_FALSE(json["cards"][1].contains("overrideReasons"));
+  EXPECT_FALSE(json["cards"][2].contains("overrideReasons"));
+}
+
+TEST(CardsTest, DetailIsMarkdownWithEscapedEvidence) {
+  Json json = Render(Response(kThree), Options());
+  const std::string detail = json["cards"][0]["detail"];
+  EXPECT_THAT(detail, HasSubstr("**Evidence**"));
+  EXPECT_THAT(detail,
+              HasSubstr("entry cond-1: \"\\*Atopic\\* \\[dermatitis\\]\""));
+  EXPECT_THAT(detail, HasSubstr("**Source:** Clinic leaflet"));
+  EXPECT_THAT(detail, HasSubstr("knowledge base 2026.11.1"));
+}
+
+TEST(CardsTest, SummaryIsShorterThan140CodePoints) {
+  EXPECT_EQ(ShortenSummary("short"), "short");
+  const std::string exact(139, 'a');
+  EXPECT_EQ(ShortenSummary(exact), exact);
+  const std::string cut = ShortenSummary(std::string(300, 'b'));
+  EXPECT_EQ(cut, std::string(138, 'b') + "\xE2\x80\xA6");
+  // Multi-byte characters are never split: 200 x "é".
+  std::string accents;
+  for (int i = 0; i < 200; ++i) accents += "\xC3\xA9";
+  const std::string shortened = ShortenSummary(accents);
+  size_t points = 0;
+  for (unsigned char c : shortened) points += (c & 0xC0) != 0x80;
+  EXPECT_EQ(points, 139u);
+
+  needlecheck::v1::ScreenResponse r;
+  auto* a = r.add_alerts();
+  a->set_rule_id("MN-X");
+  a->set_summary(std::string(200, 'z'));
+  Json json = Render(r, Options());
+  EXPECT_LT(json["cards"][0]["summary"].get<std::string>().size(), 145u);
+}
+
+constexpr char kInterval[] = R"pb(
+  alerts {
+    rule_id: "MN-FREQ-INTERVAL"
+    severity: SEVERITY_CRITICAL
+    category: "frequency"
+    summary: "Only 20 days since the last session; wait until 2026-12-09"
+    suggestions {
+      text: "Move the session to 2026-12-09 or later."
+      earliest_date: "2026-12-09"
+    }
+    override_reasons: "Record date is wrong"
+  }
+)pb";
+
+TEST(CardsTest, IntervalRuleSuggestsMovingTheAppointment) {
+  CardOptions options = Options();
+  options.planned_resources = {
+      {"Appointment/apt1",
+       R"({"resourceType":"Appointment","id":"apt1","status":"proposed",)"
+       R"("start":"2026-11-30T09:00:00-06:00","end":"2026-11-30T10:00:00-06:00"})"}};
+  Json json = Render(Response(kInterval), options);
+  const Json& card = json["cards"][0];
+  ASSERT_TRUE(card.contains("suggestions"));
+  EXPECT_EQ(card["selectionBehavior"], "at-most-one");
+  const Json& suggestion = card["suggestions"][0];
+  EXPECT_EQ(suggestion["uuid"].get<std::string>().size(), 36u);
+  const Json& action = suggestion["actions"][0];
+  EXPECT_EQ(action["type"], "update");
+  EXPECT_EQ(action["resource"]["resourceType"], "Appointment");
+  EXPECT_EQ(action["resource"]["id"], "apt1");
+  EXPECT_EQ(action["resource"]["status"], "proposed");
+  EXPECT_EQ(action["resource"]["start"], "2026-12-09T09:00:00-06:00");
+  EXPECT_EQ(action["resource"]["end"], "2026-12-09T10:00:00-06:00");
+}
+
+TEST(CardsTest, IntervalRuleMovesServiceRequests) {
+  CardOptions options = Options();
+  options.planned_resources = {
+      {"ServiceRequest/sr1",
+       R"({"resourceType":"ServiceRequest","id":"sr1","status":"draft",)"
+       R"("intent":"order","occurrenceDateTime":"2026-11-30"})"},
+      {"ServiceRequest/sr2",
+       R"({"resourceType":"ServiceRequest","id":"sr2","status":"draft",)"
+       R"("intent":"order"})"}};
+  Json json = Render(Response(kInterval), options);
+  const Json& actions = json["cards"][0]["suggestions"][0]["actions"];
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[0]["resource"]["occurrenceDateTime"], "2026-12-09");
+  EXPECT_EQ(actions[1]["resource"]["occurrenceDateTime"], "2026-12-09");
+}
+
+TEST(CardsTest, NoSuggestionWithoutPlannedResources) {
+  Json json = Render(Response(kInterval), Options());
+  EXPECT_FALSE(json["cards"][0].contains("suggestions"));
+  EXPECT_FALSE(json["cards"][0].contains("selectionBehavior"));
+}
+
+TEST(CardsTest, ReadinessReportsTheEarliestDateAsInfo) {
+  CardOptions options = Options();
+  options.readiness = true;
+  Json json = Render(Response(kInterval), options);
+  const Json& card = json["cards"][0];
+  EXPECT_EQ(card["indicator"], "info");
+  EXPECT_THAT(card["summary"].get<std::string>(),
+              HasSubstr("allowed from 2026-12-09"));
+  EXPECT_FALSE(card.contains("overrideReasons"));
+  EXPECT_FALSE(card.contains("suggestions"));
+  EXPECT_EQ(card["source"]["topic"]["code"], "MN-FREQ-INTERVAL");
+}
+
+TEST(CardsTest, NoAlertsIsAnEmptyCardList) {
+  absl::StatusOr<std::string> body =
+      RenderCards(needlecheck::v1::ScreenResponse(), Options());
+  ASSERT_THAT(body, IsOk());
+  EXPECT_EQ(*body, R"({"cards":[]})");
+}
+
+TEST(CardsTest, ResolveUrl) {
+  EXPECT_EQ(ResolveUrl("https://h/p", "docs/rules.md#a"),
+            "https://h/p/docs/rules.md#a");
+  EXPECT_EQ(ResolveUrl("https://h/p/", "/docs/rules.md"),
+            "https://h/p/docs/rules.md");
+  EXPECT_EQ(ResolveUrl("", "docs/rules.md"), "");
+  EXPECT_EQ(ResolveUrl("ftp://h", "docs/rules.md"), "");
+  EXPECT_EQ(ResolveUrl("", "https://x/y"), "https://x/y");
+}
+
+TEST(CardsTest, RandomUuidsAreVersion4) {
+  const std::string a = NewRandomUuid();
+  EXPECT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_NE(a, NewRandomUuid());
+}
+
+}  // namespace
+}  // namespace needlecheck::cds_hooks

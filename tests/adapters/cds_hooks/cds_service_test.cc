@@ -1,0 +1,408 @@
+// CdsHooksService with fake needlecheckd and FHIR server: routing, status
+// codes, CORS, JWT on/off, prefetch fetching and 412, error mapping,
+// feedback, readiness.
+#include "adapters/cds_hooks/cds_service.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/adapters/cds_hooks/cds_spec_validator.h"
+#include "tests/adapters/cds_hooks/jwt_signer.h"
+#include "tests/testing/status_matchers.h"
+
+namespace needlecheck::cds_hooks {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using Json = nlohmann::json;
+
+class FakeScreening : public ScreeningClient {
+ public:
+  absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
+      const needlecheck::v1::ScreenRequest& request) override {
+    screened.push_back(request);
+    if (!screen_status.ok()) return screen_status;
+    return response;
+  }
+  absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase() override {
+    needlecheck::v1::KnowledgeBase kb;
+    kb.set_version("kb-1");
+    auto* rule = kb.add_rules();
+    rule->set_id("MN-FREQ-INTERVAL");
+    rule->set_citation_url("docs/rules.md#mn-freq-interval");
+    return kb;
+  }
+  absl::StatusOr<needlecheck::v1::RecordFeedbackResponse> RecordFeedback(
+      const needlecheck::v1::RecordFeedbackRequest& request) override {
+    feedback.push_back(request);
+    if (!feedback_status.ok()) return feedback_status;
+    return needlecheck::v1::RecordFeedbackResponse();
+  }
+
+  std::vector<needlecheck::v1::ScreenRequest> screened;
+  std::vector<needlecheck::v1::RecordFeedbackRequest> feedback;
+  needlecheck::v1::ScreenResponse response;
+  absl::Status screen_status;
+  absl::Status feedback_status;
+};
+
+class FakeFhir : public FhirClient {
+ public:
+  absl::StatusOr<std::string> Get(const std::string& url,
+                                  const std::string& token) override {
+    urls.push_back(url);
+    tokens.push_back(token);
+    if (!status.ok()) return status;
+    if (url.find("Procedure?") != std::string::npos &&
+        url.find("page=2") == std::string::npos) {
+      return std::string(
+          R"({"resourceType":"Bundle","type":"searchset","link":[{"relation":)"
+          R"("next","url":"https://ehr.example.org/fhir/Procedure?patient=pat1&page=2"}],"entry":[]})");
+    }
+    return std::string(R"({"resourceType":"Bundle","type":"searchset"})");
+  }
+  std::vector<std::string> urls;
+  std::vector<std::string> tokens;
+  absl::Status status;
+};
+
+constexpr int64_t kNow = 1795000000;  // 2026-11-17T...
+
+Json FullPrefetch() {
+  Json empty = {{"resourceType", "Bundle"}, {"type", "searchset"}};
+  return {{"patient", {{"resourceType", "Patient"}, {"id", "pat1"}}},
+          {"conditions", empty},
+          {"allergies", empty},
+          {"medicationRequests", empty},
+          {"medicationStatements", empty},
+          {"procedures", empty},
+          {"observations", empty}};
+}
+
+Json MicroneedlingOrderSign() {
+  Json sr = {{"resourceType", "ServiceRequest"},
+             {"id", "sr1"},
+             {"status", "draft"},
+             {"intent", "order"},
+             {"code", {{"text", "Microneedling"}}},
+             {"subject", {{"reference", "Patient/pat1"}}},
+             {"occurrenceDateTime", "2026-12-01"},
+             {"bodySite", Json::array({{{"text", "Cheeks"}}})}};
+  return {{"hook", "order-sign"},
+          {"hookInstance", "0f8b5a8e-8b52-4d3b-9f1a-9d2a1c1e0001"},
+          {"context",
+           {{"userId", "Practitioner/p1"},
+            {"patientId", "pat1"},
+            {"draftOrders",
+             {{"resourceType", "Bundle"},
+              {"type", "collection"},
+              {"entry", Json::array({{{"resource", sr}}})}}}}},
+          {"prefetch", FullPrefetch()}};
+}
+
+class CdsServiceTest : public ::testing::Test {
+ protected:
+  void Make(bool auth) {
+    CdsServiceOptions options;
+    options.require_auth = auth;
+    options.audience_base = "https://cds.example.org/";
+    options.docs_base_url = "https://docs.example.org/";
+    options.max_body_bytes = 1 << 20;
+    std::shared_ptr<JwtVerifier> verifier;
+    if (auth) {
+      key_ = testing::TestKey::Generate("EC", "k1");
+      Json jwks = {{"keys", Json::array({key_->PublicJwk()})}};
+      JwtVerifier::Options vo;
+      vo.trusted_issuers = {"https://ehr.example.org"};
+      verifier = std::make_shared<JwtVerifier>(
+          JwkSet::FromJson(jwks.dump()).value(), vo);
+    }
+    service_ = std::make_unique<CdsHooksService>(
+        options, &screening_, &fhir_, verifier,
+        [] { return absl::FromUnixSeconds(kNow); });
+  }
+
+  HttpResponse Call(const std::string& method, const std::string& path,
+                    const std::string& body = "",
+                    const std::string& authorization = "") {
+    HttpRequest r;
+    r.method = method;
+    r.path = path;
+    r.body = body;
+    if (!authorization.empty()) r.headers["authorization"] = authorization;
+    return service_->Handle(r);
+  }
+
+  std::string Token(const std::string& aud, const std::string& jti) {
+    return "Bearer " +
+           key_->Sign({{"alg", "ES384"}, {"typ", "JWT"}, {"kid", "k1"}},
+                      testing::Claims("https://ehr.example.org", aud, kNow,
+                                      kNow + 300, jti));
+  }
+
+  static std::string Diagnostics(const HttpResponse& r) {
+    Json j = Json::parse(r.body);
+    EXPECT_EQ(j["resourceType"], "OperationOutcome") << r.body;
+    return j["issue"][0]["diagnostics"];
+  }
+
+  static std::string Header(const HttpResponse& r, const std::string& name) {
+    for (const auto& [n, v] : r.headers) {
+      if (n == name) return v;
+    }
+    return "";
+  }
+
+  FakeScreening screening_;
+  FakeFhir fhir_;
+  std::unique_ptr<testing::TestKey> key_;
+  std::unique_ptr<CdsHooksService> service_;
+};
+
+TEST_F(CdsServiceTest, DiscoveryAndCors) {
+  Make(false);
+  HttpResponse r = Call("GET", "/cds-services");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_THAT(testing::ValidateDiscovery(Json::parse(r.body)), IsEmpty());
+  EXPECT_EQ(Header(r, "Access-Control-Allow-Origin"), "*");
+  HttpResponse preflight =
+      Call("OPTIONS", "/cds-services/microneedling-safety");
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_THAT(Header(preflight, "Access-Control-Allow-Headers"),
+              HasSubstr("Authorization"));
+  EXPECT_THAT(Header(preflight, "Access-Control-Allow-Methods"),
+              HasSubstr("POST"));
+}
+
+TEST_F(CdsServiceTest, RoutingErrors) {
+  Make(false);
+  EXPECT_EQ(Call("GET", "/nothing").status, 404);
+  HttpResponse unknown = Call("POST", "/cds-services/no-such-service", "{}");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_THAT(Diagnostics(unknown), HasSubstr("no-such-service"));
+  EXPECT_EQ(Call("GET", "/cds-services/microneedling-safety").status, 405);
+  EXPECT_EQ(Call("POST", "/cds-services").status, 405);
+  HttpResponse big = Call("POST", "/cds-services/microneedling-safety",
+                          std::string(2 << 20, ' '));
+  EXPECT_EQ(big.status, 413);
+  HttpResponse bad = Call("POST", "/cds-services/microneedling-safety", "{");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(Diagnostics(bad), HasSubstr("not valid JSON"));
+  Json wrong_hook = MicroneedlingOrderSign();
+  wrong_hook["hook"] = "encounter-start";
+  HttpResponse hook =
+      Call("POST", "/cds-services/microneedling-safety", wrong_hook.dump());
+  EXPECT_EQ(hook.status, 400);
+  EXPECT_THAT(Diagnostics(hook), HasSubstr("encounter-start"));
+  EXPECT_TRUE(screening_.screened.empty());
+}
+
+TEST_F(CdsServiceTest, ScreensTheOrderAndRendersCards) {
+  Make(false);
+  auto* alert = screening_.response.add_alerts();
+  alert->set_rule_id("MN-FREQ-INTERVAL");
+  alert->set_severity(needlecheck::v1::SEVERITY_CRITICAL);
+  alert->set_summary("Too soon");
+  alert->add_suggestions()->set_earliest_date("2026-12-09");
+  alert->add_override_reasons("Record date is wrong");
+  alert->set_alert_id("11111111-1111-4111-8111-111111111111");
+  screening_.response.set_knowledge_base_version("kb-1");
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety",
+                        MicroneedlingOrderSign().dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(screening_.screened.size(), 1u);
+  const auto& screened = screening_.screened[0];
+  EXPECT_EQ(screened.session().date(), "2026-12-01");
+  ASSERT_EQ(screened.session().areas_size(), 1);
+  EXPECT_EQ(screened.session().areas(0).area(),
+            needlecheck::v1::TREATMENT_AREA_CHEEKS);
+  EXPECT_EQ(screened.record().patient_id(), "pat1");
+  EXPECT_EQ(screened.request_id(), "0f8b5a8e-8b52-4d3b-9f1a-9d2a1c1e0001");
+  Json cards = Json::parse(r.body);
+  EXPECT_THAT(testing::ValidateCdsResponse(cards), IsEmpty());
+  const Json& card = cards["cards"][0];
+  EXPECT_EQ(card["uuid"], "11111111-1111-4111-8111-111111111111");
+  EXPECT_EQ(card["source"]["url"],
+            "https://docs.example.org/docs/rules.md#mn-freq-interval");
+  const Json& action = card["suggestions"][0]["actions"][0];
+  EXPECT_EQ(action["type"], "update");
+  EXPECT_EQ(action["resource"]["id"], "sr1");
+  EXPECT_EQ(action["resource"]["occurrenceDateTime"], "2026-12-09");
+  EXPECT_THAT(Header(r, "Server-Timing"), HasSubstr("screen;dur="));
+}
+
+TEST_F(CdsServiceTest, NoMicroneedlingSessionGivesNoCards) {
+  Make(false);
+  Json j = MicroneedlingOrderSign();
+  j["context"]["draftOrders"]["entry"][0]["resource"]["code"]["text"] =
+      "Chest X-ray";
+  j.erase("prefetch");
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety", j.dump());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"cards":[]})");
+  EXPECT_TRUE(screening_.screened.empty());
+}
+
+TEST_F(CdsServiceTest, MissingPrefetchWithoutFhirAccessIs412) {
+  Make(false);
+  Json j = MicroneedlingOrderSign();
+  j["prefetch"].erase("allergies");
+  j["fhirServer"] = "https://ehr.example.org/fhir";  // but no token
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety", j.dump());
+  EXPECT_EQ(r.status, 412);
+  EXPECT_THAT(Diagnostics(r), HasSubstr("allergies"));
+  EXPECT_TRUE(fhir_.urls.empty());
+  EXPECT_TRUE(screening_.screened.empty());
+}
+
+TEST_F(CdsServiceTest, NullPrefetchIsNoDataAndNotFetched) {
+  Make(false);
+  Json j = MicroneedlingOrderSign();
+  j["prefetch"]["allergies"] = nullptr;
+  j["prefetch"]["patient"] = nullptr;
+  EXPECT_EQ(Call("POST", "/cds-services/microneedling-safety", j.dump()).status,
+            200);
+  EXPECT_TRUE(fhir_.urls.empty());
+}
+
+TEST_F(CdsServiceTest, FetchesMissingKeysAndPagesFromTheFhirServer) {
+  Make(false);
+  Json j = MicroneedlingOrderSign();
+  j["prefetch"].erase("allergies");
+  j["prefetch"].erase("procedures");
+  j["fhirServer"] = "https://ehr.example.org/fhir/";
+  j["fhirAuthorization"] = {{"access_token", "secret-token"},
+                            {"token_type", "Bearer"},
+                            {"expires_in", 30},
+                            {"scope", "patient/*.read"},
+                            {"subject", "needlecheck"},
+                            {"patient", "pat1"}};
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety", j.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(
+      fhir_.urls,
+      ElementsAre(
+          "https://ehr.example.org/fhir/AllergyIntolerance?patient=pat1",
+          "https://ehr.example.org/fhir/Procedure?patient=pat1",
+          "https://ehr.example.org/fhir/Procedure?patient=pat1&page=2"));
+  EXPECT_THAT(fhir_.tokens, ::testing::Each(std::string("secret-token")));
+
+  fhir_.status = absl::UnavailableError("connection refused");
+  r = Call("POST", "/cds-services/microneedling-safety", j.dump());
+  EXPECT_EQ(r.status, 412);
+  EXPECT_THAT(Diagnostics(r), Not(HasSubstr("secret-token")));
+}
+
+TEST_F(CdsServiceTest, MapsScreeningErrors) {
+  Make(false);
+  const std::string body = MicroneedlingOrderSign().dump();
+  screening_.screen_status = absl::UnavailableError("connect failed");
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety", body);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(Header(r, "Retry-After"), "5");
+  screening_.screen_status = absl::DeadlineExceededError("slow");
+  EXPECT_EQ(Call("POST", "/cds-services/microneedling-safety", body).status,
+            503);
+  screening_.screen_status = absl::InvalidArgumentError("depth 9 mm");
+  r = Call("POST", "/cds-services/microneedling-safety", body);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(Diagnostics(r), HasSubstr("depth 9 mm"));
+  screening_.screen_status = absl::InternalError("boom");
+  EXPECT_EQ(Call("POST", "/cds-services/microneedling-safety", body).status,
+            502);
+}
+
+TEST_F(CdsServiceTest, ReadinessScreensTodayWithUnknownAreas) {
+  Make(false);
+  Json j = {{"hook", "patient-view"},
+            {"hookInstance", "h-1"},
+            {"context", {{"userId", "Practitioner/p1"}, {"patientId", "pat1"}}},
+            {"prefetch", FullPrefetch()}};
+  HttpResponse r =
+      Call("POST", "/cds-services/microneedling-readiness", j.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(screening_.screened.size(), 1u);
+  EXPECT_EQ(screening_.screened[0].session().date(), "2026-11-18");
+  EXPECT_EQ(screening_.screened[0].session().areas_size(), 0);
+}
+
+TEST_F(CdsServiceTest, Feedback) {
+  Make(false);
+  const std::string body =
+      R"({"feedback":[{"card":"c1","outcome":"overridden",)"
+      R"("outcomeTimestamp":"2026-11-17T10:00:00Z",)"
+      R"("overrideReason":{"reason":{"system":"urn:needlecheck:override-reason",)"
+      R"("code":"record-date-is-wrong","display":"Record date is wrong"}}}]})";
+  HttpResponse r =
+      Call("POST", "/cds-services/microneedling-safety/feedback", body);
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(screening_.feedback.size(), 1u);
+  EXPECT_EQ(screening_.feedback[0].alert_id(), "c1");
+  EXPECT_EQ(screening_.feedback[0].service_id(), "microneedling-safety");
+  EXPECT_EQ(screening_.feedback[0].override_reason().code(),
+            "record-date-is-wrong");
+
+  screening_.feedback_status = absl::NotFoundError("unknown alert");
+  EXPECT_EQ(
+      Call("POST", "/cds-services/microneedling-safety/feedback", body).status,
+      404);
+  screening_.feedback_status = absl::UnimplementedError("");
+  EXPECT_EQ(
+      Call("POST", "/cds-services/microneedling-safety/feedback", body).status,
+      501);
+  screening_.feedback_status = absl::UnavailableError("");
+  EXPECT_EQ(
+      Call("POST", "/cds-services/microneedling-safety/feedback", body).status,
+      503);
+  HttpResponse bad =
+      Call("POST", "/cds-services/microneedling-safety/feedback", "{}");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(Diagnostics(bad), HasSubstr("feedback"));
+}
+
+TEST_F(CdsServiceTest, JwtRequiredWhenAuthIsOn) {
+  Make(true);
+  const std::string body = MicroneedlingOrderSign().dump();
+  const std::string path = "/cds-services/microneedling-safety";
+  HttpResponse none = Call("POST", path, body);
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(Header(none, "WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(Diagnostics(none), "authentication required");
+  const std::string aud =
+      "https://cds.example.org/cds-services/microneedling-safety";
+  EXPECT_EQ(Call("POST", path, body, Token(aud, "j1")).status, 200);
+  // Replayed.
+  EXPECT_EQ(Call("POST", path, body, Token(aud, "j1")).status, 401);
+  // Audience of another endpoint.
+  EXPECT_EQ(Call("POST", path, body,
+                 Token("https://cds.example.org/cds-services", "j2"))
+                .status,
+            401);
+  // Discovery: open without a token, but a bad token is refused.
+  EXPECT_EQ(Call("GET", "/cds-services").status, 200);
+  EXPECT_EQ(Call("GET", "/cds-services", "", "Bearer nonsense").status, 401);
+  EXPECT_EQ(Call("GET", "/cds-services", "",
+                 Token("https://cds.example.org/cds-services", "j3"))
+                .status,
+            200);
+  // Feedback: its own URL (or the service's) as aud.
+  const std::string fb =
+      R"({"feedback":[{"card":"c","outcome":"overridden","outcomeTimestamp":"2026-11-17T10:00:00Z"}]})";
+  EXPECT_EQ(Call("POST", path + "/feedback", fb).status, 401);
+  EXPECT_EQ(Call("POST", path + "/feedback", fb, Token(aud + "/feedback", "j4"))
+                .status,
+            200);
+  // Preflight needs no token.
+  EXPECT_EQ(Call("OPTIONS", path).status, 204);
+}
+
+}  // namespace
+}  // namespace needlecheck::cds_hooks
