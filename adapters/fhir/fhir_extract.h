@@ -9,9 +9,9 @@
 //   - a single resource ({"resourceType": "Condition", ...});
 //   - a CDS Hooks `prefetch` object: an object without "resourceType" whose
 //     values are resources, Bundles or null (null = "no data", skipped);
-//   - a whole CDS Hooks request (an object with "hook" and "context"): only
-//     its "prefetch" member is read here (see planned_session.h for the
-//     context);
+//   - a whole CDS Hooks request (an object without "resourceType" that has
+//     "hook", "hookInstance", "context" or "prefetch"): only its "prefetch"
+//     member is read here (see planned_session.h for the context);
 //   - NDJSON (FHIR Bulk Data): one resource per line, via
 //     ExtractFromNdjsonLine() or FhirRecordBuilder::AddNdjson().
 //

@@ -502,9 +502,9 @@ std::optional<double> MillimetresPerUnit(absl::string_view unit) {
 std::optional<double> NeedleDepthFromText(absl::string_view text) {
   static const RE2* const kBefore = new RE2(
       std::string(R"((?i)\b(?:depth|needle\s+length)\s*(?:of|:|=|-)?\s*)") +
-      R"((\d{1,2}(?:[.,]\d{1,3})?)\s*)" + kUnit + R"((?:[^a-z]|$))");
+      R"((\d{1,4}(?:[.,]\d{1,3})?)\s*)" + kUnit + R"((?:[^a-z]|$))");
   static const RE2* const kAfter =
-      new RE2(std::string(R"((?i)\b(\d{1,2}(?:[.,]\d{1,3})?)\s*)") + kUnit +
+      new RE2(std::string(R"((?i)\b(\d{1,4}(?:[.,]\d{1,3})?)\s*)") + kUnit +
               R"(\s*(?:needle\s+)?(?:depth|needle\s+length)\b)");
   std::string number, unit;
   const re2::StringPiece input(text.data(), text.size());

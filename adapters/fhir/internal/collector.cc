@@ -459,8 +459,6 @@ class ResourceMapper {
     FHIR_RETURN_IF_ERROR(ctx_.Date(res_, "$", "start", &ap.start));
     std::vector<v1::Concept> concepts;
     FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "serviceType", &concepts));
-    FHIR_RETURN_IF_ERROR(
-        ctx_.Concepts(res_, "$", "serviceCategory", &concepts));
     FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "specialty", &concepts));
     FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "reasonCode", &concepts));
     concepts.emplace_back();
@@ -675,7 +673,7 @@ absl::Status CollectDocument(absl::string_view json, DocumentShape shape,
   // A CDS Hooks request: read its prefetch. Otherwise a prefetch object.
   std::string prefix = "$";
   if (Member(obj, "hook") || Member(obj, "hookInstance") ||
-      Member(obj, "context")) {
+      Member(obj, "context") || Member(obj, "prefetch")) {
     std::optional<JsonElement> prefetch = Member(obj, "prefetch");
     if (!prefetch) return absl::OkStatus();
     if (prefetch->get_object().get(obj) != simdjson::SUCCESS) {
