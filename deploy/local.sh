@@ -35,6 +35,9 @@ PACKAGES=(
   libpq-dev
   libssl-dev
   golang-github-gogo-googleapis-dev  # google/rpc/*.proto
+  libcpp-httplib-dev    # needlecheck-cds-hooks: HTTP/1.1 + TLS server
+  libcurl4-openssl-dev  # needlecheck-cds-hooks: FHIR server client
+  nlohmann-json3-dev    # needlecheck-cds-hooks: card and discovery JSON
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"
