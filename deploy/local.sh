@@ -4,7 +4,9 @@
 #   deploy/local.sh run    install missing Debian packages, build Release into
 #                          build/release, start needlecheckd on 127.0.0.1:50051
 #                          with the bundled knowledge base and --data_dir=./data,
-#                          print how to try it with the CLI; runs in the
+#                          and the CDS Hooks service needlecheck-cds-hooks on
+#                          127.0.0.1:8080 (loopback, --insecure_no_auth: a local
+#                          trial), print how to try both; runs in the
 #                          foreground until Ctrl-C.
 #   deploy/local.sh test   install missing packages, build build/test
 #                          (RelWithDebInfo; NEEDLECHECK_SANITIZE=1 turns on
@@ -42,6 +44,7 @@ PACKAGES=(
 
 JOBS="${NEEDLECHECK_JOBS:-2}"
 LISTEN="127.0.0.1:50051"
+CDS_HOOKS_LISTEN="127.0.0.1:8080"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${REPO_ROOT}"
@@ -50,7 +53,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'deploy/local.sh: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # Installs the packages of PACKAGES that dpkg does not report as installed.
@@ -132,6 +135,30 @@ cmd_run() {
 
   local address
   address="$(head -n1 "${ready}")"
+
+  # The CDS Hooks service beside it: loopback only, no JWT (local trial).
+  local gateway=build/release/adapters/cds_hooks/needlecheck-cds-hooks
+  [[ -x "${gateway}" ]] || die "${gateway} was not built"
+  log "starting needlecheck-cds-hooks on ${CDS_HOOKS_LISTEN} (no auth: loopback trial)"
+  "${gateway}" --listen="${CDS_HOOKS_LISTEN}" --screening_service="${address}" \
+    --insecure_no_auth &
+  local gateway_pid=$!
+  trap 'kill -TERM "${pid}" "${gateway_pid}" 2>/dev/null || true' INT TERM
+  local cds_host="${CDS_HOOKS_LISTEN%:*}" cds_port="${CDS_HOOKS_LISTEN##*:}"
+  waited=0
+  until (exec 3<>"/dev/tcp/${cds_host}/${cds_port}") 2>/dev/null; do
+    if ! kill -0 "${gateway_pid}" 2>/dev/null; then
+      kill -TERM "${pid}" 2>/dev/null || true
+      die "needlecheck-cds-hooks exited before it was serving (see its log above)"
+    fi
+    if ((waited >= 600)); then
+      kill -TERM "${pid}" "${gateway_pid}" 2>/dev/null || true
+      die "needlecheck-cds-hooks was not serving within 60 s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+
   cat <<HELP
 
 needlecheckd is serving on ${address} (pid ${pid}). In another terminal, try:
@@ -145,7 +172,21 @@ needlecheckd is serving on ${address} (pid ${pid}). In another terminal, try:
 
 The example patient has active atopic dermatitis, a lidocaine allergy written
 only in a free-text note, and a microneedling session on 2026-11-11.
-Press Ctrl-C to stop the server.
+
+needlecheck-cds-hooks is serving CDS Hooks 2.0 on http://${CDS_HOOKS_LISTEN}
+(pid ${gateway_pid}; no JWT, loopback only). Try:
+
+  curl -s http://${CDS_HOOKS_LISTEN}/cds-services
+  curl -s -X POST -H 'Content-Type: application/json' \\
+      --data @deploy/examples/cds-hooks-order-sign.json \\
+      http://${CDS_HOOKS_LISTEN}/cds-services/microneedling-safety
+
+The order-sign example (the same patient as FHIR R4 prefetch, with a draft
+microneedling ServiceRequest for cheeks and under-eyes at 1 mm and a lidocaine
+cream order) gets critical cards for the eczema, the lidocaine allergy and the
+20-day interval (with an update suggestion moving the order to 2026-12-09), a
+warning for the periorbital depth and an info card for the skin type.
+Press Ctrl-C to stop both servers.
 
 HELP
   local rc=0
@@ -154,6 +195,8 @@ HELP
   if kill -0 "${pid}" 2>/dev/null; then
     wait "${pid}" || rc=$?
   fi
+  kill -TERM "${gateway_pid}" 2>/dev/null || true
+  wait "${gateway_pid}" 2>/dev/null || true
   rm -f "${ready}"
   # 143 = ended by our SIGTERM after Ctrl-C: a normal stop.
   if ((rc == 143 || rc == 130)); then rc=0; fi
