@@ -71,7 +71,8 @@
 // Needle depth (Procedure, ServiceRequest): the extension
 // {"url": "urn:needlecheck:fhir:needle-depth", "valueQuantity": {"value":
 // 0.5, "unit": "mm"}} (unit or code "mm"; "cm" and "um"/"µm" are converted;
-// any other unit is INVALID_ARGUMENT; no unit means mm), else a text
+// any other unit, a value <= 0 or above 100 mm is INVALID_ARGUMENT; no unit
+// means mm), else a text
 // fallback in note[].text (and orderDetail[].text / patientInstruction for a
 // ServiceRequest): "needle depth 0.5 mm", "depth: 0.5mm", "0.5 mm depth".
 //

@@ -517,7 +517,9 @@ std::optional<double> NeedleDepthFromText(absl::string_view text) {
   if (!absl::SimpleAtod(number, &value) || !(value > 0)) return std::nullopt;
   std::optional<double> per = MillimetresPerUnit(unit);
   if (!per) return std::nullopt;
-  return value * *per;
+  const double mm = value * *per;
+  if (!(mm <= 100)) return std::nullopt;  // not a needle depth
+  return mm;
 }
 
 }  // namespace needlecheck::fhir

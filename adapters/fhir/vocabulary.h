@@ -62,7 +62,7 @@ int FitzpatrickFromValue(const needlecheck::v1::Concept& value);
 
 // A needle depth in millimetres written in free text: "needle depth 0.5 mm",
 // "depth: 0.5mm", "0.5 mm depth", "1.5mm needle depth" (cm and um
-// converted). nullopt when the text states none.
+// converted). nullopt when the text states none (or more than 100 mm).
 std::optional<double> NeedleDepthFromText(absl::string_view text);
 
 // Millimetres per unit for a needle-depth Quantity unit or UCUM code ("mm",

@@ -64,6 +64,10 @@ std::string FormatNumber(double d) {
   return absl::StrFormat("%g", d);
 }
 
+// Deeper than this is a data error, not a microneedling depth (devices go to
+// about 3.5 mm; the engine checks the planned range itself).
+constexpr double kMaxNeedleDepthMm = 100;
+
 // Reads the needle depth of a Procedure or ServiceRequest: the extension
 // first, else the first of `texts` that states one. 0: not stated.
 absl::Status ReadNeedleDepth(const ResourceContext& ctx, const JsonObject& res,
@@ -102,7 +106,14 @@ absl::Status ReadNeedleDepth(const ResourceContext& ctx, const JsonObject& res,
               absl::StrCat(QuoteForError(use_code ? code : unit),
                            " is not a needle-depth unit (mm, cm or um)"));
         }
-        *depth_mm = *value * *per;
+        const double mm = *value * *per;
+        if (!std::isfinite(mm) || mm > kMaxNeedleDepthMm) {
+          return ctx.Error(absl::StrCat(qpath, ".value"),
+                           absl::StrCat("a needle depth of ", FormatNumber(mm),
+                                        " mm is not plausible (at most ",
+                                        kMaxNeedleDepthMm, " mm)"));
+        }
+        *depth_mm = mm;
         found = true;
         return absl::OkStatus();
       }));
@@ -609,7 +620,9 @@ absl::Status ParseJson(absl::string_view json, const Limits& limits,
           "cannot allocate the JSON parser: ", simdjson::error_message(e)));
     }
   }
-  simdjson::error_code e = parser->parse(json.data(), json.size()).get(*root);
+  // simdjson copies the input; a null data() (empty view) is not allowed.
+  const char* data = json.data() != nullptr ? json.data() : "";
+  simdjson::error_code e = parser->parse(data, json.size()).get(*root);
   if (e == simdjson::DEPTH_ERROR) {
     return absl::InvalidArgumentError(
         absl::StrCat("JSON nests deeper than ", limits.max_depth, " levels"));

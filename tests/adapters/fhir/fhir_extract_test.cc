@@ -393,6 +393,12 @@ TEST(FhirExtractTest, NeedleDepthUnits) {
   EXPECT_THAT(Extract(proc(R"({"value":-1,"unit":"mm"})")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("greater than 0")));
+  EXPECT_THAT(Extract(proc(R"({"value":1e308,"unit":"cm"})")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is not plausible")));
+  EXPECT_THAT(Extract(proc(R"({"value":150,"unit":"mm"})")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("150 mm is not plausible (at most 100 mm)")));
   EXPECT_THAT(
       Extract(proc(R"({"unit":"mm"})")),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no value")));

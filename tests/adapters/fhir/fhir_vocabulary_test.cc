@@ -163,6 +163,7 @@ TEST(VocabularyTest, NeedleDepthText) {
       {"depth unknown", 0},
       {"needle depth 0 mm", 0},
       {"depth 0.5 mmHg", 0},
+      {"depth 9999 cm", 0},
       {"", 0},
   };
   for (const Case& c : kCases) {
