@@ -1,6 +1,6 @@
 // Validation of a CDS Hooks 2.0 service call (POST {baseUrl}/cds-services/
 // {id}) and of a feedback call (POST .../{id}/feedback). Untrusted input;
-// pure (no I/O, no clock); fuzzed by tests/fuzz (cds_hooks_request_fuzz).
+// pure (no I/O, no clock), so it can be fuzzed directly (no fuzz target yet).
 //
 // ParseHookRequest checks, and says which field is wrong:
 //   - the body is a JSON object;
