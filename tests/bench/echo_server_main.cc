@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/time/clock.h"
@@ -133,6 +134,8 @@ int Run() {
 }  // namespace needlecheck::bench
 
 int main(int argc, char** argv) {
+  // Same process setting as needlecheckd (see service/needlecheckd_main.cc).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
       "needlecheck-echo-server: a ScreeningService that only echoes "
       "request ids (benchmark baseline).");
