@@ -197,8 +197,12 @@ void SqliteLedger::WriterLoop() {
         return closing_ || flush_target_ > committed_seq_ ||
                queue_.size() >= options_.max_batch_screenings;
       };
-      mu_.AwaitWithDeadline(absl::Condition(&cut_short),
-                            queue_.front().queued_at + options_.flush_window);
+      // Clamped, so that a wall-clock step cannot stretch the window.
+      const absl::Duration waited = absl::Now() - queue_.front().queued_at;
+      const absl::Duration left =
+          std::clamp(options_.flush_window - waited, absl::ZeroDuration(),
+                     options_.flush_window);
+      mu_.AwaitWithTimeout(absl::Condition(&cut_short), left);
       const size_t n = std::min(queue_.size(), options_.max_batch_screenings);
       batch.reserve(n);
       for (size_t i = 0; i < n; ++i) {
