@@ -92,7 +92,8 @@
 // path from that resource's root, e.g.
 //   Condition/abc: $.onsetDateTime: "2026-02-30" does not exist
 //   AllergyIntolerance/x: $.note: expected an array, got a string
-//   Bundle entry[3] (no id): $.resourceType: expected a string, got a number
+//   Condition at $.entry[3].resource: $.code: expected an object, got a
+//   number                             (a resource without an id)
 //
 // Error codes:
 //   INVALID_ARGUMENT    malformed or truncated JSON, nesting deeper than

@@ -500,16 +500,17 @@ std::optional<double> MillimetresPerUnit(absl::string_view unit) {
 }
 
 std::optional<double> NeedleDepthFromText(absl::string_view text) {
-  static const RE2* const kBefore = new RE2(
+  // Compiled once, on first use (thread-safe initialisation).
+  static const RE2 kBefore(
       std::string(R"((?i)\b(?:depth|needle\s+length)\s*(?:of|:|=|-)?\s*)") +
       R"((\d{1,4}(?:[.,]\d{1,3})?)\s*)" + kUnit + R"((?:[^a-z]|$))");
-  static const RE2* const kAfter =
-      new RE2(std::string(R"((?i)\b(\d{1,4}(?:[.,]\d{1,3})?)\s*)") + kUnit +
-              R"(\s*(?:needle\s+)?(?:depth|needle\s+length)\b)");
+  static const RE2 kAfter(std::string(R"((?i)\b(\d{1,4}(?:[.,]\d{1,3})?)\s*)") +
+                          kUnit +
+                          R"(\s*(?:needle\s+)?(?:depth|needle\s+length)\b)");
   std::string number, unit;
   const re2::StringPiece input(text.data(), text.size());
-  if (!RE2::PartialMatch(input, *kBefore, &number, &unit) &&
-      !RE2::PartialMatch(input, *kAfter, &number, &unit)) {
+  if (!RE2::PartialMatch(input, kBefore, &number, &unit) &&
+      !RE2::PartialMatch(input, kAfter, &number, &unit)) {
     return std::nullopt;
   }
   std::replace(number.begin(), number.end(), ',', '.');

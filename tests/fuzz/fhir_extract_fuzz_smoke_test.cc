@@ -3,6 +3,7 @@
 // seeded mutations of the fixtures), so that ctest exercises the fuzz
 // invariants on every compiler. An invariant violation aborts the test
 // binary with the offending input in hex.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -33,8 +34,8 @@ std::string ReadFile(const std::filesystem::path& path) {
 }
 
 const std::vector<std::string>& Seeds() {
-  static const std::vector<std::string>* const seeds = [] {
-    auto* s = new std::vector<std::string>{
+  static const std::vector<std::string> seeds = [] {
+    std::vector<std::string> s{
         "",
         "{}",
         "[]",
@@ -57,10 +58,10 @@ const std::vector<std::string>& Seeds() {
       if (e.path().extension() == ".json") files.push_back(e.path());
     }
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) s->push_back(ReadFile(f));
+    for (const auto& f : files) s.push_back(ReadFile(f));
     return s;
   }();
-  return *seeds;
+  return seeds;
 }
 
 const char* const kTokens[] = {

@@ -8,6 +8,7 @@
 // - the CDS Hooks examples that carry prefetch or context parse (STU3 ones
 //   either parse or fail with a clear error naming the STU3 shape).
 // Skips when the shared folder is absent.
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -134,7 +135,7 @@ struct ExpectedBundle {
 };
 
 const std::vector<ExpectedBundle>& Table() {
-  static const auto* const table = new std::vector<ExpectedBundle>{
+  static const std::vector<ExpectedBundle> table = {
       {"Aleta_Wintheiser_",
        "1971-04-05",
        {{"403190006", "2015-02-21", "2015-03-28", "resolved"}},
@@ -299,7 +300,7 @@ const std::vector<ExpectedBundle>& Table() {
        "",
        0},
   };
-  return *table;
+  return table;
 }
 
 std::vector<std::filesystem::path> Bundles() {
