@@ -376,8 +376,13 @@ constexpr char kUnit[] =
 }  // namespace
 
 bool MentionsMicroneedling(absl::string_view text) {
+  // Lower-case letters and digits only: hyphens and spaces do not matter.
   std::string squashed;
-  for (const std::string& w : Words(text)) squashed += w;
+  squashed.reserve(text.size());
+  for (char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (absl::ascii_isalnum(u)) squashed += absl::ascii_tolower(u);
+  }
   for (absl::string_view name : kMicroneedlingSquashed) {
     if (absl::StrContains(squashed, name)) return true;
   }
@@ -400,7 +405,15 @@ bool IsTopicalAnesthetic(const Concept& concept) {
     }
   }
   for (absl::string_view t : Texts(concept)) {
-    if (WordsNameAnesthetic(Words(t))) return true;
+    // Cheap prefilter: every name and phrase holds one of these.
+    const std::string lower = absl::AsciiStrToLower(t);
+    bool maybe = false;
+    for (absl::string_view part :
+         {"caine", "novocain", "emla", "lmx", "citanest", "ametop", "blt",
+          "numbing", "anesthe", "anaesthe"}) {
+      maybe = maybe || absl::StrContains(lower, part);
+    }
+    if (maybe && WordsNameAnesthetic(Words(t))) return true;
   }
   return false;
 }

@@ -36,6 +36,13 @@ std::string Label(absl::string_view type, absl::string_view id,
 
 // Bounded, printable copy of an untrusted string for a label.
 std::string Printable(absl::string_view s) {
+  // Fast path: short and printable (every id and type in practice).
+  if (s.size() <= 60 && std::all_of(s.begin(), s.end(), [](char c) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u != 0x7f && c != '"' && c != '\\';
+      })) {
+    return std::string(s);
+  }
   std::string q = QuoteForError(s);
   return q.substr(1, q.size() - 2);
 }
