@@ -216,13 +216,40 @@ TEST(ParseCommandLineTest, Help) {
 
 TEST(UsageTextTest, DocumentsCommandsAndExitCodes) {
   const std::string usage = UsageText();
-  EXPECT_THAT(usage, HasSubstr("needlecheck screen --record"));
+  EXPECT_THAT(
+      usage,
+      HasSubstr("needlecheck screen (--record FILE.json | --fhir FILE.json)"));
   EXPECT_THAT(usage, HasSubstr("needlecheck kb lint FILE"));
   EXPECT_THAT(usage, HasSubstr("needlecheck kb show"));
   EXPECT_THAT(usage, HasSubstr("Exit codes"));
   EXPECT_THAT(usage, HasSubstr("NO_COLOR"));
   EXPECT_THAT(usage, HasSubstr("decolletage"));
   EXPECT_THAT(usage, HasSubstr("127.0.0.1:50051"));
+}
+
+}  // namespace
+}  // namespace needlecheck::cli
+
+namespace needlecheck::cli {
+namespace {
+
+TEST(ParseCommandLineFhirTest, FhirInsteadOfRecord) {
+  auto inv = ParseCommandLine({"screen", "--fhir", "bundle.json",
+                               "--date=2026-12-01", "--area=cheeks"});
+  ASSERT_THAT(inv, ::needlecheck::testing::IsOk());
+  EXPECT_EQ(inv->fhir_path, "bundle.json");
+  EXPECT_TRUE(inv->record_path.empty());
+}
+
+TEST(ParseCommandLineFhirTest, ExactlyOneRecordSource) {
+  EXPECT_THAT(
+      ParseCommandLine({"screen", "--date=2026-12-01"}),
+      ::needlecheck::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                       ::testing::HasSubstr("--fhir")));
+  EXPECT_THAT(
+      ParseCommandLine(
+          {"screen", "--record=r.json", "--fhir=b.json", "--date=2026-12-01"}),
+      ::needlecheck::testing::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

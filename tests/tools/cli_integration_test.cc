@@ -113,6 +113,36 @@ TEST_F(CliIntegrationTest, ScreenPrintsExpectedRules) {
   EXPECT_THAT(result.stdout_text, Not(HasSubstr("\033[")));
 }
 
+// --fhir reads a FHIR R4 bundle: a Synthea patient from the shared corpus
+// with active atopic dermatitis (SNOMED 24079001).
+TEST_F(CliIntegrationTest, ScreenFhirBundleFromTheCorpus) {
+  const std::string bundle =
+      std::string(NEEDLECHECK_SHARED_DIR) +
+      "/corpus/fhir-r4-bundles/"
+      "Asa_Hermiston_4384bf23-1dc3-48ca-8c84-89fbaff201ae.json";
+  if (access(bundle.c_str(), R_OK) != 0) GTEST_SKIP() << "no shared corpus";
+  const CommandResult result =
+      Cli({"screen", "--fhir", bundle, "--date", "2026-12-01", "--area",
+           "cheeks", "--server", address_});
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+  EXPECT_THAT(result.stdout_text, HasSubstr("[CRITICAL] MN-CI-ECZEMA"));
+  EXPECT_THAT(result.stdout_text, HasSubstr("http://snomed.info/sct|24079001"));
+}
+
+TEST_F(CliIntegrationTest, ScreenFhirBadDateNamesResourceAndPath) {
+  const std::string path = tmp_.Path("bad.json");
+  {
+    std::ofstream out(path);
+    out << R"({"resourceType":"Bundle","type":"collection","entry":[{"resource":)"
+        << R"({"resourceType":"Condition","id":"c1","onsetDateTime":"2026-02-30"}}]})";
+  }
+  const CommandResult result = Cli(
+      {"screen", "--fhir", path, "--date", "2026-12-01", "--server", address_});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.stderr_text,
+              AllOf(HasSubstr("Condition/c1"), HasSubstr("onsetDateTime")));
+}
+
 TEST_F(CliIntegrationTest, ScreenJsonParses) {
   const CommandResult result =
       Screen({"--area=cheeks", "--anesthetic=lidocaine", "--json"});

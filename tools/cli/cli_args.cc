@@ -101,8 +101,9 @@ absl::Status SetOnce(absl::string_view name, const std::string& value,
 absl::Status ParseFlags(ArgReader& reader, const FlagSet& allowed,
                         absl::string_view command, CliInvocation* inv,
                         std::vector<std::string>* positional) {
-  bool seen_record = false, seen_date = false, seen_anesthetic = false,
-       seen_server = false, seen_json = false, seen_timeout = false;
+  bool seen_record = false, seen_fhir = false, seen_date = false,
+       seen_anesthetic = false, seen_server = false, seen_json = false,
+       seen_timeout = false;
   bool only_positional = false;
   while (!reader.Done()) {
     const std::string arg = reader.Next();
@@ -131,6 +132,13 @@ absl::Status ParseFlags(ArgReader& reader, const FlagSet& allowed,
       absl::StatusOr<std::string> v = value();
       if (!v.ok()) return v.status();
       if (absl::Status s = SetOnce(name, *v, &seen_record, &inv->record_path);
+          !s.ok()) {
+        return s;
+      }
+    } else if (allowed.screen && name == "fhir") {
+      absl::StatusOr<std::string> v = value();
+      if (!v.ok()) return v.status();
+      if (absl::Status s = SetOnce(name, *v, &seen_fhir, &inv->fhir_path);
           !s.ok()) {
         return s;
       }
@@ -210,8 +218,10 @@ absl::StatusOr<CliInvocation> ParseScreen(ArgReader& reader) {
     return UsageError(
         absl::StrCat("unexpected argument '", positional[0], "' for 'screen'"));
   }
-  if (inv.record_path.empty()) {
-    return UsageError("screen needs --record FILE.json");
+  if (inv.record_path.empty() == inv.fhir_path.empty()) {
+    return UsageError(
+        "screen needs one of --record FILE.json (proto JSON record) or "
+        "--fhir FILE.json (FHIR R4 Bundle or resource)");
   }
   if (inv.date.empty()) {
     return UsageError("screen needs --date YYYY-MM-DD (the session date)");
@@ -337,7 +347,7 @@ std::string UsageText() {
       R"(needlecheck: screen a planned microneedling session against a patient record.
 
 Usage:
-  needlecheck screen --record FILE.json --date YYYY-MM-DD [--area NAME[:DEPTH_MM]]...
+  needlecheck screen (--record FILE.json | --fhir FILE.json) --date YYYY-MM-DD [--area NAME[:DEPTH_MM]]...
                      [--anesthetic TEXT] [--server HOST:PORT] [--json] [--timeout 10s]
   needlecheck kb lint FILE
   needlecheck kb show [--server HOST:PORT] [--json] [--timeout 10s]
@@ -349,6 +359,9 @@ Commands:
   screen    Calls ScreeningService.Screen on needlecheckd and prints the alerts.
             --record FILE.json   the patient record, proto JSON of
                                  needlecheck.v1.PatientRecord (unknown fields are errors)
+            --fhir FILE.json     instead of --record: a FHIR R4 Bundle (any type), a single
+                                 resource or a CDS Hooks prefetch object; errors name the
+                                 resource and the JSON path
             --date YYYY-MM-DD    the planned session date; every rule is evaluated as of it
             --area NAME[:DEPTH]  a planned area with an optional needle depth in mm;
                                  repeat for several areas; none means "areas unknown"

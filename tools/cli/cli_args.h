@@ -41,8 +41,10 @@ enum class Command {
 struct CliInvocation {
   Command command = Command::kHelp;
 
-  // screen: --record FILE (required).
+  // screen: --record FILE, the proto JSON record, or --fhir FILE, a FHIR R4
+  // document (Bundle, resource, prefetch object); exactly one is required.
   std::string record_path;
+  std::string fhir_path;
   // screen: --date (required), checked to name a full day.
   std::string date;
   // screen: every --area, in the order given.

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "adapters/fhir/fhir_extract.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "service/kb/knowledge_base.h"
@@ -78,14 +79,28 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return contents.str();
 }
 
-int RunScreen(const CliInvocation& inv) {
-  absl::StatusOr<std::string> json = ReadFile(inv.record_path);
-  if (!json.ok()) {
-    PrintError(json.status().message());
-    return kExitUsage;
+// The record from --record (proto JSON) or --fhir (FHIR R4 JSON, with the
+// Fitzpatrick skin type taken as of the session date).
+absl::StatusOr<needlecheck::v1::PatientRecord> LoadRecord(
+    const CliInvocation& inv) {
+  const std::string& path =
+      inv.fhir_path.empty() ? inv.record_path : inv.fhir_path;
+  absl::StatusOr<std::string> json = ReadFile(path);
+  if (!json.ok()) return json.status();
+  if (inv.fhir_path.empty()) return ParseRecordJson(*json, path);
+  needlecheck::fhir::ExtractOptions options;
+  options.as_of_date = inv.date;
+  absl::StatusOr<needlecheck::fhir::FhirExtract> extract =
+      needlecheck::fhir::ExtractFromJson(*json, options);
+  if (!extract.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", extract.status().message()));
   }
-  absl::StatusOr<needlecheck::v1::PatientRecord> record =
-      ParseRecordJson(*json, inv.record_path);
+  return std::move(extract->record);
+}
+
+int RunScreen(const CliInvocation& inv) {
+  absl::StatusOr<needlecheck::v1::PatientRecord> record = LoadRecord(inv);
   if (!record.ok()) {
     PrintError(record.status().message());
     return kExitUsage;
