@@ -8,7 +8,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(FhirDateTest, ValidForms) {
+TEST(FhirAdapterDateTest, ValidForms) {
   struct Case {
     const char* text;
     int y, m, d;
@@ -35,7 +35,7 @@ TEST(FhirDateTest, ValidForms) {
   EXPECT_EQ(DaysFromCivil(2000, 3, 1), 11017);
 }
 
-TEST(FhirDateTest, InvalidForms) {
+TEST(FhirAdapterDateTest, InvalidForms) {
   struct Case {
     const char* text;
     const char* want;

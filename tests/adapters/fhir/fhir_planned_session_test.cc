@@ -31,7 +31,7 @@ absl::StatusOr<PlannedSessionExtract> FromContext(const std::string& context,
   return PlannedSessionFromHookContext(context, options);
 }
 
-TEST(PlannedSessionTest, PeriorbitalWithDepthExtension) {
+TEST(FhirPlannedSessionTest, PeriorbitalWithDepthExtension) {
   absl::StatusOr<PlannedSessionExtract> got =
       FromFixture("order-sign-periorbital-depth.json");
   ASSERT_THAT(got, IsOk());
@@ -46,7 +46,7 @@ TEST(PlannedSessionTest, PeriorbitalWithDepthExtension) {
   EXPECT_EQ(got->stats.by_type.at("ServiceRequest"), 1);
 }
 
-TEST(PlannedSessionTest, TwoOrdersThreeAreas) {
+TEST(FhirPlannedSessionTest, TwoOrdersThreeAreas) {
   absl::StatusOr<PlannedSessionExtract> got =
       FromFixture("order-select-two-areas.json");
   ASSERT_THAT(got, IsOk());
@@ -65,7 +65,7 @@ TEST(PlannedSessionTest, TwoOrdersThreeAreas) {
               ElementsAre("ServiceRequest/sr-face", "ServiceRequest/sr-neck"));
 }
 
-TEST(PlannedSessionTest, TextFallbackDepthInNote) {
+TEST(FhirPlannedSessionTest, TextFallbackDepthInNote) {
   absl::StatusOr<PlannedSessionExtract> got =
       FromFixture("order-sign-text-depth.json");
   ASSERT_THAT(got, IsOk());
@@ -75,7 +75,7 @@ TEST(PlannedSessionTest, TextFallbackDepthInNote) {
   EXPECT_EQ(got->session.date(), "2026-10-05");
 }
 
-TEST(PlannedSessionTest, DraftEmlaIsTheAnesthetic) {
+TEST(FhirPlannedSessionTest, DraftEmlaIsTheAnesthetic) {
   absl::StatusOr<PlannedSessionExtract> got =
       FromFixture("order-sign-emla.json");
   ASSERT_THAT(got, IsOk());
@@ -93,7 +93,7 @@ TEST(PlannedSessionTest, DraftEmlaIsTheAnesthetic) {
                                         "MedicationRequest/mr-emla"));
 }
 
-TEST(PlannedSessionTest, AppointmentOnly) {
+TEST(FhirPlannedSessionTest, AppointmentOnly) {
   absl::StatusOr<PlannedSessionExtract> got =
       FromFixture("appointment-book-microneedling.json");
   ASSERT_THAT(got, IsOk());
@@ -103,7 +103,7 @@ TEST(PlannedSessionTest, AppointmentOnly) {
   EXPECT_THAT(got->sources, ElementsAre("Appointment/apt-mn"));
 }
 
-TEST(PlannedSessionTest, NoMicroneedlingOrderIsNotFound) {
+TEST(FhirPlannedSessionTest, NoMicroneedlingOrderIsNotFound) {
   EXPECT_THAT(FromFixture("order-select-no-microneedling.json"),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("no microneedling session in this context")));
@@ -111,7 +111,7 @@ TEST(PlannedSessionTest, NoMicroneedlingOrderIsNotFound) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST(PlannedSessionTest, AppointmentGivesTheDateOfUndatedOrders) {
+TEST(FhirPlannedSessionTest, AppointmentGivesTheDateOfUndatedOrders) {
   const std::string context = R"({
     "draftOrders": {"resourceType":"Bundle","entry":[
       {"resource":{"resourceType":"ServiceRequest","id":"s","status":"draft",
@@ -130,7 +130,7 @@ TEST(PlannedSessionTest, AppointmentGivesTheDateOfUndatedOrders) {
   EXPECT_EQ(got->session.areas(1).area(), v1::TREATMENT_AREA_SCALP);
 }
 
-TEST(PlannedSessionTest, DefaultDateAndMissingDate) {
+TEST(FhirPlannedSessionTest, DefaultDateAndMissingDate) {
   const std::string context =
       R"({"draftOrders":{"resourceType":"Bundle","entry":[
       {"resource":{"resourceType":"ServiceRequest","id":"s","status":"draft",
@@ -151,7 +151,7 @@ TEST(PlannedSessionTest, DefaultDateAndMissingDate) {
                        HasSubstr("does not name a full day")));
 }
 
-TEST(PlannedSessionTest, OrdersOnDifferentDays) {
+TEST(FhirPlannedSessionTest, OrdersOnDifferentDays) {
   const std::string context =
       R"({"draftOrders":{"resourceType":"Bundle","entry":[
       {"resource":{"resourceType":"ServiceRequest","id":"a","status":"draft",
@@ -167,7 +167,7 @@ TEST(PlannedSessionTest, OrdersOnDifferentDays) {
                                  "ServiceRequest/b.occurrenceDateTime")));
 }
 
-TEST(PlannedSessionTest, OrderStatusesInDraftOrders) {
+TEST(FhirPlannedSessionTest, OrderStatusesInDraftOrders) {
   auto context = [](const std::string& status) {
     return absl::StrCat(
         R"({"draftOrders":[{"resourceType":"ServiceRequest","id":"s","status":")",
@@ -195,7 +195,7 @@ TEST(PlannedSessionTest, OrderStatusesInDraftOrders) {
   EXPECT_EQ(got->date_source, "Procedure/p.performedDateTime");
 }
 
-TEST(PlannedSessionTest, SeveralAnestheticsAreMerged) {
+TEST(FhirPlannedSessionTest, SeveralAnestheticsAreMerged) {
   const std::string context = R"({"draftOrders":[
       {"resourceType":"ServiceRequest","id":"s","status":"draft","code":{"text":"Microneedling"},
        "occurrenceDateTime":"2026-12-01","bodySite":[{"text":"Cheeks"}]},
@@ -212,7 +212,7 @@ TEST(PlannedSessionTest, SeveralAnestheticsAreMerged) {
   EXPECT_EQ(got->session.anesthetic().codings(0).code(), "6387");
 }
 
-TEST(PlannedSessionTest, BadContexts) {
+TEST(FhirPlannedSessionTest, BadContexts) {
   EXPECT_THAT(FromContext("[]"), StatusIs(absl::StatusCode::kInvalidArgument,
                                           HasSubstr("expected an object")));
   EXPECT_THAT(FromContext(R"({"draftOrders":"x"})"),

@@ -30,7 +30,7 @@ v1::Concept Code(const std::string& system, const std::string& code,
 
 constexpr char kSnomed[] = "http://snomed.info/sct";
 
-TEST(VocabularyTest, Microneedling) {
+TEST(FhirVocabularyTest, Microneedling) {
   for (const char* yes :
        {"Microneedling", "MICRO-NEEDLING", "micro needling", "RF microneedling",
         "Radiofrequency micro-needling", "Collagen Induction Therapy",
@@ -49,7 +49,7 @@ TEST(VocabularyTest, Microneedling) {
       ConceptMentionsMicroneedling(Code("urn:local", "microneedling")));
 }
 
-TEST(VocabularyTest, TopicalAnesthetics) {
+TEST(FhirVocabularyTest, TopicalAnesthetics) {
   for (const char* yes :
        {"EMLA cream", "lidocaine 4% cream", "LMX4", "LMX 5", "Lignocaine",
         "BLT cream", "Benzocaine/lidocaine/tetracaine", "Ametop gel",
@@ -68,7 +68,7 @@ TEST(VocabularyTest, TopicalAnesthetics) {
   EXPECT_FALSE(IsTopicalAnesthetic(Code("urn:other", "6387")));
 }
 
-TEST(VocabularyTest, BodySiteCodes) {
+TEST(FhirVocabularyTest, BodySiteCodes) {
   EXPECT_THAT(AreasFromBodySite(Code(kSnomed, "89545001", "Face")),
               ElementsAre(v1::TREATMENT_AREA_FULL_FACE));
   EXPECT_THAT(AreasFromBodySite(Code(kSnomed, "371398005")),
@@ -91,7 +91,7 @@ TEST(VocabularyTest, BodySiteCodes) {
   EXPECT_THAT(AreasFromBodySite(v1::Concept()), IsEmpty());
 }
 
-TEST(VocabularyTest, BodySiteTexts) {
+TEST(FhirVocabularyTest, BodySiteTexts) {
   struct Case {
     const char* text;
     std::vector<v1::TreatmentArea> want;
@@ -143,7 +143,7 @@ TEST(VocabularyTest, BodySiteTexts) {
   }
 }
 
-TEST(VocabularyTest, NeedleDepthText) {
+TEST(FhirVocabularyTest, NeedleDepthText) {
   struct Case {
     const char* text;
     double want;  // 0: none
@@ -177,7 +177,7 @@ TEST(VocabularyTest, NeedleDepthText) {
   }
 }
 
-TEST(VocabularyTest, Units) {
+TEST(FhirVocabularyTest, Units) {
   EXPECT_EQ(MillimetresPerUnit(""), 1.0);
   EXPECT_EQ(MillimetresPerUnit(" MM "), 1.0);
   EXPECT_EQ(MillimetresPerUnit("cm"), 10.0);
@@ -188,7 +188,7 @@ TEST(VocabularyTest, Units) {
   EXPECT_FALSE(MillimetresPerUnit("mg").has_value());
 }
 
-TEST(VocabularyTest, FitzpatrickAndNka) {
+TEST(FhirVocabularyTest, FitzpatrickAndNka) {
   EXPECT_TRUE(IsFitzpatrickObservation(Code("http://loinc.org", "66555-4")));
   EXPECT_TRUE(IsFitzpatrickObservation(Text("Fitzpatrick skin type")));
   EXPECT_FALSE(IsFitzpatrickObservation(Code("http://loinc.org", "82810-3")));
