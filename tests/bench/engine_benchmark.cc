@@ -29,7 +29,8 @@ void BM_Screen(benchmark::State& state, bench::PayloadKind kind) {
   const DayNumber day = *ParseFhirDay(request.session().date());
   size_t alerts = 0;
   for (auto _ : state) {
-    auto result = engine::EvaluateAsOf(Kb(), request.record(), request.session(), day);
+    auto result =
+        engine::EvaluateAsOf(Kb(), request.record(), request.session(), day);
     alerts = result.size();
     benchmark::DoNotOptimize(result);
   }
@@ -45,11 +46,13 @@ void BM_ParseRequestBaseline(benchmark::State& state, bench::PayloadKind kind) {
     benchmark::DoNotOptimize(parsed.ParseFromString(wire));
   }
   state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(wire.size()));
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<int64_t>(wire.size()));
 }
 
 BENCHMARK_CAPTURE(BM_Screen, typical, bench::PayloadKind::kTypical);
-BENCHMARK_CAPTURE(BM_ParseRequestBaseline, typical, bench::PayloadKind::kTypical);
+BENCHMARK_CAPTURE(BM_ParseRequestBaseline, typical,
+                  bench::PayloadKind::kTypical);
 BENCHMARK_CAPTURE(BM_Screen, large, bench::PayloadKind::kLarge);
 BENCHMARK_CAPTURE(BM_ParseRequestBaseline, large, bench::PayloadKind::kLarge);
 

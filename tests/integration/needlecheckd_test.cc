@@ -86,7 +86,7 @@ ScreenRequest EczemaRequest(absl::string_view id) {
                                           request_id: ")pb",
                                         id, R"pb("
                                                  record { patient_id: ")pb",
-                                        kPatientSecret, R"pb(                                                                                                                                                                                                                                                    "
+                                        kPatientSecret, R"pb(                                                                                                                                                                                                                                                                                                                 "
       birth_date: "1990-04-02"
       fitzpatrick_skin_type: 2
       conditions {
@@ -111,7 +111,7 @@ ScreenRequest EczemaRequest(absl::string_view id) {
         notes: "Jane Secretname reported hives"
       }
     }
-                                                                                                                                                                                                                                                                                                                 session {
+                                                                                                                                                                                                                                                                                                                                                                              session {
       date: "2026-12-01"
       areas { area: TREATMENT_AREA_FULL_FACE needle_depth_mm: 1.0 }
     }

@@ -21,7 +21,8 @@ TEST(AsOfTest, ConditionActiveAt) {
   EXPECT_TRUE(ConditionActiveAt(Cond("active", "", ""), Day("2026-12-01")));
   // No clinical status: active only through an abatement after T.
   EXPECT_FALSE(ConditionActiveAt(Cond("", "", ""), Day("2026-12-01")));
-  EXPECT_TRUE(ConditionActiveAt(Cond("", "2026-01", "2027-01-01"), Day("2026-12-01")));
+  EXPECT_TRUE(
+      ConditionActiveAt(Cond("", "2026-01", "2027-01-01"), Day("2026-12-01")));
   EXPECT_TRUE(
       ConditionActiveAt(Cond("recurrence", "2020", ""), Day("2026-12-01")));
   EXPECT_TRUE(
