@@ -1,0 +1,101 @@
+#include "service/engine/audit.h"
+
+#include <optional>
+#include <string>
+
+#include "service/engine/as_of.h"
+#include "service/engine/engine.h"
+
+namespace needlecheck::engine {
+namespace {
+
+bool IsAnesthetic(const kb::KnowledgeBase& kb, const v1::Concept& concept) {
+  kb::ConceptMatch match;
+  kb.ClassifyConcept(concept, &match);
+  return !match.agents.empty() || !match.generic_anesthetic.empty();
+}
+
+// The anesthetic a past session used, or an empty concept.
+v1::Concept SessionAnesthetic(const kb::KnowledgeBase& kb,
+                              const v1::PatientRecord& record,
+                              const v1::Procedure& procedure, DayNumber day) {
+  for (const v1::Concept& used : procedure.used()) {
+    if (IsAnesthetic(kb, used)) return used;
+  }
+  for (const v1::Medication& m : record.medications()) {
+    std::optional<FhirDate> start = OptionalDate(m.start());
+    if (!start.has_value() || start->first_day != day ||
+        start->last_day != day) {
+      continue;
+    }
+    if (IsAnesthetic(kb, m.code())) return m.code();
+  }
+  return v1::Concept();
+}
+
+std::string IntervalRuleId(const kb::KnowledgeBase& kb) {
+  for (const auto& rule : kb.definition().rules()) {
+    if (rule.kind() == v1::RULE_KIND_SESSION_INTERVAL) return rule.id();
+  }
+  return "";
+}
+
+}  // namespace
+
+v1::AuditVerdict VerdictFor(const std::vector<v1::Alert>& alerts,
+                            absl::string_view interval_rule_id) {
+  v1::Severity highest = v1::SEVERITY_UNSPECIFIED;
+  for (const v1::Alert& alert : alerts) {
+    if (!interval_rule_id.empty() && alert.rule_id() == interval_rule_id) {
+      return v1::AUDIT_VERDICT_INTERVAL_VIOLATION;
+    }
+    if (alert.severity() > highest) highest = alert.severity();
+  }
+  if (highest == v1::SEVERITY_CRITICAL) {
+    return v1::AUDIT_VERDICT_TREATED_DESPITE_CRITICAL;
+  }
+  if (highest == v1::SEVERITY_WARNING) {
+    return v1::AUDIT_VERDICT_TREATED_DESPITE_WARNING;
+  }
+  return v1::AUDIT_VERDICT_CLEAR;
+}
+
+std::vector<v1::AuditFinding> AuditRecord(const kb::KnowledgeBase& kb,
+                                          const v1::PatientRecord& record) {
+  std::vector<v1::AuditFinding> findings;
+  const std::string interval_rule = IntervalRuleId(kb);
+  const kb::ValueSetIndex microneedling = kb.microneedling_value_set();
+  kb::ConceptMatch match;
+  for (const v1::Procedure& procedure : record.procedures()) {
+    kb.ClassifyConcept(procedure.code(), &match);
+    if (match.FindValueSet(microneedling) == nullptr) continue;
+    std::optional<DayNumber> day = ProcedureLastDay(procedure);
+    if (!day.has_value()) continue;
+
+    v1::PlannedSession session;
+    session.set_date(FormatDay(*day));
+    for (int area : procedure.areas()) {
+      v1::AreaPlan* plan = session.add_areas();
+      plan->set_area(static_cast<v1::TreatmentArea>(area));
+      plan->set_needle_depth_mm(procedure.needle_depth_mm());
+    }
+    *session.mutable_anesthetic() =
+        SessionAnesthetic(kb, record, procedure, *day);
+
+    v1::AuditFinding finding;
+    finding.set_patient_id(record.patient_id());
+    v1::AuditedSession* audited = finding.mutable_session();
+    audited->set_procedure_id(procedure.id());
+    audited->set_date(session.date());
+    audited->mutable_areas()->CopyFrom(procedure.areas());
+    audited->set_needle_depth_mm(procedure.needle_depth_mm());
+    *audited->mutable_anesthetic() = session.anesthetic();
+    std::vector<v1::Alert> alerts = EvaluateAsOf(kb, record, session, *day);
+    finding.set_verdict(VerdictFor(alerts, interval_rule));
+    for (v1::Alert& alert : alerts) *finding.add_alerts() = std::move(alert);
+    findings.push_back(std::move(finding));
+  }
+  return findings;
+}
+
+}  // namespace needlecheck::engine

@@ -1,0 +1,44 @@
+// Audit of past treatments: every past microneedling session of a record,
+// evaluated as of its own date.
+//
+// Contract
+// - Pure, deterministic and thread-safe, like EvaluateAsOf (engine.h).
+// - Sessions are the record's procedures in the knowledge base's
+//   microneedling value set (by code or text) that were performed (not
+//   not-done, entered-in-error or preparation) and have a valid date; they
+//   are audited in record order.
+// - Each session is evaluated with EvaluateAsOf as of its day (for a partial
+//   date, its last possible day), with a planned session made of its own
+//   areas and needle depth and the anesthetic it used: Procedure.used
+//   entries that are topical anesthetics, else medications started that day
+//   that are. Only what was recorded by then counts (the as-of semantics of
+//   the rules); the session itself and any on the same day are never its
+//   "previous session".
+// - The verdict is the first that applies: INTERVAL_VIOLATION (the
+//   session-spacing rule fired), TREATED_DESPITE_CRITICAL,
+//   TREATED_DESPITE_WARNING, CLEAR (nothing above INFO).
+// - Findings carry patient_id, the session and the alerts; request_id and
+//   knowledge_base_version are left for the caller.
+#ifndef SERVICE_ENGINE_AUDIT_H_
+#define SERVICE_ENGINE_AUDIT_H_
+
+#include <vector>
+
+#include "needlecheck/v1/audit.pb.h"
+#include "needlecheck/v1/record.pb.h"
+#include "service/kb/knowledge_base.h"
+
+namespace needlecheck::engine {
+
+std::vector<needlecheck::v1::AuditFinding> AuditRecord(
+    const kb::KnowledgeBase& kb, const needlecheck::v1::PatientRecord& record);
+
+// The verdict for a session's alerts (see above). `interval_rule_id` is the
+// id of the knowledge base's session-spacing rule.
+needlecheck::v1::AuditVerdict VerdictFor(
+    const std::vector<needlecheck::v1::Alert>& alerts,
+    absl::string_view interval_rule_id);
+
+}  // namespace needlecheck::engine
+
+#endif  // SERVICE_ENGINE_AUDIT_H_
