@@ -132,7 +132,7 @@ TEST(SynthTest, FindingsMatchSummaryAndEveryScenarioAppears) {
   for (const auto& [verdict, count] : verdicts) {
     EXPECT_EQ(summary["verdicts"][verdict].get<int64_t>(), count) << verdict;
   }
-  for (const std::string& verdict :
+  for (const char* verdict :
        {"interval_violation", "treated_despite_critical",
         "treated_despite_warning", "clear"}) {
     EXPECT_GT(verdicts[verdict], 0) << verdict;
