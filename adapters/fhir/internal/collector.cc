@@ -323,6 +323,10 @@ class ResourceMapper {
         if (!dup) p.add_areas(a);
       }
     }
+    // usedCode: what was used, e.g. the topical anesthetic (audits read it).
+    std::vector<v1::Concept> used;
+    FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "usedCode", &used));
+    for (v1::Concept& u : used) *p.add_used() = std::move(u);
     std::vector<std::string> notes;
     FHIR_RETURN_IF_ERROR(ctx_.AnnotationTexts(res_, "$", "note", &notes));
     double depth = 0;

@@ -69,6 +69,19 @@ TEST(FhirExtractTest, BatchResponseEntriesWithoutResourceAreSkipped) {
   EXPECT_EQ(got->stats.resources, 1);  // Bundles are not counted
 }
 
+TEST(FhirExtractTest, ProcedureUsedCodeIsKept) {
+  absl::StatusOr<FhirExtract> got = Extract(
+      R"({"resourceType":"Procedure","id":"p1","status":"completed",)"
+      R"("code":{"text":"Microneedling"},"performedDateTime":"2026-02-01",)"
+      R"("usedCode":[{"coding":[{"system":"http://snomed.info/sct",)"
+      R"("code":"346553009","display":"EMLA"}],"text":"EMLA cream"}]})");
+  ASSERT_THAT(got, IsOk());
+  ASSERT_EQ(got->record.procedures_size(), 1);
+  ASSERT_EQ(got->record.procedures(0).used_size(), 1);
+  EXPECT_EQ(got->record.procedures(0).used(0).text(), "EMLA cream");
+  EXPECT_EQ(got->record.procedures(0).used(0).codings(0).code(), "346553009");
+}
+
 TEST(FhirExtractTest, SingleResource) {
   absl::StatusOr<FhirExtract> got = Extract(kCondition);
   ASSERT_THAT(got, IsOk());
