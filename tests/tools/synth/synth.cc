@@ -31,6 +31,7 @@ enum Scenario {
   kNegatedAllergy,
   kEyeDepth,
   kFitzpatrickV,
+  kIntervalAndWarfarin,
   kNumScenarios,
 };
 
@@ -193,7 +194,8 @@ std::vector<std::string> ScenarioNames() {
                                     "warfarin_stopped",
                                     "negated_allergy",
                                     "eye_depth",
-                                    "fitzpatrick_v"};
+                                    "fitzpatrick_v",
+                                    "interval_and_warfarin"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == kNumScenarios);
   return std::vector<std::string>(std::begin(kNames), std::end(kNames));
 }
@@ -255,7 +257,8 @@ GeneratedPatient GeneratePatient(const SynthOptions& options, int64_t index) {
   // Sessions.
   std::vector<Session> sessions;
   switch (scenario) {
-    case kIntervalViolation: {
+    case kIntervalViolation:
+    case kIntervalAndWarfarin: {
       int a, b;
       switch (rng.Below(5)) {
         case 0:
@@ -396,8 +399,9 @@ GeneratedPatient GeneratePatient(const SynthOptions& options, int64_t index) {
   }
 
   // Medications.
-  if (scenario == kWarfarinActive || scenario == kWarfarinStopped) {
-    const bool active = scenario == kWarfarinActive;
+  if (scenario == kWarfarinActive || scenario == kWarfarinStopped ||
+      scenario == kIntervalAndWarfarin) {
+    const bool active = scenario != kWarfarinStopped;
     const absl::CivilDay authored = setup - rng.Below(60);
     std::string line = absl::StrCat(
         "{\"resourceType\":\"MedicationRequest\",\"id\":",
@@ -440,8 +444,9 @@ GeneratedPatient GeneratePatient(const SynthOptions& options, int64_t index) {
   // Session Procedures and expected verdicts.
   const bool critical =
       scenario == kEczemaActive || scenario == kAnestheticAllergy;
-  const bool warning_all =
-      scenario == kWarfarinActive || scenario == kFitzpatrickV;
+  const bool warning_all = scenario == kWarfarinActive ||
+                           scenario == kFitzpatrickV ||
+                           scenario == kIntervalAndWarfarin;
   for (size_t i = 0; i < sessions.size(); ++i) {
     Session& s = sessions[i];
     s.id = absl::StrCat(p.patient_id, "-mn", i + 1);

@@ -68,6 +68,9 @@
 //                                        -> all treated_despite_warning
 //   fitzpatrick_v         Fitzpatrick V (SNOMED 403235007)
 //                                        -> all treated_despite_warning
+//   interval_and_warfarin the interval pair plus active warfarin (the order
+//                         of verdicts)  -> first treated_despite_warning,
+//                                          second interval_violation
 //
 // Determinism: each patient is generated from its own RNG stream seeded by
 // (seed, patient index) with a portable generator (splitmix64; no

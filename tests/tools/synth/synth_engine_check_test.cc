@@ -1,7 +1,6 @@
 // Cross-check: the expected verdicts of a generated export equal what the
 // audit engine (service/engine/audit.h) finds, session by session, reading
 // the export through the FHIR adapter exactly as a batch reader would.
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -42,7 +41,6 @@ TEST(SynthEngineCheckTest, ExpectedVerdictsEqualTheAuditEngine) {
   options.patients = 400;
   options.seed = 11;
   int64_t sessions = 0;
-  int64_t unmapped_used = 0;
   std::map<std::string, int64_t> mismatches;
   for (int64_t i = 0; i < options.patients; ++i) {
     GeneratedPatient p = GeneratePatient(options, i);
@@ -66,17 +64,6 @@ TEST(SynthEngineCheckTest, ExpectedVerdictsEqualTheAuditEngine) {
       }
     }
     EXPECT_EQ(actual.size(), p.findings.size()) << p.patient_id;
-    bool used_mapped = false;
-    for (const auto& procedure : extract->record.procedures()) {
-      if (procedure.used_size() > 0) used_mapped = true;
-    }
-    if (p.scenario == "anesthetic_allergy" && !used_mapped) {
-      // Known gap (adapters/fhir): Procedure.usedCode is not mapped to
-      // Procedure.used yet, so the engine sees no anesthetic and says
-      // WARNING. Strict again as soon as the adapter maps it.
-      ++unmapped_used;
-      continue;
-    }
     for (const ExpectedFinding& e : p.findings) {
       ++sessions;
       EXPECT_EQ(actual[e.session_id], e.verdict)
@@ -86,12 +73,6 @@ TEST(SynthEngineCheckTest, ExpectedVerdictsEqualTheAuditEngine) {
     }
   }
   EXPECT_GT(sessions, 0);
-  if (unmapped_used > 0) {
-    std::printf(
-        "NOTE: %lld anesthetic_allergy patients not checked: the FHIR "
-        "adapter does not map Procedure.usedCode\n",
-        static_cast<long long>(unmapped_used));  // NOLINT
-  }
   for (const auto& [scenario, n] : mismatches) {
     ADD_FAILURE() << scenario << ": " << n << " mismatches";
   }

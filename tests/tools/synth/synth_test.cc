@@ -91,6 +91,27 @@ TEST(SynthTest, EveryResourceLineReadsWithTheFhirAdapter) {
       EXPECT_TRUE(ids.insert(j["id"].get<std::string>()).second)
           << "duplicate id " << j["id"];
       EXPECT_FALSE(extract->record.patient_id().empty()) << line;
+      const needlecheck::v1::PatientRecord& record = extract->record;
+      if (t == 4) {
+        ASSERT_EQ(record.procedures_size(), 1) << line;
+        const auto& procedure = record.procedures(0);
+        EXPECT_EQ(procedure.areas_size() > 0, j.contains("bodySite")) << line;
+        if (j.contains("extension")) {
+          EXPECT_DOUBLE_EQ(
+              procedure.needle_depth_mm(),
+              j["extension"][0]["valueQuantity"]["value"].get<double>());
+        } else {
+          EXPECT_EQ(procedure.needle_depth_mm(), 0) << line;
+        }
+      }
+      if (t == 5) {
+        EXPECT_TRUE(record.fitzpatrick_skin_type() == 2 ||
+                    record.fitzpatrick_skin_type() == 5)
+            << line;
+      }
+      if (t == 2) {
+        ASSERT_EQ(record.allergies_size(), 1) << line;
+      }
       if (t == 0) {
         patients.insert(extract->record.patient_id());
       } else {
@@ -132,9 +153,8 @@ TEST(SynthTest, FindingsMatchSummaryAndEveryScenarioAppears) {
   for (const auto& [verdict, count] : verdicts) {
     EXPECT_EQ(summary["verdicts"][verdict].get<int64_t>(), count) << verdict;
   }
-  for (const char* verdict :
-       {"interval_violation", "treated_despite_critical",
-        "treated_despite_warning", "clear"}) {
+  for (const char* verdict : {"interval_violation", "treated_despite_critical",
+                              "treated_despite_warning", "clear"}) {
     EXPECT_GT(verdicts[verdict], 0) << verdict;
   }
   for (const std::string& scenario : ScenarioNames()) {
@@ -161,6 +181,8 @@ TEST(SynthTest, FindingsMatchSummaryAndEveryScenarioAppears) {
               ElementsAre("treated_despite_warning"));
   EXPECT_THAT(scenario_verdicts["fitzpatrick_v"],
               ElementsAre("treated_despite_warning"));
+  EXPECT_THAT(scenario_verdicts["interval_and_warfarin"],
+              ElementsAre("interval_violation", "treated_despite_warning"));
 }
 
 TEST(SynthTest, RejectsTooShortRange) {
