@@ -51,25 +51,10 @@ class Checker {
 
 }  // namespace
 
-std::vector<FieldViolation> ValidateScreenInput(
-    const v1::PatientRecord& record, const v1::PlannedSession& session,
-    double max_needle_depth_mm) {
+std::vector<FieldViolation> ValidateRecord(const v1::PatientRecord& record,
+                                           double max_needle_depth_mm) {
   std::vector<FieldViolation> out;
   Checker check(&out);
-  if (session.date().empty()) {
-    check.Add("session.date",
-              "required: the planned session date (YYYY-MM-DD)");
-  } else {
-    absl::StatusOr<DayNumber> day = ParseFhirDay(session.date());
-    if (!day.ok())
-      check.Add("session.date", std::string(day.status().message()));
-  }
-  for (int i = 0; i < session.areas_size(); ++i) {
-    const std::string f = absl::StrCat("session.areas[", i, "]");
-    check.Area(f + ".area", session.areas(i).area());
-    check.Depth(f + ".needle_depth_mm", session.areas(i).needle_depth_mm(),
-                max_needle_depth_mm);
-  }
   check.Date("record.birth_date", record.birth_date());
   if (record.fitzpatrick_skin_type() < 0 ||
       record.fitzpatrick_skin_type() > 6) {
@@ -105,6 +90,31 @@ std::vector<FieldViolation> ValidateScreenInput(
     check.Date(absl::StrCat("record.observations[", i, "].effective"),
                record.observations(i).effective());
   }
+  return out;
+}
+
+std::vector<FieldViolation> ValidateScreenInput(
+    const v1::PatientRecord& record, const v1::PlannedSession& session,
+    double max_needle_depth_mm) {
+  std::vector<FieldViolation> out;
+  Checker check(&out);
+  if (session.date().empty()) {
+    check.Add("session.date",
+              "required: the planned session date (YYYY-MM-DD)");
+  } else {
+    absl::StatusOr<DayNumber> day = ParseFhirDay(session.date());
+    if (!day.ok())
+      check.Add("session.date", std::string(day.status().message()));
+  }
+  for (int i = 0; i < session.areas_size(); ++i) {
+    const std::string f = absl::StrCat("session.areas[", i, "]");
+    check.Area(f + ".area", session.areas(i).area());
+    check.Depth(f + ".needle_depth_mm", session.areas(i).needle_depth_mm(),
+                max_needle_depth_mm);
+  }
+  std::vector<FieldViolation> record_violations =
+      ValidateRecord(record, max_needle_depth_mm);
+  out.insert(out.end(), record_violations.begin(), record_violations.end());
   return out;
 }
 

@@ -27,6 +27,10 @@ struct FieldViolation {
   std::string description;  // e.g. "required: the planned session date"
 };
 
+// The record part alone (paths rooted at "record."), for audits.
+std::vector<FieldViolation> ValidateRecord(
+    const needlecheck::v1::PatientRecord& record, double max_needle_depth_mm);
+
 std::vector<FieldViolation> ValidateScreenInput(
     const needlecheck::v1::PatientRecord& record,
     const needlecheck::v1::PlannedSession& session, double max_needle_depth_mm);

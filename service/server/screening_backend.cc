@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "service/common/fhir_date.h"
+#include "service/engine/audit.h"
 #include "service/engine/engine.h"
 #include "service/engine/input_validation.h"
 #include "service/server/log.h"
@@ -72,6 +73,36 @@ class EngineBackend : public ScreeningBackend {
     return absl::OkStatus();
   }
 
+  absl::Status Audit(
+      const needlecheck::v1::AuditRequest& request,
+      std::vector<needlecheck::v1::AuditFinding>* findings) override {
+    const KnowledgeBaseStore::Snapshot snapshot = store_->Current();
+    if (snapshot.kb == nullptr) {
+      return absl::UnavailableError("no knowledge base is loaded");
+    }
+    const kb::KnowledgeBase& kb = *snapshot.kb;
+    std::vector<engine::FieldViolation> violations;
+    if (!request.has_record()) {
+      violations.push_back({"record", "required: the patient record"});
+    }
+    std::vector<engine::FieldViolation> record_violations =
+        engine::ValidateRecord(request.record(),
+                               kb.thresholds().max_needle_depth_mm());
+    violations.insert(violations.end(), record_violations.begin(),
+                      record_violations.end());
+    if (!violations.empty()) {
+      return BadRequestError("invalid audit request", violations);
+    }
+    const std::string request_id =
+        request.request_id().empty() ? NewRequestId() : request.request_id();
+    *findings = engine::AuditRecord(kb, request.record());
+    for (needlecheck::v1::AuditFinding& finding : *findings) {
+      finding.set_request_id(request_id);
+      finding.set_knowledge_base_version(kb.version());
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status GetKnowledgeBase(KnowledgeBase* knowledge_base) override {
     const KnowledgeBaseStore::Snapshot snapshot = store_->Current();
     if (snapshot.kb == nullptr) {
@@ -121,6 +152,12 @@ class EngineBackend : public ScreeningBackend {
 };
 
 }  // namespace
+
+absl::Status ScreeningBackend::Audit(
+    const needlecheck::v1::AuditRequest& /*request*/,
+    std::vector<needlecheck::v1::AuditFinding>* /*findings*/) {
+  return absl::UnimplementedError("this backend does not audit");
+}
 
 std::unique_ptr<ScreeningBackend> CreateEngineBackend(
     const KnowledgeBaseStore* store, ledger::AlertLedger* ledger,

@@ -19,6 +19,11 @@
 //   logged (ledger_record_failed, request id and status only) and the
 //   ledger's screenings_refused counter grows. Without a ledger, alerts
 //   carry no alert_id.
+// - Audit(): validates the record (INVALID_ARGUMENT with BadRequest, paths
+//   rooted at "record.") and audits every past microneedling session of it
+//   with the served knowledge base (engine/audit.h); the findings carry the
+//   request id (generated when empty) and the knowledge-base version.
+//   Audits are not recorded in the alert ledger (no alert ids).
 // - GetKnowledgeBase(): the served knowledge base's summary with its load
 //   time (RFC 3339, UTC). UNAVAILABLE when none is loaded.
 // - Thread-safe: called concurrently from gRPC's threads.
@@ -28,9 +33,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "needlecheck/v1/audit.pb.h"
 #include "needlecheck/v1/knowledge_base.pb.h"
 #include "needlecheck/v1/screening.pb.h"
 #include "service/ledger/alert_ledger.h"
@@ -46,6 +53,10 @@ class ScreeningBackend {
                               needlecheck::v1::ScreenResponse* response) = 0;
   virtual absl::Status GetKnowledgeBase(
       needlecheck::v1::KnowledgeBase* knowledge_base) = 0;
+  // Default: UNIMPLEMENTED (for backends without audits).
+  virtual absl::Status Audit(
+      const needlecheck::v1::AuditRequest& request,
+      std::vector<needlecheck::v1::AuditFinding>* findings);
 };
 
 // The engine-backed backend. `store` and `ledger` (may be null: no ledger)

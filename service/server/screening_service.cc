@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/time/clock.h"
+#include "service/server/audit_stream_reactor.h"
 #include "service/server/handlers.h"
 #include "service/server/screen_stream_reactor.h"
 
@@ -23,6 +24,13 @@ grpc::ServerBidiReactor<needlecheck::v1::ScreenRequest,
 ScreeningServiceImpl::ScreenStream(grpc::CallbackServerContext* context) {
   // gRPC owns the reactor from here; it deletes itself in OnDone().
   return std::make_unique<ScreenStreamReactor>(context, backend_).release();
+}
+
+grpc::ServerBidiReactor<needlecheck::v1::AuditRequest,
+                        needlecheck::v1::AuditFinding>*
+ScreeningServiceImpl::Audit(grpc::CallbackServerContext* context) {
+  // gRPC owns the reactor from here; it deletes itself in OnDone().
+  return std::make_unique<AuditStreamReactor>(context, backend_).release();
 }
 
 grpc::ServerUnaryReactor* ScreeningServiceImpl::GetKnowledgeBase(

@@ -39,6 +39,10 @@ class ScreeningServiceImpl final
       const needlecheck::v1::RecordFeedbackRequest* request,
       needlecheck::v1::RecordFeedbackResponse* response) override;
 
+  grpc::ServerBidiReactor<needlecheck::v1::AuditRequest,
+                          needlecheck::v1::AuditFinding>*
+  Audit(grpc::CallbackServerContext* context) override;
+
   grpc::ServerUnaryReactor* GetAlertStats(
       grpc::CallbackServerContext* context,
       const needlecheck::v1::GetAlertStatsRequest* request,

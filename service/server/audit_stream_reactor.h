@@ -1,0 +1,54 @@
+// AuditStreamReactor: the Audit RPC. Each request carries one patient's
+// record; its findings (one per past microneedling session) are written one
+// by one before the next request is read.
+//
+// Contract
+// - Flow control end to end: one request and its findings in memory per
+//   stream; a client that stops reading stops the server reading too.
+// - A request the backend rejects ends the stream with its status, the
+//   message prefixed with the request's position and id (as ScreenStream).
+// - Before each request: a cancelled call or an expired deadline ends the
+//   stream (CANCELLED / DEADLINE_EXCEEDED) without auditing it.
+// - Owned by gRPC: created by the service, deletes itself in OnDone().
+#ifndef SERVICE_SERVER_AUDIT_STREAM_REACTOR_H_
+#define SERVICE_SERVER_AUDIT_STREAM_REACTOR_H_
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "grpcpp/grpcpp.h"
+#include "needlecheck/v1/audit.pb.h"
+#include "service/server/screening_backend.h"
+
+namespace needlecheck::server {
+
+class AuditStreamReactor
+    : public grpc::ServerBidiReactor<needlecheck::v1::AuditRequest,
+                                     needlecheck::v1::AuditFinding> {
+ public:
+  AuditStreamReactor(grpc::CallbackServerContext* context,
+                     ScreeningBackend* backend);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone() override;
+
+ private:
+  // Writes findings_[next_] or, when all are written, reads the next
+  // request.
+  void WriteNextOrRead();
+  void FinishOnce(const grpc::Status& status);
+
+  grpc::CallbackServerContext* const context_;
+  ScreeningBackend* const backend_;
+  needlecheck::v1::AuditRequest request_;
+  std::vector<needlecheck::v1::AuditFinding> findings_;
+  size_t next_ = 0;    // next finding to write
+  int64_t index_ = 0;  // position of request_ in the stream
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace needlecheck::server
+
+#endif  // SERVICE_SERVER_AUDIT_STREAM_REACTOR_H_

@@ -1,0 +1,155 @@
+// The Audit RPC through the real needlecheckd on 127.0.0.1:0: a stream of
+// patients in, one finding per past session out, in order; a bad record
+// ends the stream naming its position.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "needlecheck/v1/screening.grpc.pb.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
+
+namespace needlecheck {
+namespace {
+
+using ::needlecheck::testing::BinaryPath;
+using ::needlecheck::testing::IsOk;
+using ::needlecheck::testing::ServerProcess;
+using ::testing::HasSubstr;
+
+class AuditRpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/audit_rpc_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto process = ServerProcess::Start(
+        BinaryPath("service/needlecheckd"),
+        {"--listen=127.0.0.1:0", "--data_dir=" + dir_ + "/data"});
+    ASSERT_THAT(process, IsOk());
+    server_ = *std::move(process);
+    stub_ = v1::ScreeningService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                            grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    server_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  static v1::AuditRequest Request(const std::string& id,
+                                  const std::string& record_text) {
+    v1::AuditRequest request;
+    request.set_request_id(id);
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+        record_text, request.mutable_record()));
+    return request;
+  }
+
+  std::string dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<v1::ScreeningService::Stub> stub_;
+};
+
+constexpr char kIntervalPatient[] = R"pb(
+  patient_id: "pat-a"
+  no_known_allergies: true
+  fitzpatrick_skin_type: 2
+  procedures {
+    id: "s1"
+    code { text: "Microneedling" }
+    status: "completed"
+    performed: "2026-01-10"
+    areas: TREATMENT_AREA_CHEEKS
+  }
+  procedures {
+    id: "s2"
+    code { text: "Dermapen" }
+    status: "completed"
+    performed: "2026-01-25"
+    areas: TREATMENT_AREA_FULL_FACE
+  }
+)pb";
+constexpr char kNoSessions[] = R"pb(
+  patient_id: "pat-b" no_known_allergies: true
+)pb";
+constexpr char kEczemaPatient[] = R"pb(
+  patient_id: "pat-c"
+  no_known_allergies: true
+  fitzpatrick_skin_type: 2
+  conditions {
+    id: "c1"
+    code { codings { system: "http://snomed.info/sct" code: "24079001" } }
+    clinical_status: "active"
+    onset: "2025-01-01"
+  }
+  procedures {
+    id: "s9"
+    code { text: "Microneedling" }
+    status: "completed"
+    performed: "2026-03-01"
+  }
+)pb";
+
+TEST_F(AuditRpcTest, FindingsPerSessionInOrder) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  auto stream = stub_->Audit(&context);
+  ASSERT_TRUE(stream->Write(Request("r1", kIntervalPatient)));
+  ASSERT_TRUE(stream->Write(Request("r2", kNoSessions)));
+  ASSERT_TRUE(stream->Write(Request("r3", kEczemaPatient)));
+  stream->WritesDone();
+  std::vector<v1::AuditFinding> findings;
+  v1::AuditFinding finding;
+  while (stream->Read(&finding)) findings.push_back(finding);
+  ASSERT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(findings.size(), 3u);
+  EXPECT_EQ(findings[0].request_id(), "r1");
+  EXPECT_EQ(findings[0].patient_id(), "pat-a");
+  EXPECT_EQ(findings[0].session().procedure_id(), "s1");
+  EXPECT_EQ(findings[0].verdict(), v1::AUDIT_VERDICT_CLEAR);
+  EXPECT_EQ(findings[1].session().procedure_id(), "s2");
+  EXPECT_EQ(findings[1].session().date(), "2026-01-25");
+  EXPECT_EQ(findings[1].verdict(), v1::AUDIT_VERDICT_INTERVAL_VIOLATION);
+  EXPECT_EQ(findings[2].request_id(), "r3");
+  EXPECT_EQ(findings[2].verdict(), v1::AUDIT_VERDICT_TREATED_DESPITE_CRITICAL);
+  EXPECT_FALSE(findings[2].knowledge_base_version().empty());
+  bool eczema = false;
+  for (const auto& alert : findings[2].alerts()) {
+    eczema = eczema || alert.rule_id() == "MN-CI-ECZEMA";
+  }
+  EXPECT_TRUE(eczema);
+}
+
+TEST_F(AuditRpcTest, BadRecordEndsTheStreamNamingItsPosition) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  auto stream = stub_->Audit(&context);
+  ASSERT_TRUE(stream->Write(Request("r1", kEczemaPatient)));
+  v1::AuditRequest bad = Request("r2", kNoSessions);
+  bad.mutable_record()->add_conditions()->set_onset("2026-02-30");
+  stream->Write(bad);
+  stream->WritesDone();
+  std::vector<v1::AuditFinding> findings;
+  v1::AuditFinding finding;
+  while (stream->Read(&finding)) findings.push_back(finding);
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(findings.size(), 1u);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("request at index 1"));
+  EXPECT_THAT(status.error_message(), HasSubstr("record.conditions[0].onset"));
+}
+
+}  // namespace
+}  // namespace needlecheck
