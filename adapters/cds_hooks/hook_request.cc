@@ -11,11 +11,14 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "adapters/cds_hooks/discovery.h"
+#include "adapters/common/json_type_name.h"
 #include "simdjson.h"
 
 namespace needlecheck::cds_hooks {
 
 namespace {
+
+using ::needlecheck::adapters::JsonTypeName;
 
 using simdjson::dom::array;
 using simdjson::dom::element;
@@ -25,26 +28,6 @@ absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
 
 absl::Status Invalid(absl::string_view path, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", problem));
-}
-
-const char* TypeName(element e) {
-  switch (e.type()) {
-    case simdjson::dom::element_type::ARRAY:
-      return "an array";
-    case simdjson::dom::element_type::OBJECT:
-      return "an object";
-    case simdjson::dom::element_type::INT64:
-    case simdjson::dom::element_type::UINT64:
-    case simdjson::dom::element_type::DOUBLE:
-      return "a number";
-    case simdjson::dom::element_type::STRING:
-      return "a string";
-    case simdjson::dom::element_type::BOOL:
-      return "a boolean";
-    case simdjson::dom::element_type::NULL_VALUE:
-      return "null";
-  }
-  return "something else";
 }
 
 // A string member: absent -> empty optional-like (found=false); wrong type
@@ -57,7 +40,8 @@ absl::Status OptionalString(object o, std::string_view key,
   if (o.at_key(key).get(e) != simdjson::SUCCESS) return absl::OkStatus();
   std::string_view value;
   if (e.get_string().get(value) != simdjson::SUCCESS) {
-    return Invalid(path, absl::StrCat("expected a string, got ", TypeName(e)));
+    return Invalid(path,
+                   absl::StrCat("expected a string, got ", JsonTypeName(e)));
   }
   if (value.empty()) {
     return Invalid(path, "empty string (omit the field instead)");
@@ -150,8 +134,8 @@ absl::Status ResourcesOf(element container, absl::string_view path,
     }
     return absl::OkStatus();
   }
-  return Invalid(
-      path, absl::StrCat("expected a FHIR Bundle, got ", TypeName(container)));
+  return Invalid(path, absl::StrCat("expected a FHIR Bundle, got ",
+                                    JsonTypeName(container)));
 }
 
 void KeepPlanned(const std::vector<object>& resources,
@@ -172,7 +156,7 @@ absl::Status ParseFhirAuthorization(element e, FhirAuthorization* out) {
   object o;
   if (e.get(o) != simdjson::SUCCESS) {
     return Invalid("fhirAuthorization",
-                   absl::StrCat("expected an object, got ", TypeName(e)));
+                   absl::StrCat("expected an object, got ", JsonTypeName(e)));
   }
   absl::Status s = RequiredString(
       o, "access_token", "fhirAuthorization.access_token", &out->access_token);
@@ -192,7 +176,7 @@ absl::Status ParseFhirAuthorization(element e, FhirAuthorization* out) {
   if (expires.get_int64().get(expires_in) != simdjson::SUCCESS) {
     return Invalid(
         "fhirAuthorization.expires_in",
-        absl::StrCat("expected an integer, got ", TypeName(expires)));
+        absl::StrCat("expected an integer, got ", JsonTypeName(expires)));
   }
   out->expires_in = expires_in;
   s = RequiredString(o, "scope", "fhirAuthorization.scope", &out->scope);
@@ -222,7 +206,7 @@ absl::Status ParsePrefetch(element e, HookRequest* out) {
   object prefetch;
   if (e.get(prefetch) != simdjson::SUCCESS) {
     return Invalid("prefetch",
-                   absl::StrCat("expected an object, got ", TypeName(e)));
+                   absl::StrCat("expected an object, got ", JsonTypeName(e)));
   }
   for (const PrefetchTemplate& t : PrefetchTemplates()) {
     element value;
@@ -239,7 +223,7 @@ absl::Status ParsePrefetch(element e, HookRequest* out) {
     if (value.get(resource) != simdjson::SUCCESS) {
       return Invalid(path,
                      absl::StrCat("expected a FHIR resource or null, got ",
-                                  TypeName(value)));
+                                  JsonTypeName(value)));
     }
     std::string_view type;
     if (resource["resourceType"].get(type) != simdjson::SUCCESS) {
@@ -268,7 +252,7 @@ absl::StatusOr<HookRequest> ParseHookRequest(absl::string_view body,
   object request;
   if (root.get(request) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the request body must be a JSON object, got ", TypeName(root)));
+        "the request body must be a JSON object, got ", JsonTypeName(root)));
   }
   HookRequest out;
   absl::Status s = RequiredString(request, "hook", "hook", &out.hook);
@@ -311,7 +295,7 @@ absl::StatusOr<HookRequest> ParseHookRequest(absl::string_view body,
   }
   if (context_element.get(context) != simdjson::SUCCESS) {
     return Invalid("context", absl::StrCat("expected an object, got ",
-                                           TypeName(context_element)));
+                                           JsonTypeName(context_element)));
   }
   s = RequiredString(context, "userId", "context.userId", &out.user_id);
   if (!s.ok()) return s;
@@ -357,7 +341,7 @@ absl::StatusOr<HookRequest> ParseHookRequest(absl::string_view body,
       if (selections_element.get(selections) != simdjson::SUCCESS) {
         return Invalid("context.selections",
                        absl::StrCat("expected an array, got ",
-                                    TypeName(selections_element)));
+                                    JsonTypeName(selections_element)));
       }
       std::vector<std::string> references;
       for (object r : resources) references.push_back(ResourceReference(r));
@@ -468,7 +452,7 @@ ParseFeedback(absl::string_view body, absl::string_view service_id) {
   }
   if (items_element.get(items) != simdjson::SUCCESS) {
     return Invalid("feedback", absl::StrCat("expected an array, got ",
-                                            TypeName(items_element)));
+                                            JsonTypeName(items_element)));
   }
   std::vector<needlecheck::v1::RecordFeedbackRequest> out;
   int i = 0;

@@ -100,6 +100,26 @@ std::vector<engine::FieldViolation> ToViolations(
   return violations;
 }
 
+// The end of a ledger RPC: OK, or the error logged (caller errors as
+// warnings, the rest as errors; field paths only, never request content:
+// the ledger's messages carry none) and converted to a grpc::Status.
+grpc::Status FinishLedgerCall(const absl::Status& status,
+                              absl::string_view event,
+                              bool not_found_is_caller_error) {
+  if (status.ok()) return grpc::Status::OK;
+  const bool caller_error =
+      status.code() == absl::StatusCode::kInvalidArgument ||
+      (not_found_is_caller_error &&
+       status.code() == absl::StatusCode::kNotFound);
+  Log(caller_error ? LogLevel::kWarning : LogLevel::kError, event,
+      {{"code", absl::StatusCodeToString(status.code())},
+       {"fields", ViolationFields(status)},
+       {"error", status.code() == absl::StatusCode::kInvalidArgument
+                     ? absl::string_view()
+                     : status.message()}});
+  return ToGrpcStatus(status);
+}
+
 }  // namespace
 
 grpc::Status HandleRecordFeedback(
@@ -124,22 +144,8 @@ grpc::Status HandleRecordFeedback(
       status = recorded.status();
     }
   }
-  if (!status.ok()) {
-    const LogLevel level =
-        status.code() == absl::StatusCode::kInvalidArgument ||
-                status.code() == absl::StatusCode::kNotFound
-            ? LogLevel::kWarning
-            : LogLevel::kError;
-    // The ledger's messages carry no request content; the fields are paths.
-    Log(level, "record_feedback_failed",
-        {{"code", absl::StatusCodeToString(status.code())},
-         {"fields", ViolationFields(status)},
-         {"error", status.code() == absl::StatusCode::kInvalidArgument
-                       ? absl::string_view()
-                       : status.message()}});
-    return ToGrpcStatus(status);
-  }
-  return grpc::Status::OK;
+  return FinishLedgerCall(status, "record_feedback_failed",
+                          /*not_found_is_caller_error=*/true);
 }
 
 grpc::Status HandleGetAlertStats(
@@ -165,18 +171,8 @@ grpc::Status HandleGetAlertStats(
       status = stats.status();
     }
   }
-  if (!status.ok()) {
-    Log(status.code() == absl::StatusCode::kInvalidArgument ? LogLevel::kWarning
-                                                            : LogLevel::kError,
-        "get_alert_stats_failed",
-        {{"code", absl::StatusCodeToString(status.code())},
-         {"fields", ViolationFields(status)},
-         {"error", status.code() == absl::StatusCode::kInvalidArgument
-                       ? absl::string_view()
-                       : status.message()}});
-    return ToGrpcStatus(status);
-  }
-  return grpc::Status::OK;
+  return FinishLedgerCall(status, "get_alert_stats_failed",
+                          /*not_found_is_caller_error=*/false);
 }
 
 }  // namespace needlecheck::server

@@ -16,6 +16,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "adapters/common/json_type_name.h"
 #include "needlecheck/v1/record.pb.h"
 #include "simdjson.h"
 
@@ -26,7 +27,7 @@ using JsonObject = simdjson::dom::object;
 using JsonArray = simdjson::dom::array;
 
 // "a string", "a number", ... for error messages.
-const char* JsonTypeName(const JsonElement& e);
+using ::needlecheck::adapters::JsonTypeName;  // adapters/common
 
 // absl::string_view of a simdjson string_view.
 inline absl::string_view ToAbsl(std::string_view s) {
