@@ -1,9 +1,6 @@
 // The Audit RPC through the real needlecheckd on 127.0.0.1:0: a stream of
 // patients in, one finding per past session out, in order; a bad record
 // ends the stream naming its position.
-#include <stdlib.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
+#include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -28,23 +26,17 @@ using ::testing::HasSubstr;
 class AuditRpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "/audit_rpc_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(dir_.path().empty());
     auto process = ServerProcess::Start(
         BinaryPath("service/needlecheckd"),
-        {"--listen=127.0.0.1:0", "--data_dir=" + dir_ + "/data"});
+        {"--listen=127.0.0.1:0", "--data_dir=" + dir_.Path("data")});
     ASSERT_THAT(process, IsOk());
     server_ = *std::move(process);
     stub_ = v1::ScreeningService::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                             grpc::InsecureChannelCredentials()));
   }
-  void TearDown() override {
-    server_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void TearDown() override { server_.reset(); }
 
   static v1::AuditRequest Request(const std::string& id,
                                   const std::string& record_text) {
@@ -55,7 +47,7 @@ class AuditRpcTest : public ::testing::Test {
     return request;
   }
 
-  std::string dir_;
+  ::needlecheck::testing::ScopedTempDir dir_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<v1::ScreeningService::Stub> stub_;
 };

@@ -33,6 +33,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
+#include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -60,21 +61,7 @@ std::chrono::system_clock::time_point Deadline() {
   return std::chrono::system_clock::now() + std::chrono::seconds(60);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "/ledger_it_XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::needlecheck::testing::ScopedTempDir;
 
 // Active atopic dermatitis (MN-CI-ECZEMA, CRITICAL) and a session 10 days
 // after a previous one (the spacing rule fires too).

@@ -111,28 +111,4 @@ absl::StatusOr<CommandResult> RunCommand(
   return result;
 }
 
-ScopedTempDir::ScopedTempDir() {
-  std::string templ = absl::StrCat(TempDir(), "/needlecheck_test_XXXXXX");
-  if (mkdtemp(templ.data()) != nullptr) path_ = templ;
-}
-
-ScopedTempDir::~ScopedTempDir() {
-  if (path_.empty()) return;
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string ScopedTempDir::Path(const std::string& name) const {
-  return absl::StrCat(path_, "/", name);
-}
-
-std::string ScopedTempDir::WriteFile(const std::string& name,
-                                     const std::string& contents) const {
-  const std::string path = Path(name);
-  std::ofstream out(path, std::ios::binary);
-  out << contents;
-  out.close();
-  return out.good() ? path : "";
-}
-
 }  // namespace needlecheck::testing

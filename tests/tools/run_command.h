@@ -12,9 +12,8 @@
 //   own run time (the CLI has an RPC deadline), and ctest's --timeout is the
 //   backstop.
 //
-// ScopedTempDir: a fresh directory (mkdtemp) under $TEST_TMPDIR, $TMPDIR or
-// /tmp, removed with everything in it when the object goes away, so that
-// concurrent test runs never share files.
+// ScopedTempDir (tests/testing/scoped_temp_dir.h, included here for the CLI
+// tests) gives each test its own folder.
 #ifndef TESTS_TOOLS_RUN_COMMAND_H_
 #define TESTS_TOOLS_RUN_COMMAND_H_
 
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tests/testing/scoped_temp_dir.h"
 
 namespace needlecheck::testing {
 
@@ -36,25 +36,6 @@ struct CommandResult {
 absl::StatusOr<CommandResult> RunCommand(
     const std::string& binary, const std::vector<std::string>& args,
     const std::vector<std::string>& extra_env = {});
-
-class ScopedTempDir {
- public:
-  ScopedTempDir();
-  ScopedTempDir(const ScopedTempDir&) = delete;
-  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
-  ~ScopedTempDir();
-
-  // The directory; empty if it could not be created.
-  const std::string& path() const { return path_; }
-  // path() + "/" + name.
-  std::string Path(const std::string& name) const;
-  // Writes `contents` to Path(name) and returns that path ("" on failure).
-  std::string WriteFile(const std::string& name,
-                        const std::string& contents) const;
-
- private:
-  std::string path_;
-};
 
 }  // namespace needlecheck::testing
 

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "service/ledger/internal/sqlite_db.h"
 #include "service/ledger/internal/sqlite_schema.h"
+#include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::ledger {
@@ -45,21 +46,7 @@ constexpr auto kOverridden = needlecheck::v1::FEEDBACK_OUTCOME_OVERRIDDEN;
 const absl::Time kDay1 = absl::FromCivil(
     absl::CivilSecond(2026, 11, 23, 10, 0, 0), absl::UTCTimeZone());
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "/ledger_test_XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::needlecheck::testing::ScopedTempDir;
 
 class SqliteLedgerTest : public ::testing::Test {
  protected:
