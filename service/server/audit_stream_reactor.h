@@ -1,6 +1,7 @@
 // AuditStreamReactor: the Audit RPC. Each request carries one patient's
-// record; its findings (one per past microneedling session) are written one
-// by one before the next request is read.
+// record; its findings (one per past microneedling session) and then its
+// end-of-record marker are written one by one before the next request is
+// read.
 //
 // Contract
 // - Flow control end to end: one request and its findings in memory per

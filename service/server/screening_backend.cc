@@ -100,6 +100,15 @@ class EngineBackend : public ScreeningBackend {
       finding.set_request_id(request_id);
       finding.set_knowledge_base_version(kb.version());
     }
+    // The end-of-record marker (audit.proto): lets a client checkpoint per
+    // patient, including patients with no session.
+    needlecheck::v1::AuditFinding end;
+    end.set_request_id(request_id);
+    end.set_patient_id(request.record().patient_id());
+    end.set_knowledge_base_version(kb.version());
+    end.set_end_of_record(true);
+    end.set_sessions_audited(static_cast<int32_t>(findings->size()));
+    findings->push_back(std::move(end));
     return absl::OkStatus();
   }
 

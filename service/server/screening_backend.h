@@ -22,7 +22,8 @@
 // - Audit(): validates the record (INVALID_ARGUMENT with BadRequest, paths
 //   rooted at "record.") and audits every past microneedling session of it
 //   with the served knowledge base (engine/audit.h); the findings carry the
-//   request id (generated when empty) and the knowledge-base version.
+//   request id (generated when empty) and the knowledge-base version, and
+//   are followed by the request's end-of-record marker (audit.proto).
 //   Audits are not recorded in the alert ledger (no alert ids).
 // - GetKnowledgeBase(): the served knowledge base's summary with its load
 //   time (RFC 3339, UTC). UNAVAILABLE when none is loaded.

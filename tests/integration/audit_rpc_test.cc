@@ -105,19 +105,36 @@ TEST_F(AuditRpcTest, FindingsPerSessionInOrder) {
   v1::AuditFinding finding;
   while (stream->Read(&finding)) findings.push_back(finding);
   ASSERT_TRUE(stream->Finish().ok());
-  ASSERT_EQ(findings.size(), 3u);
+  // r1: two findings and its end marker; r2: only its end marker; r3: one
+  // finding and its end marker.
+  ASSERT_EQ(findings.size(), 6u);
   EXPECT_EQ(findings[0].request_id(), "r1");
   EXPECT_EQ(findings[0].patient_id(), "pat-a");
   EXPECT_EQ(findings[0].session().procedure_id(), "s1");
   EXPECT_EQ(findings[0].verdict(), v1::AUDIT_VERDICT_CLEAR);
+  EXPECT_FALSE(findings[0].end_of_record());
+  EXPECT_FALSE(findings[0].session().has_days_since_previous_session());
   EXPECT_EQ(findings[1].session().procedure_id(), "s2");
   EXPECT_EQ(findings[1].session().date(), "2026-01-25");
   EXPECT_EQ(findings[1].verdict(), v1::AUDIT_VERDICT_INTERVAL_VIOLATION);
-  EXPECT_EQ(findings[2].request_id(), "r3");
-  EXPECT_EQ(findings[2].verdict(), v1::AUDIT_VERDICT_TREATED_DESPITE_CRITICAL);
-  EXPECT_FALSE(findings[2].knowledge_base_version().empty());
+  EXPECT_EQ(findings[1].session().days_since_previous_session(), 15);
+  EXPECT_TRUE(findings[2].end_of_record());
+  EXPECT_EQ(findings[2].request_id(), "r1");
+  EXPECT_EQ(findings[2].patient_id(), "pat-a");
+  EXPECT_EQ(findings[2].sessions_audited(), 2);
+  EXPECT_FALSE(findings[2].has_session());
+  EXPECT_EQ(findings[2].alerts_size(), 0);
+  EXPECT_TRUE(findings[3].end_of_record());
+  EXPECT_EQ(findings[3].request_id(), "r2");
+  EXPECT_EQ(findings[3].patient_id(), "pat-b");
+  EXPECT_EQ(findings[3].sessions_audited(), 0);
+  EXPECT_EQ(findings[4].request_id(), "r3");
+  EXPECT_EQ(findings[4].verdict(), v1::AUDIT_VERDICT_TREATED_DESPITE_CRITICAL);
+  EXPECT_FALSE(findings[4].knowledge_base_version().empty());
+  EXPECT_TRUE(findings[5].end_of_record());
+  EXPECT_EQ(findings[5].sessions_audited(), 1);
   bool eczema = false;
-  for (const auto& alert : findings[2].alerts()) {
+  for (const auto& alert : findings[4].alerts()) {
     eczema = eczema || alert.rule_id() == "MN-CI-ECZEMA";
   }
   EXPECT_TRUE(eczema);
@@ -137,7 +154,9 @@ TEST_F(AuditRpcTest, BadRecordEndsTheStreamNamingItsPosition) {
   v1::AuditFinding finding;
   while (stream->Read(&finding)) findings.push_back(finding);
   const grpc::Status status = stream->Finish();
-  EXPECT_EQ(findings.size(), 1u);
+  // r1's finding and its end marker; nothing for r2.
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_TRUE(findings[1].end_of_record());
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("request at index 1"));
   EXPECT_THAT(status.error_message(), HasSubstr("record.conditions[0].onset"));
