@@ -2,9 +2,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "service/engine/as_of.h"
 #include "service/engine/engine.h"
+#include "service/engine/internal/session_history.h"
 
 namespace needlecheck::engine {
 namespace {
@@ -28,6 +30,9 @@ v1::Concept SessionAnesthetic(const kb::KnowledgeBase& kb,
         start->last_day != day) {
       continue;
     }
+    // Never given (not-taken, entered-in-error, draft, cancelled): e.g. a
+    // MedicationAdministration that was not done.
+    if (!MedicationBegunBy(m, day)) continue;
     if (IsAnesthetic(kb, m.code())) return m.code();
   }
   return v1::Concept();
@@ -64,12 +69,14 @@ std::vector<v1::AuditFinding> AuditRecord(const kb::KnowledgeBase& kb,
                                           const v1::PatientRecord& record) {
   std::vector<v1::AuditFinding> findings;
   const std::string interval_rule = IntervalRuleId(kb);
-  const kb::ValueSetIndex microneedling = kb.microneedling_value_set();
-  kb::ConceptMatch match;
-  for (const v1::Procedure& procedure : record.procedures()) {
-    kb.ClassifyConcept(procedure.code(), &match);
-    if (match.FindValueSet(microneedling) == nullptr) continue;
-    std::optional<DayNumber> day = ProcedureLastDay(procedure);
+  std::vector<kb::ConceptMatch> matches(record.procedures_size());
+  for (int i = 0; i < record.procedures_size(); ++i) {
+    kb.ClassifyConcept(record.procedures(i).code(), &matches[i]);
+  }
+  for (int i = 0; i < record.procedures_size(); ++i) {
+    const v1::Procedure& procedure = record.procedures(i);
+    std::optional<DayNumber> day =
+        internal::SessionDay(kb, matches[i], procedure);
     if (!day.has_value()) continue;
 
     v1::PlannedSession session;
@@ -90,6 +97,18 @@ std::vector<v1::AuditFinding> AuditRecord(const kb::KnowledgeBase& kb,
     audited->mutable_areas()->CopyFrom(procedure.areas());
     audited->set_needle_depth_mm(procedure.needle_depth_mm());
     *audited->mutable_anesthetic() = session.anesthetic();
+    audited->set_performer(procedure.performer());
+    audited->set_location(procedure.location());
+    // The latest previous session exactly as the session-spacing rule sees
+    // it (whether or not that rule is enabled, or fires).
+    std::optional<DayNumber> latest;
+    for (const internal::PreviousSession& previous :
+         internal::PreviousSessions(kb, record, matches, session, *day)) {
+      if (!latest.has_value() || previous.day > *latest) latest = previous.day;
+    }
+    if (latest.has_value()) {
+      audited->set_days_since_previous_session(*day - *latest);
+    }
     std::vector<v1::Alert> alerts = EvaluateAsOf(kb, record, session, *day);
     finding.set_verdict(VerdictFor(alerts, interval_rule));
     for (v1::Alert& alert : alerts) *finding.add_alerts() = std::move(alert);

@@ -11,9 +11,17 @@
 //   date, its last possible day), with a planned session made of its own
 //   areas and needle depth and the anesthetic it used: Procedure.used
 //   entries that are topical anesthetics, else medications started that day
-//   that are. Only what was recorded by then counts (the as-of semantics of
-//   the rules); the session itself and any on the same day are never its
-//   "previous session".
+//   that are and were given (not not-taken, entered-in-error, draft or
+//   cancelled; a FHIR MedicationAdministration on the session day arrives
+//   as such a medication). Only what was recorded by then counts (the as-of
+//   semantics of the rules); the session itself and any on the same day are
+//   never its "previous session".
+// - The AuditedSession copies the procedure's id, areas, needle depth,
+//   performer and location, and carries the anesthetic above and
+//   days_since_previous_session: the session's day minus the day of the
+//   latest previous session on an overlapping area, by the very definitions
+//   the session-spacing rule uses (internal/session_history.h), whether or
+//   not that rule is enabled or fires; unset when there is none.
 // - The verdict is the first that applies: INTERVAL_VIOLATION (the
 //   session-spacing rule fired), TREATED_DESPITE_CRITICAL,
 //   TREATED_DESPITE_WARNING, CLEAR (nothing above INFO).

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "service/engine/alert_text.h"
 #include "service/engine/as_of.h"
+#include "service/engine/internal/session_history.h"
 
 namespace needlecheck::engine {
 namespace {
@@ -177,31 +178,6 @@ class Evaluator {
   bool PlansAnyArea(const v1::RuleDefinition& rule) const {
     for (int area : rule.requires_planned_areas()) {
       if (PlansArea(static_cast<v1::TreatmentArea>(area))) return true;
-    }
-    return false;
-  }
-  static bool IsFace(int a) {
-    return a == v1::TREATMENT_AREA_FULL_FACE ||
-           a == v1::TREATMENT_AREA_FOREHEAD || a == v1::TREATMENT_AREA_CHEEKS ||
-           a == v1::TREATMENT_AREA_PERIORBITAL ||
-           a == v1::TREATMENT_AREA_PERIORAL || a == v1::TREATMENT_AREA_NOSE ||
-           a == v1::TREATMENT_AREA_CHIN;
-  }
-  static bool AreasOverlap(int a, int b) {
-    if (a == v1::TREATMENT_AREA_UNSPECIFIED ||
-        b == v1::TREATMENT_AREA_UNSPECIFIED) {
-      return true;
-    }
-    if (a == b) return true;
-    return (a == v1::TREATMENT_AREA_FULL_FACE && IsFace(b)) ||
-           (b == v1::TREATMENT_AREA_FULL_FACE && IsFace(a));
-  }
-  bool OverlapsPlan(const v1::Procedure& p) const {
-    if (p.areas().empty() || session_.areas().empty()) return true;
-    for (int pa : p.areas()) {
-      for (const auto& planned : session_.areas()) {
-        if (AreasOverlap(pa, planned.area())) return true;
-      }
     }
     return false;
   }
@@ -617,17 +593,12 @@ class Evaluator {
     const kb::ValueSetIndex mn = kb_.microneedling_value_set();
     std::optional<DayNumber> last;
     std::vector<int> within;
-    for (int i = 0; i < record_.procedures_size(); ++i) {
-      if (classified_.procedures[i].FindValueSet(mn) == nullptr) continue;
-      const v1::Procedure& p = record_.procedures(i);
-      std::optional<DayNumber> day = ProcedureLastDay(p);
-      // Only sessions strictly before T: the session being planned (or
-      // audited) and any on the same day are not "previous".
-      if (!day.has_value() || *day >= t_) continue;
-      if (!OverlapsPlan(p)) continue;
-      if (t_ - *day >= min_days) continue;
-      within.push_back(i);
-      if (!last.has_value() || *day > *last) last = *day;
+    // Previous sessions: strictly before T, on an overlapping area.
+    for (const internal::PreviousSession& previous : internal::PreviousSessions(
+             kb_, record_, classified_.procedures, session_, t_)) {
+      if (t_ - previous.day >= min_days) continue;
+      within.push_back(previous.procedure_index);
+      if (!last.has_value() || previous.day > *last) last = previous.day;
     }
     if (!last.has_value()) return;
     f->Raise(rule.severity());

@@ -133,6 +133,134 @@ TEST_F(AuditTest, AnestheticFromAMedicationThatDay) {
   EXPECT_EQ(findings[0].verdict(), v1::AUDIT_VERDICT_TREATED_DESPITE_CRITICAL);
 }
 
+// A FHIR MedicationAdministration as adapters/fhir maps it: status as given,
+// start = end = effectiveDateTime (it was given that day).
+TEST_F(AuditTest, AdministrationOnTheSessionDayIsTheAnesthetic) {
+  const std::string record =
+      "allergies { id: \"a1\" substance { codings { system: "
+      "\"http://www.nlm.nih.gov/research/umls/rxnorm\" code: \"6387\" } "
+      "text: \"Lidocaine\" } clinical_status: \"active\" recorded_date: "
+      "\"2026-01-15\" }\n"
+      "medications { id: \"madm-1\" code { text: \"EMLA cream\" } status: "
+      "\"completed\" start: \"2026-02-01T09:30:00+01:00\" end: "
+      "\"2026-02-01T09:30:00+01:00\" }\n" +
+      Session("p1", "2026-02-01T10:00:00+01:00") + Session("p2", "2026-04-01");
+  auto findings = Audit(record);
+  ASSERT_THAT(findings, SizeIs(2));
+  EXPECT_EQ(findings[0].session().anesthetic().text(), "EMLA cream");
+  const v1::Alert* allergy = nullptr;
+  for (const auto& alert : findings[0].alerts()) {
+    if (alert.rule_id() == "MN-ALLERGY-ANESTHETIC") allergy = &alert;
+  }
+  ASSERT_NE(allergy, nullptr);
+  // EMLA contains lidocaine, and the allergy was on record that day.
+  EXPECT_EQ(allergy->severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(findings[0].verdict(), v1::AUDIT_VERDICT_TREATED_DESPITE_CRITICAL);
+  // Two months later nothing was given that day: no anesthetic known, so
+  // the allergy is only a warning.
+  EXPECT_EQ(findings[1].session().anesthetic().ByteSizeLong(), 0u);
+  EXPECT_EQ(findings[1].verdict(), v1::AUDIT_VERDICT_TREATED_DESPITE_WARNING);
+}
+
+TEST_F(AuditTest, AdministrationRecordedBeforeTheAllergyIsClear) {
+  const std::string record =
+      "allergies { id: \"a1\" substance { text: \"Lidocaine\" } "
+      "clinical_status: \"active\" recorded_date: \"2026-03-01\" }\n"
+      "medications { id: \"madm-1\" code { text: \"EMLA cream\" } status: "
+      "\"completed\" start: \"2026-02-01\" end: \"2026-02-01\" }\n" +
+      Session("p1", "2026-02-01");
+  auto findings = Audit(record);
+  ASSERT_THAT(findings, SizeIs(1));
+  EXPECT_EQ(findings[0].session().anesthetic().text(), "EMLA cream");
+  EXPECT_EQ(findings[0].verdict(), v1::AUDIT_VERDICT_CLEAR);
+}
+
+TEST_F(AuditTest, AnAdministrationNotGivenIsNotTheAnesthetic) {
+  // adapters/fhir maps MedicationAdministration "not-done" to "not-taken".
+  for (const char* status : {"not-taken", "entered-in-error"}) {
+    const std::string record =
+        "allergies { id: \"a1\" substance { text: \"Lidocaine\" } "
+        "clinical_status: \"active\" recorded_date: \"2026-01-01\" }\n"
+        "medications { id: \"madm-1\" code { text: \"EMLA cream\" } "
+        "status: \"" +
+        std::string(status) +
+        "\" start: \"2026-02-01\" end: \"2026-02-01\" }\n" +
+        Session("p1", "2026-02-01");
+    auto findings = Audit(record);
+    ASSERT_THAT(findings, SizeIs(1)) << status;
+    EXPECT_EQ(findings[0].session().anesthetic().ByteSizeLong(), 0u) << status;
+    EXPECT_EQ(findings[0].verdict(), v1::AUDIT_VERDICT_TREATED_DESPITE_WARNING)
+        << status;
+  }
+}
+
+TEST_F(AuditTest, PerformerAndLocationAreCopied) {
+  auto findings =
+      Audit(Session("p1", "2026-02-01",
+                    "performer: \"Dr. Ana Ruiz\" location: \"North Clinic\"") +
+            Session("p2", "2026-04-01"));
+  ASSERT_THAT(findings, SizeIs(2));
+  EXPECT_EQ(findings[0].session().performer(), "Dr. Ana Ruiz");
+  EXPECT_EQ(findings[0].session().location(), "North Clinic");
+  EXPECT_EQ(findings[1].session().performer(), "");
+  EXPECT_EQ(findings[1].session().location(), "");
+}
+
+TEST_F(AuditTest, DaysSincePreviousSessionIsUnsetForAFirstSession) {
+  auto findings = Audit(Session("p1", "2026-02-01"));
+  ASSERT_THAT(findings, SizeIs(1));
+  EXPECT_FALSE(findings[0].session().has_days_since_previous_session());
+}
+
+TEST_F(AuditTest, DaysSincePreviousSessionOnTheSameArea) {
+  auto findings =
+      Audit(Session("p1", "2026-02-01", "areas: TREATMENT_AREA_CHEEKS") +
+            Session("p2", "2026-02-16", "areas: TREATMENT_AREA_CHEEKS") +
+            Session("p3", "2026-04-16", "areas: TREATMENT_AREA_FULL_FACE"));
+  ASSERT_THAT(findings, SizeIs(3));
+  EXPECT_FALSE(findings[0].session().has_days_since_previous_session());
+  ASSERT_TRUE(findings[1].session().has_days_since_previous_session());
+  EXPECT_EQ(findings[1].session().days_since_previous_session(), 15);
+  EXPECT_EQ(findings[1].verdict(), v1::AUDIT_VERDICT_INTERVAL_VIOLATION);
+  // Set beyond the 28 days too (full face overlaps cheeks): 59 days after
+  // the latest, not the first.
+  ASSERT_TRUE(findings[2].session().has_days_since_previous_session());
+  EXPECT_EQ(findings[2].session().days_since_previous_session(), 59);
+  EXPECT_EQ(findings[2].verdict(), v1::AUDIT_VERDICT_CLEAR);
+}
+
+TEST_F(AuditTest, DaysSincePreviousSessionIgnoresOtherAreasAndTheSameDay) {
+  auto findings =
+      Audit(Session("p1", "2026-02-01", "areas: TREATMENT_AREA_BACK") +
+            Session("p2", "2026-02-10", "areas: TREATMENT_AREA_FULL_FACE") +
+            Session("p3", "2026-02-10", "areas: TREATMENT_AREA_FULL_FACE") +
+            Session("p4", "2026-02-20", "areas: TREATMENT_AREA_BACK"));
+  ASSERT_THAT(findings, SizeIs(4));
+  // The back is not previous for the face, and p2 and p3 (same day) are
+  // not each other's previous session.
+  EXPECT_FALSE(findings[1].session().has_days_since_previous_session());
+  EXPECT_FALSE(findings[2].session().has_days_since_previous_session());
+  // The back, 19 days after the back (the face sessions in between do not
+  // overlap it).
+  ASSERT_TRUE(findings[3].session().has_days_since_previous_session());
+  EXPECT_EQ(findings[3].session().days_since_previous_session(), 19);
+}
+
+TEST_F(AuditTest, DaysSincePreviousSessionUsesTheIntervalRuleDefinitions) {
+  // A session without areas overlaps everything; a partial date counts as
+  // its last possible day; a not-done procedure is no session.
+  auto findings =
+      Audit(Session("p1", "2026-01", "areas: TREATMENT_AREA_NECK") +
+            "procedures { id: \"x\" code { text: \"Microneedling\" } status: "
+            "\"not-done\" performed: \"2026-02-05\" }\n" +
+            Session("p2", "2026-02-10"));
+  ASSERT_THAT(findings, SizeIs(2));
+  EXPECT_EQ(findings[0].session().date(), "2026-01-31");
+  ASSERT_TRUE(findings[1].session().has_days_since_previous_session());
+  EXPECT_EQ(findings[1].session().days_since_previous_session(), 10);
+  EXPECT_EQ(findings[1].verdict(), v1::AUDIT_VERDICT_INTERVAL_VIOLATION);
+}
+
 TEST_F(AuditTest, WarningVerdictAndInfoIsClear) {
   auto warfarin = Audit(
       "medications { id: \"m1\" code { text: \"Warfarin 5 mg\" } status: "
