@@ -41,9 +41,28 @@
 //                          medicationReference.display), status,
 //                          start = dispenseRequest.validityPeriod.start, else
 //                          authoredOn; end = validityPeriod.end
+//   MedicationAdministration
+//                       -> medications (a dose given):
+//                          medicationCodeableConcept (or
+//                          medicationReference.display as text), status,
+//                          effectiveDateTime as start AND end (given that
+//                          day) | effectivePeriod.start/.end. The R4 status
+//                          becomes a Medication status the engine reads:
+//                          not-done -> "not-taken" and entered-in-error stay
+//                          never given (no rule counts them, and an audit
+//                          never takes them as a session's anesthetic);
+//                          in-progress -> "active"; on-hold, completed,
+//                          stopped, unknown unchanged. An administration of
+//                          a topical anesthetic (e.g. EMLA) on a session's
+//                          day is that session's anesthetic in an audit.
 //   Procedure           -> procedures: code, status, performedDateTime |
 //                          performedPeriod.start, bodySite -> areas (see
-//                          vocabulary.h), needle depth (see below)
+//                          vocabulary.h), needle depth (see below),
+//                          usedCode -> used, performer -> performer (the
+//                          first performer[].actor that names someone, in
+//                          practice performer[0]: its display, else its
+//                          reference), location -> location (display, else
+//                          reference)
 //   Observation         -> observations: code, valueCodeableConcept, or
 //                          valueString / valueInteger / valueBoolean /
 //                          valueQuantity ("0.5 mm") as value.text,

@@ -154,6 +154,18 @@ std::vector<v1::AreaPlan> AreaPlans(const std::vector<v1::Concept>& sites,
   return plans;
 }
 
+// A MedicationAdministration.status (FHIR R4: in-progress, not-done,
+// on-hold, completed, entered-in-error, stopped, unknown) as a Medication
+// status (record.proto), so that the engine reads it as it reads a
+// MedicationStatement: "not-done" (never given) becomes "not-taken", which
+// no rule counts, like "entered-in-error"; "in-progress" becomes "active";
+// the others are the same code in both. An unknown code is kept as sent.
+std::string AdministrationStatus(const std::string& status) {
+  if (status == "not-done") return "not-taken";
+  if (status == "in-progress") return "active";
+  return status;
+}
+
 class ResourceMapper {
  public:
   ResourceMapper(const ResourceContext& ctx, const JsonObject& res,
@@ -263,6 +275,33 @@ class ResourceMapper {
     return absl::OkStatus();
   }
 
+  // A dose given (or not): one Medication whose period is the
+  // administration's. status: the MedicationAdministration code mapped to
+  // the record's Medication status (AdministrationStatus).
+  absl::Status MedicationAdministration(absl::string_view id) {
+    Collected::Item<v1::Medication> item;
+    v1::Medication& m = item.value;
+    m.set_id(std::string(id));
+    FHIR_RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
+    std::string status;
+    FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &status));
+    m.set_status(AdministrationStatus(status));
+    FHIR_RETURN_IF_ERROR(
+        PeriodDate("effectivePeriod", "start", m.mutable_start()));
+    FHIR_RETURN_IF_ERROR(PeriodDate("effectivePeriod", "end", m.mutable_end()));
+    // effectiveDateTime: given at that instant, so it both starts and ends
+    // then (the day it names is the day it was given).
+    std::string effective;
+    FHIR_RETURN_IF_ERROR(ctx_.Date(res_, "$", "effectiveDateTime", &effective));
+    if (!effective.empty()) {
+      m.set_start(effective);
+      m.set_end(effective);
+    }
+    FHIR_RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
+    out_->medications.push_back(std::move(item));
+    return absl::OkStatus();
+  }
+
   absl::Status MedicationRequest(absl::string_view id,
                                  absl::string_view label) {
     Collected::Item<v1::Medication> item;
@@ -327,6 +366,9 @@ class ResourceMapper {
     std::vector<v1::Concept> used;
     FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "usedCode", &used));
     for (v1::Concept& u : used) *p.add_used() = std::move(u);
+    FHIR_RETURN_IF_ERROR(Performer(p.mutable_performer()));
+    FHIR_RETURN_IF_ERROR(
+        ctx_.ReferenceName(res_, "$", "location", p.mutable_location()));
     std::vector<std::string> notes;
     FHIR_RETURN_IF_ERROR(ctx_.AnnotationTexts(res_, "$", "note", &notes));
     double depth = 0;
@@ -506,6 +548,21 @@ class ResourceMapper {
     return ctx_.Date(*p, absl::StrCat("$.", period), field, out);
   }
 
+  // Who performed it: performer[].actor (display, else reference) of the
+  // first performer whose actor names someone, in practice performer[0].
+  // Every performer is type-checked.
+  absl::Status Performer(std::string* out) {
+    auto read_actor = [&](const JsonObject& performer,
+                          const std::string& path) -> absl::Status {
+      std::string actor;
+      FHIR_RETURN_IF_ERROR(
+          ctx_.ReferenceName(performer, path, "actor", &actor));
+      if (out->empty()) *out = std::move(actor);
+      return absl::OkStatus();
+    };
+    return ctx_.ForEachObject(res_, "$", "performer", read_actor);
+  }
+
   // medicationCodeableConcept, else medicationReference.display as text.
   absl::Status MedicationConcept(v1::Concept* out) {
     bool present = false;
@@ -584,6 +641,9 @@ absl::Status CollectResource(const JsonObject& res, const std::string& where,
   if (type == "AllergyIntolerance") return m.Allergy(id);
   if (type == "MedicationStatement") return m.MedicationStatement(id);
   if (type == "MedicationRequest") return m.MedicationRequest(id, label);
+  if (type == "MedicationAdministration") {
+    return m.MedicationAdministration(id);
+  }
   if (type == "Procedure") return m.Procedure(id, label);
   if (type == "Observation") return m.Observation(id);
   if (type == "ServiceRequest") return m.ServiceRequest(label);

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -229,6 +230,26 @@ absl::Status ResourceContext::Reference(const JsonObject& obj,
   if (absl::Status st = Object(obj, path, key, &ref); !st.ok()) return st;
   if (!ref) return absl::OkStatus();
   return String(*ref, absl::StrCat(path, ".", key), "reference", out);
+}
+
+absl::Status ResourceContext::ReferenceName(const JsonObject& obj,
+                                            absl::string_view path,
+                                            absl::string_view key,
+                                            std::string* out) const {
+  std::optional<JsonObject> ref;
+  if (absl::Status st = Object(obj, path, key, &ref); !st.ok()) return st;
+  if (!ref) return absl::OkStatus();
+  const std::string ref_path = absl::StrCat(path, ".", key);
+  std::string display, reference;
+  if (absl::Status st = String(*ref, ref_path, "display", &display); !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = String(*ref, ref_path, "reference", &reference);
+      !st.ok()) {
+    return st;
+  }
+  *out = !display.empty() ? std::move(display) : std::move(reference);
+  return absl::OkStatus();
 }
 
 }  // namespace needlecheck::fhir::internal

@@ -96,6 +96,10 @@ class ResourceContext {
   // The `reference` string of the Reference member `key` (may be empty).
   absl::Status Reference(const JsonObject& obj, absl::string_view path,
                          absl::string_view key, std::string* out) const;
+  // What the Reference member `key` names for a person reading it: its
+  // `display`, else its `reference` (both may be empty).
+  absl::Status ReferenceName(const JsonObject& obj, absl::string_view path,
+                             absl::string_view key, std::string* out) const;
 
  private:
   absl::Status ConceptFromObject(const JsonObject& cc, const std::string& path,

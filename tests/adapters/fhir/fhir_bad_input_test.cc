@@ -101,6 +101,40 @@ TEST(FhirBadInputTest, WrongTypesNameResourceAndPath) {
        "object"},
       {R"({"resourceType":"Procedure","id":"p","bodySite":{"text":"face"}})",
        "Procedure/p: $.bodySite: expected an array, got an object"},
+      {R"({"resourceType":"Procedure","id":"p","performer":{"actor":{}}})",
+       "Procedure/p: $.performer: expected an array, got an object"},
+      {R"({"resourceType":"Procedure","id":"p","performer":["Dr. X"]})",
+       "Procedure/p: $.performer[0]: expected an object, got a string"},
+      {R"({"resourceType":"Procedure","id":"p","performer":[{"actor":"Practitioner/1"}]})",
+       "Procedure/p: $.performer[0].actor: expected an object, got a string"},
+      {R"({"resourceType":"Procedure","id":"p","performer":[{"actor":{"display":1}}]})",
+       "Procedure/p: $.performer[0].actor.display: expected a string, got a "
+       "number"},
+      {R"({"resourceType":"Procedure","id":"p","performer":[{"actor":{"display":"A"}},{"actor":{"reference":[]}}]})",
+       "Procedure/p: $.performer[1].actor.reference: expected a string, got "
+       "an array"},
+      {R"({"resourceType":"Procedure","id":"p","location":"North Clinic"})",
+       "Procedure/p: $.location: expected an object, got a string"},
+      {R"({"resourceType":"Procedure","id":"p","location":{"reference":5}})",
+       "Procedure/p: $.location.reference: expected a string, got a number"},
+      {R"({"resourceType":"MedicationAdministration","id":"ma","status":1})",
+       "MedicationAdministration/ma: $.status: expected a string, got a "
+       "number"},
+      {R"({"resourceType":"MedicationAdministration","id":"ma","medicationCodeableConcept":[]})",
+       "MedicationAdministration/ma: $.medicationCodeableConcept: expected an "
+       "object, got an array"},
+      {R"({"resourceType":"MedicationAdministration","id":"ma","medicationReference":{"display":true}})",
+       "MedicationAdministration/ma: $.medicationReference.display: expected "
+       "a string, got a boolean"},
+      {R"({"resourceType":"MedicationAdministration","id":"ma","effectivePeriod":{"end":3}})",
+       "MedicationAdministration/ma: $.effectivePeriod.end: expected a "
+       "string, got a number"},
+      {R"({"resourceType":"MedicationAdministration","id":"ma","effectiveDateTime":"2026-02-30"})",
+       "MedicationAdministration/ma: $.effectiveDateTime: \"2026-02-30\" "
+       "does not exist"},
+      {R"({"resourceType":"MedicationAdministration","id":"ma","subject":"Patient/1"})",
+       "MedicationAdministration/ma: $.subject: expected an object, got a "
+       "string"},
       {R"({"resourceType":"Procedure","id":"p","extension":[{"url":7}]})",
        "Procedure/p: $.extension[0].url: expected a string, got a number"},
       {R"({"resourceType":"Observation","id":"o","valueInteger":"4"})",

@@ -82,6 +82,139 @@ TEST(FhirExtractTest, ProcedureUsedCodeIsKept) {
   EXPECT_EQ(got->record.procedures(0).used(0).codings(0).code(), "346553009");
 }
 
+TEST(FhirExtractTest, ProcedurePerformerAndLocation) {
+  absl::StatusOr<FhirExtract> got = Extract(Bundle(
+      "collection",
+      absl::StrCat(
+          // Display first.
+          Entry(R"({"resourceType":"Procedure","id":"p1","status":"completed",
+              "code":{"text":"Microneedling"},"performedDateTime":"2026-02-01",
+              "performer":[{"function":{"text":"Dermatologist"},
+                            "actor":{"reference":"Practitioner/prac-1",
+                                     "display":"Dr. Ana Ruiz"}},
+                           {"actor":{"reference":"Practitioner/prac-2",
+                                     "display":"Dr. Ben Okafor"}}],
+              "location":{"reference":"Location/clinic-north",
+                          "display":"North Clinic"}})"),
+          ",",
+          // No display: the reference.
+          Entry(R"({"resourceType":"Procedure","id":"p2","status":"completed",
+              "code":{"text":"Microneedling"},"performedDateTime":"2026-03-01",
+              "performer":[{"actor":{"reference":"Practitioner/prac-3"}}],
+              "location":{"reference":"Location/clinic-south"}})"),
+          ",",
+          // performer[0] without an actor: the first that names someone.
+          Entry(R"({"resourceType":"Procedure","id":"p3","status":"completed",
+              "code":{"text":"Microneedling"},"performedDateTime":"2026-04-01",
+              "performer":[null,{"function":{"text":"Nurse"}},
+                           {"actor":{"display":"Nurse Kim"}}]})"),
+          ",",
+          // Neither.
+          Entry(R"({"resourceType":"Procedure","id":"p4","status":"completed",
+              "code":{"text":"Microneedling"},"performedDateTime":"2026-05-01"})"))));
+  ASSERT_THAT(got, IsOk());
+  ASSERT_EQ(got->record.procedures_size(), 4);
+  EXPECT_EQ(got->record.procedures(0).performer(), "Dr. Ana Ruiz");
+  EXPECT_EQ(got->record.procedures(0).location(), "North Clinic");
+  EXPECT_EQ(got->record.procedures(1).performer(), "Practitioner/prac-3");
+  EXPECT_EQ(got->record.procedures(1).location(), "Location/clinic-south");
+  EXPECT_EQ(got->record.procedures(2).performer(), "Nurse Kim");
+  EXPECT_EQ(got->record.procedures(2).location(), "");
+  EXPECT_EQ(got->record.procedures(3).performer(), "");
+  EXPECT_EQ(got->record.procedures(3).location(), "");
+}
+
+TEST(FhirExtractTest, MedicationAdministrationIsAMedicationGivenThen) {
+  absl::StatusOr<FhirExtract> got = Extract(Bundle(
+      "collection",
+      absl::StrCat(
+          Entry(R"j({"resourceType":"MedicationAdministration","id":"ma1",
+              "status":"completed",
+              "medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct",
+                  "code":"346553009",
+                  "display":"Product containing lidocaine and prilocaine (medicinal product)"}],
+                  "text":"EMLA cream"},
+              "subject":{"reference":"Patient/p1"},
+              "effectiveDateTime":"2026-02-01T09:30:00+01:00"})j"),
+          ",", Entry(R"({"resourceType":"MedicationAdministration","id":"ma2",
+              "status":"in-progress",
+              "medicationReference":{"reference":"Medication/m9",
+                                     "display":"Heparin 5000 units"},
+              "subject":{"reference":"Patient/p1"},
+              "effectivePeriod":{"start":"2026-02-03T08:00:00Z"}})"),
+          ",", Entry(R"({"resourceType":"MedicationAdministration","id":"ma3",
+              "status":"stopped",
+              "medicationCodeableConcept":{"text":"Lidocaine 4% cream"},
+              "subject":{"reference":"Patient/p1"},
+              "effectivePeriod":{"start":"2026-02-04T08:00:00Z",
+                                 "end":"2026-02-04T08:40:00Z"}})"))));
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->stats.skipped_by_type.count("MedicationAdministration"), 0u);
+  EXPECT_EQ(got->stats.by_type.at("MedicationAdministration"), 3);
+  EXPECT_EQ(got->record.patient_id(), "p1");
+  ASSERT_EQ(got->record.medications_size(), 3);
+  const v1::Medication& emla = got->record.medications(0);
+  EXPECT_EQ(emla.id(), "ma1");
+  EXPECT_EQ(emla.code().text(), "EMLA cream");
+  ASSERT_EQ(emla.code().codings_size(), 1);
+  EXPECT_EQ(emla.code().codings(0).code(), "346553009");
+  EXPECT_EQ(emla.status(), "completed");
+  // effectiveDateTime: given that day, so it starts and ends then.
+  EXPECT_EQ(emla.start(), "2026-02-01T09:30:00+01:00");
+  EXPECT_EQ(emla.end(), "2026-02-01T09:30:00+01:00");
+  const v1::Medication& heparin = got->record.medications(1);
+  EXPECT_EQ(heparin.code().text(), "Heparin 5000 units");
+  EXPECT_EQ(heparin.status(), "active");  // in-progress
+  EXPECT_EQ(heparin.start(), "2026-02-03T08:00:00Z");
+  EXPECT_EQ(heparin.end(), "");
+  const v1::Medication& lido = got->record.medications(2);
+  EXPECT_EQ(lido.status(), "stopped");
+  EXPECT_EQ(lido.start(), "2026-02-04T08:00:00Z");
+  EXPECT_EQ(lido.end(), "2026-02-04T08:40:00Z");
+}
+
+TEST(FhirExtractTest, MedicationAdministrationStatuses) {
+  // FHIR R4 MedicationAdministration.status -> Medication.status; the engine
+  // counts no "not-taken" or "entered-in-error" medication.
+  const struct {
+    const char* fhir;
+    const char* record;
+  } kCases[] = {{"in-progress", "active"},
+                {"not-done", "not-taken"},
+                {"on-hold", "on-hold"},
+                {"completed", "completed"},
+                {"entered-in-error", "entered-in-error"},
+                {"stopped", "stopped"},
+                {"unknown", "unknown"}};
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.fhir);
+    absl::StatusOr<FhirExtract> got = ExtractFromNdjsonLine(
+        absl::StrCat(R"({"resourceType":"MedicationAdministration","id":"ma",)",
+                     R"("status":")", c.fhir,
+                     R"(","medicationCodeableConcept":{"text":"EMLA cream"},)",
+                     R"("subject":{"reference":"Patient/p1"},)",
+                     R"("effectiveDateTime":"2026-02-01"})"),
+        ExtractOptions());
+    ASSERT_THAT(got, IsOk());
+    ASSERT_EQ(got->record.medications_size(), 1);
+    EXPECT_EQ(got->record.medications(0).status(), c.record);
+    EXPECT_EQ(got->record.patient_id(), "p1");
+  }
+}
+
+TEST(FhirExtractTest, MedicationAdministrationOfAnotherPatientIsLeftOut) {
+  absl::StatusOr<FhirExtract> got =
+      Extract(Bundle("collection",
+                     R"({"resource":{"resourceType":"Patient","id":"p1"}},
+         {"resource":{"resourceType":"MedicationAdministration","id":"ma1",
+            "status":"completed","medicationCodeableConcept":{"text":"EMLA"},
+            "subject":{"reference":"Patient/p2"},
+            "effectiveDateTime":"2026-02-01"}})"));
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->record.medications_size(), 0);
+  EXPECT_EQ(got->stats.other_patient, 1);
+}
+
 TEST(FhirExtractTest, SingleResource) {
   absl::StatusOr<FhirExtract> got = Extract(kCondition);
   ASSERT_THAT(got, IsOk());
