@@ -1,5 +1,7 @@
 #include "tests/tools/synth/synth.h"
 
+#include <zlib.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +58,24 @@ constexpr const char* kGiven[] = {"Anna", "Maria", "Lea",  "Sofia", "Emma",
                                   "Mia",  "Lena",  "Noah", "Paul",  "Ben"};
 constexpr const char* kFamily[] = {"Muster", "Schmidt", "Keller", "Weber",
                                    "Meyer",  "Fischer", "Wagner", "Becker"};
+
+// Who performed a session and where (Procedure.performer[0].actor and
+// Procedure.location): a small fixed staff and three clinics.
+struct Named {
+  const char* reference;
+  const char* display;
+};
+constexpr Named kPractitioners[] = {
+    {"Practitioner/prac-1", "Dr. Ana Ruiz"},
+    {"Practitioner/prac-2", "Dr. Ben Okafor"},
+    {"Practitioner/prac-3", "Dr. Carla Weber"},
+    {"Practitioner/prac-4", "Nurse Dana Fischer"},
+    {"Practitioner/prac-5", "Dr. Emil Novak"}};
+constexpr int kNumPractitioners = 5;
+constexpr Named kClinics[] = {{"Location/clinic-north", "North Clinic"},
+                              {"Location/clinic-south", "South Clinic"},
+                              {"Location/clinic-city", "City Centre Clinic"}};
+constexpr int kNumClinics = 3;
 
 constexpr const char* kSnomed = "http://snomed.info/sct";
 constexpr const char* kRxNorm = "http://www.nlm.nih.gov/research/umls/rxnorm";
@@ -139,7 +159,17 @@ struct Session {
   double depth = 0;  // 0 = not stated
   bool emla = false;
   std::string id;
+  // EMLA recorded as a MedicationAdministration that day instead of
+  // Procedure.usedCode (only when emla).
+  bool emla_administered = false;
+  int performer = 0;  // index in kPractitioners
+  int location = 0;   // index in kClinics
 };
+
+std::string Reference(const Named& named) {
+  return absl::StrCat("{\"reference\":", Q(named.reference),
+                      ",\"display\":", Q(named.display), "}");
+}
 
 int RandomArea(Rng& rng, bool allow_none) {
   if (allow_none && rng.Chance(10)) return kNoArea;
@@ -237,6 +267,7 @@ GeneratedPatient GeneratePatient(const SynthOptions& options, int64_t index) {
   auto& medications = p.lines[3];
   auto& procedures = p.lines[4];
   auto& observations = p.lines[5];
+  auto& administrations = p.lines[6];
 
   // Timeline: everything lies in [base, base + 300] within [start, end].
   const int64_t span = options.end - options.start;
@@ -310,8 +341,15 @@ GeneratedPatient GeneratePatient(const SynthOptions& options, int64_t index) {
   const bool emla = scenario == kAllergyAfter ||
                     scenario == kAnestheticAllergy ||
                     scenario == kNegatedAllergy;
+  // Who and where: the patient's usual clinic (sometimes another one) and
+  // any of the practitioners.
+  const int home_clinic = static_cast<int>(rng.Below(kNumClinics));
   for (Session& s : sessions) {
     s.emla = emla || (scenario == kClean && rng.Chance(30));
+    s.emla_administered = s.emla && rng.Chance(40);
+    s.performer = static_cast<int>(rng.Below(kNumPractitioners));
+    s.location =
+        rng.Chance(80) ? home_clinic : static_cast<int>(rng.Below(kNumClinics));
   }
   const absl::CivilDay last = sessions.back().day;
 
@@ -459,8 +497,12 @@ GeneratedPatient GeneratePatient(const SynthOptions& options, int64_t index) {
       absl::StrAppend(&line, ",\"bodySite\":[{\"text\":", Q(kAreas[s.area]),
                       "}]");
     }
-    if (s.emla)
+    if (s.emla && !s.emla_administered) {
       absl::StrAppend(&line, ",\"usedCode\":[{\"text\":\"EMLA cream\"}]");
+    }
+    absl::StrAppend(&line, ",\"performer\":[{\"actor\":",
+                    Reference(kPractitioners[s.performer]),
+                    "}],\"location\":", Reference(kClinics[s.location]));
     if (s.depth > 0) {
       absl::StrAppend(
           &line,
@@ -472,12 +514,37 @@ GeneratedPatient GeneratePatient(const SynthOptions& options, int64_t index) {
     }
     line += "}";
     procedures.push_back(std::move(line));
+    if (s.emla_administered) {
+      // The anesthetic as a dose given that day (the audit takes a topical
+      // anesthetic started on the session's day as the session's).
+      administrations.push_back(absl::StrCat(
+          "{\"resourceType\":\"MedicationAdministration\",\"id\":",
+          Q(absl::StrCat(p.patient_id, "-madm", i + 1)),
+          ",\"status\":\"completed\",\"medicationCodeableConcept\":",
+          rng.Chance(50)
+              ? std::string("{\"text\":\"EMLA cream\"}")
+              : absl::StrCat(
+                    "{\"coding\":[",
+                    Coding(kSnomed, "346553009",
+                           "Product containing lidocaine and prilocaine "
+                           "(medicinal product)"),
+                    "],\"text\":\"Lidocaine 2.5% / prilocaine 2.5% cream\"}"),
+          ",\"subject\":", subject,
+          ",\"effectiveDateTime\":", Q(DateTimeOf(rng, s.day)),
+          ",\"performer\":[{\"actor\":", Reference(kPractitioners[s.performer]),
+          "}]}"));
+    }
 
+    // The previous sessions as the interval rule sees them: strictly
+    // before the session's day, on an overlapping area.
     bool interval = false;
+    int64_t days_since_previous = -1;
     for (size_t j = 0; j < sessions.size(); ++j) {
       const int64_t gap = s.day - sessions[j].day;
-      if (j != i && gap > 0 && gap < 28 && Overlap(s.area, sessions[j].area)) {
-        interval = true;
+      if (j == i || gap <= 0 || !Overlap(s.area, sessions[j].area)) continue;
+      if (gap < 28) interval = true;
+      if (days_since_previous < 0 || gap < days_since_previous) {
+        days_since_previous = gap;
       }
     }
     const bool warning =
@@ -490,12 +557,19 @@ GeneratedPatient GeneratePatient(const SynthOptions& options, int64_t index) {
                 : critical ? "treated_despite_critical"
                 : warning  ? "treated_despite_warning"
                            : "clear";
+    f.performer = kPractitioners[s.performer].display;
+    f.location = kClinics[s.location].display;
+    f.days_since_previous_session = days_since_previous;
     p.finding_lines.push_back(absl::StrCat(
-        "{\"patient_id\":", Q(f.patient_id),
-        ",\"session_id\":", Q(f.session_id),
-        ",\"session_date\":", Q(f.session_date), ",\"verdict\":", Q(f.verdict),
-        ",\"scenario\":", Q(p.scenario), ",\"areas\":[",
-        s.area == kNoArea ? std::string() : Q(kAreas[s.area]), "]}"));
+        "{\"patient_id\":", Q(f.patient_id), ",\"session_id\":",
+        Q(f.session_id), ",\"session_date\":", Q(f.session_date),
+        ",\"verdict\":", Q(f.verdict), ",\"scenario\":", Q(p.scenario),
+        ",\"areas\":[", s.area == kNoArea ? std::string() : Q(kAreas[s.area]),
+        "],\"performer\":", Q(f.performer), ",\"location\":", Q(f.location),
+        ",\"days_since_previous_session\":",
+        days_since_previous < 0 ? std::string("null")
+                                : absl::StrCat(days_since_previous),
+        "}"));
     p.findings.push_back(std::move(f));
   }
   return p;
@@ -508,18 +582,93 @@ std::string SummaryJson(const SynthOptions& options,
     for (const auto& [k, v] : m) parts.push_back(absl::StrCat(Q(k), ":", v));
     return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
   };
-  std::map<std::string, int64_t> verdicts = {{"interval_violation", 0},
-                                             {"treated_despite_critical", 0},
-                                             {"treated_despite_warning", 0},
-                                             {"clear", 0}};
-  for (const auto& [k, v] : summary.verdicts) verdicts[k] = v;
+  // Every verdict, zeros included.
+  auto verdicts_json = [&](const std::map<std::string, int64_t>& counts) {
+    std::map<std::string, int64_t> verdicts = {{"interval_violation", 0},
+                                               {"treated_despite_critical", 0},
+                                               {"treated_despite_warning", 0},
+                                               {"clear", 0}};
+    for (const auto& [k, v] : counts) verdicts[k] = v;
+    return map_json(verdicts);
+  };
+  auto groups_json = [&](const std::map<std::string, SessionCounts>& m) {
+    std::vector<std::string> parts;
+    for (const auto& [k, v] : m) {
+      parts.push_back(absl::StrCat(Q(k), ":{\"sessions\":", v.sessions,
+                                   ",\"verdicts\":", verdicts_json(v.verdicts),
+                                   "}"));
+    }
+    return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+  };
   return absl::StrCat(
       "{\"seed\":", options.seed, ",\"patients\":", summary.patients,
       ",\"start\":", Q(Day(options.start)), ",\"end\":", Q(Day(options.end)),
-      ",\"sessions\":", summary.sessions, ",\"verdicts\":", map_json(verdicts),
+      ",\"sessions\":", summary.sessions,
+      ",\"verdicts\":", verdicts_json(summary.verdicts),
       ",\"scenarios\":", map_json(summary.scenarios),
-      ",\"resources\":", map_json(summary.resources), "}\n");
+      ",\"resources\":", map_json(summary.resources),
+      ",\"performers\":", groups_json(summary.performers),
+      ",\"locations\":", groups_json(summary.locations), "}\n");
 }
+
+std::string ResourceFileName(const SynthOptions& options, int type) {
+  return absl::StrCat(kResourceTypes[type],
+                      options.gzip ? ".ndjson.gz" : ".ndjson");
+}
+
+namespace {
+
+// One resource file: plain, or gzip (zlib's gzip header carries no time or
+// name, so the bytes stay a function of the options).
+class ResourceFile {
+ public:
+  ResourceFile() = default;
+  ResourceFile(const ResourceFile&) = delete;
+  ResourceFile& operator=(const ResourceFile&) = delete;
+  ~ResourceFile() { Close(); }
+
+  bool Open(const std::filesystem::path& path, bool gzip) {
+    if (gzip) {
+      gz_ = gzopen(path.c_str(), "wb");
+      if (gz_ == nullptr) return false;
+      gzbuffer(gz_, 1 << 16);
+      return true;
+    }
+    plain_.open(path, std::ios::binary | std::ios::trunc);
+    return plain_.is_open();
+  }
+
+  void WriteLine(const std::string& line) {
+    if (gz_ != nullptr) {
+      if (!line.empty() &&
+          gzwrite(gz_, line.data(), static_cast<unsigned>(line.size())) <= 0) {
+        ok_ = false;
+      }
+      if (gzputc(gz_, '\n') != '\n') ok_ = false;
+      return;
+    }
+    plain_ << line << '\n';
+  }
+
+  // True when everything was written and the file closed cleanly.
+  bool Close() {
+    if (gz_ != nullptr) {
+      if (gzclose(gz_) != Z_OK) ok_ = false;
+      gz_ = nullptr;
+    } else if (plain_.is_open()) {
+      plain_.close();
+      if (plain_.fail()) ok_ = false;
+    }
+    return ok_;
+  }
+
+ private:
+  gzFile gz_ = nullptr;
+  std::ofstream plain_;
+  bool ok_ = true;
+};
+
+}  // namespace
 
 absl::StatusOr<SynthSummary> WriteExport(const SynthOptions& options) {
   if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
@@ -530,10 +679,13 @@ absl::StatusOr<SynthSummary> WriteExport(const SynthOptions& options) {
         absl::StrCat("cannot create ", options.out_dir, ": ", ec.message()));
   }
   const std::filesystem::path dir(options.out_dir);
-  std::ofstream files[kNumResourceTypes];
+  ResourceFile files[kNumResourceTypes];
   for (int t = 0; t < kNumResourceTypes; ++t) {
-    files[t].open(dir / absl::StrCat(kResourceTypes[t], ".ndjson"),
-                  std::ios::binary | std::ios::trunc);
+    const std::filesystem::path path = dir / ResourceFileName(options, t);
+    if (!files[t].Open(path, options.gzip)) {
+      return absl::InternalError(
+          absl::StrCat("cannot open ", path.string(), " for writing"));
+    }
   }
   std::ofstream findings(dir / "expected_findings.ndjson",
                          std::ios::binary | std::ios::trunc);
@@ -542,13 +694,19 @@ absl::StatusOr<SynthSummary> WriteExport(const SynthOptions& options) {
   for (int64_t i = 0; i < options.patients; ++i) {
     GeneratedPatient p = GeneratePatient(options, i);
     for (int t = 0; t < kNumResourceTypes; ++t) {
-      for (const std::string& line : p.lines[t]) {
-        files[t] << line << '\n';
-      }
+      for (const std::string& line : p.lines[t]) files[t].WriteLine(line);
       summary.resources[kResourceTypes[t]] += p.lines[t].size();
     }
     for (const std::string& line : p.finding_lines) findings << line << '\n';
-    for (const ExpectedFinding& f : p.findings) ++summary.verdicts[f.verdict];
+    for (const ExpectedFinding& f : p.findings) {
+      ++summary.verdicts[f.verdict];
+      SessionCounts& by_performer = summary.performers[f.performer];
+      ++by_performer.sessions;
+      ++by_performer.verdicts[f.verdict];
+      SessionCounts& by_location = summary.locations[f.location];
+      ++by_location.sessions;
+      ++by_location.verdicts[f.verdict];
+    }
     summary.sessions += p.findings.size();
     ++summary.scenarios[p.scenario];
     ++summary.patients;
@@ -557,10 +715,7 @@ absl::StatusOr<SynthSummary> WriteExport(const SynthOptions& options) {
                              std::ios::binary | std::ios::trunc);
   summary_file << SummaryJson(options, summary);
   bool ok = summary_file.good() && findings.good();
-  for (auto& f : files) {
-    f.close();
-    ok = ok && !f.fail();
-  }
+  for (auto& f : files) ok = f.Close() && ok;
   findings.close();
   summary_file.close();
   if (!ok || findings.fail() || summary_file.fail()) {

@@ -4,12 +4,37 @@
 //
 // Output folder (one FHIR R4 resource per line; references "Patient/<id>"):
 //   Patient.ndjson, Condition.ndjson, AllergyIntolerance.ndjson,
-//   MedicationRequest.ndjson, Procedure.ndjson, Observation.ndjson
+//   MedicationRequest.ndjson, Procedure.ndjson, Observation.ndjson,
+//   MedicationAdministration.ndjson (every file written, empty or not);
+//   with SynthOptions::gzip (--gzip) each is <Type>.ndjson.gz instead
+//   (gzip, zlib; no .ndjson beside it). The expected_* files stay plain:
 //   expected_findings.ndjson  one line per microneedling session (completed
 //                             Procedure): {"patient_id", "session_id",
 //                             "session_date", "verdict", "scenario",
-//                             "areas"}
-//   expected_summary.json     counts per verdict and per scenario, totals.
+//                             "areas", "performer", "location",
+//                             "days_since_previous_session"} (performer
+//                             and location: the displays; days: to the
+//                             latest previous session on an overlapping
+//                             area as the interval rule sees it, null when
+//                             none)
+//   expected_summary.json     totals, counts per verdict, scenario and
+//                             resource type, and per performer and per
+//                             location (display -> {"sessions": N,
+//                             "verdicts": {each verdict: N}}).
+//
+// Every session Procedure carries a performer (performer[0].actor, one of
+// five practitioners "Practitioner/prac-1".."prac-5" with a display such as
+// "Dr. Ana Ruiz") and a location (one of three clinics, e.g.
+// {"reference": "Location/clinic-north", "display": "North Clinic"}; the
+// patient's usual clinic for about 80% of sessions), drawn from the
+// patient's RNG stream. A session that used EMLA records it either in
+// Procedure.usedCode (text "EMLA cream") or, for about 40% of them, as a
+// MedicationAdministration instead (status completed, effectiveDateTime on
+// the session's day, subject Patient/<id>, medicationCodeableConcept text
+// "EMLA cream" or SNOMED CT 346553009 lidocaine + prilocaine: the code
+// terminology.md verifies; no RxNorm code for the mixture is verified). The
+// audit takes a topical anesthetic given on the session's day as the
+// session's anesthetic, so the verdicts do not depend on which form is used.
 //
 // Verdict of a session: the FIRST that applies of
 //   interval_violation        a previous completed microneedling session,
@@ -76,7 +101,8 @@
 // (seed, patient index) with a portable generator (splitmix64; no
 // std::*_distribution), so the bytes depend only on the options. Ids:
 // "syn<seed>-<index>" for patients, "<patient id>-<kind><n>" for the rest.
-// Memory: one patient at a time; output is streamed.
+// Memory: one patient at a time; output is streamed. zlib's gzip header
+// holds no time or file name, so --gzip output is deterministic too.
 #ifndef TESTS_TOOLS_SYNTH_SYNTH_H_
 #define TESTS_TOOLS_SYNTH_SYNTH_H_
 
@@ -96,13 +122,20 @@ struct SynthOptions {
   uint64_t seed = 1;
   absl::CivilDay start = absl::CivilDay(2024, 1, 1);
   absl::CivilDay end = absl::CivilDay(2026, 10, 31);
+  // Write every resource file as <Type>.ndjson.gz (gzip) instead of
+  // <Type>.ndjson. Default false.
+  bool gzip = false;
 };
 
 // The resource files, in the order of GeneratedPatient::lines.
 inline constexpr const char* kResourceTypes[] = {
-    "Patient",           "Condition", "AllergyIntolerance",
-    "MedicationRequest", "Procedure", "Observation"};
-inline constexpr int kNumResourceTypes = 6;
+    "Patient",   "Condition",   "AllergyIntolerance",      "MedicationRequest",
+    "Procedure", "Observation", "MedicationAdministration"};
+inline constexpr int kNumResourceTypes = 7;
+
+// The file resource type `type` (an index in kResourceTypes) is written
+// to: "<Type>.ndjson", or "<Type>.ndjson.gz" with options.gzip.
+std::string ResourceFileName(const SynthOptions& options, int type);
 
 // Scenario names (see the table above), index = scenario number.
 std::vector<std::string> ScenarioNames();
@@ -112,6 +145,17 @@ struct ExpectedFinding {
   std::string session_id;
   std::string session_date;  // YYYY-MM-DD
   std::string verdict;
+  std::string performer;  // the practitioner's display
+  std::string location;   // the clinic's display
+  // Days since the latest previous session on an overlapping area; -1:
+  // none.
+  int64_t days_since_previous_session = -1;
+};
+
+// Sessions of one performer or one location.
+struct SessionCounts {
+  int64_t sessions = 0;
+  std::map<std::string, int64_t> verdicts;
 };
 
 // One patient: the NDJSON lines (no trailing newline) per resource type and
@@ -130,6 +174,8 @@ struct SynthSummary {
   std::map<std::string, int64_t> verdicts;
   std::map<std::string, int64_t> scenarios;
   std::map<std::string, int64_t> resources;
+  std::map<std::string, SessionCounts> performers;  // by display
+  std::map<std::string, SessionCounts> locations;   // by display
 };
 
 // Checks the options (patients >= 0, end - start >= 365 days).

@@ -1,5 +1,5 @@
 // needlecheck-synth --out DIR --patients N --seed S
-//                   [--start 2024-01-01 --end 2026-10-31]
+//                   [--start 2024-01-01 --end 2026-10-31] [--gzip]
 // Writes a generated FHIR Bulk Data export with expected findings; see
 // synth.h for the scenarios.
 #include <cstdio>
@@ -15,7 +15,7 @@ namespace {
 int Usage(const char* message) {
   std::fprintf(stderr,
                "error: %s\nusage: needlecheck-synth --out DIR --patients N "
-               "--seed S [--start YYYY-MM-DD --end YYYY-MM-DD]\n",
+               "--seed S [--start YYYY-MM-DD --end YYYY-MM-DD] [--gzip]\n",
                message);
   return 2;
 }
@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     absl::string_view flag = argv[i];
     if (flag == "--help" || flag == "-h") return Usage("help requested");
+    if (flag == "--gzip") {  // resource files as <Type>.ndjson.gz
+      options.gzip = true;
+      continue;
+    }
     if (i + 1 >= argc) return Usage("missing value after a flag");
     absl::string_view value = argv[++i];
     if (flag == "--out") {
