@@ -8,10 +8,11 @@
 #                          127.0.0.1:8080 (loopback, --insecure_no_auth: a local
 #                          trial), print how to try both; runs in the
 #                          foreground until Ctrl-C.
-#   deploy/local.sh test   install missing packages, build build/test
-#                          (RelWithDebInfo; NEEDLECHECK_SANITIZE=1 turns on
-#                          AddressSanitizer + UBSan) and run every test with
-#                          ctest. The exit code is ctest's.
+#   deploy/local.sh test   install missing packages (and the test-only ones),
+#                          build build/test (RelWithDebInfo;
+#                          NEEDLECHECK_SANITIZE=1 turns on AddressSanitizer +
+#                          UBSan) and run every test with ctest. The exit
+#                          code is ctest's.
 #
 # Works from any directory. Packages come from Debian's own archive through
 # apt-get, and only when one is missing (sudo is used when not root).
@@ -42,6 +43,14 @@ PACKAGES=(
   nlohmann-json3-dev    # needlecheck-cds-hooks: card and discovery JSON
 )
 
+# Packages only the tests need, installed by `test` and never by `run` (so a
+# trial machine stays lean). chromium: report_chromium_test renders
+# needlecheck-audit's report.html in headless Chromium (no console errors,
+# charts present, a screenshot); with CI=true the test fails without it.
+TEST_PACKAGES=(
+  chromium
+)
+
 JOBS="${NEEDLECHECK_JOBS:-2}"
 LISTEN="127.0.0.1:50051"
 CDS_HOOKS_LISTEN="127.0.0.1:8080"
@@ -53,20 +62,21 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'deploy/local.sh: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
-# Installs the packages of PACKAGES that dpkg does not report as installed.
+# install_packages PKG...: installs those that dpkg does not report as
+# installed.
 install_packages() {
   local missing=() pkg status
-  for pkg in "${PACKAGES[@]}"; do
+  for pkg in "$@"; do
     status="$(dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null || true)"
     if [[ "${status}" != "install ok installed" ]]; then
       missing+=("${pkg}")
     fi
   done
   if ((${#missing[@]} == 0)); then
-    log "all ${#PACKAGES[@]} Debian packages are installed"
+    log "all $# Debian packages are installed"
     return
   fi
   log "installing missing Debian packages: ${missing[*]}"
@@ -98,7 +108,7 @@ knowledge_base_file() {
 }
 
 cmd_run() {
-  install_packages
+  install_packages "${PACKAGES[@]}"
   configure_and_build build/release Release -DNEEDLECHECK_BUILD_TESTS=OFF
   local daemon=build/release/service/needlecheckd
   local cli=build/release/tools/cli/needlecheck
@@ -204,7 +214,7 @@ HELP
 }
 
 cmd_test() {
-  install_packages
+  install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   local sanitize=OFF
   if [[ "${NEEDLECHECK_SANITIZE:-0}" == "1" ]]; then sanitize=ON; fi
   configure_and_build build/test RelWithDebInfo -DNEEDLECHECK_SANITIZE="${sanitize}"
