@@ -355,7 +355,17 @@ absl::StatusOr<InputCounts> InputCountsFromSummaryJson(absl::string_view json) {
   }
   absl::StatusOr<const Json*> input = ObjectMember(root, "(root)", "input");
   if (!input.ok()) return input.status();
-  return ReadInput(**input);
+  absl::StatusOr<InputCounts> counts = ReadInput(**input);
+  if (!counts.ok()) return counts.status();
+  // patients.audited is the input side's patients_audited (audit_summary.h).
+  absl::StatusOr<const Json*> patients =
+      ObjectMember(root, "(root)", "patients");
+  if (!patients.ok()) return patients.status();
+  absl::StatusOr<int64_t> audited =
+      CountMember(**patients, "patients", "audited");
+  if (!audited.ok()) return audited.status();
+  counts->patients_audited = *audited;
+  return counts;
 }
 
 }  // namespace needlecheck::batch

@@ -256,6 +256,8 @@ TEST(InputCountsFromSummaryJsonTest, RoundTrip) {
         InputCountsFromSummaryJson(SummaryToJson(s));
     ASSERT_THAT(input, IsOk());
     ExpectSameInput(*input, s.input);
+    // The audited patients come back from "patients.audited".
+    EXPECT_EQ(input->patients_audited, s.patients);
   }
 }
 

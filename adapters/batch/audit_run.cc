@@ -1,0 +1,579 @@
+#include "adapters/batch/audit_run.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "adapters/batch/audit_outputs.h"
+#include "adapters/batch/audit_scratch.h"
+#include "adapters/batch/bundle_splitter.h"
+#include "adapters/batch/export_layout.h"
+#include "adapters/batch/finding_record.h"
+#include "adapters/batch/line_reader.h"
+#include "adapters/batch/resource_route.h"
+#include "adapters/batch/shard.h"
+#include "adapters/batch/summary_json.h"
+#include "nlohmann/json.hpp"
+
+namespace needlecheck::batch {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kStateDir[] = ".needlecheck-audit";
+constexpr char kScratchFile[] = "scratch.sqlite3";
+constexpr char kFindingsPart[] = "findings.ndjson.part";
+
+struct FileCloser {
+  void operator()(std::FILE* file) const {
+    if (file != nullptr) std::fclose(file);
+  }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+absl::Status ErrnoError(absl::string_view what, const std::string& path) {
+  return absl::UnavailableError(
+      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+// What identifies the input of a run: a resumed run must see the same.
+std::string InputFingerprint(const ExportLayout& layout,
+                             const AuditRunOptions& options) {
+  nlohmann::ordered_json json;
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  for (const ExportFile& file : layout.files) {
+    struct stat st {};
+    int64_t mtime_ns = 0;
+    if (stat(file.path.c_str(), &st) == 0) {
+      mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+                 st.st_mtim.tv_nsec;
+    }
+    files.push_back({{"name", file.name},
+                     {"bytes", file.size_bytes},
+                     {"mtime_ns", mtime_ns}});
+  }
+  json["files"] = std::move(files);
+  json["shard"] = absl::StrCat(options.shard_index, "/", options.shard_count);
+  return json.dump();
+}
+
+// Reads the export into the scratch file (phase 1).
+class ExportIngest {
+ public:
+  ExportIngest(const AuditRunOptions& options, const ExportLayout& layout,
+               AuditScratch& scratch, ProgressMeter& meter, std::FILE* log)
+      : options_(options),
+        layout_(layout),
+        scratch_(scratch),
+        meter_(meter),
+        log_(log) {}
+
+  absl::Status Run() {
+    absl::StatusOr<std::vector<FileProgress>> files = scratch_.Files();
+    if (!files.ok()) return files.status();
+    double total = 0;
+    for (const ExportFile& file : layout_.files) total += file.size_bytes;
+    for (size_t i = 0; i < layout_.files.size(); ++i) {
+      if ((*files)[i].complete) done_bytes_ += layout_.files[i].size_bytes;
+    }
+    meter_.StartPhase("reading", "MB", total / 1e6, done_bytes_ / 1e6);
+    for (size_t i = 0; i < layout_.files.size(); ++i) {
+      if ((*files)[i].complete) continue;
+      const ExportFile& file = layout_.files[i];
+      absl::Status status =
+          file.kind == ExportFile::Kind::kNdjson
+              ? IngestNdjson(static_cast<int>(i), file, (*files)[i])
+              : IngestBundle(static_cast<int>(i), file, (*files)[i]);
+      if (!status.ok()) return status;
+      done_bytes_ += file.size_bytes;
+    }
+    meter_.FinishPhase(done_bytes_ / 1e6);
+    if (logged_errors_ > options_.max_logged_errors) {
+      absl::FPrintF(log_,
+                    "needlecheck-audit: %d more input problems are listed "
+                    "in %s\n",
+                    logged_errors_ - options_.max_logged_errors, kErrorsFile);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  bool InShard(absl::string_view key) const {
+    return ShardOf(key, options_.shard_count) + 1 == options_.shard_index;
+  }
+
+  // Reports an input problem: errors.ndjson always; the log for the first
+  // few (file name, line number and a message free of field values).
+  absl::Status Problem(int file, int64_t line, std::string message) {
+    if (++logged_errors_ <= options_.max_logged_errors) {
+      absl::FPrintF(log_, "needlecheck-audit: %s:%d: %s (skipped)\n",
+                    layout_.files[file].name, line, message);
+    }
+    return scratch_.AddError({file, line, std::move(message)});
+  }
+
+  // One resource (an NDJSON line or a bundle entry's resource), routed
+  // with `route` (its error: a malformed line).
+  absl::Status Handle(int file, int64_t line, absl::string_view text,
+                      const absl::Status& route, const RouteResult& routed,
+                      FileProgress& progress) {
+    const bool has_patient = route.ok() && !routed.patient_id.empty();
+    if (has_patient
+            ? !InShard(routed.patient_id)
+            : !InShard(absl::StrCat(layout_.files[file].name, ":", line))) {
+      return absl::OkStatus();
+    }
+    ++progress.counts.lines;
+    if (!route.ok()) {
+      ++progress.counts.malformed;
+      return Problem(file, line,
+                     absl::StrCat("malformed line: ", route.message()));
+    }
+    ++type_delta_[routed.resource_type];
+    if (!has_patient) {
+      ++progress.counts.without_patient;
+      return absl::OkStatus();
+    }
+    ++progress.counts.resources;
+    return scratch_.AddResource(routed.patient_id, file, line, text);
+  }
+
+  absl::Status Commit(int file, const FileProgress& progress) {
+    if (absl::Status status = scratch_.SaveFile(file, progress); !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = scratch_.AddTypeCounts(type_delta_);
+        !status.ok()) {
+      return status;
+    }
+    type_delta_.clear();
+    return scratch_.Commit();
+  }
+
+  absl::Status IngestNdjson(int file, const ExportFile& export_file,
+                            FileProgress progress) {
+    absl::StatusOr<std::unique_ptr<NdjsonLineReader>> reader =
+        NdjsonLineReader::Open(export_file.path);
+    if (!reader.ok()) return reader.status();
+    if (progress.lines_done > 0) {
+      absl::Status status =
+          (*reader)->Resume({static_cast<uint64_t>(progress.byte_offset),
+                             progress.lines_done + 1});
+      if (!status.ok()) return status;
+    }
+    if (absl::Status status = scratch_.Begin(); !status.ok()) return status;
+    int64_t since_commit = 0;
+    absl::Time last_commit = absl::Now();
+    NdjsonLine line;
+    while (true) {
+      absl::StatusOr<bool> more = (*reader)->Next(&line);
+      if (!more.ok() && NdjsonLineReader::IsLineError(more.status())) {
+        if (InShard(absl::StrCat(export_file.name, ":", line.number))) {
+          ++progress.counts.lines;
+          ++progress.counts.malformed;
+          if (absl::Status status = Problem(
+                  file, line.number,
+                  absl::StrCat("malformed line: ", more.status().message()));
+              !status.ok()) {
+            return status;
+          }
+        }
+      } else if (!more.ok()) {
+        // A broken file (truncated gzip, read error): reported, counted
+        // once, and the rest of the export is still audited.
+        const int64_t where = (*reader)->line_number() + 1;
+        if (InShard(absl::StrCat(export_file.name, ":", where))) {
+          ++progress.counts.malformed;
+          if (absl::Status status =
+                  Problem(file, where,
+                          absl::StrCat("the rest of the file cannot be read: ",
+                                       more.status().message()));
+              !status.ok()) {
+            return status;
+          }
+        }
+        break;
+      } else if (!*more) {
+        break;
+      } else {
+        const absl::Status route = router_.RoutePadded(line.text, &routed_);
+        absl::Status status =
+            Handle(file, line.number, line.text, route, routed_, progress);
+        if (!status.ok()) return status;
+      }
+      ++since_commit;
+      if (since_commit % 1024 == 0) {
+        meter_.Update((done_bytes_ + (*reader)->file_bytes_consumed()) / 1e6);
+      }
+      if (since_commit >= options_.commit_lines ||
+          absl::Now() - last_commit > absl::Seconds(1)) {
+        const LineCheckpoint checkpoint = (*reader)->checkpoint();
+        progress.byte_offset = static_cast<int64_t>(checkpoint.offset);
+        progress.lines_done = checkpoint.next_line - 1;
+        if (absl::Status status = Commit(file, progress); !status.ok()) {
+          return status;
+        }
+        if (absl::Status status = scratch_.Begin(); !status.ok()) return status;
+        since_commit = 0;
+        last_commit = absl::Now();
+        meter_.Update((done_bytes_ + (*reader)->file_bytes_consumed()) / 1e6);
+      }
+    }
+    progress.lines_done = (*reader)->line_number();
+    progress.complete = true;
+    return Commit(file, progress);
+  }
+
+  absl::Status IngestBundle(int file, const ExportFile& export_file,
+                            FileProgress progress) {
+    // A bundle is read whole and committed as one (one patient, usually).
+    if (absl::Status status = scratch_.Begin(); !status.ok()) return status;
+    absl::Status stored;  // the first error of ours, not the document's
+    absl::StatusOr<BundleStats> stats =
+        SplitBundleFile(export_file.path, BundleOptions(),
+                        [&](const BundleEntry& entry) -> absl::Status {
+                          stored = Handle(file, entry.index, entry.json,
+                                          entry.status, entry.route, progress);
+                          return stored;
+                        });
+    if (!stored.ok()) return stored;
+    if (!stats.ok()) {
+      // The document as a whole cannot be read (malformed, truncated,
+      // too large): one problem, at entry 1.
+      if (InShard(absl::StrCat(export_file.name, ":", 1))) {
+        ++progress.counts.lines;
+        ++progress.counts.malformed;
+        if (absl::Status status = Problem(
+                file, 1,
+                absl::StrCat("unreadable bundle: ", stats.status().message()));
+            !status.ok()) {
+          return status;
+        }
+      }
+    }
+    progress.lines_done = stats.ok() ? stats->entries : 1;
+    progress.complete = true;
+    return Commit(file, progress);
+  }
+
+  const AuditRunOptions& options_;
+  const ExportLayout& layout_;
+  AuditScratch& scratch_;
+  ProgressMeter& meter_;
+  std::FILE* log_;
+  std::map<std::string, int64_t> type_delta_;
+  ResourceRouter router_;
+  RouteResult routed_;
+  double done_bytes_ = 0;
+  int logged_errors_ = 0;
+};
+
+// Audits the grouped patients (phase 3), appending to the part file.
+absl::Status AuditGroupedPatients(
+    const AuditRunOptions& options, AuditScratch& scratch,
+    needlecheck::v1::ScreeningService::StubInterface& stub,
+    const std::string& part_path, ProgressMeter& meter) {
+  absl::StatusOr<AuditProgress> loaded = scratch.LoadAuditProgress();
+  if (!loaded.ok()) return loaded.status();
+  AuditProgress progress = *loaded;
+  absl::StatusOr<int64_t> patients = scratch.PatientCount();
+  if (!patients.ok()) return patients.status();
+
+  // Drop whatever was appended after the last committed checkpoint.
+  File part(std::fopen(part_path.c_str(), "ab"));
+  if (part == nullptr) return ErrnoError("cannot open", part_path);
+  if (ftruncate(fileno(part.get()), progress.findings_bytes) != 0) {
+    return ErrnoError("cannot truncate", part_path);
+  }
+  std::setvbuf(part.get(), nullptr, _IOFBF, 1 << 20);
+
+  std::vector<InputError> pending_errors;
+  absl::Time last_checkpoint = absl::Now();
+  const auto checkpoint = [&]() -> absl::Status {
+    if (std::fflush(part.get()) != 0 || fsync(fileno(part.get())) != 0) {
+      return ErrnoError("cannot write", part_path);
+    }
+    absl::Status status = scratch.SaveAuditProgress(progress, pending_errors);
+    pending_errors.clear();
+    last_checkpoint = absl::Now();
+    return status;
+  };
+  const auto done = [&] {
+    return static_cast<double>(progress.patients_audited +
+                               progress.rejected_patients);
+  };
+  meter.StartPhase("auditing", "patients", static_cast<double>(*patients),
+                   done());
+  std::string lines;
+  absl::Status status = AuditPatients(
+      scratch, progress.next_rowid, stub, options.stream,
+      [&](AuditedPatient& patient) -> absl::Status {
+        lines.clear();
+        for (const needlecheck::v1::AuditFinding& finding : patient.findings) {
+          absl::StrAppend(&lines, FindingToJsonLine(FindingFromProto(finding)),
+                          "\n");
+        }
+        if (!lines.empty() && std::fwrite(lines.data(), 1, lines.size(),
+                                          part.get()) != lines.size()) {
+          return ErrnoError("cannot write", part_path);
+        }
+        progress.findings_bytes += static_cast<int64_t>(lines.size());
+        if (patient.rejected) {
+          ++progress.rejected_patients;
+        } else {
+          ++progress.patients_audited;
+        }
+        progress.rejected_resources += patient.rejected_resources;
+        progress.next_rowid = patient.last_rowid + 1;
+        for (InputError& error : patient.errors) {
+          pending_errors.push_back(std::move(error));
+        }
+        meter.Update(done());
+        if (absl::Now() - last_checkpoint >= options.checkpoint_interval) {
+          return checkpoint();
+        }
+        return absl::OkStatus();
+      });
+  // Whatever happened, keep what was done (a resumed run goes on from it).
+  absl::Status saved = checkpoint();
+  if (!status.ok()) return status;
+  if (!saved.ok()) return saved;
+  meter.FinishPhase(done());
+  return absl::OkStatus();
+}
+
+// Writes errors.ndjson from the scratch file.
+absl::Status WriteErrors(AuditScratch& scratch, const ExportLayout& layout,
+                         const std::string& path) {
+  const std::string temp = absl::StrCat(path, ".tmp");
+  File out(std::fopen(temp.c_str(), "wb"));
+  if (out == nullptr) return ErrnoError("cannot create", temp);
+  absl::Status status =
+      scratch.ForEachError([&](const InputError& error) -> absl::Status {
+        const std::string line =
+            absl::StrCat(ErrorToJsonLine({layout.files[error.file].name,
+                                          error.line, error.message}),
+                         "\n");
+        if (std::fwrite(line.data(), 1, line.size(), out.get()) !=
+            line.size()) {
+          return ErrnoError("cannot write", temp);
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  if (std::fflush(out.get()) != 0 || fsync(fileno(out.get())) != 0) {
+    return ErrnoError("cannot write", temp);
+  }
+  out.reset();
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    return ErrnoError("cannot rename to", path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoveOutputs(const std::string& out_dir) {
+  std::error_code error;
+  fs::remove_all(fs::path(out_dir) / kStateDir, error);
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot remove the previous audit's scratch folder: ",
+                     error.message()));
+  }
+  for (const char* name : {kFindingsFile, kFindingsCsvFile, kSummaryFile,
+                           kReportFile, kErrorsFile, kManifestFile}) {
+    fs::remove(fs::path(out_dir) / name, error);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string ScratchFolder(const std::string& out_dir) {
+  return (fs::path(out_dir) / kStateDir).string();
+}
+
+absl::StatusOr<AuditSummary> RunAudit(
+    const AuditRunOptions& options,
+    needlecheck::v1::ScreeningService::StubInterface& stub, std::FILE* log) {
+  if (options.shard_count < 1 || options.shard_index < 1 ||
+      options.shard_index > options.shard_count) {
+    return absl::InvalidArgumentError("the shard must be k/n with 1 <= k <= n");
+  }
+  absl::StatusOr<ExportLayout> layout = ListExportFiles(options.export_dir);
+  if (!layout.ok()) return layout.status();
+
+  std::error_code error;
+  fs::create_directories(options.out_dir, error);
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create ", options.out_dir, ": ", error.message()));
+  }
+  const std::string state_dir = ScratchFolder(options.out_dir);
+  const std::string manifest_path =
+      (fs::path(options.out_dir) / kManifestFile).string();
+  const bool unfinished = fs::exists(state_dir);
+  const bool finished = !unfinished && fs::exists(manifest_path);
+  if (options.overwrite) {
+    if (absl::Status status = RemoveOutputs(options.out_dir); !status.ok()) {
+      return status;
+    }
+  } else if (options.resume) {
+    if (finished) {
+      absl::FPrintF(log,
+                    "needlecheck-audit: the audit in %s is already complete\n",
+                    options.out_dir);
+      absl::StatusOr<std::string> summary =
+          ReadSmallFile((fs::path(options.out_dir) / kSummaryFile).string());
+      if (!summary.ok()) return summary.status();
+      absl::StatusOr<InputCounts> input = InputCountsFromSummaryJson(*summary);
+      if (!input.ok()) return input.status();
+      return WriteReports((fs::path(options.out_dir) / kFindingsFile).string(),
+                          options.out_dir, *std::move(input));
+    }
+    if (!unfinished) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("there is no unfinished audit in ", options.out_dir,
+                       " to resume (run without --resume to start one)"));
+    }
+  } else if (unfinished) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(options.out_dir,
+                     " holds an unfinished audit: pass --resume to "
+                     "continue it, or --overwrite to start over"));
+  } else if (finished) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(options.out_dir,
+                     " already holds an audit: pass "
+                     "--overwrite to replace it"));
+  }
+  fs::create_directories(state_dir, error);
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create ", state_dir, ": ", error.message()));
+  }
+
+  absl::StatusOr<std::unique_ptr<AuditScratch>> scratch = AuditScratch::Open(
+      (fs::path(state_dir) / kScratchFile).string(), options.scratch_cache_mib);
+  if (!scratch.ok()) return scratch.status();
+  const std::string fingerprint = InputFingerprint(*layout, options);
+  absl::StatusOr<std::optional<std::string>> recorded =
+      (*scratch)->GetMeta("input");
+  if (!recorded.ok()) return recorded.status();
+  if (recorded->has_value() && **recorded != fingerprint) {
+    return absl::FailedPreconditionError(
+        "the export (its files, their sizes or times) or the shard differ "
+        "from those of the audit being resumed: pass --overwrite to start "
+        "over");
+  }
+  if (!recorded->has_value()) {
+    if (absl::Status status = (*scratch)->SetMeta("input", fingerprint);
+        !status.ok()) {
+      return status;
+    }
+  }
+  std::vector<std::string> names;
+  for (const ExportFile& file : layout->files) names.push_back(file.name);
+  if (absl::Status status = (*scratch)->RegisterFiles(names); !status.ok()) {
+    return status;
+  }
+
+  ProgressMeter meter(log, options.progress, options.progress_interval);
+  absl::StatusOr<std::optional<std::string>> grouped =
+      (*scratch)->GetMeta("grouped");
+  if (!grouped.ok()) return grouped.status();
+  if (!grouped->has_value()) {
+    ExportIngest ingest(options, *layout, **scratch, meter, log);
+    if (absl::Status status = ingest.Run(); !status.ok()) return status;
+    if (options.progress != ProgressStyle::kNone) {
+      absl::FPrintF(log, "needlecheck-audit: grouping resources by patient\n");
+    }
+    if (absl::Status status = (*scratch)->Group(); !status.ok()) return status;
+  }
+
+  const std::string part_path = (fs::path(state_dir) / kFindingsPart).string();
+  const std::string findings_path =
+      (fs::path(options.out_dir) / kFindingsFile).string();
+  absl::StatusOr<std::optional<std::string>> audited =
+      (*scratch)->GetMeta("audited");
+  if (!audited.ok()) return audited.status();
+  if (!audited->has_value()) {
+    if (absl::Status status =
+            AuditGroupedPatients(options, **scratch, stub, part_path, meter);
+        !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = (*scratch)->SetMeta("audited", "1");
+        !status.ok()) {
+      return status;
+    }
+  }
+
+  // Phase 4: the output folder.
+  absl::StatusOr<AuditProgress> progress = (*scratch)->LoadAuditProgress();
+  if (!progress.ok()) return progress.status();
+  absl::StatusOr<std::vector<FileProgress>> files = (*scratch)->Files();
+  if (!files.ok()) return files.status();
+  absl::StatusOr<std::map<std::string, int64_t>> types =
+      (*scratch)->TypeCounts();
+  if (!types.ok()) return types.status();
+  InputCounts input;
+  for (const FileProgress& file : *files) input.files[file.name] = file.counts;
+  input.skipped_files = layout->skipped;
+  input.resources_by_type = *types;
+  input.rejected_resources = progress->rejected_resources;
+  input.rejected_patients = progress->rejected_patients;
+  input.patients_audited = progress->patients_audited;
+  if (absl::Status status =
+          WriteErrors(**scratch, *layout,
+                      (fs::path(options.out_dir) / kErrorsFile).string());
+      !status.ok()) {
+    return status;
+  }
+  // After a kill between the rename below and the removal of the scratch
+  // folder, the findings are already in place.
+  const std::string source = fs::exists(part_path) ? part_path : findings_path;
+  absl::StatusOr<AuditSummary> summary =
+      WriteReports(source, options.out_dir, std::move(input));
+  if (!summary.ok()) return summary.status();
+  if (source == part_path &&
+      std::rename(part_path.c_str(), findings_path.c_str()) != 0) {
+    return ErrnoError("cannot rename to", findings_path);
+  }
+  AuditManifest manifest;
+  for (const ExportFile& file : layout->files) {
+    manifest.files.push_back({file.name, file.size_bytes});
+  }
+  manifest.shard_index = options.shard_index;
+  manifest.shard_count = options.shard_count;
+  manifest.complete = true;
+  if (absl::Status status =
+          WriteFileAtomically(manifest_path, ManifestToJson(manifest));
+      !status.ok()) {
+    return status;
+  }
+  scratch->reset();
+  if (!options.keep_scratch) {
+    fs::remove_all(state_dir, error);
+    if (error) {
+      absl::FPrintF(log,
+                    "needlecheck-audit: could not remove %s (%s); remove it "
+                    "by hand\n",
+                    state_dir, error.message());
+    }
+  }
+  return summary;
+}
+
+}  // namespace needlecheck::batch

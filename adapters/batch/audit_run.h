@@ -1,0 +1,84 @@
+// RunAudit: one batch audit of a FHIR Bulk Data export (issue 4), start to
+// finish or resumed: read the export into the scratch file (grouped by
+// patient), audit every patient through needlecheckd's Audit RPC, write the
+// output folder (audit_outputs.h).
+//
+// Phases, each checkpointed in the scratch file (audit_scratch.h) under
+// OUT/.needlecheck-audit/ so that --resume redoes nothing already committed
+// and duplicates nothing:
+//   1. reading: every resource file, line by line (bundles entry by entry);
+//      each resource is routed to its patient (resource_route.h) and, when
+//      the patient is in this run's shard, stored; a malformed line is
+//      counted, written to errors.ndjson with its file and line number and
+//      skipped; a resource without a patient reference is counted.
+//      Committed every `commit_lines` lines with the file's position.
+//   2. grouping: the stored resources sorted by patient (external sort).
+//   3. auditing: patients in patient-id order through the Audit RPC
+//      (patient_audit_stream.h); findings appended to a part file; every
+//      `checkpoint_interval` the part file is synced and its length
+//      committed with the position, so a resumed run truncates it to the
+//      committed length and goes on from there.
+//   4. writing: findings.ndjson, findings.csv, summary.json, report.html,
+//      errors.ndjson, audit.json; the scratch folder is then removed.
+//
+// Sharding: --shard k/n keeps the patients whose ShardOf(patient id) is k
+// (shard.h); a line that names no patient (malformed, or without patient
+// reference) is counted by the shard ShardOf("<file>:<line>") names, so all
+// counters add up over shards (audit_merge.h).
+//
+// Contract: never logs patient data: `log` gets counts, file names, line
+// numbers and messages that carry no field values; the detailed errors go
+// to errors.ndjson in the output folder.
+#ifndef ADAPTERS_BATCH_AUDIT_RUN_H_
+#define ADAPTERS_BATCH_AUDIT_RUN_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "adapters/batch/audit_summary.h"
+#include "adapters/batch/patient_audit_stream.h"
+#include "adapters/batch/progress_meter.h"
+#include "needlecheck/v1/screening.grpc.pb.h"
+
+namespace needlecheck::batch {
+
+struct AuditRunOptions {
+  std::string export_dir;
+  std::string out_dir;
+  // Continue the unfinished audit in out_dir (FAILED_PRECONDITION if there
+  // is none or it is of other input); without it, an unfinished or finished
+  // audit in out_dir is FAILED_PRECONDITION unless `overwrite`.
+  bool resume = false;
+  bool overwrite = false;
+  // 1-based shard index and count (1/1: everything).
+  uint32_t shard_index = 1;
+  uint32_t shard_count = 1;
+  // Memory for the scratch file's cache and sort, in MiB.
+  int scratch_cache_mib = 256;
+  int64_t commit_lines = 100000;
+  absl::Duration checkpoint_interval = absl::Seconds(2);
+  // Keep the scratch folder after success (for debugging).
+  bool keep_scratch = false;
+  // How many malformed-line reports go to `log` (the rest: errors.ndjson).
+  int max_logged_errors = 20;
+  AuditStreamOptions stream;
+  ProgressStyle progress = ProgressStyle::kAuto;
+  absl::Duration progress_interval = absl::Seconds(10);
+};
+
+// The scratch folder of an audit writing to `out_dir` (where the tool
+// points SQLITE_TMPDIR, so sort files stay beside the scratch file).
+std::string ScratchFolder(const std::string& out_dir);
+
+// Runs (or resumes) the audit; `stub` reaches needlecheckd. Progress and
+// problems go to `log` (stderr in the tool).
+absl::StatusOr<AuditSummary> RunAudit(
+    const AuditRunOptions& options,
+    needlecheck::v1::ScreeningService::StubInterface& stub, std::FILE* log);
+
+}  // namespace needlecheck::batch
+
+#endif  // ADAPTERS_BATCH_AUDIT_RUN_H_

@@ -1,0 +1,218 @@
+// needlecheck-audit: batch audits of past microneedling sessions (issue 4).
+//
+//   needlecheck-audit EXPORT_DIR --out DIR [--service HOST:PORT]
+//       [--resume | --overwrite] [--shard k/n] [--progress auto|bar|lines|none]
+//   needlecheck-audit merge --out DIR SHARD_DIR...
+//
+// EXPORT_DIR is a FHIR Bulk Data export folder (one NDJSON file per
+// resource type, plain or .ndjson.gz) or a folder of bundles. See
+// audit_run.h for the phases and audit_outputs.h for the output files.
+//
+// Exit status: 0 done (input problems, if any, are counted in summary.json
+// and listed in errors.ndjson); 2 bad usage or input that cannot be audited
+// at all (no such folder, an output folder holding another audit, shards
+// that do not belong together); 1 anything else (needlecheckd unreachable,
+// disk full, ...), after which --resume continues.
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "adapters/batch/audit_merge.h"
+#include "adapters/batch/audit_run.h"
+#include "adapters/batch/shard.h"
+#include "grpcpp/grpcpp.h"
+#include "needlecheck/v1/screening.grpc.pb.h"
+
+ABSL_FLAG(std::string, out, "",
+          "Output folder (created if missing): findings.ndjson, findings.csv, "
+          "summary.json, report.html, errors.ndjson, audit.json.");
+ABSL_FLAG(std::string, service, "127.0.0.1:50051",
+          "needlecheckd to audit with, HOST:PORT (plaintext gRPC).");
+ABSL_FLAG(bool, resume, false,
+          "Continue the unfinished audit in --out (after a kill or an "
+          "error) without redoing or duplicating work.");
+ABSL_FLAG(bool, overwrite, false,
+          "Discard an audit (finished or not) already in --out and start "
+          "over.");
+ABSL_FLAG(std::string, shard, "1/1",
+          "Audit only shard k of n (k/n): the patients whose stable hash of "
+          "the patient id falls in it. Combine shard outputs with "
+          "`needlecheck-audit merge`.");
+ABSL_FLAG(std::string, progress, "auto",
+          "auto (a bar on a terminal, periodic lines otherwise), bar, lines "
+          "or none.");
+ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(10),
+          "How often a progress line is printed when not on a terminal.");
+ABSL_FLAG(int, scratch_memory_mib, 256,
+          "Memory for the scratch file's cache and its sort by patient, MiB. "
+          "Peak memory does not grow with the export beyond this.");
+ABSL_FLAG(absl::Duration, checkpoint_interval, absl::Seconds(2),
+          "How often progress is committed (the most a kill can lose).");
+ABSL_FLAG(int64_t, commit_lines, 100000,
+          "Input lines read per scratch-file commit (at least one commit a "
+          "second regardless).");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10),
+          "How long to wait for needlecheckd to accept the connection.");
+ABSL_FLAG(bool, keep_scratch, false,
+          "Keep the scratch folder (patient data!) after success; debugging "
+          "only.");
+
+namespace {
+
+using needlecheck::batch::AuditRunOptions;
+using needlecheck::batch::AuditSummary;
+using needlecheck::batch::ProgressStyle;
+using needlecheck::batch::Verdict;
+
+int ExitCodeFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+int Fail(const absl::Status& status) {
+  absl::FPrintF(stderr, "needlecheck-audit: %s\n", status.message());
+  return ExitCodeFor(status);
+}
+
+void PrintSummary(const AuditSummary& summary, const std::string& out_dir) {
+  const auto& v = summary.totals.by_verdict;
+  int64_t malformed = 0;
+  for (const auto& [name, counts] : summary.input.files) {
+    malformed += counts.malformed;
+  }
+  absl::FPrintF(
+      stderr,
+      "needlecheck-audit: %d patients, %d sessions: %d interval violations, "
+      "%d treated despite a critical alert, %d despite a warning, %d clear\n",
+      summary.patients, summary.totals.sessions(),
+      v[static_cast<int>(Verdict::kIntervalViolation)],
+      v[static_cast<int>(Verdict::kTreatedDespiteCritical)],
+      v[static_cast<int>(Verdict::kTreatedDespiteWarning)],
+      v[static_cast<int>(Verdict::kClear)]);
+  if (malformed > 0 || summary.input.rejected_resources > 0 ||
+      summary.input.rejected_patients > 0) {
+    absl::FPrintF(stderr,
+                  "needlecheck-audit: input problems: %d malformed lines, %d "
+                  "resources and %d patients not used (see %s/errors.ndjson)\n",
+                  malformed, summary.input.rejected_resources,
+                  summary.input.rejected_patients, out_dir);
+  }
+  absl::FPrintF(stderr, "needlecheck-audit: report: %s/report.html\n", out_dir);
+}
+
+int Merge(const std::vector<char*>& args) {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty() || args.size() < 3) {
+    absl::FPrintF(stderr,
+                  "usage: needlecheck-audit merge --out DIR SHARD_DIR...\n");
+    return 2;
+  }
+  std::vector<std::string> shards(args.begin() + 2, args.end());
+  absl::StatusOr<AuditSummary> summary =
+      needlecheck::batch::MergeShardOutputs(shards, out);
+  if (!summary.ok()) return Fail(summary.status());
+  PrintSummary(*summary, out);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Audits every past microneedling session of a FHIR Bulk Data export.\n"
+      "  needlecheck-audit EXPORT_DIR --out DIR [--service HOST:PORT] "
+      "[--resume] [--shard k/n]\n"
+      "  needlecheck-audit merge --out DIR SHARD_DIR...");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() >= 2 && std::string(args[1]) == "merge") return Merge(args);
+  if (args.size() != 2 || absl::GetFlag(FLAGS_out).empty()) {
+    absl::FPrintF(stderr,
+                  "usage: needlecheck-audit EXPORT_DIR --out DIR "
+                  "[--service HOST:PORT] [--resume] [--shard k/n]\n"
+                  "       needlecheck-audit merge --out DIR SHARD_DIR...\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_resume) && absl::GetFlag(FLAGS_overwrite)) {
+    return Fail(absl::InvalidArgumentError(
+        "--resume and --overwrite exclude each other"));
+  }
+  AuditRunOptions options;
+  options.export_dir = args[1];
+  options.out_dir = absl::GetFlag(FLAGS_out);
+  options.resume = absl::GetFlag(FLAGS_resume);
+  options.overwrite = absl::GetFlag(FLAGS_overwrite);
+  absl::StatusOr<needlecheck::batch::ShardSpec> shard =
+      needlecheck::batch::ParseShardSpec(absl::GetFlag(FLAGS_shard));
+  if (!shard.ok()) return Fail(shard.status());
+  options.shard_index = shard->index;
+  options.shard_count = shard->count;
+  const std::string progress = absl::GetFlag(FLAGS_progress);
+  if (progress == "auto") {
+    options.progress = ProgressStyle::kAuto;
+  } else if (progress == "bar") {
+    options.progress = ProgressStyle::kBar;
+  } else if (progress == "lines") {
+    options.progress = ProgressStyle::kLines;
+  } else if (progress == "none") {
+    options.progress = ProgressStyle::kNone;
+  } else {
+    return Fail(absl::InvalidArgumentError(
+        "--progress must be auto, bar, lines or none"));
+  }
+  options.progress_interval = absl::GetFlag(FLAGS_progress_interval);
+  options.scratch_cache_mib = absl::GetFlag(FLAGS_scratch_memory_mib);
+  if (options.scratch_cache_mib < 16) {
+    return Fail(
+        absl::InvalidArgumentError("--scratch_memory_mib must be >= 16"));
+  }
+  options.checkpoint_interval = absl::GetFlag(FLAGS_checkpoint_interval);
+  options.commit_lines = absl::GetFlag(FLAGS_commit_lines);
+  if (options.commit_lines < 1) {
+    return Fail(absl::InvalidArgumentError("--commit_lines must be >= 1"));
+  }
+  options.keep_scratch = absl::GetFlag(FLAGS_keep_scratch);
+
+  // SQLite's sort files go beside the scratch file, not to a small /tmp.
+  if (std::getenv("SQLITE_TMPDIR") == nullptr) {
+    setenv("SQLITE_TMPDIR",
+           needlecheck::batch::ScratchFolder(options.out_dir).c_str(), 1);
+  }
+
+  const std::string target = absl::GetFlag(FLAGS_service);
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(-1);
+  channel_args.SetMaxSendMessageSize(-1);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      target, grpc::InsecureChannelCredentials(), channel_args);
+  if (!channel->WaitForConnected(absl::ToChronoTime(
+          absl::Now() + absl::GetFlag(FLAGS_connect_timeout)))) {
+    return Fail(absl::UnavailableError(absl::StrCat(
+        "cannot reach needlecheckd at ", target, " (--service) within ",
+        absl::FormatDuration(absl::GetFlag(FLAGS_connect_timeout)))));
+  }
+  std::unique_ptr<needlecheck::v1::ScreeningService::Stub> stub =
+      needlecheck::v1::ScreeningService::NewStub(channel);
+  absl::StatusOr<AuditSummary> summary =
+      needlecheck::batch::RunAudit(options, *stub, stderr);
+  if (!summary.ok()) return Fail(summary.status());
+  PrintSummary(*summary, options.out_dir);
+  return 0;
+}

@@ -1,0 +1,298 @@
+#include "adapters/batch/patient_audit_stream.h"
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "adapters/fhir/fhir_extract.h"
+#include "grpcpp/grpcpp.h"
+
+namespace needlecheck::batch {
+namespace {
+
+namespace v1 = needlecheck::v1;
+
+struct Job {
+  std::string request_id;
+  bool sent = false;
+  AuditedPatient result;
+};
+
+// The patients written to the stream and not yet answered, in order.
+class JobQueue {
+ public:
+  explicit JobQueue(size_t capacity) : capacity_(capacity) {}
+
+  // Blocks while full; false if closed.
+  bool Push(Job job) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](JobQueue* q) {
+          return q->closed_ || q->jobs_.size() < q->capacity_;
+        },
+        this));
+    if (closed_) return false;
+    jobs_.push_back(std::move(job));
+    return true;
+  }
+  // Blocks until a job or the end; nullopt when finished and empty.
+  std::optional<Job> Pop() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](JobQueue* q) {
+          return q->closed_ || q->finished_ || !q->jobs_.empty();
+        },
+        this));
+    if (jobs_.empty()) return std::nullopt;
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    return job;
+  }
+  // The producer has pushed everything.
+  void Finish() {
+    absl::MutexLock lock(&mu_);
+    finished_ = true;
+  }
+  // Stop: wakes a blocked producer; Push fails from now on.
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<Job> jobs_;
+  const size_t capacity_;
+  bool closed_ = false;
+  bool finished_ = false;
+};
+
+// Builds the record of one patient; fills `job` (rejected when impossible).
+void BuildRequest(const PatientResources& patient, size_t max_resources,
+                  Job* job, v1::AuditRequest* request) {
+  AuditedPatient& result = job->result;
+  result.first_rowid = patient.first_rowid;
+  result.last_rowid = patient.last_rowid;
+  job->request_id = absl::StrCat("row-", patient.first_rowid);
+  const int first_file =
+      patient.resources.empty() ? 0 : patient.resources.front().file;
+  const int64_t first_line =
+      patient.resources.empty() ? 0 : patient.resources.front().line;
+  result.first_file = first_file;
+  result.first_line = first_line;
+  if (patient.resources_dropped > 0) {
+    result.rejected = true;
+    result.errors.push_back(
+        {first_file, first_line,
+         absl::StrCat("patient not audited: ",
+                      patient.resources.size() + patient.resources_dropped,
+                      " resources, more than the limit of ", max_resources,
+                      " for one patient")});
+    return;
+  }
+  fhir::ExtractOptions options;
+  options.patient_id = patient.patient_id;
+  options.max_resources = max_resources;
+  fhir::FhirRecordBuilder builder(options);
+  for (const StoredResource& resource : patient.resources) {
+    absl::Status status = builder.AddNdjsonLine(resource.body);
+    if (!status.ok()) {
+      ++result.rejected_resources;
+      result.errors.push_back(
+          {resource.file, resource.line,
+           absl::StrCat("resource skipped: ", status.message())});
+    }
+  }
+  absl::StatusOr<fhir::FhirExtract> extract = builder.Finish();
+  if (!extract.ok()) {
+    result.rejected = true;
+    result.errors.push_back(
+        {first_file, first_line,
+         absl::StrCat("patient not audited: ", extract.status().message())});
+    return;
+  }
+  request->set_request_id(job->request_id);
+  *request->mutable_record() = std::move(extract->record);
+  if (request->record().patient_id().empty()) {
+    request->mutable_record()->set_patient_id(patient.patient_id);
+  }
+  job->sent = true;
+}
+
+bool Retryable(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// How one stream ended.
+struct StreamEnd {
+  absl::Status local;             // an error of ours (stop for good)
+  grpc::Status grpc;              // the call's status
+  std::optional<Job> unanswered;  // the first sent patient not answered
+  bool complete = false;          // every patient answered
+  bool progressed = false;        // at least one patient answered
+  int64_t next_rowid = 0;         // where a new stream starts
+};
+
+StreamEnd RunStream(
+    AuditScratch& scratch, int64_t from_rowid,
+    v1::ScreeningService::StubInterface& stub,
+    const AuditStreamOptions& options,
+    const std::function<absl::Status(AuditedPatient&)>& on_patient) {
+  StreamEnd end;
+  end.next_rowid = from_rowid;
+  absl::StatusOr<std::unique_ptr<GroupedReader>> reader =
+      scratch.OpenReader(from_rowid, options.max_resources_per_patient);
+  if (!reader.ok()) {
+    end.local = reader.status();
+    return end;
+  }
+  grpc::ClientContext context;
+  std::unique_ptr<
+      grpc::ClientReaderWriterInterface<v1::AuditRequest, v1::AuditFinding>>
+      stream = stub.Audit(&context);
+  JobQueue queue(options.max_in_flight);
+  absl::Status producer_status;
+  std::thread producer([&] {
+    PatientResources patient;
+    bool writable = true;
+    while (writable) {
+      absl::StatusOr<bool> more = (*reader)->Next(&patient);
+      if (!more.ok()) {
+        producer_status = more.status();
+        break;
+      }
+      if (!*more) break;
+      Job job;
+      v1::AuditRequest request;
+      BuildRequest(patient, options.max_resources_per_patient, &job, &request);
+      const bool sent = job.sent;
+      if (!queue.Push(std::move(job))) return;  // stopped
+      if (sent) writable = stream->Write(request);
+    }
+    if (writable) stream->WritesDone();
+    queue.Finish();
+  });
+
+  absl::Status local;
+  while (true) {
+    std::optional<Job> job = queue.Pop();
+    if (!job.has_value()) {
+      end.complete = producer_status.ok();
+      break;
+    }
+    if (job->sent) {
+      v1::AuditFinding finding;
+      bool answered = false;
+      while (stream->Read(&finding)) {
+        if (finding.request_id() != job->request_id) {
+          local = absl::InternalError(absl::StrCat(
+              "needlecheckd answered request \"", finding.request_id(),
+              "\" where \"", job->request_id, "\" was expected"));
+          break;
+        }
+        if (finding.end_of_record()) {
+          answered = true;
+          break;
+        }
+        job->result.findings.push_back(std::move(finding));
+      }
+      if (!answered) {
+        if (local.ok()) end.unanswered = std::move(job);
+        break;
+      }
+    }
+    const int64_t last_rowid = job->result.last_rowid;
+    local = on_patient(job->result);
+    if (!local.ok()) break;
+    end.progressed = true;
+    end.next_rowid = last_rowid + 1;
+  }
+  queue.Close();
+  if (!end.complete) context.TryCancel();
+  producer.join();
+  if (end.complete) {
+    v1::AuditFinding extra;
+    if (stream->Read(&extra)) {
+      local = absl::InternalError("needlecheckd sent a finding for no request");
+    }
+  }
+  end.grpc = stream->Finish();
+  end.local = local.ok() ? producer_status : local;
+  if (end.complete && end.local.ok() && !end.grpc.ok()) end.complete = false;
+  return end;
+}
+
+}  // namespace
+
+absl::Status AuditPatients(
+    AuditScratch& scratch, int64_t from_rowid,
+    v1::ScreeningService::StubInterface& stub,
+    const AuditStreamOptions& options,
+    const std::function<absl::Status(AuditedPatient&)>& on_patient) {
+  int failures = 0;
+  absl::Duration backoff = options.first_backoff;
+  while (true) {
+    StreamEnd end = RunStream(scratch, from_rowid, stub, options, on_patient);
+    if (!end.local.ok()) return end.local;
+    if (end.complete) return absl::OkStatus();
+    from_rowid = end.next_rowid;
+    const grpc::StatusCode code = end.grpc.error_code();
+    if ((code == grpc::StatusCode::INVALID_ARGUMENT ||
+         code == grpc::StatusCode::RESOURCE_EXHAUSTED) &&
+        end.unanswered.has_value()) {
+      // needlecheckd rejected this patient's record: report it, go on with
+      // the next one on a new stream.
+      AuditedPatient& rejected = end.unanswered->result;
+      rejected.findings.clear();
+      rejected.rejected = true;
+      rejected.errors.push_back(
+          {rejected.first_file, rejected.first_line,
+           absl::StrCat("patient not audited: needlecheckd rejected the "
+                        "record: ",
+                        end.grpc.error_message())});
+      if (absl::Status status = on_patient(rejected); !status.ok()) {
+        return status;
+      }
+      from_rowid = rejected.last_rowid + 1;
+      failures = 0;
+      backoff = options.first_backoff;
+      continue;
+    }
+    if (end.progressed) {
+      failures = 0;
+      backoff = options.first_backoff;
+    }
+    if (code == grpc::StatusCode::OK) {
+      return absl::InternalError(
+          "needlecheckd ended the Audit stream before answering every "
+          "patient");
+    }
+    if (!Retryable(code) || ++failures > options.max_retries) {
+      return absl::Status(
+          static_cast<absl::StatusCode>(code),
+          absl::StrCat(
+              "the Audit call to needlecheckd failed",
+              failures > 1 ? absl::StrCat(" ", failures, " times") : "", ": ",
+              end.grpc.error_message()));
+    }
+    absl::SleepFor(backoff);
+    backoff *= 2;
+  }
+}
+
+}  // namespace needlecheck::batch
