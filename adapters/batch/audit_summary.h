@@ -50,7 +50,9 @@ struct VerdictCounts {
 struct FindingAlert {
   std::string rule_id;
   std::string severity;  // "critical", "warning", "info"
-  std::string summary;   // the rule's one-line summary for the clinician
+  std::string summary;   // the alert's one line for the clinician (it may
+                         // name this patient's findings and dates)
+  std::string category;  // the rule's category, e.g. "contraindication"
 };
 
 // One finding, as findings.ndjson carries it (one line each).
@@ -72,11 +74,15 @@ struct FindingRecord {
 
 // Per rule: how many sessions it fired on, by severity.
 struct RuleCounts {
-  std::string summary;  // the rule's one-line summary (from a finding)
+  // What the rule checks: the alerts' one-line summary when every alert of
+  // the rule has the same (a fixed text), else empty (the text names each
+  // patient's findings).
+  std::string summary;
   int64_t sessions = 0;
   int64_t critical = 0;
   int64_t warning = 0;
   int64_t info = 0;
+  std::string category;  // the rule's category, e.g. "frequency"
 };
 
 // The input side, from the reading of the export. Every field is additive

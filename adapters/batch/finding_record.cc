@@ -143,7 +143,7 @@ FindingRecord FindingFromProto(const v1::AuditFinding& finding) {
     record.alerts.push_back(
         {alert.rule_id(),
          EnumSuffix(v1::Severity_Name(alert.severity()), "SEVERITY_"),
-         alert.summary()});
+         alert.summary(), alert.category()});
   }
   record.knowledge_base_version = finding.knowledge_base_version();
   return record;
@@ -160,6 +160,7 @@ std::string FindingToJsonLine(const FindingRecord& finding) {
     nlohmann::ordered_json a;
     a["rule_id"] = alert.rule_id;
     a["severity"] = alert.severity;
+    a["category"] = alert.category;
     a["summary"] = alert.summary;
     alerts.push_back(std::move(a));
   }
@@ -263,6 +264,9 @@ absl::StatusOr<FindingRecord> FindingFromJsonLine(absl::string_view line) {
         RequiredString(alert, "rule_id", &parsed.rule_id);
     if (alert_status.ok()) {
       alert_status = RequiredString(alert, "severity", &parsed.severity);
+    }
+    if (alert_status.ok()) {
+      alert_status = OptionalString(alert, "category", &parsed.category);
     }
     if (alert_status.ok()) {
       alert_status = OptionalString(alert, "summary", &parsed.summary);

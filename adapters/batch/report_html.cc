@@ -360,6 +360,7 @@ p.note, .empty { color: #475569; }
 figure { margin: 8px 0 0; }
 figure svg { display: block; width: 100%; height: auto; }
 figcaption { font-size: 13px; color: #475569; margin-top: 6px; }
+.muted { color: #64748b; }
 table { border-collapse: collapse; width: 100%; font-size: 13px;
   margin-top: 6px; }
 th, td { padding: 5px 8px; border-bottom: 1px solid #e2e8f0;
@@ -633,8 +634,17 @@ void AppendRuleChart(const AuditSummary& summary, std::string& out) {
                   "</th></tr></thead>\n<tbody>\n");
   for (const RuleRow& row : rows) {
     const RuleCounts& c = *row.counts;
+    // A rule whose alert text names each patient's findings has no one
+    // summary; its category says what kind of check it is.
+    const std::string checks =
+        c.summary.empty()
+            ? absl::StrCat(Esc(c.category),
+                           " <span class=\"muted\">(each alert names the "
+                           "patient's own findings)</span>")
+            : absl::StrCat(Esc(c.category), c.category.empty() ? "" : ": ",
+                           Esc(c.summary));
     absl::StrAppend(&out, "<tr><td class=\"id\">", Esc(*row.id), "</td><td>",
-                    Esc(c.summary), "</td><td class=\"num\">", Num(c.sessions),
+                    checks, "</td><td class=\"num\">", Num(c.sessions),
                     "</td><td class=\"num\">", Num(c.critical),
                     "</td><td class=\"num\">", Num(c.warning),
                     "</td><td class=\"num\">", Num(c.info), "</td></tr>\n");

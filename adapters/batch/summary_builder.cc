@@ -55,7 +55,12 @@ void SummaryBuilder::Add(const FindingRecord& finding) {
   WorstCase worst;
   for (const FindingAlert& alert : finding.alerts) {
     RuleCounts& rule = summary_.by_rule[alert.rule_id];
-    if (rule.summary.empty()) rule.summary = alert.summary;
+    if (rule.sessions == 0) {
+      rule.summary = alert.summary;
+      rule.category = alert.category;
+    } else if (rule.summary != alert.summary) {
+      rule.summary.clear();  // patient-specific text: not the rule's
+    }
     ++rule.sessions;
     if (alert.severity == "critical") {
       ++rule.critical;

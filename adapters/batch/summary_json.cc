@@ -309,6 +309,7 @@ std::string SummaryToJson(const AuditSummary& summary) {
   Json by_rule = Json::object();
   for (const auto& [rule_id, counts] : summary.by_rule) {
     Json rule = Json::object();
+    rule["category"] = counts.category;
     rule["summary"] = counts.summary;
     rule["sessions"] = counts.sessions;
     rule["critical"] = counts.critical;

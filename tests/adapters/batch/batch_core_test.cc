@@ -43,13 +43,14 @@ TEST(FindingRecordTest, JsonLineRoundTripsEveryField) {
   f.performer = "Dr. Ana Ruiz";
   f.location = "North Clinic";
   f.days_since_previous_session = 41;
-  f.alerts = {{"MN-ANTICOAGULANT", "warning", "On warfarin"},
-              {"MN-SKIN-TYPE-MISSING", "info", "No skin type"}};
+  f.alerts = {{"MN-ANTICOAGULANT", "warning", "On warfarin", "medication"},
+              {"MN-SKIN-TYPE-MISSING", "info", "No skin type", "data quality"}};
   const std::string line = FindingToJsonLine(f);
   EXPECT_EQ(line.find('\n'), std::string::npos);
   EXPECT_THAT(line, HasSubstr("\"verdict\":\"treated_despite_warning\""));
   EXPECT_THAT(line, HasSubstr("{\"rule_id\":\"MN-ANTICOAGULANT\",\"severity\":"
-                              "\"warning\",\"summary\":\"On warfarin\"}"));
+                              "\"warning\",\"category\":\"medication\","
+                              "\"summary\":\"On warfarin\"}"));
   absl::StatusOr<FindingRecord> back = FindingFromJsonLine(line);
   ASSERT_THAT(back.status(), IsOk());
   EXPECT_EQ(FindingToJsonLine(*back), line);
@@ -58,6 +59,7 @@ TEST(FindingRecordTest, JsonLineRoundTripsEveryField) {
   EXPECT_DOUBLE_EQ(back->needle_depth_mm, 0.75);
   ASSERT_EQ(back->alerts.size(), 2u);
   EXPECT_EQ(back->alerts[1].severity, "info");
+  EXPECT_EQ(back->alerts[1].category, "data quality");
 }
 
 TEST(FindingRecordTest, UnknownValuesAreNulls) {
@@ -138,7 +140,7 @@ TEST(SummaryBuilderTest, CountsPatientsMonthsRulesAndIntervals) {
   FindingRecord a2 =
       Finding("a", "a2", "2026-01-25", Verdict::kIntervalViolation);
   a2.days_since_previous_session = 15;
-  a2.alerts = {{"MN-FREQ-INTERVAL", "critical", "Too soon"}};
+  a2.alerts = {{"MN-FREQ-INTERVAL", "critical", "Too soon", "frequency"}};
   a2.performer = "Dr. X";
   a2.location = "North";
   FindingRecord b1 = Finding("b", "b1", "2026-02-01", Verdict::kClear);
@@ -160,6 +162,7 @@ TEST(SummaryBuilderTest, CountsPatientsMonthsRulesAndIntervals) {
   EXPECT_EQ(summary.by_location.at("North").flagged(), 1);
   EXPECT_EQ(summary.by_rule.at("MN-FREQ-INTERVAL").critical, 1);
   EXPECT_EQ(summary.by_rule.at("MN-FREQ-INTERVAL").summary, "Too soon");
+  EXPECT_EQ(summary.by_rule.at("MN-FREQ-INTERVAL").category, "frequency");
   EXPECT_EQ(summary.days_between_sessions.with_previous, 2);
   EXPECT_EQ(summary.days_between_sessions.under_28_days, 1);
   EXPECT_EQ(summary.days_between_sessions.buckets[2], 1);   // 14-20 days

@@ -119,8 +119,8 @@ TEST(SummaryToJsonTest, ByRuleMonthPerformerLocation) {
   EXPECT_THAT(Keys(json["by_rule"]),
               ElementsAre("MN-CI-ECZEMA", "MN-FREQ-INTERVAL"));
   const Json& rule = json["by_rule"]["MN-CI-ECZEMA"];
-  EXPECT_THAT(Keys(rule), ElementsAre("summary", "sessions", "critical",
-                                      "warning", "info"));
+  EXPECT_THAT(Keys(rule), ElementsAre("category", "summary", "sessions",
+                                      "critical", "warning", "info"));
   EXPECT_EQ(rule["summary"], "Active eczema");
   EXPECT_EQ(rule["sessions"], 2);
   EXPECT_EQ(rule["critical"], 2);
