@@ -1,0 +1,59 @@
+// Sharding patients across machines: `needlecheck-audit --shard K/N` audits
+// only the patients of shard K of N. Part of `needlecheck_batch_export`.
+//
+// The split is a pure function of the patient id's bytes, identical on
+// every machine, compiler, run and version of this library (never
+// std::hash, whose value is unspecified):
+//
+//   h = FNV-1a 64-bit over the UTF-8 bytes of the id
+//       (offset basis 14695981039346656037, prime 1099511628211);
+//   h = MurmurHash3's fmix64 finalizer of h
+//       (h ^= h >> 33; h *= 0xff51afd7ed558ccd; h ^= h >> 33;
+//        h *= 0xc4ceb9fe1a85ec53; h ^= h >> 33);
+//   shard = h mod N  (0-based; --shard K/N takes shard K-1).
+//
+// The finalizer matters: FNV-1a's low bits depend only on the low bits of
+// the input bytes (the parity of h is the parity of the byte sum), so a
+// bare "FNV-1a mod 2^k" splits look-alike ids unevenly. Changing any of
+// this re-shards every export: the tests pin values.
+//
+// Thread safety: pure functions.
+#ifndef ADAPTERS_BATCH_SHARD_H_
+#define ADAPTERS_BATCH_SHARD_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace needlecheck::batch {
+
+// Largest N accepted by ParseShardSpec.
+inline constexpr uint32_t kMaxShards = 1024;
+
+// The stable 64-bit hash above (FNV-1a 64 then fmix64).
+uint64_t PatientHash(absl::string_view patient_id);
+
+// The 0-based shard of `patient_id` among `shard_count` shards:
+// PatientHash(patient_id) % shard_count; 0 when shard_count is 0 or 1.
+uint32_t ShardOf(absl::string_view patient_id, uint32_t shard_count);
+
+// "K/N": shard K (1-based) of N.
+struct ShardSpec {
+  uint32_t index = 1;  // K, 1 <= K <= N
+  uint32_t count = 1;  // N, 1 <= N <= kMaxShards
+
+  // Whether this shard audits `patient_id`.
+  bool Contains(absl::string_view patient_id) const {
+    return ShardOf(patient_id, count) == index - 1;
+  }
+};
+
+// Parses "K/N" (decimal digits only, no spaces or signs; e.g. "2/4").
+// INVALID_ARGUMENT naming the input when malformed, K or N is 0, K > N or
+// N > kMaxShards. "1/1" is every patient.
+absl::StatusOr<ShardSpec> ParseShardSpec(absl::string_view spec);
+
+}  // namespace needlecheck::batch
+
+#endif  // ADAPTERS_BATCH_SHARD_H_
