@@ -69,6 +69,24 @@ std::string InputFingerprint(const ExportLayout& layout,
   return json.dump();
 }
 
+absl::StatusOr<std::map<std::string, std::string>> SkippedWhileReading(
+    AuditScratch& scratch) {
+  absl::StatusOr<std::optional<std::string>> text =
+      scratch.GetMeta("skipped_while_reading");
+  if (!text.ok()) return text.status();
+  std::map<std::string, std::string> skipped;
+  if (text->has_value()) {
+    nlohmann::json json = nlohmann::json::parse(**text, nullptr, false);
+    if (!json.is_object()) {
+      return absl::DataLossError("scratch file: bad skipped-file list");
+    }
+    for (auto it = json.begin(); it != json.end(); ++it) {
+      if (it.value().is_string()) skipped[it.key()] = it.value();
+    }
+  }
+  return skipped;
+}
+
 // Reads the export into the scratch file (phase 1).
 class ExportIngest {
  public:
@@ -110,6 +128,18 @@ class ExportIngest {
   }
 
  private:
+  // Files found not to be FHIR while reading, kept in the scratch file
+  // (meta "skipped_while_reading", a JSON object name -> reason).
+  absl::Status RecordSkippedFile(const std::string& name,
+                                 const std::string& reason) {
+    absl::StatusOr<std::map<std::string, std::string>> skipped =
+        SkippedWhileReading(scratch_);
+    if (!skipped.ok()) return skipped.status();
+    (*skipped)[name] = reason;
+    return scratch_.SetMeta("skipped_while_reading",
+                            nlohmann::json(*skipped).dump());
+  }
+
   bool InShard(absl::string_view key) const {
     return ShardOf(key, options_.shard_count) + 1 == options_.shard_index;
   }
@@ -249,7 +279,17 @@ class ExportIngest {
                           return stored;
                         });
     if (!stored.ok()) return stored;
-    if (!stats.ok()) {
+    if (absl::IsFailedPrecondition(stats.status())) {
+      // Valid JSON that is not FHIR (a manifest, a report): a skipped file,
+      // as the layout skips non-FHIR NDJSON files.
+      if (absl::Status status = RecordSkippedFile(
+              export_file.name,
+              absl::StrCat("JSON that is not a FHIR resource or Bundle "
+                           "(no resourceType)"));
+          !status.ok()) {
+        return status;
+      }
+    } else if (!stats.ok()) {
       // The document as a whole cannot be read (malformed, truncated,
       // too large): one problem, at entry 1.
       if (InShard(absl::StrCat(export_file.name, ":", 1))) {
@@ -496,10 +536,12 @@ absl::StatusOr<AuditSummary> RunAudit(
   if (!grouped->has_value()) {
     ExportIngest ingest(options, *layout, **scratch, meter, log);
     if (absl::Status status = ingest.Run(); !status.ok()) return status;
-    if (options.progress != ProgressStyle::kNone) {
-      absl::FPrintF(log, "needlecheck-audit: grouping resources by patient\n");
-    }
+    // Grouping is one SQLite statement: no progress within it, only its
+    // start and its end.
+    meter.StartPhase("grouping", "", 0);
+    meter.Print("by patient (external sort)");
     if (absl::Status status = (*scratch)->Group(); !status.ok()) return status;
+    meter.FinishPhase(0);
   }
 
   const std::string part_path = (fs::path(state_dir) / kFindingsPart).string();
@@ -521,6 +563,7 @@ absl::StatusOr<AuditSummary> RunAudit(
   }
 
   // Phase 4: the output folder.
+  meter.StartPhase("writing", "", 0);
   absl::StatusOr<AuditProgress> progress = (*scratch)->LoadAuditProgress();
   if (!progress.ok()) return progress.status();
   absl::StatusOr<std::vector<FileProgress>> files = (*scratch)->Files();
@@ -531,6 +574,13 @@ absl::StatusOr<AuditSummary> RunAudit(
   InputCounts input;
   for (const FileProgress& file : *files) input.files[file.name] = file.counts;
   input.skipped_files = layout->skipped;
+  absl::StatusOr<std::map<std::string, std::string>> skipped_while_reading =
+      SkippedWhileReading(**scratch);
+  if (!skipped_while_reading.ok()) return skipped_while_reading.status();
+  for (const auto& [name, reason] : *skipped_while_reading) {
+    input.skipped_files[name] = reason;
+    input.files.erase(name);  // read, but nothing of it counted
+  }
   input.resources_by_type = *types;
   input.rejected_resources = progress->rejected_resources;
   input.rejected_patients = progress->rejected_patients;
@@ -563,6 +613,7 @@ absl::StatusOr<AuditSummary> RunAudit(
       !status.ok()) {
     return status;
   }
+  meter.FinishPhase(0);
   scratch->reset();
   if (!options.keep_scratch) {
     fs::remove_all(state_dir, error);

@@ -181,7 +181,9 @@ absl::StatusOr<BundleStats> Split(absl::string_view json, bool padded,
   }
   element type;
   if (top["resourceType"].get(type) != simdjson::SUCCESS) {
-    return absl::InvalidArgumentError(
+    // Valid JSON, but not FHIR (a Bulk Data manifest, a generator's
+    // summary): the caller skips the file rather than calling it malformed.
+    return absl::FailedPreconditionError(
         "not a FHIR resource or Bundle (no resourceType)");
   }
   BundleStats stats;

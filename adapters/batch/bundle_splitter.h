@@ -33,9 +33,12 @@
 //     ...). `json` holds the resource when there is one.
 //   - for the whole document (nothing is yielded): INVALID_ARGUMENT for
 //     malformed JSON ("malformed JSON (TAPE_ERROR)"), nesting deeper than
-//     max_depth, a top level that is not an object or has no resourceType
-//     ("not a FHIR resource or Bundle"), a top-level Bundle whose entry is
-//     not an array, a document larger than max_bytes;
+//     max_depth, a top level that is not an object, a top-level Bundle
+//     whose entry is not an array, a document larger than max_bytes;
+//     FAILED_PRECONDITION for a JSON object without resourceType ("not a
+//     FHIR resource or Bundle (no resourceType)"): valid JSON that is not
+//     FHIR at all (a Bulk Data manifest, a report), which a reader skips
+//     as a file rather than calling it malformed;
 //     RESOURCE_EXHAUSTED when memory runs out.
 //   - SplitBundleFile adds file errors, every message starting with the
 //     path: NOT_FOUND, PERMISSION_DENIED, INVALID_ARGUMENT (not a regular

@@ -51,6 +51,13 @@ void ProgressMeter::FinishPhase(double done) {
   Print(done, true);
 }
 
+void ProgressMeter::Print(const std::string& note) {
+  if (quiet_) return;
+  absl::FPrintF(out_, "%sneedlecheck-audit: %s: %s\n", bar_ ? "\r\033[K" : "",
+                phase_, note);
+  std::fflush(out_);
+}
+
 void ProgressMeter::Print(double done, bool final_line) {
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
   const double rate = seconds > 0 ? (done - start_done_) / seconds : 0;
@@ -75,6 +82,9 @@ void ProgressMeter::Print(double done, bool final_line) {
     text += final_line ? absl::StrFormat(", done in %s",
                                          FormatEta(absl::Seconds(seconds)))
                        : absl::StrFormat(", ETA %s", eta);
+  } else if (done <= 0) {
+    text = phase_;  // a phase without a count: only its duration
+    if (!final_line) text += ": running";
   } else {
     text = absl::StrFormat("%s: %.0f %s, %.0f %s/s", phase_, done, unit_, rate,
                            unit_);

@@ -36,6 +36,8 @@ class ProgressMeter {
   void Update(double done);
   // Prints the phase's final line (always, in every style but kNone).
   void FinishPhase(double done);
+  // Prints one line about the phase now (every style but kNone).
+  void Print(const std::string& note);
 
  private:
   void Print(double done, bool final_line);

@@ -978,8 +978,8 @@ void AppendWorstCases(const AuditSummary& summary, std::string& out) {
   absl::StrAppend(
       &out, "<p class=\"lead\">The ", Num(summary.worst_cases.size()),
       " most serious of the ", Num(summary.totals.flagged()),
-      " flagged sessions: by verdict, then the number of critical alerts and "
-      "of warnings.</p>\n",
+      " flagged sessions: most critical alerts first, then most warnings, "
+      "then by verdict.</p>\n",
       FixedTable({3, 10, 10, 9, 10, 10, 9, 9, 7, 23}),
       "<thead><tr><th class=\"num\">#</th>"
       "<th>Patient</th><th>Session</th><th>Date</th><th>Verdict</th>"

@@ -5,7 +5,8 @@
 // aborts):
 // - no crash, no sanitizer report, no exception;
 // - errors are INVALID_ARGUMENT (RESOURCE_EXHAUSTED only if memory runs
-//   out) with one of the fixed messages of resource_route.h, so that no
+//   out; FAILED_PRECONDITION for SplitBundle's JSON that is not FHIR) with
+//   one of the fixed messages of resource_route.h, so that no
 //   value from the input can reach a log;
 // - on success: resourceType is a type name, ids are FHIR ids, patient_id
 //   is non-empty exactly for the links that name a patient (self,
@@ -97,8 +98,10 @@ bool IsKnownMessage(absl::string_view m) {
 }
 
 void CheckError(absl::string_view input, const absl::Status& s) {
+  // FAILED_PRECONDITION: SplitBundle's "valid JSON, not FHIR".
   if (s.code() != absl::StatusCode::kInvalidArgument &&
-      s.code() != absl::StatusCode::kResourceExhausted) {
+      s.code() != absl::StatusCode::kResourceExhausted &&
+      s.code() != absl::StatusCode::kFailedPrecondition) {
     Fail(input, "unexpected status " + s.ToString());
   }
   if (!IsKnownMessage(s.message())) {

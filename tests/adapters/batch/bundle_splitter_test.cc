@@ -152,7 +152,7 @@ TEST(BundleSplitterTest, DocumentErrors) {
   EXPECT_THAT(split("[]"), StatusIs(absl::StatusCode::kInvalidArgument,
                                     "top level is not an object (an array)"));
   EXPECT_THAT(split(R"({"transactionTime":"2024","output":[]})"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
                        "not a FHIR resource or Bundle (no resourceType)"));
   EXPECT_THAT(split(R"({"resourceType":"Bundle","entry":5})"),
               StatusIs(absl::StatusCode::kInvalidArgument,
