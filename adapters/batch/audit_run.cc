@@ -358,7 +358,7 @@ absl::Status AuditGroupedPatients(
                    done());
   std::string lines;
   absl::Status status = AuditPatients(
-      scratch, progress.next_rowid, stub, options.stream,
+      scratch, progress.after_patient, stub, options.stream,
       [&](AuditedPatient& patient) -> absl::Status {
         lines.clear();
         for (const needlecheck::v1::AuditFinding& finding : patient.findings) {
@@ -376,7 +376,7 @@ absl::Status AuditGroupedPatients(
           ++progress.patients_audited;
         }
         progress.rejected_resources += patient.rejected_resources;
-        progress.next_rowid = patient.last_rowid + 1;
+        progress.after_patient = patient.patient_id;
         for (InputError& error : patient.errors) {
           pending_errors.push_back(std::move(error));
         }

@@ -57,7 +57,7 @@ struct AuditRunOptions {
   uint32_t shard_index = 1;
   uint32_t shard_count = 1;
   // Memory for the scratch file's cache and sort, in MiB.
-  int scratch_cache_mib = 256;
+  int scratch_cache_mib = 64;
   int64_t commit_lines = 100000;
   absl::Duration checkpoint_interval = absl::Seconds(2);
   // Keep the scratch folder after success (for debugging).

@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS staged(patient TEXT NOT NULL, file INTEGER NOT NULL,
 CREATE TABLE IF NOT EXISTS errors(file INTEGER NOT NULL, line INTEGER NOT NULL,
                                   message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_progress(
-  id INTEGER PRIMARY KEY CHECK (id = 1), next_rowid INTEGER NOT NULL,
+  id INTEGER PRIMARY KEY CHECK (id = 1), after_patient TEXT NOT NULL,
   findings_bytes INTEGER NOT NULL, patients INTEGER NOT NULL,
   rejected_patients INTEGER NOT NULL, rejected_resources INTEGER NOT NULL);
 )sql";
@@ -79,8 +79,6 @@ absl::StatusOr<bool> GroupedReader::Next(PatientResources* patient) {
   patient->patient_id.clear();
   patient->resources.clear();
   patient->resources_dropped = 0;
-  patient->first_rowid = 0;
-  patient->last_rowid = 0;
   if (done_) return false;
   bool have = false;
   while (true) {
@@ -93,24 +91,21 @@ absl::StatusOr<bool> GroupedReader::Next(PatientResources* patient) {
       if (rc != SQLITE_ROW) return SqliteError(db_, "reading patients");
       pending_ = true;
     }
-    const int64_t rowid = sqlite3_column_int64(select_, 0);
-    const unsigned char* id = sqlite3_column_text(select_, 1);
-    const int id_size = sqlite3_column_bytes(select_, 1);
+    const unsigned char* id = sqlite3_column_text(select_, 0);
+    const int id_size = sqlite3_column_bytes(select_, 0);
     absl::string_view patient_id(reinterpret_cast<const char*>(id),
                                  static_cast<size_t>(id_size));
     if (have && patient_id != patient->patient_id) return true;
     if (!have) {
       have = true;
       patient->patient_id.assign(patient_id.data(), patient_id.size());
-      patient->first_rowid = rowid;
     }
-    patient->last_rowid = rowid;
     if (patient->resources.size() < max_resources_) {
       StoredResource resource;
-      resource.file = sqlite3_column_int(select_, 2);
-      resource.line = sqlite3_column_int64(select_, 3);
-      const void* body = sqlite3_column_blob(select_, 4);
-      const int body_size = sqlite3_column_bytes(select_, 4);
+      resource.file = sqlite3_column_int(select_, 1);
+      resource.line = sqlite3_column_int64(select_, 2);
+      const void* body = sqlite3_column_blob(select_, 3);
+      const int body_size = sqlite3_column_bytes(select_, 3);
       if (body != nullptr) {
         resource.body.assign(static_cast<const char*>(body),
                              static_cast<size_t>(body_size));
@@ -364,20 +359,17 @@ absl::Status AuditScratch::Group() {
   absl::StatusOr<std::optional<std::string>> grouped = GetMeta("grouped");
   if (!grouped.ok()) return grouped.status();
   if (grouped->has_value()) return absl::OkStatus();
-  // One transaction: either the sorted table and the count exist, or
-  // (after a kill) neither does and Group() runs again.
-  if (absl::Status status =
-          Exec("BEGIN IMMEDIATE;"
-               "DROP TABLE IF EXISTS grouped;"
-               "CREATE TABLE grouped AS SELECT patient, file, line, body "
-               "  FROM staged ORDER BY patient, file, line;"
-               "DELETE FROM staged;");
+  // One transaction: either the index and the count exist, or (after a
+  // kill) neither does and Group() runs again.
+  if (absl::Status status = Exec("BEGIN IMMEDIATE;"
+                                 "CREATE INDEX IF NOT EXISTS staged_by_patient "
+                                 "  ON staged(patient, file, line);");
       !status.ok()) {
     Exec("ROLLBACK").IgnoreError();  // the first error is the one to report
     return status;
   }
   absl::StatusOr<Statement> count =
-      PrepareStatement(db_, "SELECT count(DISTINCT patient) FROM grouped");
+      PrepareStatement(db_, "SELECT count(DISTINCT patient) FROM staged");
   if (!count.ok()) {
     Exec("ROLLBACK").IgnoreError();  // the first error is the one to report
     return count.status();
@@ -411,7 +403,7 @@ absl::StatusOr<int64_t> AuditScratch::PatientCount() {
 }
 
 absl::StatusOr<std::unique_ptr<GroupedReader>> AuditScratch::OpenReader(
-    int64_t from_rowid, size_t max_resources) {
+    const std::string& after_patient, size_t max_resources) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -425,21 +417,23 @@ absl::StatusOr<std::unique_ptr<GroupedReader>> AuditScratch::OpenReader(
   sqlite3_busy_timeout(db, 10000);
   sqlite3_stmt* select = nullptr;
   if (sqlite3_prepare_v2(db,
-                         "SELECT rowid, patient, file, line, body FROM grouped "
-                         "WHERE rowid >= ?1 ORDER BY rowid",
+                         "SELECT patient, file, line, body FROM staged "
+                         "INDEXED BY staged_by_patient WHERE patient > ?1 "
+                         "ORDER BY patient, file, line",
                          -1, &select, nullptr) != SQLITE_OK) {
     absl::Status status = SqliteError(db, "reading patients");
     sqlite3_close_v2(db);
     return status;
   }
-  sqlite3_bind_int64(select, 1, from_rowid);
+  sqlite3_bind_text(select, 1, after_patient.data(),
+                    static_cast<int>(after_patient.size()), SQLITE_TRANSIENT);
   return absl::WrapUnique(new GroupedReader(db, select, max_resources));
 }
 
 absl::StatusOr<AuditProgress> AuditScratch::LoadAuditProgress() {
   absl::StatusOr<Statement> select = PrepareStatement(
       db_,
-      "SELECT next_rowid, findings_bytes, patients, rejected_patients, "
+      "SELECT after_patient, findings_bytes, patients, rejected_patients, "
       "rejected_resources FROM audit_progress WHERE id = 1");
   if (!select.ok()) return select.status();
   AuditProgress progress;
@@ -447,7 +441,7 @@ absl::StatusOr<AuditProgress> AuditScratch::LoadAuditProgress() {
   if (rc == SQLITE_DONE) return progress;
   if (rc != SQLITE_ROW) return SqliteError(db_, "reading audit progress");
   sqlite3_stmt* s = select->get();
-  progress.next_rowid = sqlite3_column_int64(s, 0);
+  progress.after_patient = ColumnText(s, 0);
   progress.findings_bytes = sqlite3_column_int64(s, 1);
   progress.patients_audited = sqlite3_column_int64(s, 2);
   progress.rejected_patients = sqlite3_column_int64(s, 3);
@@ -466,9 +460,11 @@ absl::Status AuditScratch::SaveAuditProgress(
   if (status.ok()) {
     absl::StatusOr<Statement> upsert = PrepareStatement(
         db_,
-        "INSERT INTO audit_progress(id, next_rowid, findings_bytes, patients, "
+        "INSERT INTO audit_progress(id, after_patient, findings_bytes, "
+        "patients, "
         "rejected_patients, rejected_resources) VALUES(1, ?1, ?2, ?3, ?4, ?5) "
-        "ON CONFLICT(id) DO UPDATE SET next_rowid = excluded.next_rowid, "
+        "ON CONFLICT(id) DO UPDATE SET after_patient = "
+        "excluded.after_patient, "
         "findings_bytes = excluded.findings_bytes, patients = "
         "excluded.patients, rejected_patients = excluded.rejected_patients, "
         "rejected_resources = excluded.rejected_resources");
@@ -476,7 +472,7 @@ absl::Status AuditScratch::SaveAuditProgress(
       status = upsert.status();
     } else {
       sqlite3_stmt* s = upsert->get();
-      sqlite3_bind_int64(s, 1, progress.next_rowid);
+      BindText(s, 1, progress.after_patient);
       sqlite3_bind_int64(s, 2, progress.findings_bytes);
       sqlite3_bind_int64(s, 3, progress.patients_audited);
       sqlite3_bind_int64(s, 4, progress.rejected_patients);

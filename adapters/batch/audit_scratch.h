@@ -5,11 +5,13 @@
 // Why an indexed SQLite scratch file (and not the whole export in RAM): an
 // export of 1,000,000 patients is tens of GB; resources of one patient are
 // spread over one file per resource type. Ingest appends every resource
-// (patient id, file, line, minified JSON) to a table in file order; Group()
-// then has SQLite copy them ORDER BY patient, file, line into a second
-// table, which SQLite does with its external merge sort (sorted runs on disk,
-// memory capped by the cache size), so memory stays bounded whatever the
-// export size; the audit then reads one patient at a time sequentially. The
+// (patient id, file, line, JSON) to a table in file order; Group() then
+// builds an index on (patient, file, line), which SQLite sorts with its
+// external merge sort (sorted runs on disk, memory capped by the cache
+// size), so memory stays bounded whatever the export size; the audit then
+// reads one patient at a time in index order. Only the keys are sorted and
+// written again, not the resources (an earlier version copied the whole
+// table in patient order: twice the disk writes). The
 // same file is the checkpoint that makes --resume exact: every batch of
 // lines read, and every batch of patients audited, is committed together
 // with its progress marker (WAL mode), so a kill loses at most the work since
@@ -17,8 +19,8 @@
 // dependency of the project (the alert ledger), well kept in Debian, and
 // needs no server.
 //
-// Disk: about twice the size of the (uncompressed) resource lines at the
-// peak of Group(); temporary sort files go where SQLITE_TMPDIR points.
+// Disk: about the size of the (uncompressed) resource lines, plus the
+// index; temporary sort files go where SQLITE_TMPDIR points.
 //
 // Contract
 // - One writer (the owning thread); OpenReader() gives a second, read-only
@@ -56,11 +58,11 @@ struct FileProgress {
   InputFileCounts counts;
 };
 
-// Auditing progress: everything before next_rowid of the grouped table is
-// audited and its findings are the first findings_bytes of the findings
-// file.
+// Auditing progress: every patient up to after_patient (in byte order of
+// the id; "" = none yet) is audited, and their findings are the first
+// findings_bytes of the findings file.
 struct AuditProgress {
-  int64_t next_rowid = 1;
+  std::string after_patient;
   int64_t findings_bytes = 0;
   int64_t patients_audited = 0;
   int64_t rejected_patients = 0;
@@ -85,8 +87,6 @@ struct StoredResource {
 // All resources of one patient, in (file, line) order.
 struct PatientResources {
   std::string patient_id;
-  int64_t first_rowid = 0;
-  int64_t last_rowid = 0;
   std::vector<StoredResource> resources;
   // Resources beyond the cap of GroupedReader (not in `resources`).
   int64_t resources_dropped = 0;
@@ -99,8 +99,7 @@ class GroupedReader {
   GroupedReader(const GroupedReader&) = delete;
   GroupedReader& operator=(const GroupedReader&) = delete;
 
-  // The next patient (rowid > the previous one's last_rowid); false at the
-  // end. At most `max_resources` resources are kept per patient.
+  // The next patient in byte order of the id; false at the end. At most `max_resources` resources are kept per patient.
   absl::StatusOr<bool> Next(PatientResources* patient);
 
  private:
@@ -147,8 +146,9 @@ class AuditScratch {
   // counts the patients. Idempotent: a second call does nothing.
   absl::Status Group();
   absl::StatusOr<int64_t> PatientCount();
+  // Reads the patients whose id is after `after_patient` ("": all).
   absl::StatusOr<std::unique_ptr<GroupedReader>> OpenReader(
-      int64_t from_rowid, size_t max_resources);
+      const std::string& after_patient, size_t max_resources);
 
   // Auditing progress, saved with the errors found since the last save in
   // one transaction.

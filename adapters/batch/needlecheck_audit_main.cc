@@ -56,7 +56,7 @@ ABSL_FLAG(std::string, progress, "auto",
           "or none.");
 ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(10),
           "How often a progress line is printed when not on a terminal.");
-ABSL_FLAG(int, scratch_memory_mib, 256,
+ABSL_FLAG(int, scratch_memory_mib, 64,
           "Memory for the scratch file's cache and its sort by patient, MiB. "
           "Peak memory does not grow with the export beyond this.");
 ABSL_FLAG(absl::Duration, checkpoint_interval, absl::Seconds(2),

@@ -74,11 +74,10 @@ class JobQueue {
 
 // Builds the record of one patient; fills `job` (rejected when impossible).
 void BuildRequest(const PatientResources& patient, size_t max_resources,
-                  Job* job, v1::AuditRequest* request) {
+                  int64_t position, Job* job, v1::AuditRequest* request) {
   AuditedPatient& result = job->result;
-  result.first_rowid = patient.first_rowid;
-  result.last_rowid = patient.last_rowid;
-  job->request_id = absl::StrCat("row-", patient.first_rowid);
+  result.patient_id = patient.patient_id;
+  job->request_id = absl::StrCat("n", position);
   const int first_file =
       patient.resources.empty() ? 0 : patient.resources.front().file;
   const int64_t first_line =
@@ -145,18 +144,18 @@ struct StreamEnd {
   std::optional<Job> unanswered;  // the first sent patient not answered
   bool complete = false;          // every patient answered
   bool progressed = false;        // at least one patient answered
-  int64_t next_rowid = 0;         // where a new stream starts
+  std::string after_patient;      // where a new stream starts
 };
 
 StreamEnd RunStream(
-    AuditScratch& scratch, int64_t from_rowid,
+    AuditScratch& scratch, const std::string& after_patient,
     v1::ScreeningService::StubInterface& stub,
     const AuditStreamOptions& options,
     const std::function<absl::Status(AuditedPatient&)>& on_patient) {
   StreamEnd end;
-  end.next_rowid = from_rowid;
+  end.after_patient = after_patient;
   absl::StatusOr<std::unique_ptr<GroupedReader>> reader =
-      scratch.OpenReader(from_rowid, options.max_resources_per_patient);
+      scratch.OpenReader(after_patient, options.max_resources_per_patient);
   if (!reader.ok()) {
     end.local = reader.status();
     return end;
@@ -170,6 +169,7 @@ StreamEnd RunStream(
   std::thread producer([&] {
     PatientResources patient;
     bool writable = true;
+    int64_t position = 0;
     while (writable) {
       absl::StatusOr<bool> more = (*reader)->Next(&patient);
       if (!more.ok()) {
@@ -179,7 +179,8 @@ StreamEnd RunStream(
       if (!*more) break;
       Job job;
       v1::AuditRequest request;
-      BuildRequest(patient, options.max_resources_per_patient, &job, &request);
+      BuildRequest(patient, options.max_resources_per_patient, position++, &job,
+                   &request);
       const bool sent = job.sent;
       if (!queue.Push(std::move(job))) return;  // stopped
       if (sent) writable = stream->Write(request);
@@ -216,11 +217,11 @@ StreamEnd RunStream(
         break;
       }
     }
-    const int64_t last_rowid = job->result.last_rowid;
+    std::string done_patient = job->result.patient_id;
     local = on_patient(job->result);
     if (!local.ok()) break;
     end.progressed = true;
-    end.next_rowid = last_rowid + 1;
+    end.after_patient = std::move(done_patient);
   }
   queue.Close();
   if (!end.complete) context.TryCancel();
@@ -240,17 +241,18 @@ StreamEnd RunStream(
 }  // namespace
 
 absl::Status AuditPatients(
-    AuditScratch& scratch, int64_t from_rowid,
+    AuditScratch& scratch, const std::string& after_patient,
     v1::ScreeningService::StubInterface& stub,
     const AuditStreamOptions& options,
     const std::function<absl::Status(AuditedPatient&)>& on_patient) {
   int failures = 0;
   absl::Duration backoff = options.first_backoff;
+  std::string from = after_patient;
   while (true) {
-    StreamEnd end = RunStream(scratch, from_rowid, stub, options, on_patient);
+    StreamEnd end = RunStream(scratch, from, stub, options, on_patient);
     if (!end.local.ok()) return end.local;
     if (end.complete) return absl::OkStatus();
-    from_rowid = end.next_rowid;
+    from = end.after_patient;
     const grpc::StatusCode code = end.grpc.error_code();
     if ((code == grpc::StatusCode::INVALID_ARGUMENT ||
          code == grpc::StatusCode::RESOURCE_EXHAUSTED) &&
@@ -268,7 +270,7 @@ absl::Status AuditPatients(
       if (absl::Status status = on_patient(rejected); !status.ok()) {
         return status;
       }
-      from_rowid = rejected.last_rowid + 1;
+      from = rejected.patient_id;
       failures = 0;
       backoff = options.first_backoff;
       continue;

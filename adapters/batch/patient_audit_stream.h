@@ -1,4 +1,5 @@
-// AuditPatients: sends each grouped patient of the scratch file to
+// AuditPatients: sends each grouped patient of the scratch file (after
+// `after_patient`, in id order) to
 // needlecheckd's Audit RPC and hands back each patient's findings, in order.
 //
 // Contract
@@ -19,8 +20,8 @@
 //   next patient. UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, ABORTED and
 //   INTERNAL are retried from the first unanswered patient, with backoff
 //   (1 s, doubling, `max_retries` in a row); then the error is returned.
-// - Request ids are "row-<first rowid>" (never a patient id: request ids
-//   reach server logs).
+// - Request ids are "n<position in the stream>" (never a patient id:
+//   request ids reach server logs).
 // - Returns the first error of `on_patient` (after stopping the stream), or
 //   of the scratch file, or the gRPC error after the retries.
 #ifndef ADAPTERS_BATCH_PATIENT_AUDIT_STREAM_H_
@@ -40,8 +41,8 @@
 namespace needlecheck::batch {
 
 struct AuditedPatient {
-  int64_t first_rowid = 0;
-  int64_t last_rowid = 0;
+  // The id the resources were grouped by.
+  std::string patient_id;
   // Where the patient's first resource is (errors about the whole record
   // name it).
   int first_file = 0;
@@ -63,7 +64,7 @@ struct AuditStreamOptions {
 };
 
 absl::Status AuditPatients(
-    AuditScratch& scratch, int64_t from_rowid,
+    AuditScratch& scratch, const std::string& after_patient,
     needlecheck::v1::ScreeningService::StubInterface& stub,
     const AuditStreamOptions& options,
     const std::function<absl::Status(AuditedPatient&)>& on_patient);

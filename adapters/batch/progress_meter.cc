@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
@@ -83,8 +84,10 @@ void ProgressMeter::Print(double done, bool final_line) {
                                          FormatEta(absl::Seconds(seconds)))
                        : absl::StrFormat(", ETA %s", eta);
   } else if (done <= 0) {
-    text = phase_;  // a phase without a count: only its duration
-    if (!final_line) text += ": running";
+    // A phase without a count: only its duration.
+    text = final_line ? absl::StrFormat("%s: done in %s", phase_,
+                                        FormatEta(absl::Seconds(seconds)))
+                      : absl::StrCat(phase_, ": running");
   } else {
     text = absl::StrFormat("%s: %.0f %s, %.0f %s/s", phase_, done, unit_, rate,
                            unit_);

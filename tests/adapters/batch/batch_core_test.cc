@@ -221,7 +221,7 @@ TEST_F(AuditScratchTest, GroupsByPatientThenFileThenLine) {
   ASSERT_THAT(count.status(), IsOk());
   EXPECT_EQ(*count, 2);
 
-  auto reader = scratch_->OpenReader(1, 100);
+  auto reader = scratch_->OpenReader("", 100);
   ASSERT_THAT(reader.status(), IsOk());
   PatientResources patient;
   absl::StatusOr<bool> more = (*reader)->Next(&patient);
@@ -231,7 +231,6 @@ TEST_F(AuditScratchTest, GroupsByPatientThenFileThenLine) {
   ASSERT_EQ(patient.resources.size(), 2u);
   EXPECT_EQ(patient.resources[0].body, "c-a-1");
   EXPECT_EQ(patient.resources[1].body, "p-a");
-  const int64_t b_first = patient.last_rowid + 1;
   more = (*reader)->Next(&patient);
   ASSERT_TRUE(more.ok() && *more);
   EXPECT_EQ(patient.patient_id, "b");
@@ -244,7 +243,7 @@ TEST_F(AuditScratchTest, GroupsByPatientThenFileThenLine) {
   EXPECT_FALSE(*more);
 
   // From a later row, with a cap: b only, two kept, one dropped.
-  auto capped = scratch_->OpenReader(b_first, 2);
+  auto capped = scratch_->OpenReader("a", 2);
   ASSERT_THAT(capped.status(), IsOk());
   more = (*capped)->Next(&patient);
   ASSERT_TRUE(more.ok() && *more);
@@ -265,7 +264,7 @@ TEST_F(AuditScratchTest, ProgressErrorsAndFilesPersist) {
   ASSERT_THAT(scratch_->AddTypeCounts({{"Patient", 9}}), IsOk());
   ASSERT_THAT(scratch_->Commit(), IsOk());
   AuditProgress progress;
-  progress.next_rowid = 5;
+  progress.after_patient = "p5";
   progress.findings_bytes = 99;
   progress.patients_audited = 2;
   ASSERT_THAT(
@@ -289,7 +288,7 @@ TEST_F(AuditScratchTest, ProgressErrorsAndFilesPersist) {
   EXPECT_FALSE((*files)[1].complete);
   auto loaded = (*reopened)->LoadAuditProgress();
   ASSERT_THAT(loaded.status(), IsOk());
-  EXPECT_EQ(loaded->next_rowid, 5);
+  EXPECT_EQ(loaded->after_patient, "p5");
   EXPECT_EQ(loaded->findings_bytes, 99);
   EXPECT_EQ(loaded->patients_audited, 2);
   auto types = (*reopened)->TypeCounts();
