@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/batch/internal/gzip_file.h"
 #include "adapters/batch/internal/route_object.h"
 #include "adapters/common/json_type_name.h"
 #include "simdjson.h"
@@ -207,51 +208,20 @@ absl::StatusOr<BundleStats> Split(absl::string_view json, bool padded,
   return stats;
 }
 
-absl::Status FileError(const std::string& path, int err) {
-  const std::string what =
-      absl::StrCat(path, ": cannot open: ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(what);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(what);
-    default:
-      return absl::UnknownError(what);
-  }
-}
-
 // Reads the whole (decompressed) file into *data, followed by
 // SIMDJSON_PADDING bytes; *length is the document's length.
 absl::Status ReadPadded(const std::string& path, size_t max_bytes,
                         std::string* data, size_t* length) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return FileError(path, errno);
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int err = errno;
-    close(fd);
-    return FileError(path, err);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a regular file"));
-  }
-  gzFile file = gzdopen(fd, "rb");
-  if (file == nullptr) {
-    close(fd);
-    return absl::ResourceExhaustedError(
-        absl::StrCat(path, ": cannot open: out of memory (zlib)"));
-  }
-  gzbuffer(file, 1u << 20);
+  absl::StatusOr<internal::GzipFile> opened =
+      internal::OpenGzipFile(path, 1u << 20);
+  if (!opened.ok()) return opened.status();
+  gzFile file = opened->file;
   size_t n = 0;
   // Plain files: their size (+1 to see the end without a regrow); gzip: a
   // guess that doubles as needed.
-  data->resize(
-      std::min<size_t>(static_cast<size_t>(st.st_size) + 1, max_bytes + 1) +
-      simdjson::SIMDJSON_PADDING);
+  data->resize(std::min<size_t>(static_cast<size_t>(opened->size_bytes) + 1,
+                                max_bytes + 1) +
+               simdjson::SIMDJSON_PADDING);
   absl::Status status;
   for (;;) {
     if (n > max_bytes) {

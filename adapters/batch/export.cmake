@@ -9,6 +9,7 @@ add_library(needlecheck_batch_export
   bundle_splitter.cc
   export_layout.cc
   line_reader.cc
+  internal/gzip_file.cc
   resource_route.cc
   shard.cc)
 target_link_libraries(needlecheck_batch_export

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/batch/internal/gzip_file.h"
 
 namespace needlecheck::batch {
 namespace {
@@ -26,21 +27,6 @@ bool IsBlank(const char* p, size_t n) {
     if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') return false;
   }
   return true;
-}
-
-absl::Status OpenError(const std::string& path, int err) {
-  const std::string what =
-      absl::StrCat(path, ": cannot open: ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(what);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(what);
-    default:
-      return absl::UnknownError(what);
-  }
 }
 
 }  // namespace
@@ -58,27 +44,11 @@ absl::StatusOr<std::unique_ptr<NdjsonLineReader>> NdjsonLineReader::Open(
   if (options.gz_buffer_bytes < 1024) {
     return absl::InvalidArgumentError("gz_buffer_bytes must be at least 1024");
   }
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return OpenError(path, errno);
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int err = errno;
-    close(fd);
-    return OpenError(path, err);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a regular file"));
-  }
-  gzFile file = gzdopen(fd, "rb");
-  if (file == nullptr) {
-    close(fd);
-    return absl::ResourceExhaustedError(
-        absl::StrCat(path, ": cannot open: out of memory (zlib)"));
-  }
-  // Before the first read, as zlib requires.
-  gzbuffer(file, options.gz_buffer_bytes);
+  // Before the first read, as zlib requires (OpenGzipFile sets it).
+  absl::StatusOr<internal::GzipFile> opened =
+      internal::OpenGzipFile(path, options.gz_buffer_bytes);
+  if (!opened.ok()) return opened.status();
+  gzFile file = opened->file;
   // gzdirect() looks at the first bytes: gzip or plain.
   const bool gzip = gzdirect(file) == 0;
   int errnum = Z_OK;
@@ -91,8 +61,8 @@ absl::StatusOr<std::unique_ptr<NdjsonLineReader>> NdjsonLineReader::Open(
     return absl::DataLossError(
         absl::StrCat(path, ": line 1: cannot read: ", what));
   }
-  return std::make_unique<NdjsonLineReader>(
-      Key(), path, options, file, static_cast<uint64_t>(st.st_size), gzip);
+  return std::make_unique<NdjsonLineReader>(Key(), path, options, file,
+                                            opened->size_bytes, gzip);
 }
 
 NdjsonLineReader::NdjsonLineReader(Key, std::string path,
