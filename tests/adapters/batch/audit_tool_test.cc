@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/headless_chromium.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
@@ -190,6 +191,27 @@ TEST_F(AuditToolTest, PlantedFindingsAreFoundExactly) {
   EXPECT_EQ(ReadFile(out + "/errors.ndjson"), "");
   // The scratch folder (patient data) is gone.
   EXPECT_FALSE(fs::exists(out + "/.needlecheck-audit"));
+}
+
+TEST_F(AuditToolTest, RealReportRendersInHeadlessChromium) {
+  const std::string chromium = ::needlecheck::testing::FindChromium();
+  REQUIRE_CHROMIUM(chromium);
+  const std::string out = temp_.Path("browser");
+  ASSERT_EQ(Run({Synth(300, 17), "--out=" + out, "--progress=none"}), 0);
+  const ::needlecheck::testing::ChromiumRun run =
+      ::needlecheck::testing::RunChromium(chromium, temp_, "report",
+                                          {"--dump-dom"},
+                                          "file://" + out + "/report.html");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(::needlecheck::testing::PageProblems(run.err),
+              ::testing::IsEmpty());
+  for (const char* id :
+       {"chart-by-rule", "chart-by-month", "chart-days-between"}) {
+    const std::string svg = ::needlecheck::testing::SvgById(run.out, id);
+    ASSERT_FALSE(svg.empty()) << id;
+    EXPECT_THAT(svg, HasSubstr("<rect ")) << id;
+  }
+  EXPECT_THAT(run.out, HasSubstr("The 50 most serious"));
 }
 
 TEST_F(AuditToolTest, GzipExportGivesTheSameOutput) {

@@ -123,7 +123,8 @@ TEST(FindingRecordTest, CsvQuotesAndDefusesFormulas) {
   FindingRecord f =
       Finding("=HYPERLINK(\"x\")", "s,1", "2026-03-01", Verdict::kClear);
   f.performer = "Ruiz, \"Ana\"";
-  f.alerts = {{"MN-A", "critical", ""}, {"MN-B", "info", ""}};
+  f.alerts = {{"MN-A", "critical", "", "contraindication"},
+              {"MN-B", "info", "", "data quality"}};
   const std::string row = FindingToCsvRow(f);
   EXPECT_THAT(row, HasSubstr("\"'=HYPERLINK(\"\"x\"\")\""));
   EXPECT_THAT(row, HasSubstr("\"s,1\""));
@@ -177,9 +178,9 @@ TEST(SummaryBuilderTest, WorstCasesAreTheWorstFiftyInOrder) {
   for (int i = 0; i < 120; ++i) {
     FindingRecord f = Finding(absl::StrCat("p", 1000 + i), "s", "2026-01-01",
                               Verdict::kTreatedDespiteWarning);
-    f.alerts = {{"MN-W", "warning", ""}};
+    f.alerts = {{"MN-W", "warning", "", "medication"}};
     for (int c = 0; c < i % 4; ++c)
-      f.alerts.push_back({"MN-C", "critical", ""});
+      f.alerts.push_back({"MN-C", "critical", "", "contraindication"});
     if (i % 4 > 0) f.verdict = Verdict::kTreatedDespiteCritical;
     builder.Add(f);
   }

@@ -128,7 +128,8 @@ TEST(RenderAuditReportTest, SelfContained) {
 TEST(RenderAuditReportTest, HostileTextIsEscaped) {
   AuditSummary s = testing::RealisticSummary();
   s.knowledge_base_versions.insert("<b>kb</b>");
-  s.by_rule["<i>MN-X</i>"] = {"\"><svg onload=alert(3)>", 1, 1, 0, 0};
+  s.by_rule["<i>MN-X</i>"] = {"\"><svg onload=alert(3)>", 1, 1, 0, 0,
+                              "<b>category</b>"};
   s.by_location["</td><script>alert(4)</script>"] =
       testing::MakeCounts(1, 0, 0, 0);
   s.input.skipped_files["<x>.txt"] = "'quoted' & <b>bold</b>";
@@ -322,7 +323,7 @@ TEST(RenderAuditReportTest, SessionsWithoutIntervalsOrRules) {
 TEST(RenderAuditReportTest, LongRuleIdsAreTruncatedInTheChartOnly) {
   AuditSummary s;
   const std::string id = "MN-A-VERY-LONG-RULE-IDENTIFIER-\xc3\xa9\xc3\xa9";
-  s.by_rule[id] = {"long", 1, 0, 1, 0};
+  s.by_rule[id] = {"long", 1, 0, 1, 0, "precaution"};
   const std::string html = RenderAuditReport(s);
   const std::string svg = SvgById(html, kChartByRuleId);
   EXPECT_THAT(svg,

@@ -134,24 +134,28 @@ inline AuditSummary RealisticSummary() {
       f.alerts.push_back(
           {"MN-FREQ-INTERVAL", "critical",
            absl::StrCat("Only ", f.days_since_previous_session,
-                        " days since the last session on this area")});
+                        " days since the last session on this area"),
+           "frequency"});
       ++w.critical;
     }
     if (i % 2 == 0 || f.verdict == Verdict::kTreatedDespiteCritical) {
       f.alerts.push_back({"MN-CI-ECZEMA", "critical",
                           "Active eczema/dermatitis: microneedling is not "
-                          "recommended"});
+                          "recommended",
+                          "contraindication"});
       ++w.critical;
     }
     if (i % 3 != 1) {
       f.alerts.push_back({"MN-ANTICOAGULANT", "warning",
                           "Takes warfarin: expect more bruising and "
-                          "bleeding"});
+                          "bleeding",
+                          "medication"});
       ++w.warning;
     }
     f.alerts.push_back({"MN-SKIN-TYPE-MISSING", "info",
                         "No Fitzpatrick skin type recorded: assess skin type "
-                        "(PIH risk)"});
+                        "(PIH risk)",
+                        "data quality"});
     f.knowledge_base_version = "2026.11.1";
     s.worst_cases.push_back(std::move(w));
   }

@@ -13,4 +13,4 @@ needlecheck_test(report_html_test
 # installs it.
 needlecheck_test(report_chromium_test
   SOURCES report_chromium_test.cc
-  LIBS needlecheck_batch_report needlecheck_test_temp_dir)
+  LIBS needlecheck_batch_report needlecheck_test_chromium)

@@ -35,8 +35,8 @@ AuditSummary HandBuilt() {
   s.patients_with_sessions = 4;
   s.patients_flagged = 2;
   s.totals = testing::MakeCounts(1, 2, 3, 10);
-  s.by_rule["MN-FREQ-INTERVAL"] = {"Only {days} days", 1, 1, 0, 0};
-  s.by_rule["MN-CI-ECZEMA"] = {"Active eczema", 2, 2, 0, 0};
+  s.by_rule["MN-FREQ-INTERVAL"] = {"Only {days} days", 1, 1, 0, 0, "frequency"};
+  s.by_rule["MN-CI-ECZEMA"] = {"Active eczema", 2, 2, 0, 0, "contraindication"};
   s.by_month["2025-01"] = testing::MakeCounts(1, 0, 1, 4);
   s.by_month["2025-03"] = testing::MakeCounts(0, 2, 2, 6);
   s.by_performer["Alex"] = testing::MakeCounts(1, 1, 0, 3);
@@ -53,13 +53,15 @@ AuditSummary HandBuilt() {
   w.finding.areas = {"cheeks", "neck"};
   w.finding.performer = "Alex";
   w.finding.days_since_previous_session = 14;
-  w.finding.alerts = {{"MN-FREQ-INTERVAL", "critical", "Only 14 days"}};
+  w.finding.alerts = {
+      {"MN-FREQ-INTERVAL", "critical", "Only 14 days", "frequency"}};
   w.critical = 1;
   s.worst_cases.push_back(w);
   w.finding.session_id = "proc-2";
   w.finding.verdict = Verdict::kTreatedDespiteWarning;
   w.finding.days_since_previous_session = -1;
-  w.finding.alerts = {{"MN-ANTICOAGULANT", "warning", "Takes warfarin"}};
+  w.finding.alerts = {
+      {"MN-ANTICOAGULANT", "warning", "Takes warfarin", "medication"}};
   w.critical = 0;
   w.warning = 1;
   s.worst_cases.push_back(w);
