@@ -384,7 +384,9 @@ TEST_F(CdsHooksIntegrationTest, OfficialExamplesRoundTrip) {
         Json cards = Json::parse(r.body, nullptr, false);
         ASSERT_FALSE(cards.is_discarded()) << r.body;
         EXPECT_THAT(ValidateCdsResponse(cards), IsEmpty()) << r.body;
-        if (hook != "patient-view") EXPECT_TRUE(cards["cards"].empty());
+        if (hook != "patient-view") {
+          EXPECT_TRUE(cards["cards"].empty());
+        }
       }
       ++requests;
     } else {

@@ -591,11 +591,15 @@ TEST(FhirCorpusTest, BulkNdjsonParsesLineByLine) {
       // can group lines by patient.
       EXPECT_FALSE(got->record.patient_id().empty()) << "line " << n;
       patients.insert(got->record.patient_id());
-      if (type == "Condition") EXPECT_EQ(got->record.conditions_size(), 1);
+      if (type == "Condition") {
+        EXPECT_EQ(got->record.conditions_size(), 1);
+      }
       if (type == "AllergyIntolerance") {
         EXPECT_EQ(got->record.allergies_size(), 1);
       }
-      if (type == "Procedure") EXPECT_EQ(got->record.procedures_size(), 1);
+      if (type == "Procedure") {
+        EXPECT_EQ(got->record.procedures_size(), 1);
+      }
       if (type == "MedicationRequest") {
         EXPECT_EQ(got->record.medications_size(), 1);
       }
