@@ -1,5 +1,7 @@
 #include "adapters/batch/audit_run.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +37,14 @@ namespace fs = std::filesystem;
 constexpr char kStateDir[] = ".needlecheck-audit";
 constexpr char kScratchFile[] = "scratch.sqlite3";
 constexpr char kFindingsPart[] = "findings.ndjson.part";
+// Held (flock) by the run writing to an output folder.
+constexpr char kLockFile[] = ".needlecheck-audit.lock";
+
+// Closes a file descriptor when it goes out of scope.
+struct FdCloser {
+  int fd;
+  ~FdCloser() { close(fd); }
+};
 
 struct FileCloser {
   void operator()(std::FILE* file) const {
@@ -459,6 +469,19 @@ absl::StatusOr<AuditSummary> RunAudit(
   if (error) {
     return absl::UnavailableError(
         absl::StrCat("cannot create ", options.out_dir, ": ", error.message()));
+  }
+  // One run per output folder at a time: a second one would interleave
+  // its findings with the first's. The lock goes with the process (a kill
+  // releases it).
+  const std::string lock_path =
+      (fs::path(options.out_dir) / kLockFile).string();
+  const int lock_fd =
+      open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return ErrnoError("cannot create", lock_path);
+  const FdCloser lock_closer{lock_fd};
+  if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "another needlecheck-audit is writing to ", options.out_dir));
   }
   const std::string state_dir = ScratchFolder(options.out_dir);
   const std::string manifest_path =

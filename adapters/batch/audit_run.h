@@ -26,6 +26,9 @@
 // reference) is counted by the shard ShardOf("<file>:<line>") names, so all
 // counters add up over shards (audit_merge.h).
 //
+// Only one run writes to an output folder at a time (an flock on
+// OUT/.needlecheck-audit.lock; a second run gets FAILED_PRECONDITION).
+//
 // Contract: never logs patient data: `log` gets counts, file names, line
 // numbers and messages that carry no field values; the detailed errors go
 // to errors.ndjson in the output folder.

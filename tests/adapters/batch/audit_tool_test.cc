@@ -1,7 +1,10 @@
 // needlecheck-audit end to end: the real needlecheckd on loopback, the real
 // tool as a child process, generated exports (needlecheck-synth) with
 // planted findings, and the shared corpus.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -423,6 +426,17 @@ TEST_F(AuditToolTest, UsageErrors) {
   EXPECT_EQ(Run({export_dir, "--out=" + temp_.Path("o3"), "--overwrite",
                  "--progress=none"}),
             0);
+  // A folder another run is writing to (its lock held) is refused.
+  const std::string busy = temp_.Path("o4");
+  fs::create_directories(busy);
+  const int fd =
+      open((busy + "/.needlecheck-audit.lock").c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);
+  EXPECT_EQ(Run({export_dir, "--out=" + busy}, &output), 2);
+  EXPECT_THAT(output, HasSubstr("another needlecheck-audit"));
+  close(fd);
+  EXPECT_EQ(Run({export_dir, "--out=" + busy, "--progress=none"}), 0);
 }
 
 TEST_F(AuditToolTest, UnreachableServiceFailsClearly) {
