@@ -99,7 +99,8 @@ class GroupedReader {
   GroupedReader(const GroupedReader&) = delete;
   GroupedReader& operator=(const GroupedReader&) = delete;
 
-  // The next patient in byte order of the id; false at the end. At most `max_resources` resources are kept per patient.
+  // The next patient in byte order of the id; false at the end. At most
+  // `max_resources` resources are kept per patient.
   absl::StatusOr<bool> Next(PatientResources* patient);
 
  private:

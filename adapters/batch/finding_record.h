@@ -5,8 +5,8 @@
 //   {"patient_id", "session_id" (the Procedure id), "session_date"
 //    (YYYY-MM-DD), "verdict" (interval_violation | treated_despite_critical |
 //    treated_despite_warning | clear), "alerts": [{"rule_id", "severity"
-//    (critical | warning | info), "category", "summary"}], "areas": ["cheeks", ...],
-//    "needle_depth_mm" (number or null), "anesthetic" (string or null),
+//    (critical | warning | info), "category", "summary"}], "areas": ["cheeks",
+//    ...], "needle_depth_mm" (number or null), "anesthetic" (string or null),
 //    "performer" (string or null), "location" (string or null),
 //    "days_since_previous_session" (integer or null),
 //    "knowledge_base_version"}
