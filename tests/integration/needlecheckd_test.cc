@@ -27,6 +27,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
+#include "tests/testing/read_file.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -59,12 +60,7 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using ::needlecheck::testing::ReadFile;
 
 std::string BundledKbText() { return ReadFile(NEEDLECHECK_BUNDLED_KB_PATH); }
 

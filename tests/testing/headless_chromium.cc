@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tests/testing/read_file.h"
 
 extern char** environ;
 
@@ -29,13 +30,6 @@ bool IsExecutable(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
          access(path.c_str(), X_OK) == 0;
-}
-
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 }  // namespace
@@ -140,8 +134,8 @@ ChromiumRun RunChromium(const std::string& chromium, const ScopedTempDir& dir,
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
-  result.out = ReadWholeFile(out_path);
-  result.err = absl::StrCat(result.err, ReadWholeFile(err_path));
+  result.out = ReadFile(out_path);
+  result.err = absl::StrCat(result.err, ReadFile(err_path));
   return result;
 }
 

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/headless_chromium.h"
+#include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
@@ -37,12 +38,7 @@ using ::needlecheck::testing::ServerProcess;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using ::needlecheck::testing::ReadFile;
 
 std::vector<nlohmann::json> ReadNdjson(const std::string& path) {
   std::vector<nlohmann::json> lines;

@@ -29,6 +29,7 @@
 #include "adapters/batch/resource_route.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/status_matchers.h"
 
@@ -49,12 +50,7 @@ std::string CorpusDir(const char* name) {
     GTEST_SKIP() << "corpus folder absent: " << (dir); \
   }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using ::needlecheck::testing::ReadFile;
 
 // Independent count: resourceType per non-blank line, by substring search.
 std::map<std::string, int64_t> IndependentCounts(const std::string& path) {

@@ -30,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "tests/adapters/batch/report_test_data.h"
 #include "tests/testing/headless_chromium.h"
+#include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
 
 extern char** environ;
@@ -45,12 +46,7 @@ using ::needlecheck::testing::SvgById;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using ::needlecheck::testing::ReadFile;
 
 size_t Count(const std::string& text, const std::string& needle) {
   size_t n = 0;

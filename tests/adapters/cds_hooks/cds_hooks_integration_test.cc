@@ -36,6 +36,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/adapters/cds_hooks/cds_spec_validator.h"
 #include "tests/adapters/cds_hooks/jwt_signer.h"
+#include "tests/testing/read_file.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -52,12 +53,7 @@ using Json = nlohmann::json;
 
 const std::string kShared = NEEDLECHECK_SHARED_DIR;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using ::needlecheck::testing::ReadFile;
 
 std::vector<std::string> ListJson(const std::string& dir) {
   std::vector<std::string> names;

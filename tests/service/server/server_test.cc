@@ -18,6 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
+#include "tests/testing/read_file.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::server {
@@ -40,12 +41,7 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using ::needlecheck::testing::ReadFile;
 
 std::string KbWithVersion(absl::string_view version) {
   return absl::StrReplaceAll(
