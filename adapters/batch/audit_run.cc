@@ -334,7 +334,7 @@ class ExportIngest {
 absl::Status AuditGroupedPatients(
     const AuditRunOptions& options, AuditScratch& scratch,
     needlecheck::v1::ScreeningService::StubInterface& stub,
-    const std::string& part_path, ProgressMeter& meter) {
+    const std::string& part_path, ProgressMeter& meter, std::FILE* log) {
   absl::StatusOr<AuditProgress> loaded = scratch.LoadAuditProgress();
   if (!loaded.ok()) return loaded.status();
   AuditProgress progress = *loaded;
@@ -367,8 +367,14 @@ absl::Status AuditGroupedPatients(
   meter.StartPhase("auditing", "patients", static_cast<double>(*patients),
                    done());
   std::string lines;
+  AuditStreamOptions stream_options = options.stream;
+  // Retries are always told, whatever the progress style: a run that
+  // waits on needlecheckd must say why.
+  stream_options.on_retry = [log](const std::string& message) {
+    absl::FPrintF(log, "\nneedlecheck-audit: %s\n", message);
+  };
   absl::Status status = AuditPatients(
-      scratch, progress.after_patient, stub, options.stream,
+      scratch, progress.after_patient, stub, stream_options,
       [&](AuditedPatient& patient) -> absl::Status {
         lines.clear();
         for (const needlecheck::v1::AuditFinding& finding : patient.findings) {
@@ -574,8 +580,8 @@ absl::StatusOr<AuditSummary> RunAudit(
       (*scratch)->GetMeta("audited");
   if (!audited.ok()) return audited.status();
   if (!audited->has_value()) {
-    if (absl::Status status =
-            AuditGroupedPatients(options, **scratch, stub, part_path, meter);
+    if (absl::Status status = AuditGroupedPatients(options, **scratch, stub,
+                                                   part_path, meter, log);
         !status.ok()) {
       return status;
     }

@@ -292,6 +292,13 @@ absl::Status AuditPatients(
               failures > 1 ? absl::StrCat(" ", failures, " times") : "", ": ",
               end.grpc.error_message()));
     }
+    if (options.on_retry) {
+      options.on_retry(absl::StrCat(
+          "the Audit call to needlecheckd failed (",
+          absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), ": ",
+          end.grpc.error_message(), "); retry ", failures, " of ",
+          options.max_retries, " in ", absl::FormatDuration(backoff)));
+    }
     absl::SleepFor(backoff);
     backoff *= 2;
   }

@@ -61,6 +61,9 @@ struct AuditStreamOptions {
   size_t max_resources_per_patient = 200000;
   int max_retries = 5;
   absl::Duration first_backoff = absl::Seconds(1);
+  // Told about each retry before its wait (what failed, which retry, how
+  // long the wait is); the message carries no patient data. May be empty.
+  std::function<void(const std::string&)> on_retry;
 };
 
 absl::Status AuditPatients(

@@ -435,6 +435,43 @@ TEST_F(AuditToolTest, UsageErrors) {
   EXPECT_EQ(Run({export_dir, "--out=" + busy, "--progress=none"}), 0);
 }
 
+TEST_F(AuditToolTest, NeedlecheckdRestartMidRunIsRetriedAndLosesNothing) {
+  const std::string export_dir = Synth(2500, 41);
+  const std::string reference = temp_.Path("restart-reference");
+  ASSERT_EQ(Run({export_dir, "--out=" + reference, "--progress=none"}), 0);
+
+  // A needlecheckd of this test's own, killed while the tool audits, then
+  // started again on the same port: the tool retries (saying so) and ends
+  // with the output of an uninterrupted run.
+  auto own = ServerProcess::Start(
+      BinaryPath("service/needlecheckd"),
+      {"--listen=127.0.0.1:0", "--data_dir=" + temp_.Path("restart-data")});
+  ASSERT_THAT(own, IsOk());
+  const int port = (*own)->port();
+  const std::string out = temp_.Path("restart");
+  auto tool = ServerProcess::Spawn(
+      BinaryPath("adapters/batch/needlecheck-audit"),
+      {export_dir, "--out=" + out, absl::StrCat("--service=127.0.0.1:", port),
+       "--progress=lines", "--progress_interval=20ms"},
+      ServerProcess::Options());
+  ASSERT_THAT(tool, IsOk());
+  ASSERT_TRUE((*tool)->WaitForOutput("auditing:", 0, absl::Minutes(5)))
+      << (*tool)->output();
+  ASSERT_THAT((*own)->Signal(SIGKILL), IsOk());
+  ASSERT_THAT((*own)->WaitForExit().status(), IsOk());
+  ASSERT_TRUE((*tool)->WaitForOutput("retry 1 of", 0, absl::Minutes(1)))
+      << (*tool)->output();
+  auto again =
+      ServerProcess::Start(BinaryPath("service/needlecheckd"),
+                           {absl::StrCat("--listen=127.0.0.1:", port),
+                            "--data_dir=" + temp_.Path("restart-data")});
+  ASSERT_THAT(again, IsOk());
+  absl::StatusOr<int> code = (*tool)->WaitForExit(absl::Minutes(2));
+  ASSERT_THAT(code, IsOk());
+  ASSERT_EQ(*code, 0) << (*tool)->output();
+  ExpectSameFiles(reference, out);
+}
+
 TEST_F(AuditToolTest, UnreachableServiceFailsClearly) {
   auto process =
       ServerProcess::Spawn(BinaryPath("adapters/batch/needlecheck-audit"),
