@@ -469,6 +469,15 @@ absl::StatusOr<AuditSummary> RunAudit(
   }
   absl::StatusOr<ExportLayout> layout = ListExportFiles(options.export_dir);
   if (!layout.ok()) return layout.status();
+  if (layout->files.empty()) {
+    // Legitimate (an export of an empty group) but worth a word: a wrong
+    // folder looks the same.
+    absl::FPrintF(log,
+                  "needlecheck-audit: warning: %s holds no FHIR resource "
+                  "file (*.ndjson, *.ndjson.gz, *.json; %d other entries "
+                  "skipped)\n",
+                  options.export_dir, layout->skipped.size());
+  }
 
   std::error_code error;
   fs::create_directories(options.out_dir, error);
