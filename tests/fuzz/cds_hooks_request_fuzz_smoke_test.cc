@@ -7,16 +7,19 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/fuzz/smoke_input_generator.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace {
+
+using ::needlecheck::fuzz_testing::SmokeInputGenerator;
+using Edit = SmokeInputGenerator::Edit;
 
 void RunInput(const std::string& input) {
   LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()),
@@ -60,30 +63,17 @@ TEST(CdsHooksRequestFuzzSmokeTest, Seeds) {
 }
 
 TEST(CdsHooksRequestFuzzSmokeTest, MutatedSeeds) {
-  std::mt19937 rng(20261124);
+  // Up to 8 byte-level edits, each kind equally likely; no size limit.
+  const SmokeInputGenerator::MutateOptions options = {
+      /*max_edits=*/8,
+      {Edit::kInsertByte, Edit::kDeleteChunk, Edit::kFlipBit, Edit::kTruncate},
+      /*max_delete=*/16,
+      /*max_duplicate=*/0,  // no kDuplicateChunk
+      /*max_size=*/0};
+  SmokeInputGenerator gen(20261124, /*tokens=*/{});
   const std::vector<std::string> seeds = Seeds();
   for (int i = 0; i < 20000; ++i) {
-    std::string s = seeds[rng() % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 8);
-    for (int e = 0; e < edits; ++e) {
-      const size_t pos = s.empty() ? 0 : rng() % (s.size() + 1);
-      switch (rng() % 4) {
-        case 0:  // insert a byte
-          s.insert(s.begin() + pos, static_cast<char>(rng() % 256));
-          break;
-        case 1:  // delete a span
-          if (!s.empty()) s.erase(pos % s.size(), 1 + rng() % 16);
-          break;
-        case 2:  // flip a byte
-          if (!s.empty())
-            s[pos % s.size()] ^= static_cast<char>(1 << (rng() % 8));
-          break;
-        default:  // truncate
-          s.resize(pos);
-          break;
-      }
-    }
-    RunInput(s);
+    RunInput(gen.Mutate(seeds[gen.Below(seeds.size())], options));
   }
 }
 

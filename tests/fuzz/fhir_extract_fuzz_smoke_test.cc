@@ -8,14 +8,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <random>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/fuzz/smoke_input_generator.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -108,65 +107,8 @@ const char* const kTokens[] = {
     "\"hook\"",
 };
 
-class Generator {
- public:
-  explicit Generator(uint32_t seed) : rng_(seed) {}
-
-  size_t Below(size_t n) { return static_cast<size_t>(rng_() % n); }
-
-  std::string RandomBytes() {
-    std::string s(Below(200), '\0');
-    for (char& c : s) c = static_cast<char>(Below(256));
-    return s;
-  }
-
-  std::string TokenSoup() {
-    std::string s;
-    const size_t n = 1 + Below(60);
-    for (size_t i = 0; i < n; ++i) s += kTokens[Below(std::size(kTokens))];
-    return s;
-  }
-
-  std::string Mutate(std::string s) {
-    const size_t n = 1 + Below(6);
-    for (size_t i = 0; i < n; ++i) {
-      const size_t pos = s.empty() ? 0 : Below(s.size() + 1);
-      switch (Below(7)) {
-        case 0:  // flip a byte
-          if (pos < s.size())
-            s[pos] = static_cast<char>(s[pos] ^ (1 << Below(8)));
-          break;
-        case 1:  // delete a chunk
-          if (pos < s.size()) s.erase(pos, 1 + Below(32));
-          break;
-        case 2:  // truncate
-          s.resize(pos);
-          break;
-        case 3:  // duplicate a chunk
-          if (pos < s.size()) s.insert(pos, s.substr(pos, 1 + Below(64)));
-          break;
-        case 4: {  // replace the string after a quote with a token
-          const size_t q = s.find('"', pos);
-          if (q != std::string::npos) {
-            const size_t end = s.find('"', q + 1);
-            if (end != std::string::npos) {
-              s.replace(q, end - q + 1, kTokens[Below(std::size(kTokens))]);
-            }
-          }
-          break;
-        }
-        default:  // insert a token
-          s.insert(pos, kTokens[Below(std::size(kTokens))]);
-          break;
-      }
-      if (s.size() > 65536) s.resize(65536);
-    }
-    return s;
-  }
-
- private:
-  std::mt19937 rng_;
-};
+using ::needlecheck::fuzz_testing::SmokeInputGenerator;
+using Edit = SmokeInputGenerator::Edit;
 
 TEST(FhirExtractFuzzSmokeTest, Seeds) {
   ASSERT_GE(Seeds().size(), 14u + 6u);  // inline seeds + the fixtures
@@ -185,20 +127,30 @@ TEST(FhirExtractFuzzSmokeTest, DeepNesting) {
 }
 
 TEST(FhirExtractFuzzSmokeTest, RandomBytes) {
-  Generator gen(20261201);
-  for (int i = 0; i < 500; ++i) ASSERT_EQ(RunInput(gen.RandomBytes()), 0);
+  SmokeInputGenerator gen(20261201, kTokens);
+  for (int i = 0; i < 500; ++i) ASSERT_EQ(RunInput(gen.RandomBytes(200)), 0);
 }
 
 TEST(FhirExtractFuzzSmokeTest, TokenSoups) {
-  Generator gen(3);
-  for (int i = 0; i < 1000; ++i) ASSERT_EQ(RunInput(gen.TokenSoup()), 0);
+  SmokeInputGenerator gen(3, kTokens);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(RunInput(gen.TokenSoup(60)), 0);
 }
 
 TEST(FhirExtractFuzzSmokeTest, MutatedSeeds) {
-  Generator gen(42);
+  // Up to 6 edits, a token insertion twice as likely as each other kind;
+  // the result is cut at 64 KiB.
+  const SmokeInputGenerator::MutateOptions options = {
+      /*max_edits=*/6,
+      {Edit::kFlipBit, Edit::kDeleteChunk, Edit::kTruncate,
+       Edit::kDuplicateChunk, Edit::kReplaceQuoted, Edit::kInsertToken,
+       Edit::kInsertToken},
+      /*max_delete=*/32,
+      /*max_duplicate=*/64,
+      /*max_size=*/65536};
+  SmokeInputGenerator gen(42, kTokens);
   const std::vector<std::string>& seeds = Seeds();
   for (int i = 0; i < 4000; ++i) {
-    ASSERT_EQ(RunInput(gen.Mutate(seeds[gen.Below(seeds.size())])), 0);
+    ASSERT_EQ(RunInput(gen.Mutate(seeds[gen.Below(seeds.size())], options)), 0);
   }
 }
 

@@ -9,13 +9,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/fuzz/smoke_input_generator.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -118,65 +117,8 @@ const char* const kTokens[] = {
     "\"/_history/1\"",
 };
 
-class Generator {
- public:
-  explicit Generator(uint32_t seed) : rng_(seed) {}
-
-  size_t Below(size_t n) { return static_cast<size_t>(rng_() % n); }
-
-  std::string RandomBytes() {
-    std::string s(Below(200), '\0');
-    for (char& c : s) c = static_cast<char>(Below(256));
-    return s;
-  }
-
-  std::string TokenSoup() {
-    std::string s;
-    const size_t n = 1 + Below(60);
-    for (size_t i = 0; i < n; ++i) s += kTokens[Below(std::size(kTokens))];
-    return s;
-  }
-
-  std::string Mutate(std::string s) {
-    const size_t n = 1 + Below(6);
-    for (size_t i = 0; i < n; ++i) {
-      const size_t pos = s.empty() ? 0 : Below(s.size() + 1);
-      switch (Below(6)) {
-        case 0:  // flip a bit
-          if (pos < s.size()) {
-            s[pos] = static_cast<char>(s[pos] ^ (1 << Below(8)));
-          }
-          break;
-        case 1:  // delete a chunk
-          if (pos < s.size()) s.erase(pos, 1 + Below(32));
-          break;
-        case 2:  // truncate
-          s.resize(pos);
-          break;
-        case 3:  // duplicate a chunk
-          if (pos < s.size()) s.insert(pos, s.substr(pos, 1 + Below(64)));
-          break;
-        case 4: {  // replace a string with a token
-          const size_t q = s.find('"', pos);
-          if (q != std::string::npos) {
-            const size_t end = s.find('"', q + 1);
-            if (end != std::string::npos) {
-              s.replace(q, end - q + 1, kTokens[Below(std::size(kTokens))]);
-            }
-          }
-          break;
-        }
-        default:  // insert a token
-          s.insert(pos, kTokens[Below(std::size(kTokens))]);
-          break;
-      }
-    }
-    return s;
-  }
-
- private:
-  std::mt19937 rng_;
-};
+using ::needlecheck::fuzz_testing::SmokeInputGenerator;
+using Edit = SmokeInputGenerator::Edit;
 
 TEST(ResourceRouteFuzzSmokeTest, Seeds) {
   ASSERT_GE(Seeds().size(), 18u);
@@ -203,20 +145,28 @@ TEST(ResourceRouteFuzzSmokeTest, DeepNesting) {
 }
 
 TEST(ResourceRouteFuzzSmokeTest, RandomBytes) {
-  Generator gen(20261201);
-  for (int i = 0; i < 1000; ++i) ASSERT_EQ(RunInput(gen.RandomBytes()), 0);
+  SmokeInputGenerator gen(20261201, kTokens);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(RunInput(gen.RandomBytes(200)), 0);
 }
 
 TEST(ResourceRouteFuzzSmokeTest, TokenSoups) {
-  Generator gen(7);
-  for (int i = 0; i < 3000; ++i) ASSERT_EQ(RunInput(gen.TokenSoup()), 0);
+  SmokeInputGenerator gen(7, kTokens);
+  for (int i = 0; i < 3000; ++i) ASSERT_EQ(RunInput(gen.TokenSoup(60)), 0);
 }
 
 TEST(ResourceRouteFuzzSmokeTest, MutatedSeeds) {
-  Generator gen(42);
+  // Up to 6 edits, each kind equally likely; no size limit.
+  const SmokeInputGenerator::MutateOptions options = {
+      /*max_edits=*/6,
+      {Edit::kFlipBit, Edit::kDeleteChunk, Edit::kTruncate,
+       Edit::kDuplicateChunk, Edit::kReplaceQuoted, Edit::kInsertToken},
+      /*max_delete=*/32,
+      /*max_duplicate=*/64,
+      /*max_size=*/0};
+  SmokeInputGenerator gen(42, kTokens);
   const std::vector<std::string>& seeds = Seeds();
   for (int i = 0; i < 5000; ++i) {
-    ASSERT_EQ(RunInput(gen.Mutate(seeds[gen.Below(seeds.size())])), 0);
+    ASSERT_EQ(RunInput(gen.Mutate(seeds[gen.Below(seeds.size())], options)), 0);
   }
 }
 

@@ -4,14 +4,12 @@
 // violation aborts the test binary with the offending input in hex.
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <iterator>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/fuzz/smoke_input_generator.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -72,76 +70,8 @@ const char* const kSeparators[] = {" ",  "  ", ", ",   ". ", ".",  ";",
                                    "!",  "\n", "\r\n", "-",  "/",  " (",
                                    ") ", "?",  "",     "\t", "\0", " - "};
 
-class Generator {
- public:
-  explicit Generator(uint32_t seed) : rng_(seed) {}
-
-  // Uniform in [0, n); n > 0. Modulo keeps it identical on every platform.
-  size_t Below(size_t n) { return static_cast<size_t>(rng_() % n); }
-
-  std::string RandomBytes() {
-    static const char kAlphabet[] =
-        "abcdeilnoprtxyzAEILMN .;!\n\r-/,?0123456789";
-    std::string s(Below(300), '\0');
-    for (char& c : s) {
-      c = Below(2) == 0 ? kAlphabet[Below(sizeof(kAlphabet) - 1)]
-                        : static_cast<char>(Below(256));
-    }
-    return s;
-  }
-
-  std::string WordSoup() {
-    std::string s;
-    const size_t n = 1 + Below(40);
-    for (size_t i = 0; i < n; ++i) {
-      const char* sep = kSeparators[Below(std::size(kSeparators))];
-      s.append(sep, sep[0] == '\0' && Below(4) == 0 ? 1 : std::strlen(sep));
-      s += kWords[Below(std::size(kWords))];
-    }
-    return s;
-  }
-
-  std::string Mutate(std::string s) {
-    const size_t n = 1 + Below(8);
-    for (size_t i = 0; i < n; ++i) {
-      const size_t pos = s.empty() ? 0 : Below(s.size() + 1);
-      switch (Below(8)) {
-        case 0:  // flip a byte
-          if (pos < s.size())
-            s[pos] = static_cast<char>(s[pos] ^ (1 << Below(8)));
-          break;
-        case 1:  // insert a byte
-          s.insert(s.begin() + pos, static_cast<char>(Below(256)));
-          break;
-        case 2:  // delete a byte
-          if (pos < s.size()) s.erase(pos, 1);
-          break;
-        case 3:  // swap adjacent bytes
-          if (pos + 1 < s.size()) std::swap(s[pos], s[pos + 1]);
-          break;
-        case 4:  // flip ASCII case
-          if (pos < s.size()) s[pos] = static_cast<char>(s[pos] ^ 0x20);
-          break;
-        case 5:  // insert a separator
-          s.insert(pos, kSeparators[Below(std::size(kSeparators))]);
-          break;
-        case 6:  // duplicate a chunk
-          if (pos < s.size()) {
-            s.insert(pos, s.substr(pos, 1 + Below(16)));
-          }
-          break;
-        default:  // insert a vocabulary word
-          s.insert(pos, kWords[Below(std::size(kWords))]);
-          break;
-      }
-      if (s.size() > 4096) s.resize(4096);
-    }
-    return s;
-  }
-
- private:
-  std::mt19937 rng_;
-};
+using ::needlecheck::fuzz_testing::SmokeInputGenerator;
+using Edit = SmokeInputGenerator::Edit;
 
 TEST(TermMatcherFuzzSmokeTest, Seeds) {
   for (const std::string& seed : Seeds()) EXPECT_EQ(RunInput(seed), 0);
@@ -152,22 +82,37 @@ TEST(TermMatcherFuzzSmokeTest, NullEmptyInput) {
 }
 
 TEST(TermMatcherFuzzSmokeTest, RandomBytes) {
-  Generator gen(20240601);
-  for (int i = 0; i < 1000; ++i) ASSERT_EQ(RunInput(gen.RandomBytes()), 0);
+  // Half the bytes from this alphabet, half random.
+  static const char kAlphabet[] = "abcdeilnoprtxyzAEILMN .;!\n\r-/,?0123456789";
+  SmokeInputGenerator gen(20240601, kWords, kSeparators);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(RunInput(gen.RandomBytes(300, kAlphabet)), 0);
+  }
 }
 
 TEST(TermMatcherFuzzSmokeTest, WordSoups) {
-  Generator gen(7);
-  for (int i = 0; i < 1500; ++i) ASSERT_EQ(RunInput(gen.WordSoup()), 0);
+  // Each word after a separator.
+  SmokeInputGenerator gen(7, kWords, kSeparators);
+  for (int i = 0; i < 1500; ++i) ASSERT_EQ(RunInput(gen.TokenSoup(40)), 0);
 }
 
 TEST(TermMatcherFuzzSmokeTest, MutatedSeeds) {
-  Generator gen(42);
+  // Up to 8 byte-level and word-level edits, each kind equally likely; the
+  // result is cut at 4 KiB.
+  const SmokeInputGenerator::MutateOptions options = {
+      /*max_edits=*/8,
+      {Edit::kFlipBit, Edit::kInsertByte, Edit::kDeleteByte, Edit::kSwapBytes,
+       Edit::kFlipCase, Edit::kInsertSeparator, Edit::kDuplicateChunk,
+       Edit::kInsertToken},
+      /*max_delete=*/0,  // no kDeleteChunk
+      /*max_duplicate=*/16,
+      /*max_size=*/4096};
+  SmokeInputGenerator gen(42, kWords, kSeparators);
   const std::vector<std::string>& seeds = Seeds();
   for (int i = 0; i < 1500; ++i) {
     std::string input = seeds[gen.Below(seeds.size())];
     if (gen.Below(4) == 0) input += seeds[gen.Below(seeds.size())];
-    ASSERT_EQ(RunInput(gen.Mutate(std::move(input))), 0);
+    ASSERT_EQ(RunInput(gen.Mutate(std::move(input), options)), 0);
   }
 }
 
