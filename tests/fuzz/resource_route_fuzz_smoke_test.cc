@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/fuzz/smoke_input_generator.h"
+#include "tests/testing/read_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -25,12 +26,7 @@ int RunInput(const std::string& input) {
                                 input.size());
 }
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using ::needlecheck::testing::ReadFile;
 
 const std::vector<std::string>& Seeds() {
   static const std::vector<std::string> seeds = [] {
