@@ -41,6 +41,7 @@ PACKAGES=(
   libcpp-httplib-dev    # needlecheck-cds-hooks: HTTP/1.1 + TLS server
   libcurl4-openssl-dev  # needlecheck-cds-hooks: FHIR server client
   nlohmann-json3-dev    # needlecheck-cds-hooks: card and discovery JSON
+  zlib1g-dev            # needlecheck-audit: .ndjson.gz exports
 )
 
 # Packages only the tests need, installed by `test` and never by `run` (so a
@@ -196,6 +197,12 @@ microneedling ServiceRequest for cheeks and under-eyes at 1 mm and a lidocaine
 cream order) gets critical cards for the eczema, the lidocaine allergy and the
 20-day interval (with an update suggestion moving the order to 2026-12-09), a
 warning for the periorbital depth and an info card for the skin type.
+Audit the past sessions of a FHIR Bulk Data export (here the public sample in
+../shared/corpus) into a folder with findings, a summary and report.html:
+
+  build/release/adapters/batch/needlecheck-audit \\
+      ../shared/corpus/fhir-r4-bulk-ndjson --out audit-out --service ${LISTEN}
+
 Press Ctrl-C to stop both servers.
 
 HELP
