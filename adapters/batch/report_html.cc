@@ -257,6 +257,26 @@ Axis NiceAxis(int64_t max_value) {
   return axis;
 }
 
+// The horizontal grid lines and value labels of a vertical bar chart, from
+// 0 to axis.max every axis.step, between x0 and x1 (`bottom` is the y of 0,
+// `scale` pixels a unit), and the axis title "sessions" at `title_y`.
+void AppendSessionsAxis(std::string& svg, const Axis& axis, double x0,
+                        double x1, double bottom, double scale,
+                        double title_y) {
+  for (int64_t t = 0; t <= axis.max; t += axis.step) {
+    const double gy = bottom - t * scale;
+    absl::StrAppend(&svg, "<line x1=\"", F(x0), "\" y1=\"", F(gy), "\" x2=\"",
+                    F(x1), "\" y2=\"", F(gy), "\" stroke=\"",
+                    t == 0 ? "#94a3b8" : kGrid, "\"/><text x=\"", F(x0 - 6),
+                    "\" y=\"", F(gy + 4),
+                    "\" font-size=\"11\" text-anchor=\"end\" fill=\"", kMuted,
+                    "\">", Num(t), "</text>");
+  }
+  absl::StrAppend(&svg, "<text x=\"", F(x0 - 6), "\" y=\"", F(title_y),
+                  "\" font-size=\"11\" text-anchor=\"end\" fill=\"", kMuted,
+                  "\">sessions</text>");
+}
+
 // --- Months -------------------------------------------------------------
 
 constexpr const char* kMonthNames[12] = {"Jan", "Feb", "Mar", "Apr",
@@ -692,18 +712,7 @@ void AppendMonthChart(const AuditSummary& summary, std::string& out) {
   for (const VerdictStyle& style : kVerdictStyles) {
     x += LegendItem(svg, x, 16, style.colour, style.label);
   }
-  for (int64_t t = 0; t <= axis.max; t += axis.step) {
-    const double gy = kBottom - t * scale;
-    absl::StrAppend(&svg, "<line x1=\"", F(kX0), "\" y1=\"", F(gy), "\" x2=\"",
-                    F(kX1), "\" y2=\"", F(gy), "\" stroke=\"",
-                    t == 0 ? "#94a3b8" : kGrid, "\"/><text x=\"", F(kX0 - 6),
-                    "\" y=\"", F(gy + 4),
-                    "\" font-size=\"11\" text-anchor=\"end\" fill=\"", kMuted,
-                    "\">", Num(t), "</text>");
-  }
-  absl::StrAppend(&svg, "<text x=\"", F(kX0 - 6), "\" y=\"", F(kTop - 12),
-                  "\" font-size=\"11\" text-anchor=\"end\" fill=\"", kMuted,
-                  "\">sessions</text>");
+  AppendSessionsAxis(svg, axis, kX0, kX1, kBottom, scale, kTop - 12);
   std::string previous_year;
   for (size_t i = 0; i < bars.size(); ++i) {
     const MonthBar& bar = bars[i];
@@ -815,18 +824,7 @@ void AppendIntervalChart(const AuditSummary& summary, std::string& out) {
   const double scale = (kBottom - kTop) / static_cast<double>(axis.max);
 
   std::string svg;
-  for (int64_t t = 0; t <= axis.max; t += axis.step) {
-    const double gy = kBottom - t * scale;
-    absl::StrAppend(&svg, "<line x1=\"", F(kX0), "\" y1=\"", F(gy), "\" x2=\"",
-                    F(kX1), "\" y2=\"", F(gy), "\" stroke=\"",
-                    t == 0 ? "#94a3b8" : kGrid, "\"/><text x=\"", F(kX0 - 6),
-                    "\" y=\"", F(gy + 4),
-                    "\" font-size=\"11\" text-anchor=\"end\" fill=\"", kMuted,
-                    "\">", Num(t), "</text>");
-  }
-  absl::StrAppend(&svg, "<text x=\"", F(kX0 - 6), "\" y=\"", F(kTop - 8),
-                  "\" font-size=\"11\" text-anchor=\"end\" fill=\"", kMuted,
-                  "\">sessions</text>");
+  AppendSessionsAxis(svg, axis, kX0, kX1, kBottom, scale, kTop - 8);
   for (int i = 0; i < IntervalHistogram::kBuckets; ++i) {
     const int64_t n = h.buckets[i];
     const double x = kX0 + slot * i;
