@@ -159,7 +159,7 @@ struct CdsServiceOptions {
   // prefetch keys then answer 412).
   FhirServerPolicy fhir_servers;
   // All FHIR requests and the Screen call of one hook call end within this
-  // time after the request arrived. Default 5 s (Da Vinci CRD asks for an
+  // time after Handle() starts on the request. Default 5 s (Da Vinci CRD asks for an
   // answer within 5 s for 90% of calls).
   absl::Duration hook_deadline = absl::Seconds(5);
   // Most bytes fetched from the FHIR server per hook call, all requests
