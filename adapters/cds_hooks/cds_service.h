@@ -159,8 +159,8 @@ struct CdsServiceOptions {
   // prefetch keys then answer 412).
   FhirServerPolicy fhir_servers;
   // All FHIR requests and the Screen call of one hook call end within this
-  // time after Handle() starts on the request. Default 5 s (Da Vinci CRD asks for an
-  // answer within 5 s for 90% of calls).
+  // time after Handle() starts on the request. Default 5 s (Da Vinci CRD asks
+  // for an answer within 5 s for 90% of calls).
   absl::Duration hook_deadline = absl::Seconds(5);
   // Most bytes fetched from the FHIR server per hook call, all requests
   // together (after decompression). Default 16 MiB.
