@@ -89,6 +89,11 @@ std::string FakeFhirServer::base() const {
   return absl::StrCat("http://127.0.0.1:", port_, "/fhir");
 }
 
+int FakeFhirServer::connections() const {
+  absl::MutexLock lock(&mu_);
+  return connections_;
+}
+
 int FakeFhirServer::requests() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int>(targets_.size());
@@ -116,6 +121,7 @@ void FakeFhirServer::AcceptLoop() {
     const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     absl::MutexLock lock(&mu_);
+    ++connections_;
     open_fds_.push_back(fd);
     workers_.emplace_back([this, fd] { Serve(fd); });
   }

@@ -54,6 +54,8 @@ class FakeFhirServer {
   // "http://127.0.0.1:PORT/fhir".
   std::string base() const;
 
+  // TCP connections accepted, and HTTP requests read.
+  int connections() const;
   int requests() const;
   std::vector<std::string> targets() const;
   std::vector<std::string> authorizations() const;
@@ -77,6 +79,7 @@ class FakeFhirServer {
   std::vector<std::string> targets_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> authorizations_ ABSL_GUARDED_BY(mu_);
   size_t bytes_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  int connections_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // A TCP port on 127.0.0.1 with nothing listening (bound, then closed).
