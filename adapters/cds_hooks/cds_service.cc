@@ -119,7 +119,7 @@ bool IsJsonContentType(const HttpRequest& request) {
 // the log only.
 HttpResponse FhirUnreadable(absl::string_view reason, std::string* log_fields) {
   absl::StrAppend(log_fields, " precondition=fhir-failed reason=", reason);
-  return ErrorResponse(412, "incomplete", kFhirUnreadable);
+  return ErrorResponse(412, kIncomplete, kFhirUnreadable);
 }
 
 }  // namespace

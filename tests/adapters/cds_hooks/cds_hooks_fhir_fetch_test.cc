@@ -295,7 +295,11 @@ TEST_F(CdsHooksFhirFetchTest, HangingServerIsCutAtTheHookDeadline) {
   }
   for (std::thread& t : callers) t.join();
   const absl::Duration batch = absl::Now() - batch_start;
-  for (const HttpResult& result : results) EXPECT_EQ(result.status, 412);
+  // 412 (cut at the deadline), or 503 should the HTTP server shed load
+  // beyond its connection limit: never a hang.
+  for (const HttpResult& result : results) {
+    EXPECT_TRUE(result.status == 412 || result.status == 503) << result.status;
+  }
   // 16 worker threads: at most two rounds of 2 s, plus margin.
   EXPECT_LT(batch, absl::Seconds(4) + absl::Seconds(12)) << batch;
   EXPECT_EQ(Http("GET", base_ + "/cds-services", "", {}).status, 200);
