@@ -454,5 +454,29 @@ TEST_F(CdsHooksFhirFetchTest, CallerStringsStayOutOfTheLog) {
   }
 }
 
+TEST_F(CdsHooksFhirFetchTest, BadAllowListRefusesToStart) {
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{
+           {"--fhir_server_allow=http://ehr.example.org/fhir"},
+           {"--fhir_server_allow=http://127.0.0.1:8080/fhir"},
+           {"--fhir_server_allow=https://user@ehr.example.org/fhir"},
+           {"--fhir_server_allow=https://ehr.example.org/fhir?x=1"},
+           {"--fhir_server_allow_insecure_loopback",
+            "--fhir_server_allow=http://localhost:8080/fhir"},
+           {"--hook_deadline=0s"},
+           {"--fhir_fetch_max_bytes=0"},
+           {"--max_feedback_items=0"}}) {
+    std::vector<std::string> args = {"--listen=127.0.0.1:0",
+                                     "--insecure_no_auth"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    auto process = ServerProcess::Spawn(
+        BinaryPath("adapters/cds_hooks/needlecheck-cds-hooks"), args, {});
+    ASSERT_THAT(process, IsOk());
+    absl::StatusOr<int> code = (*process)->WaitForExit();
+    ASSERT_THAT(code, IsOk());
+    EXPECT_EQ(*code, 2) << absl::StrJoin(flags, " ");
+  }
+}
+
 }  // namespace
 }  // namespace needlecheck::cds_hooks
