@@ -56,6 +56,21 @@ ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, fhir_timeout, absl::Seconds(5),
           "Timeout of each request to the EHR's FHIR server.");
 ABSL_FLAG(int64_t, max_body_bytes, 16 << 20, "Largest request body accepted.");
+ABSL_FLAG(std::vector<std::string>, fhir_server_allow, {},
+          "Comma-separated URL prefixes of the FHIR servers absent prefetch "
+          "data may be fetched from (https; scheme, host, port and whole path "
+          "segments must match), e.g. https://ehr.example.org/fhir. Default "
+          "none: a request whose prefetch is incomplete gets 412.");
+ABSL_FLAG(bool, fhir_server_allow_insecure_loopback, false,
+          "Tests only: also allow http to 127.0.0.0/8 and [::1] prefixes.");
+ABSL_FLAG(absl::Duration, hook_deadline, absl::Seconds(5),
+          "Total time for all FHIR requests and the Screen call of one hook "
+          "call.");
+ABSL_FLAG(int64_t, fhir_fetch_max_bytes, 16 << 20,
+          "Most bytes fetched from the FHIR server per hook call, all "
+          "requests together.");
+ABSL_FLAG(int, max_feedback_items, 100,
+          "Most feedback entries in one feedback POST.");
 ABSL_FLAG(std::string, docs_base_url, "",
           "Absolute URL the rules' citation_url values are relative to (for "
           "card source.url), e.g. https://docs.example.org/needlecheck/.");
@@ -101,6 +116,32 @@ int Main() {
     return 2;
   }
   options.max_body_bytes = static_cast<size_t>(max_body);
+  absl::StatusOr<FhirServerPolicy> fhir_servers = FhirServerPolicy::Create(
+      absl::GetFlag(FLAGS_fhir_server_allow),
+      absl::GetFlag(FLAGS_fhir_server_allow_insecure_loopback));
+  if (!fhir_servers.ok()) {
+    std::fprintf(stderr, "--fhir_server_allow: %s\n",
+                 std::string(fhir_servers.status().message()).c_str());
+    return 2;
+  }
+  options.fhir_servers = *std::move(fhir_servers);
+  options.hook_deadline = absl::GetFlag(FLAGS_hook_deadline);
+  const int64_t fetch_bytes = absl::GetFlag(FLAGS_fhir_fetch_max_bytes);
+  const int feedback_items = absl::GetFlag(FLAGS_max_feedback_items);
+  if (options.hook_deadline <= absl::ZeroDuration() || fetch_bytes <= 0 ||
+      feedback_items <= 0) {
+    std::fprintf(stderr,
+                 "--hook_deadline, --fhir_fetch_max_bytes and "
+                 "--max_feedback_items must be positive\n");
+    return 2;
+  }
+  options.fhir_fetch_max_bytes = static_cast<size_t>(fetch_bytes);
+  options.max_feedback_items = static_cast<size_t>(feedback_items);
+  if (options.fhir_servers.allow_insecure_loopback()) {
+    std::fprintf(stderr,
+                 "WARNING: --fhir_server_allow_insecure_loopback: plain http "
+                 "to loopback FHIR servers is allowed (tests only)\n");
+  }
   if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone), &options.time_zone)) {
     std::fprintf(stderr, "--time_zone: unknown zone\n");
     return 2;
@@ -164,8 +205,11 @@ int Main() {
 
   std::unique_ptr<ScreeningClient> screening = NewGrpcScreeningClient(
       absl::GetFlag(FLAGS_screening_service), absl::GetFlag(FLAGS_rpc_timeout));
-  std::unique_ptr<FhirClient> fhir = NewCurlFhirClient(
-      absl::GetFlag(FLAGS_fhir_timeout), options.max_body_bytes);
+  CurlFhirClientOptions fhir_options;
+  fhir_options.request_timeout = absl::GetFlag(FLAGS_fhir_timeout);
+  fhir_options.allow_insecure_loopback =
+      options.fhir_servers.allow_insecure_loopback();
+  std::unique_ptr<FhirClient> fhir = NewCurlFhirClient(fhir_options);
   CdsHooksService service(options, screening.get(), fhir.get(), verifier,
                           [] { return absl::Now(); });
 

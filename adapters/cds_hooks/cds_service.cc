@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -15,9 +16,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "adapters/cds_hooks/cards.h"
 #include "adapters/cds_hooks/discovery.h"
 #include "adapters/cds_hooks/hook_request.h"
+#include "adapters/cds_hooks/log_digest.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/planned_session.h"
 #include "nlohmann/json.hpp"
@@ -93,6 +96,32 @@ std::string Today(absl::Time now, absl::TimeZone zone) {
   return absl::FormatCivilTime(absl::ToCivilDay(now, zone));
 }
 
+// The method for the log: a known one, or "other" (the caller chose it).
+absl::string_view LoggedMethod(absl::string_view method) {
+  for (absl::string_view known :
+       {"GET", "POST", "OPTIONS", "HEAD", "PUT", "DELETE", "PATCH"}) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
+// application/json, with or without parameters (charset=utf-8), any case.
+bool IsJsonContentType(const HttpRequest& request) {
+  auto it = request.headers.find("content-type");
+  if (it == request.headers.end()) return false;
+  absl::string_view type = it->second;
+  type = type.substr(0, type.find(';'));
+  return absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(type),
+                                "application/json");
+}
+
+// The 412 for anything that went wrong with fhirServer; `reason` goes to
+// the log only.
+HttpResponse FhirUnreadable(absl::string_view reason, std::string* log_fields) {
+  absl::StrAppend(log_fields, " precondition=fhir-failed reason=", reason);
+  return ErrorResponse(412, kIncomplete, kFhirUnreadable);
+}
+
 }  // namespace
 
 HttpResponse ErrorResponse(int status, absl::string_view code,
@@ -129,8 +158,9 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
   } catch (const std::exception& e) {
     // Nothing below should throw; contain it if something does.
     response = ErrorResponse(500, kException, "internal error");
-    absl::StrAppend(&log_fields, " exception=\"",
-                    absl::CHexEscape(e.what()).substr(0, 200), "\"");
+    // The type only: what() may quote the input.
+    absl::StrAppend(&log_fields,
+                    " exception=", absl::CHexEscape(typeid(e).name()));
   }
   // CORS (CDS Hooks "Cross-Origin Resource Sharing"; OWASP HTML5 cheat
   // sheet: explicit origin, methods and headers; no credentials).
@@ -147,7 +177,7 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
   response.headers.emplace_back("Cache-Control", "no-store");
   const double ms = static_cast<double>(NanosSince(start)) / 1e6;
   std::fprintf(stderr, "event=http method=%s status=%d ms=%.2f%s\n",
-               absl::CHexEscape(request.method.substr(0, 16)).c_str(),
+               std::string(LoggedMethod(request.method)).c_str(),
                response.status, ms, log_fields.c_str());
   return response;
 }
@@ -202,6 +232,14 @@ HttpResponse CdsHooksService::Route(const HttpRequest& request,
                                       " bytes is larger than the limit of ",
                                       options_.max_body_bytes));
   }
+  if (!IsJsonContentType(request)) {
+    absl::StrAppend(log_fields, " route=unsupported-media-type");
+    HttpResponse r = ErrorResponse(
+        415, kNotSupported,
+        "Content-Type must be application/json (charset parameters allowed)");
+    r.headers.emplace_back("Accept-Post", "application/json");
+    return r;
+  }
   if (parts.size() == 3) {
     absl::StrAppend(log_fields, " route=feedback service=", service_id);
     return Feedback(request, service_id, log_fields);
@@ -238,8 +276,9 @@ bool CdsHooksService::Authenticate(const HttpRequest& request,
     error->headers.emplace_back("WWW-Authenticate", "Bearer");
     return false;
   }
+  // iss is one of --trusted_issuers; jti is the caller's, so hashed.
   absl::StrAppend(log_fields, " auth=ok iss=\"", absl::CHexEscape(claims->iss),
-                  "\" jti=\"", absl::CHexEscape(claims->jti), "\"");
+                  "\" jti_sha=", LogDigest(claims->jti));
   return true;
 }
 
@@ -257,15 +296,16 @@ HttpResponse CdsHooksService::Discovery(const HttpRequest& request,
 }
 
 std::map<std::string, std::string> CdsHooksService::CitationUrls(
-    const std::string& kb_version) {
+    const std::string& kb_version, absl::Time deadline) {
   {
     absl::MutexLock lock(&kb_mu_);
-    if (!kb_version_.empty() && kb_version_ == kb_version) {
+    if ((!kb_version_.empty() && kb_version_ == kb_version) ||
+        absl::Now() >= deadline) {
       return citation_urls_;
     }
   }
   absl::StatusOr<needlecheck::v1::KnowledgeBase> kb =
-      screening_->GetKnowledgeBase();
+      screening_->GetKnowledgeBase(deadline);
   if (!kb.ok()) {
     absl::MutexLock lock(&kb_mu_);
     return citation_urls_;  // the last known, possibly empty
@@ -283,6 +323,8 @@ std::map<std::string, std::string> CdsHooksService::CitationUrls(
 HttpResponse CdsHooksService::Hook(const HttpRequest& request,
                                    const std::string& service_id,
                                    std::string* log_fields) {
+  // Everything below ends by then (FHIR requests and Screen).
+  const absl::Time deadline = absl::Now() + options_.hook_deadline;
   HttpResponse error;
   const std::string base = Trimmed(options_.audience_base);
   if (!Authenticate(request, {absl::StrCat(base, "/cds-services/", service_id)},
@@ -297,7 +339,8 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   if (!hook.ok()) {
     return ErrorResponse(400, kInvalid, hook.status().message());
   }
-  absl::StrAppend(log_fields, " hook=", hook->hook);
+  absl::StrAppend(log_fields, " hook=", hook->hook,
+                  " hook_instance_sha=", LogDigest(hook->hook_instance));
   const std::string today = Today(now_(), options_.time_zone);
   const bool readiness = service_id == kReadinessServiceId;
 
@@ -355,52 +398,11 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
                        ", and no fhirServer with fhirAuthorization to fetch "
                        "them from"));
     }
-    const std::string server = Trimmed(hook->fhir_server);
-    const std::string& token = hook->fhir_authorization->access_token;
-    std::vector<std::string> queue;
-    for (const std::string& key : hook->prefetch_missing) {
-      for (const PrefetchTemplate& t : PrefetchTemplates()) {
-        if (t.key == key) {
-          queue.push_back(absl::StrCat(server, "/",
-                                       ExpandPrefetchTemplate(t.query, *hook)));
-        }
-      }
-    }
-    queue.insert(queue.end(), hook->prefetch_next_pages.begin(),
-                 hook->prefetch_next_pages.end());
-    int requests = 0;
-    for (size_t i = 0; i < queue.size(); ++i) {
-      const std::string& url = queue[i];
-      // The token goes to the EHR's FHIR server only.
-      if (!absl::StartsWith(url, absl::StrCat(server, "/")) &&
-          !absl::StartsWith(url, absl::StrCat(server, "?"))) {
-        return ErrorResponse(412, kIncomplete,
-                             "a prefetch page link points outside fhirServer");
-      }
-      if (++requests > options_.max_fhir_requests) {
-        return ErrorResponse(
-            412, kIncomplete,
-            absl::StrCat("more than ", options_.max_fhir_requests,
-                         " FHIR requests would be needed"));
-      }
-      absl::StatusOr<std::string> page = fhir_->Get(url, token);
-      if (!page.ok()) {
-        absl::StrAppend(log_fields, " precondition=fhir-failed code=",
-                        absl::StatusCodeToString(page.status().code()));
-        return ErrorResponse(
-            412, kIncomplete,
-            absl::StrCat("could not read required data from fhirServer (",
-                         absl::StatusCodeToString(page.status().code()), ": ",
-                         page.status().message(), ")"));
-      }
-      for (std::string& next : BundleNextLinks(*page)) {
-        queue.push_back(std::move(next));
-      }
-      fetched.push_back(std::move(page).value());
-    }
-    const int64_t fetch_ns = NanosSince(fetch_start);
-    timings_.fetch_ns.fetch_add(fetch_ns, std::memory_order_relaxed);
-    absl::StrAppend(log_fields, " fhir_requests=", requests);
+    const absl::Status status =
+        FetchMissing(*hook, deadline, &fetched, log_fields);
+    timings_.fetch_ns.fetch_add(NanosSince(fetch_start),
+                                std::memory_order_relaxed);
+    if (!status.ok()) return FhirUnreadable(status.message(), log_fields);
   }
 
   // The record.
@@ -414,12 +416,13 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   for (size_t i = 0; added.ok() && i < fetched.size(); ++i) {
     added = builder.AddJson(fetched[i]);
     if (!added.ok()) {
-      return ErrorResponse(412, kIncomplete,
-                           absl::StrCat("data fetched from fhirServer is "
-                                        "unreadable: ",
-                                        added.message()));
+      return FhirUnreadable(
+          absl::StrCat("unreadable code=",
+                       absl::StatusCodeToString(added.code())),
+          log_fields);
     }
   }
+  fetched.clear();
   if (!added.ok()) {
     return ErrorResponse(absl::IsResourceExhausted(added) ? 413 : 400, kInvalid,
                          absl::StrCat("prefetch: ", added.message()));
@@ -440,7 +443,9 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   // Screen.
   phase = Clock::now();
   absl::StatusOr<needlecheck::v1::ScreenResponse> screened =
-      screening_->Screen(screen);
+      absl::Now() >= deadline
+          ? absl::DeadlineExceededError("the hook call's deadline passed")
+          : screening_->Screen(screen, deadline);
   const int64_t screen_ns = NanosSince(phase);
   timings_.screen_ns.fetch_add(screen_ns, std::memory_order_relaxed);
   if (!screened.ok()) {
@@ -452,7 +457,8 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   // Cards.
   phase = Clock::now();
   CardOptions card_options;
-  card_options.citation_urls = CitationUrls(screened->knowledge_base_version());
+  card_options.citation_urls =
+      CitationUrls(screened->knowledge_base_version(), deadline);
   card_options.docs_base_url = options_.docs_base_url;
   card_options.planned_resources = std::move(planned_resources);
   card_options.readiness = readiness;
@@ -474,6 +480,76 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   return r;
 }
 
+absl::Status CdsHooksService::FetchMissing(const HookRequest& hook,
+                                           absl::Time deadline,
+                                           std::vector<std::string>* fetched,
+                                           std::string* log_fields) {
+  // Reasons are short fixed words (the log field); never the URL.
+  absl::StatusOr<HttpUrl> server = ParseHttpUrl(hook.fhir_server);
+  if (!server.ok() || server->has_query) {
+    absl::StrAppend(log_fields,
+                    " fhir_server_sha=", LogDigest(hook.fhir_server));
+    return absl::PermissionDeniedError("fhir-server-malformed");
+  }
+  if (!options_.fhir_servers.Check(*server).ok()) {
+    absl::StrAppend(log_fields,
+                    " fhir_server_sha=", LogDigest(hook.fhir_server));
+    return absl::PermissionDeniedError("fhir-server-not-allowed");
+  }
+  std::string base = server->Canonical();
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::vector<std::string> queue;
+  for (const std::string& key : hook.prefetch_missing) {
+    for (const PrefetchTemplate& t : PrefetchTemplates()) {
+      if (t.key == key) {
+        queue.push_back(
+            absl::StrCat(base, "/", ExpandPrefetchTemplate(t.query, hook)));
+      }
+    }
+  }
+  queue.insert(queue.end(), hook.prefetch_next_pages.begin(),
+               hook.prefetch_next_pages.end());
+  const std::string& token = hook.fhir_authorization->access_token;
+  size_t bytes = 0;
+  int requests = 0;
+  absl::Status failure;
+  for (size_t i = 0; failure.ok() && i < queue.size(); ++i) {
+    // The token goes to the EHR's FHIR server only: every URL, page links
+    // included, lies under fhirServer and under an allowed prefix.
+    absl::StatusOr<HttpUrl> url = ParseHttpUrl(queue[i]);
+    if (!url.ok() || !UrlHasPrefix(*url, *server) ||
+        !options_.fhir_servers.Check(*url).ok()) {
+      failure = absl::PermissionDeniedError("link-outside-fhir-server");
+    } else if (++requests > options_.max_fhir_requests) {
+      failure = absl::ResourceExhaustedError("too-many-requests");
+    } else if (bytes >= options_.fhir_fetch_max_bytes) {
+      failure = absl::ResourceExhaustedError("byte-budget");
+    } else if (absl::Now() >= deadline) {
+      failure = absl::DeadlineExceededError("deadline");
+    } else {
+      FhirGet get;
+      get.url = url->Canonical();
+      get.bearer_token = token;
+      get.deadline = deadline;
+      get.max_bytes = options_.fhir_fetch_max_bytes - bytes;
+      absl::StatusOr<std::string> page = fhir_->Get(get);
+      if (!page.ok()) {
+        failure = absl::UnavailableError(absl::StrCat(
+            "fetch code=", absl::StatusCodeToString(page.status().code())));
+      } else {
+        bytes += page->size();
+        for (std::string& next : BundleNextLinks(*page)) {
+          queue.push_back(std::move(next));
+        }
+        fetched->push_back(std::move(page).value());
+      }
+    }
+  }
+  absl::StrAppend(log_fields, " fhir_requests=", requests,
+                  " fhir_bytes=", bytes);
+  return failure;
+}
+
 HttpResponse CdsHooksService::Feedback(const HttpRequest& request,
                                        const std::string& service_id,
                                        std::string* log_fields) {
@@ -487,7 +563,7 @@ HttpResponse CdsHooksService::Feedback(const HttpRequest& request,
     return error;
   }
   absl::StatusOr<std::vector<needlecheck::v1::RecordFeedbackRequest>> items =
-      ParseFeedback(request.body, service_id);
+      ParseFeedback(request.body, service_id, options_.max_feedback_items);
   if (!items.ok()) {
     return ErrorResponse(400, kInvalid, items.status().message());
   }

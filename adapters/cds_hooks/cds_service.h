@@ -15,27 +15,43 @@
 // fhirAuthorization token (FhirClient) -> Screen (ScreeningClient) -> cards
 // (cards.h).
 //
+// fhirServer is the caller's choice, so it is contacted only when
+// options.fhir_servers allows it (fhir_server_policy.h: https, allowed
+// prefixes), and every URL fetched (absent keys, `next` pages of the
+// prefetch and of fetched pages) must lie under both fhirServer and an
+// allowed prefix. One hook call has options.hook_deadline for all its FHIR
+// requests and the Screen call, and options.fhir_fetch_max_bytes for all
+// the bytes it fetches. Whatever goes wrong with fetching (not allowed,
+// refused, DNS, timeout, HTTP error, too large, unreadable) answers the
+// same 412 body (kFhirUnreadable), so the answers tell the caller nothing
+// about the network behind the gateway; the reason goes to the log only.
+//
 // HTTP statuses (every error body is a FHIR OperationOutcome JSON naming the
 // problem in issue[0].diagnostics; 401 bodies say only "authentication
 // required", as the CDS Hooks best practices ask):
 //   200  cards, discovery, feedback recorded
 //   204  CORS preflight
 //   400  body not JSON, unknown hook for the service, missing or ill-typed
-//        fields, FHIR data the adapter or the engine cannot read
+//        fields, FHIR data the adapter or the engine cannot read, more
+//        feedback entries than options.max_feedback_items
 //   401  missing or invalid JWT (when auth is on)
 //   404  unknown service id or path; feedback for a card the ledger does not
 //        know
 //   405  wrong method
 //   412  prefetch key(s) absent (or only partly paginated) and no FHIR access,
-//        or the FHIR server could not be read: the spec's "Precondition
-//        Failed"
+//        or the FHIR server could not (or may not) be read: the spec's
+//        "Precondition Failed"
 //   413  body larger than max_body_bytes
+//   415  POST without Content-Type application/json
 //   501  feedback while needlecheckd has no ledger (UNIMPLEMENTED)
 //   502  needlecheckd answered with an unexpected error
-//   503  needlecheckd unreachable, draining or past the deadline
+//   503  needlecheckd unreachable or draining, or the hook call past
+//        options.hook_deadline (while fetching from fhirServer: 412)
 //
 // Logs: one line per call (method, path template, status, card count,
-// duration, JWT iss/jti); never patient data, tokens or bodies.
+// duration, JWT iss); never patient data, tokens or bodies, and no string
+// the caller chose verbatim: hookInstance, JWT jti and a refused fhirServer
+// appear as LogDigest() values (log_digest.h).
 //
 // Thread safety: Handle() may be called from many threads at once; the
 // ScreeningClient, FhirClient and JwtVerifier must be thread-safe.
@@ -57,31 +73,52 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "adapters/cds_hooks/fhir_server_policy.h"
+#include "adapters/cds_hooks/hook_request.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
 #include "needlecheck/v1/screening.pb.h"
 
 namespace needlecheck::cds_hooks {
 
-// needlecheckd, as the service sees it. Implementations set a deadline on
-// every call and map gRPC codes one to one onto absl codes.
+// needlecheckd, as the service sees it. Implementations end every call by
+// `deadline` (and by their own per-call timeout, whichever comes first) and
+// map gRPC codes one to one onto absl codes.
 class ScreeningClient {
  public:
   virtual ~ScreeningClient() = default;
   virtual absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
-      const needlecheck::v1::ScreenRequest& request) = 0;
-  virtual absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase() = 0;
+      const needlecheck::v1::ScreenRequest& request, absl::Time deadline) = 0;
+  virtual absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase(
+      absl::Time deadline) = 0;
   virtual absl::StatusOr<needlecheck::v1::RecordFeedbackResponse>
   RecordFeedback(const needlecheck::v1::RecordFeedbackRequest& request) = 0;
 };
 
-// The EHR's FHIR server. Get() returns the body of a 200 response to
-// GET `url` with `Authorization: Bearer <token>`; any other outcome is an
-// error (UNAVAILABLE, DEADLINE_EXCEEDED, NOT_FOUND for 404, ...).
+// One GET to the EHR's FHIR server.
+struct FhirGet {
+  // Canonical form of a URL the service's FhirServerPolicy allowed
+  // (fhir_server_policy.h).
+  std::string url;
+  // Sent as `Authorization: Bearer <token>`; never logged.
+  std::string bearer_token;
+  // The whole transfer (name resolution, connect, TLS, body) ends by then.
+  absl::Time deadline = absl::InfinitePast();
+  // Most body bytes (after decompression) accepted; the transfer is
+  // aborted as soon as more arrive.
+  size_t max_bytes = 0;
+};
+
+// The EHR's FHIR server. Get() returns the body of a 200 response; any
+// other outcome is an error: DEADLINE_EXCEEDED (deadline reached),
+// RESOURCE_EXHAUSTED (more than max_bytes), PERMISSION_DENIED (URL or
+// connected address refused by the client's own checks; HTTP 401/403),
+// NOT_FOUND (HTTP 404), UNAVAILABLE (connect, TLS or DNS failure; HTTP 5xx),
+// FAILED_PRECONDITION (other HTTP statuses, redirects included: they are
+// never followed). Messages never hold the token or the URL.
 class FhirClient {
  public:
   virtual ~FhirClient() = default;
-  virtual absl::StatusOr<std::string> Get(const std::string& url,
-                                          const std::string& bearer_token) = 0;
+  virtual absl::StatusOr<std::string> Get(const FhirGet& request) = 0;
 };
 
 struct HttpRequest {
@@ -118,6 +155,18 @@ struct CdsServiceOptions {
   // Most FHIR requests per hook call (absent keys plus `next` pages).
   // Default 50.
   int max_fhir_requests = 50;
+  // The FHIR servers the service may contact. Default: none (absent
+  // prefetch keys then answer 412).
+  FhirServerPolicy fhir_servers;
+  // All FHIR requests and the Screen call of one hook call end within this
+  // time after Handle() starts on the request. Default 5 s (Da Vinci CRD asks
+  // for an answer within 5 s for 90% of calls).
+  absl::Duration hook_deadline = absl::Seconds(5);
+  // Most bytes fetched from the FHIR server per hook call, all requests
+  // together (after decompression). Default 16 MiB.
+  size_t fhir_fetch_max_bytes = size_t{16} << 20;
+  // Most entries in one feedback POST. Default 100.
+  size_t max_feedback_items = 100;
   // CORS: the Access-Control-Allow-Origin value. Default "*" (the service
   // uses bearer tokens, not cookies); set the EHR's origin in production.
   std::string cors_allow_origin = "*";
@@ -158,8 +207,13 @@ class CdsHooksService {
   bool Authenticate(const HttpRequest& request,
                     const std::vector<std::string>& audiences, bool required,
                     HttpResponse* error, std::string* log_fields);
-  std::map<std::string, std::string> CitationUrls(
-      const std::string& kb_version);
+  // Fetches what the prefetch lacks into `fetched`. Non-OK: the generic 412
+  // is the answer (the reason is in the log fields).
+  absl::Status FetchMissing(const HookRequest& hook, absl::Time deadline,
+                            std::vector<std::string>* fetched,
+                            std::string* log_fields);
+  std::map<std::string, std::string> CitationUrls(const std::string& kb_version,
+                                                  absl::Time deadline);
 
   const CdsServiceOptions options_;
   ScreeningClient* const screening_;
@@ -172,6 +226,11 @@ class CdsHooksService {
   std::string kb_version_ ABSL_GUARDED_BY(kb_mu_);
   std::map<std::string, std::string> citation_urls_ ABSL_GUARDED_BY(kb_mu_);
 };
+
+// The diagnostics of every 412 that involved fetching from fhirServer.
+inline constexpr char kFhirUnreadable[] =
+    "required data is absent from the prefetch and could not be read from "
+    "fhirServer";
 
 // An OperationOutcome error body naming `problem`.
 HttpResponse ErrorResponse(int status, absl::string_view code,

@@ -1,10 +1,13 @@
 #include "adapters/cds_hooks/grpc_screening_client.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 
@@ -26,18 +29,20 @@ class GrpcScreeningClient : public ScreeningClient {
         timeout_(timeout) {}
 
   absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
-      const needlecheck::v1::ScreenRequest& request) override {
+      const needlecheck::v1::ScreenRequest& request,
+      absl::Time deadline) override {
     grpc::ClientContext context;
-    SetDeadline(&context);
+    SetDeadline(&context, deadline);
     needlecheck::v1::ScreenResponse response;
     const grpc::Status status = stub_->Screen(&context, request, &response);
     if (!status.ok()) return ToAbsl(status);
     return response;
   }
 
-  absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase() override {
+  absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase(
+      absl::Time deadline) override {
     grpc::ClientContext context;
-    SetDeadline(&context);
+    SetDeadline(&context, deadline);
     needlecheck::v1::KnowledgeBase kb;
     const grpc::Status status = stub_->GetKnowledgeBase(
         &context, needlecheck::v1::GetKnowledgeBaseRequest(), &kb);
@@ -48,7 +53,7 @@ class GrpcScreeningClient : public ScreeningClient {
   absl::StatusOr<needlecheck::v1::RecordFeedbackResponse> RecordFeedback(
       const needlecheck::v1::RecordFeedbackRequest& request) override {
     grpc::ClientContext context;
-    SetDeadline(&context);
+    SetDeadline(&context, absl::InfiniteFuture());
     needlecheck::v1::RecordFeedbackResponse response;
     const grpc::Status status =
         stub_->RecordFeedback(&context, request, &response);
@@ -57,9 +62,10 @@ class GrpcScreeningClient : public ScreeningClient {
   }
 
  private:
-  void SetDeadline(grpc::ClientContext* context) const {
-    context->set_deadline(std::chrono::system_clock::now() +
-                          absl::ToChronoMicroseconds(timeout_));
+  // Now + the per-call timeout, or `deadline` when that is sooner.
+  void SetDeadline(grpc::ClientContext* context, absl::Time deadline) const {
+    context->set_deadline(
+        absl::ToChronoTime(std::min(absl::Now() + timeout_, deadline)));
   }
 
   std::unique_ptr<needlecheck::v1::ScreeningService::Stub> stub_;

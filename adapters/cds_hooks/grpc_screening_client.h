@@ -1,5 +1,6 @@
 // ScreeningClient over gRPC: the needlecheckd stub with a deadline on every
-// call (`rpc_timeout`) and no wait-for-ready, so an unreachable needlecheckd
+// call (`rpc_timeout`, or the caller's deadline when sooner) and no
+// wait-for-ready, so an unreachable needlecheckd
 // fails fast with UNAVAILABLE instead of hanging. gRPC codes map one to one
 // onto absl codes. Thread-safe (gRPC stubs are).
 #ifndef ADAPTERS_CDS_HOOKS_GRPC_SCREENING_CLIENT_H_

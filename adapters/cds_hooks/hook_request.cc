@@ -434,7 +434,8 @@ std::string ExpandPrefetchTemplate(absl::string_view query,
 }
 
 absl::StatusOr<std::vector<needlecheck::v1::RecordFeedbackRequest>>
-ParseFeedback(absl::string_view body, absl::string_view service_id) {
+ParseFeedback(absl::string_view body, absl::string_view service_id,
+              size_t max_items) {
   simdjson::dom::parser parser;
   element root;
   if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) {
@@ -453,6 +454,14 @@ ParseFeedback(absl::string_view body, absl::string_view service_id) {
   if (items_element.get(items) != simdjson::SUCCESS) {
     return Invalid("feedback", absl::StrCat("expected an array, got ",
                                             JsonTypeName(items_element)));
+  }
+  if (items.size() > max_items) {
+    return Invalid("feedback", absl::StrCat(items.size(),
+                                            " entries, more than the limit "
+                                            "of ",
+                                            max_items,
+                                            " per request (send them "
+                                            "in several requests)"));
   }
   std::vector<needlecheck::v1::RecordFeedbackRequest> out;
   int i = 0;

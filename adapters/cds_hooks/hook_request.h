@@ -32,6 +32,7 @@
 #ifndef ADAPTERS_CDS_HOOKS_HOOK_REQUEST_H_
 #define ADAPTERS_CDS_HOOKS_HOOK_REQUEST_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -97,9 +98,11 @@ std::string ExpandPrefetchTemplate(absl::string_view query,
 // (optional: reason Coding with system and code, and/or userComment; one of
 // them REQUIRED), outcomeTimestamp (REQUIRED, RFC 3339). One
 // RecordFeedbackRequest per item, with service_id set. INVALID_ARGUMENT
-// naming the item and field.
+// naming the item and field, or naming the limit when the array holds more
+// than `max_items` entries (checked before any item is read).
 absl::StatusOr<std::vector<needlecheck::v1::RecordFeedbackRequest>>
-ParseFeedback(absl::string_view body, absl::string_view service_id);
+ParseFeedback(absl::string_view body, absl::string_view service_id,
+              size_t max_items = 100);
 
 }  // namespace needlecheck::cds_hooks
 

@@ -1,13 +1,17 @@
 // CdsHooksService with fake needlecheckd and FHIR server: routing, status
-// codes, CORS, JWT on/off, prefetch fetching and 412, error mapping,
-// feedback, readiness.
+// codes, CORS, JWT on/off, Content-Type, prefetch fetching (allow-list,
+// links, byte budget, deadline) and its one 412 body, error mapping,
+// feedback and its size limit, readiness.
 #include "adapters/cds_hooks/cds_service.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -27,12 +31,15 @@ using Json = nlohmann::json;
 class FakeScreening : public ScreeningClient {
  public:
   absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
-      const needlecheck::v1::ScreenRequest& request) override {
+      const needlecheck::v1::ScreenRequest& request,
+      absl::Time deadline) override {
     screened.push_back(request);
+    deadlines.push_back(deadline);
     if (!screen_status.ok()) return screen_status;
     return response;
   }
-  absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase() override {
+  absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase(
+      absl::Time) override {
     needlecheck::v1::KnowledgeBase kb;
     kb.set_version("kb-1");
     auto* rule = kb.add_rules();
@@ -48,6 +55,7 @@ class FakeScreening : public ScreeningClient {
   }
 
   std::vector<needlecheck::v1::ScreenRequest> screened;
+  std::vector<absl::Time> deadlines;
   std::vector<needlecheck::v1::RecordFeedbackRequest> feedback;
   needlecheck::v1::ScreenResponse response;
   absl::Status screen_status;
@@ -56,21 +64,32 @@ class FakeScreening : public ScreeningClient {
 
 class FakeFhir : public FhirClient {
  public:
-  absl::StatusOr<std::string> Get(const std::string& url,
-                                  const std::string& token) override {
+  absl::StatusOr<std::string> Get(const FhirGet& get) override {
+    const std::string& url = get.url;
     urls.push_back(url);
-    tokens.push_back(token);
+    tokens.push_back(get.bearer_token);
+    max_bytes.push_back(get.max_bytes);
+    deadlines.push_back(get.deadline);
     if (!status.ok()) return status;
+    std::string body = R"({"resourceType":"Bundle","type":"searchset"})";
     if (url.find("Procedure?") != std::string::npos &&
         url.find("page=2") == std::string::npos) {
-      return std::string(
+      body = absl::StrCat(
           R"({"resourceType":"Bundle","type":"searchset","link":[{"relation":)"
-          R"("next","url":"https://ehr.example.org/fhir/Procedure?patient=pat1&page=2"}],"entry":[]})");
+          R"("next","url":")",
+          next_link, R"("}],"entry":[]})");
     }
-    return std::string(R"({"resourceType":"Bundle","type":"searchset"})");
+    if (body.size() > get.max_bytes) {
+      return absl::ResourceExhaustedError("over the budget");
+    }
+    return body;
   }
   std::vector<std::string> urls;
   std::vector<std::string> tokens;
+  std::vector<size_t> max_bytes;
+  std::vector<absl::Time> deadlines;
+  std::string next_link =
+      "https://ehr.example.org/fhir/Procedure?patient=pat1&page=2";
   absl::Status status;
 };
 
@@ -110,12 +129,18 @@ Json MicroneedlingOrderSign() {
 
 class CdsServiceTest : public ::testing::Test {
  protected:
-  void Make(bool auth) {
+  void Make(bool auth,
+            const std::function<void(CdsServiceOptions*)>& tweak = nullptr) {
     CdsServiceOptions options;
     options.require_auth = auth;
     options.audience_base = "https://cds.example.org/";
     options.docs_base_url = "https://docs.example.org/";
     options.max_body_bytes = 1 << 20;
+    options.fhir_servers =
+        FhirServerPolicy::Create({"https://ehr.example.org/fhir"}, false)
+            .value();
+    options.max_feedback_items = 3;
+    if (tweak) tweak(&options);
     std::shared_ptr<JwtVerifier> verifier;
     if (auth) {
       key_ = testing::TestKey::Generate("EC", "k1");
@@ -137,6 +162,7 @@ class CdsServiceTest : public ::testing::Test {
     r.method = method;
     r.path = path;
     r.body = body;
+    if (method == "POST") r.headers["content-type"] = "application/json";
     if (!authorization.empty()) r.headers["authorization"] = authorization;
     return service_->Handle(r);
   }
@@ -402,6 +428,219 @@ TEST_F(CdsServiceTest, JwtRequiredWhenAuthIsOn) {
             200);
   // Preflight needs no token.
   EXPECT_EQ(Call("OPTIONS", path).status, 204);
+}
+
+// The request of FetchesMissingKeysAndPagesFromTheFhirServer with another
+// fhirServer.
+Json NeedsFetching(const std::string& fhir_server) {
+  Json j = MicroneedlingOrderSign();
+  j["prefetch"].erase("allergies");
+  j["prefetch"].erase("procedures");
+  j["fhirServer"] = fhir_server;
+  j["fhirAuthorization"] = {{"access_token", "secret-token"},
+                            {"token_type", "Bearer"},
+                            {"expires_in", 30},
+                            {"scope", "patient/*.read"},
+                            {"subject", "needlecheck"},
+                            {"patient", "pat1"}};
+  return j;
+}
+
+TEST_F(CdsServiceTest, FhirServerOutsideTheAllowListIsNeverContacted) {
+  Make(false);
+  for (const char* server : {
+           "https://ehr.example.org.evil.com/fhir",
+           "https://ehr.example.org/fhir-admin",
+           "https://ehr.example.org:8443/fhir",
+           "http://ehr.example.org/fhir",
+           "https://user@ehr.example.org/fhir",
+           "https://ehr.example.org/fhir/../admin",
+           "https://evil.example.org/fhir",
+           "http://127.0.0.1:2375/fhir",
+           "https://169.254.169.254/latest",
+       }) {
+    SCOPED_TRACE(server);
+    HttpResponse r = Call("POST", "/cds-services/microneedling-safety",
+                          NeedsFetching(server).dump());
+    EXPECT_EQ(r.status, 412);
+    EXPECT_EQ(Diagnostics(r), kFhirUnreadable);
+  }
+  EXPECT_THAT(fhir_.urls, IsEmpty());
+  EXPECT_TRUE(screening_.screened.empty());
+}
+
+TEST_F(CdsServiceTest, NoAllowListMeansNoFetching) {
+  Make(false, [](CdsServiceOptions* o) { o->fhir_servers = {}; });
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety",
+                        NeedsFetching("https://ehr.example.org/fhir").dump());
+  EXPECT_EQ(r.status, 412);
+  EXPECT_EQ(Diagnostics(r), kFhirUnreadable);
+  EXPECT_THAT(fhir_.urls, IsEmpty());
+}
+
+TEST_F(CdsServiceTest, PageLinksOutsideTheFhirServerAreNotFollowed) {
+  for (const char* link : {
+           "https://evil.example.org/fhir/Procedure?page=2",
+           "https://ehr.example.org.evil.com/fhir/Procedure?page=2",
+           "https://ehr.example.org/other/Procedure?page=2",
+           "https://ehr.example.org/fhir/../other?page=2",
+           "http://ehr.example.org/fhir/Procedure?page=2",
+       }) {
+    SCOPED_TRACE(link);
+    Make(false);
+    fhir_.urls.clear();
+    fhir_.next_link = link;
+    HttpResponse r = Call("POST", "/cds-services/microneedling-safety",
+                          NeedsFetching("https://ehr.example.org/fhir").dump());
+    EXPECT_EQ(r.status, 412);
+    EXPECT_EQ(Diagnostics(r), kFhirUnreadable);
+    EXPECT_THAT(
+        fhir_.urls,
+        ElementsAre(
+            "https://ehr.example.org/fhir/AllergyIntolerance?patient=pat1",
+            "https://ehr.example.org/fhir/Procedure?patient=pat1"));
+  }
+  // The same holds for next links in the client's own prefetch.
+  Make(false);
+  fhir_.urls.clear();
+  Json j = NeedsFetching("https://ehr.example.org/fhir");
+  j["prefetch"]["procedures"] = {
+      {"resourceType", "Bundle"},
+      {"type", "searchset"},
+      {"link",
+       Json::array({{{"relation", "next"},
+                     {"url", "https://evil.example.org/fhir/Procedure"}}})}};
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety", j.dump());
+  EXPECT_EQ(r.status, 412);
+  EXPECT_THAT(
+      fhir_.urls,
+      ::testing::Not(::testing::Contains(::testing::HasSubstr("evil"))));
+}
+
+TEST_F(CdsServiceTest, EveryFhirFailureGivesTheSameBody) {
+  Make(false);
+  const std::string body = NeedsFetching("https://ehr.example.org/fhir").dump();
+  std::vector<std::string> bodies;
+  for (const absl::Status& status : {
+           absl::UnavailableError("Couldn't connect to server"),
+           absl::UnavailableError("Could not resolve host"),
+           absl::UnavailableError("FHIR server answered HTTP 500"),
+           absl::DeadlineExceededError("FHIR request timed out"),
+           absl::NotFoundError("FHIR server answered HTTP 404"),
+           absl::PermissionDeniedError("connected address refused"),
+           absl::ResourceExhaustedError("over the budget"),
+           absl::FailedPreconditionError("FHIR server answered HTTP 302"),
+       }) {
+    fhir_.status = status;
+    HttpResponse r = Call("POST", "/cds-services/microneedling-safety", body);
+    EXPECT_EQ(r.status, 412) << status;
+    bodies.push_back(r.body);
+  }
+  fhir_.status = absl::OkStatus();
+  bodies.push_back(Call("POST", "/cds-services/microneedling-safety",
+                        NeedsFetching("https://evil.example.org/fhir").dump())
+                       .body);
+  for (const std::string& b : bodies) EXPECT_EQ(b, bodies[0]);
+  EXPECT_EQ(Diagnostics(Call("POST", "/cds-services/microneedling-safety",
+                             NeedsFetching("https://x.example/fhir").dump())),
+            kFhirUnreadable);
+}
+
+TEST_F(CdsServiceTest, ByteBudgetCoversAllRequestsOfACall) {
+  Make(false, [](CdsServiceOptions* o) { o->fhir_fetch_max_bytes = 150; });
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety",
+                        NeedsFetching("https://ehr.example.org/fhir").dump());
+  EXPECT_EQ(r.status, 412);
+  EXPECT_EQ(Diagnostics(r), kFhirUnreadable);
+  // 44 bytes came with the first answer: the second may have the rest.
+  ASSERT_EQ(fhir_.max_bytes.size(), 2u);
+  EXPECT_EQ(fhir_.max_bytes[0], 150u);
+  EXPECT_EQ(fhir_.max_bytes[1], 150u - 44u);
+  EXPECT_TRUE(screening_.screened.empty());
+}
+
+TEST_F(CdsServiceTest, OneDeadlineForFetchesAndScreen) {
+  Make(false, [](CdsServiceOptions* o) { o->hook_deadline = absl::Hours(1); });
+  const absl::Time before = absl::Now();
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety",
+                        NeedsFetching("https://ehr.example.org/fhir").dump());
+  const absl::Time after = absl::Now();
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(fhir_.deadlines.size(), 3u);
+  ASSERT_EQ(screening_.deadlines.size(), 1u);
+  const absl::Time deadline = screening_.deadlines[0];
+  EXPECT_GE(deadline, before + absl::Hours(1));
+  EXPECT_LE(deadline, after + absl::Hours(1));
+  EXPECT_THAT(fhir_.deadlines, ::testing::Each(deadline));
+
+  // No time at all: nothing is fetched (412) and needlecheckd is not
+  // called (503).
+  Make(false,
+       [](CdsServiceOptions* o) { o->hook_deadline = absl::ZeroDuration(); });
+  fhir_.urls.clear();
+  screening_.screened.clear();
+  r = Call("POST", "/cds-services/microneedling-safety",
+           NeedsFetching("https://ehr.example.org/fhir").dump());
+  EXPECT_EQ(r.status, 412);
+  EXPECT_EQ(Diagnostics(r), kFhirUnreadable);
+  EXPECT_THAT(fhir_.urls, IsEmpty());
+  r = Call("POST", "/cds-services/microneedling-safety",
+           MicroneedlingOrderSign().dump());
+  EXPECT_EQ(r.status, 503);
+  EXPECT_TRUE(screening_.screened.empty());
+}
+
+TEST_F(CdsServiceTest, PostsMustBeJson) {
+  Make(false);
+  const std::string body = MicroneedlingOrderSign().dump();
+  for (const char* path : {"/cds-services/microneedling-safety",
+                           "/cds-services/microneedling-safety/feedback"}) {
+    SCOPED_TRACE(path);
+    for (const char* type :
+         {"", "text/plain", "application/x-www-form-urlencoded",
+          "application/jsonx", "application/fhir+json", "multipart/form-data",
+          "application/json-patch+json"}) {
+      HttpRequest r;
+      r.method = "POST";
+      r.path = path;
+      r.body = body;
+      if (*type != '\0') r.headers["content-type"] = type;
+      HttpResponse response = service_->Handle(r);
+      EXPECT_EQ(response.status, 415) << type;
+      EXPECT_THAT(Diagnostics(response), HasSubstr("application/json"));
+    }
+  }
+  EXPECT_TRUE(screening_.screened.empty());
+  EXPECT_TRUE(screening_.feedback.empty());
+  for (const char* type : {"application/json", "Application/JSON",
+                           "application/json; charset=utf-8",
+                           " application/json ;charset=UTF-8"}) {
+    HttpRequest r;
+    r.method = "POST";
+    r.path = "/cds-services/microneedling-safety";
+    r.body = body;
+    r.headers["content-type"] = type;
+    EXPECT_EQ(service_->Handle(r).status, 200) << type;
+  }
+}
+
+TEST_F(CdsServiceTest, FeedbackBatchOverTheLimitIs400) {
+  Make(false);  // max_feedback_items = 3
+  Json item = {{"card", "c1"},
+               {"outcome", "overridden"},
+               {"outcomeTimestamp", "2026-11-17T10:00:00Z"}};
+  Json three = {{"feedback", Json::array({item, item, item})}};
+  EXPECT_EQ(
+      Call("POST", "/cds-services/microneedling-safety/feedback", three.dump())
+          .status,
+      200);
+  Json four = {{"feedback", Json::array({item, item, item, item})}};
+  screening_.feedback.clear();
+  HttpResponse r =
+      Call("POST", "/cds-services/microneedling-safety/feedback", four.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(Diagnostics(r), HasSubstr("limit of 3"));
+  EXPECT_TRUE(screening_.feedback.empty());
 }
 
 }  // namespace

@@ -254,5 +254,17 @@ TEST(FeedbackTest, NamesTheProblem) {
   }
 }
 
+TEST(ParseFeedbackTest, RefusesMoreEntriesThanTheLimit) {
+  const std::string item =
+      R"({"card":"c","outcome":"overridden","outcomeTimestamp":"2020-12-11T00:00:00Z"})";
+  const std::string two = "{\"feedback\":[" + item + "," + item + "]}";
+  EXPECT_THAT(ParseFeedback(two, kSafetyServiceId, 2), IsOk());
+  const std::string three =
+      "{\"feedback\":[" + item + "," + item + "," + item + "]}";
+  EXPECT_THAT(ParseFeedback(three, kSafetyServiceId, 2),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("3 entries, more than the limit of 2")));
+}
+
 }  // namespace
 }  // namespace needlecheck::cds_hooks
