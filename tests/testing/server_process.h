@@ -77,7 +77,9 @@ class ServerProcess {
 
   // Waits up to `timeout` for the child to exit and returns its exit code,
   // or 128 + the signal number when a signal ended it. DEADLINE_EXCEEDED
-  // when it is still running (it is then left running).
+  // when it is still running (it is then left running). Once it returns an
+  // exit code, output() holds everything the child wrote (the reader is
+  // given up to 5 s more to reach the pipe's end).
   absl::StatusOr<int> WaitForExit(absl::Duration timeout = absl::Seconds(60));
 
   // Waits up to `timeout` until the captured output contains `text`, at or
