@@ -12,7 +12,9 @@
 // and listed in errors.ndjson); 2 bad usage or input that cannot be audited
 // at all (no such folder, an output folder holding another audit, shards
 // that do not belong together); 1 anything else (needlecheckd unreachable,
-// disk full, ...), after which --resume continues.
+// disk full, ...), after which --resume continues. A run that fails (exit
+// 1 or 2 after it began reading the export) removes its scratch folder,
+// which holds patient data, unless --keep_scratch (audit_run.h).
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -67,8 +69,14 @@ ABSL_FLAG(int64_t, commit_lines, 100000,
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10),
           "How long to wait for needlecheckd to accept the connection.");
 ABSL_FLAG(bool, keep_scratch, false,
-          "Keep the scratch folder (patient data!) after success; debugging "
-          "only.");
+          "Keep the scratch folder (patient data!) when the run ends, done or "
+          "failed; debugging only. Without it a failed run removes it and "
+          "--resume reads the export again; with it --resume goes on from "
+          "the failed run's last checkpoint.");
+ABSL_FLAG(int, max_retries, 5,
+          "How many times in a row a failed Audit call to needlecheckd "
+          "(unreachable, restarting) is retried, waiting 1 s, 2 s, 4 s, ... "
+          "in between, before the run fails.");
 
 namespace {
 
@@ -193,6 +201,10 @@ int main(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError("--commit_lines must be >= 1"));
   }
   options.keep_scratch = absl::GetFlag(FLAGS_keep_scratch);
+  options.stream.max_retries = absl::GetFlag(FLAGS_max_retries);
+  if (options.stream.max_retries < 0) {
+    return Fail(absl::InvalidArgumentError("--max_retries must be >= 0"));
+  }
 
   // SQLite's sort files go beside the scratch file, not to a small /tmp.
   if (std::getenv("SQLITE_TMPDIR") == nullptr) {

@@ -163,7 +163,7 @@ TEST(FhirPlannedSessionTest, OrdersOnDifferentDays) {
   EXPECT_THAT(FromContext(context),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("name different days: ServiceRequest/a."
-                                 "occurrenceDateTime is 2026-12-01, "
+                                 "occurrenceDateTime and "
                                  "ServiceRequest/b.occurrenceDateTime")));
 }
 
