@@ -43,6 +43,9 @@ constexpr char kFindingsPart[] = "findings.ndjson.part";
 constexpr char kRestartFile[] = "restart.json";
 // Held (flock) by the run writing to an output folder.
 constexpr char kLockFile[] = ".needlecheck-audit.lock";
+// The resources_by_type key of resources whose resourceType is neither an
+// R4 type nor the type their file's name gives.
+constexpr char kOtherResourceType[] = "(other resourceType)";
 
 // Closes a file descriptor when it goes out of scope.
 struct FdCloser {
@@ -154,6 +157,17 @@ class ExportIngest {
                             nlohmann::json(*skipped).dump());
   }
 
+  // The key a resource is counted under in summary.json: its resourceType
+  // when that is an R4 type or the type the file's name gives (e.g. an R5
+  // type); anything else is a value from the input, which the reports must
+  // not show (it could be a name), so it is counted as kOtherResourceType.
+  const std::string& CountedType(int file, const std::string& type) const {
+    if (IsR4ResourceType(type) || type == layout_.files[file].resource_type) {
+      return type;
+    }
+    return other_type_;
+  }
+
   bool InShard(absl::string_view key) const {
     return ShardOf(key, options_.shard_count) + 1 == options_.shard_index;
   }
@@ -185,7 +199,7 @@ class ExportIngest {
       return Problem(file, line,
                      absl::StrCat("malformed line: ", route.message()));
     }
-    ++type_delta_[routed.resource_type];
+    ++type_delta_[CountedType(file, routed.resource_type)];
     if (!has_patient) {
       ++progress.counts.without_patient;
       return absl::OkStatus();
@@ -328,6 +342,7 @@ class ExportIngest {
   ProgressMeter& meter_;
   std::FILE* log_;
   std::map<std::string, int64_t> type_delta_;
+  const std::string other_type_ = kOtherResourceType;
   ResourceRouter router_;
   RouteResult routed_;
   double done_bytes_ = 0;

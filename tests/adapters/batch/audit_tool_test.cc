@@ -729,7 +729,10 @@ TEST_F(AuditToolTest, InvalidFieldValuesNeverReachOutputsOrLogs) {
                   "\"reference\":\"Patient/p2\"},\"onsetDateTime\":"
                   "\"2020-CANARY-PHI-1005\"}\n"
                   "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":{"
-                  "\"reference\":\"Patient/CANARY PHI 1006\"}}\n");
+                  "\"reference\":\"Patient/CANARY PHI 1006\"}}\n"
+                  // A resourceType that is a name: counted, not named.
+                  "{\"resourceType\":\"CanaryPhiName\",\"id\":\"c3\","
+                  "\"subject\":{\"reference\":\"Patient/p2\"}}\n");
   input.WriteFile(
       "Procedure.ndjson",
       // p2: a needle-depth unit that is none; p4: a depth needlecheckd
@@ -754,6 +757,7 @@ TEST_F(AuditToolTest, InvalidFieldValuesNeverReachOutputsOrLogs) {
        {errors, ReadFile(out + "/summary.json"), ReadFile(out + "/report.html"),
         ReadFile(out + "/findings.ndjson"), output}) {
     EXPECT_THAT(text, Not(HasSubstr("CANARY"))) << text;
+    EXPECT_THAT(text, Not(HasSubstr("CanaryPhi"))) << text;
     EXPECT_THAT(text, Not(HasSubstr("4.25"))) << text;
   }
   EXPECT_THAT(errors, HasSubstr("$.birthDate"));
@@ -769,6 +773,7 @@ TEST_F(AuditToolTest, InvalidFieldValuesNeverReachOutputsOrLogs) {
   const nlohmann::json summary =
       nlohmann::json::parse(ReadFile(out + "/summary.json"));
   EXPECT_EQ(summary["input"]["rejected_patients"], 1);
+  EXPECT_EQ(summary["input"]["resources_by_type"]["(other resourceType)"], 1);
 }
 
 }  // namespace
