@@ -60,6 +60,16 @@ struct FileCloser {
 };
 using File = std::unique_ptr<std::FILE, FileCloser>;
 
+// Whether the tool was asked to stop (AuditRunOptions::stop).
+bool StopRequested(const AuditRunOptions& options) {
+  return options.stop != nullptr &&
+         options.stop->load(std::memory_order_relaxed);
+}
+
+absl::Status Stopped() {
+  return absl::CancelledError("stopped on request (a signal) before the end");
+}
+
 absl::Status ErrnoError(absl::string_view what, const std::string& path) {
   return absl::UnavailableError(
       absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
@@ -126,6 +136,7 @@ class ExportIngest {
     meter_.StartPhase("reading", "MB", total / 1e6, done_bytes_ / 1e6);
     for (size_t i = 0; i < layout_.files.size(); ++i) {
       if ((*files)[i].complete) continue;
+      if (StopRequested(options_)) return Stopped();
       const ExportFile& file = layout_.files[i];
       absl::Status status =
           file.kind == ExportFile::Kind::kNdjson
@@ -273,6 +284,7 @@ class ExportIngest {
       }
       ++since_commit;
       if (since_commit % 1024 == 0) {
+        if (StopRequested(options_)) return Stopped();
         meter_.Update((done_bytes_ + (*reader)->file_bytes_consumed()) / 1e6);
       }
       if (since_commit >= options_.commit_lines ||
@@ -387,6 +399,7 @@ absl::Status AuditGroupedPatients(
                    done());
   std::string lines;
   AuditStreamOptions stream_options = options.stream;
+  stream_options.stop = options.stop;
   // Retries are always told, whatever the progress style: a run that
   // waits on needlecheckd must say why.
   stream_options.on_retry = [log](const std::string& message) {
@@ -416,6 +429,7 @@ absl::Status AuditGroupedPatients(
           pending_errors.push_back(std::move(error));
         }
         meter.Update(done());
+        if (StopRequested(options)) return Stopped();
         if (absl::Now() - last_checkpoint >= options.checkpoint_interval) {
           return checkpoint();
         }
@@ -565,6 +579,7 @@ absl::StatusOr<AuditSummary> RunPhases(
     if (absl::Status status = ingest.Run(); !status.ok()) return status;
     // Grouping is one SQLite statement: no progress within it, only its
     // start and its end.
+    if (StopRequested(options)) return Stopped();
     meter.StartPhase("grouping", "", 0);
     meter.Print("by patient (external sort)");
     if (absl::Status status = scratch.Group(); !status.ok()) return status;
@@ -589,6 +604,7 @@ absl::StatusOr<AuditSummary> RunPhases(
   }
 
   // Phase 4: the output folder.
+  if (StopRequested(options)) return Stopped();
   meter.StartPhase("writing", "", 0);
   absl::StatusOr<AuditProgress> progress = scratch.LoadAuditProgress();
   if (!progress.ok()) return progress.status();

@@ -33,9 +33,11 @@
 // --resume knows the audit: it checks the input is the same and reads the
 // export again from the start (the output is the same bytes). With
 // `keep_scratch` the scratch folder stays and --resume goes on from the last
-// checkpoint. A kill (SIGKILL, or Ctrl-C) gives the process no chance to
-// clean up: the scratch folder stays and --resume goes on from it; delete
-// the output folder to abandon such an audit. Errors found before the
+// checkpoint. A stop on request (`stop`: the tool sets it on SIGINT or
+// SIGTERM) is such a failure. A kill (SIGKILL, a crash, a second Ctrl-C)
+// gives the process no chance to clean up: the scratch folder stays and
+// --resume goes on from it; delete the output folder to abandon such an
+// audit. Errors found before the
 // scratch file is this audit's (bad shard, folder locked or holding another
 // audit, a resumed audit of other input) touch nothing.
 //
@@ -54,6 +56,7 @@
 #ifndef ADAPTERS_BATCH_AUDIT_RUN_H_
 #define ADAPTERS_BATCH_AUDIT_RUN_H_
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -89,6 +92,11 @@ struct AuditRunOptions {
   // How many malformed-line reports go to `log` (the rest: errors.ndjson).
   int max_logged_errors = 20;
   AuditStreamOptions stream;
+  // Set (by another thread, e.g. on SIGINT or SIGTERM) to stop the run: it
+  // stops at the next line, patient or retry wait (grouping, one SQLite
+  // statement, ends first) and fails with CANCELLED, a failure exit like any
+  // other (see above). Null: never.
+  const std::atomic<bool>* stop = nullptr;
   ProgressStyle progress = ProgressStyle::kAuto;
   absl::Duration progress_interval = absl::Seconds(10);
 };

@@ -1,5 +1,6 @@
 #include "adapters/batch/patient_audit_stream.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -382,7 +383,14 @@ absl::Status AuditPatients(
           DescribeNeedlecheckdStatus(end.grpc), "); retry ", failures, " of ",
           options.max_retries, " in ", absl::FormatDuration(backoff)));
     }
-    absl::SleepFor(backoff);
+    // The wait, in steps, so that a stop request ends it.
+    for (absl::Time until = absl::Now() + backoff; absl::Now() < until;) {
+      if (options.stop != nullptr && options.stop->load()) {
+        return absl::CancelledError(
+            "stopped on request while waiting to retry");
+      }
+      absl::SleepFor(std::min(absl::Milliseconds(100), until - absl::Now()));
+    }
     backoff *= 2;
   }
 }

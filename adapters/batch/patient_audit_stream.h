@@ -34,6 +34,7 @@
 #ifndef ADAPTERS_BATCH_PATIENT_AUDIT_STREAM_H_
 #define ADAPTERS_BATCH_PATIENT_AUDIT_STREAM_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -71,6 +72,9 @@ struct AuditStreamOptions {
   // Told about each retry before its wait (what failed, which retry, how
   // long the wait is); the message carries no patient data. May be empty.
   std::function<void(const std::string&)> on_retry;
+  // When set and true, a retry wait ends early and AuditPatients returns
+  // CANCELLED (the caller's on_patient stops the stream itself). May be null.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 absl::Status AuditPatients(

@@ -709,6 +709,55 @@ TEST_F(AuditToolTest, FailureExitWithKeepScratchResumesFromTheCheckpoint) {
   EXPECT_FALSE(fs::exists(out + "/.needlecheck-audit"));
 }
 
+// SIGTERM or SIGINT (Ctrl-C) stops the run as a failure exit: 128 + the
+// signal, no patient data left (or, with --keep_scratch, the scratch folder
+// to resume from); --resume gives the bytes of an uninterrupted run.
+TEST_F(AuditToolTest, StopSignalIsAFailureExitThatResumes) {
+  const std::string export_dir = Synth(3000, 81);
+  AddRejectedPatient(export_dir, "syn81-1x");
+  const std::string reference = temp_.Path("signal-reference");
+  ASSERT_EQ(Run({export_dir, "--out=" + reference, "--progress=none"}), 0);
+  struct Case {
+    int signal;
+    const char* phase;
+    bool keep_scratch;
+  };
+  for (const Case& c :
+       {Case{SIGTERM, "auditing:", false}, Case{SIGINT, "reading:", true}}) {
+    SCOPED_TRACE(c.signal);
+    const std::string out = temp_.Path(absl::StrCat("signal-", c.signal));
+    std::vector<std::string> args = {export_dir,
+                                     "--out=" + out,
+                                     "--progress=lines",
+                                     "--progress_interval=20ms",
+                                     "--checkpoint_interval=20ms",
+                                     "--commit_lines=500"};
+    if (c.keep_scratch) args.push_back("--keep_scratch");
+    std::unique_ptr<ServerProcess> process = Spawn(args);
+    ASSERT_NE(process, nullptr);
+    ASSERT_TRUE(process->WaitForOutput(c.phase, 0, absl::Minutes(5)))
+        << process->output();
+    ASSERT_THAT(process->Signal(c.signal), IsOk());
+    absl::StatusOr<int> code = process->WaitForExit(absl::Minutes(2));
+    ASSERT_THAT(code, IsOk());
+    ASSERT_EQ(*code, 128 + c.signal) << process->output();
+    EXPECT_THAT(process->output(), HasSubstr("stopping"));
+    EXPECT_THAT(process->output(), Not(HasSubstr("syn81-")));
+    if (c.keep_scratch) {
+      EXPECT_EQ(ScratchEntries(out).count("scratch.sqlite3"), 1u);
+    } else {
+      EXPECT_EQ(ScratchEntries(out), std::set<std::string>{"restart.json"});
+    }
+    std::string output;
+    ASSERT_EQ(Run({export_dir, "--out=" + out, "--resume", "--progress=none"},
+                  &output),
+              0)
+        << output;
+    ExpectSameFiles(reference, out);
+    EXPECT_FALSE(fs::exists(out + "/.needlecheck-audit"));
+  }
+}
+
 // Values of invalid fields (a name, dates, a unit: canaries) never reach
 // errors.ndjson, summary.json, report.html or the log; the errors name the
 // file, the line, the field and the problem.
