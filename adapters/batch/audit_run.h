@@ -37,9 +37,9 @@
 // SIGTERM) is such a failure. A kill (SIGKILL, a crash, a second Ctrl-C)
 // gives the process no chance to clean up: the scratch folder stays and
 // --resume goes on from it; delete the output folder to abandon such an
-// audit. Errors found before the
-// scratch file is this audit's (bad shard, folder locked or holding another
-// audit, a resumed audit of other input) touch nothing.
+// audit. Errors found before the scratch file is this audit's (bad shard,
+// folder locked or holding another audit, a resumed audit of other input)
+// touch nothing.
 //
 // Sharding: --shard k/n keeps the patients whose ShardOf(patient id) is k
 // (shard.h); a line that names no patient (malformed, or without patient
