@@ -37,8 +37,15 @@ namespace fs = std::filesystem;
 constexpr char kStateDir[] = ".needlecheck-audit";
 constexpr char kScratchFile[] = "scratch.sqlite3";
 constexpr char kFindingsPart[] = "findings.ndjson.part";
+// Left in the scratch folder, alone, by a run that failed (without
+// --keep_scratch): the input fingerprint and nothing else, so --resume
+// knows the audit and reads the export again.
+constexpr char kRestartFile[] = "restart.json";
 // Held (flock) by the run writing to an output folder.
 constexpr char kLockFile[] = ".needlecheck-audit.lock";
+// The resources_by_type key of resources whose resourceType is neither an
+// R4 type nor the type their file's name gives.
+constexpr char kOtherResourceType[] = "(other resourceType)";
 
 // Closes a file descriptor when it goes out of scope.
 struct FdCloser {
@@ -52,6 +59,16 @@ struct FileCloser {
   }
 };
 using File = std::unique_ptr<std::FILE, FileCloser>;
+
+// Whether the tool was asked to stop (AuditRunOptions::stop).
+bool StopRequested(const AuditRunOptions& options) {
+  return options.stop != nullptr &&
+         options.stop->load(std::memory_order_relaxed);
+}
+
+absl::Status Stopped() {
+  return absl::CancelledError("stopped on request (a signal) before the end");
+}
 
 absl::Status ErrnoError(absl::string_view what, const std::string& path) {
   return absl::UnavailableError(
@@ -119,6 +136,7 @@ class ExportIngest {
     meter_.StartPhase("reading", "MB", total / 1e6, done_bytes_ / 1e6);
     for (size_t i = 0; i < layout_.files.size(); ++i) {
       if ((*files)[i].complete) continue;
+      if (StopRequested(options_)) return Stopped();
       const ExportFile& file = layout_.files[i];
       absl::Status status =
           file.kind == ExportFile::Kind::kNdjson
@@ -148,6 +166,17 @@ class ExportIngest {
     (*skipped)[name] = reason;
     return scratch_.SetMeta("skipped_while_reading",
                             nlohmann::json(*skipped).dump());
+  }
+
+  // The key a resource is counted under in summary.json: its resourceType
+  // when that is an R4 type or the type the file's name gives (e.g. an R5
+  // type); anything else is a value from the input, which the reports must
+  // not show (it could be a name), so it is counted as kOtherResourceType.
+  const std::string& CountedType(int file, const std::string& type) const {
+    if (IsR4ResourceType(type) || type == layout_.files[file].resource_type) {
+      return type;
+    }
+    return other_type_;
   }
 
   bool InShard(absl::string_view key) const {
@@ -181,7 +210,7 @@ class ExportIngest {
       return Problem(file, line,
                      absl::StrCat("malformed line: ", route.message()));
     }
-    ++type_delta_[routed.resource_type];
+    ++type_delta_[CountedType(file, routed.resource_type)];
     if (!has_patient) {
       ++progress.counts.without_patient;
       return absl::OkStatus();
@@ -255,6 +284,7 @@ class ExportIngest {
       }
       ++since_commit;
       if (since_commit % 1024 == 0) {
+        if (StopRequested(options_)) return Stopped();
         meter_.Update((done_bytes_ + (*reader)->file_bytes_consumed()) / 1e6);
       }
       if (since_commit >= options_.commit_lines ||
@@ -324,6 +354,7 @@ class ExportIngest {
   ProgressMeter& meter_;
   std::FILE* log_;
   std::map<std::string, int64_t> type_delta_;
+  const std::string other_type_ = kOtherResourceType;
   ResourceRouter router_;
   RouteResult routed_;
   double done_bytes_ = 0;
@@ -368,6 +399,7 @@ absl::Status AuditGroupedPatients(
                    done());
   std::string lines;
   AuditStreamOptions stream_options = options.stream;
+  stream_options.stop = options.stop;
   // Retries are always told, whatever the progress style: a run that
   // waits on needlecheckd must say why.
   stream_options.on_retry = [log](const std::string& message) {
@@ -397,6 +429,7 @@ absl::Status AuditGroupedPatients(
           pending_errors.push_back(std::move(error));
         }
         meter.Update(done());
+        if (StopRequested(options)) return Stopped();
         if (absl::Now() - last_checkpoint >= options.checkpoint_interval) {
           return checkpoint();
         }
@@ -450,8 +483,178 @@ absl::Status RemoveOutputs(const std::string& out_dir) {
   for (const char* name : {kFindingsFile, kFindingsCsvFile, kSummaryFile,
                            kReportFile, kErrorsFile, kManifestFile}) {
     fs::remove(fs::path(out_dir) / name, error);
+    fs::remove(fs::path(out_dir) / absl::StrCat(name, ".tmp"), error);
   }
   return absl::OkStatus();
+}
+
+// After a failed run without --keep_scratch: nothing with patient data
+// stays. The scratch folder keeps only restart.json (the input fingerprint),
+// written first, so that a kill half-way leaves a folder --resume starts
+// over from; the output files a failed run may have begun go too.
+void DiscardAfterFailure(const std::string& out_dir,
+                         const std::string& fingerprint, std::FILE* log) {
+  const fs::path state_dir = ScratchFolder(out_dir);
+  nlohmann::ordered_json restart;
+  restart["input"] = fingerprint;
+  absl::Status marked =
+      WriteFileAtomically((state_dir / kRestartFile).string(), restart.dump());
+  std::error_code error;
+  bool removed = marked.ok();
+  if (marked.ok()) {
+    for (fs::directory_iterator it(state_dir, error), end; !error && it != end;
+         it.increment(error)) {
+      if (it->path().filename() == kRestartFile) continue;
+      std::error_code remove_error;
+      fs::remove_all(it->path(), remove_error);
+      removed = removed && !remove_error;
+    }
+    removed = removed && !error;
+  } else {
+    // Without the marker the folder would look like nothing to resume:
+    // take it all, so that --resume says there is nothing to continue.
+    fs::remove_all(state_dir, error);
+    removed = !error;
+  }
+  for (const char* name : {kFindingsFile, kFindingsCsvFile, kSummaryFile,
+                           kReportFile, kErrorsFile}) {
+    for (const std::string& file :
+         {std::string(name), absl::StrCat(name, ".tmp")}) {
+      std::error_code remove_error;
+      fs::remove(fs::path(out_dir) / file, remove_error);
+      removed = removed && !remove_error;
+    }
+  }
+  if (!removed) {
+    absl::FPrintF(log,
+                  "needlecheck-audit: could not remove all of %s (it holds "
+                  "patient data); remove it by hand\n",
+                  state_dir.string());
+    return;
+  }
+  absl::FPrintF(log,
+                "needlecheck-audit: the scratch folder (patient data) is "
+                "removed; --resume reads the export again (--keep_scratch "
+                "keeps it, and --resume then goes on from the last "
+                "checkpoint)\n");
+}
+
+// The input fingerprint a failed run left in restart.json; nullopt if there
+// is no such file.
+absl::StatusOr<std::optional<std::string>> RestartFingerprint(
+    const std::string& state_dir) {
+  const std::string path = (fs::path(state_dir) / kRestartFile).string();
+  if (!fs::exists(path)) return std::optional<std::string>();
+  absl::StatusOr<std::string> text = ReadSmallFile(path);
+  if (!text.ok()) return text.status();
+  nlohmann::json json = nlohmann::json::parse(*text, nullptr, false);
+  if (!json.is_object() || !json.contains("input") ||
+      !json["input"].is_string()) {
+    return absl::DataLossError(absl::StrCat(
+        path, " is damaged: pass --overwrite to start the audit over"));
+  }
+  return std::optional<std::string>(json["input"].get<std::string>());
+}
+
+absl::Status InputDiffers() {
+  return absl::FailedPreconditionError(
+      "the export (its files, their sizes or times) or the shard differ "
+      "from those of the audit being resumed: pass --overwrite to start "
+      "over");
+}
+
+// Phases 1-4 (see audit_run.h) with the scratch file open and checked.
+absl::StatusOr<AuditSummary> RunPhases(
+    const AuditRunOptions& options, const ExportLayout& layout,
+    const std::string& state_dir, AuditScratch& scratch,
+    needlecheck::v1::ScreeningService::StubInterface& stub, std::FILE* log) {
+  const std::string manifest_path =
+      (fs::path(options.out_dir) / kManifestFile).string();
+  ProgressMeter meter(log, options.progress, options.progress_interval);
+  absl::StatusOr<std::optional<std::string>> grouped =
+      scratch.GetMeta("grouped");
+  if (!grouped.ok()) return grouped.status();
+  if (!grouped->has_value()) {
+    ExportIngest ingest(options, layout, scratch, meter, log);
+    if (absl::Status status = ingest.Run(); !status.ok()) return status;
+    // Grouping is one SQLite statement: no progress within it, only its
+    // start and its end.
+    if (StopRequested(options)) return Stopped();
+    meter.StartPhase("grouping", "", 0);
+    meter.Print("by patient (external sort)");
+    if (absl::Status status = scratch.Group(); !status.ok()) return status;
+    meter.FinishPhase(0);
+  }
+
+  const std::string part_path = (fs::path(state_dir) / kFindingsPart).string();
+  const std::string findings_path =
+      (fs::path(options.out_dir) / kFindingsFile).string();
+  absl::StatusOr<std::optional<std::string>> audited =
+      scratch.GetMeta("audited");
+  if (!audited.ok()) return audited.status();
+  if (!audited->has_value()) {
+    if (absl::Status status =
+            AuditGroupedPatients(options, scratch, stub, part_path, meter, log);
+        !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = scratch.SetMeta("audited", "1"); !status.ok()) {
+      return status;
+    }
+  }
+
+  // Phase 4: the output folder.
+  if (StopRequested(options)) return Stopped();
+  meter.StartPhase("writing", "", 0);
+  absl::StatusOr<AuditProgress> progress = scratch.LoadAuditProgress();
+  if (!progress.ok()) return progress.status();
+  absl::StatusOr<std::vector<FileProgress>> files = scratch.Files();
+  if (!files.ok()) return files.status();
+  absl::StatusOr<std::map<std::string, int64_t>> types = scratch.TypeCounts();
+  if (!types.ok()) return types.status();
+  InputCounts input;
+  for (const FileProgress& file : *files) input.files[file.name] = file.counts;
+  input.skipped_files = layout.skipped;
+  absl::StatusOr<std::map<std::string, std::string>> skipped_while_reading =
+      SkippedWhileReading(scratch);
+  if (!skipped_while_reading.ok()) return skipped_while_reading.status();
+  for (const auto& [name, reason] : *skipped_while_reading) {
+    input.skipped_files[name] = reason;
+    input.files.erase(name);  // read, but nothing of it counted
+  }
+  input.resources_by_type = *types;
+  input.rejected_resources = progress->rejected_resources;
+  input.rejected_patients = progress->rejected_patients;
+  input.patients_audited = progress->patients_audited;
+  if (absl::Status status = WriteErrors(
+          scratch, layout, (fs::path(options.out_dir) / kErrorsFile).string());
+      !status.ok()) {
+    return status;
+  }
+  // After a kill between the rename below and the removal of the scratch
+  // folder, the findings are already in place.
+  const std::string source = fs::exists(part_path) ? part_path : findings_path;
+  absl::StatusOr<AuditSummary> summary =
+      WriteReports(source, options.out_dir, std::move(input));
+  if (!summary.ok()) return summary.status();
+  if (source == part_path &&
+      std::rename(part_path.c_str(), findings_path.c_str()) != 0) {
+    return ErrnoError("cannot rename to", findings_path);
+  }
+  AuditManifest manifest;
+  for (const ExportFile& file : layout.files) {
+    manifest.files.push_back({file.name, file.size_bytes});
+  }
+  manifest.shard_index = options.shard_index;
+  manifest.shard_count = options.shard_count;
+  manifest.complete = true;
+  if (absl::Status status =
+          WriteFileAtomically(manifest_path, ManifestToJson(manifest));
+      !status.ok()) {
+    return status;
+  }
+  meter.FinishPhase(0);
+  return summary;
 }
 
 }  // namespace
@@ -503,6 +706,7 @@ absl::StatusOr<AuditSummary> RunAudit(
       (fs::path(options.out_dir) / kManifestFile).string();
   const bool unfinished = fs::exists(state_dir);
   const bool finished = !unfinished && fs::exists(manifest_path);
+  const std::string fingerprint = InputFingerprint(*layout, options);
   if (options.overwrite) {
     if (absl::Status status = RemoveOutputs(options.out_dir); !status.ok()) {
       return status;
@@ -525,6 +729,21 @@ absl::StatusOr<AuditSummary> RunAudit(
           absl::StrCat("there is no unfinished audit in ", options.out_dir,
                        " to resume (run without --resume to start one)"));
     }
+    // A run that failed kept only its fingerprint: start over, with the
+    // same input.
+    absl::StatusOr<std::optional<std::string>> restart =
+        RestartFingerprint(state_dir);
+    if (!restart.ok()) return restart.status();
+    if (restart->has_value()) {
+      if (**restart != fingerprint) return InputDiffers();
+      absl::FPrintF(log,
+                    "needlecheck-audit: the failed audit in %s kept no "
+                    "patient data: reading the export again\n",
+                    options.out_dir);
+      if (absl::Status status = RemoveOutputs(options.out_dir); !status.ok()) {
+        return status;
+      }
+    }
   } else if (unfinished) {
     return absl::FailedPreconditionError(
         absl::StrCat(options.out_dir,
@@ -545,15 +764,11 @@ absl::StatusOr<AuditSummary> RunAudit(
   absl::StatusOr<std::unique_ptr<AuditScratch>> scratch = AuditScratch::Open(
       (fs::path(state_dir) / kScratchFile).string(), options.scratch_cache_mib);
   if (!scratch.ok()) return scratch.status();
-  const std::string fingerprint = InputFingerprint(*layout, options);
   absl::StatusOr<std::optional<std::string>> recorded =
       (*scratch)->GetMeta("input");
   if (!recorded.ok()) return recorded.status();
   if (recorded->has_value() && **recorded != fingerprint) {
-    return absl::FailedPreconditionError(
-        "the export (its files, their sizes or times) or the shard differ "
-        "from those of the audit being resumed: pass --overwrite to start "
-        "over");
+    return InputDiffers();
   }
   if (!recorded->has_value()) {
     if (absl::Status status = (*scratch)->SetMeta("input", fingerprint);
@@ -563,96 +778,21 @@ absl::StatusOr<AuditSummary> RunAudit(
   }
   std::vector<std::string> names;
   for (const ExportFile& file : layout->files) names.push_back(file.name);
-  if (absl::Status status = (*scratch)->RegisterFiles(names); !status.ok()) {
-    return status;
-  }
-
-  ProgressMeter meter(log, options.progress, options.progress_interval);
-  absl::StatusOr<std::optional<std::string>> grouped =
-      (*scratch)->GetMeta("grouped");
-  if (!grouped.ok()) return grouped.status();
-  if (!grouped->has_value()) {
-    ExportIngest ingest(options, *layout, **scratch, meter, log);
-    if (absl::Status status = ingest.Run(); !status.ok()) return status;
-    // Grouping is one SQLite statement: no progress within it, only its
-    // start and its end.
-    meter.StartPhase("grouping", "", 0);
-    meter.Print("by patient (external sort)");
-    if (absl::Status status = (*scratch)->Group(); !status.ok()) return status;
-    meter.FinishPhase(0);
-  }
-
-  const std::string part_path = (fs::path(state_dir) / kFindingsPart).string();
-  const std::string findings_path =
-      (fs::path(options.out_dir) / kFindingsFile).string();
-  absl::StatusOr<std::optional<std::string>> audited =
-      (*scratch)->GetMeta("audited");
-  if (!audited.ok()) return audited.status();
-  if (!audited->has_value()) {
-    if (absl::Status status = AuditGroupedPatients(options, **scratch, stub,
-                                                   part_path, meter, log);
-        !status.ok()) {
+  // From here on the scratch file is this audit's: a failure exit removes
+  // it (patient data) unless --keep_scratch.
+  absl::StatusOr<AuditSummary> summary = [&]() -> absl::StatusOr<AuditSummary> {
+    if (absl::Status status = (*scratch)->RegisterFiles(names); !status.ok()) {
       return status;
     }
-    if (absl::Status status = (*scratch)->SetMeta("audited", "1");
-        !status.ok()) {
-      return status;
-    }
-  }
-
-  // Phase 4: the output folder.
-  meter.StartPhase("writing", "", 0);
-  absl::StatusOr<AuditProgress> progress = (*scratch)->LoadAuditProgress();
-  if (!progress.ok()) return progress.status();
-  absl::StatusOr<std::vector<FileProgress>> files = (*scratch)->Files();
-  if (!files.ok()) return files.status();
-  absl::StatusOr<std::map<std::string, int64_t>> types =
-      (*scratch)->TypeCounts();
-  if (!types.ok()) return types.status();
-  InputCounts input;
-  for (const FileProgress& file : *files) input.files[file.name] = file.counts;
-  input.skipped_files = layout->skipped;
-  absl::StatusOr<std::map<std::string, std::string>> skipped_while_reading =
-      SkippedWhileReading(**scratch);
-  if (!skipped_while_reading.ok()) return skipped_while_reading.status();
-  for (const auto& [name, reason] : *skipped_while_reading) {
-    input.skipped_files[name] = reason;
-    input.files.erase(name);  // read, but nothing of it counted
-  }
-  input.resources_by_type = *types;
-  input.rejected_resources = progress->rejected_resources;
-  input.rejected_patients = progress->rejected_patients;
-  input.patients_audited = progress->patients_audited;
-  if (absl::Status status =
-          WriteErrors(**scratch, *layout,
-                      (fs::path(options.out_dir) / kErrorsFile).string());
-      !status.ok()) {
-    return status;
-  }
-  // After a kill between the rename below and the removal of the scratch
-  // folder, the findings are already in place.
-  const std::string source = fs::exists(part_path) ? part_path : findings_path;
-  absl::StatusOr<AuditSummary> summary =
-      WriteReports(source, options.out_dir, std::move(input));
-  if (!summary.ok()) return summary.status();
-  if (source == part_path &&
-      std::rename(part_path.c_str(), findings_path.c_str()) != 0) {
-    return ErrnoError("cannot rename to", findings_path);
-  }
-  AuditManifest manifest;
-  for (const ExportFile& file : layout->files) {
-    manifest.files.push_back({file.name, file.size_bytes});
-  }
-  manifest.shard_index = options.shard_index;
-  manifest.shard_count = options.shard_count;
-  manifest.complete = true;
-  if (absl::Status status =
-          WriteFileAtomically(manifest_path, ManifestToJson(manifest));
-      !status.ok()) {
-    return status;
-  }
-  meter.FinishPhase(0);
+    return RunPhases(options, *layout, state_dir, **scratch, stub, log);
+  }();
   scratch->reset();
+  if (!summary.ok()) {
+    if (!options.keep_scratch) {
+      DiscardAfterFailure(options.out_dir, fingerprint, log);
+    }
+    return summary.status();
+  }
   if (!options.keep_scratch) {
     fs::remove_all(state_dir, error);
     if (error) {

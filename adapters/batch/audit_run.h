@@ -21,6 +21,26 @@
 //   4. writing: findings.ndjson, findings.csv, summary.json, report.html,
 //      errors.ndjson, audit.json; the scratch folder is then removed.
 //
+// A record needlecheckd rejects is one rejected patient (counted, and in
+// errors.ndjson with the field and the problem, never the value): the run
+// goes on and ends with success.
+//
+// A run that fails (an error returned once the scratch file is this
+// audit's: needlecheckd unreachable after the retries, disk full, ...)
+// removes what holds patient data, unless `keep_scratch`: the scratch file,
+// the findings part file and any output file it had begun. It leaves
+// OUT/.needlecheck-audit/restart.json, the input fingerprint alone, so that
+// --resume knows the audit: it checks the input is the same and reads the
+// export again from the start (the output is the same bytes). With
+// `keep_scratch` the scratch folder stays and --resume goes on from the last
+// checkpoint. A stop on request (`stop`: the tool sets it on SIGINT or
+// SIGTERM) is such a failure. A kill (SIGKILL, a crash, a second Ctrl-C)
+// gives the process no chance to clean up: the scratch folder stays and
+// --resume goes on from it; delete the output folder to abandon such an
+// audit. Errors found before the scratch file is this audit's (bad shard,
+// folder locked or holding another audit, a resumed audit of other input)
+// touch nothing.
+//
 // Sharding: --shard k/n keeps the patients whose ShardOf(patient id) is k
 // (shard.h); a line that names no patient (malformed, or without patient
 // reference) is counted by the shard ShardOf("<file>:<line>") names, so all
@@ -30,11 +50,13 @@
 // OUT/.needlecheck-audit.lock; a second run gets FAILED_PRECONDITION).
 //
 // Contract: never logs patient data: `log` gets counts, file names, line
-// numbers and messages that carry no field values; the detailed errors go
-// to errors.ndjson in the output folder.
+// numbers and messages that carry no field values (nor patient ids, nor
+// request ids, which are positions in a stream); errors.ndjson gets file,
+// line, field path and problem, never a field's value.
 #ifndef ADAPTERS_BATCH_AUDIT_RUN_H_
 #define ADAPTERS_BATCH_AUDIT_RUN_H_
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -63,11 +85,18 @@ struct AuditRunOptions {
   int scratch_cache_mib = 64;
   int64_t commit_lines = 100000;
   absl::Duration checkpoint_interval = absl::Seconds(2);
-  // Keep the scratch folder after success (for debugging).
+  // Keep the scratch folder (patient data) when the run ends, after
+  // success or failure (for debugging, or to resume a failed run from its
+  // last checkpoint rather than from the start).
   bool keep_scratch = false;
   // How many malformed-line reports go to `log` (the rest: errors.ndjson).
   int max_logged_errors = 20;
   AuditStreamOptions stream;
+  // Set (by another thread, e.g. on SIGINT or SIGTERM) to stop the run: it
+  // stops at the next line, patient or retry wait (grouping, one SQLite
+  // statement, ends first) and fails with CANCELLED, a failure exit like any
+  // other (see above). Null: never.
+  const std::atomic<bool>* stop = nullptr;
   ProgressStyle progress = ProgressStyle::kAuto;
   absl::Duration progress_interval = absl::Seconds(10);
 };

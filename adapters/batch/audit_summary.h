@@ -99,7 +99,9 @@ struct InputCounts {
   // Files present but not read, with the reason (e.g. "log.ndjson": "not a
   // FHIR resource file (name does not start with a resource type)").
   std::map<std::string, std::string> skipped_files;
-  // Resources per resourceType.
+  // Resources per resourceType: an R4 type, or the type the file's name
+  // gives; any other resourceType (a value from the input) is counted under
+  // "(other resourceType)".
   std::map<std::string, int64_t> resources_by_type;
   // Resources a patient's record could not use (the FHIR adapter rejected
   // the resource: wrong type, impossible date, ...): skipped, reported.

@@ -8,12 +8,14 @@ add_library(needlecheck_batch_core
   summary_builder.cc
   audit_scratch.cc
   patient_audit_stream.cc
+  record_rejection.cc
   progress_meter.cc
   audit_outputs.cc
   audit_merge.cc)
 target_link_libraries(needlecheck_batch_core PUBLIC
   needlecheck_batch_summary needlecheck_batch_report needlecheck_fhir needlecheck_proto
-  needlecheck_grpc_proto PkgConfig::SQLite3 simdjson::simdjson
+  needlecheck_grpc_proto google_rpc_proto needlecheck_batch_export
+  PkgConfig::SQLite3 simdjson::simdjson
   nlohmann_json::nlohmann_json absl::status absl::statusor absl::strings
   absl::str_format absl::synchronization absl::time Threads::Threads)
 

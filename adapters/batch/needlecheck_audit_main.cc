@@ -12,11 +12,20 @@
 // and listed in errors.ndjson); 2 bad usage or input that cannot be audited
 // at all (no such folder, an output folder holding another audit, shards
 // that do not belong together); 1 anything else (needlecheckd unreachable,
-// disk full, ...), after which --resume continues.
+// disk full, ...), after which --resume continues. A run that fails (exit
+// 1 or 2 after it began reading the export, or 128 + the signal after a
+// SIGINT or SIGTERM) removes its scratch folder, which holds patient data,
+// unless --keep_scratch (audit_run.h).
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -67,8 +76,14 @@ ABSL_FLAG(int64_t, commit_lines, 100000,
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10),
           "How long to wait for needlecheckd to accept the connection.");
 ABSL_FLAG(bool, keep_scratch, false,
-          "Keep the scratch folder (patient data!) after success; debugging "
-          "only.");
+          "Keep the scratch folder (patient data!) when the run ends, done or "
+          "failed; debugging only. Without it a failed run removes it and "
+          "--resume reads the export again; with it --resume goes on from "
+          "the failed run's last checkpoint.");
+ABSL_FLAG(int, max_retries, 5,
+          "How many times in a row a failed Audit call to needlecheckd "
+          "(unreachable, restarting) is retried, waiting 1 s, 2 s, 4 s, ... "
+          "in between, before the run fails.");
 
 namespace {
 
@@ -76,6 +91,34 @@ using needlecheck::batch::AuditRunOptions;
 using needlecheck::batch::AuditSummary;
 using needlecheck::batch::ProgressStyle;
 using needlecheck::batch::Verdict;
+
+// Set by the signal watcher on the first SIGINT or SIGTERM.
+std::atomic<bool> stop_requested{false};
+std::atomic<int> stop_signal{0};
+
+// SIGINT and SIGTERM, blocked in every thread (call before any thread
+// starts, gRPC's included), are taken by one thread: the first asks the run
+// to stop (it then removes its patient data, unless --keep_scratch, and
+// exits 128 + the signal); a second ends the process at once, leaving the
+// scratch folder for --resume.
+void WatchStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([signals] {
+    int signal = 0;
+    while (sigwait(&signals, &signal) == 0) {
+      if (stop_signal.exchange(signal) != 0) _exit(128 + signal);
+      absl::FPrintF(stderr,
+                    "\nneedlecheck-audit: stopping (signal %d); a second one "
+                    "stops at once and leaves the scratch folder\n",
+                    signal);
+      stop_requested.store(true);
+    }
+  }).detach();
+}
 
 int ExitCodeFor(const absl::Status& status) {
   switch (status.code()) {
@@ -147,6 +190,7 @@ int main(int argc, char** argv) {
   // against a global graph: a debugging aid that costs throughput here.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (args.size() >= 2 && std::string(args[1]) == "merge") return Merge(args);
+  WatchStopSignals();
   if (args.size() != 2 || absl::GetFlag(FLAGS_out).empty()) {
     absl::FPrintF(stderr,
                   "usage: needlecheck-audit EXPORT_DIR --out DIR "
@@ -193,6 +237,11 @@ int main(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError("--commit_lines must be >= 1"));
   }
   options.keep_scratch = absl::GetFlag(FLAGS_keep_scratch);
+  options.stop = &stop_requested;
+  options.stream.max_retries = absl::GetFlag(FLAGS_max_retries);
+  if (options.stream.max_retries < 0) {
+    return Fail(absl::InvalidArgumentError("--max_retries must be >= 0"));
+  }
 
   // SQLite's sort files go beside the scratch file, not to a small /tmp.
   if (std::getenv("SQLITE_TMPDIR") == nullptr) {
@@ -212,10 +261,15 @@ int main(int argc, char** argv) {
         "cannot reach needlecheckd at ", target, " (--service) within ",
         absl::FormatDuration(absl::GetFlag(FLAGS_connect_timeout)))));
   }
+  if (stop_requested.load()) return 128 + stop_signal.load();
   std::unique_ptr<needlecheck::v1::ScreeningService::Stub> stub =
       needlecheck::v1::ScreeningService::NewStub(channel);
   absl::StatusOr<AuditSummary> summary =
       needlecheck::batch::RunAudit(options, *stub, stderr);
+  if (!summary.ok() && stop_requested.load()) {
+    Fail(summary.status());
+    return 128 + stop_signal.load();
+  }
   if (!summary.ok()) return Fail(summary.status());
   PrintSummary(*summary, options.out_dir);
   return 0;

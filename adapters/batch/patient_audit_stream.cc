@@ -1,5 +1,6 @@
 #include "adapters/batch/patient_audit_stream.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -8,7 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "adapters/batch/record_rejection.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "grpcpp/grpcpp.h"
 
@@ -166,7 +169,12 @@ StreamEnd RunStream(
       stream = stub.Audit(&context);
   JobQueue queue(options.max_in_flight);
   absl::Status producer_status;
+  absl::Notification producer_done;
   std::thread producer([&] {
+    struct NotifyAtEnd {
+      absl::Notification& done;
+      ~NotifyAtEnd() { done.Notify(); }
+    } notify_at_end{producer_done};
     PatientResources patient;
     bool writable = true;
     int64_t position = 0;
@@ -190,6 +198,7 @@ StreamEnd RunStream(
   });
 
   absl::Status local;
+  bool server_ended = false;
   while (true) {
     std::optional<Job> job = queue.Pop();
     if (!job.has_value()) {
@@ -201,9 +210,9 @@ StreamEnd RunStream(
       bool answered = false;
       while (stream->Read(&finding)) {
         if (finding.request_id() != job->request_id) {
-          local = absl::InternalError(absl::StrCat(
-              "needlecheckd answered request \"", finding.request_id(),
-              "\" where \"", job->request_id, "\" was expected"));
+          local = absl::InternalError(
+              absl::StrCat("needlecheckd answered another request where ",
+                           job->request_id, " was expected"));
           break;
         }
         if (finding.end_of_record()) {
@@ -213,7 +222,11 @@ StreamEnd RunStream(
         job->result.findings.push_back(std::move(finding));
       }
       if (!answered) {
-        if (local.ok()) end.unanswered = std::move(job);
+        if (local.ok()) {
+          // needlecheckd ended the call: its status is on the way.
+          server_ended = true;
+          end.unanswered = std::move(job);
+        }
         break;
       }
     }
@@ -224,7 +237,16 @@ StreamEnd RunStream(
     end.after_patient = std::move(done_patient);
   }
   queue.Close();
-  if (!end.complete) context.TryCancel();
+  // Cancel only a call we stop: one needlecheckd ended carries its status
+  // (a rejected record's INVALID_ARGUMENT), which a cancel would replace
+  // with CANCELLED. Its writes fail from now on, so the producer ends.
+  // Should a write still block (it should not), cancelling after a
+  // generous wait trades the status for not hanging.
+  if (!end.complete &&
+      (!server_ended ||
+       !producer_done.WaitForNotificationWithTimeout(absl::Seconds(30)))) {
+    context.TryCancel();
+  }
   producer.join();
   if (end.complete) {
     v1::AuditFinding extra;
@@ -236,6 +258,64 @@ StreamEnd RunStream(
   end.local = local.ok() ? producer_status : local;
   if (end.complete && end.local.ok() && !end.grpc.ok()) end.complete = false;
   return end;
+}
+
+// Fills `rejected->errors` for a record needlecheckd would not audit: one
+// error per field it named (at most kMaxFieldErrors), at the export line of
+// the resource the field came from, naming the field and the problem but
+// no value. `after_patient` is where the patient's stream started, so the
+// next patient of the scratch file is this one: its record is built again
+// to map the fields back to resources.
+constexpr size_t kMaxFieldErrors = 10;
+
+absl::Status ReportRejection(AuditScratch& scratch,
+                             const std::string& after_patient,
+                             const AuditStreamOptions& options,
+                             const grpc::Status& grpc_status,
+                             AuditedPatient* rejected) {
+  constexpr absl::string_view kPrefix =
+      "patient not audited: needlecheckd rejected the record";
+  const std::vector<RejectedField> fields = RejectedFields(grpc_status);
+  if (fields.empty()) {
+    rejected->errors.push_back(
+        {rejected->first_file, rejected->first_line,
+         absl::StrCat(kPrefix, grpc_status.error_code() ==
+                                       grpc::StatusCode::RESOURCE_EXHAUSTED
+                                   ? " as too large (RESOURCE_EXHAUSTED)"
+                                   : " as invalid (INVALID_ARGUMENT, no "
+                                     "field named)")});
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<GroupedReader>> reader =
+      scratch.OpenReader(after_patient, options.max_resources_per_patient);
+  if (!reader.ok()) return reader.status();
+  PatientResources patient;
+  absl::StatusOr<bool> more = (*reader)->Next(&patient);
+  if (!more.ok()) return more.status();
+  Job job;
+  v1::AuditRequest request;
+  const bool rebuilt = *more && patient.patient_id == rejected->patient_id;
+  if (rebuilt) {
+    BuildRequest(patient, options.max_resources_per_patient, 0, &job, &request);
+  }
+  for (size_t i = 0; i < fields.size() && i < kMaxFieldErrors; ++i) {
+    std::optional<ExportPosition> at;
+    if (rebuilt) {
+      at = LocateRecordField(patient.resources, request.record(),
+                             fields[i].field);
+    }
+    rejected->errors.push_back({at ? at->file : rejected->first_file,
+                                at ? at->line : rejected->first_line,
+                                absl::StrCat(kPrefix, ": ", fields[i].field,
+                                             ": ", fields[i].problem)});
+  }
+  if (fields.size() > kMaxFieldErrors) {
+    rejected->errors.push_back(
+        {rejected->first_file, rejected->first_line,
+         absl::StrCat(kPrefix, ": and ", fields.size() - kMaxFieldErrors,
+                      " more fields")});
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -262,11 +342,11 @@ absl::Status AuditPatients(
       AuditedPatient& rejected = end.unanswered->result;
       rejected.findings.clear();
       rejected.rejected = true;
-      rejected.errors.push_back(
-          {rejected.first_file, rejected.first_line,
-           absl::StrCat("patient not audited: needlecheckd rejected the "
-                        "record: ",
-                        end.grpc.error_message())});
+      if (absl::Status status =
+              ReportRejection(scratch, from, options, end.grpc, &rejected);
+          !status.ok()) {
+        return status;
+      }
       if (absl::Status status = on_patient(rejected); !status.ok()) {
         return status;
       }
@@ -284,22 +364,33 @@ absl::Status AuditPatients(
           "needlecheckd ended the Audit stream before answering every "
           "patient");
     }
-    if (!Retryable(code) || ++failures > options.max_retries) {
-      return absl::Status(
-          static_cast<absl::StatusCode>(code),
-          absl::StrCat(
-              "the Audit call to needlecheckd failed",
-              failures > 1 ? absl::StrCat(" ", failures, " times") : "", ": ",
-              end.grpc.error_message()));
+    // Messages name the code and needlecheckd's words, never a value of
+    // the record (DescribeNeedlecheckdStatus).
+    if (!Retryable(code)) {
+      return absl::InternalError(
+          absl::StrCat("the Audit call to needlecheckd failed: ",
+                       DescribeNeedlecheckdStatus(end.grpc)));
+    }
+    if (++failures > options.max_retries) {
+      return absl::UnavailableError(absl::StrCat(
+          "the Audit call to needlecheckd failed",
+          failures > 1 ? absl::StrCat(" ", failures, " times") : "", ": ",
+          DescribeNeedlecheckdStatus(end.grpc)));
     }
     if (options.on_retry) {
       options.on_retry(absl::StrCat(
           "the Audit call to needlecheckd failed (",
-          absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), ": ",
-          end.grpc.error_message(), "); retry ", failures, " of ",
+          DescribeNeedlecheckdStatus(end.grpc), "); retry ", failures, " of ",
           options.max_retries, " in ", absl::FormatDuration(backoff)));
     }
-    absl::SleepFor(backoff);
+    // The wait, in steps, so that a stop request ends it.
+    for (absl::Time until = absl::Now() + backoff; absl::Now() < until;) {
+      if (options.stop != nullptr && options.stop->load()) {
+        return absl::CancelledError(
+            "stopped on request while waiting to retry");
+      }
+      absl::SleepFor(std::min(absl::Milliseconds(100), until - absl::Now()));
+    }
     backoff *= 2;
   }
 }

@@ -15,11 +15,18 @@
 //   `max_resources_per_patient` resources) is not sent and comes back with
 //   rejected = true and the reason.
 // - needlecheckd ends the stream when it rejects a record (INVALID_ARGUMENT,
-//   or RESOURCE_EXHAUSTED for one too large): that patient comes back
-//   rejected with the server's message, and a new stream resumes with the
-//   next patient. UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, ABORTED and
-//   INTERNAL are retried from the first unanswered patient, with backoff
-//   (1 s, doubling, `max_retries` in a row); then the error is returned.
+//   or RESOURCE_EXHAUSTED for one too large): that call is not cancelled
+//   (a cancel would turn the status into CANCELLED), the patient comes back
+//   rejected with one error per field needlecheckd named, at the export
+//   line of the resource the field came from, naming the field and the
+//   problem but never the value (record_rejection.h), and a new stream
+//   resumes with the next patient. UNAVAILABLE, DEADLINE_EXCEEDED,
+//   CANCELLED, ABORTED, INTERNAL and UNKNOWN are retried from the first
+//   unanswered patient, with backoff (1 s, doubling, `max_retries` in a
+//   row); then UNAVAILABLE is returned. Any other code is INTERNAL at once.
+//   Messages (returned, or given to on_retry) carry the gRPC code and
+//   needlecheckd's text for codes other than INVALID_ARGUMENT, the field
+//   paths for INVALID_ARGUMENT: never a value from the record.
 // - Request ids are "n<position in the stream>" (never a patient id:
 //   request ids reach server logs).
 // - Returns the first error of `on_patient` (after stopping the stream), or
@@ -27,6 +34,7 @@
 #ifndef ADAPTERS_BATCH_PATIENT_AUDIT_STREAM_H_
 #define ADAPTERS_BATCH_PATIENT_AUDIT_STREAM_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -64,6 +72,9 @@ struct AuditStreamOptions {
   // Told about each retry before its wait (what failed, which retry, how
   // long the wait is); the message carries no patient data. May be empty.
   std::function<void(const std::string&)> on_retry;
+  // When set and true, a retry wait ends early and AuditPatients returns
+  // CANCELLED (the caller's on_patient stops the stream itself). May be null.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 absl::Status AuditPatients(

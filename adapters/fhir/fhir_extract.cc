@@ -79,7 +79,7 @@ absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options) {
         std::find(patient_ids.begin(), patient_ids.end(), chosen) ==
             patient_ids.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("patient_id \"", chosen, "\" is not among the ",
+          absl::StrCat("ExtractOptions::patient_id is not among the ",
                        patient_ids.size(), " Patient resources of the input"));
     }
   } else if (patient_ids.size() == 1) {

@@ -108,8 +108,10 @@
 // Validation. The input is untrusted. Fields we read are type-checked and
 // dates are checked (FHIR date/dateTime grammar, a day that exists); fields
 // we do not read are not validated. Errors name the resource and the JSON
-// path from that resource's root, e.g.
-//   Condition/abc: $.onsetDateTime: "2026-02-30" does not exist
+// path from that resource's root and say what is wrong, never quoting a
+// field's value (it may be patient data; errors reach logs and reports), e.g.
+//   Condition/abc: $.onsetDateTime: the date does not exist (no such day
+//   in its month)
 //   AllergyIntolerance/x: $.note: expected an array, got a string
 //   Condition at $.entry[3].resource: $.code: expected an object, got a
 //   number                             (a resource without an id)

@@ -41,8 +41,9 @@ absl::StatusOr<int32_t> FullDay(absl::string_view what,
     return absl::InvalidArgumentError(absl::StrCat(what, ": ", d.error));
   if (!d.full_day) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, ": ", internal::QuoteForError(date),
-                     " does not name a full day; a session date needs one"));
+        absl::StrCat(what,
+                     ": the date does not name a full day; a session date "
+                     "needs one"));
   }
   return d.first_day;
 }
@@ -99,7 +100,7 @@ absl::StatusOr<PlannedSessionExtract> FromContext(
     } else if (*d != *day) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the microneedling orders name different days: ", out.date_source,
-          " is ", session.date(), ", ", where, " is ", o->date));
+          " and ", where));
     }
   }
   if (!day) {

@@ -108,16 +108,15 @@ absl::Status ReadNeedleDepth(const ResourceContext& ctx, const JsonObject& res,
         const bool use_code = !code.empty();
         std::optional<double> per = MillimetresPerUnit(use_code ? code : unit);
         if (!per) {
-          return ctx.Error(
-              absl::StrCat(qpath, use_code ? ".code" : ".unit"),
-              absl::StrCat(QuoteForError(use_code ? code : unit),
-                           " is not a needle-depth unit (mm, cm or um)"));
+          return ctx.Error(absl::StrCat(qpath, use_code ? ".code" : ".unit"),
+                           "the unit is not a needle-depth unit (mm, cm or "
+                           "um)");
         }
         const double mm = *value * *per;
         if (!std::isfinite(mm) || mm > kMaxNeedleDepthMm) {
           return ctx.Error(absl::StrCat(qpath, ".value"),
-                           absl::StrCat("a needle depth of ", FormatNumber(mm),
-                                        " mm is not plausible (at most ",
+                           absl::StrCat("the needle depth is not plausible "
+                                        "(at most ",
                                         kMaxNeedleDepthMm, " mm)"));
         }
         *depth_mm = mm;

@@ -29,30 +29,11 @@ bool Digits(absl::string_view s, size_t pos, size_t n, int* out) {
   return true;
 }
 
-std::string Quote(absl::string_view s) {
-  // Bounded and printable: the value comes from untrusted input and ends up
-  // in error messages.
-  std::string out = "\"";
-  size_t n = 0;
-  for (char c : s) {
-    if (++n > 40) {
-      out += "...";
-      break;
-    }
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
-      out += '?';
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
-
-DateCheck Bad(absl::string_view text, absl::string_view why) {
+// The error never quotes the value (it may be patient data, and errors
+// reach logs and reports): it says what is wrong with it.
+DateCheck Bad(absl::string_view why) {
   DateCheck r;
-  r.error = absl::StrCat(Quote(text), " is not a FHIR date or dateTime");
+  r.error = "the value is not a FHIR date or dateTime";
   if (!why.empty()) absl::StrAppend(&r.error, " (", why, ")");
   return r;
 }
@@ -71,23 +52,23 @@ int32_t DaysFromCivil(int y, int m, int d) {
 
 DateCheck CheckFhirDate(absl::string_view s) {
   int year = 0, month = 1, day = 1;
-  if (s.empty()) return Bad(s, "empty");
-  if (!Digits(s, 0, 4, &year) || year == 0) return Bad(s, "year");
+  if (s.empty()) return Bad("empty");
+  if (!Digits(s, 0, 4, &year) || year == 0) return Bad("year");
   size_t pos = 4;
   bool full_day = false;
   if (pos < s.size()) {
-    if (s[pos] != '-' || !Digits(s, pos + 1, 2, &month)) return Bad(s, "");
+    if (s[pos] != '-' || !Digits(s, pos + 1, 2, &month)) return Bad("");
     if (month < 1 || month > 12) {
-      return Bad(s, absl::StrCat("month ", month));
+      return Bad("month out of range");
     }
     pos += 3;
     if (pos < s.size()) {
-      if (s[pos] != '-' || !Digits(s, pos + 1, 2, &day)) return Bad(s, "");
+      if (s[pos] != '-' || !Digits(s, pos + 1, 2, &day)) return Bad("");
       pos += 3;
-      if (day < 1 || day > 31) return Bad(s, absl::StrCat("day ", day));
+      if (day < 1 || day > 31) return Bad("day out of range");
       if (day > DaysInMonth(year, month)) {
         DateCheck r;
-        r.error = absl::StrCat(Quote(s), " does not exist");
+        r.error = "the date does not exist (no such day in its month)";
         return r;
       }
       full_day = true;
@@ -97,9 +78,9 @@ DateCheck CheckFhirDate(absl::string_view s) {
             pos + 3 >= s.size() || s[pos + 3] != ':' ||
             !Digits(s, pos + 4, 2, &mm) || pos + 6 >= s.size() ||
             s[pos + 6] != ':' || !Digits(s, pos + 7, 2, &ss)) {
-          return Bad(s, "time must be Thh:mm:ss");
+          return Bad("time must be Thh:mm:ss");
         }
-        if (hh > 23 || mm > 59 || ss > 60) return Bad(s, "time out of range");
+        if (hh > 23 || mm > 59 || ss > 60) return Bad("time out of range");
         pos += 9;
         if (pos < s.size() && s[pos] == '.') {
           size_t digits = 0;
@@ -108,25 +89,25 @@ DateCheck CheckFhirDate(absl::string_view s) {
             ++pos;
             ++digits;
           }
-          if (digits == 0) return Bad(s, "fraction");
+          if (digits == 0) return Bad("fraction");
         }
-        if (pos >= s.size()) return Bad(s, "time zone required");
+        if (pos >= s.size()) return Bad("time zone required");
         if (s[pos] == 'Z') {
           ++pos;
         } else if (s[pos] == '+' || s[pos] == '-') {
           int oh = 0, om = 0;
           if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() ||
               s[pos + 3] != ':' || !Digits(s, pos + 4, 2, &om)) {
-            return Bad(s, "time zone");
+            return Bad("time zone");
           }
           if (om > 59 || oh > 14 || (oh == 14 && om != 0)) {
-            return Bad(s, "time zone out of range");
+            return Bad("time zone out of range");
           }
           pos += 6;
         } else {
-          return Bad(s, "time zone");
+          return Bad("time zone");
         }
-        if (pos != s.size()) return Bad(s, "trailing characters");
+        if (pos != s.size()) return Bad("trailing characters");
       }
     }
   }

@@ -19,9 +19,9 @@ namespace needlecheck::fhir::internal {
 
 struct DateCheck {
   bool ok = false;
-  // When !ok: what is wrong, quoting the value, e.g.
-  // "\"2026-02-30\" does not exist" or
-  // "\"2026-13\" is not a FHIR date or dateTime (month 13)".
+  // When !ok: what is wrong, never quoting the value (it may be patient
+  // data), e.g. "the date does not exist (no such day in its month)" or
+  // "the value is not a FHIR date or dateTime (month out of range)".
   std::string error;
   // When ok: the first calendar day the value may mean, as days since
   // 1970-01-01 ("2026" -> 2026-01-01), the date as written (offset ignored).

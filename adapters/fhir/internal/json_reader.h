@@ -34,8 +34,9 @@ inline absl::string_view ToAbsl(std::string_view s) {
   return absl::string_view(s.data(), s.size());
 }
 
-// Bounded, quoted, control characters replaced: untrusted values quoted in
-// error messages.
+// Bounded, quoted, control characters replaced: for the names in error
+// messages (resource type, id, prefetch key). Field values are never
+// quoted: errors name the JSON path and the problem, not the value.
 std::string QuoteForError(absl::string_view s);
 
 // The member `key` of `obj`, or nullopt when absent or null.

@@ -105,6 +105,72 @@ class AuditToolTest : public ::testing::Test {
     return code.ok() ? *code : -1;
   }
 
+  // Adds patient `id` with one completed microneedling session at a needle
+  // depth of 4 mm, which needlecheckd rejects (INVALID_ARGUMENT), to a
+  // generated export. Returns the Procedure's line in Procedure.ndjson.
+  static int64_t AddRejectedPatient(const std::string& export_dir,
+                                    const std::string& id) {
+    std::ofstream(export_dir + "/Patient.ndjson", std::ios::app)
+        << "{\"resourceType\":\"Patient\",\"id\":\"" << id
+        << "\",\"birthDate\":\"1984-05-06\"}\n";
+    int64_t line = 1;
+    {
+      std::ifstream in(export_dir + "/Procedure.ndjson");
+      std::string text;
+      while (std::getline(in, text)) ++line;
+    }
+    std::ofstream(export_dir + "/Procedure.ndjson", std::ios::app)
+        << "{\"resourceType\":\"Procedure\",\"id\":\"" << id
+        << "-mn1\",\"status\":\"completed\",\"subject\":{\"reference\":"
+           "\"Patient/"
+        << id
+        << "\"},\"code\":{\"text\":\"Microneedling\"},"
+           "\"performedDateTime\":\"2025-03-04\",\"bodySite\":[{\"text\":"
+           "\"Cheeks\"}],\"extension\":[{\"url\":\"urn:needlecheck:fhir:"
+           "needle-depth\",\"valueQuantity\":{\"value\":4,\"unit\":"
+           "\"mm\"}}]}\n";
+    return line;
+  }
+
+  // findings.ndjson of `out` holds exactly the planted findings of the
+  // generated export, in patient order.
+  static void ExpectPlantedFindings(const std::string& export_dir,
+                                    const std::string& out) {
+    std::map<std::string, nlohmann::json> expected;
+    for (nlohmann::json& line :
+         ReadNdjson(export_dir + "/expected_findings.ndjson")) {
+      expected[line["session_id"].get<std::string>()] = line;
+    }
+    const std::vector<nlohmann::json> found =
+        ReadNdjson(out + "/findings.ndjson");
+    ASSERT_EQ(found.size(), expected.size());
+    std::string previous_patient;
+    for (const nlohmann::json& finding : found) {
+      const std::string session = finding["session_id"].get<std::string>();
+      ASSERT_EQ(expected.count(session), 1u) << session;
+      const nlohmann::json& want = expected[session];
+      EXPECT_EQ(finding["patient_id"], want["patient_id"]) << session;
+      EXPECT_EQ(finding["session_date"], want["session_date"]) << session;
+      EXPECT_EQ(finding["verdict"], want["verdict"]) << session;
+      EXPECT_EQ(finding["days_since_previous_session"],
+                want["days_since_previous_session"])
+          << session;
+      EXPECT_LE(previous_patient, finding["patient_id"].get<std::string>());
+      previous_patient = finding["patient_id"].get<std::string>();
+    }
+  }
+
+  // The names in the scratch folder of `out` (empty if there is none).
+  static std::set<std::string> ScratchEntries(const std::string& out) {
+    std::set<std::string> names;
+    std::error_code error;
+    for (fs::directory_iterator it(out + "/.needlecheck-audit", error), end;
+         !error && it != end; it.increment(error)) {
+      names.insert(it->path().filename().string());
+    }
+    return names;
+  }
+
   void ExpectSameFiles(const std::string& a, const std::string& b) {
     for (const char* name : kComparedFiles) {
       const std::string left = ReadFile(a + "/" + name);
@@ -230,6 +296,8 @@ TEST_F(AuditToolTest, GzipExportGivesTheSameOutput) {
 // and expects the same files as an uninterrupted run.
 TEST_F(AuditToolTest, ResumeAfterAKillGivesIdenticalOutput) {
   const std::string export_dir = Synth(3000, 21);
+  // One record needlecheckd rejects, among the others.
+  AddRejectedPatient(export_dir, "syn21-1x");
   const std::string reference = temp_.Path("reference");
   ASSERT_EQ(Run({export_dir, "--out=" + reference, "--progress=none"}), 0);
 
@@ -484,6 +552,277 @@ TEST_F(AuditToolTest, UnreachableServiceFailsClearly) {
   EXPECT_EQ(*code, 1) << (*process)->output();
   EXPECT_THAT((*process)->output(), HasSubstr("cannot reach needlecheckd"))
       << "exit code " << *code;
+  EXPECT_FALSE(fs::exists(temp_.Path("o") + "/.needlecheck-audit"));
+}
+
+// A record needlecheckd rejects (INVALID_ARGUMENT: a needle depth of 4 mm)
+// is one rejected patient, reported with its file, line, field and problem;
+// every other patient is audited and the run succeeds. Shards merge into the
+// single run's bytes.
+TEST_F(AuditToolTest, RejectedRecordIsReportedAndEveryOtherPatientAudited) {
+  const std::string export_dir = Synth(200, 51);
+  const int64_t line = AddRejectedPatient(export_dir, "syn51-1x");
+  const std::string out = temp_.Path("rejected");
+  std::string output;
+  ASSERT_EQ(Run({export_dir, "--out=" + out, "--progress=lines",
+                 "--progress_interval=20ms"},
+                &output),
+            0)
+      << output;
+  ExpectPlantedFindings(export_dir, out);
+  const std::vector<nlohmann::json> errors = ReadNdjson(out + "/errors.ndjson");
+  ASSERT_EQ(errors.size(), 1u) << ReadFile(out + "/errors.ndjson");
+  EXPECT_EQ(errors[0]["file"], "Procedure.ndjson");
+  EXPECT_EQ(errors[0]["line"], line);
+  const std::string error = errors[0]["error"].get<std::string>();
+  EXPECT_THAT(error, HasSubstr("patient not audited: needlecheckd rejected"));
+  EXPECT_THAT(error, HasSubstr("record.procedures[0].needle_depth_mm"));
+  EXPECT_THAT(error, HasSubstr("needle depth out of range"));
+  EXPECT_THAT(error, Not(HasSubstr("4 mm")));
+  const nlohmann::json summary =
+      nlohmann::json::parse(ReadFile(out + "/summary.json"));
+  EXPECT_EQ(summary["patients"]["audited"], 200);
+  EXPECT_EQ(summary["input"]["rejected_patients"], 1);
+  EXPECT_FALSE(fs::exists(out + "/.needlecheck-audit"));
+  // Not retried, and the log names no patient (nor a request id).
+  EXPECT_THAT(output, Not(HasSubstr("retry")));
+  EXPECT_THAT(output, Not(HasSubstr("CANCELLED")));
+  EXPECT_THAT(output, Not(HasSubstr("syn51-")));
+  EXPECT_THAT(output, Not(HasSubstr("request")));
+  EXPECT_THAT(output, HasSubstr("1 patients not used"));
+
+  std::vector<std::string> shards;
+  for (int k = 1; k <= 2; ++k) {
+    shards.push_back(temp_.Path(absl::StrCat("rejected-shard", k)));
+    ASSERT_EQ(Run({export_dir, "--out=" + shards.back(),
+                   absl::StrCat("--shard=", k, "/2"), "--progress=none"}),
+              0);
+  }
+  const std::string merged = temp_.Path("rejected-merged");
+  ASSERT_EQ(Run({"merge", "--out=" + merged, shards[1], shards[0]}), 0);
+  ExpectSameFiles(out, merged);
+}
+
+// Starts the tool on `export_dir` against a needlecheckd of its own, kills
+// that needlecheckd while the tool reads the export (the tool stopped
+// meanwhile, so the kill comes before any audit) and returns the tool's
+// exit code and output: the Audit calls fail after one retry.
+int RunAgainstDyingNeedlecheckd(const ScopedTempDir& temp,
+                                const std::string& export_dir,
+                                const std::string& out,
+                                std::vector<std::string> extra,
+                                std::string* output) {
+  auto own = ServerProcess::Start(
+      BinaryPath("service/needlecheckd"),
+      {"--listen=127.0.0.1:0", "--data_dir=" + temp.Path("dying-data")});
+  EXPECT_THAT(own, IsOk());
+  if (!own.ok()) return -1;
+  std::vector<std::string> args = {
+      export_dir,
+      "--out=" + out,
+      absl::StrCat("--service=127.0.0.1:", (*own)->port()),
+      "--progress=lines",
+      "--progress_interval=20ms",
+      "--max_retries=1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto tool =
+      ServerProcess::Spawn(BinaryPath("adapters/batch/needlecheck-audit"), args,
+                           ServerProcess::Options());
+  EXPECT_THAT(tool, IsOk());
+  if (!tool.ok()) return -1;
+  EXPECT_TRUE((*tool)->WaitForOutput("reading", 0, absl::Minutes(2)))
+      << (*tool)->output();
+  EXPECT_THAT((*tool)->Signal(SIGSTOP), IsOk());
+  EXPECT_THAT((*own)->Signal(SIGKILL), IsOk());
+  EXPECT_THAT((*own)->WaitForExit().status(), IsOk());
+  EXPECT_THAT((*tool)->Signal(SIGCONT), IsOk());
+  absl::StatusOr<int> code = (*tool)->WaitForExit(absl::Minutes(5));
+  EXPECT_THAT(code, IsOk());
+  *output = (*tool)->output();
+  return code.ok() ? *code : -1;
+}
+
+// A failure exit (needlecheckd gone for good) removes every file holding
+// patient data: the scratch folder keeps only restart.json (the input
+// fingerprint). --resume then reads the export again and gives the bytes of
+// an uninterrupted run, the rejected record included.
+TEST_F(AuditToolTest, FailureExitRemovesTheScratchAndResumeStartsOver) {
+  const std::string export_dir = Synth(1500, 61);
+  AddRejectedPatient(export_dir, "syn61-1x");
+  const std::string reference = temp_.Path("failure-reference");
+  ASSERT_EQ(Run({export_dir, "--out=" + reference, "--progress=none"}), 0);
+
+  const std::string out = temp_.Path("failure");
+  std::string output;
+  ASSERT_EQ(RunAgainstDyingNeedlecheckd(temp_, export_dir, out, {}, &output), 1)
+      << output;
+  EXPECT_THAT(output, HasSubstr("the Audit call to needlecheckd failed"));
+  EXPECT_THAT(output, HasSubstr("scratch folder (patient data) is removed"));
+  EXPECT_THAT(output, Not(HasSubstr("syn61-")));
+  EXPECT_EQ(ScratchEntries(out), std::set<std::string>{"restart.json"});
+  EXPECT_THAT(ReadFile(out + "/.needlecheck-audit/restart.json"),
+              Not(HasSubstr("syn61-")));
+  for (const char* name : kComparedFiles) {
+    EXPECT_FALSE(fs::exists(out + "/" + name)) << name;
+  }
+  // Still an unfinished audit: refused without --resume; resumed, complete.
+  EXPECT_EQ(Run({export_dir, "--out=" + out}, &output), 2);
+  EXPECT_THAT(output, HasSubstr("--resume"));
+  ASSERT_EQ(
+      Run({export_dir, "--out=" + out, "--resume", "--progress=none"}, &output),
+      0)
+      << output;
+  EXPECT_THAT(output, HasSubstr("reading the export again"));
+  ExpectSameFiles(reference, out);
+  EXPECT_FALSE(fs::exists(out + "/.needlecheck-audit"));
+  // Another export (or shard) is not resumed over it.
+  EXPECT_EQ(RunAgainstDyingNeedlecheckd(temp_, export_dir,
+                                        temp_.Path("failure2"), {}, &output),
+            1);
+  EXPECT_EQ(Run({Synth(5, 62), "--out=" + temp_.Path("failure2"), "--resume"},
+                &output),
+            2);
+  EXPECT_THAT(output, HasSubstr("differ"));
+}
+
+// With --keep_scratch a failed run keeps its scratch folder and --resume
+// goes on from its last checkpoint, to the same bytes.
+TEST_F(AuditToolTest, FailureExitWithKeepScratchResumesFromTheCheckpoint) {
+  const std::string export_dir = Synth(1500, 71);
+  AddRejectedPatient(export_dir, "syn71-1x");
+  const std::string reference = temp_.Path("keep-reference");
+  ASSERT_EQ(Run({export_dir, "--out=" + reference, "--progress=none"}), 0);
+  const std::string out = temp_.Path("keep");
+  std::string output;
+  ASSERT_EQ(RunAgainstDyingNeedlecheckd(temp_, export_dir, out,
+                                        {"--keep_scratch"}, &output),
+            1)
+      << output;
+  EXPECT_EQ(ScratchEntries(out).count("scratch.sqlite3"), 1u);
+  ASSERT_EQ(Run({export_dir, "--out=" + out, "--resume", "--progress=lines"},
+                &output),
+            0)
+      << output;
+  EXPECT_THAT(output, Not(HasSubstr("reading the export again")));
+  EXPECT_THAT(output, Not(HasSubstr("reading:")));
+  ExpectSameFiles(reference, out);
+  EXPECT_FALSE(fs::exists(out + "/.needlecheck-audit"));
+}
+
+// SIGTERM or SIGINT (Ctrl-C) stops the run as a failure exit: 128 + the
+// signal, no patient data left (or, with --keep_scratch, the scratch folder
+// to resume from); --resume gives the bytes of an uninterrupted run.
+TEST_F(AuditToolTest, StopSignalIsAFailureExitThatResumes) {
+  const std::string export_dir = Synth(3000, 81);
+  AddRejectedPatient(export_dir, "syn81-1x");
+  const std::string reference = temp_.Path("signal-reference");
+  ASSERT_EQ(Run({export_dir, "--out=" + reference, "--progress=none"}), 0);
+  struct Case {
+    int signal;
+    const char* phase;
+    bool keep_scratch;
+  };
+  for (const Case& c :
+       {Case{SIGTERM, "auditing:", false}, Case{SIGINT, "reading:", true}}) {
+    SCOPED_TRACE(c.signal);
+    const std::string out = temp_.Path(absl::StrCat("signal-", c.signal));
+    std::vector<std::string> args = {export_dir,
+                                     "--out=" + out,
+                                     "--progress=lines",
+                                     "--progress_interval=20ms",
+                                     "--checkpoint_interval=20ms",
+                                     "--commit_lines=500"};
+    if (c.keep_scratch) args.push_back("--keep_scratch");
+    std::unique_ptr<ServerProcess> process = Spawn(args);
+    ASSERT_NE(process, nullptr);
+    ASSERT_TRUE(process->WaitForOutput(c.phase, 0, absl::Minutes(5)))
+        << process->output();
+    ASSERT_THAT(process->Signal(c.signal), IsOk());
+    absl::StatusOr<int> code = process->WaitForExit(absl::Minutes(2));
+    ASSERT_THAT(code, IsOk());
+    ASSERT_EQ(*code, 128 + c.signal) << process->output();
+    EXPECT_THAT(process->output(), HasSubstr("stopping"));
+    EXPECT_THAT(process->output(), Not(HasSubstr("syn81-")));
+    if (c.keep_scratch) {
+      EXPECT_EQ(ScratchEntries(out).count("scratch.sqlite3"), 1u);
+    } else {
+      EXPECT_EQ(ScratchEntries(out), std::set<std::string>{"restart.json"});
+    }
+    std::string output;
+    ASSERT_EQ(Run({export_dir, "--out=" + out, "--resume", "--progress=none"},
+                  &output),
+              0)
+        << output;
+    ExpectSameFiles(reference, out);
+    EXPECT_FALSE(fs::exists(out + "/.needlecheck-audit"));
+  }
+}
+
+// Values of invalid fields (a name, dates, a unit: canaries) never reach
+// errors.ndjson, summary.json, report.html or the log; the errors name the
+// file, the line, the field and the problem.
+TEST_F(AuditToolTest, InvalidFieldValuesNeverReachOutputsOrLogs) {
+  ScopedTempDir input;
+  input.WriteFile(
+      "Patient.ndjson",
+      "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"birthDate\":"
+      "\"CANARY-PHI-1001\"}\n"
+      "{\"resourceType\":\"Patient\",\"id\":\"p2\"}\n"
+      "{\"resourceType\":\"Patient\",\"id\":\"p3\",\"name\":[{\"family\":"
+      "\"CANARY-PHI-1002\"\n"  // line 3: truncated
+      "{\"resourceType\":\"CANARY-PHI-1003\",\"id\":\"x\"}\n"
+      "{\"resourceType\":\"Patient\",\"id\":\"CANARY PHI 1004\"}\n"
+      "{\"resourceType\":\"Patient\",\"id\":\"p4\"}\n");
+  input.WriteFile("Condition.ndjson",
+                  "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":{"
+                  "\"reference\":\"Patient/p2\"},\"onsetDateTime\":"
+                  "\"2020-CANARY-PHI-1005\"}\n"
+                  "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":{"
+                  "\"reference\":\"Patient/CANARY PHI 1006\"}}\n"
+                  // A resourceType that is a name: counted, not named.
+                  "{\"resourceType\":\"CanaryPhiName\",\"id\":\"c3\","
+                  "\"subject\":{\"reference\":\"Patient/p2\"}}\n");
+  input.WriteFile(
+      "Procedure.ndjson",
+      // p2: a needle-depth unit that is none; p4: a depth needlecheckd
+      // rejects, with a canary where a valid value may hold a name.
+      "{\"resourceType\":\"Procedure\",\"id\":\"s1\",\"status\":"
+      "\"completed\",\"subject\":{\"reference\":\"Patient/p2\"},\"code\":{"
+      "\"text\":\"Microneedling\"},\"performedDateTime\":\"2026-03-01\","
+      "\"extension\":[{\"url\":\"urn:needlecheck:fhir:needle-depth\","
+      "\"valueQuantity\":{\"value\":1,\"unit\":\"CANARY-PHI-1007\"}}]}\n"
+      "{\"resourceType\":\"Procedure\",\"id\":\"s2\",\"status\":"
+      "\"completed\",\"subject\":{\"reference\":\"Patient/p4\"},\"code\":{"
+      "\"text\":\"Microneedling\"},\"performedDateTime\":\"2026-03-01\","
+      "\"performer\":[{\"actor\":{\"display\":\"CANARY-PHI-1008\"}}],"
+      "\"extension\":[{\"url\":\"urn:needlecheck:fhir:needle-depth\","
+      "\"valueQuantity\":{\"value\":4.25,\"unit\":\"mm\"}}]}\n");
+  const std::string out = temp_.Path("canary");
+  std::string output;
+  ASSERT_EQ(Run({input.path(), "--out=" + out, "--progress=lines"}, &output), 0)
+      << output;
+  const std::string errors = ReadFile(out + "/errors.ndjson");
+  for (const std::string& text :
+       {errors, ReadFile(out + "/summary.json"), ReadFile(out + "/report.html"),
+        ReadFile(out + "/findings.ndjson"), output}) {
+    EXPECT_THAT(text, Not(HasSubstr("CANARY"))) << text;
+    EXPECT_THAT(text, Not(HasSubstr("CanaryPhi"))) << text;
+    EXPECT_THAT(text, Not(HasSubstr("4.25"))) << text;
+  }
+  EXPECT_THAT(errors, HasSubstr("$.birthDate"));
+  EXPECT_THAT(errors, HasSubstr("$.onsetDateTime"));
+  EXPECT_THAT(errors, HasSubstr("valueQuantity.unit"));
+  EXPECT_THAT(errors, HasSubstr("record.procedures[0].needle_depth_mm"));
+  const std::vector<nlohmann::json> lines = ReadNdjson(out + "/errors.ndjson");
+  EXPECT_EQ(lines.size(), 8u) << errors;
+  for (const nlohmann::json& line : lines) {
+    EXPECT_TRUE(line["file"].is_string()) << line;
+    EXPECT_GE(line["line"].get<int64_t>(), 1) << line;
+  }
+  const nlohmann::json summary =
+      nlohmann::json::parse(ReadFile(out + "/summary.json"));
+  EXPECT_EQ(summary["input"]["rejected_patients"], 1);
+  EXPECT_EQ(summary["input"]["resources_by_type"]["(other resourceType)"], 1);
 }
 
 }  // namespace

@@ -11,3 +11,8 @@ needlecheck_test(audit_tool_test
 target_compile_definitions(audit_tool_test PRIVATE ${BATCH_TEST_DEFS})
 # The tool and the server must be built before the test runs.
 add_dependencies(audit_tool_test needlecheck-audit needlecheckd)
+# needlecheckd's rejection of a record, told without values
+# (adapters/batch/record_rejection.h).
+needlecheck_test(record_rejection_test
+  SOURCES record_rejection_test.cc
+  LIBS needlecheck_batch_core)

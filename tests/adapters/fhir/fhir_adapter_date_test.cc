@@ -41,11 +41,11 @@ TEST(FhirAdapterDateTest, InvalidForms) {
     const char* want;
   };
   const Case kCases[] = {
-      {"2026-02-30", "\"2026-02-30\" does not exist"},
+      {"2026-02-30", "the date does not exist"},
       {"1900-02-29", "does not exist"},
       {"2026-06-31", "does not exist"},
-      {"2026-13", "(month 13)"},
-      {"2026-11-00", "(day 0)"},
+      {"2026-13", "(month out of range)"},
+      {"2026-11-00", "(day out of range)"},
       {"2026-11-23T24:00:00Z", "time out of range"},
       {"2026-11-23T10:60:00Z", "time out of range"},
       {"2026-11-23T10:00:00", "time zone required"},

@@ -130,8 +130,8 @@ TEST(FhirBadInputTest, WrongTypesNameResourceAndPath) {
        "MedicationAdministration/ma: $.effectivePeriod.end: expected a "
        "string, got a number"},
       {R"({"resourceType":"MedicationAdministration","id":"ma","effectiveDateTime":"2026-02-30"})",
-       "MedicationAdministration/ma: $.effectiveDateTime: \"2026-02-30\" "
-       "does not exist"},
+       "MedicationAdministration/ma: $.effectiveDateTime: the date does not "
+       "exist"},
       {R"({"resourceType":"MedicationAdministration","id":"ma","subject":"Patient/1"})",
        "MedicationAdministration/ma: $.subject: expected an object, got a "
        "string"},
@@ -168,7 +168,7 @@ TEST(FhirBadInputTest, ErrorsInsideBundlesNameTheEntry) {
                {"resource":{"resourceType":"Condition","onsetDateTime":"2026-02-30"}}]})"),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("Condition at $.entry[1].resource: $.onsetDateTime: "
-                         "\"2026-02-30\" does not exist")));
+                         "the date does not exist")));
   EXPECT_THAT(
       Check(
           R"({"prefetch":{"conditions":{"resourceType":"Bundle","entry":[{"resource":{"id":"x"}}]}}})"),
@@ -190,12 +190,12 @@ TEST(FhirBadInputTest, ImpossibleAndMalformedDates) {
     const char* want;
   };
   const Case kCases[] = {
-      {"onsetDateTime", "2026-02-30", "\"2026-02-30\" does not exist"},
-      {"onsetDateTime", "2025-02-29", "\"2025-02-29\" does not exist"},
+      {"onsetDateTime", "2026-02-30", "the date does not exist"},
+      {"onsetDateTime", "2025-02-29", "the date does not exist"},
       {"onsetDateTime", "2026-04-31T10:00:00Z", "does not exist"},
-      {"onsetDateTime", "2026-13-01", "(month 13)"},
-      {"onsetDateTime", "2026-00", "(month 0)"},
-      {"onsetDateTime", "2026-01-32", "(day 32)"},
+      {"onsetDateTime", "2026-13-01", "(month out of range)"},
+      {"onsetDateTime", "2026-00", "(month out of range)"},
+      {"onsetDateTime", "2026-01-32", "(day out of range)"},
       {"onsetDateTime", "2026-1-5", "is not a FHIR date or dateTime"},
       {"onsetDateTime", "26-01-05", "is not a FHIR date or dateTime"},
       {"onsetDateTime", "2026-01-05T25:00:00Z", "time out of range"},
@@ -280,6 +280,67 @@ TEST(FhirBadInputTest, UntrustedStringsInMessagesAreBounded) {
   EXPECT_THAT(st, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_LT(st.message().size(), 300u);
   EXPECT_EQ(st.message().find('\n'), std::string::npos);
+}
+
+// Errors reach logs, errors.ndjson and HTTP answers: they name the JSON path
+// and the problem, never a field's value (which may be patient data).
+TEST(FhirBadInputTest, ErrorsNeverQuoteFieldValues) {
+  constexpr char kCanary[] = "CANARY-PHI-1234";
+  const std::string bad_records[] = {
+      absl::StrCat(R"({"resourceType":"Condition","id":"c","onsetDateTime":")",
+                   kCanary, R"("})"),
+      absl::StrCat(R"({"resourceType":"Patient","id":"p","birthDate":"1990-)",
+                   kCanary, R"("})"),
+      R"({"resourceType":"Condition","id":"c","onsetDateTime":"1234-02-30"})",
+      absl::StrCat(
+          R"({"resourceType":"Procedure","id":"p","extension":[{"url":)"
+          R"("urn:needlecheck:fhir:needle-depth","valueQuantity":{"value":1,)"
+          R"("unit":")",
+          kCanary, R"("}}]})"),
+      R"({"resourceType":"Procedure","id":"p","extension":[{"url":)"
+      R"("urn:needlecheck:fhir:needle-depth","valueQuantity":{"value":1234,)"
+      R"("unit":"mm"}}]})",
+  };
+  for (const std::string& json : bad_records) {
+    SCOPED_TRACE(json);
+    const absl::Status status = Check(json);
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(std::string(status.message()), HasSubstr(": $."));
+    EXPECT_THAT(std::string(status.message()),
+                ::testing::Not(HasSubstr("CANARY")));
+    EXPECT_THAT(std::string(status.message()),
+                ::testing::Not(HasSubstr("1234")));
+  }
+  ExtractOptions options;
+  options.patient_id = kCanary;
+  const absl::Status other_patient =
+      ExtractFromJson(R"({"resourceType":"Patient","id":"p"})", options)
+          .status();
+  EXPECT_THAT(other_patient, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(other_patient.message()),
+              ::testing::Not(HasSubstr("CANARY")));
+
+  // The planned session: a date that is no full day, orders on two days.
+  const std::string partial = absl::StrCat(
+      R"({"draftOrders":{"resourceType":"ServiceRequest","id":"a",)"
+      R"("status":"draft","code":{"text":"Microneedling"},)"
+      R"("occurrenceDateTime":"1234-05"}})");
+  const std::string two_days = absl::StrCat(
+      R"({"draftOrders":{"resourceType":"Bundle","entry":[)"
+      R"({"resource":{"resourceType":"ServiceRequest","id":"a","status":)"
+      R"("draft","code":{"text":"Microneedling"},"occurrenceDateTime":)"
+      R"("1234-05-06"}},)"
+      R"({"resource":{"resourceType":"ServiceRequest","id":"b","status":)"
+      R"("draft","code":{"text":"Microneedling"},"occurrenceDateTime":)"
+      R"("1234-05-07"}}]}})");
+  for (const std::string& context : {partial, two_days}) {
+    SCOPED_TRACE(context);
+    const absl::Status status =
+        PlannedSessionFromHookContext(context, SessionOptions()).status();
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(std::string(status.message()),
+                ::testing::Not(HasSubstr("1234")));
+  }
 }
 
 }  // namespace

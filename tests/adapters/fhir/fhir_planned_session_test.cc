@@ -163,7 +163,7 @@ TEST(FhirPlannedSessionTest, OrdersOnDifferentDays) {
   EXPECT_THAT(FromContext(context),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("name different days: ServiceRequest/a."
-                                 "occurrenceDateTime is 2026-12-01, "
+                                 "occurrenceDateTime and "
                                  "ServiceRequest/b.occurrenceDateTime")));
 }
 
@@ -228,7 +228,7 @@ TEST(FhirPlannedSessionTest, BadContexts) {
                      "code":{"text":"Microneedling"},"occurrenceDateTime":"2026-02-30"}]})"),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("ServiceRequest/s: $.occurrenceDateTime: "
-                         "\"2026-02-30\" does not exist")));
+                         "the date does not exist")));
   EXPECT_THAT(
       FromContext(R"({"draftOrders":[{"resourceType":"ServiceRequest","id":"s",
                      "code":{"text":"Microneedling"},"occurrenceDateTime":"2026-12-01",
