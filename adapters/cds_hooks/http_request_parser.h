@@ -117,7 +117,8 @@ class HttpRequestParser {
   Phase phase_ = Phase::kHead;
   bool started_ = false;
   std::string head_;    // the head (or a chunk-size line, or trailers) so far
-  size_t scanned_ = 0;  // bytes of head_ already searched for the end
+  size_t scanned_ = 0;  // empty-line bytes before the request line, or
+                        // trailer bytes read
   int header_lines_ = 0;
   uint64_t remaining_ = 0;  // body bytes (kBodyLength) or chunk bytes left
   bool keep_alive_ = true;

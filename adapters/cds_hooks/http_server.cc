@@ -762,7 +762,7 @@ void EventHttpServer::OnWrite(bufferevent*, void* arg) {
 }
 
 void EventHttpServer::AfterWrite(Connection* c) {
-  if (c->close_after_write) {
+  if (c->close_after_write || stopping_) {
     if (!c->linger_after_write || stopping_) {
       Close(c);
       return;

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -603,6 +604,55 @@ TEST_F(CdsHooksHttpTest, ChunkedContinueAndPipelinedRequests) {
   ASSERT_TRUE(r10.has_value());
   EXPECT_EQ(r10->status, 200);
   EXPECT_TRUE(old->WaitClosed(absl::Now() + absl::Seconds(30)));
+}
+
+// SIGTERM while a hook call is in flight: the call is still answered (with
+// "Connection: close"), idle connections are closed, and the process exits
+// 0.
+TEST_F(CdsHooksHttpTest, StopAnswersRequestsInFlight) {
+  // A "needlecheckd" that accepts TCP connections (kernel backlog) and never
+  // answers: each Screen call waits for its whole --rpc_timeout.
+  const int blackhole = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(blackhole, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(addr);
+  ASSERT_EQ(bind(blackhole, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+            0);
+  ASSERT_EQ(listen(blackhole, 16), 0);
+  ASSERT_EQ(getsockname(blackhole, reinterpret_cast<sockaddr*>(&addr), &length),
+            0);
+  auto gateway = ServerProcess::Start(
+      BinaryPath("adapters/cds_hooks/needlecheck-cds-hooks"),
+      {"--listen=127.0.0.1:0",
+       absl::StrCat("--screening_service=127.0.0.1:", ntohs(addr.sin_port)),
+       "--insecure_no_auth", "--rpc_timeout=5s"});
+  ASSERT_THAT(gateway, IsOk());
+  port_ = (*gateway)->port();
+  auto idle = IdleKeepAlive();
+  ASSERT_NE(idle, nullptr);
+  auto busy = Connect();
+  ASSERT_NE(busy, nullptr);
+  const std::string body = OrderSign("in-flight");
+  const size_t log_mark = (*gateway)->output_size();
+  ASSERT_TRUE(busy->Send(absl::StrCat(
+      "POST /cds-services/microneedling-safety HTTP/1.1\r\nHost: t\r\n"
+      "Content-Type: application/json\r\nContent-Length: ",
+      body.size(), "\r\n\r\n", body)));
+  // The request is with a worker once the server has read it all; nothing
+  // else tells the outside, so give it a moment (the call itself lasts 5 s).
+  EXPECT_TRUE(busy->QuietUntil(absl::Now() + absl::Seconds(1)));
+  ASSERT_THAT((*gateway)->Signal(SIGTERM), IsOk());
+  EXPECT_TRUE(idle->WaitClosed(absl::Now() + absl::Seconds(30)));
+  std::optional<RawResponse> r = busy->Read(absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(r.has_value()) << (*gateway)->output().substr(log_mark);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_THAT(r->head, HasSubstr("Connection: close"));
+  absl::StatusOr<int> code = (*gateway)->WaitForExit(absl::Seconds(30));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 0);
+  close(blackhole);
 }
 
 // `openssl s_client` offering exactly one TLS 1.2 suite; true when the
