@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -687,7 +688,9 @@ void EventHttpServer::Process(Connection* c) {
       }
     }
     const bool had_head = c->parser.head_complete();
-    const size_t n = static_cast<size_t>(evbuffer_get_contiguous_space(in));
+    size_t n = static_cast<size_t>(evbuffer_get_contiguous_space(in));
+    // An empty first chain: make a piece contiguous.
+    if (n == 0) n = std::min<size_t>(available, 16384);
     const char* data = reinterpret_cast<const char*>(
         evbuffer_pullup(in, static_cast<ev_ssize_t>(n)));
     const size_t used = c->parser.Feed(absl::string_view(data, n));
