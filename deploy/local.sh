@@ -50,6 +50,7 @@ PACKAGES=(
 # charts present, a screenshot); with CI=true the test fails without it.
 TEST_PACKAGES=(
   chromium
+  openssl  # cds_hooks tests: certificates, and s_client for the TLS suites
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"
