@@ -3,7 +3,8 @@
 // openssl tool: held connections (slowloris, idle keep-alive pools) do not
 // stall other clients; header, body and idle deadlines; connection caps;
 // errors the server produces itself are OperationOutcome JSON; chunked
-// bodies, 100-continue and pipelining; TLS 1.2 offers ECDHE suites only.
+// bodies, 100-continue and pipelining; SIGTERM answers requests in flight;
+// non-positive limit flags exit 2; TLS 1.2 offers ECDHE suites only.
 //
 // One bound is pinned by the task and asserted: with 32 slowloris
 // connections and 200 held keep-alive connections, a fresh request is
@@ -653,6 +654,23 @@ TEST_F(CdsHooksHttpTest, StopAnswersRequestsInFlight) {
   ASSERT_THAT(code, IsOk());
   EXPECT_EQ(*code, 0);
   close(blackhole);
+}
+
+TEST_F(CdsHooksHttpTest, NonPositiveLimitsAreBadFlags) {
+  for (const std::string flag :
+       {"--max_connections=0", "--max_connections_per_client=-1",
+        "--header_timeout_ms=0", "--body_timeout_ms=0", "--idle_timeout_ms=0",
+        "--max_header_bytes=10"}) {
+    SCOPED_TRACE(flag);
+    auto process = ServerProcess::Spawn(
+        BinaryPath("adapters/cds_hooks/needlecheck-cds-hooks"),
+        {"--listen=127.0.0.1:0", "--insecure_no_auth", flag}, {});
+    ASSERT_THAT(process, IsOk());
+    absl::StatusOr<int> code = (*process)->WaitForExit();
+    ASSERT_THAT(code, IsOk());
+    EXPECT_EQ(*code, 2);
+    EXPECT_THAT((*process)->output(), HasSubstr("must be positive"));
+  }
 }
 
 // `openssl s_client` offering exactly one TLS 1.2 suite; true when the
