@@ -38,7 +38,7 @@ PACKAGES=(
   libpq-dev
   libssl-dev
   golang-github-gogo-googleapis-dev  # google/rpc/*.proto
-  libcpp-httplib-dev    # needlecheck-cds-hooks: HTTP/1.1 + TLS server
+  libevent-dev          # needlecheck-cds-hooks: event loop + OpenSSL bufferevents
   libcurl4-openssl-dev  # needlecheck-cds-hooks: FHIR server client
   nlohmann-json3-dev    # needlecheck-cds-hooks: card and discovery JSON
   zlib1g-dev            # needlecheck-audit: .ndjson.gz exports
@@ -50,6 +50,7 @@ PACKAGES=(
 # charts present, a screenshot); with CI=true the test fails without it.
 TEST_PACKAGES=(
   chromium
+  openssl  # cds_hooks tests: certificates, and s_client for the TLS suites
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"

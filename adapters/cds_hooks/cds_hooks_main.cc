@@ -12,7 +12,9 @@
 // 2 bad flags.
 #include <curl/curl.h>
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -77,7 +79,23 @@ ABSL_FLAG(std::string, docs_base_url, "",
 ABSL_FLAG(
     std::string, cors_allow_origin, "*",
     "Access-Control-Allow-Origin value (the EHR's origin in production).");
-ABSL_FLAG(int, threads, 16, "HTTP worker threads.");
+ABSL_FLAG(int, threads, 16,
+          "Worker threads running hook calls (connections are held by one "
+          "event-loop thread, not by workers).");
+ABSL_FLAG(int, max_connections, 1024,
+          "Open HTTP connections in all; at the cap a new one replaces the "
+          "longest-idle keep-alive connection, or is refused (503).");
+ABSL_FLAG(int, max_connections_per_client, 256,
+          "Open HTTP connections from one client IP address (same policy).");
+ABSL_FLAG(int, header_timeout_ms, 5000,
+          "Deadline for a request's line and headers (total, not per read); "
+          "past it: 408 and close.");
+ABSL_FLAG(int, body_timeout_ms, 10000,
+          "Deadline for a request's body after its headers; past it: 408.");
+ABSL_FLAG(int, idle_timeout_ms, 5000,
+          "How long a keep-alive connection may wait for its next request.");
+ABSL_FLAG(int64_t, max_header_bytes, 32 << 10,
+          "Largest request line + headers accepted (larger: 431).");
 ABSL_FLAG(std::string, time_zone, "UTC",
           "Time zone of 'today' (patient-view, undated orders), e.g. "
           "Europe/Berlin.");
@@ -94,6 +112,36 @@ bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
   }
   return !host->empty() && absl::SimpleAtoi(listen.substr(colon + 1), port) &&
          *port >= 0 && *port <= 65535;
+}
+
+// Each connection is a file descriptor: raises the soft RLIMIT_NOFILE so
+// that `max_connections` fit beside the gRPC channel, libcurl and the
+// listener, and returns how many connections fit (fewer, with a warning,
+// when the hard limit is too low).
+int FitConnectionsToFileLimit(int max_connections) {
+  constexpr rlim_t kReserve = 128;
+  const rlim_t needed = static_cast<rlim_t>(max_connections) + kReserve;
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return max_connections;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY
+                         ? needed
+                         : std::min(needed, limit.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) {
+    return max_connections;
+  }
+  const int fit = limit.rlim_cur > 2 * kReserve
+                      ? static_cast<int>(limit.rlim_cur - kReserve)
+                      : static_cast<int>(limit.rlim_cur / 2);
+  std::fprintf(stderr,
+               "WARNING: --max_connections=%d lowered to %d: the file "
+               "descriptor limit is %llu (raise ulimit -n)\n",
+               max_connections, fit,
+               static_cast<unsigned long long>(limit.rlim_cur));
+  return fit;
 }
 
 int Main() {
@@ -220,6 +268,24 @@ int Main() {
   http.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   http.threads = absl::GetFlag(FLAGS_threads);
   http.max_body_bytes = options.max_body_bytes;
+  http.max_connections = absl::GetFlag(FLAGS_max_connections);
+  http.max_connections_per_client =
+      absl::GetFlag(FLAGS_max_connections_per_client);
+  http.header_timeout_ms = absl::GetFlag(FLAGS_header_timeout_ms);
+  http.body_timeout_ms = absl::GetFlag(FLAGS_body_timeout_ms);
+  http.idle_timeout_ms = absl::GetFlag(FLAGS_idle_timeout_ms);
+  http.max_header_bytes = static_cast<size_t>(
+      std::max<int64_t>(0, absl::GetFlag(FLAGS_max_header_bytes)));
+  if (http.max_connections < 1 || http.max_connections_per_client < 1 ||
+      http.header_timeout_ms < 1 || http.body_timeout_ms < 1 ||
+      http.idle_timeout_ms < 1 || http.max_header_bytes < 64) {
+    std::fprintf(stderr,
+                 "--max_connections, --max_connections_per_client and the "
+                 "--*_timeout_ms flags must be positive, --max_header_bytes "
+                 "at least 64\n");
+    return 2;
+  }
+  http.max_connections = FitConnectionsToFileLimit(http.max_connections);
   absl::StatusOr<std::unique_ptr<HttpServer>> server =
       HttpServer::Create(http, &service);
   if (!server.ok()) {
