@@ -121,10 +121,15 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
       return s;  // the destructor stops the server
     }
   }
-  LogInfo("serving",
-          {{"address", server->address_},
-           {"max_receive_message_bytes", options.max_receive_message_bytes},
-           {"data_dir", options.data_dir}});
+  LogInfo(
+      "serving",
+      {{"address", server->address_},
+       {"max_receive_message_bytes", options.max_receive_message_bytes},
+       {"max_concurrent_streams", options.max_concurrent_streams},
+       {"max_connection_idle",
+        absl::FormatDuration(options.max_connection_idle)},
+       {"max_connection_age", absl::FormatDuration(options.max_connection_age)},
+       {"data_dir", options.data_dir}});
   return server;
 }
 
