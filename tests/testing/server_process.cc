@@ -196,6 +196,11 @@ absl::StatusOr<int> ServerProcess::WaitForExit(absl::Duration timeout) {
       } else if (WIFSIGNALED(wstatus)) {
         exit_code_ = 128 + WTERMSIG(wstatus);
       }
+      // The reader thread may not have taken the child's last lines from
+      // the pipe yet: wait (bounded: a grandchild may hold the pipe open)
+      // until it has seen the end, so output() is complete.
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&eof_), absl::Seconds(10));
       return exit_code_;
     }
     if (r < 0 && errno != EINTR) return ErrnoError("waitpid", errno);
