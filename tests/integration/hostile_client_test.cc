@@ -323,6 +323,21 @@ TEST_F(HostileClientTest, UnparseableUnaryRequestIsInvalidArgument) {
   EXPECT_THAT(server_->output(), HasSubstr("event=request_unparseable"));
 }
 
+// The raw handlers see messages after gRPC has decompressed them.
+TEST_F(HostileClientTest, CompressedRequestsAreParsed) {
+  StartServer();
+  grpc::ClientContext context;
+  context.set_deadline(Deadline());
+  context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  ScreenRequest request = Request("gzip", 1, "2026-01-10");
+  request.mutable_record()->mutable_conditions(0)->mutable_code()->set_text(
+      std::string(64 * 1024, 'e'));  // compresses well
+  ScreenResponse response;
+  const grpc::Status status = stub_->Screen(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.request_id(), "gzip");
+}
+
 TEST_F(HostileClientTest, UnparseableStreamMessageIsInvalidArgument) {
   StartServer();
   std::string valid;
