@@ -264,7 +264,7 @@ class HostileClientTest : public ::testing::Test {
 // exceed a default client's 8 KiB of metadata, and the client sees
 // RESOURCE_EXHAUSTED instead of INVALID_ARGUMENT.
 TEST_F(HostileClientTest, TwoHundredViolationsStayInvalidArgument) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   const size_t mark = server_->output_size();
   const grpc::Status status =
       Screen(stub_.get(), Request("many-bad", 200, "2026-13-45"));
@@ -300,7 +300,7 @@ TEST_F(HostileClientTest, TwoHundredViolationsStayInvalidArgument) {
 }
 
 TEST_F(HostileClientTest, UnparseableUnaryRequestIsInvalidArgument) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   std::string response;
   grpc::Status status =
       RawUnary(channel_.get(), kScreenMethod, kGarbage, &response);
@@ -325,7 +325,7 @@ TEST_F(HostileClientTest, UnparseableUnaryRequestIsInvalidArgument) {
 
 // The raw handlers see messages after gRPC has decompressed them.
 TEST_F(HostileClientTest, CompressedRequestsAreParsed) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   grpc::ClientContext context;
   context.set_deadline(Deadline());
   context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
@@ -339,7 +339,7 @@ TEST_F(HostileClientTest, CompressedRequestsAreParsed) {
 }
 
 TEST_F(HostileClientTest, UnparseableStreamMessageIsInvalidArgument) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   std::string valid;
   ASSERT_TRUE(Request("s", 1, "2026-01-10").SerializeToString(&valid));
   std::vector<std::string> responses;
@@ -354,7 +354,7 @@ TEST_F(HostileClientTest, UnparseableStreamMessageIsInvalidArgument) {
 }
 
 TEST_F(HostileClientTest, UnparseableAuditMessageIsInvalidArgument) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   v1::AuditRequest request;
   request.set_request_id("a");
   request.mutable_record()->set_patient_id("p-audit");
@@ -378,7 +378,7 @@ TEST_F(HostileClientTest, UnparseableAuditMessageIsInvalidArgument) {
 // honours the server's SETTINGS; gRPC 1.51 does not bind a hand-made client
 // that never acknowledges them, see the README.)
 TEST_F(HostileClientTest, ManyIdleStreamsOnOneConnectionStayBounded) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_TRUE(Screen(stub_.get(), Request("warm-up", 1, "2026-01-10")).ok());
   const int64_t rss_before = RssKib(server_->pid());
   ASSERT_GT(rss_before, 0);
@@ -436,10 +436,29 @@ TEST_F(HostileClientTest, ManyIdleStreamsOnOneConnectionStayBounded) {
   EXPECT_EQ(Stop(), 0);
 }
 
+// --max_connection_idle and --max_connection_age reach gRPC: the server
+// closes the connection (GOAWAY), the channel leaves READY, and the next
+// call reconnects.
+TEST_F(HostileClientTest, ConnectionIdleAndAgeLimitsCloseConnections) {
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{"--max_connection_idle=1s"},
+        std::vector<std::string>{"--max_connection_age=1s",
+                                 "--max_connection_age_grace=1s"}}) {
+    SCOPED_TRACE(flags[0]);
+    ASSERT_NO_FATAL_FAILURE(StartServer(flags));
+    ASSERT_TRUE(Screen(stub_.get(), Request("first", 1, "2026-01-10")).ok());
+    ASSERT_EQ(channel_->GetState(false), GRPC_CHANNEL_READY);
+    EXPECT_TRUE(channel_->WaitForStateChange(GRPC_CHANNEL_READY, Deadline()))
+        << "the connection was not closed";
+    EXPECT_TRUE(Screen(stub_.get(), Request("again", 1, "2026-01-10")).ok());
+    EXPECT_EQ(Stop(), 0);
+  }
+}
+
 // The request id is the caller's text (the CDS Hooks gateway passes its
 // hookInstance): the log carries its hash only.
 TEST_F(HostileClientTest, RequestIdNeverReachesTheLog) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   const std::string canary = "CANARY-7b1e-request-id";
   EXPECT_EQ(Screen(stub_.get(), Request(canary, 1, "2026-13-45")).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);

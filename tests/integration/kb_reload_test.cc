@@ -135,7 +135,7 @@ class KbReloadTest : public ::testing::Test {
 };
 
 TEST_F(KbReloadTest, SymlinkToDevZeroIsRefusedOnReload) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   EXPECT_EQ(KbVersion(), "2026.11.1-old");
   const int64_t rss_before = RssKib(server_->pid());
   ReplaceKbWithSymlinkTo("/dev/zero");
@@ -146,7 +146,7 @@ TEST_F(KbReloadTest, SymlinkToDevZeroIsRefusedOnReload) {
 }
 
 TEST_F(KbReloadTest, FifoIsRefusedOnReloadAndSigtermStillWorks) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   const std::string fifo = dir_.Path("kb.fifo");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   ReplaceKbWithSymlinkTo(fifo);
@@ -163,7 +163,7 @@ TEST_F(KbReloadTest, FifoIsRefusedOnReloadAndSigtermStillWorks) {
 }
 
 TEST_F(KbReloadTest, FileOverTheSizeCapIsRefusedOnReload) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   // A sparse 1 GiB file: costs no disk, would cost 1 GiB of memory to read.
   const std::string big = dir_.Path("big.textproto");
   ASSERT_EQ(
