@@ -4,6 +4,8 @@
 //                [--knowledge_base=FILE] [--max_message_bytes=4194304]
 //                [--drain_seconds=10] [--ready_file=FILE]
 //                [--ledger=sqlite|none] [--ledger_flush_ms=200]
+//                [--max_concurrent_streams=256] [--max_connection_idle=30m]
+//                [--max_connection_age=0] [--max_connection_age_grace=inf]
 //
 // SIGHUP reloads the knowledge base; SIGTERM or SIGINT drains (in-flight
 // calls finish, the alert ledger commits everything) and exits 0.
@@ -33,6 +35,22 @@ ABSL_FLAG(double, drain_seconds, 10,
 ABSL_FLAG(std::string, ready_file, "",
           "When set, HOST:PORT is written to this file once serving.");
 
+// HTTP/2 and connection limits: what one client connection may hold.
+ABSL_FLAG(int, max_concurrent_streams, 256,
+          "Calls (HTTP/2 streams) open at once on one client connection; "
+          "gRPC clients queue the calls past it. 0: no limit.");
+ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(30),
+          "A connection with no call open for this long is closed "
+          "gracefully (clients reconnect on their next call). 0 or inf: "
+          "never.");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
+          "Connections older than this are closed gracefully (GOAWAY), so "
+          "that clients reconnect and re-balance across replicas. 0 or "
+          "inf: never.");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::InfiniteDuration(),
+          "After --max_connection_age, how long calls still open may take "
+          "before they are cancelled. inf: as long as they need.");
+
 ABSL_FLAG(std::string, ledger, "sqlite",
           "Alert ledger: sqlite (<data_dir>/ledger.sqlite3) or none "
           "(no alert ids, no feedback or statistics).");
@@ -59,6 +77,19 @@ int main(int argc, char** argv) {
   options.drain_grace_period =
       absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
   options.ready_file = absl::GetFlag(FLAGS_ready_file);
+
+  // HTTP/2 and connection limits; 0 means "never" for idle and age.
+  const auto never_if_zero = [](absl::Duration d) {
+    return d == absl::ZeroDuration() ? absl::InfiniteDuration() : d;
+  };
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.max_connection_idle =
+      never_if_zero(absl::GetFlag(FLAGS_max_connection_idle));
+  options.max_connection_age =
+      never_if_zero(absl::GetFlag(FLAGS_max_connection_age));
+  options.max_connection_age_grace =
+      absl::GetFlag(FLAGS_max_connection_age_grace);
+
   options.ledger = absl::GetFlag(FLAGS_ledger);
   options.ledger_flush_window =
       absl::Milliseconds(absl::GetFlag(FLAGS_ledger_flush_ms));

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -18,6 +16,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "re2/re2.h"
+#include "service/common/bounded_file.h"
 #include "service/kb/kb_validation.h"
 
 namespace needlecheck::kb {
@@ -286,17 +285,10 @@ v1::KnowledgeBase KnowledgeBase::Summary() const {
 
 absl::StatusOr<std::shared_ptr<const KnowledgeBase>> LoadKnowledgeBaseFile(
     const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read knowledge base file ", path));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) {
-    return absl::DataLossError(absl::StrCat("error reading ", path));
-  }
-  return KnowledgeBase::FromText(buffer.str(), path);
+  absl::StatusOr<std::string> text =
+      ReadRegularFile(path, kMaxKnowledgeBaseFileBytes);
+  if (!text.ok()) return text.status();
+  return KnowledgeBase::FromText(*text, path);
 }
 
 absl::StatusOr<std::shared_ptr<const KnowledgeBase>>

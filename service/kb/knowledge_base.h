@@ -19,6 +19,7 @@
 #ifndef SERVICE_KB_KNOWLEDGE_BASE_H_
 #define SERVICE_KB_KNOWLEDGE_BASE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -171,8 +172,15 @@ class KnowledgeBase {
 // The knowledge base compiled into the binary (service/kb/data/).
 absl::string_view BundledKnowledgeBaseText();
 
+// The largest knowledge-base file read: 16 MiB (the bundled one is about
+// 60 KiB).
+inline constexpr size_t kMaxKnowledgeBaseFileBytes = 16 * 1024 * 1024;
+
 // Reads and compiles a knowledge-base file. NOT_FOUND / PERMISSION_DENIED
-// when it cannot be read; INVALID_ARGUMENT as FromText.
+// when it cannot be read; FAILED_PRECONDITION when it is not a regular file
+// (a FIFO, /dev/zero: never read, so never blocking or unbounded);
+// RESOURCE_EXHAUSTED when larger than kMaxKnowledgeBaseFileBytes (see
+// service/common/bounded_file.h); INVALID_ARGUMENT as FromText.
 absl::StatusOr<std::shared_ptr<const KnowledgeBase>> LoadKnowledgeBaseFile(
     const std::string& path);
 

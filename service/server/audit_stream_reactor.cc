@@ -1,17 +1,18 @@
 #include "service/server/audit_stream_reactor.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/server/handlers.h"
+#include "service/server/log.h"
 #include "service/server/status_conversion.h"
+#include "service/server/wire_message.h"
 
 namespace needlecheck::server {
 
 AuditStreamReactor::AuditStreamReactor(grpc::CallbackServerContext* context,
                                        ScreeningBackend* backend)
     : context_(context), backend_(backend) {
-  StartRead(&request_);
+  StartRead(&read_bytes_);
 }
 
 void AuditStreamReactor::OnReadDone(bool ok) {
@@ -20,6 +21,17 @@ void AuditStreamReactor::OnReadDone(bool ok) {
     FinishOnce(grpc::Status::OK);
     return;
   }
+  request_.Clear();
+  if (absl::Status parsed = ParseWireMessage(read_bytes_, &request_);
+      !parsed.ok()) {
+    LogWarning("stream_message_unparseable", {{"method", "Audit"},
+                                              {"stream_index", index_},
+                                              {"bytes", read_bytes_.Length()}});
+    FinishOnce(ToGrpcStatus(PrefixMessage(
+        parsed, absl::StrCat("message ", index_ + 1, " of the stream "))));
+    return;
+  }
+  read_bytes_.Clear();
   absl::Status status = CheckCall(GetCallState(*context_), absl::Now());
   if (status.ok()) {
     findings_.clear();
@@ -27,10 +39,8 @@ void AuditStreamReactor::OnReadDone(bool ok) {
     status = backend_->Audit(request_, &findings_);
   }
   if (!status.ok()) {
-    FinishOnce(ToGrpcStatus(PrefixMessage(
-        status,
-        absl::StrCat("request at index ", index_, " (request_id \"",
-                     absl::CHexEscape(request_.request_id()), "\"): "))));
+    FinishOnce(ToGrpcStatus(
+        StreamRequestError(status, index_, request_.request_id())));
     return;
   }
   WriteNextOrRead();
@@ -38,13 +48,17 @@ void AuditStreamReactor::OnReadDone(bool ok) {
 
 void AuditStreamReactor::WriteNextOrRead() {
   if (next_ < findings_.size()) {
-    StartWrite(&findings_[next_]);
+    if (absl::Status s = SerializeWireMessage(findings_[next_], &write_bytes_);
+        !s.ok()) {
+      FinishOnce(ToGrpcStatus(s));
+      return;
+    }
+    StartWrite(&write_bytes_);
     return;
   }
   ++index_;
   findings_.clear();
-  request_.Clear();
-  StartRead(&request_);
+  StartRead(&read_bytes_);
 }
 
 void AuditStreamReactor::OnWriteDone(bool ok) {
@@ -53,6 +67,7 @@ void AuditStreamReactor::OnWriteDone(bool ok) {
                             "the finding could not be sent"));
     return;
   }
+  write_bytes_.Clear();
   ++next_;
   WriteNextOrRead();
 }

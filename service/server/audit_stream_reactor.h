@@ -6,6 +6,10 @@
 // Contract
 // - Flow control end to end: one request and its findings in memory per
 //   stream; a client that stops reading stops the server reading too.
+// - Raw bytes in and out (see screening_service.h): a message that is not a
+//   valid AuditRequest ends the stream with INVALID_ARGUMENT "message 3 of
+//   the stream could not be parsed as needlecheck.v1.AuditRequest (N
+//   bytes)" (counting from 1), after every finding of the requests before.
 // - A request the backend rejects ends the stream with its status, the
 //   message prefixed with the request's position and id (as ScreenStream).
 // - Before each request: a cancelled call or an expired deadline ends the
@@ -19,14 +23,14 @@
 #include <vector>
 
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "needlecheck/v1/audit.pb.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
 
 class AuditStreamReactor
-    : public grpc::ServerBidiReactor<needlecheck::v1::AuditRequest,
-                                     needlecheck::v1::AuditFinding> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   AuditStreamReactor(grpc::CallbackServerContext* context,
                      ScreeningBackend* backend);
@@ -43,6 +47,8 @@ class AuditStreamReactor
 
   grpc::CallbackServerContext* const context_;
   ScreeningBackend* const backend_;
+  grpc::ByteBuffer read_bytes_;
+  grpc::ByteBuffer write_bytes_;
   needlecheck::v1::AuditRequest request_;
   std::vector<needlecheck::v1::AuditFinding> findings_;
   size_t next_ = 0;    // next finding to write

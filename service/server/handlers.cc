@@ -9,12 +9,6 @@
 #include "service/server/status_conversion.h"
 
 namespace needlecheck::server {
-namespace {
-
-// Request ids are the caller's; keep log lines bounded.
-constexpr size_t kMaxLoggedRequestIdLength = 64;
-
-}  // namespace
 
 CallState GetCallState(const grpc::CallbackServerContext& context) {
   CallState call;
@@ -38,21 +32,20 @@ absl::Status CheckCall(const CallState& call, absl::Time now) {
 void LogScreenFailure(const absl::Status& status,
                       const needlecheck::v1::ScreenRequest& request,
                       int64_t position) {
-  const std::string request_id =
-      request.request_id().substr(0, kMaxLoggedRequestIdLength);
+  const std::string request_id_hash = RequestIdHash(request.request_id());
   const LogLevel level = status.code() == absl::StatusCode::kInternal ||
                                  status.code() == absl::StatusCode::kUnknown
                              ? LogLevel::kError
                              : LogLevel::kWarning;
   if (position >= 0) {
     Log(level, "screen_failed",
-        {{"request_id", request_id},
+        {{"request_id_hash", request_id_hash},
          {"stream_index", position},
          {"code", absl::StatusCodeToString(status.code())},
          {"fields", ViolationFields(status)}});
   } else {
     Log(level, "screen_failed",
-        {{"request_id", request_id},
+        {{"request_id_hash", request_id_hash},
          {"code", absl::StatusCodeToString(status.code())},
          {"fields", ViolationFields(status)}});
   }

@@ -6,7 +6,7 @@
 //   DEADLINE_EXCEEDED and a cancelled call CANCELLED, both without any work.
 //   Then it delegates to the ScreeningBackend and converts its
 //   absl::Status (with error details) to a grpc::Status.
-// - Logs: rejected requests (request id, status code, the offending field
+// - Logs: rejected requests (request_id_hash, status code, the offending field
 //   paths) and internal errors; never request content.
 // - HandleRecordFeedback / HandleGetAlertStats delegate to the AlertLedger
 //   (null: the ledger is disabled, UNIMPLEMENTED). Invalid requests get

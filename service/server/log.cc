@@ -1,5 +1,6 @@
 #include "service/server/log.h"
 
+#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,6 +48,15 @@ absl::string_view LevelName(LogLevel level) {
 }
 
 }  // namespace
+
+std::string RequestIdHash(absl::string_view request_id) {
+  if (request_id.empty()) return "";
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(request_id.data()),
+         request_id.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), 8));
+}
 
 std::string FormatLogLine(absl::string_view timestamp, LogLevel level,
                           absl::string_view event,

@@ -6,9 +6,11 @@
 //   '=' or control characters are quoted and C-escaped; each line is written
 //   with a single write under a mutex, so lines never interleave.
 // - NEVER log patient data: no patient or entry ids, names, notes, codes or
-//   texts from records, nor any other request content. Request ids, counts,
-//   durations, field paths ("session.date"), status codes and configuration
-//   (file names, knowledge-base errors) are fine.
+//   texts from records, nor any other request content. Counts, durations,
+//   field paths ("session.date"), status codes and configuration (file
+//   names, knowledge-base errors) are fine. A request id is the caller's
+//   text (the CDS Hooks gateway passes its hookInstance): log it only as
+//   request_id_hash=RequestIdHash(id), never verbatim.
 // - Thread-safe.
 #ifndef SERVICE_SERVER_LOG_H_
 #define SERVICE_SERVER_LOG_H_
@@ -45,6 +47,11 @@ inline void LogError(absl::string_view event,
                      std::initializer_list<LogField> fields = {}) {
   Log(LogLevel::kError, event, fields);
 }
+
+// The first 16 hex digits of the SHA-256 of `request_id`, for the
+// "request_id_hash" field: a caller who knows its request id can find its
+// lines, while the log carries none of the caller's text. "" for "".
+std::string RequestIdHash(absl::string_view request_id);
 
 // The log line for an event, without the trailing newline (for tests).
 std::string FormatLogLine(absl::string_view timestamp, LogLevel level,

@@ -1,17 +1,18 @@
 #include "service/server/screen_stream_reactor.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/server/handlers.h"
+#include "service/server/log.h"
 #include "service/server/status_conversion.h"
+#include "service/server/wire_message.h"
 
 namespace needlecheck::server {
 
 ScreenStreamReactor::ScreenStreamReactor(grpc::CallbackServerContext* context,
                                          ScreeningBackend* backend)
     : context_(context), backend_(backend) {
-  StartRead(&request_);
+  StartRead(&read_bytes_);
 }
 
 void ScreenStreamReactor::OnReadDone(bool ok) {
@@ -21,20 +22,30 @@ void ScreenStreamReactor::OnReadDone(bool ok) {
     FinishOnce(grpc::Status::OK);
     return;
   }
+  request_.Clear();
+  if (absl::Status parsed = ParseWireMessage(read_bytes_, &request_);
+      !parsed.ok()) {
+    LogWarning("stream_message_unparseable", {{"method", "ScreenStream"},
+                                              {"stream_index", index_},
+                                              {"bytes", read_bytes_.Length()}});
+    FinishOnce(ToGrpcStatus(PrefixMessage(
+        parsed, absl::StrCat("message ", index_ + 1, " of the stream "))));
+    return;
+  }
+  read_bytes_.Clear();
   absl::Status status = CheckCall(GetCallState(*context_), absl::Now());
   if (status.ok()) {
     response_.Clear();
     status = backend_->Screen(request_, &response_);
   }
+  if (status.ok()) status = SerializeWireMessage(response_, &write_bytes_);
   if (!status.ok()) {
     LogScreenFailure(status, request_, index_);
-    FinishOnce(ToGrpcStatus(PrefixMessage(
-        status,
-        absl::StrCat("request at index ", index_, " (request_id \"",
-                     absl::CHexEscape(request_.request_id()), "\"): "))));
+    FinishOnce(ToGrpcStatus(
+        StreamRequestError(status, index_, request_.request_id())));
     return;
   }
-  StartWrite(&response_);
+  StartWrite(&write_bytes_);
 }
 
 void ScreenStreamReactor::OnWriteDone(bool ok) {
@@ -45,8 +56,8 @@ void ScreenStreamReactor::OnWriteDone(bool ok) {
     return;
   }
   ++index_;
-  request_.Clear();
-  StartRead(&request_);
+  write_bytes_.Clear();
+  StartRead(&read_bytes_);
 }
 
 void ScreenStreamReactor::FinishOnce(const grpc::Status& status) {

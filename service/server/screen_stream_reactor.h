@@ -6,6 +6,11 @@
 //   write its response, then read the next. A client that stops reading
 //   stops the server reading too (flow control end to end), and memory per
 //   stream is one request and one response.
+// - Raw bytes in and out (see screening_service.h): a message that is not a
+//   valid ScreenRequest ends the stream with INVALID_ARGUMENT "message 3 of
+//   the stream could not be parsed as needlecheck.v1.ScreenRequest (N
+//   bytes)" (counting from 1); responses to the messages before it have
+//   been sent.
 // - A request the backend rejects ends the stream with its status (e.g.
 //   INVALID_ARGUMENT with BadRequest details), its message prefixed with
 //   the request's position and id: "request at index 2 (request_id
@@ -21,6 +26,7 @@
 #include <cstdint>
 
 #include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "needlecheck/v1/screening.pb.h"
 #include "service/server/screening_backend.h"
@@ -28,8 +34,7 @@
 namespace needlecheck::server {
 
 class ScreenStreamReactor
-    : public grpc::ServerBidiReactor<needlecheck::v1::ScreenRequest,
-                                     needlecheck::v1::ScreenResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   ScreenStreamReactor(grpc::CallbackServerContext* context,
                       ScreeningBackend* backend);
@@ -43,6 +48,8 @@ class ScreenStreamReactor
 
   grpc::CallbackServerContext* const context_;
   ScreeningBackend* const backend_;
+  grpc::ByteBuffer read_bytes_;
+  grpc::ByteBuffer write_bytes_;
   needlecheck::v1::ScreenRequest request_;
   needlecheck::v1::ScreenResponse response_;
   int64_t index_ = 0;  // position of request_ in the stream

@@ -149,7 +149,7 @@ class EngineBackend : public ScreeningBackend {
       alert.clear_alert_id();
     }
     LogError("ledger_record_failed",
-             {{"request_id", response->request_id().substr(0, 64)},
+             {{"request_id_hash", RequestIdHash(response->request_id())},
               {"alerts", response->alerts_size()},
               {"code", absl::StatusCodeToString(status.code())},
               {"error", status.message()}});

@@ -1,52 +1,70 @@
 // ScreeningServiceImpl: needlecheck.v1.ScreeningService on gRPC's callback
 // API. Each method is a thin shell around its handler (handlers.h,
-// screen_stream_reactor.h); the work is the ScreeningBackend's.
+// screen_stream_reactor.h, audit_stream_reactor.h); the work is the
+// ScreeningBackend's.
 //
-// Thread-safe; `backend` and `ledger` (null: no ledger) must outlive the
-// service (and the server it is registered with).
+// Contract
+// - Every method is registered raw (grpc::ByteBuffer in and out) and parses
+//   its requests itself (wire_message.h): bytes that are not a valid request
+//   get INVALID_ARGUMENT ("the request could not be parsed as
+//   needlecheck.v1.ScreenRequest (N bytes)"; on a stream, "message 3 of the
+//   stream could not be parsed ..."), where gRPC's own deserialization
+//   would answer UNIMPLEMENTED, or end a stream with OK and drop the rest.
+//   Clients see the same wire contract as with typed handlers.
+// - Thread-safe; `backend` and `ledger` (null: no ledger) must outlive the
+//   service (and the server it is registered with).
 #ifndef SERVICE_SERVER_SCREENING_SERVICE_H_
 #define SERVICE_SERVER_SCREENING_SERVICE_H_
 
+#include "grpcpp/support/byte_buffer.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "service/ledger/alert_ledger.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
 
-class ScreeningServiceImpl final
-    : public needlecheck::v1::ScreeningService::CallbackService {
+// The generated service with every method marked raw.
+using RawScreeningService =
+    needlecheck::v1::ScreeningService::WithRawCallbackMethod_Screen<
+        needlecheck::v1::ScreeningService::WithRawCallbackMethod_ScreenStream<
+            needlecheck::v1::ScreeningService::
+                WithRawCallbackMethod_GetKnowledgeBase<
+                    needlecheck::v1::ScreeningService::
+                        WithRawCallbackMethod_RecordFeedback<
+                            needlecheck::v1::ScreeningService::
+                                WithRawCallbackMethod_GetAlertStats<
+                                    needlecheck::v1::ScreeningService::
+                                        WithRawCallbackMethod_Audit<
+                                            needlecheck::v1::ScreeningService::
+                                                Service>>>>>>;
+
+class ScreeningServiceImpl final : public RawScreeningService {
  public:
   explicit ScreeningServiceImpl(ScreeningBackend* backend,
                                 ledger::AlertLedger* ledger = nullptr)
       : backend_(backend), ledger_(ledger) {}
 
-  grpc::ServerUnaryReactor* Screen(
-      grpc::CallbackServerContext* context,
-      const needlecheck::v1::ScreenRequest* request,
-      needlecheck::v1::ScreenResponse* response) override;
+  grpc::ServerUnaryReactor* Screen(grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
 
-  grpc::ServerBidiReactor<needlecheck::v1::ScreenRequest,
-                          needlecheck::v1::ScreenResponse>*
-  ScreenStream(grpc::CallbackServerContext* context) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ScreenStream(
+      grpc::CallbackServerContext* context) override;
 
   grpc::ServerUnaryReactor* GetKnowledgeBase(
-      grpc::CallbackServerContext* context,
-      const needlecheck::v1::GetKnowledgeBaseRequest* request,
-      needlecheck::v1::KnowledgeBase* response) override;
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
 
-  grpc::ServerUnaryReactor* RecordFeedback(
-      grpc::CallbackServerContext* context,
-      const needlecheck::v1::RecordFeedbackRequest* request,
-      needlecheck::v1::RecordFeedbackResponse* response) override;
+  grpc::ServerUnaryReactor* RecordFeedback(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
 
-  grpc::ServerBidiReactor<needlecheck::v1::AuditRequest,
-                          needlecheck::v1::AuditFinding>*
-  Audit(grpc::CallbackServerContext* context) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Audit(
+      grpc::CallbackServerContext* context) override;
 
-  grpc::ServerUnaryReactor* GetAlertStats(
-      grpc::CallbackServerContext* context,
-      const needlecheck::v1::GetAlertStatsRequest* request,
-      needlecheck::v1::AlertStats* response) override;
+  grpc::ServerUnaryReactor* GetAlertStats(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
 
  private:
   ScreeningBackend* const backend_;

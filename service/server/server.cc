@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "grpcpp/server_builder.h"
 #include "service/ledger/sqlite_ledger.h"
 #include "service/server/log.h"
+#include "service/server/reload_worker.h"
 
 namespace needlecheck::server {
 namespace {
@@ -63,6 +65,9 @@ std::string HostOf(const std::string& listen_address) {
   const size_t colon = listen_address.rfind(':');
   return listen_address.substr(0, colon);
 }
+
+// How long RunServer waits, after draining, for a reload still under way.
+constexpr absl::Duration kReloadStopTimeout = absl::Seconds(2);
 
 sigset_t ControlSignals() {
   sigset_t set;
@@ -121,10 +126,15 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
       return s;  // the destructor stops the server
     }
   }
-  LogInfo("serving",
-          {{"address", server->address_},
-           {"max_receive_message_bytes", options.max_receive_message_bytes},
-           {"data_dir", options.data_dir}});
+  LogInfo(
+      "serving",
+      {{"address", server->address_},
+       {"max_receive_message_bytes", options.max_receive_message_bytes},
+       {"max_concurrent_streams", options.max_concurrent_streams},
+       {"max_connection_idle",
+        absl::FormatDuration(options.max_connection_idle)},
+       {"max_connection_age", absl::FormatDuration(options.max_connection_age)},
+       {"data_dir", options.data_dir}});
   return server;
 }
 
@@ -265,6 +275,9 @@ int RunServer(const ServerOptions& options) {
   std::printf("needlecheckd listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
 
+  NeedlecheckServer* const running = server->get();
+  ReloadWorker reloader(
+      [running] { running->ReloadKnowledgeBase().IgnoreError(); });
   while (true) {
     int sig = 0;
     const int err = sigwait(&signals, &sig);
@@ -274,8 +287,10 @@ int RunServer(const ServerOptions& options) {
       break;
     }
     if (sig == SIGHUP) {
-      LogInfo("signal", {{"signal", "SIGHUP"}, {"action", "reload"}});
-      (*server)->ReloadKnowledgeBase().IgnoreError();  // logged inside
+      const bool coalesced = reloader.Request();
+      LogInfo("signal",
+              {{"signal", "SIGHUP"},
+               {"action", coalesced ? "reload_already_queued" : "reload"}});
       continue;
     }
     LogInfo("signal", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
@@ -283,7 +298,16 @@ int RunServer(const ServerOptions& options) {
     break;
   }
   (*server)->Drain();
-  return (*server)->ledger_close_status().ok() ? 0 : 1;
+  const int exit_code = (*server)->ledger_close_status().ok() ? 0 : 1;
+  if (!reloader.Stop(kReloadStopTimeout)) {
+    // A reload stuck in I/O: the server has drained and the ledger is
+    // closed, so exit without waiting for it (it still uses the server).
+    LogError("kb_reload_abandoned",
+             {{"waited", absl::FormatDuration(kReloadStopTimeout)}});
+    std::fflush(stdout);
+    std::_Exit(exit_code);
+  }
+  return exit_code;
 }
 
 }  // namespace needlecheck::server

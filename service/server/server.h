@@ -15,7 +15,10 @@
 //   error (UNAVAILABLE, FAILED_PRECONDITION for a file from a newer
 //   version, DATA_LOSS) when it cannot; with "none" there is no ledger.
 // - ReloadKnowledgeBase() reloads from the same place; on error the old one
-//   keeps being served and the error is returned (and logged).
+//   keeps being served and the error is returned (and logged). The file
+//   must be a regular file of at most 16 MiB (kb::LoadKnowledgeBaseFile):
+//   a FIFO or /dev/zero is refused without being read, at start-up
+//   (FAILED_PRECONDITION) as on reload.
 // - Drain(): health NOT_SERVING, new calls refused, calls in flight get
 //   options.drain_grace_period and are then cancelled; once the server has
 //   stopped (no call in flight), the ledger commits everything queued and
@@ -30,8 +33,12 @@
 // thread gRPC starts inherits the mask), starts the server, prints
 // "needlecheckd listening on HOST:PORT" on stdout, and then waits for
 // signals with sigwait() in that thread (no work in signal handlers):
-// SIGHUP reloads the knowledge base, SIGTERM/SIGINT drain and return 0
-// (1 when the ledger could not commit everything at close). It returns 2
+// SIGHUP asks a reload worker thread to reload the knowledge base (the
+// signal thread never waits for a reload, so SIGTERM is always handled; a
+// SIGHUP while a reload is under way queues one more, further ones are
+// folded into it), SIGTERM/SIGINT drain and return 0 (1 when the ledger
+// could not commit everything at close). After the drain it waits at most
+// 2 s for a reload still under way, then exits without it. It returns 2
 // for invalid options and 1 when the server cannot start. Call
 // it from main before anything else starts a thread.
 #ifndef SERVICE_SERVER_SERVER_H_

@@ -493,10 +493,11 @@ TEST_F(NeedlecheckdTest, LogsCarryNoPatientData) {
   EXPECT_FALSE(Screen(bad, &response).ok());
   EXPECT_EQ(Stop(), 0);
   const std::string log = server_->output();
-  EXPECT_THAT(log, HasSubstr("request_id=log-bad"));
+  // The request id only as its hash (the caller's text never).
+  EXPECT_THAT(log, HasSubstr("event=screen_failed request_id_hash="));
   for (const char* secret :
        {kPatientSecret, "COND-SECRET-ID", "ALLERGY-SECRET-ID", "Secretname",
-        "24079001", "dermatitis", "not a date"}) {
+        "24079001", "dermatitis", "not a date", "log-bad"}) {
     EXPECT_THAT(log, Not(HasSubstr(secret))) << secret;
   }
 }

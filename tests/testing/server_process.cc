@@ -196,11 +196,11 @@ absl::StatusOr<int> ServerProcess::WaitForExit(absl::Duration timeout) {
       } else if (WIFSIGNALED(wstatus)) {
         exit_code_ = 128 + WTERMSIG(wstatus);
       }
-      // The child is gone, but the reader thread may not have drained the
-      // pipe yet: wait (bounded: a grandchild could still hold the pipe) for
-      // its end of file, so output() holds all the child wrote.
+      // The reader thread may not have taken the child's last lines from
+      // the pipe yet: wait (bounded: a grandchild may hold the pipe open)
+      // until it has seen the end, so output() is complete.
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&eof_), absl::Seconds(5));
+      mu_.AwaitWithTimeout(absl::Condition(&eof_), absl::Seconds(10));
       return exit_code_;
     }
     if (r < 0 && errno != EINTR) return ErrnoError("waitpid", errno);

@@ -76,10 +76,10 @@ class ServerProcess {
   absl::Status Signal(int signal);
 
   // Waits up to `timeout` for the child to exit and returns its exit code,
-  // or 128 + the signal number when a signal ended it. DEADLINE_EXCEEDED
-  // when it is still running (it is then left running). Once it returns an
-  // exit code, output() holds everything the child wrote (the reader is
-  // given up to 5 s more to reach the pipe's end).
+  // or 128 + the signal number when a signal ended it; output() then holds
+  // everything the child wrote (the reader is given up to 10 s more to
+  // reach the end of the pipe). DEADLINE_EXCEEDED when it is still running
+  // (it is then left running).
   absl::StatusOr<int> WaitForExit(absl::Duration timeout = absl::Seconds(60));
 
   // Waits up to `timeout` until the captured output contains `text`, at or

@@ -207,6 +207,28 @@ TEST_F(CliIntegrationTest, ServerRejectionPrintsFieldViolations) {
                     HasSubstr("  field "), HasSubstr("onset")));
 }
 
+// 200 bad dates: the server's answer stays INVALID_ARGUMENT (an input
+// error, exit 2) with a bounded list, instead of overflowing the client's
+// metadata limit (RESOURCE_EXHAUSTED, exit 1).
+TEST_F(CliIntegrationTest, TwoHundredBadDatesAreStillAnInputError) {
+  std::string conditions;
+  for (int i = 0; i < 200; ++i) {
+    absl::StrAppend(&conditions, i == 0 ? "" : ",", R"({"id": "c)", i,
+                    R"(", "code": {"text": "eczema"},
+                    "clinicalStatus": "active", "onset": "2026-13-45"})");
+  }
+  const std::string record =
+      tmp_.WriteFile("many_bad_dates.json",
+                     absl::StrCat(R"({"patientId": "p-bad", "conditions": [)",
+                                  conditions, "]}"));
+  const CommandResult result = Screen({"--area=cheeks"}, record);
+  EXPECT_EQ(result.exit_code, 2) << result.stderr_text;
+  EXPECT_THAT(result.stderr_text,
+              AllOf(HasSubstr("Screen failed: INVALID_ARGUMENT"),
+                    HasSubstr("field record.conditions[0].onset"),
+                    HasSubstr("more violations not listed")));
+}
+
 TEST_F(CliIntegrationTest, UnreachableServerIsAnRpcError) {
   const CommandResult result =
       Cli({"screen", "--record", record_, "--date", kSessionDate, "--server",

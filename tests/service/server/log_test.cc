@@ -1,5 +1,7 @@
 #include "service/server/log.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace needlecheck::server {
@@ -27,6 +29,13 @@ TEST(LogTest, QuotesAndEscapesAwkwardValues) {
 TEST(LogTest, LevelsAreNamed) {
   EXPECT_EQ(FormatLogLine("t", LogLevel::kWarning, "e", {}),
             "ts=t level=warning event=e");
+}
+
+TEST(LogTest, RequestIdHashIsTheStartOfItsSha256) {
+  // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223...
+  EXPECT_EQ(RequestIdHash("abc"), "ba7816bf8f01cfea");
+  EXPECT_EQ(RequestIdHash(""), "");
+  EXPECT_EQ(RequestIdHash(std::string(1 << 20, 'x')).size(), 16u);
 }
 
 }  // namespace
