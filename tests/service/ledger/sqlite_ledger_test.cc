@@ -1,7 +1,8 @@
 // The SQLite alert ledger on a real file in a fresh temporary folder:
 // recording, feedback (durability, idempotency, errors), statistics,
 // date ranges, migration, refusal of newer files, reopen, close, and
-// backpressure.
+// failing writes (refused at once, then recovered). Opening checks are in
+// sqlite_ledger_open_test.cc.
 #include "service/ledger/sqlite_ledger.h"
 
 #include <stdlib.h>
@@ -613,6 +614,11 @@ TEST_F(SqliteLedgerTest, InvalidOptions) {
   EXPECT_THAT(OpenSqliteLedger(options),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("max_queued_screenings")));
+  options = Options();
+  options.integrity_check_time_limit = absl::InfiniteDuration();
+  EXPECT_THAT(OpenSqliteLedger(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("integrity_check_time_limit")));
 }
 
 // While another connection holds the write lock, the batch fails and is
