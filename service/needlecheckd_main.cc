@@ -6,6 +6,7 @@
 //                [--ledger=sqlite|none] [--ledger_flush_ms=200]
 //                [--max_concurrent_streams=256] [--max_connection_idle=30m]
 //                [--max_connection_age=0] [--max_connection_age_grace=inf]
+//                [--ledger_check_seconds=30] [--ledger_recover]
 //
 // SIGHUP reloads the knowledge base; SIGTERM or SIGINT drains (in-flight
 // calls finish, the alert ledger commits everything) and exits 0.
@@ -59,6 +60,21 @@ ABSL_FLAG(int, ledger_flush_ms, 200,
           "(milliseconds, 0-10000): the most a crash can lose. Feedback is "
           "always committed before it is acknowledged.");
 
+// Alert ledger faults: the integrity check at start, recovery from a
+// damaged file, and the test-only write fault.
+ABSL_FLAG(double, ledger_check_seconds, 30,
+          "Time limit of the ledger's integrity check at start (PRAGMA "
+          "quick_check); when hit, the server starts and logs "
+          "ledger_check_incomplete. 0 skips the check.");
+ABSL_FLAG(bool, ledger_recover, false,
+          "When the ledger file is damaged, empty or not SQLite: move it "
+          "aside (with its -wal/-shm) to <file>.damaged-<UTC time>, log it, "
+          "and start a new, empty ledger. Without it such a file stops the "
+          "start.");
+ABSL_FLAG(std::string, testonly_ledger_fault_file, "",
+          "For tests only: while this file exists, every ledger write fails "
+          "as on a full disk.");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "needlecheckd: microneedling safety screening over gRPC "
@@ -93,5 +109,10 @@ int main(int argc, char** argv) {
   options.ledger = absl::GetFlag(FLAGS_ledger);
   options.ledger_flush_window =
       absl::Milliseconds(absl::GetFlag(FLAGS_ledger_flush_ms));
+  options.ledger_check_time_limit =
+      absl::Seconds(absl::GetFlag(FLAGS_ledger_check_seconds));
+  options.ledger_recover = absl::GetFlag(FLAGS_ledger_recover);
+  options.ledger_test_fault_file =
+      absl::GetFlag(FLAGS_testonly_ledger_fault_file);
   return needlecheck::server::RunServer(options);
 }

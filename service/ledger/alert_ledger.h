@@ -11,17 +11,26 @@
 //   power loss) may lose the screenings of the last flush window; Flush()
 //   and Close() commit everything queued before they were called, so a
 //   clean stop (SIGTERM drain) loses nothing that was acknowledged.
-//   A full queue blocks the caller (backpressure) for up to
-//   `max_enqueue_wait`; then UNAVAILABLE. Nothing is ever dropped silently:
-//   every screening is either queued (OK) or refused with an error.
+//   It never waits for the disk: while the writer cannot commit (the last
+//   batch commit failed: disk full, I/O error, damaged file, lock held
+//   elsewhere past the busy timeout), and when the queue is full, it
+//   refuses at once with UNAVAILABLE (counted as screenings_refused), so a
+//   caller can go on without the record (needlecheckd answers Screen
+//   without alert ids). Nothing is ever dropped silently: every screening
+//   is either queued (OK) or refused with an error. The batch that failed
+//   stays queued and is retried (backoff up to 1 s); the first commit that
+//   succeeds ends the failing state.
 // - RecordFeedback() is durable before it returns OK: the row is committed
 //   (SQLite WAL, synchronous=FULL: the WAL is fsync'ed on commit). It is
 //   idempotent on (alert_id, outcome, outcome_timestamp as an instant): a
 //   repeat returns the first feedback's id with duplicate = true and
 //   changes nothing (the first comment and reason win). An alert still in
 //   the write queue is committed first, so feedback right after a Screen
-//   works. The user comment is stored, never logged.
-// - GetAlertStats() commits the queue first (read-your-writes), then
+//   works. While the writer cannot commit, it answers UNAVAILABLE at once
+//   (it cannot be made durable), counted as feedback_refused. The user
+//   comment is stored, never logged.
+// - GetAlertStats() commits the queue first (read-your-writes; UNAVAILABLE
+//   at once while the writer cannot commit), then
 //   counts alerts by the UTC day they were issued. Per alert only its
 //   latest feedback (by outcome_timestamp, then arrival) counts, so
 //   accepted + overridden <= fired; top override reasons come from those
@@ -30,8 +39,9 @@
 // - Errors: INVALID_ARGUMENT (the message names each bad field, e.g.
 //   "outcome_timestamp: not an RFC 3339 date-time"; see validation.h),
 //   NOT_FOUND (feedback for an alert_id the ledger never issued),
-//   UNAVAILABLE (closed, queue full, database busy / disk full / I/O error:
-//   retry later), DATA_LOSS (corrupt file, or Close() could not write
+//   UNAVAILABLE (closed, queue full, writes failing, database busy / disk
+//   full / I/O error: retry later), DATA_LOSS (damaged, empty or non-SQLite
+//   file at open, a damaged page met later, or Close() could not write
 //   queued screenings), FAILED_PRECONDITION (OpenSqliteLedger: file from a
 //   newer needlecheckd or not a ledger), INTERNAL (anything else).
 //   Messages never contain patient ids, comments or other request content.
@@ -79,7 +89,8 @@ struct ScreeningRecord {
   std::vector<IssuedAlert> alerts;
 };
 
-// Running totals since the ledger was opened (for logs and monitoring).
+// Running totals since the ledger was opened (for logs and monitoring),
+// and the writer's state now.
 struct LedgerCounters {
   int64_t screenings_queued = 0;     // RecordScreening() returned OK
   int64_t screenings_committed = 0;  // written and committed
@@ -87,7 +98,9 @@ struct LedgerCounters {
   int64_t batch_write_failures = 0;  // failed batch commits (then retried)
   int64_t feedback_recorded = 0;     // new feedback committed
   int64_t feedback_duplicates = 0;   // repeats answered with duplicate=true
+  int64_t feedback_refused = 0;      // RecordFeedback() could not commit
   int64_t queue_depth = 0;           // screenings queued, not yet committed
+  bool writes_failing = false;       // the last batch commit failed
 };
 
 class AlertLedger {

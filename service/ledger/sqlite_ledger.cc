@@ -1,8 +1,16 @@
 #include "service/ledger/sqlite_ledger.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <deque>
+#include <filesystem>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -13,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "service/ledger/internal/sqlite_db.h"
@@ -31,9 +40,12 @@ using ::needlecheck::v1::RecordFeedbackRequest;
 using ::needlecheck::v1::RecordFeedbackResponse;
 using ::needlecheck::v1::RuleStats;
 
-// Retry backoff for failed batch commits.
+// Retry backoff for failed batch commits. The cap is also how long the
+// ledger may take to notice that the disk has space again.
 constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(50);
-constexpr absl::Duration kMaxRetryDelay = absl::Seconds(5);
+constexpr absl::Duration kMaxRetryDelay = absl::Seconds(1);
+// Findings of the integrity check quoted in an error, at most.
+constexpr int kMaxCheckProblems = 3;
 // Attempts per batch once Close() has begun, before giving up.
 constexpr int kCloseAttempts = 3;
 
@@ -86,6 +98,10 @@ class SqliteLedger final : public AlertLedger {
   absl::Time Now() const {
     return options_.clock ? options_.clock() : absl::Now();
   }
+  // UNAVAILABLE while the writer's commits fail.
+  absl::Status WritesFailing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The test-only fault (options_.fail_writes_while_exists).
+  absl::Status InjectedFault() const;
 
   const SqliteLedgerOptions options_;
   const std::string path_;
@@ -111,7 +127,11 @@ class SqliteLedger final : public AlertLedger {
   uint64_t flush_target_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t write_failures_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status last_write_error_ ABSL_GUARDED_BY(mu_);
-  bool closing_ ABSL_GUARDED_BY(mu_) = false;  // Close() has begun
+  // Since the last batch commit failed, until one succeeds.
+  bool writes_failing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time failing_since_ ABSL_GUARDED_BY(mu_);
+  int64_t failed_attempts_ ABSL_GUARDED_BY(mu_) = 0;  // in this outage
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;         // Close() has begun
   bool writer_done_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Close() has finished
   uint64_t lost_ ABSL_GUARDED_BY(mu_) = 0;    // given up at Close()
@@ -130,23 +150,16 @@ absl::Status SqliteLedger::RecordScreening(ScreeningRecord screening) {
     ++counters_.screenings_refused;
     return Closed();
   }
-  const size_t capacity = options_.max_queued_screenings;
-  if (queue_.size() >= capacity) {
-    // Backpressure: wait for the writer, a bounded time.
-    auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return queue_.size() < options_.max_queued_screenings || closing_;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&has_room), options_.max_enqueue_wait);
-    if (closing_ || queue_.size() >= capacity) {
-      ++counters_.screenings_refused;
-      if (closing_) return Closed();
-      return absl::UnavailableError(absl::StrCat(
-          "the alert ledger's write queue is full (", capacity,
-          " screenings waiting for the disk)",
-          last_write_error_.ok() ? ""
-                                 : absl::StrCat("; last write error: ",
-                                                last_write_error_.message())));
-    }
+  // Never wait for the disk: the caller answers without the record.
+  if (writes_failing_) {
+    ++counters_.screenings_refused;
+    return WritesFailing();
+  }
+  if (queue_.size() >= options_.max_queued_screenings) {
+    ++counters_.screenings_refused;
+    return absl::UnavailableError(absl::StrCat(
+        "the alert ledger's write queue is full (",
+        options_.max_queued_screenings, " screenings waiting for the disk)"));
   }
   for (const IssuedAlert& alert : screening.alerts) {
     ++pending_alert_ids_[alert.alert_id];
@@ -157,11 +170,30 @@ absl::Status SqliteLedger::RecordScreening(ScreeningRecord screening) {
   return absl::OkStatus();
 }
 
+absl::Status SqliteLedger::WritesFailing() const {
+  return absl::UnavailableError(
+      absl::StrCat("the alert ledger cannot write at the moment (failing for ",
+                   absl::FormatDuration(absl::Trunc(
+                       absl::Now() - failing_since_, absl::Milliseconds(1))),
+                   "): ", last_write_error_.message()));
+}
+
+absl::Status SqliteLedger::InjectedFault() const {
+  if (options_.fail_writes_while_exists.empty()) return absl::OkStatus();
+  struct stat st;
+  if (stat(options_.fail_writes_while_exists.c_str(), &st) != 0) {
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(
+      "database or disk is full (injected: the test-only fault file exists)");
+}
+
 absl::Status SqliteLedger::Flush() {
   absl::MutexLock lock(&mu_);
   if (closed_) return Closed();
   const uint64_t target = queued_seq_;
   if (committed_seq_ >= target) return absl::OkStatus();
+  if (writes_failing_) return WritesFailing();
   flush_target_ = std::max(flush_target_, target);
   const int64_t failures_before = write_failures_;
   auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -218,6 +250,17 @@ void SqliteLedger::WriterLoop() {
       options_.on_write_error(status);
     }
     mu_.Lock();
+    if (status.ok() && writes_failing_) {
+      writes_failing_ = false;
+      const absl::Duration failing_for = absl::Now() - failing_since_;
+      const int64_t failed_attempts = failed_attempts_;
+      failed_attempts_ = 0;
+      if (options_.on_write_recovered) {
+        mu_.Unlock();
+        options_.on_write_recovered(failing_for, failed_attempts);
+        mu_.Lock();
+      }
+    }
     if (status.ok()) {
       committed_seq_ += batch.size();
       counters_.screenings_committed += static_cast<int64_t>(batch.size());
@@ -236,6 +279,11 @@ void SqliteLedger::WriterLoop() {
     ++write_failures_;
     ++counters_.batch_write_failures;
     last_write_error_ = status;
+    if (!writes_failing_) {
+      writes_failing_ = true;
+      failing_since_ = absl::Now();
+    }
+    ++failed_attempts_;
     if (closing_ && attempts >= kCloseAttempts) {
       // Give up: Close() reports how many screenings this loses.
       lost_ = batch.size() + queue_.size();
@@ -255,6 +303,7 @@ absl::Status SqliteLedger::WriteBatch(
     const std::vector<QueuedScreening>& batch) {
   absl::MutexLock lock(&write_mu_);
   if (write_db_ == nullptr) return Closed();
+  if (absl::Status s = InjectedFault(); !s.ok()) return s;
   Connection& db = *write_db_;
   return InTransaction(db, [&]() -> absl::Status {
     absl::StatusOr<Statement> insert_screening = db.Prepare(
@@ -305,23 +354,33 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::RecordFeedback(
   {
     absl::MutexLock lock(&mu_);
     if (closed_) return Closed();
+    // It could not be made durable: say so now rather than after a wait.
+    if (writes_failing_) {
+      ++counters_.feedback_refused;
+      return WritesFailing();
+    }
     pending = pending_alert_ids_.contains(request.alert_id());
   }
-  if (pending) {
-    // The alert is still in the write queue: commit it first.
-    if (absl::Status s = Flush(); !s.ok()) return s;
-  }
-  absl::StatusOr<std::string> feedback_id = NewAlertId();
-  if (!feedback_id.ok()) return feedback_id.status();
-  absl::StatusOr<RecordFeedbackResponse> response =
-      InsertFeedback(request, *outcome_at, *feedback_id);
-  if (response.ok()) {
-    absl::MutexLock lock(&mu_);
-    if (response->duplicate()) {
-      ++counters_.feedback_duplicates;
-    } else {
-      ++counters_.feedback_recorded;
+  absl::StatusOr<RecordFeedbackResponse> response = [&]() {
+    if (pending) {
+      // The alert is still in the write queue: commit it first.
+      if (absl::Status s = Flush(); !s.ok()) {
+        return absl::StatusOr<RecordFeedbackResponse>(s);
+      }
     }
+    absl::StatusOr<std::string> feedback_id = NewAlertId();
+    if (!feedback_id.ok()) {
+      return absl::StatusOr<RecordFeedbackResponse>(feedback_id.status());
+    }
+    return InsertFeedback(request, *outcome_at, *feedback_id);
+  }();
+  absl::MutexLock lock(&mu_);
+  if (!response.ok()) {
+    if (!absl::IsNotFound(response.status())) ++counters_.feedback_refused;
+  } else if (response->duplicate()) {
+    ++counters_.feedback_duplicates;
+  } else {
+    ++counters_.feedback_recorded;
   }
   return response;
 }
@@ -331,6 +390,7 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
     const std::string& new_feedback_id) {
   absl::MutexLock lock(&write_mu_);
   if (write_db_ == nullptr) return Closed();
+  if (absl::Status s = InjectedFault(); !s.ok()) return s;
   Connection& db = *write_db_;
   RecordFeedbackResponse response;
   const int64_t outcome_at_us = absl::ToUnixMicros(outcome_at);
@@ -588,6 +648,7 @@ LedgerCounters SqliteLedger::Counters() const {
   absl::MutexLock lock(&mu_);
   LedgerCounters counters = counters_;
   counters.queue_depth = static_cast<int64_t>(queued_seq_ - committed_seq_);
+  counters.writes_failing = writes_failing_;
   return counters;
 }
 
@@ -618,6 +679,106 @@ absl::Status ConfigureWriteConnection(Connection& db, const std::string& path) {
   return internal::MigrateTo(db, path, internal::LatestSchemaVersion());
 }
 
+// `status` with the ledger's path in front, unless it names it already.
+absl::Status WithPath(const std::string& path, const absl::Status& status) {
+  if (absl::StrContains(status.message(), path)) return status;
+  return absl::Status(
+      status.code(), absl::StrCat("ledger \"", path, "\": ", status.message()));
+}
+
+// fsync()s the folder holding `path`, so that renames in it are durable.
+absl::Status SyncFolderOf(const std::string& path) {
+  std::string folder = std::filesystem::path(path).parent_path().string();
+  if (folder.empty()) folder = ".";
+  const int fd = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot open folder \"", folder,
+                                               "\": ", std::strerror(errno)));
+  }
+  const int rc = fsync(fd);
+  const int err = errno;
+  close(fd);
+  if (rc != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot sync folder \"", folder,
+                                               "\": ", std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+// Makes a new ledger at `path` (which does not exist): built under a
+// temporary name, checkpointed and closed, then renamed into place.
+absl::Status CreateLedgerFile(const SqliteLedgerOptions& options,
+                              const std::string& path) {
+  const std::string tmp = absl::StrCat(path, ".new");
+  std::error_code ec;
+  for (const char* part : {"", "-wal", "-shm"}) {
+    // Left by a crash during an earlier creation: they never held data.
+    std::filesystem::remove(tmp + part, ec);
+  }
+  {
+    absl::StatusOr<std::unique_ptr<Connection>> db = Connection::Open(
+        tmp, /*read_only=*/false, /*create=*/true, options.busy_timeout);
+    if (!db.ok()) return db.status();
+    if (absl::Status s = ConfigureWriteConnection(**db, path); !s.ok()) {
+      return WithPath(path, s);
+    }
+    if (absl::Status s = (*db)->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        !s.ok()) {
+      return WithPath(path, s);
+    }
+  }  // closing the only connection removes the -wal
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "ledger \"", path,
+        "\": cannot rename the new file into place: ", ec.message()));
+  }
+  for (const char* part : {"-wal", "-shm"}) {
+    std::filesystem::remove(tmp + part, ec);
+  }
+  return SyncFolderOf(path);
+}
+
+// PRAGMA quick_check within options.integrity_check_time_limit: DATA_LOSS
+// naming the problem, or OK (report says whether it finished).
+absl::Status CheckIntegrity(Connection& db, const std::string& path,
+                            const SqliteLedgerOptions& options,
+                            LedgerOpenReport* report) {
+  if (options.integrity_check_time_limit == absl::ZeroDuration()) {
+    report->integrity_check = LedgerOpenReport::Check::kSkipped;
+    return absl::OkStatus();
+  }
+  const absl::Time start = absl::Now();
+  absl::StatusOr<internal::QuickCheckResult> check =
+      db.QuickCheck(options.integrity_check_time_limit, kMaxCheckProblems);
+  report->check_took = absl::Now() - start;
+  if (!check.ok()) return WithPath(path, check.status());
+  using Outcome = internal::QuickCheckResult::Outcome;
+  switch (check->outcome) {
+    case Outcome::kOk:
+      report->integrity_check = LedgerOpenReport::Check::kPassed;
+      return absl::OkStatus();
+    case Outcome::kIncomplete:
+      report->integrity_check = LedgerOpenReport::Check::kIncomplete;
+      return absl::OkStatus();
+    case Outcome::kNotADatabase:
+      return absl::DataLossError(absl::StrCat(
+          "ledger \"", path,
+          "\": not a SQLite database (the file is damaged, or is another kind "
+          "of file)"));
+    case Outcome::kDamaged:
+      break;
+  }
+  std::vector<std::string> problems;
+  for (const std::string& p : check->problems) {
+    // One log line: SQLite's findings may span lines.
+    problems.push_back(absl::StrReplaceAll(p, {{"\n", " "}}));
+  }
+  return absl::DataLossError(absl::StrCat(
+      "ledger \"", path, "\": the file is damaged (PRAGMA quick_check: ",
+      absl::StrJoin(problems, "; "), ")"));
+}
+
 }  // namespace
 
 absl::Status ValidateSqliteLedgerOptions(const SqliteLedgerOptions& options) {
@@ -638,9 +799,10 @@ absl::Status ValidateSqliteLedgerOptions(const SqliteLedgerOptions& options) {
     return absl::InvalidArgumentError(
         "ledger options: max_batch_screenings must be > 0");
   }
-  if (options.max_enqueue_wait < absl::ZeroDuration()) {
+  if (options.integrity_check_time_limit < absl::ZeroDuration() ||
+      options.integrity_check_time_limit == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(
-        "ledger options: max_enqueue_wait must be >= 0");
+        "ledger options: integrity_check_time_limit must be >= 0 and finite");
   }
   if (options.busy_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
@@ -649,20 +811,50 @@ absl::Status ValidateSqliteLedgerOptions(const SqliteLedgerOptions& options) {
   return absl::OkStatus();
 }
 
+std::string LedgerFilePath(const SqliteLedgerOptions& options) {
+  return options.path.empty()
+             ? absl::StrCat(options.data_dir, "/", kLedgerFileName)
+             : options.path;
+}
+
 absl::StatusOr<std::unique_ptr<AlertLedger>> OpenSqliteLedger(
-    const SqliteLedgerOptions& options) {
+    const SqliteLedgerOptions& options, LedgerOpenReport* report) {
   if (absl::Status s = ValidateSqliteLedgerOptions(options); !s.ok()) return s;
-  const std::string path =
-      options.path.empty()
-          ? absl::StrCat(options.data_dir, "/", kLedgerFileName)
-          : options.path;
+  LedgerOpenReport unused;
+  if (report == nullptr) report = &unused;
+  *report = LedgerOpenReport();
+  const std::string path = LedgerFilePath(options);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return absl::UnavailableError(absl::StrCat(
+          "ledger \"", path, "\": cannot read: ", std::strerror(errno)));
+    }
+    std::error_code ec;
+    if (std::filesystem::exists(path + "-wal", ec)) {
+      // SQLite would replay this log into the new file: refuse instead.
+      return absl::DataLossError(absl::StrCat(
+          "ledger \"", path,
+          "\": the file is missing but its write-ahead log \"", path,
+          "-wal\" is there (the ledger was moved or deleted without it)"));
+    }
+    if (absl::Status s = CreateLedgerFile(options, path); !s.ok()) return s;
+    report->created = true;
+  } else if (st.st_size == 0) {
+    return absl::DataLossError(absl::StrCat(
+        "ledger \"", path,
+        "\": the file is empty (0 bytes), so its history is gone; a new "
+        "ledger is only made where no file exists"));
+  }
   absl::StatusOr<std::unique_ptr<Connection>> write_db = Connection::Open(
-      path, /*read_only=*/false, /*create=*/true, options.busy_timeout);
+      path, /*read_only=*/false, /*create=*/false, options.busy_timeout);
   if (!write_db.ok()) return write_db.status();
+  if (absl::Status s = CheckIntegrity(**write_db, path, options, report);
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s = ConfigureWriteConnection(**write_db, path); !s.ok()) {
-    if (absl::StrContains(s.message(), path)) return s;
-    return absl::Status(s.code(),
-                        absl::StrCat("ledger \"", path, "\": ", s.message()));
+    return WithPath(path, s);
   }
   absl::StatusOr<std::unique_ptr<Connection>> read_db = Connection::Open(
       path, /*read_only=*/false, /*create=*/false, options.busy_timeout);
@@ -672,6 +864,49 @@ absl::StatusOr<std::unique_ptr<AlertLedger>> OpenSqliteLedger(
   }
   return std::unique_ptr<AlertLedger>(std::make_unique<SqliteLedger>(
       options, path, *std::move(write_db), *std::move(read_db)));
+}
+
+absl::StatusOr<std::string> MoveDamagedLedgerAside(const std::string& path,
+                                                   absl::Time now) {
+  constexpr const char* kParts[] = {"", "-wal", "-shm"};
+  std::error_code ec;
+  bool any = false;
+  for (const char* part : kParts) {
+    if (std::filesystem::exists(path + part, ec)) any = true;
+  }
+  if (!any) {
+    return absl::NotFoundError(
+        absl::StrCat("ledger \"", path, "\": nothing to move aside"));
+  }
+  const std::string stem = absl::StrCat(
+      path, ".damaged-",
+      absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()));
+  std::string target = stem;
+  auto taken = [&](const std::string& name) {
+    for (const char* part : kParts) {
+      if (std::filesystem::exists(name + part, ec)) return true;
+    }
+    return false;
+  };
+  for (int i = 2; taken(target); ++i) {
+    if (i > 1000) {
+      return absl::UnavailableError(absl::StrCat(
+          "ledger \"", path, "\": no free name to move it aside to"));
+    }
+    target = absl::StrCat(stem, "-", i);
+  }
+  for (const char* part : kParts) {
+    const std::string from = path + part;
+    if (!std::filesystem::exists(from, ec)) continue;
+    std::filesystem::rename(from, target + part, ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat("cannot move \"", from,
+                                                 "\" aside to \"", target, part,
+                                                 "\": ", ec.message()));
+    }
+  }
+  if (absl::Status s = SyncFolderOf(path); !s.ok()) return s;
+  return target;
 }
 
 }  // namespace needlecheck::ledger

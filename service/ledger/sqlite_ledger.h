@@ -16,12 +16,26 @@
 //   (internal/sqlite_schema.h); a file from a newer needlecheckd, or a
 //   SQLite file that is not a ledger, is refused with FAILED_PRECONDITION.
 //
+// Opening: only a missing file is a new ledger
+// - A missing file is created under a temporary name (<file>.new), given
+//   its schema, checkpointed, closed and only then renamed into place, so a
+//   crash during creation never leaves an empty or half-made ledger file.
+// - Everything else that is there must be a sound ledger, or the open fails
+//   with DATA_LOSS and touches nothing: an empty (0-byte) file, a file that
+//   is not SQLite, one that fails `PRAGMA quick_check`, or a write-ahead log
+//   (<file>-wal) without its file. (SQLite itself would start an empty
+//   database over an empty file and delete its -wal: history gone without a
+//   word.) MoveDamagedLedgerAside() is the explicit way out.
+// - The integrity check is bounded by `integrity_check_time_limit`: when
+//   the limit is hit, the open succeeds and reports kIncomplete (the caller
+//   logs it); damage in the unchecked part then shows as failing writes
+//   (see AlertLedger: Screen goes on without alert ids).
+//
 // What a crash can lose
 // - Feedback: nothing that was acknowledged (committed before OK).
 // - Issued alerts: the screenings queued but not yet committed, i.e. at
 //   most those of the last `flush_window` (plus, if the disk is failing,
-//   the retry backlog, which is bounded by `max_queued_screenings` and
-//   reported through on_write_error).
+//   the batch being retried; new screenings are refused meanwhile).
 // - A clean Close() (needlecheckd's SIGTERM drain) commits everything.
 //
 // Thread-safety: as AlertLedger. One background writer thread per ledger.
@@ -57,16 +71,12 @@ struct SqliteLedgerOptions {
   absl::Duration flush_window = absl::Milliseconds(200);
 
   // Screenings queued and not yet committed, at most; a RecordScreening()
-  // beyond it blocks. Must be > 0. Default: 10000.
+  // beyond it is refused at once (UNAVAILABLE). Must be > 0. Default: 10000.
   size_t max_queued_screenings = 10000;
 
   // Screenings per transaction, at most; a queue this long is committed
   // without waiting for the window. Must be > 0. Default: 1000.
   size_t max_batch_screenings = 1000;
-
-  // How long RecordScreening() blocks on a full queue before it returns
-  // UNAVAILABLE. Must be >= 0. Default: 2 seconds.
-  absl::Duration max_enqueue_wait = absl::Seconds(2);
 
   // SQLite's busy timeout (waiting for another connection's lock). Must be
   // >= 0. Default: 5 seconds.
@@ -76,20 +86,61 @@ struct SqliteLedgerOptions {
   std::function<absl::Time()> clock;
 
   // Called on the writer thread after a batch commit fails (the batch is
-  // kept and retried with backoff). The status names the SQLite error, never
-  // any row content, so it is safe to log. Default (null): nothing.
+  // kept and retried with backoff, up to 1 s apart). The status names the
+  // SQLite error, never any row content, so it is safe to log. Default
+  // (null): nothing.
   std::function<void(const absl::Status&)> on_write_error;
+
+  // Called on the writer thread when a commit succeeds after failed ones:
+  // how long writes failed and how many attempts failed. Default (null):
+  // nothing.
+  std::function<void(absl::Duration failing_for, int64_t failed_attempts)>
+      on_write_recovered;
+
+  // How long the integrity check at open (PRAGMA quick_check) may take; a
+  // check cut short is reported as kIncomplete (the open succeeds). Zero
+  // skips the check. Must be >= 0 and finite. Default: 30 seconds (a
+  // ledger of a million screenings, about 300 MB, checks in a few seconds).
+  absl::Duration integrity_check_time_limit = absl::Seconds(30);
+
+  // Test only: while a file of this name exists, every write (screening
+  // batches and feedback) fails with UNAVAILABLE as on a full disk, before
+  // SQLite is asked. For tests that cannot fill a real file system.
+  // Default: "" (never).
+  std::string fail_writes_while_exists;
 };
+
+// What OpenSqliteLedger() found and did.
+struct LedgerOpenReport {
+  enum class Check { kSkipped, kPassed, kIncomplete };
+  bool created = false;  // there was no file: a new ledger was made
+  Check integrity_check = Check::kSkipped;
+  absl::Duration check_took;  // how long the integrity check ran
+};
+
+// The ledger file of `options`: `path`, else <data_dir>/ledger.sqlite3.
+std::string LedgerFilePath(const SqliteLedgerOptions& options);
 
 // OK, or INVALID_ARGUMENT naming the first bad field.
 absl::Status ValidateSqliteLedgerOptions(const SqliteLedgerOptions& options);
 
-// Opens (creating when missing) and migrates the ledger file, then starts
-// the writer. Errors: INVALID_ARGUMENT (options), UNAVAILABLE (cannot open
-// or lock the file, WAL not possible there), FAILED_PRECONDITION (newer
-// schema, not a ledger), DATA_LOSS (corrupt file).
+// Opens (creating when missing, see above) and checks the ledger file,
+// migrates it, then starts the writer. `report` (may be null) tells what it
+// found. Errors: INVALID_ARGUMENT (options), UNAVAILABLE (cannot open or
+// lock the file, WAL not possible there), FAILED_PRECONDITION (newer
+// schema, a SQLite file that is not a ledger), DATA_LOSS (the file is
+// damaged, empty or not SQLite, or its -wal is there without it; the
+// message names the file and the problem; nothing was changed).
 absl::StatusOr<std::unique_ptr<AlertLedger>> OpenSqliteLedger(
-    const SqliteLedgerOptions& options);
+    const SqliteLedgerOptions& options, LedgerOpenReport* report = nullptr);
+
+// Moves a ledger file that OpenSqliteLedger() refused with DATA_LOSS aside,
+// with its -wal and -shm, to "<path>.damaged-YYYYMMDDTHHMMSSZ" (plus "-2",
+// "-3", ... if taken; the companions keep their "-wal"/"-shm" suffix), and
+// syncs the folder. Nothing is deleted. Returns the new name of the file.
+// NOT_FOUND when there is nothing to move; UNAVAILABLE when a rename fails.
+absl::StatusOr<std::string> MoveDamagedLedgerAside(const std::string& path,
+                                                   absl::Time now);
 
 }  // namespace needlecheck::ledger
 

@@ -1,5 +1,6 @@
 #include "service/server/screening_backend.h"
 
+#include <atomic>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "service/engine/engine.h"
 #include "service/engine/input_validation.h"
 #include "service/server/log.h"
+#include "service/server/log_limiter.h"
 #include "service/server/status_conversion.h"
 
 namespace needlecheck::server {
@@ -21,11 +23,18 @@ using ::needlecheck::v1::KnowledgeBase;
 using ::needlecheck::v1::ScreenRequest;
 using ::needlecheck::v1::ScreenResponse;
 
+// A ledger that cannot record is logged at most this often: every Screen
+// meets it while the disk is full.
+constexpr absl::Duration kRecordFailureLogInterval = absl::Seconds(10);
+
 class EngineBackend : public ScreeningBackend {
  public:
   EngineBackend(const KnowledgeBaseStore* store, ledger::AlertLedger* ledger,
                 std::function<absl::Time()> clock)
-      : store_(store), ledger_(ledger), clock_(std::move(clock)) {}
+      : store_(store),
+        ledger_(ledger),
+        clock_(std::move(clock)),
+        record_failure_log_(kRecordFailureLogInterval) {}
 
   absl::Status Screen(const ScreenRequest& request,
                       ScreenResponse* response) override {
@@ -148,16 +157,24 @@ class EngineBackend : public ScreeningBackend {
     for (needlecheck::v1::Alert& alert : *response->mutable_alerts()) {
       alert.clear_alert_id();
     }
+    const int64_t total = ++not_recorded_;
+    int64_t held_back = 0;
+    if (!record_failure_log_.ShouldLog(&held_back)) return;
     LogError("ledger_record_failed",
              {{"request_id_hash", RequestIdHash(response->request_id())},
               {"alerts", response->alerts_size()},
               {"code", absl::StatusCodeToString(status.code())},
-              {"error", status.message()}});
+              {"error", status.message()},
+              {"not_logged_since_last", held_back},
+              {"screenings_not_recorded", total},
+              {"action", "answered without alert ids"}});
   }
 
   const KnowledgeBaseStore* const store_;
   ledger::AlertLedger* const ledger_;
   const std::function<absl::Time()> clock_;
+  LogLimiter record_failure_log_;
+  std::atomic<int64_t> not_recorded_{0};  // screenings answered without ids
 };
 
 }  // namespace

@@ -12,13 +12,16 @@
 // - With an alert ledger, Screen() also gives every alert a fresh alert_id
 //   (UUID v4, CSPRNG) and queues the screening (request id, time, patient
 //   id, knowledge-base version, alert ids, rule ids, severities) in the
-//   ledger. Availability first: when the ledger refuses (queue full for
-//   too long, closed, CSPRNG failure), the clinician still gets the alerts,
+//   ledger. Availability first: when the ledger refuses (writes failing,
+//   queue full, closed, CSPRNG failure), the clinician still gets the alerts,
 //   but with alert_id cleared (the documented "not recorded" form, so no
-//   client holds an id that feedback would get NOT_FOUND for), an error is
-//   logged (ledger_record_failed, request id and status only) and the
-//   ledger's screenings_refused counter grows. Without a ledger, alerts
-//   carry no alert_id.
+//   client holds an id that feedback would get NOT_FOUND for) and the
+//   ledger's screenings_refused counter grows. The ledger never makes
+//   Screen wait for the disk (alert_ledger.h), so a full disk costs alert
+//   ids, not speed. The error is logged (ledger_record_failed: request id,
+//   status, how many screenings went unrecorded in all and how many were
+//   not logged since the last line) at most once per 10 seconds, not once
+//   per call. Without a ledger, alerts carry no alert_id.
 // - Audit(): validates the record (INVALID_ARGUMENT with BadRequest, paths
 //   rooted at "record.") and audits every past microneedling session of it
 //   with the served knowledge base (engine/audit.h); the findings carry the

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <system_error>
 #include <utility>
 
@@ -20,9 +21,14 @@
 #include "service/ledger/sqlite_ledger.h"
 #include "service/server/log.h"
 #include "service/server/reload_worker.h"
+#include "service/server/log_limiter.h"
 
 namespace needlecheck::server {
 namespace {
+
+// While the ledger's disk fails, its writer retries up to once a second;
+// the failure is logged at most this often.
+constexpr absl::Duration kLedgerWriteErrorLogInterval = absl::Seconds(10);
 
 absl::Status PrepareDataDir(const std::string& dir) {
   std::error_code ec;
@@ -146,19 +152,84 @@ absl::Status NeedlecheckServer::OpenLedger() {
   ledger::SqliteLedgerOptions ledger_options;
   ledger_options.data_dir = options_.data_dir;
   ledger_options.flush_window = options_.ledger_flush_window;
-  ledger_options.on_write_error = [](const absl::Status& status) {
-    // SQLite's error only: never row content.
-    LogError("ledger_write_failed",
-             {{"code", absl::StatusCodeToString(status.code())},
-              {"error", status.message()}});
+  ledger_options.integrity_check_time_limit = options_.ledger_check_time_limit;
+  ledger_options.fail_writes_while_exists = options_.ledger_test_fault_file;
+  // The writer retries a failed commit up to once a second: log the first
+  // failure, then once per interval with the attempts in between.
+  auto write_error_log =
+      std::make_shared<LogLimiter>(kLedgerWriteErrorLogInterval);
+  ledger_options.on_write_error =
+      [write_error_log](const absl::Status& status) {
+        int64_t held_back = 0;
+        if (!write_error_log->ShouldLog(&held_back)) return;
+        // SQLite's error only: never row content.
+        LogError("ledger_write_failed",
+                 {{"code", absl::StatusCodeToString(status.code())},
+                  {"error", status.message()},
+                  {"failed_attempts_not_logged", held_back},
+                  {"action",
+                   "retrying; Screen answers without alert ids, feedback "
+                   "UNAVAILABLE, until a write succeeds"}});
+      };
+  ledger_options.on_write_recovered = [](absl::Duration failing_for,
+                                         int64_t failed_attempts) {
+    LogInfo("ledger_write_recovered",
+            {{"failing_ms", absl::ToInt64Milliseconds(failing_for)},
+             {"failed_attempts", failed_attempts}});
   };
+  const std::string path = ledger::LedgerFilePath(ledger_options);
+  ledger::LedgerOpenReport report;
   absl::StatusOr<std::unique_ptr<ledger::AlertLedger>> ledger =
-      ledger::OpenSqliteLedger(ledger_options);
+      ledger::OpenSqliteLedger(ledger_options, &report);
+  if (absl::IsDataLoss(ledger.status()) && options_.ledger_recover) {
+    // Explicitly asked for: keep the damaged file, start a new ledger.
+    absl::StatusOr<std::string> moved =
+        ledger::MoveDamagedLedgerAside(path, absl::Now());
+    if (!moved.ok()) {
+      return absl::Status(
+          ledger.status().code(),
+          absl::StrCat(ledger.status().message(),
+                       "; --ledger_recover could not move it aside: ",
+                       moved.status().message()));
+    }
+    LogWarning("ledger_recovered",
+               {{"damaged_file", path},
+                {"moved_to", *moved},
+                {"problem", ledger.status().message()},
+                {"action",
+                 "kept the damaged file; starting a new, empty "
+                 "ledger"}});
+    ledger = ledger::OpenSqliteLedger(ledger_options, &report);
+  }
+  if (absl::IsDataLoss(ledger.status())) {
+    return absl::DataLossError(absl::StrCat(
+        ledger.status().message(),
+        ". Restore the file from a backup, or start with --ledger_recover "
+        "to move it aside (it is kept, renamed) and begin a new, empty "
+        "ledger"));
+  }
   if (!ledger.ok()) return ledger.status();
   ledger_ = *std::move(ledger);
+  const char* check = "skipped";
+  if (report.integrity_check == ledger::LedgerOpenReport::Check::kPassed) {
+    check = "passed";
+  } else if (report.integrity_check ==
+             ledger::LedgerOpenReport::Check::kIncomplete) {
+    check = "incomplete";
+    LogWarning(
+        "ledger_check_incomplete",
+        {{"path", path},
+         {"time_limit", absl::FormatDuration(options_.ledger_check_time_limit)},
+         {"action",
+          "serving; damage in the unchecked part would show as "
+          "failing ledger writes"}});
+  }
   LogInfo(
       "ledger_opened",
-      {{"path", absl::StrCat(options_.data_dir, "/", ledger::kLedgerFileName)},
+      {{"path", path},
+       {"created", report.created ? "true" : "false"},
+       {"integrity_check", check},
+       {"check_ms", absl::ToInt64Milliseconds(report.check_took)},
        {"flush_window", absl::FormatDuration(options_.ledger_flush_window)}});
   return absl::OkStatus();
 }
@@ -177,6 +248,7 @@ void NeedlecheckServer::CloseLedger() {
                             {"batch_write_failures", c.batch_write_failures},
                             {"feedback_recorded", c.feedback_recorded},
                             {"feedback_duplicates", c.feedback_duplicates},
+                            {"feedback_refused", c.feedback_refused},
                             {"queue_depth", c.queue_depth}});
 }
 

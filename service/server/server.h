@@ -11,9 +11,21 @@
 //   NOT_FOUND / PERMISSION_DENIED for an unreadable knowledge-base file,
 //   UNAVAILABLE when the address cannot be bound.
 // - The alert ledger (options.ledger): with "sqlite", Start() opens
-//   <data_dir>/ledger.sqlite3 before serving and fails with the ledger's
-//   error (UNAVAILABLE, FAILED_PRECONDITION for a file from a newer
-//   version, DATA_LOSS) when it cannot; with "none" there is no ledger.
+//   <data_dir>/ledger.sqlite3 before serving, checking its integrity within
+//   options.ledger_check_time_limit, and fails with the ledger's error
+//   (UNAVAILABLE, FAILED_PRECONDITION for a file from a newer version,
+//   DATA_LOSS for a damaged, empty or non-SQLite file, with a hint at
+//   --ledger_recover) when it cannot. With options.ledger_recover a
+//   DATA_LOSS file is moved aside (ledger::MoveDamagedLedgerAside, logged
+//   as ledger_recovered) and a new ledger started. With "none" there is no
+//   ledger.
+// - A failing ledger disk never slows serving: Screen answers without
+//   alert ids, feedback UNAVAILABLE at once, health checks and
+//   GetKnowledgeBase are untouched; ledger_write_failed is logged at most
+//   every 10 s, ledger_write_recovered once writes succeed again.
+//   ledger()->Counters() holds the totals a metrics endpoint exports
+//   (screenings_refused: Screen answered without alert ids;
+//   feedback_refused; writes_failing).
 // - ReloadKnowledgeBase() reloads from the same place; on error the old one
 //   keeps being served and the error is returned (and logged). The file
 //   must be a regular file of at most 16 MiB (kb::LoadKnowledgeBaseFile):

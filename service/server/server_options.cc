@@ -76,6 +76,11 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return absl::InvalidArgumentError(
         "ledger_flush_window: must be between 0 and 10 seconds");
   }
+  if (options.ledger_check_time_limit < absl::ZeroDuration() ||
+      options.ledger_check_time_limit > absl::Hours(1)) {
+    return absl::InvalidArgumentError(
+        "ledger_check_time_limit: must be between 0 and 1 hour");
+  }
   return absl::OkStatus();
 }
 

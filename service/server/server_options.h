@@ -114,6 +114,25 @@ struct ServerOptions {
   // 10 seconds. Default: 200 ms.
   absl::Duration ledger_flush_window = absl::Milliseconds(200);
 
+  // --- Alert ledger: integrity at start, recovery, fault injection ---
+  // How long the integrity check of an existing ledger file (PRAGMA
+  // quick_check) may take at start. A damaged, empty or non-SQLite file
+  // stops the start (DATA_LOSS) unless ledger_recover. When the limit is
+  // hit, the server starts anyway and logs ledger_check_incomplete (damage
+  // in the unchecked part then shows as failing writes: Screen without
+  // alert ids). Zero skips the check. Must be >= 0 and at most 1 hour.
+  // Default: 30 seconds.
+  absl::Duration ledger_check_time_limit = absl::Seconds(30);
+  // When the ledger file is damaged, empty or not SQLite (or its -wal is
+  // there without it): move it aside with its -wal/-shm to
+  // "<file>.damaged-<UTC time>", log ledger_recovered naming both, and
+  // start a new, empty ledger. Without it such a file stops the start.
+  // Default: false.
+  bool ledger_recover = false;
+  // Test only: while this file exists every ledger write fails as on a full
+  // disk (SqliteLedgerOptions::fail_writes_while_exists). Default: "".
+  std::string ledger_test_fault_file;
+
   // Knowledge-base file (protobuf text format, KnowledgeBaseDefinition).
   // Empty: the knowledge base compiled into the binary. Reloaded from the
   // same place on SIGHUP. Default: "" (bundled).

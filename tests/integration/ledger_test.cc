@@ -15,7 +15,6 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
-#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -27,12 +26,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/text_format.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
+#include "tests/integration/ledger_client.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
@@ -54,69 +53,13 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kPatientSecret[] = "PATIENT-SECRET-LEDGER-0001";
-constexpr char kCommentSecret[] = "COMMENT-SECRET: patient insisted";
+constexpr const char* kPatientSecret =
+    ::needlecheck::testing::kLedgerPatientSecret;
 
-std::chrono::system_clock::time_point Deadline() {
-  return std::chrono::system_clock::now() + std::chrono::seconds(60);
-}
-
+using Client = ::needlecheck::testing::LedgerClient;
+using ::needlecheck::testing::AlertingRequest;
+using ::needlecheck::testing::Feedback;
 using TempDir = ::needlecheck::testing::ScopedTempDir;
-
-// Active atopic dermatitis (MN-CI-ECZEMA, CRITICAL) and a session 10 days
-// after a previous one (the spacing rule fires too).
-ScreenRequest AlertingRequest(absl::string_view id) {
-  ScreenRequest request;
-  const std::string text =
-      absl::StrCat("request_id: \"", id, "\" record { patient_id: \"",
-                   kPatientSecret, "\"", R"pb(
-        birth_date: "1990-04-02"
-        fitzpatrick_skin_type: 2
-        no_known_allergies: true
-        conditions {
-          id: "c1"
-          code {
-            codings {
-              system: "http://snomed.info/sct"
-              code: "24079001"
-              display: "Atopic dermatitis"
-            }
-          }
-          clinical_status: "active"
-          verification_status: "confirmed"
-          onset: "2026-01-10"
-        }
-        procedures {
-          id: "p1"
-          code { text: "Microneedling, full face" }
-          status: "completed"
-          performed: "2026-11-21"
-        }
-      }
-                session {
-        date: "2026-12-01"
-        areas { area: TREATMENT_AREA_FULL_FACE needle_depth_mm: 1.0 }
-      })pb");
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &request));
-  return request;
-}
-
-RecordFeedbackRequest Feedback(const std::string& alert_id, bool overridden,
-                               const std::string& timestamp) {
-  RecordFeedbackRequest request;
-  request.set_alert_id(alert_id);
-  request.set_outcome(overridden ? needlecheck::v1::FEEDBACK_OUTCOME_OVERRIDDEN
-                                 : needlecheck::v1::FEEDBACK_OUTCOME_ACCEPTED);
-  request.set_outcome_timestamp(timestamp);
-  if (overridden) {
-    request.mutable_override_reason()->set_system("urn:example:reasons");
-    request.mutable_override_reason()->set_code("consent");
-    request.mutable_override_reason()->set_display("Patient consented");
-    request.set_user_comment(kCommentSecret);
-  }
-  request.set_service_id("microneedling-safety");
-  return request;
-}
 
 std::vector<std::string> ViolatedFields(const grpc::Status& status) {
   std::vector<std::string> fields;
@@ -131,37 +74,6 @@ std::vector<std::string> ViolatedFields(const grpc::Status& status) {
   }
   return fields;
 }
-
-// A client of one needlecheckd process.
-class Client {
- public:
-  explicit Client(const std::string& address)
-      : channel_(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
-        stub_(needlecheck::v1::ScreeningService::NewStub(channel_)) {}
-
-  grpc::Status Screen(const ScreenRequest& request, ScreenResponse* response) {
-    grpc::ClientContext context;
-    context.set_deadline(Deadline());
-    return stub_->Screen(&context, request, response);
-  }
-  grpc::Status RecordFeedback(const RecordFeedbackRequest& request,
-                              RecordFeedbackResponse* response) {
-    grpc::ClientContext context;
-    context.set_deadline(Deadline());
-    return stub_->RecordFeedback(&context, request, response);
-  }
-  grpc::Status GetAlertStats(const GetAlertStatsRequest& request,
-                             AlertStats* stats) {
-    grpc::ClientContext context;
-    context.set_deadline(Deadline());
-    return stub_->GetAlertStats(&context, request, stats);
-  }
-
- private:
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<needlecheck::v1::ScreeningService::Stub> stub_;
-};
 
 const RuleStats* FindRule(const AlertStats& stats, const std::string& id) {
   for (const RuleStats& rule : stats.rules()) {

@@ -1,8 +1,11 @@
 #include "service/ledger/internal/sqlite_db.h"
 
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 
 namespace needlecheck::ledger::internal {
 
@@ -101,6 +104,69 @@ absl::StatusOr<std::string> Connection::PragmaText(absl::string_view pragma) {
   if (!*row)
     return absl::InternalError(absl::StrCat("PRAGMA ", pragma, ": no value"));
   return stmt->ColumnText(0);
+}
+
+absl::StatusOr<QuickCheckResult> Connection::QuickCheck(
+    absl::Duration time_limit, int max_problems) {
+  // The watchdog: from the deadline on, interrupts every millisecond until
+  // the check is over. Repeated, because an interrupt that lands before the
+  // statement has started is cleared when it starts.
+  absl::Mutex mu;
+  bool done = false;
+  const absl::Time deadline = absl::Now() + time_limit;
+  std::thread watchdog([&] {
+    absl::MutexLock lock(&mu);
+    auto finished = [&done]() { return done; };
+    mu.AwaitWithDeadline(absl::Condition(&finished), deadline);
+    while (!done) {
+      sqlite3_interrupt(db_);
+      mu.AwaitWithTimeout(absl::Condition(&finished), absl::Milliseconds(1));
+    }
+  });
+  QuickCheckResult result;
+  absl::Status status;
+  sqlite3_stmt* stmt = nullptr;
+  const std::string sql =
+      absl::StrCat("PRAGMA quick_check(", max_problems, ")");
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(stmt, 0);
+      const std::string row =
+          text == nullptr ? std::string() : reinterpret_cast<const char*>(text);
+      if (row != "ok") result.problems.push_back(row);
+    }
+  }
+  {
+    absl::MutexLock lock(&mu);
+    done = true;
+  }
+  watchdog.join();
+  switch (rc & 0xff) {
+    case SQLITE_DONE:
+      result.outcome = result.problems.empty()
+                           ? QuickCheckResult::Outcome::kOk
+                           : QuickCheckResult::Outcome::kDamaged;
+      break;
+    case SQLITE_INTERRUPT:
+      // Findings of a cut-short walk are not trustworthy: report none.
+      result.outcome = QuickCheckResult::Outcome::kIncomplete;
+      result.problems.clear();
+      break;
+    case SQLITE_CORRUPT:
+      result.outcome = QuickCheckResult::Outcome::kDamaged;
+      result.problems.push_back(sqlite3_errmsg(db_));
+      break;
+    case SQLITE_NOTADB:
+      result.outcome = QuickCheckResult::Outcome::kNotADatabase;
+      break;
+    default:
+      status = SqliteError(rc, "quick_check", sqlite3_errmsg(db_));
+      break;
+  }
+  sqlite3_finalize(stmt);
+  if (!status.ok()) return status;
+  return result;
 }
 
 Statement::Statement(Statement&& other) noexcept

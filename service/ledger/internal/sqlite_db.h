@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,6 +33,20 @@ absl::Status SqliteError(int rc, absl::string_view what,
                          absl::string_view detail);
 
 class Statement;
+
+// What PRAGMA quick_check found (Connection::QuickCheck()).
+struct QuickCheckResult {
+  enum class Outcome {
+    kOk,            // the whole file was checked: no problem
+    kDamaged,       // problems found (or SQLITE_CORRUPT while checking)
+    kNotADatabase,  // SQLITE_NOTADB: not a SQLite file (or its header is)
+    kIncomplete,    // interrupted at the time limit: nothing found so far
+  };
+  Outcome outcome = Outcome::kOk;
+  // kDamaged: SQLite's findings, first ones first (page numbers and table
+  // names, never row content).
+  std::vector<std::string> problems;
+};
 
 class Connection {
  public:
@@ -53,6 +68,12 @@ class Connection {
   absl::StatusOr<int64_t> PragmaInt(absl::string_view pragma);
   // A text pragma's value, e.g. "journal_mode".
   absl::StatusOr<std::string> PragmaText(absl::string_view pragma);
+
+  // Runs PRAGMA quick_check (at most `max_problems` findings). A watchdog
+  // thread interrupts it (sqlite3_interrupt) once `time_limit` has passed:
+  // kIncomplete then. Other errors (I/O, busy) as for Exec().
+  absl::StatusOr<QuickCheckResult> QuickCheck(absl::Duration time_limit,
+                                              int max_problems);
 
   sqlite3* raw() { return db_; }
 

@@ -1,7 +1,8 @@
 // The SQLite alert ledger on a real file in a fresh temporary folder:
 // recording, feedback (durability, idempotency, errors), statistics,
 // date ranges, migration, refusal of newer files, reopen, close, and
-// backpressure.
+// failing writes (refused at once, then recovered). Opening checks are in
+// sqlite_ledger_open_test.cc.
 #include "service/ledger/sqlite_ledger.h"
 
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/ledger/internal/sqlite_db.h"
@@ -612,54 +614,119 @@ TEST_F(SqliteLedgerTest, InvalidOptions) {
   EXPECT_THAT(OpenSqliteLedger(options),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("max_queued_screenings")));
+  options = Options();
+  options.integrity_check_time_limit = absl::InfiniteDuration();
+  EXPECT_THAT(OpenSqliteLedger(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("integrity_check_time_limit")));
 }
 
-// While another connection holds the write lock, batches fail and are
-// retried; the queue fills and RecordScreening() refuses (never drops);
-// once the lock is gone, everything accepted is committed.
-TEST_F(SqliteLedgerTest, FullQueueAppliesBackpressureAndRefusesNeverDrops) {
+// While another connection holds the write lock, the batch fails and is
+// retried; meanwhile screenings, feedback and statistics are refused at
+// once (never queued behind the disk, never dropped silently); once the
+// lock is gone the writer recovers and everything accepted is committed.
+TEST_F(SqliteLedgerTest, FailingWritesRefuseAtOnceAndRecover) {
   SqliteLedgerOptions options = Options();
   options.flush_window = absl::ZeroDuration();
-  options.max_queued_screenings = 2;
-  options.max_batch_screenings = 1;
-  options.max_enqueue_wait = absl::Milliseconds(20);
   options.busy_timeout = absl::ZeroDuration();
   std::atomic<int> write_errors{0};
   options.on_write_error = [&](const absl::Status& s) {
     EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
     ++write_errors;
   };
+  absl::Notification recovered;
+  options.on_write_recovered = [&](absl::Duration failing_for,
+                                   int64_t failed_attempts) {
+    EXPECT_GE(failed_attempts, 1);
+    EXPECT_GT(failing_for, absl::ZeroDuration());
+    recovered.Notify();
+  };
   std::unique_ptr<AlertLedger> ledger = Open(options);
   std::unique_ptr<internal::Connection> blocker = Raw();
   ASSERT_THAT(blocker->Exec("BEGIN IMMEDIATE"), IsOk());
 
-  int accepted = 0;
-  absl::Status refused;
-  for (int i = 0; i < 10 && refused.ok(); ++i) {
-    absl::Status s = ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}}));
-    if (s.ok()) {
-      ++accepted;
-    } else {
-      refused = s;
-    }
-  }
-  // At most: one batch in the writer's hands + a full queue.
-  EXPECT_LE(accepted, 3);
-  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kUnavailable,
-                                HasSubstr("queue is full")));
+  std::vector<std::string> ids;
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}}, &ids)),
+              IsOk());
   EXPECT_THAT(ledger->Flush(), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_GE(write_errors.load(), 1);
+  EXPECT_TRUE(ledger->Counters().writes_failing);
+
+  EXPECT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("cannot write at the moment")));
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(ids[0], kAccepted, "2026-11-23T10:01:00Z", "")),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("cannot write at the moment")));
+  EXPECT_THAT(ledger->GetAlertStats({}),
+              StatusIs(absl::StatusCode::kUnavailable));
 
   ASSERT_THAT(blocker->Exec("ROLLBACK"), IsOk());
-  absl::Status flushed = ledger->Flush();
-  for (int i = 0; i < 20 && !flushed.ok(); ++i) flushed = ledger->Flush();
-  ASSERT_THAT(flushed, IsOk());
+  ASSERT_TRUE(recovered.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_FALSE(ledger->Counters().writes_failing);
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+              IsOk());
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(ids[0], kAccepted, "2026-11-23T10:01:00Z", "")),
+              IsOk());
   const LedgerCounters counters = ledger->Counters();
-  EXPECT_EQ(counters.screenings_queued, accepted);
-  EXPECT_EQ(counters.screenings_committed, accepted);
+  EXPECT_EQ(counters.screenings_queued, 2);
+  EXPECT_EQ(counters.screenings_committed, 2);
   EXPECT_EQ(counters.screenings_refused, 1);
+  EXPECT_EQ(counters.feedback_refused, 1);
+  EXPECT_EQ(counters.feedback_recorded, 1);
   EXPECT_GE(counters.batch_write_failures, 1);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), accepted);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 2);
+}
+
+// A full queue (a slow disk) refuses at once instead of blocking.
+TEST_F(SqliteLedgerTest, FullQueueRefusesAtOnce) {
+  SqliteLedgerOptions options = Options();  // the window never ends
+  options.max_queued_screenings = 2;
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+              IsOk());
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+              IsOk());
+  EXPECT_THAT(
+      ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("queue is full")));
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  EXPECT_EQ(ledger->Counters().screenings_refused, 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 2);
+}
+
+// The test-only fault file fails writes like a full disk while it exists.
+TEST_F(SqliteLedgerTest, InjectedFaultFileFailsWritesWhileItExists) {
+  SqliteLedgerOptions options = Options();
+  options.flush_window = absl::ZeroDuration();
+  options.fail_writes_while_exists = dir_.Path("fault");
+  absl::Notification recovered;
+  options.on_write_recovered = [&](absl::Duration, int64_t) {
+    recovered.Notify();
+  };
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  std::vector<std::string> ids;
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}}, &ids)),
+              IsOk());
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  ASSERT_FALSE(dir_.WriteFile("fault", "on").empty());
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(ids[0], kAccepted, "2026-11-23T10:01:00Z", "")),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("injected")));
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+              IsOk());
+  EXPECT_THAT(ledger->Flush(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("injected")));
+  EXPECT_TRUE(ledger->Counters().writes_failing);
+  std::filesystem::remove(dir_.Path("fault"));
+  ASSERT_TRUE(recovered.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(ids[0], kAccepted, "2026-11-23T10:01:00Z", "")),
+              IsOk());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 2);
 }
 
 TEST_F(SqliteLedgerTest, ConcurrentScreeningsFeedbackAndStats) {

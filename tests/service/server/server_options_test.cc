@@ -63,6 +63,23 @@ TEST(ServerOptionsTest, LedgerOptions) {
   EXPECT_THAT(ValidateServerOptions(options), IsOk());
 }
 
+TEST(ServerOptionsTest, LedgerFaultOptions) {
+  ServerOptions options;
+  EXPECT_EQ(options.ledger_check_time_limit, absl::Seconds(30));
+  EXPECT_FALSE(options.ledger_recover);
+  EXPECT_EQ(options.ledger_test_fault_file, "");
+  options.ledger_check_time_limit = absl::ZeroDuration();  // no check
+  EXPECT_THAT(ValidateServerOptions(options), IsOk());
+  options.ledger_check_time_limit = absl::Seconds(-1);
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ledger_check_time_limit")));
+  options.ledger_check_time_limit = absl::InfiniteDuration();
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ledger_check_time_limit")));
+}
+
 TEST(ServerOptionsTest, AppliesToABuilder) {
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";
