@@ -2,8 +2,10 @@
 
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "service/server/access_trail.h"
 #include "service/server/audit_stream_reactor.h"
 #include "service/server/handlers.h"
 #include "service/server/log.h"
@@ -14,31 +16,50 @@
 namespace needlecheck::server {
 namespace {
 
+absl::Status ToAbsl(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
 // A unary call: parses the request, runs `handle(const Request&,
-// Response*) -> grpc::Status` and serializes its response.
-template <typename Request, typename Response, typename Handle>
+// Response*) -> grpc::Status`, records the access (`record(const Request&,
+// const Response&, const absl::Status&) -> absl::Status`; an unparseable
+// request is recorded as an empty one) and serializes its response. An
+// access that cannot be recorded is answered UNAVAILABLE, without the
+// response (access_trail.h).
+template <typename Request, typename Response, typename Handle,
+          typename RecordAccess>
 grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
                                      absl::string_view method,
                                      const grpc::ByteBuffer& request_bytes,
                                      grpc::ByteBuffer* response_bytes,
-                                     Handle handle) {
+                                     Handle handle, RecordAccess record) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Request request;
+  Response response;
   if (absl::Status parsed = ParseWireMessage(request_bytes, &request);
       !parsed.ok()) {
     LogWarning("request_unparseable",
                {{"method", method}, {"bytes", request_bytes.Length()}});
-    reactor->Finish(ToGrpcStatus(PrefixMessage(parsed, "the request ")));
+    const absl::Status status = PrefixMessage(parsed, "the request ");
+    record(Request(), response, status).IgnoreError();  // nothing released
+    reactor->Finish(ToGrpcStatus(status));
     return reactor;
   }
-  Response response;
   grpc::Status status = handle(request, &response);
+  if (absl::Status recorded = record(request, response, ToAbsl(status));
+      !recorded.ok() && status.ok()) {
+    status = ToGrpcStatus(AccessNotRecorded(recorded));
+  }
   if (status.ok()) {
     status = ToGrpcStatus(SerializeWireMessage(response, response_bytes));
   }
   reactor->Finish(status);
   return reactor;
 }
+
+// For calls that touch no patient data.
+absl::Status NotRecorded() { return absl::OkStatus(); }
 
 }  // namespace
 
@@ -52,19 +73,28 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::Screen(
                       needlecheck::v1::ScreenResponse* out) {
         return HandleScreen(*backend_, GetCallState(*context), absl::Now(), r,
                             out);
+      },
+      [this, context](const needlecheck::v1::ScreenRequest& r,
+                      const needlecheck::v1::ScreenResponse& out,
+                      const absl::Status& status) {
+        return trail_.Record(
+            IdentityOf(*context), "Screen", r.record().patient_id(), status,
+            out.request_id().empty() ? r.request_id() : out.request_id());
       });
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ScreeningServiceImpl::ScreenStream(grpc::CallbackServerContext* context) {
   // gRPC owns the reactor from here; it deletes itself in OnDone().
-  return std::make_unique<ScreenStreamReactor>(context, backend_).release();
+  return std::make_unique<ScreenStreamReactor>(context, backend_, &trail_)
+      .release();
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ScreeningServiceImpl::Audit(grpc::CallbackServerContext* context) {
   // gRPC owns the reactor from here; it deletes itself in OnDone().
-  return std::make_unique<AuditStreamReactor>(context, backend_).release();
+  return std::make_unique<AuditStreamReactor>(context, backend_, &trail_)
+      .release();
 }
 
 grpc::ServerUnaryReactor* ScreeningServiceImpl::GetKnowledgeBase(
@@ -77,6 +107,9 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::GetKnowledgeBase(
                       needlecheck::v1::KnowledgeBase* out) {
         return HandleGetKnowledgeBase(*backend_, GetCallState(*context),
                                       absl::Now(), out);
+      },
+      [](const auto&, const auto&, const absl::Status&) {
+        return NotRecorded();
       });
 }
 
@@ -90,6 +123,13 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordFeedback(
                       needlecheck::v1::RecordFeedbackResponse* out) {
         return HandleRecordFeedback(ledger_, GetCallState(*context),
                                     absl::Now(), r, out);
+      },
+      [this, context](const needlecheck::v1::RecordFeedbackRequest& r,
+                      const needlecheck::v1::RecordFeedbackResponse&,
+                      const absl::Status& status) {
+        // The patient is the alert's, looked up by the ledger.
+        return trail_.Record(IdentityOf(*context), "RecordFeedback", "",
+                             status, r.alert_id(), -1, r.alert_id());
       });
 }
 
@@ -103,6 +143,50 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAlertStats(
                       needlecheck::v1::AlertStats* out) {
         return HandleGetAlertStats(ledger_, GetCallState(*context), absl::Now(),
                                    r, out);
+      },
+      [this, context](const needlecheck::v1::GetAlertStatsRequest& r,
+                      const needlecheck::v1::AlertStats&,
+                      const absl::Status& status) {
+        return trail_.Record(IdentityOf(*context), "GetAlertStats", "", status,
+                             absl::StrCat(r.from_date(), "..", r.to_date()));
+      });
+}
+
+grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAccessLog(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return ServeUnary<needlecheck::v1::GetAccessLogRequest,
+                    needlecheck::v1::GetAccessLogResponse>(
+      context, "GetAccessLog", *request, response,
+      [this, context](const needlecheck::v1::GetAccessLogRequest& r,
+                      needlecheck::v1::GetAccessLogResponse* out) {
+        return HandleGetAccessLog(access_log_, GetCallState(*context),
+                                  absl::Now(), r, out);
+      },
+      [this, context](const needlecheck::v1::GetAccessLogRequest& r,
+                      const needlecheck::v1::GetAccessLogResponse&,
+                      const absl::Status& status) {
+        // Reading the trail discloses patient ids: it is an access too.
+        return trail_.Record(IdentityOf(*context), "GetAccessLog",
+                             r.patient_id(), status,
+                             absl::StrCat(r.from_date(), "..", r.to_date()));
+      });
+}
+
+grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordAccess(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return ServeUnary<needlecheck::v1::RecordAccessRequest,
+                    needlecheck::v1::RecordAccessResponse>(
+      context, "RecordAccess", *request, response,
+      [this, context](const needlecheck::v1::RecordAccessRequest& r,
+                      needlecheck::v1::RecordAccessResponse* /*out*/) {
+        return HandleRecordAccess(trail_, IdentityOf(*context),
+                                  GetCallState(*context), absl::Now(), r);
+      },
+      [](const auto&, const auto&, const absl::Status&) {
+        // The fetches are the records; a failed call wrote none.
+        return NotRecorded();
       });
 }
 

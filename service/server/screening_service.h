@@ -11,6 +11,12 @@
 //   stream could not be parsed ..."), where gRPC's own deserialization
 //   would answer UNIMPLEMENTED, or end a stream with OK and drop the rest.
 //   Clients see the same wire contract as with typed handlers.
+// - Every access to patient data is recorded in the ledger's access trail
+//   (access_trail.h): Screen, each ScreenStream item and Audit record,
+//   RecordFeedback, GetAlertStats, GetAccessLog, and the fetches sent with
+//   RecordAccess; failed calls too, with their status code. An access
+//   that cannot be recorded is answered UNAVAILABLE instead of its data.
+//   GetKnowledgeBase holds no patient data and is not recorded.
 // - Thread-safe; `backend` and `ledger` (null: no ledger) must outlive the
 //   service (and the server it is registered with).
 #ifndef SERVICE_SERVER_SCREENING_SERVICE_H_
@@ -19,6 +25,7 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "service/ledger/alert_ledger.h"
+#include "service/server/access_trail.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
@@ -36,13 +43,22 @@ using RawScreeningService =
                                     needlecheck::v1::ScreeningService::
                                         WithRawCallbackMethod_Audit<
                                             needlecheck::v1::ScreeningService::
-                                                Service>>>>>>;
+                                                WithRawCallbackMethod_GetAccessLog<
+                                                    needlecheck::v1::
+                                                        ScreeningService::
+                                                            WithRawCallbackMethod_RecordAccess<
+                                                                needlecheck::
+                                                                    v1::ScreeningService::
+                                                                        Service>>>>>>>>;
 
 class ScreeningServiceImpl final : public RawScreeningService {
  public:
   explicit ScreeningServiceImpl(ScreeningBackend* backend,
                                 ledger::AlertLedger* ledger = nullptr)
-      : backend_(backend), ledger_(ledger) {}
+      : backend_(backend),
+        ledger_(ledger),
+        access_log_(ledger == nullptr ? nullptr : ledger->access_log()),
+        trail_(access_log_) {}
 
   grpc::ServerUnaryReactor* Screen(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -66,9 +82,19 @@ class ScreeningServiceImpl final : public RawScreeningService {
                                           const grpc::ByteBuffer* request,
                                           grpc::ByteBuffer* response) override;
 
+  grpc::ServerUnaryReactor* GetAccessLog(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+
+  grpc::ServerUnaryReactor* RecordAccess(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+
  private:
   ScreeningBackend* const backend_;
   ledger::AlertLedger* const ledger_;
+  ledger::AccessLog* const access_log_;  // null: no access trail
+  AccessTrail trail_;
 };
 
 }  // namespace needlecheck::server
