@@ -208,10 +208,10 @@ absl::Status SqliteLedger::RecordAccess(AccessEntry entry) {
   // Queued even while writes fail (access_log.h): refused only when full.
   if (access_waiting_ >= options_.max_queued_access_records) {
     ++counters_.access_refused;
-    return absl::UnavailableError(absl::StrCat(
-        "the access log's write queue is full (",
-        options_.max_queued_access_records,
-        " access records waiting for the disk)"));
+    return absl::UnavailableError(
+        absl::StrCat("the access log's write queue is full (",
+                     options_.max_queued_access_records,
+                     " access records waiting for the disk)"));
   }
   QueuedScreening item;
   item.queued_at = absl::Now();
@@ -416,8 +416,7 @@ absl::Status SqliteLedger::WriteBatch(
   });
 }
 
-absl::Status SqliteLedger::InsertAccess(Connection& db,
-                                        const AccessEntry& e) {
+absl::Status SqliteLedger::InsertAccess(Connection& db, const AccessEntry& e) {
   // The patient of an alert is looked up in the same transaction: the
   // alert was queued before (and so is committed no later than) this row.
   absl::StatusOr<Statement> insert = db.Prepare(
@@ -825,10 +824,10 @@ absl::Status SqliteLedger::Close() {
   {
     absl::MutexLock lock(&mu_);
     if (lost_ > 0) {
-      status = absl::DataLossError(absl::StrCat(
-          "the alert ledger could not write ", lost_,
-          " queued screenings and access records before closing: ",
-          last_write_error_.message()));
+      status = absl::DataLossError(
+          absl::StrCat("the alert ledger could not write ", lost_,
+                       " queued screenings and access records before closing: ",
+                       last_write_error_.message()));
     }
   }
   {

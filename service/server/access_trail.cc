@@ -102,8 +102,8 @@ std::string TraceIdFromTraceparent(absl::string_view tp) {
   const absl::string_view parent_id = tp.substr(36, 16);
   const absl::string_view flags = tp.substr(53, 2);
   if (tp[2] != '-' || tp[35] != '-' || tp[52] != '-') return "";
-  if (!IsLowerHex(version) || !IsLowerHex(trace_id) ||
-      !IsLowerHex(parent_id) || !IsLowerHex(flags)) {
+  if (!IsLowerHex(version) || !IsLowerHex(trace_id) || !IsLowerHex(parent_id) ||
+      !IsLowerHex(flags)) {
     return "";
   }
   if (version == "ff" || AllZeros(trace_id) || AllZeros(parent_id)) return "";
@@ -158,16 +158,13 @@ absl::Status AccessNotRecorded(const absl::Status& why) {
 
 AccessTrail::AccessTrail(ledger::AccessLog* log,
                          std::function<absl::Time()> clock)
-    : log_(log),
-      clock_(std::move(clock)),
-      failure_log_(kFailureLogInterval) {}
+    : log_(log), clock_(std::move(clock)), failure_log_(kFailureLogInterval) {}
 
 absl::Status AccessTrail::Record(const CallIdentity& identity,
                                  absl::string_view action,
                                  absl::string_view patient_id,
                                  const absl::Status& outcome,
-                                 absl::string_view detail,
-                                 int64_t stream_index,
+                                 absl::string_view detail, int64_t stream_index,
                                  absl::string_view patient_of_alert) {
   if (log_ == nullptr) return absl::OkStatus();
   ledger::AccessEntry entry;
@@ -214,8 +211,8 @@ absl::Status AccessTrail::RecordFetches(
     }
   }
   if (!problems.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid access record: ", absl::StrJoin(problems, "; ")));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid access record: ", absl::StrJoin(problems, "; ")));
   }
   for (int i = 0; i < request.fetches_size(); ++i) {
     const needlecheck::v1::FhirFetch& fetch = request.fetches(i);
@@ -232,9 +229,8 @@ absl::Status AccessTrail::RecordFetches(
     absl::Status outcome = code == absl::StatusCode::kOk
                                ? absl::OkStatus()
                                : absl::Status(code, "fetch failed");
-    if (absl::Status s =
-            Record(identity, "FhirFetch", request.patient_id(), outcome,
-                   StripQueryValues(fetch.url()), i);
+    if (absl::Status s = Record(identity, "FhirFetch", request.patient_id(),
+                                outcome, StripQueryValues(fetch.url()), i);
         !s.ok()) {
       return s;
     }
@@ -244,8 +240,8 @@ absl::Status AccessTrail::RecordFetches(
 
 needlecheck::v1::AccessRecord ToProto(const ledger::AccessEntry& e) {
   needlecheck::v1::AccessRecord r;
-  r.set_time(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", e.at,
-                              absl::UTCTimeZone()));
+  r.set_time(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", e.at, absl::UTCTimeZone()));
   r.set_caller(e.caller);
   r.set_on_behalf_iss(e.on_behalf_iss);
   r.set_on_behalf_sub(e.on_behalf_sub);

@@ -86,18 +86,17 @@ class AccessTrail {
 
   // `outcome` is the call's (or item's) status. See the header comment.
   absl::Status Record(const CallIdentity& identity, absl::string_view action,
-                      absl::string_view patient_id,
-                      const absl::Status& outcome,
-                      absl::string_view detail = "",
-                      int64_t stream_index = -1,
+                      absl::string_view patient_id, const absl::Status& outcome,
+                      absl::string_view detail = "", int64_t stream_index = -1,
                       absl::string_view patient_of_alert = "");
 
   // Records one FhirFetch per entry of `request` (RecordAccess RPC).
   // INVALID_ARGUMENT (before anything is recorded) for a missing patient
   // or fetch list, more than kMaxFetches, or a URL longer than
   // kMaxFetchUrlBytes.
-  absl::Status RecordFetches(const CallIdentity& identity,
-                             const needlecheck::v1::RecordAccessRequest& request);
+  absl::Status RecordFetches(
+      const CallIdentity& identity,
+      const needlecheck::v1::RecordAccessRequest& request);
 
   static constexpr int kMaxFetches = 200;
   static constexpr size_t kMaxFetchUrlBytes = 4096;

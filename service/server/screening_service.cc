@@ -128,8 +128,8 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordFeedback(
                       const needlecheck::v1::RecordFeedbackResponse&,
                       const absl::Status& status) {
         // The patient is the alert's, looked up by the ledger.
-        return trail_.Record(IdentityOf(*context), "RecordFeedback", "",
-                             status, r.alert_id(), -1, r.alert_id());
+        return trail_.Record(IdentityOf(*context), "RecordFeedback", "", status,
+                             r.alert_id(), -1, r.alert_id());
       });
 }
 

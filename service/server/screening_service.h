@@ -34,22 +34,20 @@ namespace needlecheck::server {
 using RawScreeningService =
     needlecheck::v1::ScreeningService::WithRawCallbackMethod_Screen<
         needlecheck::v1::ScreeningService::WithRawCallbackMethod_ScreenStream<
-            needlecheck::v1::ScreeningService::
-                WithRawCallbackMethod_GetKnowledgeBase<
-                    needlecheck::v1::ScreeningService::
-                        WithRawCallbackMethod_RecordFeedback<
-                            needlecheck::v1::ScreeningService::
-                                WithRawCallbackMethod_GetAlertStats<
-                                    needlecheck::v1::ScreeningService::
-                                        WithRawCallbackMethod_Audit<
-                                            needlecheck::v1::ScreeningService::
-                                                WithRawCallbackMethod_GetAccessLog<
-                                                    needlecheck::v1::
-                                                        ScreeningService::
-                                                            WithRawCallbackMethod_RecordAccess<
-                                                                needlecheck::
-                                                                    v1::ScreeningService::
-                                                                        Service>>>>>>>>;
+            needlecheck::v1::ScreeningService::WithRawCallbackMethod_GetKnowledgeBase<
+                needlecheck::v1::ScreeningService::
+                    WithRawCallbackMethod_RecordFeedback<
+                        needlecheck::v1::ScreeningService::
+                            WithRawCallbackMethod_GetAlertStats<
+                                needlecheck::v1::ScreeningService::
+                                    WithRawCallbackMethod_Audit<
+                                        needlecheck::v1::ScreeningService::
+                                            WithRawCallbackMethod_GetAccessLog<
+                                                needlecheck::v1::ScreeningService::
+                                                    WithRawCallbackMethod_RecordAccess<
+                                                        needlecheck::v1::
+                                                            ScreeningService::
+                                                                Service>>>>>>>>;
 
 class ScreeningServiceImpl final : public RawScreeningService {
  public:

@@ -20,8 +20,8 @@
 #include "grpcpp/server_builder.h"
 #include "service/ledger/sqlite_ledger.h"
 #include "service/server/log.h"
-#include "service/server/reload_worker.h"
 #include "service/server/log_limiter.h"
+#include "service/server/reload_worker.h"
 
 namespace needlecheck::server {
 namespace {
@@ -229,15 +229,14 @@ absl::Status NeedlecheckServer::OpenLedger() {
           "serving; damage in the unchecked part would show as "
           "failing ledger writes"}});
   }
-  LogInfo(
-      "ledger_opened",
-      {{"path", path},
-       {"created", report.created ? "true" : "false"},
-       {"integrity_check", check},
-       {"check_ms", absl::ToInt64Milliseconds(report.check_took)},
-       {"flush_window", absl::FormatDuration(options_.ledger_flush_window)},
-       {"access_log_retention_days",
-        absl::ToInt64Hours(options_.access_log_retention) / 24}});
+  LogInfo("ledger_opened",
+          {{"path", path},
+           {"created", report.created ? "true" : "false"},
+           {"integrity_check", check},
+           {"check_ms", absl::ToInt64Milliseconds(report.check_took)},
+           {"flush_window", absl::FormatDuration(options_.ledger_flush_window)},
+           {"access_log_retention_days",
+            absl::ToInt64Hours(options_.access_log_retention) / 24}});
   return absl::OkStatus();
 }
 

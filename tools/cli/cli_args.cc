@@ -353,6 +353,7 @@ Usage:
   needlecheck kb show [--server HOST:PORT] [--json] [--timeout 10s]
   needlecheck stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--rule ID]... [--top N]
                     [--server HOST:PORT] [--json] [--timeout 10s]
+  needlecheck access-log --from YYYY-MM-DD --to YYYY-MM-DD [--patient ID] [--json]
   needlecheck --help
 
 Commands:
@@ -373,6 +374,10 @@ Commands:
   stats     Calls ScreeningService.GetAlertStats and prints, per rule, alerts fired,
             accepted, overridden, the override rate and the top override reasons
             (see 'needlecheck stats --help').
+  access-log
+            Calls ScreeningService.GetAccessLog and prints the access-audit trail:
+            who accessed which patient's data, when, how, with what outcome
+            (see 'needlecheck access-log --help').
 
 Common flags:
   --server HOST:PORT   the needlecheckd address (default )",
