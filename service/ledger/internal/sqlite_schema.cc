@@ -97,8 +97,7 @@ CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
 WHEN old.at_us >= COALESCE((SELECT cutoff_us FROM access_log_retention
                             WHERE only = 1), 0)
 BEGIN
-  SELECT RAISE(ABORT, 'access_log is append-only: only records past the '
-                      'retention period are deleted, by the pruning pass');
+  SELECT RAISE(ABORT, 'access_log is append-only: only the pruning pass deletes, and only records past the retention period');
 END;
 )sql";
 
