@@ -31,9 +31,10 @@ using Json = nlohmann::json;
 class FakeScreening : public ScreeningClient {
  public:
   absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
-      const needlecheck::v1::ScreenRequest& request,
-      absl::Time deadline) override {
+      const needlecheck::v1::ScreenRequest& request, absl::Time deadline,
+      const OnBehalfOf& on_behalf) override {
     screened.push_back(request);
+    screen_on_behalf.push_back(on_behalf);
     deadlines.push_back(deadline);
     if (!screen_status.ok()) return screen_status;
     return response;
@@ -48,13 +49,25 @@ class FakeScreening : public ScreeningClient {
     return kb;
   }
   absl::StatusOr<needlecheck::v1::RecordFeedbackResponse> RecordFeedback(
-      const needlecheck::v1::RecordFeedbackRequest& request) override {
+      const needlecheck::v1::RecordFeedbackRequest& request,
+      const OnBehalfOf& on_behalf) override {
     feedback.push_back(request);
+    feedback_on_behalf.push_back(on_behalf);
     if (!feedback_status.ok()) return feedback_status;
     return needlecheck::v1::RecordFeedbackResponse();
   }
 
+  absl::Status RecordAccess(const needlecheck::v1::RecordAccessRequest& request,
+                            absl::Time, const OnBehalfOf&) override {
+    accesses.push_back(request);
+    return access_status;
+  }
+
   std::vector<needlecheck::v1::ScreenRequest> screened;
+  std::vector<OnBehalfOf> screen_on_behalf;
+  std::vector<OnBehalfOf> feedback_on_behalf;
+  std::vector<needlecheck::v1::RecordAccessRequest> accesses;
+  absl::Status access_status;
   std::vector<absl::Time> deadlines;
   std::vector<needlecheck::v1::RecordFeedbackRequest> feedback;
   needlecheck::v1::ScreenResponse response;
