@@ -1,15 +1,21 @@
 // AccessTrail and its helpers without gRPC: the W3C traceparent parser, the
 // metadata decoding, query-value stripping, what Record() stores and what a
 // refusing access log means, RecordAccess validation and GetAccessLog's
-// request checks.
+// request checks; and, over in-process gRPC, that a call whose access
+// cannot be recorded gets UNAVAILABLE and none of its data.
 #include "service/server/access_trail.h"
 
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "service/server/handlers.h"
+#include "service/server/screening_service.h"
+#include "service/server/server_options.h"
+#include "tests/service/server/fake_ledger.h"
+#include "tests/service/server/test_records.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::server {
@@ -182,6 +188,120 @@ TEST(HandleGetAccessLogTest, ChecksDatesAndQueriesWholeUtcDays) {
   EXPECT_EQ(HandleGetAccessLog(nullptr, CallState(), kNow, request, &response)
                 .error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
+}
+
+// A ledger whose access trail is the fake.
+class LedgerWithTrail : public testing::FakeLedger {
+ public:
+  ledger::AccessLog* access_log() override { return &trail; }
+  FakeAccessLog trail;
+};
+
+class AccessRefusalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(store_.Load(), IsOk());
+    backend_ = CreateEngineBackend(&store_, &ledger_);
+    service_ = std::make_unique<ScreeningServiceImpl>(backend_.get(), &ledger_);
+    ServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    grpc::ServerBuilder builder;
+    ApplyServerOptions(options, &builder);
+    int port = 0;
+    AddListeningPort(options, &builder, &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = needlecheck::v1::ScreeningService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+  void SetDeadline(grpc::ClientContext* context) {
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(60));
+  }
+
+  LedgerWithTrail ledger_;
+  KnowledgeBaseStore store_{FileOrBundledLoader(""),
+                            [] { return absl::Now(); }};
+  std::unique_ptr<ScreeningBackend> backend_;
+  std::unique_ptr<ScreeningServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<needlecheck::v1::ScreeningService::Stub> stub_;
+};
+
+TEST_F(AccessRefusalTest, RecordedScreenAnswersNormally) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  needlecheck::v1::ScreenResponse response;
+  ASSERT_TRUE(
+      stub_->Screen(&context, testing::EczemaRequest("r1"), &response).ok());
+  EXPECT_GT(response.alerts_size(), 0);
+  ASSERT_EQ(ledger_.trail.entries.size(), 1u);
+  EXPECT_EQ(ledger_.trail.entries[0].action, "Screen");
+  EXPECT_EQ(ledger_.trail.entries[0].outcome, "OK");
+}
+
+TEST_F(AccessRefusalTest, UnrecordableScreenGetsUnavailableAndNoAlerts) {
+  ledger_.trail.refuse = absl::UnavailableError("queue full");
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  needlecheck::v1::ScreenResponse response;
+  const grpc::Status status =
+      stub_->Screen(&context, testing::EczemaRequest("r1"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("access log"));
+  EXPECT_EQ(response.alerts_size(), 0);
+}
+
+TEST_F(AccessRefusalTest, UnrecordableStreamItemEndsTheStreamWithoutIt) {
+  ledger_.trail.refuse = absl::UnavailableError("queue full");
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = stub_->ScreenStream(&context);
+  ASSERT_TRUE(stream->Write(testing::EczemaRequest("r1")));
+  stream->WritesDone();
+  needlecheck::v1::ScreenResponse response;
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(AccessRefusalTest, UnrecordableAuditSendsNoFinding) {
+  ledger_.trail.refuse = absl::UnavailableError("queue full");
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = stub_->Audit(&context);
+  needlecheck::v1::AuditRequest request;
+  *request.mutable_record() = testing::EczemaRequest("r1").record();
+  ASSERT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  needlecheck::v1::AuditFinding finding;
+  EXPECT_FALSE(stream->Read(&finding));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(AccessRefusalTest, UnrecordableFeedbackAndStatsGetUnavailable) {
+  ledger_.trail.refuse = absl::UnavailableError("queue full");
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    needlecheck::v1::AlertStats stats;
+    EXPECT_EQ(stub_->GetAlertStats(&context, {}, &stats).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    needlecheck::v1::RecordFeedbackRequest request;
+    request.set_alert_id("a");
+    request.set_outcome(needlecheck::v1::FEEDBACK_OUTCOME_ACCEPTED);
+    request.set_outcome_timestamp("2026-12-01T09:00:00Z");
+    needlecheck::v1::RecordFeedbackResponse response;
+    EXPECT_EQ(stub_->RecordFeedback(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
 }
 
 }  // namespace
