@@ -444,13 +444,15 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
     timings_.fetch_ns.fetch_add(NanosSince(fetch_start),
                                 std::memory_order_relaxed);
     if (fetch_log.fetches_size() > 0) {
-      // The reads go into needlecheckd's access trail before any use.
+      // The reads go into needlecheckd's access trail before any use. When
+      // they cannot, fetched data is not used (503); after a failed fetch
+      // nothing is used anyway, and the answer stays the generic 412.
       const absl::Status recorded =
           screening_->RecordAccess(fetch_log, deadline, on_behalf);
       if (!recorded.ok() && !absl::IsUnimplemented(recorded)) {
         absl::StrAppend(log_fields, " record_access=",
                         absl::StatusCodeToString(recorded.code()));
-        return ServiceError(recorded, "RecordAccess");
+        if (status.ok()) return ServiceError(recorded, "RecordAccess");
       }
     }
     if (!status.ok()) return FhirUnreadable(status.message(), log_fields);

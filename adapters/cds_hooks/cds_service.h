@@ -53,7 +53,9 @@
 // fhirServer (whether or not every fetch worked), the service sends the
 // URLs it requested, query values stripped, with each outcome, in one
 // RecordAccess call before going on. When needlecheckd cannot record them
-// the hook answers 503 without cards; an UNIMPLEMENTED (needlecheckd runs
+// the fetched data is not used: the hook answers 503 without cards (the
+// usual 412 when a fetch failed, with record_access=<code> in the log
+// line); an UNIMPLEMENTED (needlecheckd runs
 // with --ledger=none, so it keeps no trail) is not an error.
 //
 // Logs: one line per call (method, path template, status, card count,

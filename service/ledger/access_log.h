@@ -37,6 +37,13 @@
 // - ReadAccessLog() commits what is queued first (read-your-writes;
 //   UNAVAILABLE at once while the writer cannot commit), then reads
 //   records with from <= time < to (and the patient), oldest first.
+// - Where the fields come from (service/server/access_trail.h): `caller` is
+//   the transport identity (verified TLS client certificate names, else
+//   "unauthenticated <peer>"); the on_behalf_* fields are what the caller
+//   asserts in gRPC metadata (the CDS Hooks gateway: the EHR's JWT
+//   iss/sub/tenant and the hook's userId); the gateway's own FHIR reads
+//   arrive as FhirFetch records through the RecordAccess RPC, URLs without
+//   query values.
 // - Errors as AlertLedger's (UNAVAILABLE: closed, queue full, disk;
 //   INVALID_ARGUMENT: a bad query). Messages never contain record content.
 // - Thread-safe: every method may be called from any thread.

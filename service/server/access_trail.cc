@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/auth_context.h"
 #include "service/server/log.h"
 
@@ -36,28 +37,34 @@ std::string OnBehalf(const grpc::ServerContextBase& context,
   return value;
 }
 
+// The verified certificate's names: subject CN, then DNS and URI SANs;
+// empty unless the transport is TLS and the peer presented a certificate
+// the server verified. The same rule as the authorizer's
+// CallerFromAuthContext() (being added with mutual TLS); once both are in
+// one tree this should call it instead.
+std::vector<std::string> VerifiedPeerNames(const grpc::AuthContext& auth) {
+  std::vector<std::string> names;
+  const std::vector<grpc::string_ref> security =
+      auth.FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME);
+  if (security.empty() || security.front() != "ssl" ||
+      !auth.IsPeerAuthenticated()) {
+    return names;
+  }
+  for (const char* property :
+       {GRPC_X509_CN_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME,
+        GRPC_PEER_URI_PROPERTY_NAME}) {
+    for (const grpc::string_ref& value : auth.FindPropertyValues(property)) {
+      names.push_back(ToString(value));
+    }
+  }
+  return names;
+}
+
 std::string PeerIdentity(const grpc::ServerContextBase& context) {
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  if (auth != nullptr && auth->IsPeerAuthenticated()) {
-    std::vector<std::string> parts = {"tls"};
-    const std::vector<grpc::string_ref> cn =
-        auth->FindPropertyValues("x509_common_name");
-    if (!cn.empty()) parts.push_back(absl::StrCat("cn=", ToString(cn[0])));
-    std::vector<std::string> sans;
-    for (const grpc::string_ref& san :
-         auth->FindPropertyValues("x509_subject_alternative_name")) {
-      sans.push_back(ToString(san));
-    }
-    if (!sans.empty()) {
-      parts.push_back(absl::StrCat("san=", absl::StrJoin(sans, ",")));
-    }
-    if (parts.size() > 1) return absl::StrJoin(parts, " ");
-    std::vector<std::string> ids;
-    for (const grpc::string_ref& id : auth->GetPeerIdentity()) {
-      ids.push_back(ToString(id));
-    }
-    return absl::StrCat("tls ", auth->GetPeerIdentityPropertyName(), "=",
-                        absl::StrJoin(ids, ","));
+  if (auth != nullptr) {
+    const std::vector<std::string> names = VerifiedPeerNames(*auth);
+    if (!names.empty()) return absl::StrCat("tls ", absl::StrJoin(names, ","));
   }
   return absl::StrCat("unauthenticated ", context.peer());
 }

@@ -4,11 +4,10 @@
 //
 // Contract
 // - IdentityOf() reads the call's identity once per call:
-//   * caller: the TLS peer's certificate identity when the peer is
-//     authenticated (mutual TLS): "tls cn=<subject CN> san=<SAN>,<SAN>"
-//     (either part absent when the certificate has none), else
-//     "unauthenticated <peer address>" ("ipv4:127.0.0.1:41234"). This is the
-//     one place needlecheckd turns an auth_context into a name.
+//   * caller: the TLS peer's verified certificate names when the client
+//     presented one (mutual TLS): "tls <subject CN>,<DNS SANs>,<URI SANs>"
+//     ("tls gateway,gateway.internal,spiffe://clinic/gateway"), else
+//     "unauthenticated <peer address>" ("ipv4:127.0.0.1:41234").
 //   * on behalf of: metadata kCallerIssKey, kCallerSubKey,
 //     kCallerTenantKey, kCallerUserKey (the CDS Hooks gateway sends the
 //     EHR's JWT iss/sub/tenant and the hook's userId), percent-decoded (the

@@ -703,6 +703,13 @@ TEST_F(CdsServiceAccessTest, UnrecordableFetchesStopTheHook) {
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_TRUE(screening_.screened.empty());
 
+  // A failed fetch used nothing: still the generic 412.
+  fhir_.status = absl::UnavailableError("refused");
+  r = Call("POST", "/cds-services/microneedling-safety",
+           NeedsFetching("https://ehr.example.org/fhir/").dump());
+  EXPECT_EQ(r.status, 412) << r.body;
+  fhir_.status = absl::OkStatus();
+
   screening_.access_status = absl::UnimplementedError("--ledger=none");
   r = Call("POST", "/cds-services/microneedling-safety",
            NeedsFetching("https://ehr.example.org/fhir/").dump());
