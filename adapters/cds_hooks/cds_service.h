@@ -55,8 +55,8 @@
 // RecordAccess call before going on. When needlecheckd cannot record them
 // the fetched data is not used: the hook answers 503 without cards (the
 // usual 412 when a fetch failed, with record_access=<code> in the log
-// line); an UNIMPLEMENTED (needlecheckd runs
-// with --ledger=none, so it keeps no trail) is not an error.
+// line); an UNIMPLEMENTED (needlecheckd runs with --ledger=none, so it
+// keeps no trail) is not an error.
 //
 // Logs: one line per call (method, path template, status, card count,
 // duration, JWT iss); never patient data, tokens or bodies, and no string
