@@ -57,6 +57,9 @@ ABSL_FLAG(std::vector<std::string>, jwks_url, {},
           "per URL.");
 ABSL_FLAG(bool, jwks_allow_insecure_loopback, false,
           "Tests only: also allow http --jwks_url to 127.0.0.0/8 and [::1].");
+ABSL_FLAG(absl::Duration, jwks_min_refresh_interval, absl::Minutes(1),
+          "Fewest time between two fetches of one --jwks_url. Below 1m only "
+          "with --jwks_allow_insecure_loopback (tests).");
 ABSL_FLAG(std::string, audience, "",
           "This service's public base URL as the EHR calls it, e.g. "
           "https://cds.example.org; JWT aud must be it + /cds-services[/id].");
@@ -271,6 +274,15 @@ int Main() {
                    "WARNING: --jwks_allow_insecure_loopback: plain http to "
                    "loopback JWK Set URLs is allowed (tests only)\n");
     }
+    const absl::Duration min_refresh =
+        absl::GetFlag(FLAGS_jwks_min_refresh_interval);
+    if (min_refresh <= absl::ZeroDuration() ||
+        (min_refresh < absl::Minutes(1) && !jwks_loopback)) {
+      std::fprintf(stderr,
+                   "--jwks_min_refresh_interval must be at least 1m (shorter "
+                   "only with --jwks_allow_insecure_loopback, for tests)\n");
+      return 2;
+    }
     // One cache per URL, shared by the issuers naming it.
     for (const std::string& flag : jwks_urls) {
       absl::StatusOr<JwksUrlEntry> entry =
@@ -293,6 +305,7 @@ int Main() {
       if (cache == nullptr) {
         JwksCache::Options cache_options;
         cache_options.name = entry->url;
+        cache_options.min_refresh_interval = min_refresh;
         cache_options.log = [](const std::string& line) {
           std::fprintf(stderr, "%s\n", line.c_str());
         };
