@@ -4,7 +4,7 @@
 // band: a JWK Set file (keys trusted for every trusted issuer) and/or JWK
 // Set URLs, each tied to one issuer (jwks_cache.h; a URL's keys verify only
 // tokens whose `iss` is that issuer).
-
+//
 // What Verify() checks, in order (any failure is UNAUTHENTICATED with a
 // message for the log; the message never contains the token):
 //   1. Three base64url segments (no padding), header and payload JSON
@@ -29,11 +29,11 @@
 //   6. The signature (OpenSSL 3 EVP; ES384 signatures are the 96-byte raw
 //      r||s of RFC 7518 3.4, converted to DER for OpenSSL).
 //   7. Claims: `aud` (a string or an array of strings) contains one of the
-//   expected
-//      audiences (the endpoint URL being called); `exp` REQUIRED, not before
-//      now - clock_skew; `iat` REQUIRED, not after now + clock_skew; `nbf`
-//      (optional, Epic sends it) not after now + clock_skew; exp no more
-//      than max_lifetime after now; `jti` REQUIRED, non-empty.
+//      expected audiences (the endpoint URL being called); `exp` REQUIRED,
+//      not before now - clock_skew; `iat` REQUIRED, not after now +
+//      clock_skew; `nbf` (optional, Epic sends it) not after now +
+//      clock_skew; exp no more than max_lifetime after now; `jti` REQUIRED,
+//      non-empty.
 //   8. Replay: a (iss, jti) pair seen before (and not yet expired) is
 //      refused. Seen pairs are remembered until their exp + clock_skew.
 //      A token is recorded only when every other check passed.
@@ -44,7 +44,8 @@
 // base64url, JSON, one EVP_DigestVerify) and is fully tested here.
 //
 // Thread safety: a JwtVerifier is safe to use from many threads (the replay
-// cache is guarded by a mutex). The clock is an argument: no wall-clock
+// cache is guarded by a mutex; a JwksCache lookup may block the calling
+// thread for one bounded fetch). The clock is an argument: no wall-clock
 // reads inside.
 #ifndef ADAPTERS_CDS_HOOKS_JWT_VERIFIER_H_
 #define ADAPTERS_CDS_HOOKS_JWT_VERIFIER_H_

@@ -340,8 +340,9 @@ TEST(JwkSetTest, RefusesAmbiguousAndMalformedDocuments) {
                       .dump()),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("twice")));
   // RSA exponents: even, 1, over 32 bits.
-  for (const std::string e : {Base64Url("\x01\x00\x00"), Base64Url("\x01"),
-                              Base64Url("\x01\x00\x00\x00\x01")}) {
+  for (const std::string& e :
+       {Base64Url(std::string("\x01\x00\x00", 3)), Base64Url("\x01"),
+        Base64Url(std::string("\x01\x00\x00\x00\x01", 5))}) {
     EXPECT_THAT(
         JwkSet::FromJson(
             Json({{"keys", Json::array({RsaJwk("r", 256, e)})}}).dump()),
