@@ -116,6 +116,8 @@ class TlsTest : public ::testing::Test {
     // replace them.
     CopyServerPair("server-a");
     policy_path_ = dir_.WriteFile("policy", kPolicy);
+    ASSERT_FALSE(dir_.WriteFile("client-ca.crt", ReadFile(pki_->Path("ca.crt")))
+                     .empty());
   }
 
   void CopyServerPair(const std::string& name) {
@@ -135,7 +137,7 @@ class TlsTest : public ::testing::Test {
             "--data_dir=" + dir_.Path("data"),
             "--tls_cert=" + dir_.Path("server.crt"),
             "--tls_key=" + dir_.Path("server.key"),
-            "--tls_client_ca=" + pki_->Path("ca.crt"),
+            "--tls_client_ca=" + dir_.Path("client-ca.crt"),
             "--authz_policy=" + policy_path_,
             "--drain_seconds=20"};
   }
@@ -352,6 +354,32 @@ TEST_F(TlsTest, CertificatesRotateOnSighupAndABadPairKeepsTheOld) {
   auto missing = Stub("alice");
   ASSERT_TRUE(Screen(*missing, &cn).ok());
   EXPECT_EQ(cn, "needlecheckd-b");
+  StopExitsZero();
+}
+
+TEST_F(TlsTest, ClientCaRotatesOnSighup) {
+  ASSERT_NO_FATAL_FAILURE(StartServer(MtlsArgs()));
+  auto alice = Stub("alice");
+  EXPECT_TRUE(Screen(*alice).ok());
+  auto mallory = Stub("mallory");
+  EXPECT_EQ(Screen(*mallory).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  // Trust the other CA instead: its client is admitted on a new
+  // connection, ours no longer is.
+  ASSERT_FALSE(
+      dir_.WriteFile("client-ca.crt", ReadFile(pki_->Path("other-ca.crt")))
+          .empty());
+  Sighup("tls_reloaded");
+  auto mallory_after = Stub("mallory");
+  EXPECT_TRUE(Screen(*mallory_after).ok());
+  auto alice_after = Stub("alice");
+  EXPECT_EQ(Screen(*alice_after).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  // A client CA file without a certificate: refused, the other CA stays.
+  ASSERT_FALSE(dir_.WriteFile("client-ca.crt", "not a certificate\n").empty());
+  EXPECT_THAT(Sighup("tls_reload_failed"), HasSubstr("no PEM certificate"));
+  auto mallory_again = Stub("mallory");
+  EXPECT_TRUE(Screen(*mallory_again).ok());
   StopExitsZero();
 }
 
