@@ -21,7 +21,7 @@
 #include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/test_pki.h"
+#include "tests/testing/tls_test_certs.h"
 
 namespace needlecheck::grpc_client {
 namespace {
@@ -32,7 +32,7 @@ using ::needlecheck::testing::IsOk;
 using ::needlecheck::testing::ReadFile;
 using ::needlecheck::testing::ScopedTempDir;
 using ::needlecheck::testing::StatusIs;
-using ::needlecheck::testing::TestPki;
+using ::needlecheck::testing::TlsTestCerts;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -58,8 +58,8 @@ class ClientChannelTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(tmp_.path().empty());
-    absl::StatusOr<TestPki> pki =
-        needlecheck::testing::CreateTestPki(tmp_.path());
+    absl::StatusOr<TlsTestCerts> pki =
+        needlecheck::testing::CreateTlsTestCerts(tmp_.path());
     if (!pki.ok()) GTEST_SKIP() << pki.status();
     pki_ = *std::move(pki);
   }
@@ -121,7 +121,7 @@ class ClientChannelTest : public ::testing::Test {
   }
 
   ScopedTempDir tmp_;
-  TestPki pki_;
+  TlsTestCerts pki_;
   ServingHealth health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -1,4 +1,4 @@
-#include "tests/testing/test_pki.h"
+#include "tests/testing/tls_test_certs.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -91,7 +91,7 @@ absl::Status MakeExpired(const std::string& base, const std::string& ca) {
 
 }  // namespace
 
-absl::StatusOr<TestPki> CreateTestPki(const std::string& dir) {
+absl::StatusOr<TlsTestCerts> CreateTlsTestCerts(const std::string& dir) {
   const std::string ca = dir + "/ca";
   const std::string other_ca = dir + "/other_ca";
   for (absl::Status s : {
@@ -108,7 +108,7 @@ absl::StatusOr<TestPki> CreateTestPki(const std::string& dir) {
        }) {
     if (!s.ok()) return s;
   }
-  TestPki pki;
+  TlsTestCerts pki;
   auto pem = [&](const std::string& name) { return dir + "/" + name + ".pem"; };
   auto key = [&](const std::string& name) { return dir + "/" + name + ".key"; };
   pki.ca_cert = pem("ca");

@@ -1,9 +1,9 @@
-// TestPki: a throw-away public key infrastructure for TLS tests, made with
-// the `openssl` command-line tool in a folder the test owns. Test-only
-// (target needlecheck_test_pki).
+// TlsTestCerts: a throw-away set of TLS certificates for client tests, made
+// with the `openssl` command-line tool in a folder the test owns. Test-only
+// (target needlecheck_test_tls_certs).
 //
 // Contract
-// - CreateTestPki(dir) writes, valid for two days from now (EC P-256,
+// - CreateTlsTestCerts(dir) writes, valid for two days from now (EC P-256,
 //   unencrypted PKCS#8 keys):
 //     ca.pem/ca.key                 the CA that signs everything below
 //     server.pem/server.key         needlecheckd's: CN and subjectAltName
@@ -14,9 +14,9 @@
 //     expired_client.pem/.key       signed by ca, expired yesterday
 //   and returns their paths. UNAVAILABLE when the openssl tool is missing
 //   or fails (tests then skip or fail with its message).
-// - Not thread-safe against another CreateTestPki() on the same folder.
-#ifndef TESTS_TESTING_TEST_PKI_H_
-#define TESTS_TESTING_TEST_PKI_H_
+// - Not thread-safe against another CreateTlsTestCerts() on the same folder.
+#ifndef TESTS_TESTING_TLS_TEST_CERTS_H_
+#define TESTS_TESTING_TLS_TEST_CERTS_H_
 
 #include <string>
 
@@ -24,7 +24,7 @@
 
 namespace needlecheck::testing {
 
-struct TestPki {
+struct TlsTestCerts {
   std::string ca_cert, ca_key;
   std::string server_cert, server_key;
   std::string client_cert, client_key;
@@ -33,8 +33,8 @@ struct TestPki {
   std::string expired_client_cert, expired_client_key;
 };
 
-absl::StatusOr<TestPki> CreateTestPki(const std::string& dir);
+absl::StatusOr<TlsTestCerts> CreateTlsTestCerts(const std::string& dir);
 
 }  // namespace needlecheck::testing
 
-#endif  // TESTS_TESTING_TEST_PKI_H_
+#endif  // TESTS_TESTING_TLS_TEST_CERTS_H_
