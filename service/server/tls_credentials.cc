@@ -218,13 +218,16 @@ grpc_ssl_certificate_config_reload_status ReloadableTlsCredentials::Fetch(
   if (fetcher->delivered == self->generation_) {
     return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
   }
-  // gRPC copies the strings.
-  const grpc_ssl_pem_key_cert_pair pair = {self->current_.private_key.c_str(),
-                                           self->current_.cert_chain.c_str()};
+  // gRPC copies the strings. gRPC 1.51 asserts that a fetched config has
+  // client roots even when it asks for no client certificate; then the
+  // server's own chain stands in (loaded into a store that nothing reads:
+  // no client is asked for a certificate).
+  const Material& m = self->current_;
+  const grpc_ssl_pem_key_cert_pair pair = {m.private_key.c_str(),
+                                           m.cert_chain.c_str()};
   *config = grpc_ssl_server_certificate_config_create(
-      self->current_.client_ca.empty() ? nullptr
-                                       : self->current_.client_ca.c_str(),
-      &pair, 1);
+      m.client_ca.empty() ? m.cert_chain.c_str() : m.client_ca.c_str(), &pair,
+      1);
   if (*config == nullptr) return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
   fetcher->delivered = self->generation_;
   return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;

@@ -5,54 +5,26 @@
 #include <openssl/x509.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "tests/testing/test_pki.h"
 
 namespace needlecheck::testing {
 namespace {
-
-absl::Status Run(const std::string& command) {
-  const std::string quiet = absl::StrCat(command, " >/dev/null 2>&1");
-  if (std::system(quiet.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("failed: ", command));
-  }
-  return absl::OkStatus();
-}
-
-// A self-signed CA certificate and key.
-absl::Status MakeCa(const std::string& base, const std::string& name) {
-  return Run(absl::StrCat(
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-      "-days 2 -subj /CN=",
-      name, " -keyout ", base, ".key -out ", base,
-      ".pem -addext basicConstraints=critical,CA:TRUE "
-      "-addext keyUsage=critical,keyCertSign,cRLSign"));
-}
-
-// A leaf certificate and key signed by the CA at `ca` (a path without
-// .pem/.key).
-absl::Status MakeLeaf(const std::string& base, const std::string& ca,
-                      const std::string& cn, const std::string& extensions) {
-  return Run(absl::StrCat(
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-      "-days 2 -subj /CN=",
-      cn, " -CA ", ca, ".pem -CAkey ", ca, ".key -keyout ", base, ".key -out ",
-      base, ".pem -addext basicConstraints=critical,CA:FALSE ", extensions));
-}
 
 struct FileCloser {
   void operator()(FILE* f) const { std::fclose(f); }
 };
 using FilePtr = std::unique_ptr<FILE, FileCloser>;
 
-// A client certificate signed by `ca` whose validity ended a day ago
-// (the openssl tool cannot make one: -days must be positive).
+// A client certificate signed by `ca` (a path without .crt/.key) whose
+// validity ended a day ago (the openssl tool cannot make one: -days must be
+// positive).
 absl::Status MakeExpired(const std::string& base, const std::string& ca) {
-  FilePtr ca_cert_file(std::fopen((ca + ".pem").c_str(), "r"));
+  FilePtr ca_cert_file(std::fopen((ca + ".crt").c_str(), "r"));
   FilePtr ca_key_file(std::fopen((ca + ".key").c_str(), "r"));
   if (!ca_cert_file || !ca_key_file) return absl::UnavailableError("no CA");
   std::unique_ptr<X509, decltype(&X509_free)> ca_cert(
@@ -79,7 +51,7 @@ absl::Status MakeExpired(const std::string& base, const std::string& ca) {
   if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0) {
     return absl::UnavailableError("OpenSSL could not sign");
   }
-  FilePtr cert_out(std::fopen((base + ".pem").c_str(), "w"));
+  FilePtr cert_out(std::fopen((base + ".crt").c_str(), "w"));
   FilePtr key_out(std::fopen((base + ".key").c_str(), "w"));
   if (!cert_out || !key_out || !PEM_write_X509(cert_out.get(), cert.get()) ||
       !PEM_write_PrivateKey(key_out.get(), key.get(), nullptr, nullptr, 0,
@@ -92,38 +64,34 @@ absl::Status MakeExpired(const std::string& base, const std::string& ca) {
 }  // namespace
 
 absl::StatusOr<TlsTestCerts> CreateTlsTestCerts(const std::string& dir) {
-  const std::string ca = dir + "/ca";
-  const std::string other_ca = dir + "/other_ca";
+  const TestPki pki(dir);
   for (absl::Status s : {
-           MakeCa(ca, "needlecheck-test-ca"),
-           MakeCa(other_ca, "other-test-ca"),
-           MakeLeaf(dir + "/server", ca, "127.0.0.1",
-                    "-addext subjectAltName=IP:127.0.0.1,DNS:localhost "
-                    "-addext extendedKeyUsage=serverAuth"),
-           MakeLeaf(dir + "/client", ca, "test-client",
-                    "-addext extendedKeyUsage=clientAuth"),
-           MakeLeaf(dir + "/other_client", other_ca, "other-client",
-                    "-addext extendedKeyUsage=clientAuth"),
-           MakeExpired(dir + "/expired_client", ca),
+           pki.MakeCa("ca"),
+           pki.MakeCa("other_ca"),
+           pki.MakeCert("server", "ca", "127.0.0.1",
+                        "IP:127.0.0.1,DNS:localhost"),
+           pki.MakeCert("client", "ca", "test-client", ""),
+           pki.MakeCert("other_client", "other_ca", "other-client", ""),
+           MakeExpired(pki.Path("expired_client"), pki.Path("ca")),
        }) {
     if (!s.ok()) return s;
   }
-  TlsTestCerts pki;
-  auto pem = [&](const std::string& name) { return dir + "/" + name + ".pem"; };
-  auto key = [&](const std::string& name) { return dir + "/" + name + ".key"; };
-  pki.ca_cert = pem("ca");
-  pki.ca_key = key("ca");
-  pki.server_cert = pem("server");
-  pki.server_key = key("server");
-  pki.client_cert = pem("client");
-  pki.client_key = key("client");
-  pki.other_ca_cert = pem("other_ca");
-  pki.other_ca_key = key("other_ca");
-  pki.other_client_cert = pem("other_client");
-  pki.other_client_key = key("other_client");
-  pki.expired_client_cert = pem("expired_client");
-  pki.expired_client_key = key("expired_client");
-  return pki;
+  TlsTestCerts certs;
+  auto crt = [&](const std::string& name) { return pki.Path(name + ".crt"); };
+  auto key = [&](const std::string& name) { return pki.Path(name + ".key"); };
+  certs.ca_cert = crt("ca");
+  certs.ca_key = key("ca");
+  certs.server_cert = crt("server");
+  certs.server_key = key("server");
+  certs.client_cert = crt("client");
+  certs.client_key = key("client");
+  certs.other_ca_cert = crt("other_ca");
+  certs.other_ca_key = key("other_ca");
+  certs.other_client_cert = crt("other_client");
+  certs.other_client_key = key("other_client");
+  certs.expired_client_cert = crt("expired_client");
+  certs.expired_client_key = key("expired_client");
+  return certs;
 }
 
 }  // namespace needlecheck::testing

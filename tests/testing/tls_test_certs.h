@@ -3,18 +3,19 @@
 // (target needlecheck_test_tls_certs).
 //
 // Contract
-// - CreateTlsTestCerts(dir) writes, valid for two days from now (EC P-256,
-//   unencrypted PKCS#8 keys):
-//     ca.pem/ca.key                 the CA that signs everything below
-//     server.pem/server.key         needlecheckd's: CN and subjectAltName
-//                                   IP 127.0.0.1, DNS localhost
-//     client.pem/client.key         a client certificate (CN test-client)
-//     other_ca.pem/other_ca.key     an unrelated CA
-//     other_client.pem/.key         a client certificate signed by other_ca
-//     expired_client.pem/.key       signed by ca, expired yesterday
-//   and returns their paths. UNAVAILABLE when the openssl tool is missing
-//   or fails (tests then skip or fail with its message).
-// - Not thread-safe against another CreateTlsTestCerts() on the same folder.
+// - CreateTlsTestCerts(dir) writes into `dir` (which must exist), with
+//   TestPki (test_pki.h: EC P-256, unencrypted keys, valid 30 days):
+//     ca.crt/ca.key                 the CA that signs everything below
+//     server.crt/server.key         needlecheckd's: CN 127.0.0.1,
+//                                   subjectAltName IP 127.0.0.1, DNS localhost
+//     client.crt/client.key         a client certificate (CN test-client)
+//     other_ca.crt/other_ca.key     an unrelated CA
+//     other_client.crt/.key         a client certificate signed by other_ca
+//     expired_client.crt/.key       signed by ca, expired yesterday (made
+//                                   with the OpenSSL library)
+//   and returns their paths. An error with openssl's output when the tool
+//   is missing or fails (tests then skip).
+// - Not thread-safe against another call on the same folder.
 #ifndef TESTS_TESTING_TLS_TEST_CERTS_H_
 #define TESTS_TESTING_TLS_TEST_CERTS_H_
 
