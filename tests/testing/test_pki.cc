@@ -17,7 +17,7 @@ extern char** environ;
 
 namespace needlecheck::testing {
 
-absl::Status TestPki::Openssl(const std::vector<std::string>& args) const {
+absl::Status TestPki::Run(const std::vector<std::string>& args) const {
   const std::string log = Path("openssl.log");
   std::vector<std::string> argv_storage = {"openssl"};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -51,19 +51,19 @@ absl::Status TestPki::Openssl(const std::vector<std::string>& args) const {
 }
 
 absl::Status TestPki::MakeCa(const std::string& name) const {
-  return Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt",
-                  "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                  Path(name + ".key"), "-out", Path(name + ".crt"), "-days",
-                  "30", "-subj", "/CN=" + name});
+  return Run({"req", "-x509", "-newkey", "ec", "-pkeyopt",
+              "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+              Path(name + ".key"), "-out", Path(name + ".crt"), "-days", "30",
+              "-subj", "/CN=" + name});
 }
 
 absl::Status TestPki::MakeCert(const std::string& name, const std::string& ca,
                                const std::string& cn,
                                const std::string& san) const {
-  if (absl::Status s = Openssl({"req", "-new", "-newkey", "ec", "-pkeyopt",
-                                "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                                Path(name + ".key"), "-out",
-                                Path(name + ".csr"), "-subj", "/CN=" + cn});
+  if (absl::Status s = Run({"req", "-new", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                            Path(name + ".key"), "-out", Path(name + ".csr"),
+                            "-subj", "/CN=" + cn});
       !s.ok()) {
     return s;
   }
@@ -74,10 +74,9 @@ absl::Status TestPki::MakeCert(const std::string& name, const std::string& ca,
     if (!san.empty()) out << "subjectAltName=" << san << "\n";
     if (!out) return absl::InternalError(absl::StrCat("cannot write ", ext));
   }
-  return Openssl({"x509", "-req", "-in", Path(name + ".csr"), "-CA",
-                  Path(ca + ".crt"), "-CAkey", Path(ca + ".key"),
-                  "-CAcreateserial", "-out", Path(name + ".crt"), "-days", "30",
-                  "-extfile", ext});
+  return Run({"x509", "-req", "-in", Path(name + ".csr"), "-CA",
+              Path(ca + ".crt"), "-CAkey", Path(ca + ".key"), "-CAcreateserial",
+              "-out", Path(name + ".crt"), "-days", "30", "-extfile", ext});
 }
 
 }  // namespace needlecheck::testing

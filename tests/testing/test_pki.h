@@ -8,6 +8,7 @@
 //   certificate signed by CA `ca` (made before by MakeCa), subject CN=cn,
 //   with the subjectAltName `san` in openssl's syntax ("IP:127.0.0.1",
 //   "DNS:a.test,URI:spiffe://test/a"; empty: none).
+// - Run(args) runs `openssl args...` (for anything else a test needs).
 // - Errors: INTERNAL with openssl's output when a command fails (or cannot
 //   be started: `openssl` must be on PATH).
 // - Path(name) is dir/name. Not thread-safe; one per test or suite.
@@ -15,6 +16,7 @@
 #define TESTS_TESTING_TEST_PKI_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -29,10 +31,11 @@ class TestPki {
   absl::Status MakeCert(const std::string& name, const std::string& ca,
                         const std::string& cn, const std::string& san) const;
 
+  absl::Status Run(const std::vector<std::string>& args) const;
+
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
  private:
-  absl::Status Openssl(const std::vector<std::string>& args) const;
   std::string dir_;
 };
 
