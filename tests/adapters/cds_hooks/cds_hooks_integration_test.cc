@@ -670,5 +670,17 @@ TEST_F(CdsHooksIntegrationTest, HookCallOverMutualTlsGetsCards) {
   EXPECT_THAT((*refused)->output(), ::testing::Not(HasSubstr("listening on")));
 }
 
+// Plaintext gRPC to a needlecheckd that is not on loopback is allowed but
+// said at start-up (the channel connects lazily: nothing is dialled here).
+TEST_F(CdsHooksIntegrationTest, PlaintextScreeningOffLoopbackWarns) {
+  gateway_ = StartGateway(
+      {"--screening_service=192.0.2.1:50051", "--insecure_no_auth"});
+  ASSERT_NE(gateway_, nullptr);
+  EXPECT_THAT(gateway_->output(),
+              HasSubstr("WARNING: plaintext gRPC to "
+                        "--screening_service=192.0.2.1:50051"));
+  EXPECT_THAT(gateway_->output(), HasSubstr("tls=off"));
+}
+
 }  // namespace
 }  // namespace needlecheck::cds_hooks
