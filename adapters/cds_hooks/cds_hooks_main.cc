@@ -6,11 +6,14 @@
 //       --trusted_issuers=https://ehr.example.org
 //       --audience=https://cds.example.org
 //       [--tls_cert=cert.pem --tls_key=key.pem] [--docs_base_url=URL]
+//       [--screening_tls_ca=ca.pem [--screening_tls_cert=client.pem
+//        --screening_tls_key=client.key]]   (TLS / mutual TLS to needlecheckd)
 //   needlecheck-cds-hooks --insecure_no_auth   (loopback only, local trials)
 //
 // Prints "needlecheck-cds-hooks listening on HOST:PORT" once serving.
 // SIGTERM/SIGINT stop it. Exit codes: 0 stopped, 1 could not serve,
-// 2 bad flags.
+// 2 bad flags (a missing, unreadable or non-PEM --screening_tls_* file
+// included: the gateway refuses to start).
 #include <curl/curl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -39,11 +42,25 @@
 #include "adapters/cds_hooks/https_fetch.h"
 #include "adapters/cds_hooks/jwks_cache.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
+#include "adapters/common/grpc_client_channel.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP on (port 0: any free port).");
 ABSL_FLAG(std::string, screening_service, "127.0.0.1:50051",
           "needlecheckd's gRPC address, HOST:PORT.");
+// TLS to needlecheckd (adapters/common/client_tls_options.h); none given:
+// plaintext, fit for needlecheckd on loopback only.
+ABSL_FLAG(std::string, screening_tls_ca, "",
+          "PEM CA certificate(s) that signed needlecheckd's certificate: "
+          "TLS to --screening_service, verifying the server.");
+ABSL_FLAG(std::string, screening_tls_cert, "",
+          "PEM client certificate chain for a needlecheckd that requires "
+          "client certificates (mutual TLS); needs --screening_tls_key.");
+ABSL_FLAG(std::string, screening_tls_key, "",
+          "PEM private key (unencrypted) of --screening_tls_cert.");
+ABSL_FLAG(std::string, screening_tls_server_name, "",
+          "Optional: the name needlecheckd's certificate carries when it is "
+          "not the host of --screening_service.");
 ABSL_FLAG(std::string, jwks_file, "",
           "JWK Set (JSON) with the EHR's public keys (EC P-384, RSA).");
 ABSL_FLAG(std::vector<std::string>, trusted_issuers, {},
@@ -163,6 +180,36 @@ int FitConnectionsToFileLimit(int max_connections) {
 // Bounds of one JWK Set fetch (a JWK Set is a few KiB).
 constexpr absl::Duration kJwksFetchTimeout = absl::Seconds(5);
 constexpr size_t kJwksMaxBytes = 256 << 10;
+
+// The channel to needlecheckd from --screening_service and the
+// --screening_tls_* flags; INVALID_ARGUMENT naming the flag for a bad flag
+// or file. Warns when plaintext leaves the machine.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ScreeningChannel() {
+  const std::string target = absl::GetFlag(FLAGS_screening_service);
+  needlecheck::grpc_client::ClientTlsOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_screening_tls_ca);
+  tls.cert_file = absl::GetFlag(FLAGS_screening_tls_cert);
+  tls.key_file = absl::GetFlag(FLAGS_screening_tls_key);
+  tls.server_name = absl::GetFlag(FLAGS_screening_tls_server_name);
+  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
+      needlecheck::grpc_client::LoadClientChannelSecurity(tls, "screening_");
+  if (!security.ok()) return security.status();
+  std::string host;
+  int port = 0;
+  if (!security->tls &&
+      !(SplitHostPort(target, &host, &port) && IsLoopbackHost(host))) {
+    std::fprintf(stderr,
+                 "WARNING: plaintext gRPC to --screening_service=%s, which is "
+                 "not a loopback address: give --screening_tls_ca\n",
+                 target.c_str());
+  }
+  std::fprintf(stderr, "event=screening_channel target=%s tls=%s\n",
+               target.c_str(),
+               security->mutual ? "mutual"
+               : security->tls  ? "server"
+                                : "off");
+  return needlecheck::grpc_client::NewClientChannel(target, *security);
+}
 
 int Main() {
   std::string host;
@@ -339,8 +386,15 @@ int Main() {
     cache->Refresh(absl::Now()).IgnoreError();
   }
 
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> screening_channel =
+      ScreeningChannel();
+  if (!screening_channel.ok()) {
+    std::fprintf(stderr, "%s\n",
+                 std::string(screening_channel.status().message()).c_str());
+    return 2;
+  }
   std::unique_ptr<ScreeningClient> screening = NewGrpcScreeningClient(
-      absl::GetFlag(FLAGS_screening_service), absl::GetFlag(FLAGS_rpc_timeout));
+      *std::move(screening_channel), absl::GetFlag(FLAGS_rpc_timeout));
   CurlFhirClientOptions fhir_options;
   fhir_options.request_timeout = absl::GetFlag(FLAGS_fhir_timeout);
   fhir_options.allow_insecure_loopback =

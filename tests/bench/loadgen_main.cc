@@ -31,10 +31,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +47,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "adapters/common/grpc_client_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
@@ -305,34 +304,22 @@ std::string ResultLine(const std::string& label, const std::string& target,
       r.errors);
 }
 
-// The whole file at `path`, or false.
-bool ReadWholeFile(const std::string& path, std::string* text) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  *text = buffer.str();
-  return static_cast<bool>(in) && !text->empty();
-}
-
-// TLS credentials from --tls_ca/--tls_cert/--tls_key, or plaintext when
-// --tls_ca is empty; null (with a message printed) when a file is unreadable.
+// TLS credentials from --tls_ca/--tls_cert/--tls_key, checked like every
+// client's (adapters/common/grpc_client_channel.h), or plaintext when none
+// is given; null (with the flag's problem printed) for a bad flag or file.
 std::shared_ptr<grpc::ChannelCredentials> TargetCredentials() {
-  const std::string ca = absl::GetFlag(FLAGS_tls_ca);
-  if (ca.empty()) return grpc::InsecureChannelCredentials();
-  grpc::SslCredentialsOptions options;
-  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
-  const std::string key = absl::GetFlag(FLAGS_tls_key);
-  for (const auto& [path, field] :
-       {std::pair<std::string, std::string*>{ca, &options.pem_root_certs},
-        {cert, &options.pem_cert_chain},
-        {key, &options.pem_private_key}}) {
-    if (!path.empty() && !ReadWholeFile(path, field)) {
-      std::fprintf(stderr, "needlecheck-loadgen: cannot read %s\n",
-                   path.c_str());
-      return nullptr;
-    }
+  needlecheck::grpc_client::ClientTlsOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
+      needlecheck::grpc_client::LoadClientChannelSecurity(tls, "");
+  if (!security.ok()) {
+    std::fprintf(stderr, "needlecheck-loadgen: %s\n",
+                 std::string(security.status().message()).c_str());
+    return nullptr;
   }
-  return grpc::SslCredentials(options);
+  return security->credentials;
 }
 
 int Main() {
