@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/auth_context.h"
+#include "service/server/authorizer.h"
 #include "service/server/log.h"
 
 namespace needlecheck::server {
@@ -37,34 +37,15 @@ std::string OnBehalf(const grpc::ServerContextBase& context,
   return value;
 }
 
-// The verified certificate's names: subject CN, then DNS and URI SANs;
-// empty unless the transport is TLS and the peer presented a certificate
-// the server verified. The same rule as the authorizer's
-// CallerFromAuthContext() (being added with mutual TLS); once both are in
-// one tree this should call it instead.
-std::vector<std::string> VerifiedPeerNames(const grpc::AuthContext& auth) {
-  std::vector<std::string> names;
-  const std::vector<grpc::string_ref> security =
-      auth.FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME);
-  if (security.empty() || security.front() != "ssl" ||
-      !auth.IsPeerAuthenticated()) {
-    return names;
-  }
-  for (const char* property :
-       {GRPC_X509_CN_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME,
-        GRPC_PEER_URI_PROPERTY_NAME}) {
-    for (const grpc::string_ref& value : auth.FindPropertyValues(property)) {
-      names.push_back(ToString(value));
-    }
-  }
-  return names;
-}
-
 std::string PeerIdentity(const grpc::ServerContextBase& context) {
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth != nullptr) {
-    const std::vector<std::string> names = VerifiedPeerNames(*auth);
-    if (!names.empty()) return absl::StrCat("tls ", absl::StrJoin(names, ","));
+    // The authorizer's reading of the certificate, so that the trail names
+    // the caller exactly as the authorization policy does.
+    const CallerIdentity caller = CallerFromAuthContext(*auth);
+    if (caller.verified) {
+      return absl::StrCat("tls ", absl::StrJoin(caller.names, ","));
+    }
   }
   return absl::StrCat("unauthenticated ", context.peer());
 }

@@ -17,8 +17,14 @@
 //   RecordAccess; failed calls too, with their status code. An access
 //   that cannot be recorded is answered UNAVAILABLE instead of its data.
 //   GetKnowledgeBase holds no patient data and is not recorded.
-// - Thread-safe; `backend` and `ledger` (null: no ledger) must outlive the
-//   service (and the server it is registered with).
+// - Authorization: with an `authorizer`, every method first asks it
+//   (Authorizer::Authorize with the method's name); a refused call ends
+//   with its UNAUTHENTICATED or PERMISSION_DENIED before any request is
+//   parsed. A method added to the service must do the same (the
+//   integration test tls_test calls every method of the descriptor).
+// - Thread-safe; `backend`, `ledger` (null: no ledger) and `authorizer`
+//   (null: every call allowed) must outlive the service (and the server it
+//   is registered with).
 #ifndef SERVICE_SERVER_SCREENING_SERVICE_H_
 #define SERVICE_SERVER_SCREENING_SERVICE_H_
 
@@ -26,6 +32,7 @@
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "service/ledger/alert_ledger.h"
 #include "service/server/access_trail.h"
+#include "service/server/authorizer.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
@@ -52,9 +59,11 @@ using RawScreeningService =
 class ScreeningServiceImpl final : public RawScreeningService {
  public:
   explicit ScreeningServiceImpl(ScreeningBackend* backend,
-                                ledger::AlertLedger* ledger = nullptr)
+                                ledger::AlertLedger* ledger = nullptr,
+                                const Authorizer* authorizer = nullptr)
       : backend_(backend),
         ledger_(ledger),
+        authorizer_(authorizer),
         access_log_(ledger == nullptr ? nullptr : ledger->access_log()),
         trail_(access_log_) {}
 
@@ -91,6 +100,7 @@ class ScreeningServiceImpl final : public RawScreeningService {
  private:
   ScreeningBackend* const backend_;
   ledger::AlertLedger* const ledger_;
+  const Authorizer* const authorizer_;
   ledger::AccessLog* const access_log_;  // null: no access trail
   AccessTrail trail_;
 };

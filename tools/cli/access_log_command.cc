@@ -70,7 +70,9 @@ absl::StatusOr<AccessLogOptions> ParseAccessLogArgs(
       continue;
     }
     if (name != "from" && name != "to" && name != "patient" &&
-        name != "limit" && name != "server" && name != "timeout") {
+        name != "limit" && name != "server" && name != "timeout" &&
+        name != "tls_ca" && name != "tls_cert" && name != "tls_key" &&
+        name != "tls_server_name") {
       return UsageError(
           absl::StrCat("unknown flag --", name, " for 'access-log'"));
     }
@@ -100,6 +102,14 @@ absl::StatusOr<AccessLogOptions> ParseAccessLogArgs(
       }
     } else if (name == "server") {
       options.server = value;
+    } else if (name == "tls_ca") {
+      options.tls.ca_file = value;
+    } else if (name == "tls_cert") {
+      options.tls.cert_file = value;
+    } else if (name == "tls_key") {
+      options.tls.key_file = value;
+    } else if (name == "tls_server_name") {
+      options.tls.server_name = value;
     } else {  // timeout
       if (!absl::ParseDuration(value, &options.timeout) ||
           options.timeout <= absl::ZeroDuration() ||
@@ -115,6 +125,11 @@ absl::StatusOr<AccessLogOptions> ParseAccessLogArgs(
   if (options.from > options.to) {
     return UsageError(
         absl::StrCat("--from ", options.from, " is after --to ", options.to));
+  }
+  if (absl::Status s =
+          needlecheck::grpc_client::CheckClientTlsOptions(options.tls, "");
+      !s.ok()) {
+    return s;
   }
   return options;
 }
@@ -168,6 +183,8 @@ std::string AccessLogUsageText() {
   return R"(Usage: needlecheck access-log --from YYYY-MM-DD --to YYYY-MM-DD
                               [--patient ID] [--limit N] [--server HOST:PORT]
                               [--json] [--timeout 10s]
+                              [--tls_ca FILE.pem [--tls_cert FILE.pem --tls_key FILE.pem]]
+                              [--tls_server_name NAME]
 
 The access-audit trail of needlecheckd: one line per access to patient data
 (Screen, ScreenStream item, Audit record, RecordFeedback, GetAlertStats,
@@ -179,6 +196,9 @@ GetAccessLog, the CDS Hooks gateway's FHIR fetches), oldest first.
   --json         the GetAccessLogResponse as JSON
   --server       needlecheckd's address (default 127.0.0.1:50051)
   --timeout      RPC deadline (default 10s)
+  --tls_ca, --tls_cert, --tls_key, --tls_server_name
+                 TLS to needlecheckd, as for every command (see 'needlecheck
+                 --help'); none given: plaintext
 
 Reading the trail is itself recorded (action GetAccessLog).
 Exit codes: 0 done, 1 the server or RPC failed, 2 usage error.

@@ -3,7 +3,8 @@
 //
 //   needlecheck access-log --from YYYY-MM-DD --to YYYY-MM-DD [--patient ID]
 //                          [--limit N] [--server HOST:PORT] [--json]
-//                          [--timeout 10s]
+//                          [--timeout 10s] [--tls_ca PEM [--tls_cert PEM
+//                          --tls_key PEM]] [--tls_server_name NAME]
 //
 // Contract
 // - ParseAccessLogArgs() reads the arguments after "access-log", or returns
@@ -29,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "adapters/common/client_tls_options.h"
 #include "needlecheck/v1/access_log.pb.h"
 #include "tools/cli/cli_args.h"
 
@@ -43,6 +45,9 @@ struct AccessLogOptions {
   std::string server = kDefaultServer;
   bool json = false;
   absl::Duration timeout = absl::Seconds(10);
+  // --tls_ca, --tls_cert, --tls_key, --tls_server_name, as for every
+  // command (client_tls_options.h); none: plaintext.
+  needlecheck::grpc_client::ClientTlsOptions tls;
 };
 
 // `args` are the arguments after "access-log".
