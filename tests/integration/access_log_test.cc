@@ -8,7 +8,8 @@
 //   - the database refuses UPDATE and DELETE on access_log;
 //   - the pruning pass at start deletes records past
 //     --access_log_retention_days and keeps the others;
-//   - the canary patient id never reaches the application log.
+//   - the canary patient id never reaches the application log;
+//   - over mutual TLS the caller is the client certificate's name.
 // No timing assertions: every wait is a bounded wait for an event.
 #include <signal.h>
 #include <sqlite3.h>
@@ -27,9 +28,11 @@
 #include "gtest/gtest.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "tests/integration/ledger_client.h"
+#include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/tls_test_certs.h"
 
 namespace needlecheck {
 namespace {
@@ -389,6 +392,35 @@ TEST_F(AccessLogTest, BadRetentionFlagStopsTheStart) {
   ASSERT_THAT(code, IsOk());
   EXPECT_NE(*code, 0);
   EXPECT_THAT((*process)->output(), HasSubstr("access_log_retention_days"));
+}
+
+TEST_F(AccessLogTest, MutualTlsCallerIsTheClientCertificate) {
+  absl::StatusOr<::needlecheck::testing::TlsTestCerts> certs =
+      ::needlecheck::testing::CreateTlsTestCerts(dir_.path());
+  if (!certs.ok()) GTEST_SKIP() << certs.status();
+  ASSERT_NO_FATAL_FAILURE(Start({"--tls_cert=" + certs->server_cert,
+                                 "--tls_key=" + certs->server_key,
+                                 "--tls_client_ca=" + certs->ca_cert}));
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ::needlecheck::testing::ReadFile(certs->ca_cert);
+  tls.pem_private_key = ::needlecheck::testing::ReadFile(certs->client_key);
+  tls.pem_cert_chain = ::needlecheck::testing::ReadFile(certs->client_cert);
+  stub_ = v1::ScreeningService::NewStub(
+      grpc::CreateChannel(server_->address(), grpc::SslCredentials(tls)));
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::ScreenResponse response;
+    const grpc::Status status =
+        stub_->Screen(&context, ScreenFor("tls-patient", "r-tls"), &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const GetAccessLogResponse log = Read(Day(absl::Now() - absl::Hours(24)),
+                                        Day(absl::Now() + absl::Hours(24)));
+  ASSERT_EQ(log.records_size(), 1) << log.DebugString();
+  EXPECT_EQ(log.records(0).patient_id(), "tls-patient");
+  EXPECT_THAT(log.records(0).caller(), StartsWith("tls test-client"));
+  ASSERT_NO_FATAL_FAILURE(Stop());
 }
 
 }  // namespace
