@@ -21,19 +21,26 @@ absl::Status ToAbsl(const grpc::Status& status) {
                       status.error_message());
 }
 
-// The refusal of `method` for the client of `context`, or OK.
-absl::Status Authorize(const Authorizer* authorizer,
+// The refusal of `method` for the client of `context`, or OK. A refused
+// attempt goes into the access trail too (who tried which method; no
+// patient: the request is never read).
+absl::Status Authorize(const Authorizer* authorizer, AccessTrail* trail,
                        const grpc::CallbackServerContext& context,
                        absl::string_view method) {
   if (authorizer == nullptr) return absl::OkStatus();
-  return authorizer->Authorize(context, method);
+  absl::Status status = authorizer->Authorize(context, method);
+  if (!status.ok()) {
+    trail->Record(IdentityOf(context), method, "", status).IgnoreError();
+  }
+  return status;
 }
 
 // A unary call refused before its handler; null when allowed.
 grpc::ServerUnaryReactor* RefuseUnary(const Authorizer* authorizer,
+                                      AccessTrail* trail,
                                       grpc::CallbackServerContext* context,
                                       absl::string_view method) {
-  absl::Status status = Authorize(authorizer, *context, method);
+  absl::Status status = Authorize(authorizer, trail, *context, method);
   if (status.ok()) return nullptr;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
@@ -52,9 +59,9 @@ class RefusedBidiReactor final
 };
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RefuseStream(
-    const Authorizer* authorizer, grpc::CallbackServerContext* context,
-    absl::string_view method) {
-  absl::Status status = Authorize(authorizer, *context, method);
+    const Authorizer* authorizer, AccessTrail* trail,
+    grpc::CallbackServerContext* context, absl::string_view method) {
+  absl::Status status = Authorize(authorizer, trail, *context, method);
   if (status.ok()) return nullptr;
   // gRPC owns the reactor from here; it deletes itself in OnDone().
   return std::make_unique<RefusedBidiReactor>(status).release();
@@ -105,7 +112,7 @@ absl::Status NotRecorded() { return absl::OkStatus(); }
 grpc::ServerUnaryReactor* ScreeningServiceImpl::Screen(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "Screen")) {
+  if (auto* refused = RefuseUnary(authorizer_, &trail_, context, "Screen")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::ScreenRequest,
@@ -127,7 +134,8 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::Screen(
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ScreeningServiceImpl::ScreenStream(grpc::CallbackServerContext* context) {
-  if (auto* refused = RefuseStream(authorizer_, context, "ScreenStream")) {
+  if (auto* refused =
+          RefuseStream(authorizer_, &trail_, context, "ScreenStream")) {
     return refused;
   }
   // gRPC owns the reactor from here; it deletes itself in OnDone().
@@ -137,7 +145,7 @@ ScreeningServiceImpl::ScreenStream(grpc::CallbackServerContext* context) {
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ScreeningServiceImpl::Audit(grpc::CallbackServerContext* context) {
-  if (auto* refused = RefuseStream(authorizer_, context, "Audit")) {
+  if (auto* refused = RefuseStream(authorizer_, &trail_, context, "Audit")) {
     return refused;
   }
   // gRPC owns the reactor from here; it deletes itself in OnDone().
@@ -148,7 +156,8 @@ ScreeningServiceImpl::Audit(grpc::CallbackServerContext* context) {
 grpc::ServerUnaryReactor* ScreeningServiceImpl::GetKnowledgeBase(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "GetKnowledgeBase")) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "GetKnowledgeBase")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::GetKnowledgeBaseRequest,
@@ -167,7 +176,8 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::GetKnowledgeBase(
 grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordFeedback(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "RecordFeedback")) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "RecordFeedback")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::RecordFeedbackRequest,
@@ -190,7 +200,8 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordFeedback(
 grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAlertStats(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "GetAlertStats")) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "GetAlertStats")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::GetAlertStatsRequest,
@@ -212,7 +223,8 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAlertStats(
 grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAccessLog(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "GetAccessLog")) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "GetAccessLog")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::GetAccessLogRequest,
@@ -236,7 +248,8 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAccessLog(
 grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordAccess(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "RecordAccess")) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "RecordAccess")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::RecordAccessRequest,

@@ -16,7 +16,9 @@
 //   RecordFeedback, GetAlertStats, GetAccessLog, and the fetches sent with
 //   RecordAccess; failed calls too, with their status code. An access
 //   that cannot be recorded is answered UNAVAILABLE instead of its data.
-//   GetKnowledgeBase holds no patient data and is not recorded.
+//   GetKnowledgeBase holds no patient data and is not recorded. A call the
+//   authorizer refuses is recorded under its method name with the refusal
+//   code and no patient.
 // - Authorization: with an `authorizer`, every method first asks it
 //   (Authorizer::Authorize with the method's name); a refused call ends
 //   with its UNAUTHENTICATED or PERMISSION_DENIED before any request is

@@ -9,7 +9,8 @@
 //   - the pruning pass at start deletes records past
 //     --access_log_retention_days and keeps the others;
 //   - the canary patient id never reaches the application log;
-//   - over mutual TLS the caller is the client certificate's name.
+//   - over mutual TLS the caller is the client certificate's name, and a
+//     call the authorization policy refuses is recorded with its code.
 // No timing assertions: every wait is a bounded wait for an event.
 #include <signal.h>
 #include <sqlite3.h>
@@ -394,13 +395,16 @@ TEST_F(AccessLogTest, BadRetentionFlagStopsTheStart) {
   EXPECT_THAT((*process)->output(), HasSubstr("access_log_retention_days"));
 }
 
-TEST_F(AccessLogTest, MutualTlsCallerIsTheClientCertificate) {
+TEST_F(AccessLogTest, MutualTlsCallerAndRefusedCallsAreRecorded) {
   absl::StatusOr<::needlecheck::testing::TlsTestCerts> certs =
       ::needlecheck::testing::CreateTlsTestCerts(dir_.path());
   if (!certs.ok()) GTEST_SKIP() << certs.status();
-  ASSERT_NO_FATAL_FAILURE(Start({"--tls_cert=" + certs->server_cert,
-                                 "--tls_key=" + certs->server_key,
-                                 "--tls_client_ca=" + certs->ca_cert}));
+  const std::string policy =
+      dir_.WriteFile("policy", "test-client Screen,GetAccessLog\n");
+  ASSERT_FALSE(policy.empty());
+  ASSERT_NO_FATAL_FAILURE(Start(
+      {"--tls_cert=" + certs->server_cert, "--tls_key=" + certs->server_key,
+       "--tls_client_ca=" + certs->ca_cert, "--authz_policy=" + policy}));
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = ::needlecheck::testing::ReadFile(certs->ca_cert);
   tls.pem_private_key = ::needlecheck::testing::ReadFile(certs->client_key);
@@ -415,11 +419,23 @@ TEST_F(AccessLogTest, MutualTlsCallerIsTheClientCertificate) {
         stub_->Screen(&context, ScreenFor("tls-patient", "r-tls"), &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
+  {
+    // Not allowed by the policy: refused, and the attempt recorded.
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::AlertStats stats;
+    EXPECT_EQ(stub_->GetAlertStats(&context, v1::GetAlertStatsRequest(), &stats)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
   const GetAccessLogResponse log = Read(Day(absl::Now() - absl::Hours(24)),
                                         Day(absl::Now() + absl::Hours(24)));
-  ASSERT_EQ(log.records_size(), 1) << log.DebugString();
+  ASSERT_EQ(log.records_size(), 2) << log.DebugString();
   EXPECT_EQ(log.records(0).patient_id(), "tls-patient");
   EXPECT_THAT(log.records(0).caller(), StartsWith("tls test-client"));
+  EXPECT_EQ(log.records(1).action(), "GetAlertStats");
+  EXPECT_EQ(log.records(1).outcome(), "PERMISSION_DENIED");
+  EXPECT_THAT(log.records(1).caller(), StartsWith("tls test-client"));
   ASSERT_NO_FATAL_FAILURE(Stop());
 }
 
