@@ -142,6 +142,11 @@ struct ServerOptions {
   // via a rename) once it is serving, and removes it when it stops.
   // Default: "" (no file).
   std::string ready_file;
+
+  // When not empty, "HOST:PORT" where GET /metrics serves the Prometheus
+  // metrics (server_metrics.h) over plain HTTP, on its own port (0: a free
+  // one). Default: "" (no metrics endpoint).
+  std::string metrics_listen;
 };
 
 // OK, or INVALID_ARGUMENT naming the first bad field.
