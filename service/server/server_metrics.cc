@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
+#include "grpcpp/server_context.h"
 
 namespace needlecheck::server {
 namespace {
@@ -51,9 +52,11 @@ std::string EnumLabel(const std::string& name, absl::string_view prefix) {
 // without a status.
 class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  RpcMetricsInterceptor(ServerMetrics* metrics, const char* method)
+  RpcMetricsInterceptor(ServerMetrics* metrics,
+                        grpc::experimental::ServerRpcInfo* info)
       : metrics_(metrics),
-        method_(method == nullptr ? "" : method),
+        info_(info),
+        method_(info->method() == nullptr ? "" : info->method()),
         start_(std::chrono::steady_clock::now()) {}
 
   ~RpcMetricsInterceptor() override {
@@ -64,7 +67,13 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
     if (!counted_ &&
         methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
-      Count(methods->GetSendStatus().error_code());
+      // A call the client cancelled ends with whatever status the handler
+      // chose (a stream reactor finishes OK when its reads stop); count
+      // what the client saw.
+      grpc::ServerContextBase* context = info_->server_context();
+      Count(context != nullptr && context->IsCancelled()
+                ? grpc::StatusCode::CANCELLED
+                : methods->GetSendStatus().error_code());
     }
     methods->Proceed();
   }
@@ -78,6 +87,7 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
   }
 
   ServerMetrics* const metrics_;
+  grpc::experimental::ServerRpcInfo* const info_;
   const std::string method_;
   const std::chrono::steady_clock::time_point start_;
   bool counted_ = false;
@@ -91,7 +101,7 @@ class RpcMetricsInterceptorFactory final
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
     // gRPC takes ownership of the interceptor and deletes it with the call.
-    return std::make_unique<RpcMetricsInterceptor>(metrics_, info->method())
+    return std::make_unique<RpcMetricsInterceptor>(metrics_, info)
         .release();
   }
 

@@ -18,8 +18,10 @@
 //   knowledge base defines; `severity` and `outcome` enum names. No patient
 //   id, request id, alert id or comment ever becomes a label.
 // - The RPC interceptor counts every call once, failures included: when
-//   the status is sent (before the client sees it), or, for a call that
-//   ends without sending one, as CANCELLED when gRPC destroys the call.
+//   the status is sent (before the client sees it; CANCELLED when the
+//   client had cancelled the call, whatever the handler answered), or, for
+//   a call that ends without sending one, as CANCELLED when gRPC destroys
+//   the call.
 //   handling_seconds runs from the interceptor's creation (the call's
 //   start) to then.
 // - Lifetimes: `store`, the ledger given to AddLedger() and the ServerMetrics

@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "grpcpp/generic/generic_stub.h"
 #include "tests/adapters/cds_hooks/jwt_signer.h"
 #include "tests/integration/ledger_client.h"
 #include "tests/testing/scoped_temp_dir.h"
@@ -521,6 +522,111 @@ TEST_F(MetricsTest, GatewayCountsJwtRejectionsByReason) {
   EXPECT_EQ(reason("expired"), 1);
   EXPECT_EQ(reason("replayed"), 1);
   ExpectNoCanary(text, {kGatewayPatient, kPatientName, kRequestCanary, "j3"});
+  ExpectPromtoolAccepts(text);
+}
+
+// One unary call with raw bytes as the request (grpc::GenericStub).
+grpc::Status RawUnary(const std::shared_ptr<grpc::Channel>& channel,
+                      const std::string& method, const std::string& bytes) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+  grpc::CompletionQueue cq;
+  grpc::Slice slice(bytes);
+  const grpc::ByteBuffer request(&slice, 1);
+  auto call = stub.PrepareUnaryCall(&context, method, request, &cq);
+  call->StartCall();
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  EXPECT_EQ(cq.AsyncNext(&tag, &ok,
+                         absl::ToChronoTime(absl::Now() + absl::Seconds(60))),
+            grpc::CompletionQueue::GOT_EVENT);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
+TEST_F(MetricsTest, EveryCallIsCountedOnceFailuresAndStreamsIncluded) {
+  TempDir data;
+  std::unique_ptr<ServerProcess> daemon = StartDaemon(data.path());
+  ASSERT_NE(daemon, nullptr);
+  const std::string url = MetricsUrl(*daemon);
+  auto channel =
+      grpc::CreateChannel(daemon->address(), grpc::InsecureChannelCredentials());
+  // Bytes that are no ScreenRequest, and a method nobody registered.
+  EXPECT_EQ(RawUnary(channel, kScreen, "\xff\xff\xff").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(RawUnary(channel,
+                     "/needlecheck.v1.ScreeningService/" +
+                         std::string(kPatientCanary),
+                     "")
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  // A stream of two screenings: one call.
+  auto stub = needlecheck::v1::ScreeningService::NewStub(channel);
+  {
+    grpc::ClientContext context;
+    auto stream = stub->ScreenStream(&context);
+    needlecheck::v1::ScreenResponse response;
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(stream->Write(testing::AlertingRequest(kRequestCanary)));
+      ASSERT_TRUE(stream->Read(&response));
+    }
+    stream->WritesDone();
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  // A stream the client cancels.
+  {
+    grpc::ClientContext context;
+    auto stream = stub->ScreenStream(&context);
+    needlecheck::v1::ScreenResponse response;
+    ASSERT_TRUE(stream->Write(testing::AlertingRequest(kRequestCanary)));
+    ASSERT_TRUE(stream->Read(&response));
+    context.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  grpc::health::v1::HealthCheckResponse health;
+  EXPECT_TRUE(Client(daemon->address()).Health("", &health).ok());
+
+  const std::string stream_method =
+      "/needlecheck.v1.ScreeningService/ScreenStream";
+  const auto rpc = [](const std::map<std::string, double>& s,
+                      const std::string& method, const std::string& code) {
+    return Get(s, absl::StrCat("needlecheck_rpc_server_handled_total{method=\"",
+                               method, "\",code=\"", code, "\"}"));
+  };
+  // The cancelled stream is counted when the server finishes it: wait
+  // (bounded) for that.
+  std::string text;
+  std::map<std::string, double> s;
+  for (int i = 0; i < 600; ++i) {
+    text = Http("GET", url).body;
+    s = Parse(text);
+    if (rpc(s, stream_method, "CANCELLED") >= 1) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(rpc(s, kScreen, "INVALID_ARGUMENT"), 1) << text;
+  EXPECT_EQ(rpc(s, stream_method, "OK"), 1);
+  EXPECT_EQ(rpc(s, stream_method, "CANCELLED"), 1);
+  EXPECT_EQ(rpc(s, "/grpc.health.v1.Health/Check", "OK"), 1);
+  // 3 alerts-bearing screenings went through the backend.
+  double alerts = 0;
+  for (const auto& [key, value] : s) {
+    if (absl::StartsWith(key, "needlecheck_alerts_issued_total{")) {
+      alerts += value;
+    }
+  }
+  EXPECT_GE(alerts, 3);
+  // The unknown method is either not seen by interceptors or counted as
+  // "other": never under its own (caller-chosen) name.
+  const double other = rpc(s, "other", "UNIMPLEMENTED");
+  EXPECT_TRUE(other == -1 || other == 1) << text;
+  CheckHistograms(text);
+  ExpectNoCanary(text, {kPatientCanary, kRequestCanary, "NoSuch"});
   ExpectPromtoolAccepts(text);
 }
 
