@@ -51,6 +51,7 @@ PACKAGES=(
 TEST_PACKAGES=(
   chromium
   openssl  # cds_hooks tests: certificates, and s_client for the TLS suites
+  prometheus  # metrics_test: promtool check metrics on both /metrics outputs
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"

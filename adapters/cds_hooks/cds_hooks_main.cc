@@ -31,14 +31,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/metrics/http_endpoint.h"
-#include "common/metrics/registry.h"
 #include "adapters/cds_hooks/cds_metrics.h"
 #include "adapters/cds_hooks/cds_service.h"
 #include "adapters/cds_hooks/curl_fhir_client.h"
 #include "adapters/cds_hooks/grpc_screening_client.h"
 #include "adapters/cds_hooks/http_server.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
+#include "common/metrics/http_endpoint.h"
+#include "common/metrics/registry.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP on (port 0: any free port).");

@@ -89,8 +89,7 @@ void CdsMetrics::RequestDone(absl::string_view method, absl::string_view path,
   const Route route = Classify(method, path);
   requests_->With({route.service, route.endpoint, absl::StrCat(status)})
       .Increment();
-  request_seconds_->With({route.endpoint})
-      .Observe(absl::ToDoubleSeconds(took));
+  request_seconds_->With({route.endpoint}).Observe(absl::ToDoubleSeconds(took));
 }
 
 void CdsMetrics::Prefetch(absl::string_view result) {

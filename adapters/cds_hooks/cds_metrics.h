@@ -42,8 +42,8 @@ class CdsMetrics {
 
   // One answered request: `method` and `path` as received (classified into
   // the closed sets above), its HTTP status and how long Handle() took.
-  void RequestDone(absl::string_view method, absl::string_view path,
-                   int status, absl::Duration took);
+  void RequestDone(absl::string_view method, absl::string_view path, int status,
+                   absl::Duration took);
   // `result`: one of the kPrefetch* words.
   void Prefetch(absl::string_view result);
   // One GET to the FHIR server, by FhirClient's status (FhirFetchResult).

@@ -177,8 +177,8 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
   response.headers.emplace_back("Cache-Control", "no-store");
   const int64_t took_ns = NanosSince(start);
   if (options_.metrics != nullptr) {
-    options_.metrics->RequestDone(request.method, request.path,
-                                  response.status, absl::Nanoseconds(took_ns));
+    options_.metrics->RequestDone(request.method, request.path, response.status,
+                                  absl::Nanoseconds(took_ns));
   }
   const double ms = static_cast<double>(took_ns) / 1e6;
   std::fprintf(stderr, "event=http method=%s status=%d ms=%.2f%s\n",

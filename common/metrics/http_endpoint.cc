@@ -56,7 +56,8 @@ int BoundPort(evutil_socket_t fd) {
 
 class Endpoint final : public MetricsHttpEndpoint {
  public:
-  Endpoint(const Registry* registry, std::unique_ptr<event_base, EventBaseDeleter> base,
+  Endpoint(const Registry* registry,
+           std::unique_ptr<event_base, EventBaseDeleter> base,
            std::unique_ptr<evhttp, EvhttpDeleter> http)
       : registry_(registry), base_(std::move(base)), http_(std::move(http)) {}
 
@@ -78,8 +79,8 @@ class Endpoint final : public MetricsHttpEndpoint {
     evhttp_bound_socket* bound = evhttp_bind_socket_with_handle(
         http_.get(), host.c_str(), static_cast<ev_uint16_t>(port));
     if (bound == nullptr) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen on \"", listen_address, "\" for metrics"));
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on \"", listen_address, "\" for metrics"));
     }
     port_ = BoundPort(evhttp_bound_socket_get_fd(bound));
     const bool v6 = host.find(':') != std::string::npos;
@@ -101,7 +102,8 @@ class Endpoint final : public MetricsHttpEndpoint {
   }
 
   void Answer(evhttp_request* request) {
-    const char* path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
+    const char* path =
+        evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
     evkeyvalq* headers = evhttp_request_get_output_headers(request);
     evhttp_add_header(headers, "Cache-Control", "no-store");
     if (path == nullptr || std::strcmp(path, "/metrics") != 0) {

@@ -18,8 +18,9 @@
 // - Answers: GET or HEAD /metrics (a query string is ignored): 200,
 //   Content-Type "text/plain; version=0.0.4; charset=utf-8", the registry
 //   rendered at that moment. Any other path: 404; any other method: 501
-//   (evhttp's answer to a method it was told not to allow). Request heads over 8 KiB and any request body are
-//   refused; a connection idle or stalled for 10 s is closed.
+//   (evhttp's answer to a method it was told not to allow). Request heads over
+//   8 KiB and any request body are refused; a connection idle or stalled for 10
+//   s is closed.
 // - Process-wide effects: ignores SIGPIPE (a scraper closing early must not
 //   kill the process) and makes libevent thread-aware
 //   (evthread_use_pthreads), as the gateway's server does.

@@ -150,8 +150,7 @@ T& Family<T>::With(const std::vector<std::string>& values) {
   if (values.size() != label_names_.size() ||
       series_.size() >= kMaxSeriesPerFamily) {
     // A caller bug or an open set of values: count it, bounded.
-    std::vector<std::string> overflow(label_names_.size(),
-                                      kOverflowLabelValue);
+    std::vector<std::string> overflow(label_names_.size(), kOverflowLabelValue);
     std::unique_ptr<T>& slot = series_[overflow];
     if (slot == nullptr) slot = NewSeries();
     return *slot;
@@ -277,8 +276,8 @@ absl::StatusOr<HistogramFamily*> Registry::AddHistogram(
   }
   for (absl::string_view suffix : {"_bucket", "_sum", "_count"}) {
     if (absl::EndsWith(name, suffix)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "histogram \"", name, "\" must not end in ", suffix));
+      return absl::InvalidArgumentError(
+          absl::StrCat("histogram \"", name, "\" must not end in ", suffix));
     }
   }
   absl::MutexLock lock(&mu_);
@@ -377,8 +376,8 @@ bool IsValidLabelName(absl::string_view name) {
   if (name.empty() || absl::StartsWith(name, "__")) return false;
   for (size_t i = 0; i < name.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(name[i]);
-    const bool ok = absl::ascii_isalpha(c) || c == '_' ||
-                    (i > 0 && absl::ascii_isdigit(c));
+    const bool ok =
+        absl::ascii_isalpha(c) || c == '_' || (i > 0 && absl::ascii_isdigit(c));
     if (!ok) return false;
   }
   return true;
@@ -424,7 +423,8 @@ std::string FormatValue(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), value, std::chars_format::general);
+  const std::to_chars_result r =
+      std::to_chars(buf, buf + sizeof(buf), value, std::chars_format::general);
   return std::string(buf, r.ptr);
 }
 

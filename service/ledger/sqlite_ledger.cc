@@ -400,9 +400,8 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
   const int64_t outcome_at_us = absl::ToUnixMicros(outcome_at);
   bool not_found = false;
   absl::Status status = InTransaction(db, [&]() -> absl::Status {
-    absl::StatusOr<Statement> find_alert =
-        db.Prepare("SELECT rule_id FROM alerts WHERE alert_id = ?1",
-                   "find alert");
+    absl::StatusOr<Statement> find_alert = db.Prepare(
+        "SELECT rule_id FROM alerts WHERE alert_id = ?1", "find alert");
     if (!find_alert.ok()) return find_alert.status();
     find_alert->BindText(1, request.alert_id());
     absl::StatusOr<bool> found = find_alert->Step();

@@ -33,8 +33,8 @@ const absl::flat_hash_set<std::string>& KnownMethods() {
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
             kScreeningService);
     for (int i = 0; service != nullptr && i < service->method_count(); ++i) {
-      set->insert(
-          absl::StrCat("/", kScreeningService, "/", service->method(i)->name()));
+      set->insert(absl::StrCat("/", kScreeningService, "/",
+                               service->method(i)->name()));
     }
     return set;
   }();
@@ -63,7 +63,8 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
     if (!counted_) Count(grpc::StatusCode::CANCELLED);
   }
 
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
     if (!counted_ &&
         methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
@@ -101,8 +102,7 @@ class RpcMetricsInterceptorFactory final
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
     // gRPC takes ownership of the interceptor and deletes it with the call.
-    return std::make_unique<RpcMetricsInterceptor>(metrics_, info)
-        .release();
+    return std::make_unique<RpcMetricsInterceptor>(metrics_, info).release();
   }
 
  private:
@@ -197,10 +197,10 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Create(
       {"method", "code"});
   if (!handled.ok()) return handled.status();
   m->rpc_handled_ = *handled;
-  absl::StatusOr<metrics::HistogramFamily*> seconds = r.AddHistogram(
-      "needlecheck_rpc_server_handling_seconds",
-      "Time from a gRPC call's start to its status, by method.", {"method"},
-      metrics::LatencyBuckets());
+  absl::StatusOr<metrics::HistogramFamily*> seconds =
+      r.AddHistogram("needlecheck_rpc_server_handling_seconds",
+                     "Time from a gRPC call's start to its status, by method.",
+                     {"method"}, metrics::LatencyBuckets());
   if (!seconds.ok()) return seconds.status();
   m->rpc_seconds_ = *seconds;
   absl::StatusOr<metrics::CounterFamily*> alerts = r.AddCounter(
@@ -306,7 +306,8 @@ void ServerMetrics::RpcDone(absl::string_view method, grpc::StatusCode code,
                                 ? std::string(method)
                                 : std::string("other");
   rpc_handled_
-      ->With({label, absl::StatusCodeToString(static_cast<absl::StatusCode>(code))})
+      ->With({label,
+              absl::StatusCodeToString(static_cast<absl::StatusCode>(code))})
       .Increment();
   rpc_seconds_->With({label}).Observe(absl::ToDoubleSeconds(took));
 }
@@ -332,8 +333,8 @@ void ServerMetrics::FeedbackRecorded(absl::string_view rule_id,
 }
 
 void ServerMetrics::LedgerBatchCommitted(absl::Duration took) {
-  ledger_flush_->With(std::vector<std::string>{}).Observe(
-      absl::ToDoubleSeconds(took));
+  ledger_flush_->With(std::vector<std::string>{})
+      .Observe(absl::ToDoubleSeconds(took));
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

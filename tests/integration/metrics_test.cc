@@ -22,9 +22,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "grpcpp/generic/generic_stub.h"
 #include "tests/adapters/cds_hooks/jwt_signer.h"
 #include "tests/integration/ledger_client.h"
 #include "tests/testing/scoped_temp_dir.h"
@@ -39,7 +39,8 @@ using Json = nlohmann::json;
 using Client = ::needlecheck::testing::LedgerClient;
 using TempDir = ::needlecheck::testing::ScopedTempDir;
 
-constexpr char kPatientCanary[] = "PATIENT-SECRET-LEDGER-0001";  // AlertingRequest
+constexpr char kPatientCanary[] =
+    "PATIENT-SECRET-LEDGER-0001";  // AlertingRequest
 constexpr char kGatewayPatient[] = "CANARY-PATIENT-7F3A";
 constexpr char kPatientName[] = "Canarywood";
 constexpr char kRequestCanary[] = "REQUEST-CANARY-91B2";
@@ -65,7 +66,8 @@ HttpResult Http(const std::string& method, const std::string& url,
   CURL* curl = curl_easy_init();
   curl_slist* list =
       curl_slist_append(nullptr, "Content-Type: application/json");
-  for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
+  for (const std::string& h : headers)
+    list = curl_slist_append(list, h.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
@@ -156,8 +158,7 @@ void ExpectPromtoolAccepts(const std::string& text) {
   const std::string file = dir.path() + "/metrics.txt";
   std::ofstream(file) << text;
   const std::string command =
-      absl::StrCat("promtool check metrics < ", file, " > ", file,
-                   ".out 2>&1");
+      absl::StrCat("promtool check metrics < ", file, " > ", file, ".out 2>&1");
   const int rc = std::system(command.c_str());
   std::ifstream in(file + ".out");
   const std::string out((std::istreambuf_iterator<char>(in)),
@@ -185,8 +186,8 @@ class MetricsTest : public ::testing::Test {
     return process.ok() ? *std::move(process) : nullptr;
   }
 
-  std::unique_ptr<ServerProcess> StartGateway(
-      const std::string& daemon, std::vector<std::string> extra) {
+  std::unique_ptr<ServerProcess> StartGateway(const std::string& daemon,
+                                              std::vector<std::string> extra) {
     std::vector<std::string> args = {"--listen=127.0.0.1:0",
                                      "--metrics_listen=127.0.0.1:0",
                                      "--screening_service=" + daemon};
@@ -218,26 +219,26 @@ TEST_F(MetricsTest, NeedlecheckdCountsCallsAlertsFeedbackAndLedger) {
     for (const auto& a : response.alerts()) alert_ids.push_back(a.alert_id());
   }
   needlecheck::v1::ScreenResponse unused;
-  EXPECT_EQ(client.Screen(needlecheck::v1::ScreenRequest(), &unused)
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      client.Screen(needlecheck::v1::ScreenRequest(), &unused).error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
   // A fourth screening, then feedback on its first alert twice (the repeat
   // is a duplicate), and on an alert the ledger never issued.
   needlecheck::v1::RecordFeedbackResponse ack;
   needlecheck::v1::ScreenResponse last;
   ASSERT_TRUE(client.Screen(testing::AlertingRequest("x"), &last).ok());
-  ASSERT_TRUE(client
-                  .RecordFeedback(testing::Feedback(last.alerts(0).alert_id(),
-                                                    false,
-                                                    "2026-12-01T10:00:00Z"),
-                                  &ack)
-                  .ok());
-  ASSERT_TRUE(client
-                  .RecordFeedback(testing::Feedback(last.alerts(0).alert_id(),
-                                                    false,
-                                                    "2026-12-01T10:00:00Z"),
-                                  &ack)
-                  .ok());
+  ASSERT_TRUE(
+      client
+          .RecordFeedback(testing::Feedback(last.alerts(0).alert_id(), false,
+                                            "2026-12-01T10:00:00Z"),
+                          &ack)
+          .ok());
+  ASSERT_TRUE(
+      client
+          .RecordFeedback(testing::Feedback(last.alerts(0).alert_id(), false,
+                                            "2026-12-01T10:00:00Z"),
+                          &ack)
+          .ok());
   EXPECT_TRUE(ack.duplicate());
   EXPECT_EQ(client
                 .RecordFeedback(
@@ -313,9 +314,9 @@ TEST_F(MetricsTest, NeedlecheckdCountsCallsAlertsFeedbackAndLedger) {
   ExpectPromtoolAccepts(text);
 
   // Only GET /metrics is served.
-  EXPECT_EQ(Http("GET", absl::StrReplaceAll(url, {{"/metrics", "/other"}}))
-                .status,
-            404);
+  EXPECT_EQ(
+      Http("GET", absl::StrReplaceAll(url, {{"/metrics", "/other"}})).status,
+      404);
   EXPECT_EQ(Http("DELETE", url).status, 501);  // evhttp: not allowed
 }
 
@@ -331,11 +332,10 @@ Json OrderSign(const std::string& missing_key, bool with_fhir_server) {
          {{"resourceType", "Condition"},
           {"id", "c1"},
           {"clinicalStatus",
-           {{"coding",
-             Json::array({{{"system",
-                            "http://terminology.hl7.org/CodeSystem/"
-                            "condition-clinical"},
-                           {"code", "active"}}})}}},
+           {{"coding", Json::array({{{"system",
+                                      "http://terminology.hl7.org/CodeSystem/"
+                                      "condition-clinical"},
+                                     {"code", "active"}}})}}},
           {"code",
            {{"coding", Json::array({{{"system", "http://snomed.info/sct"},
                                      {"code", "24079001"},
@@ -364,17 +364,16 @@ Json OrderSign(const std::string& missing_key, bool with_fhir_server) {
       {"subject", {{"reference", "Patient/" + patient}}},
       {"occurrenceDateTime", "2026-12-01T10:00:00Z"},
       {"bodySite", Json::array({{{"text", "Full face"}}})}};
-  Json request = {
-      {"hook", "order-sign"},
-      {"hookInstance", kRequestCanary},
-      {"context",
-       {{"userId", kUserCanary},
-        {"patientId", patient},
-        {"draftOrders",
-         {{"resourceType", "Bundle"},
-          {"type", "collection"},
-          {"entry", Json::array({{{"resource", order}}})}}}}},
-      {"prefetch", prefetch}};
+  Json request = {{"hook", "order-sign"},
+                  {"hookInstance", kRequestCanary},
+                  {"context",
+                   {{"userId", kUserCanary},
+                    {"patientId", patient},
+                    {"draftOrders",
+                     {{"resourceType", "Bundle"},
+                      {"type", "collection"},
+                      {"entry", Json::array({{{"resource", order}}})}}}}},
+                  {"prefetch", prefetch}};
   if (with_fhir_server) {
     request["fhirServer"] = "https://ehr.example.org/fhir";
     request["fhirAuthorization"] = {{"access_token", "TOKEN-CANARY-1"},
@@ -406,9 +405,9 @@ TEST_F(MetricsTest, GatewayCountsRequestsPrefetchAndFeedback) {
             412);
   EXPECT_EQ(Http("POST", service, OrderSign("conditions", true).dump()).status,
             412);
-  EXPECT_EQ(Http("POST", base + "/cds-services/" + kGatewayPatient, "{}")
-                .status,
-            404);
+  EXPECT_EQ(
+      Http("POST", base + "/cds-services/" + kGatewayPatient, "{}").status,
+      404);
   const Json cards = Json::parse(hook.body)["cards"];
   ASSERT_FALSE(cards.empty()) << hook.body;
   const std::string uuid = cards[0]["uuid"];
@@ -429,17 +428,19 @@ TEST_F(MetricsTest, GatewayCountsRequestsPrefetchAndFeedback) {
   const std::map<std::string, double> s = Parse(text);
   const auto requests = [&](const std::string& svc, const std::string& endpoint,
                             int status) {
-    return Get(s, absl::StrCat("needlecheck_cds_hooks_requests_total{service=\"",
-                               svc, "\",endpoint=\"", endpoint,
-                               "\",status=\"", status, "\"}"));
+    return Get(
+        s, absl::StrCat("needlecheck_cds_hooks_requests_total{service=\"", svc,
+                        "\",endpoint=\"", endpoint, "\",status=\"", status,
+                        "\"}"));
   };
   EXPECT_EQ(requests("none", "discovery", 200), 1) << text;
   EXPECT_EQ(requests("microneedling-safety", "hook", 200), 1);
   EXPECT_EQ(requests("microneedling-safety", "hook", 412), 2);
   EXPECT_EQ(requests("none", "other", 404), 1);
   EXPECT_EQ(requests("microneedling-safety", "feedback", 200), 1);
-  EXPECT_EQ(Get(s, "needlecheck_cds_hooks_request_seconds_count{endpoint=\"hook\"}"),
-            3);
+  EXPECT_EQ(
+      Get(s, "needlecheck_cds_hooks_request_seconds_count{endpoint=\"hook\"}"),
+      3);
   EXPECT_EQ(Get(s, "needlecheck_cds_hooks_prefetch_total{result=\"complete\"}"),
             1);
   EXPECT_EQ(
@@ -451,8 +452,8 @@ TEST_F(MetricsTest, GatewayCountsRequestsPrefetchAndFeedback) {
   EXPECT_TRUE(absl::StrContains(text, "needlecheck_build_info{version=\""));
   EXPECT_GE(CheckHistograms(text), 3);
   const std::vector<std::string> canaries = {
-      kGatewayPatient, kPatientName, kRequestCanary, kUserCanary,
-      "TOKEN-CANARY-1", "ehr.example.org", uuid, "COMMENT-CANARY"};
+      kGatewayPatient,  kPatientName,      kRequestCanary, kUserCanary,
+      "TOKEN-CANARY-1", "ehr.example.org", uuid,           "COMMENT-CANARY"};
   ExpectNoCanary(text, canaries);
   ExpectPromtoolAccepts(text);
 
@@ -463,9 +464,10 @@ TEST_F(MetricsTest, GatewayCountsRequestsPrefetchAndFeedback) {
                                 "\",outcome=\"overridden\"}")),
             1)
       << daemon_text;
-  EXPECT_EQ(Get(d, absl::StrCat("needlecheck_rpc_server_handled_total{method=\"",
-                                kScreen, "\",code=\"OK\"}")),
-            1);
+  EXPECT_EQ(
+      Get(d, absl::StrCat("needlecheck_rpc_server_handled_total{method=\"",
+                          kScreen, "\",code=\"OK\"}")),
+      1);
   EXPECT_GE(CheckHistograms(daemon_text), 2);
   ExpectNoCanary(daemon_text, canaries);
   ExpectPromtoolAccepts(daemon_text);
@@ -493,10 +495,10 @@ TEST_F(MetricsTest, GatewayCountsJwtRejectionsByReason) {
   const auto bearer = [&](const std::string& audience, int64_t exp_offset,
                           const std::string& jti) {
     return "Authorization: Bearer " +
-           key->Sign({{"alg", key->alg()}, {"typ", "JWT"}, {"kid", "ehr-key-1"}},
-                     cds_hooks::testing::Claims("https://ehr.example.org",
-                                                audience, now,
-                                                now + exp_offset, jti));
+           key->Sign(
+               {{"alg", key->alg()}, {"typ", "JWT"}, {"kid", "ehr-key-1"}},
+               cds_hooks::testing::Claims("https://ehr.example.org", audience,
+                                          now, now + exp_offset, jti));
   };
   const std::string body = OrderSign("", false).dump();
   EXPECT_EQ(Http("POST", service, body).status, 401);
@@ -513,8 +515,8 @@ TEST_F(MetricsTest, GatewayCountsJwtRejectionsByReason) {
   const std::string text = Http("GET", url).body;
   const std::map<std::string, double> s = Parse(text);
   const auto reason = [&](const std::string& r) {
-    return Get(s, "needlecheck_cds_hooks_jwt_rejections_total{reason=\"" + r +
-                      "\"}");
+    return Get(
+        s, "needlecheck_cds_hooks_jwt_rejections_total{reason=\"" + r + "\"}");
   };
   EXPECT_EQ(reason("missing"), 1) << text;
   EXPECT_EQ(reason("malformed"), 1);
@@ -555,17 +557,17 @@ TEST_F(MetricsTest, EveryCallIsCountedOnceFailuresAndStreamsIncluded) {
   std::unique_ptr<ServerProcess> daemon = StartDaemon(data.path());
   ASSERT_NE(daemon, nullptr);
   const std::string url = MetricsUrl(*daemon);
-  auto channel =
-      grpc::CreateChannel(daemon->address(), grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(daemon->address(),
+                                     grpc::InsecureChannelCredentials());
   // Bytes that are no ScreenRequest, and a method nobody registered.
   EXPECT_EQ(RawUnary(channel, kScreen, "\xff\xff\xff").error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(RawUnary(channel,
-                     "/needlecheck.v1.ScreeningService/" +
-                         std::string(kPatientCanary),
-                     "")
-                .error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(
+      RawUnary(
+          channel,
+          "/needlecheck.v1.ScreeningService/" + std::string(kPatientCanary), "")
+          .error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
   // A stream of two screenings: one call.
   auto stub = needlecheck::v1::ScreeningService::NewStub(channel);
   {

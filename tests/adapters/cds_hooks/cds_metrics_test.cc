@@ -78,8 +78,8 @@ TEST(CdsMetricsTest, PathsBecomeClosedLabelSets) {
   (*m)->RequestDone("OPTIONS", "/cds-services/anything", 204, t);
   // Caller-chosen ids and paths never become labels.
   (*m)->RequestDone("POST", "/cds-services/PATIENT-123", 404, t);
-  (*m)->RequestDone("POST", "/cds-services/microneedling-safety/PATIENT-9",
-                    404, t);
+  (*m)->RequestDone("POST", "/cds-services/microneedling-safety/PATIENT-9", 404,
+                    t);
   (*m)->RequestDone("GET", "/PATIENT-5?name=Jane", 404, t);
   (*m)->JwtRejected("key PATIENT-7 may not be used with RS384");
   (*m)->FhirFetch(absl::NotFoundError("Patient/PATIENT-8"));
@@ -96,7 +96,8 @@ TEST(CdsMetricsTest, PathsBecomeClosedLabelSets) {
            "\"preflight\",status=\"204\"} 1\n",
            "needlecheck_cds_hooks_requests_total{service=\"none\",endpoint="
            "\"other\",status=\"404\"} 3\n",
-           "needlecheck_cds_hooks_request_seconds_count{endpoint=\"other\"} 3\n",
+           "needlecheck_cds_hooks_request_seconds_count{endpoint=\"other\"} "
+           "3\n",
            "needlecheck_cds_hooks_jwt_rejections_total{reason=\"algorithm\"} "
            "1\n",
            "needlecheck_cds_hooks_fhir_fetches_total{result=\"not_found\"} 1\n",

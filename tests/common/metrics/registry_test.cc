@@ -34,8 +34,8 @@ TEST(EscapingTest, HelpEscapesBackslashAndNewlineOnly) {
 
 TEST(EscapingTest, RenderedLabelValueIsEscaped) {
   Registry registry;
-  auto family = registry.AddCounter("x_total", "Help with \\ and\nnewline.",
-                                    {"reason"});
+  auto family =
+      registry.AddCounter("x_total", "Help with \\ and\nnewline.", {"reason"});
   ASSERT_TRUE(family.ok());
   (*family)->With({"bad \"value\"\\\n"}).Increment(2);
   EXPECT_EQ(registry.Render(),
@@ -73,28 +73,28 @@ TEST(RegistryTest, RefusesBadRegistrations) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(registry.AddHistogram("h", "h", {}, {2, 1}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      registry
-          .AddHistogram("h", "h", {},
-                        {1, std::numeric_limits<double>::infinity()})
-          .status()
-          .code(),
-      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry
+                .AddHistogram("h", "h", {},
+                              {1, std::numeric_limits<double>::infinity()})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(registry.AddHistogram("h_count", "h", {}, {1}).status().code(),
             absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(registry.AddGauge("g", "h").ok());
   EXPECT_EQ(registry.AddGauge("g", "h").status().code(),
             absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(registry.AddCallback("g", "h", MetricType::kGauge, {},
-                                 [] { return std::vector<Sample>{}; })
+  EXPECT_EQ(registry
+                .AddCallback("g", "h", MetricType::kGauge, {},
+                             [] { return std::vector<Sample>{}; })
                 .code(),
             absl::StatusCode::kAlreadyExists);
 }
 
 TEST(HistogramTest, BucketsAreCumulativeWithUpperBoundsInclusive) {
   Registry registry;
-  auto family =
-      registry.AddHistogram("rpc_seconds", "Latency.", {"method"}, {0.25, 1, 5});
+  auto family = registry.AddHistogram("rpc_seconds", "Latency.", {"method"},
+                                      {0.25, 1, 5});
   ASSERT_TRUE(family.ok());
   Histogram& h = (*family)->With({"Screen"});
   for (double v : {0.125, 0.25, 0.5, 1.0, 2.0, 7.0, 100.0}) h.Observe(v);
@@ -167,8 +167,8 @@ TEST(RegistryTest, SeriesPastTheCapFoldIntoOverflow) {
   EXPECT_FALSE(absl::StrContains(text, "v1000"));
   // A wrong number of label values lands there too.
   (*family)->With({"a", "b"}).Increment();
-  EXPECT_TRUE(absl::StrContains(registry.Render(),
-                                "ids_total{id=\"overflow\"} 51\n"));
+  EXPECT_TRUE(
+      absl::StrContains(registry.Render(), "ids_total{id=\"overflow\"} 51\n"));
 }
 
 TEST(RegistryTest, GaugesCallbacksAndOrder) {
