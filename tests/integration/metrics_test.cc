@@ -25,6 +25,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/adapters/cds_hooks/fake_fhir_server.h"
 #include "tests/adapters/cds_hooks/jwt_signer.h"
 #include "tests/integration/ledger_client.h"
 #include "tests/testing/scoped_temp_dir.h"
@@ -134,7 +135,9 @@ int CheckHistograms(const std::string& text) {
     const std::string series =
         labels.empty() ? name : absl::StrCat(name, "{", labels, "}");
     const double v = s.at(key);
-    if (last_bucket.count(series)) EXPECT_GE(v, last_bucket[series]) << key;
+    if (last_bucket.count(series)) {
+      EXPECT_GE(v, last_bucket[series]) << key;
+    }
     last_bucket[series] = v;
     if (absl::EndsWith(key, "le=\"+Inf\"}")) {
       const std::string suffix = labels.empty() ? "" : "{" + labels + "}";
@@ -322,8 +325,9 @@ TEST_F(MetricsTest, NeedlecheckdCountsCallsAlertsFeedbackAndLedger) {
 
 // A CDS Hooks request for `patient_id` whose prefetch holds active atopic
 // dermatitis (an alert, so a card to give feedback on). `missing_key`: a
-// prefetch key left out.
-Json OrderSign(const std::string& missing_key, bool with_fhir_server) {
+// prefetch key left out; `fhir_server`: the fhirServer to fetch it from.
+Json OrderSign(const std::string& missing_key,
+               const std::string& fhir_server = "") {
   const std::string patient = kGatewayPatient;
   Json empty = {{"resourceType", "Bundle"}, {"type", "searchset"}};
   Json conditions = empty;
@@ -374,8 +378,8 @@ Json OrderSign(const std::string& missing_key, bool with_fhir_server) {
                       {"type", "collection"},
                       {"entry", Json::array({{{"resource", order}}})}}}}},
                   {"prefetch", prefetch}};
-  if (with_fhir_server) {
-    request["fhirServer"] = "https://ehr.example.org/fhir";
+  if (!fhir_server.empty()) {
+    request["fhirServer"] = fhir_server;
     request["fhirAuthorization"] = {{"access_token", "TOKEN-CANARY-1"},
                                     {"token_type", "Bearer"},
                                     {"expires_in", 300},
@@ -399,11 +403,12 @@ TEST_F(MetricsTest, GatewayCountsRequestsPrefetchAndFeedback) {
   const std::string service = base + "/cds-services/microneedling-safety";
 
   EXPECT_EQ(Http("GET", base + "/cds-services").status, 200);
-  HttpResult hook = Http("POST", service, OrderSign("", false).dump());
+  HttpResult hook = Http("POST", service, OrderSign("").dump());
   ASSERT_EQ(hook.status, 200) << hook.body;
-  EXPECT_EQ(Http("POST", service, OrderSign("conditions", false).dump()).status,
-            412);
-  EXPECT_EQ(Http("POST", service, OrderSign("conditions", true).dump()).status,
+  EXPECT_EQ(Http("POST", service, OrderSign("conditions").dump()).status, 412);
+  EXPECT_EQ(Http("POST", service,
+                 OrderSign("conditions", "https://ehr.example.org/fhir").dump())
+                .status,
             412);
   EXPECT_EQ(
       Http("POST", base + "/cds-services/" + kGatewayPatient, "{}").status,
@@ -500,7 +505,7 @@ TEST_F(MetricsTest, GatewayCountsJwtRejectionsByReason) {
                cds_hooks::testing::Claims("https://ehr.example.org", audience,
                                           now, now + exp_offset, jti));
   };
-  const std::string body = OrderSign("", false).dump();
+  const std::string body = OrderSign("").dump();
   EXPECT_EQ(Http("POST", service, body).status, 401);
   EXPECT_EQ(Http("POST", service, body, {"Authorization: Bearer x.y.z"}).status,
             401);
@@ -629,6 +634,75 @@ TEST_F(MetricsTest, EveryCallIsCountedOnceFailuresAndStreamsIncluded) {
   CheckHistograms(text);
   ExpectNoCanary(text, {kPatientCanary, kRequestCanary, "NoSuch"});
   ExpectPromtoolAccepts(text);
+}
+
+TEST_F(MetricsTest, GatewayCountsFhirFetchesByResult) {
+  using ::needlecheck::cds_hooks::testing::Behavior;
+  using ::needlecheck::cds_hooks::testing::FakeFhirServer;
+  TempDir data;
+  std::unique_ptr<ServerProcess> daemon = StartDaemon(data.path());
+  ASSERT_NE(daemon, nullptr);
+  FakeFhirServer::Options ok_options;
+  auto ok = FakeFhirServer::Start(ok_options);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  FakeFhirServer::Options failing_options;
+  failing_options.behavior = Behavior::kStatus500;
+  auto failing = FakeFhirServer::Start(failing_options);
+  ASSERT_TRUE(failing.ok()) << failing.status();
+  std::unique_ptr<ServerProcess> gateway = StartGateway(
+      daemon->address(),
+      {"--insecure_no_auth", "--fhir_server_allow_insecure_loopback",
+       "--fhir_server_allow=" + (*ok)->base() + "," + (*failing)->base()});
+  ASSERT_NE(gateway, nullptr);
+  const std::string url = MetricsUrl(*gateway);
+  const std::string service =
+      "http://" + gateway->address() + "/cds-services/microneedling-safety";
+  EXPECT_EQ(Http("POST", service, OrderSign("conditions", (*ok)->base()).dump())
+                .status,
+            200);
+  EXPECT_EQ(
+      Http("POST", service, OrderSign("conditions", (*failing)->base()).dump())
+          .status,
+      412);
+  const std::string text = Http("GET", url).body;
+  const std::map<std::string, double> s = Parse(text);
+  EXPECT_EQ(Get(s, "needlecheck_cds_hooks_fhir_fetches_total{result=\"ok\"}"),
+            (*ok)->requests())
+      << text;
+  EXPECT_EQ(
+      Get(s,
+          "needlecheck_cds_hooks_fhir_fetches_total{result=\"unavailable\"}"),
+      1);
+  EXPECT_EQ(Get(s, "needlecheck_cds_hooks_prefetch_total{result=\"fetched\"}"),
+            1);
+  EXPECT_EQ(
+      Get(s, "needlecheck_cds_hooks_prefetch_total{result=\"fetch_failed\"}"),
+      1);
+  ExpectNoCanary(text, {kGatewayPatient, kPatientName, "TOKEN-CANARY-1",
+                        "127.0.0.1", "/fhir"});
+  ExpectPromtoolAccepts(text);
+}
+
+TEST_F(MetricsTest, AMetricsAddressThatIsNotHostPortStopsTheStart) {
+  TempDir data;
+  auto daemon =
+      ServerProcess::Spawn(BinaryPath("service/needlecheckd"),
+                           {"--listen=127.0.0.1:0", "--metrics_listen=no-port",
+                            "--data_dir=" + data.path()},
+                           ServerProcess::Options());
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  EXPECT_EQ((*daemon)->WaitForExit().value_or(-1), 1);
+  EXPECT_THAT((*daemon)->output(), ::testing::HasSubstr("is not HOST:PORT"));
+  EXPECT_THAT((*daemon)->output(),
+              ::testing::Not(::testing::HasSubstr("listening on")));
+  auto gateway = ServerProcess::Spawn(
+      BinaryPath("adapters/cds_hooks/needlecheck-cds-hooks"),
+      {"--listen=127.0.0.1:0", "--insecure_no_auth",
+       "--metrics_listen=no-port"},
+      ServerProcess::Options());
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  EXPECT_EQ((*gateway)->WaitForExit().value_or(-1), 2);
+  EXPECT_THAT((*gateway)->output(), ::testing::HasSubstr("--metrics_listen"));
 }
 
 }  // namespace
