@@ -50,7 +50,7 @@ PACKAGES=(
 # charts present, a screenshot); with CI=true the test fails without it.
 TEST_PACKAGES=(
   chromium
-  openssl  # cds_hooks tests: certificates, and s_client for the TLS suites
+  openssl  # cds_hooks and needlecheckd TLS tests: certificates; s_client
   prometheus  # metrics_test: promtool check metrics on both /metrics outputs
 )
 

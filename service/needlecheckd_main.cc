@@ -7,9 +7,14 @@
 //                [--max_concurrent_streams=256] [--max_connection_idle=30m]
 //                [--max_connection_age=0] [--max_connection_age_grace=inf]
 //                [--ledger_check_seconds=30] [--ledger_recover]
+//                [--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]]
+//                [--authz_policy=FILE] [--insecure_plaintext]
+//                [--health_listen=HOST:PORT]
 //                [--metrics_listen=HOST:PORT]
 //
-// SIGHUP reloads the knowledge base; SIGTERM or SIGINT drains (in-flight
+// SIGHUP reloads the knowledge base, the TLS files and the authorization
+// policy (each keeps its current version when the new one is bad);
+// SIGTERM or SIGINT drains (in-flight
 // calls finish, the alert ledger commits everything) and exits 0.
 // Everything else lives in service/server/server.h.
 #include <string>
@@ -56,6 +61,28 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
 ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::InfiniteDuration(),
           "After --max_connection_age, how long calls still open may take "
           "before they are cancelled. inf: as long as they need.");
+
+// Transport security: TLS, mutual TLS, per-caller authorization, and a
+// plaintext health port for probes.
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain (leaf first); with --tls_key the main port "
+          "serves TLS only. Re-read on SIGHUP.");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key of --tls_cert. Re-read on SIGHUP.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates: every client must present a certificate "
+          "issued by one of them (mutual TLS). Re-read on SIGHUP.");
+ABSL_FLAG(std::string, authz_policy, "",
+          "Per-caller authorization: lines \"IDENTITY METHOD[,METHOD...]\" "
+          "(identity: client certificate CN or DNS/URI SAN, or *; method: "
+          "a ScreeningService method or *). Needs --tls_client_ca. "
+          "Re-read on SIGHUP.");
+ABSL_FLAG(bool, insecure_plaintext, false,
+          "Allow plaintext on a --listen address that is not loopback "
+          "(without TLS such a server refuses to start).");
+ABSL_FLAG(std::string, health_listen, "",
+          "Also serve grpc.health.v1.Health (only) in plaintext on "
+          "HOST:PORT, for probes that cannot present a client certificate.");
 
 ABSL_FLAG(std::string, ledger, "sqlite",
           "Alert ledger: sqlite (<data_dir>/ledger.sqlite3) or none "
@@ -111,6 +138,13 @@ int main(int argc, char** argv) {
       never_if_zero(absl::GetFlag(FLAGS_max_connection_age));
   options.max_connection_age_grace =
       absl::GetFlag(FLAGS_max_connection_age_grace);
+
+  options.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
+  options.tls_client_ca_path = absl::GetFlag(FLAGS_tls_client_ca);
+  options.authz_policy_path = absl::GetFlag(FLAGS_authz_policy);
+  options.insecure_plaintext = absl::GetFlag(FLAGS_insecure_plaintext);
+  options.health_listen_address = absl::GetFlag(FLAGS_health_listen);
 
   options.ledger = absl::GetFlag(FLAGS_ledger);
   options.ledger_flush_window =

@@ -26,4 +26,5 @@ target_link_libraries(needlecheck_batch_run PUBLIC
 
 add_executable(needlecheck-audit needlecheck_audit_main.cc)
 target_link_libraries(needlecheck-audit PRIVATE
-  needlecheck_batch_run absl::flags absl::flags_parse absl::flags_usage)
+  needlecheck_batch_run needlecheck_grpc_client_channel
+  absl::flags absl::flags_parse absl::flags_usage)

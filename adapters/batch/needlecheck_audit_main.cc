@@ -2,6 +2,7 @@
 //
 //   needlecheck-audit EXPORT_DIR --out DIR [--service HOST:PORT]
 //       [--resume | --overwrite] [--shard k/n] [--progress auto|bar|lines|none]
+//       [--tls_ca PEM [--tls_cert PEM --tls_key PEM]] [--tls_server_name NAME]
 //   needlecheck-audit merge --out DIR SHARD_DIR...
 //
 // EXPORT_DIR is a FHIR Bulk Data export folder (one NDJSON file per
@@ -11,11 +12,11 @@
 // Exit status: 0 done (input problems, if any, are counted in summary.json
 // and listed in errors.ndjson); 2 bad usage or input that cannot be audited
 // at all (no such folder, an output folder holding another audit, shards
-// that do not belong together); 1 anything else (needlecheckd unreachable,
-// disk full, ...), after which --resume continues. A run that fails (exit
-// 1 or 2 after it began reading the export, or 128 + the signal after a
-// SIGINT or SIGTERM) removes its scratch folder, which holds patient data,
-// unless --keep_scratch (audit_run.h).
+// that do not belong together, a bad --tls_* flag or file); 1 anything else
+// (needlecheckd unreachable, disk full, ...), after which --resume continues. A
+// run that fails (exit 1 or 2 after it began reading the export, or 128 + the
+// signal after a SIGINT or SIGTERM) removes its scratch folder, which holds
+// patient data, unless --keep_scratch (audit_run.h).
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@
 #include "adapters/batch/audit_merge.h"
 #include "adapters/batch/audit_run.h"
 #include "adapters/batch/shard.h"
+#include "adapters/common/grpc_client_channel.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 
@@ -49,7 +51,19 @@ ABSL_FLAG(std::string, out, "",
           "Output folder (created if missing): findings.ndjson, findings.csv, "
           "summary.json, report.html, errors.ndjson, audit.json.");
 ABSL_FLAG(std::string, service, "127.0.0.1:50051",
-          "needlecheckd to audit with, HOST:PORT (plaintext gRPC).");
+          "needlecheckd to audit with, HOST:PORT (plaintext gRPC unless "
+          "--tls_ca).");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificate(s) that signed needlecheckd's certificate: TLS "
+          "to --service, verifying the server.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate chain for a needlecheckd that requires "
+          "client certificates (mutual TLS); needs --tls_key and --tls_ca.");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM private key (unencrypted) of --tls_cert.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "Optional: the name needlecheckd's certificate carries when it is "
+          "not the host of --service.");
 ABSL_FLAG(bool, resume, false,
           "Continue the unfinished audit in --out (after a kill or an "
           "error) without redoing or duplicating work.");
@@ -184,6 +198,8 @@ int main(int argc, char** argv) {
       "Audits every past microneedling session of a FHIR Bulk Data export.\n"
       "  needlecheck-audit EXPORT_DIR --out DIR [--service HOST:PORT] "
       "[--resume] [--shard k/n]\n"
+      "      [--tls_ca PEM [--tls_cert PEM --tls_key PEM]] (TLS to "
+      "needlecheckd)\n"
       "  needlecheck-audit merge --out DIR SHARD_DIR...");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   // Abseil's deadlock detection (on in this Debian build) checks every lock
@@ -250,16 +266,27 @@ int main(int argc, char** argv) {
   }
 
   const std::string target = absl::GetFlag(FLAGS_service);
+  needlecheck::grpc_client::ClientTlsOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
+      needlecheck::grpc_client::LoadClientChannelSecurity(tls, "");
+  if (!security.ok()) return Fail(security.status());  // INVALID_ARGUMENT: 2
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(-1);
   channel_args.SetMaxSendMessageSize(-1);
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      target, grpc::InsecureChannelCredentials(), channel_args);
+  std::shared_ptr<grpc::Channel> channel =
+      needlecheck::grpc_client::NewClientChannel(target, *security,
+                                                 channel_args);
   if (!channel->WaitForConnected(absl::ToChronoTime(
           absl::Now() + absl::GetFlag(FLAGS_connect_timeout)))) {
     return Fail(absl::UnavailableError(absl::StrCat(
         "cannot reach needlecheckd at ", target, " (--service) within ",
-        absl::FormatDuration(absl::GetFlag(FLAGS_connect_timeout)))));
+        absl::FormatDuration(absl::GetFlag(FLAGS_connect_timeout)), ": ",
+        needlecheck::grpc_client::ConnectionHint(*security, target,
+                                                 "--service"))));
   }
   if (stop_requested.load()) return 128 + stop_signal.load();
   std::unique_ptr<needlecheck::v1::ScreeningService::Stub> stub =

@@ -2,15 +2,19 @@
 //
 //   needlecheck-cds-hooks --listen=127.0.0.1:8080
 //       --screening_service=127.0.0.1:50051 --jwks_file=ehr-jwks.json
+//       [--jwks_url=https://ehr.example.org=https://ehr.example.org/jwks]
 //       --trusted_issuers=https://ehr.example.org
 //       --audience=https://cds.example.org
 //       [--tls_cert=cert.pem --tls_key=key.pem] [--docs_base_url=URL]
+//       [--screening_tls_ca=ca.pem [--screening_tls_cert=client.pem
+//        --screening_tls_key=client.key]]   (TLS / mutual TLS to needlecheckd)
 //       [--metrics_listen=HOST:PORT]
 //   needlecheck-cds-hooks --insecure_no_auth   (loopback only, local trials)
 //
 // Prints "needlecheck-cds-hooks listening on HOST:PORT" once serving.
 // SIGTERM/SIGINT stop it. Exit codes: 0 stopped, 1 could not serve,
-// 2 bad flags.
+// 2 bad flags (a missing, unreadable or non-PEM --screening_tls_* file
+// included: the gateway refuses to start).
 #include <curl/curl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -18,6 +22,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -36,7 +41,10 @@
 #include "adapters/cds_hooks/curl_fhir_client.h"
 #include "adapters/cds_hooks/grpc_screening_client.h"
 #include "adapters/cds_hooks/http_server.h"
+#include "adapters/cds_hooks/https_fetch.h"
+#include "adapters/cds_hooks/jwks_cache.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
+#include "adapters/common/grpc_client_channel.h"
 #include "common/metrics/http_endpoint.h"
 #include "common/metrics/registry.h"
 
@@ -44,10 +52,35 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP on (port 0: any free port).");
 ABSL_FLAG(std::string, screening_service, "127.0.0.1:50051",
           "needlecheckd's gRPC address, HOST:PORT.");
+// TLS to needlecheckd (adapters/common/client_tls_options.h); none given:
+// plaintext, fit for needlecheckd on loopback only.
+ABSL_FLAG(std::string, screening_tls_ca, "",
+          "PEM CA certificate(s) that signed needlecheckd's certificate: "
+          "TLS to --screening_service, verifying the server.");
+ABSL_FLAG(std::string, screening_tls_cert, "",
+          "PEM client certificate chain for a needlecheckd that requires "
+          "client certificates (mutual TLS); needs --screening_tls_key.");
+ABSL_FLAG(std::string, screening_tls_key, "",
+          "PEM private key (unencrypted) of --screening_tls_cert.");
+ABSL_FLAG(std::string, screening_tls_server_name, "",
+          "Optional: the name needlecheckd's certificate carries when it is "
+          "not the host of --screening_service.");
 ABSL_FLAG(std::string, jwks_file, "",
           "JWK Set (JSON) with the EHR's public keys (EC P-384, RSA).");
 ABSL_FLAG(std::vector<std::string>, trusted_issuers, {},
           "Comma-separated JWT iss values to accept.");
+// JWK Set URLs (with or instead of --jwks_file); see jwks_cache.h.
+ABSL_FLAG(std::vector<std::string>, jwks_url, {},
+          "Comma-separated ISSUER=URL pairs: the EHR's JWK Set URL per "
+          "issuer (https). A URL's keys verify only tokens whose iss is its "
+          "ISSUER, which must be in --trusted_issuers. Fetched at start, "
+          "again for an unknown kid or after an hour, at most once a minute "
+          "per URL.");
+ABSL_FLAG(bool, jwks_allow_insecure_loopback, false,
+          "Tests only: also allow http --jwks_url to 127.0.0.0/8 and [::1].");
+ABSL_FLAG(absl::Duration, jwks_min_refresh_interval, absl::Minutes(1),
+          "Fewest time between two fetches of one --jwks_url. Below 1m only "
+          "with --jwks_allow_insecure_loopback (tests).");
 ABSL_FLAG(std::string, audience, "",
           "This service's public base URL as the EHR calls it, e.g. "
           "https://cds.example.org; JWT aud must be it + /cds-services[/id].");
@@ -152,6 +185,40 @@ int FitConnectionsToFileLimit(int max_connections) {
   return fit;
 }
 
+// Bounds of one JWK Set fetch (a JWK Set is a few KiB).
+constexpr absl::Duration kJwksFetchTimeout = absl::Seconds(5);
+constexpr size_t kJwksMaxBytes = 256 << 10;
+
+// The channel to needlecheckd from --screening_service and the
+// --screening_tls_* flags; INVALID_ARGUMENT naming the flag for a bad flag
+// or file. Warns when plaintext leaves the machine.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ScreeningChannel() {
+  const std::string target = absl::GetFlag(FLAGS_screening_service);
+  needlecheck::grpc_client::ClientTlsOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_screening_tls_ca);
+  tls.cert_file = absl::GetFlag(FLAGS_screening_tls_cert);
+  tls.key_file = absl::GetFlag(FLAGS_screening_tls_key);
+  tls.server_name = absl::GetFlag(FLAGS_screening_tls_server_name);
+  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
+      needlecheck::grpc_client::LoadClientChannelSecurity(tls, "screening_");
+  if (!security.ok()) return security.status();
+  std::string host;
+  int port = 0;
+  if (!security->tls &&
+      !(SplitHostPort(target, &host, &port) && IsLoopbackHost(host))) {
+    std::fprintf(stderr,
+                 "WARNING: plaintext gRPC to --screening_service=%s, which is "
+                 "not a loopback address: give --screening_tls_ca\n",
+                 target.c_str());
+  }
+  std::fprintf(stderr, "event=screening_channel target=%s tls=%s\n",
+               target.c_str(),
+               security->mutual ? "mutual"
+               : security->tls  ? "server"
+                                : "off");
+  return needlecheck::grpc_client::NewClientChannel(target, *security);
+}
+
 int Main() {
   std::string host;
   int port = 0;
@@ -204,6 +271,7 @@ int Main() {
   }
 
   std::shared_ptr<JwtVerifier> verifier;
+  std::map<std::string, std::shared_ptr<JwksCache>> caches;  // by JWKS URL
   if (!options.require_auth) {
     if (!IsLoopbackHost(host)) {
       std::fprintf(stderr,
@@ -217,37 +285,99 @@ int Main() {
                  "(local trial only)\n");
   } else {
     const std::string jwks_path = absl::GetFlag(FLAGS_jwks_file);
-    if (jwks_path.empty() || absl::GetFlag(FLAGS_trusted_issuers).empty() ||
+    const std::vector<std::string> jwks_urls = absl::GetFlag(FLAGS_jwks_url);
+    if ((jwks_path.empty() && jwks_urls.empty()) ||
+        absl::GetFlag(FLAGS_trusted_issuers).empty() ||
         options.audience_base.empty()) {
       std::fprintf(stderr,
-                   "authentication needs --jwks_file, --trusted_issuers and "
-                   "--audience (or --insecure_no_auth on loopback)\n");
-      return 2;
-    }
-    std::ifstream in(jwks_path);
-    if (!in) {
-      std::fprintf(stderr, "cannot read --jwks_file %s\n", jwks_path.c_str());
-      return 2;
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    absl::StatusOr<std::shared_ptr<const JwkSet>> keys =
-        JwkSet::FromJson(text.str());
-    if (!keys.ok()) {
-      std::fprintf(stderr, "--jwks_file: %s\n",
-                   std::string(keys.status().message()).c_str());
-      return 2;
-    }
-    if ((*keys)->size() == 0) {
-      std::fprintf(stderr, "--jwks_file holds no usable EC P-384 or RSA key\n");
+                   "authentication needs --jwks_file and/or --jwks_url, "
+                   "--trusted_issuers and --audience (or --insecure_no_auth "
+                   "on loopback)\n");
       return 2;
     }
     JwtVerifier::Options verifier_options;
     verifier_options.trusted_issuers = absl::GetFlag(FLAGS_trusted_issuers);
-    verifier = std::make_shared<JwtVerifier>(*keys, verifier_options);
-    std::fprintf(stderr, "event=auth keys=%d skipped_keys=%d issuers=%zu\n",
-                 (*keys)->size(), (*keys)->skipped(),
-                 verifier_options.trusted_issuers.size());
+    std::shared_ptr<const JwkSet> file_keys;
+    if (!jwks_path.empty()) {
+      std::ifstream in(jwks_path);
+      if (!in) {
+        std::fprintf(stderr, "cannot read --jwks_file %s\n", jwks_path.c_str());
+        return 2;
+      }
+      std::stringstream text;
+      text << in.rdbuf();
+      absl::StatusOr<std::shared_ptr<const JwkSet>> keys =
+          JwkSet::FromJson(text.str());
+      if (!keys.ok()) {
+        std::fprintf(stderr, "--jwks_file: %s\n",
+                     std::string(keys.status().message()).c_str());
+        return 2;
+      }
+      if ((*keys)->size() == 0) {
+        std::fprintf(stderr,
+                     "--jwks_file holds no usable EC P-384 or RSA key\n");
+        return 2;
+      }
+      file_keys = *std::move(keys);
+      std::fprintf(stderr, "event=auth jwks_file keys=%d skipped_keys=%d\n",
+                   file_keys->size(), file_keys->skipped());
+    }
+    const bool jwks_loopback =
+        absl::GetFlag(FLAGS_jwks_allow_insecure_loopback);
+    if (jwks_loopback) {
+      std::fprintf(stderr,
+                   "WARNING: --jwks_allow_insecure_loopback: plain http to "
+                   "loopback JWK Set URLs is allowed (tests only)\n");
+    }
+    const absl::Duration min_refresh =
+        absl::GetFlag(FLAGS_jwks_min_refresh_interval);
+    if (min_refresh <= absl::ZeroDuration() ||
+        (min_refresh < absl::Minutes(1) && !jwks_loopback)) {
+      std::fprintf(stderr,
+                   "--jwks_min_refresh_interval must be at least 1m (shorter "
+                   "only with --jwks_allow_insecure_loopback, for tests)\n");
+      return 2;
+    }
+    // One cache per URL, shared by the issuers naming it.
+    for (const std::string& flag : jwks_urls) {
+      absl::StatusOr<JwksUrlEntry> entry =
+          ParseJwksUrlEntry(flag, jwks_loopback);
+      if (!entry.ok()) {
+        std::fprintf(stderr, "--jwks_url: %s\n",
+                     std::string(entry.status().message()).c_str());
+        return 2;
+      }
+      const std::vector<std::string>& trusted =
+          verifier_options.trusted_issuers;
+      if (std::find(trusted.begin(), trusted.end(), entry->issuer) ==
+          trusted.end()) {
+        std::fprintf(stderr,
+                     "--jwks_url: issuer %s is not in --trusted_issuers\n",
+                     entry->issuer.c_str());
+        return 2;
+      }
+      std::shared_ptr<JwksCache>& cache = caches[entry->url];
+      if (cache == nullptr) {
+        JwksCache::Options cache_options;
+        cache_options.name = entry->url;
+        cache_options.min_refresh_interval = min_refresh;
+        cache_options.log = [](const std::string& line) {
+          std::fprintf(stderr, "%s\n", line.c_str());
+        };
+        cache = std::make_shared<JwksCache>(
+            HttpsJwksFetch(entry->url, kJwksFetchTimeout, kJwksMaxBytes,
+                           jwks_loopback),
+            cache_options);
+      }
+      if (!verifier_options.issuer_keys.emplace(entry->issuer, cache).second) {
+        std::fprintf(stderr, "--jwks_url: issuer %s appears twice\n",
+                     entry->issuer.c_str());
+        return 2;
+      }
+    }
+    std::fprintf(stderr, "event=auth issuers=%zu jwks_urls=%zu\n",
+                 verifier_options.trusted_issuers.size(), caches.size());
+    verifier = std::make_shared<JwtVerifier>(file_keys, verifier_options);
   }
 
   // Signals are handled by one thread (sigwait); block them everywhere else
@@ -258,9 +388,21 @@ int Main() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  // The first JWK Set fetches. A failure is not fatal: a token with an
+  // unknown kid tries again (at most once a minute per URL).
+  for (const auto& [url, cache] : caches) {
+    cache->Refresh(absl::Now()).IgnoreError();
+  }
 
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> screening_channel =
+      ScreeningChannel();
+  if (!screening_channel.ok()) {
+    std::fprintf(stderr, "%s\n",
+                 std::string(screening_channel.status().message()).c_str());
+    return 2;
+  }
   std::unique_ptr<ScreeningClient> screening = NewGrpcScreeningClient(
-      absl::GetFlag(FLAGS_screening_service), absl::GetFlag(FLAGS_rpc_timeout));
+      *std::move(screening_channel), absl::GetFlag(FLAGS_rpc_timeout));
   CurlFhirClientOptions fhir_options;
   fhir_options.request_timeout = absl::GetFlag(FLAGS_fhir_timeout);
   fhir_options.allow_insecure_loopback =

@@ -1,103 +1,15 @@
 #include "adapters/cds_hooks/curl_fhir_client.h"
 
-#include <arpa/inet.h>
-#include <curl/curl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "adapters/cds_hooks/fhir_server_policy.h"
+#include "adapters/cds_hooks/https_fetch.h"
 
 namespace needlecheck::cds_hooks {
 
 namespace {
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-struct Sink {
-  std::string body;
-  size_t limit = 0;
-  bool too_large = false;
-};
-
-size_t Write(char* data, size_t size, size_t count, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  const size_t n = size * count;
-  if (n > sink->limit || sink->body.size() > sink->limit - n) {
-    sink->too_large = true;
-    return 0;  // aborts the transfer
-  }
-  sink->body.append(data, n);
-  return n;
-}
-
-// Where a connection may go.
-struct AddressRule {
-  bool loopback = false;  // true: only loopback; false: never loopback
-  bool refused = false;   // set when an address was refused
-};
-
-bool IsLoopback(const sockaddr* address) {
-  if (address->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
-    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-  }
-  if (address->sa_family == AF_INET6) {
-    const in6_addr& a =
-        reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr;
-    if (IN6_IS_ADDR_LOOPBACK(&a)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127;
-  }
-  return false;
-}
-
-// Unspecified, link-local (cloud metadata) or multicast: never a FHIR
-// server.
-bool IsForbidden(const sockaddr* address) {
-  if (address->sa_family == AF_INET) {
-    const uint32_t a =
-        ntohl(reinterpret_cast<const sockaddr_in*>(address)->sin_addr.s_addr);
-    return (a >> 24) == 0 || (a >> 16) == 0xA9FE || (a >> 28) == 0xE ||
-           a == 0xFFFFFFFF;
-  }
-  if (address->sa_family == AF_INET6) {
-    const in6_addr& a =
-        reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(&a)) {
-      const uint32_t v4 = (uint32_t{a.s6_addr[12]} << 24) |
-                          (uint32_t{a.s6_addr[13]} << 16) |
-                          (uint32_t{a.s6_addr[14]} << 8) | a.s6_addr[15];
-      return (v4 >> 24) == 0 || (v4 >> 16) == 0xA9FE || (v4 >> 28) == 0xE;
-    }
-    return IN6_IS_ADDR_UNSPECIFIED(&a) || IN6_IS_ADDR_LINKLOCAL(&a) ||
-           IN6_IS_ADDR_MULTICAST(&a);
-  }
-  return true;  // not an IP socket
-}
-
-curl_socket_t OpenSocket(void* user, curlsocktype purpose,
-                         curl_sockaddr* address) {
-  auto* rule = static_cast<AddressRule*>(user);
-  const sockaddr* a = &address->addr;
-  const bool loopback = IsLoopback(a);
-  if (purpose != CURLSOCKTYPE_IPCXN || IsForbidden(a) ||
-      loopback != rule->loopback) {
-    rule->refused = true;
-    return CURL_SOCKET_BAD;
-  }
-  return socket(address->family, address->socktype, address->protocol);
-}
 
 class CurlFhirClient : public FhirClient {
  public:
@@ -105,70 +17,20 @@ class CurlFhirClient : public FhirClient {
       : options_(options) {}
 
   absl::StatusOr<std::string> Get(const FhirGet& request) override {
-    absl::StatusOr<HttpUrl> url = ParseHttpUrl(request.url);
-    if (!url.ok()) return absl::PermissionDeniedError("URL refused");
-    AddressRule rule;
-    rule.loopback = IsLoopbackLiteral(url->host);
-    if (url->scheme != "https" &&
-        !(options_.allow_insecure_loopback && rule.loopback)) {
-      return absl::PermissionDeniedError("plain http refused");
-    }
-    const absl::Duration left =
-        std::min(request.deadline - absl::Now(), options_.request_timeout);
-    const int64_t timeout_ms = absl::ToInt64Milliseconds(left);
-    if (timeout_ms <= 0) {
-      return absl::DeadlineExceededError("no time left for the FHIR request");
-    }
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
-    curl_slist* raw = nullptr;
-    raw = curl_slist_append(raw, "Accept: application/fhir+json");
-    const std::string auth =
-        absl::StrCat("Authorization: Bearer ", request.bearer_token);
-    raw = curl_slist_append(raw, auth.c_str());
-    std::unique_ptr<curl_slist, SlistDeleter> headers(raw);
-    Sink sink;
-    sink.limit = request.max_bytes;
-    const std::string canonical = url->Canonical();
-    CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, canonical.c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, url->scheme.c_str());
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 0L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &rule);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(timeout_ms));
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-                     static_cast<curl_off_t>(request.max_bytes));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "needlecheck-cds-hooks");
-    const CURLcode code = curl_easy_perform(c);
-    if (sink.too_large || code == CURLE_FILESIZE_EXCEEDED) {
-      return absl::ResourceExhaustedError("FHIR response over the byte budget");
-    }
-    // (With several addresses one may be refused and the next one used.)
-    if (code != CURLE_OK && rule.refused) {
-      return absl::PermissionDeniedError("connected address refused");
-    }
-    if (code == CURLE_OPERATION_TIMEDOUT) {
-      return absl::DeadlineExceededError("FHIR request timed out");
-    }
-    if (code != CURLE_OK) {
-      return absl::UnavailableError(
-          absl::StrCat("FHIR request failed: ", curl_easy_strerror(code)));
-    }
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 200) return std::move(sink.body);
+    HttpsGetRequest get;
+    get.url = request.url;
+    get.headers = {
+        "Accept: application/fhir+json",
+        absl::StrCat("Authorization: Bearer ", request.bearer_token)};
+    get.deadline = request.deadline;
+    get.timeout = options_.request_timeout;
+    get.max_bytes = request.max_bytes;
+    get.allow_insecure_loopback = options_.allow_insecure_loopback;
+    get.what = "FHIR";
+    absl::StatusOr<HttpsGetResponse> response = HttpsGet(get);
+    if (!response.ok()) return response.status();
+    const long status = response->status;
+    if (status == 200) return std::move(response->body);
     const std::string message =
         absl::StrCat("FHIR server answered HTTP ", status);
     if (status == 404) return absl::NotFoundError(message);

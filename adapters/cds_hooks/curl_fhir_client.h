@@ -1,4 +1,4 @@
-// FhirClient over libcurl. Each Get():
+// FhirClient over libcurl (HttpsGet, https_fetch.h). Each Get():
 //   - parses the URL again (fhir_server_policy.h) and hands libcurl only the
 //     canonical form; https only, or http to a literal loopback address when
 //     allow_insecure_loopback (tests);

@@ -23,9 +23,9 @@ absl::Status ToAbsl(const grpc::Status& status) {
 
 class GrpcScreeningClient : public ScreeningClient {
  public:
-  GrpcScreeningClient(const std::string& target, absl::Duration timeout)
-      : stub_(needlecheck::v1::ScreeningService::NewStub(
-            grpc::CreateChannel(target, grpc::InsecureChannelCredentials()))),
+  GrpcScreeningClient(std::shared_ptr<grpc::Channel> channel,
+                      absl::Duration timeout)
+      : stub_(needlecheck::v1::ScreeningService::NewStub(std::move(channel))),
         timeout_(timeout) {}
 
   absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
@@ -75,8 +75,8 @@ class GrpcScreeningClient : public ScreeningClient {
 }  // namespace
 
 std::unique_ptr<ScreeningClient> NewGrpcScreeningClient(
-    const std::string& target, absl::Duration rpc_timeout) {
-  return std::make_unique<GrpcScreeningClient>(target, rpc_timeout);
+    std::shared_ptr<grpc::Channel> channel, absl::Duration rpc_timeout) {
+  return std::make_unique<GrpcScreeningClient>(std::move(channel), rpc_timeout);
 }
 
 }  // namespace needlecheck::cds_hooks

@@ -1,8 +1,8 @@
 // ScreeningClient over gRPC: the needlecheckd stub with a deadline on every
 // call (`rpc_timeout`, or the caller's deadline when sooner) and no
-// wait-for-ready, so an unreachable needlecheckd
-// fails fast with UNAVAILABLE instead of hanging. gRPC codes map one to one
-// onto absl codes. Thread-safe (gRPC stubs are).
+// wait-for-ready, so an unreachable needlecheckd (or one whose TLS
+// handshake fails) fails fast with UNAVAILABLE instead of hanging. gRPC
+// codes map one to one onto absl codes. Thread-safe (gRPC stubs are).
 #ifndef ADAPTERS_CDS_HOOKS_GRPC_SCREENING_CLIENT_H_
 #define ADAPTERS_CDS_HOOKS_GRPC_SCREENING_CLIENT_H_
 
@@ -11,12 +11,14 @@
 
 #include "absl/time/time.h"
 #include "adapters/cds_hooks/cds_service.h"
+#include "grpcpp/channel.h"
 
 namespace needlecheck::cds_hooks {
 
-// `target` is HOST:PORT (plaintext, as needlecheckd on loopback).
+// `channel` leads to needlecheckd, plaintext or TLS
+// (adapters/common/grpc_client_channel.h, NewClientChannel()).
 std::unique_ptr<ScreeningClient> NewGrpcScreeningClient(
-    const std::string& target, absl::Duration rpc_timeout);
+    std::shared_ptr<grpc::Channel> channel, absl::Duration rpc_timeout);
 
 }  // namespace needlecheck::cds_hooks
 

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "adapters/cds_hooks/jwks_cache.h"
 #include "simdjson.h"
 
 namespace needlecheck::cds_hooks {
@@ -151,11 +153,26 @@ absl::StatusOr<PkeyPtr> EcP384Key(simdjson::dom::object jwk) {
   return PkeyFromParams("EC", bld.get());
 }
 
+constexpr char kRsaSizeRefused[] = "RSA modulus outside 2048..8192 bits";
+
 absl::StatusOr<PkeyPtr> RsaKey(simdjson::dom::object jwk) {
   absl::StatusOr<std::string> n = DecodeMember(jwk, "n");
   if (!n.ok()) return n.status();
   absl::StatusOr<std::string> e = DecodeMember(jwk, "e");
   if (!e.ok()) return e.status();
+  // Leading zero bytes are allowed by nobody's encoder but harmless; the
+  // value must be odd, above 1 and fit 32 bits (65537 in practice).
+  const size_t e_start = e->find_first_not_of('\0');
+  if (e_start == std::string::npos || e->size() - e_start > 4 ||
+      (static_cast<unsigned char>(e->back()) & 1) == 0 ||
+      (e->size() - e_start == 1 && (*e)[e_start] == 1)) {
+    return absl::InvalidArgumentError(
+        "RSA exponent must be odd, above 1 and at most 32 bits");
+  }
+  // Sizes are checked before OpenSSL sees the modulus (8192 bits at most).
+  if (n->size() > 1024 + 1) {
+    return absl::InvalidArgumentError(kRsaSizeRefused);
+  }
   BnPtr bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()),
                        static_cast<int>(n->size()), nullptr));
   BnPtr bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()),
@@ -168,10 +185,29 @@ absl::StatusOr<PkeyPtr> RsaKey(simdjson::dom::object jwk) {
   }
   absl::StatusOr<PkeyPtr> key = PkeyFromParams("RSA", bld.get());
   if (!key.ok()) return key.status();
-  if (EVP_PKEY_get_bits(key->get()) < 2048) {
-    return absl::InvalidArgumentError("RSA keys must have at least 2048 bits");
+  const int bits = EVP_PKEY_get_bits(key->get());
+  if (bits < 2048 || bits > 8192) {
+    return absl::InvalidArgumentError(kRsaSizeRefused);
   }
   return key;
+}
+
+// A kid we are willing to store and log: 1..256 printable ASCII bytes.
+bool IsPlainKid(std::string_view kid) {
+  if (kid.empty() || kid.size() > 256) return false;
+  for (char c : kid) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// Private (or symmetric) key members of RFC 7518 6.2.2, 6.3.2 and 6.4.
+bool HasPrivateMember(simdjson::dom::object jwk) {
+  for (const char* name : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}) {
+    simdjson::dom::element ignored;
+    if (jwk.at_key(name).get(ignored) == simdjson::SUCCESS) return true;
+  }
+  return false;
 }
 
 // Converts a JWS ES384 signature (r||s, 48 bytes each) to DER.
@@ -210,16 +246,25 @@ const JwkSet::Key* JwkSet::Find(absl::string_view kid) const {
 
 absl::StatusOr<std::shared_ptr<const JwkSet>> JwkSet::FromJson(
     absl::string_view json) {
+  if (json.size() > kMaxDocumentBytes) {
+    return absl::InvalidArgumentError("JWK Set: larger than 1 MiB");
+  }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("JWK Set: not valid JSON");
   }
+  simdjson::dom::object root_object;
   simdjson::dom::array keys;
-  if (root["keys"].get(keys) != simdjson::SUCCESS) {
+  if (root.get(root_object) != simdjson::SUCCESS ||
+      root_object["keys"].get(keys) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("JWK Set: no \"keys\" array");
   }
+  if (keys.size() > static_cast<size_t>(kMaxKeys)) {
+    return absl::InvalidArgumentError("JWK Set: more than 100 keys");
+  }
   auto set = std::make_shared<JwkSet>();
+  std::set<std::string, std::less<>> kids;
   int index = 0;
   for (simdjson::dom::element element : keys) {
     const std::string where = absl::StrCat("JWK Set: keys[", index++, "]");
@@ -229,11 +274,20 @@ absl::StatusOr<std::shared_ptr<const JwkSet>> JwkSet::FromJson(
     }
     std::string_view kty, kid, crv, use, alg;
     GetString(jwk, "kty", &kty);
-    if (!GetString(jwk, "kid", &kid) || kid.empty()) {
+    if (!GetString(jwk, "kid", &kid) || !IsPlainKid(kid)) {
       ++set->skipped_;
       continue;
     }
+    // Skipped keys' kids count too: a token's kid must name one key.
+    if (!kids.emplace(kid).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": kid ", AV(kid), " appears twice"));
+    }
     if (GetString(jwk, "use", &use) && use != "sig") {
+      ++set->skipped_;
+      continue;
+    }
+    if (HasPrivateMember(jwk)) {
       ++set->skipped_;
       continue;
     }
@@ -247,6 +301,10 @@ absl::StatusOr<std::shared_ptr<const JwkSet>> JwkSet::FromJson(
       pkey = EcP384Key(jwk);
     } else if (kty == "RSA") {
       pkey = RsaKey(jwk);
+      if (!pkey.ok() && pkey.status().message() == kRsaSizeRefused) {
+        ++set->skipped_;
+        continue;
+      }
     } else {
       ++set->skipped_;
       continue;
@@ -259,10 +317,7 @@ absl::StatusOr<std::shared_ptr<const JwkSet>> JwkSet::FromJson(
     key->kty = std::string(kty);
     key->alg = std::string(alg);
     key->pkey = std::move(pkey).value();
-    if (!set->keys_.emplace(std::string(kid), std::move(key)).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": kid ", AV(kid), " appears twice"));
-    }
+    set->keys_.emplace(std::string(kid), std::move(key));
   }
   return std::shared_ptr<const JwkSet>(std::move(set));
 }
@@ -315,8 +370,40 @@ absl::StatusOr<JwtClaims> JwtVerifier::Verify(
     return Unauthenticated("token header has no kid");
   }
   const std::string kid(kid_view.substr(0, 256));
+
+  // The issuer, before any key lookup: an untrusted iss never reaches a
+  // JWK Set URL.
+  simdjson::dom::parser payload_parser;
+  simdjson::dom::object payload;
+  if (payload_parser.parse(payload_json).get(payload) != simdjson::SUCCESS) {
+    return Unauthenticated("token payload is not a JSON object");
+  }
+  JwtClaims claims;
+  claims.kid = kid;
+  claims.alg = alg;
+  std::string_view iss;
+  if (!GetString(payload, "iss", &iss) || iss.empty()) {
+    return Unauthenticated("token has no iss");
+  }
+  bool trusted = false;
+  for (const std::string& t : options_.trusted_issuers) {
+    if (t == iss) trusted = true;
+  }
+  if (!trusted) return Unauthenticated("token iss is not trusted");
+  claims.iss = std::string(iss);
+
+  // The key: the file's first, then this issuer's JWK Set URL. `holder`
+  // keeps the URL's set alive while its key is in use.
+  std::shared_ptr<const JwkSet> holder;
   const JwkSet::Key* key =
       keys_ == nullptr ? nullptr : keys_->Find(AV(kid_view));
+  if (key == nullptr) {
+    auto remote = options_.issuer_keys.find(claims.iss);
+    if (remote != options_.issuer_keys.end() && remote->second != nullptr) {
+      holder = remote->second->KeysFor(AV(kid_view), now);
+      key = holder->Find(AV(kid_view));
+    }
+  }
   if (key == nullptr) {
     return Unauthenticated("unknown key id");
   }
@@ -348,26 +435,6 @@ absl::StatusOr<JwtClaims> JwtVerifier::Verify(
           signed_part.size()) != 1) {
     return Unauthenticated("bad signature");
   }
-
-  // Claims.
-  simdjson::dom::parser payload_parser;
-  simdjson::dom::object payload;
-  if (payload_parser.parse(payload_json).get(payload) != simdjson::SUCCESS) {
-    return Unauthenticated("token payload is not a JSON object");
-  }
-  JwtClaims claims;
-  claims.kid = kid;
-  claims.alg = alg;
-  std::string_view iss;
-  if (!GetString(payload, "iss", &iss) || iss.empty()) {
-    return Unauthenticated("token has no iss");
-  }
-  bool trusted = false;
-  for (const std::string& t : options_.trusted_issuers) {
-    if (t == iss) trusted = true;
-  }
-  if (!trusted) return Unauthenticated("token iss is not trusted");
-  claims.iss = std::string(iss);
 
   // aud: a string or an array of strings.
   simdjson::dom::element aud;

@@ -1,7 +1,9 @@
 // JWT verification for CDS Hooks 2.0 "Trusting CDS Clients": the EHR signs a
 // JWT with its private key and sends it as `Authorization: Bearer <JWT>` on
 // every call; the service checks it against public keys configured out of
-// band (a JWK Set file).
+// band: a JWK Set file (keys trusted for every trusted issuer) and/or JWK
+// Set URLs, each tied to one issuer (jwks_cache.h; a URL's keys verify only
+// tokens whose `iss` is that issuer).
 //
 // What Verify() checks, in order (any failure is UNAUTHENTICATED with a
 // message for the log; the message never contains the token):
@@ -10,23 +12,29 @@
 //   2. Header: `alg` is ES384 or RS384 (the spec's RECOMMENDED pair; `none`
 //      and every symmetric algorithm (HS*) are refused as the spec says, and
 //      nothing else is accepted); `typ` is "JWT" (REQUIRED; compared
-//      case-insensitively, RFC 7515 4.1.9); `kid` is REQUIRED and names a key
-//      of the configured JWK Set whose type fits `alg` (EC P-384 for ES384,
-//      RSA of at least 2048 bits for RS384) and whose `alg`/`use` members,
-//      when present, allow it. An unknown kid is refused.
-//   3. `jku` (optional header): never fetched. Keys come only from the
-//      configured JWK Set, so a jku cannot introduce a key; it is ignored.
-//      (The spec says services SHOULD allow-list jku URLs; ignoring it and
-//      pinning the keys is the stricter form of that.)
-//   4. The signature (OpenSSL 3 EVP; ES384 signatures are the 96-byte raw
+//      case-insensitively, RFC 7515 4.1.9); `kid` is REQUIRED.
+//   3. The payload is a JSON object whose `iss` is in the trusted-issuer
+//      list (exact string match). This is checked before any key lookup, so
+//      an untrusted `iss` can never make the gateway fetch anything.
+//   4. The key: `kid` names a key of the JWK Set file, or else (only when
+//      Options::issuer_keys has an entry for this `iss`) a key of that
+//      issuer's JWK Set URL, which is fetched again for an unknown kid at
+//      most once a minute (jwks_cache.h). Its type must fit `alg` (EC P-384
+//      for ES384, RSA of 2048..8192 bits for RS384) and its `alg` member,
+//      when present, must be `alg`. An unknown kid is refused.
+//   5. `jku` (optional header): never fetched. Keys come only from the
+//      configured file and URLs, so a jku cannot introduce a key; it is
+//      ignored. (The spec says services SHOULD allow-list jku URLs; pinning
+//      the URL per issuer is the stricter form of that.)
+//   6. The signature (OpenSSL 3 EVP; ES384 signatures are the 96-byte raw
 //      r||s of RFC 7518 3.4, converted to DER for OpenSSL).
-//   5. Claims: `iss` in the trusted-issuer list (exact string match);
-//      `aud` (a string or an array of strings) contains one of the expected
-//      audiences (the endpoint URL being called); `exp` REQUIRED, not before
-//      now - clock_skew; `iat` REQUIRED, not after now + clock_skew; `nbf`
-//      (optional, Epic sends it) not after now + clock_skew; exp no more
-//      than max_lifetime after now; `jti` REQUIRED, non-empty.
-//   6. Replay: a (iss, jti) pair seen before (and not yet expired) is
+//   7. Claims: `aud` (a string or an array of strings) contains one of the
+//      expected audiences (the endpoint URL being called); `exp` REQUIRED,
+//      not before now - clock_skew; `iat` REQUIRED, not after now +
+//      clock_skew; `nbf` (optional, Epic sends it) not after now +
+//      clock_skew; exp no more than max_lifetime after now; `jti` REQUIRED,
+//      non-empty.
+//   8. Replay: a (iss, jti) pair seen before (and not yet expired) is
 //      refused. Seen pairs are remembered until their exp + clock_skew.
 //      A token is recorded only when every other check passed.
 //
@@ -36,7 +44,8 @@
 // base64url, JSON, one EVP_DigestVerify) and is fully tested here.
 //
 // Thread safety: a JwtVerifier is safe to use from many threads (the replay
-// cache is guarded by a mutex). The clock is an argument: no wall-clock
+// cache is guarded by a mutex; a JwksCache lookup may block the calling
+// thread for one bounded fetch). The clock is an argument: no wall-clock
 // reads inside.
 #ifndef ADAPTERS_CDS_HOOKS_JWT_VERIFIER_H_
 #define ADAPTERS_CDS_HOOKS_JWT_VERIFIER_H_
@@ -56,15 +65,34 @@
 
 namespace needlecheck::cds_hooks {
 
+class JwksCache;
+
 // The public keys of a JWK Set (RFC 7517): EC P-384 and RSA keys, by kid.
-// Keys of other types or curves, private keys' extra members and keys
-// without a kid are skipped (counted in skipped()). Immutable after
-// creation; thread-safe.
+// The parser faces untrusted bytes (a JWK Set URL's answer) and is strict.
+//
+// Skipped (counted in skipped(), never usable, the rest of the set is
+// kept): keys without a kid (or with a kid over 256 bytes or holding bytes
+// outside printable ASCII), `use` other than "sig", key types other than
+// EC and RSA (e.g. "oct": symmetric keys are never accepted), EC curves
+// other than P-384, RSA moduli under 2048 or over 8192 bits, and keys that
+// carry private members ("d", "p", "q", "dp", "dq", "qi", "oth", "k"): a
+// published private key proves nothing.
+//
+// Refused (INVALID_ARGUMENT, the whole document; message fit for the log,
+// it never holds key material): not JSON, not an object with a "keys"
+// array, over 1 MiB or 100 keys, an entry that is not an object, a
+// malformed EC P-384 or RSA key (members missing or not base64url, wrong
+// coordinate length, point not on the curve, RSA exponent even, 1 or over
+// 32 bits), or a kid appearing twice (in any two entries, skipped ones
+// included: a token's kid must name one key).
+//
+// Immutable after creation; thread-safe.
 class JwkSet {
  public:
-  // Parses a JWK Set document ({"keys": [...]}). INVALID_ARGUMENT when it is
-  // not JSON, has no "keys" array, when a supported key is malformed, or a
-  // kid appears twice.
+  static constexpr size_t kMaxDocumentBytes = 1 << 20;
+  static constexpr int kMaxKeys = 100;
+
+  // Parses a JWK Set document ({"keys": [...]}); see above.
   static absl::StatusOr<std::shared_ptr<const JwkSet>> FromJson(
       absl::string_view json);
 
@@ -110,8 +138,14 @@ class JwtVerifier {
     // that the replay cache stays bounded in time. Default 1 hour (the
     // CDS Hooks best-practice maximum lifetime).
     absl::Duration max_lifetime = absl::Hours(1);
+    // iss -> the JWK Set URL whose keys verify that issuer's tokens (after
+    // the file's keys). Each iss should also be in trusted_issuers (tokens
+    // of other issuers are refused before any lookup). Default none.
+    std::map<std::string, std::shared_ptr<JwksCache>> issuer_keys;
   };
 
+  // `keys`: the JWK Set file's keys, trusted for every trusted issuer; may
+  // be null when only issuer_keys are used.
   JwtVerifier(std::shared_ptr<const JwkSet> keys, Options options);
 
   // Verifies `token` (the part after "Bearer ") for a call whose endpoint

@@ -11,14 +11,21 @@
 //   stream could not be parsed ..."), where gRPC's own deserialization
 //   would answer UNIMPLEMENTED, or end a stream with OK and drop the rest.
 //   Clients see the same wire contract as with typed handlers.
-// - Thread-safe; `backend` and `ledger` (null: no ledger) must outlive the
-//   service (and the server it is registered with).
+// - Authorization: with an `authorizer`, every method first asks it
+//   (Authorizer::Authorize with the method's name); a refused call ends
+//   with its UNAUTHENTICATED or PERMISSION_DENIED before any request is
+//   parsed. A method added to the service must do the same (the
+//   integration test tls_test calls every method of the descriptor).
+// - Thread-safe; `backend`, `ledger` (null: no ledger) and `authorizer`
+//   (null: every call allowed) must outlive the service (and the server it
+//   is registered with).
 #ifndef SERVICE_SERVER_SCREENING_SERVICE_H_
 #define SERVICE_SERVER_SCREENING_SERVICE_H_
 
 #include "grpcpp/support/byte_buffer.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "service/ledger/alert_ledger.h"
+#include "service/server/authorizer.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
@@ -41,8 +48,9 @@ using RawScreeningService =
 class ScreeningServiceImpl final : public RawScreeningService {
  public:
   explicit ScreeningServiceImpl(ScreeningBackend* backend,
-                                ledger::AlertLedger* ledger = nullptr)
-      : backend_(backend), ledger_(ledger) {}
+                                ledger::AlertLedger* ledger = nullptr,
+                                const Authorizer* authorizer = nullptr)
+      : backend_(backend), ledger_(ledger), authorizer_(authorizer) {}
 
   grpc::ServerUnaryReactor* Screen(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
@@ -69,6 +77,7 @@ class ScreeningServiceImpl final : public RawScreeningService {
  private:
   ScreeningBackend* const backend_;
   ledger::AlertLedger* const ledger_;
+  const Authorizer* const authorizer_;
 };
 
 }  // namespace needlecheck::server

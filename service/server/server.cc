@@ -17,7 +17,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "service/ledger/sqlite_ledger.h"
 #include "service/server/log.h"
@@ -76,6 +79,22 @@ std::string HostOf(const std::string& listen_address) {
 // How long RunServer waits, after draining, for a reload still under way.
 constexpr absl::Duration kReloadStopTimeout = absl::Seconds(2);
 
+// Drops every builder plugin (server reflection, which the reflection
+// library registers for every builder), for the health-only server.
+class WithoutPlugins final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    plugins->clear();
+  }
+};
+
+const char* TransportName(const ServerOptions& options) {
+  if (options.tls_cert_path.empty()) return "plaintext";
+  return options.tls_client_ca_path.empty() ? "tls" : "mtls";
+}
+
 sigset_t ControlSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -117,15 +136,22 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
   server->backend_ = WithAlertMetrics(
       CreateEngineBackend(server->store_.get(), server->ledger_.get()),
       server->metrics_.get());
+  if (absl::Status s = server->LoadSecurity(); !s.ok()) return s;
   server->service_ = std::make_unique<ScreeningServiceImpl>(
-      server->backend_.get(), server->ledger_.get());
+      server->backend_.get(), server->ledger_.get(), server->authorizer_.get());
 
   // Process-wide switches; both must be set before the builder exists.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   ApplyServerOptions(options, &builder);
-  AddListeningPort(options, &builder, &server->port_);
+  if (server->tls_ != nullptr) {
+    builder.AddListeningPort(options.listen_address,
+                             server->tls_->NewServerCredentials(),
+                             &server->port_);
+  } else {
+    AddListeningPort(options, &builder, &server->port_);
+  }
   builder.RegisterService(server->service_.get());
   // Every call, of every service, failures included, is counted here.
   std::vector<
@@ -141,10 +167,8 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
   }
   server->address_ =
       absl::StrCat(HostOf(options.listen_address), ":", server->port_);
-  grpc::HealthCheckServiceInterface* health =
-      server->server_->GetHealthCheckService();
-  health->SetServingStatus("", true);
-  health->SetServingStatus(kScreeningServiceName, true);
+  if (absl::Status s = server->StartHealthServer(); !s.ok()) return s;
+  server->SetServingStatus(true);
   if (!options.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<metrics::MetricsHttpEndpoint>> endpoint =
         metrics::MetricsHttpEndpoint::Start(options.metrics_listen,
@@ -163,6 +187,9 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
   LogInfo(
       "serving",
       {{"address", server->address_},
+       {"transport", TransportName(options)},
+       {"health_address",
+        server->health_address_.empty() ? "none" : server->health_address_},
        {"max_receive_message_bytes", options.max_receive_message_bytes},
        {"max_concurrent_streams", options.max_concurrent_streams},
        {"max_connection_idle",
@@ -173,6 +200,101 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
                        ? "off"
                        : server->metrics_address()}});
   return server;
+}
+
+absl::Status NeedlecheckServer::LoadSecurity() {
+  if (!options_.tls_cert_path.empty()) {
+    absl::StatusOr<std::unique_ptr<ReloadableTlsCredentials>> tls =
+        ReloadableTlsCredentials::Create({options_.tls_cert_path,
+                                          options_.tls_key_path,
+                                          options_.tls_client_ca_path});
+    if (!tls.ok()) return tls.status();
+    tls_ = *std::move(tls);
+    LogTls("tls_loaded");
+  }
+  absl::StatusOr<std::unique_ptr<Authorizer>> authorizer =
+      Authorizer::Create(options_.authz_policy_path);
+  if (!authorizer.ok()) return authorizer.status();
+  authorizer_ = *std::move(authorizer);
+  if (authorizer_->has_policy()) {
+    LogInfo("authz_policy_loaded", {{"path", authorizer_->policy_path()},
+                                    {"rules", authorizer_->rule_count()}});
+  }
+  return absl::OkStatus();
+}
+
+void NeedlecheckServer::LogTls(absl::string_view event) const {
+  const ReloadableTlsCredentials::Description d = tls_->Current();
+  LogInfo(event, {{"cert", options_.tls_cert_path},
+                  {"subject", d.subject},
+                  {"not_after", d.not_after},
+                  {"sha256", d.sha256},
+                  {"client_ca", options_.tls_client_ca_path.empty()
+                                    ? "none"
+                                    : options_.tls_client_ca_path}});
+}
+
+absl::Status NeedlecheckServer::ReloadSecurity() {
+  absl::Status first;
+  if (tls_ != nullptr) {
+    if (absl::Status s = tls_->Reload(); !s.ok()) {
+      LogError("tls_reload_failed",
+               {{"code", absl::StatusCodeToString(s.code())},
+                {"error", s.message()},
+                {"serving_sha256", tls_->Current().sha256}});
+      first.Update(s);
+    } else {
+      LogTls("tls_reloaded");
+    }
+  }
+  if (authorizer_->has_policy()) {
+    if (absl::Status s = authorizer_->Reload(); !s.ok()) {
+      LogError("authz_reload_failed",
+               {{"code", absl::StatusCodeToString(s.code())},
+                {"error", s.message()},
+                {"serving_rules", authorizer_->rule_count()}});
+      first.Update(s);
+    } else {
+      LogInfo("authz_policy_reloaded", {{"path", authorizer_->policy_path()},
+                                        {"rules", authorizer_->rule_count()}});
+    }
+  }
+  return first;
+}
+
+absl::Status NeedlecheckServer::StartHealthServer() {
+  if (options_.health_listen_address.empty()) return absl::OkStatus();
+  grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<WithoutPlugins>());
+  ApplyServerOptions(options_, &builder);
+  // Every other method is UNIMPLEMENTED; registering it also gives gRPC the
+  // callback method it needs to run a server without a completion queue.
+  builder.RegisterCallbackGenericService(&unknown_methods_);
+  builder.AddListeningPort(options_.health_listen_address,
+                           grpc::InsecureServerCredentials(), &health_port_);
+  health_server_ = builder.BuildAndStart();
+  if (health_server_ == nullptr || health_port_ == 0 ||
+      health_server_->GetHealthCheckService() == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on \"", options_.health_listen_address, "\""));
+  }
+  health_address_ =
+      absl::StrCat(HostOf(options_.health_listen_address), ":", health_port_);
+  return absl::OkStatus();
+}
+
+void NeedlecheckServer::SetServingStatus(bool serving) {
+  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
+    if (server == nullptr) continue;
+    grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+    if (health == nullptr) continue;
+    if (serving) {
+      health->SetServingStatus("", true);
+      health->SetServingStatus(kScreeningServiceName, true);
+    } else {
+      health->SetServingStatus(false);
+    }
+  }
 }
 
 absl::Status NeedlecheckServer::OpenLedger() {
@@ -328,8 +450,7 @@ void NeedlecheckServer::Drain() {
   drained_ = true;
   LogInfo("draining", {{"grace_period",
                         absl::FormatDuration(options_.drain_grace_period)}});
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  if (health != nullptr) health->SetServingStatus(false);
+  SetServingStatus(false);
   if (!options_.ready_file.empty()) {
     std::error_code ec;
     std::filesystem::remove(options_.ready_file, ec);
@@ -338,6 +459,10 @@ void NeedlecheckServer::Drain() {
   server_->Shutdown(
       absl::ToChronoTime(absl::Now() + options_.drain_grace_period));
   server_->Wait();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    health_server_->Wait();
+  }
   // No call is in flight any more: commit what the ledger still queues.
   CloseLedger();
   LogInfo("stopped",
@@ -351,6 +476,10 @@ NeedlecheckServer::~NeedlecheckServer() {
       drained_ = true;
       server_->Shutdown(absl::ToChronoTime(absl::Now()));
       server_->Wait();
+      if (health_server_ != nullptr) {
+        health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+        health_server_->Wait();
+      }
     }
   }
 }
@@ -380,6 +509,10 @@ int RunServer(const ServerOptions& options) {
     return 1;
   }
   std::printf("needlecheckd listening on %s\n", (*server)->address().c_str());
+  if (!(*server)->health_address().empty()) {
+    std::printf("needlecheckd health listening on %s\n",
+                (*server)->health_address().c_str());
+  }
   if (!(*server)->metrics_address().empty()) {
     std::printf("needlecheckd metrics at http://%s/metrics\n",
                 (*server)->metrics_address().c_str());
@@ -387,8 +520,11 @@ int RunServer(const ServerOptions& options) {
   std::fflush(stdout);
 
   NeedlecheckServer* const running = server->get();
-  ReloadWorker reloader(
-      [running] { running->ReloadKnowledgeBase().IgnoreError(); });
+  // Each part logs its own outcome; a failed one keeps its current version.
+  ReloadWorker reloader([running] {
+    running->ReloadKnowledgeBase().IgnoreError();
+    running->ReloadSecurity().IgnoreError();
+  });
   while (true) {
     int sig = 0;
     const int err = sigwait(&signals, &sig);

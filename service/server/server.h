@@ -43,15 +43,32 @@
 //   is closed; then Drain() returns. Idempotent; the destructor drains with
 //   no grace. ledger_close_status() tells whether the ledger closed cleanly
 //   (DATA_LOSS: queued screenings could not be written; logged too).
-// - Thread-safe: ReloadKnowledgeBase() and Drain() may be called from any
-//   thread while calls are served.
+// - Transport security: with options.tls_cert_path the listen address
+//   serves TLS, with options.tls_client_ca_path mutual TLS
+//   (tls_credentials.h); with options.authz_policy_path every call is
+//   authorized by its client certificate's names (authorizer.h). Start()
+//   fails with the loader's error when a file cannot be read or does not
+//   parse (a policy line: INVALID_ARGUMENT "FILE:LINE: problem").
+//   ReloadSecurity() re-reads certificates, key, client CA and policy;
+//   each part that fails keeps its current version (logged:
+//   tls_reload_failed, authz_reload_failed) and the first error is
+//   returned. Health and reflection are open to every client the transport
+//   admits.
+// - options.health_listen_address: a second, plaintext gRPC server with
+//   grpc.health.v1.Health only (no reflection, no screening), with the
+//   same status as the main port; Drain() turns it NOT_SERVING with the
+//   main one and stops it after the main server has stopped.
+// - Thread-safe: ReloadKnowledgeBase(), ReloadSecurity() and Drain() may
+//   be called from any thread while calls are served.
 //
 // RunServer() is what needlecheckd's main calls. It blocks SIGTERM, SIGINT
 // and SIGHUP in the calling thread before any other thread exists (so every
 // thread gRPC starts inherits the mask), starts the server, prints
-// "needlecheckd listening on HOST:PORT" on stdout, and then waits for
+// "needlecheckd listening on HOST:PORT" on stdout (then, with a health
+// port, "needlecheckd health listening on HOST:PORT"), and then waits for
 // signals with sigwait() in that thread (no work in signal handlers):
-// SIGHUP asks a reload worker thread to reload the knowledge base (the
+// SIGHUP asks a reload worker thread to reload the knowledge base, the
+// TLS files and the authorization policy (the
 // signal thread never waits for a reload, so SIGTERM is always handled; a
 // SIGHUP while a reload is under way queues one more, further ones are
 // folded into it), SIGTERM/SIGINT drain and return 0 (1 when the ledger
@@ -70,13 +87,16 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/metrics/http_endpoint.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "service/ledger/alert_ledger.h"
+#include "service/server/authorizer.h"
 #include "service/server/knowledge_base_store.h"
 #include "service/server/screening_backend.h"
 #include "service/server/screening_service.h"
 #include "service/server/server_metrics.h"
 #include "service/server/server_options.h"
+#include "service/server/tls_credentials.h"
 
 namespace needlecheck::server {
 
@@ -96,8 +116,13 @@ class NeedlecheckServer {
   // The bound port, and "HOST:PORT" with the host of the listen address.
   int port() const { return port_; }
   const std::string& address() const { return address_; }
+  // The health port's, when options.health_listen_address is set (else 0
+  // and "").
+  int health_port() const { return health_port_; }
+  const std::string& health_address() const { return health_address_; }
 
   absl::Status ReloadKnowledgeBase();
+  absl::Status ReloadSecurity();
   void Drain() ABSL_LOCKS_EXCLUDED(drain_mu_);
 
   const KnowledgeBaseStore& knowledge_base_store() const { return *store_; }
@@ -116,6 +141,10 @@ class NeedlecheckServer {
  private:
   explicit NeedlecheckServer(const ServerOptions& options);
   void LogKnowledgeBase(absl::string_view event) const;
+  void LogTls(absl::string_view event) const;
+  absl::Status LoadSecurity();
+  absl::Status StartHealthServer();
+  void SetServingStatus(bool serving);
   absl::Status OpenLedger();
   void CloseLedger() ABSL_EXCLUSIVE_LOCKS_REQUIRED(drain_mu_);
 
@@ -126,10 +155,19 @@ class NeedlecheckServer {
   // Declared before everything that uses it, so destroyed after them.
   std::unique_ptr<ledger::AlertLedger> ledger_;
   std::unique_ptr<ScreeningBackend> backend_;
+  // TLS material (null: plaintext) and the authorization policy; both used
+  // by gRPC and the service, so declared before them.
+  std::unique_ptr<ReloadableTlsCredentials> tls_;
+  std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<ScreeningServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  // The health server's handler of every method but grpc.health.v1's.
+  grpc::CallbackGenericService unknown_methods_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
   std::string address_;
+  int health_port_ = 0;
+  std::string health_address_;
   mutable absl::Mutex drain_mu_;
   bool drained_ ABSL_GUARDED_BY(drain_mu_) = false;
   absl::Status ledger_close_status_ ABSL_GUARDED_BY(drain_mu_);

@@ -1,10 +1,16 @@
 #include "service/server/server_options.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 
@@ -22,7 +28,62 @@ int ToMillisArg(absl::Duration d) {
   return static_cast<int>(ms);
 }
 
+absl::Status ValidateSecurityOptions(const ServerOptions& options) {
+  const bool tls = !options.tls_cert_path.empty();
+  if (tls != !options.tls_key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "tls_cert and tls_key: give both or neither");
+  }
+  if (!options.tls_client_ca_path.empty() && !tls) {
+    return absl::InvalidArgumentError(
+        "tls_client_ca: needs tls_cert and tls_key");
+  }
+  if (!options.authz_policy_path.empty() &&
+      options.tls_client_ca_path.empty()) {
+    return absl::InvalidArgumentError(
+        "authz_policy: needs tls_client_ca (without client certificates no "
+        "caller has an identity)");
+  }
+  if (!tls && !options.insecure_plaintext &&
+      !IsLoopbackAddress(options.listen_address)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen_address \"", options.listen_address,
+        "\" is not loopback: refusing plaintext there; give --tls_cert and "
+        "--tls_key, or --insecure_plaintext to accept plaintext"));
+  }
+  if (!options.health_listen_address.empty() &&
+      !absl::StrContains(options.health_listen_address, ':')) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("health_listen_address: \"", options.health_listen_address,
+                     "\" is not HOST:PORT"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+bool IsLoopbackAddress(const std::string& listen_address) {
+  if (absl::StartsWith(listen_address, "unix:")) return true;
+  const size_t colon = listen_address.rfind(':');
+  if (colon == std::string::npos) return false;
+  absl::string_view host = absl::string_view(listen_address).substr(0, colon);
+  if (absl::ConsumePrefix(&host, "[")) {
+    if (!absl::ConsumeSuffix(&host, "]")) return false;
+  }
+  if (host == "localhost" || host == "::1") return true;
+  // 127.0.0.0/8, written as four decimal parts.
+  const std::vector<absl::string_view> parts = absl::StrSplit(host, '.');
+  if (parts.size() != 4 || parts[0] != "127") return false;
+  for (absl::string_view part : parts) {
+    int value = 0;
+    if (part.empty() || part.size() > 3 ||
+        !std::all_of(part.begin(), part.end(), absl::ascii_isdigit) ||
+        !absl::SimpleAtoi(part, &value) || value > 255) {
+      return false;
+    }
+  }
+  return true;
+}
 
 absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.listen_address.empty()) {
@@ -81,7 +142,7 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return absl::InvalidArgumentError(
         "ledger_check_time_limit: must be between 0 and 1 hour");
   }
-  return absl::OkStatus();
+  return ValidateSecurityOptions(options);
 }
 
 void ApplyServerOptions(const ServerOptions& options,

@@ -37,7 +37,8 @@ namespace needlecheck::server {
 struct ServerOptions {
   // Where to listen, "HOST:PORT" (IPv6 as "[::1]:PORT"). Port 0 lets the
   // kernel pick a free port; the chosen one is reported once serving.
-  // Plain-text HTTP/2 (TLS comes with a later issue).
+  // Plaintext HTTP/2 unless tls_cert_path is set; plaintext only on a
+  // loopback address (IsLoopbackAddress) unless insecure_plaintext.
   // Default: "127.0.0.1:50051".
   std::string listen_address = "127.0.0.1:50051";
 
@@ -138,6 +139,27 @@ struct ServerOptions {
   // same place on SIGHUP. Default: "" (bundled).
   std::string knowledge_base_path;
 
+  // Transport security (tls_credentials.h, authorizer.h). ---------------
+  // PEM certificate chain (leaf first) and its private key; both set: the
+  // listen address serves TLS only. Re-read on SIGHUP. Default: "" (none).
+  std::string tls_cert_path;
+  std::string tls_key_path;
+  // PEM CA certificates; set: every client must present a certificate that
+  // chains to one of them (mutual TLS). Needs tls_cert_path. Re-read on
+  // SIGHUP. Default: "" (no client certificates).
+  std::string tls_client_ca_path;
+  // Allows plaintext on a listen address that is not loopback. Default:
+  // false (such a server does not start).
+  bool insecure_plaintext = false;
+  // Per-caller authorization policy (authz_policy.h). Needs
+  // tls_client_ca_path. Re-read on SIGHUP. Default: "" (every verified
+  // client may call every method).
+  std::string authz_policy_path;
+  // When set, a second, plaintext port serving only grpc.health.v1.Health
+  // with the main port's status (for probes that cannot present a client
+  // certificate). Any address: it carries no patient data. Default: "".
+  std::string health_listen_address;
+
   // When not empty, the server writes "HOST:PORT\n" to this file (atomically,
   // via a rename) once it is serving, and removes it when it stops.
   // Default: "" (no file).
@@ -149,7 +171,13 @@ struct ServerOptions {
   std::string metrics_listen;
 };
 
-// OK, or INVALID_ARGUMENT naming the first bad field.
+// True for "127.x.x.x:PORT", "localhost:PORT", "[::1]:PORT" and "unix:"
+// addresses: reachable from this machine only.
+bool IsLoopbackAddress(const std::string& listen_address);
+
+// OK, or INVALID_ARGUMENT naming the first bad field. Plaintext on an
+// address that is not loopback without insecure_plaintext is refused with
+// a message naming the flags --tls_cert/--tls_key and --insecure_plaintext.
 absl::Status ValidateServerOptions(const ServerOptions& options);
 
 // Applies message-size limits, HTTP/2, keepalive and connection-age channel

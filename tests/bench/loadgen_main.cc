@@ -4,6 +4,7 @@
 //   needlecheck-loadgen --target=127.0.0.1:50051 [--compare=127.0.0.1:50052]
 //       [--concurrency=64] [--channels=4] [--duration=10s] [--warmup=2s]
 //       [--payload=typical|large]
+//       [--tls_ca=PEM [--tls_cert=PEM --tls_key=PEM]] [--compare_tls]
 //
 // Keeps `concurrency` calls outstanding at all times with the gRPC callback
 // API, spread over `channels` channels (separate TCP connections): each
@@ -17,6 +18,9 @@
 // percentiles over the successful calls, errors by status code.
 // With --compare, the same load then runs against the second server (the
 // echo server) and the ratio target / compare is printed.
+// With --tls_ca, --target is reached over TLS (with --tls_cert/--tls_key:
+// mutual TLS), --compare in plaintext unless --compare_tls: one run then
+// measures what TLS costs (a TLS needlecheckd against a plaintext one).
 //
 // Output: one human-readable line per run, then one line per run starting
 // with "RESULT " (key=value pairs) for scripts, and with --compare a
@@ -30,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -42,6 +47,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "adapters/common/grpc_client_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
@@ -61,6 +67,13 @@ ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2),
           "How long to run before measuring.");
 ABSL_FLAG(std::string, payload, "typical",
           "typical (52 record entries) or large (500 entries).");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificates: reach --target over TLS, trusting these.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate for mutual TLS (with --tls_key).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(bool, compare_tls, false,
+          "Reach --compare with the same TLS settings (default: plaintext).");
 ABSL_FLAG(absl::Duration, call_timeout, absl::Seconds(10),
           "Deadline of each call.");
 
@@ -107,9 +120,13 @@ struct Slot {
 
 class LoadRun {
  public:
-  LoadRun(const std::string& target, const ScreenRequest& request,
-          const LoadConfig& config)
-      : target_(target), request_(request), config_(config) {
+  LoadRun(const std::string& target,
+          std::shared_ptr<grpc::ChannelCredentials> credentials,
+          const ScreenRequest& request, const LoadConfig& config)
+      : target_(target),
+        credentials_(std::move(credentials)),
+        request_(request),
+        config_(config) {
     const std::string wire = request_.SerializeAsString();
     grpc::Slice slice(wire);
     request_bytes_ = grpc::ByteBuffer(&slice, 1);
@@ -125,8 +142,7 @@ class LoadRun {
       args.SetInt("needlecheck.loadgen_channel", i);
       args.SetMaxSendMessageSize(-1);
       args.SetMaxReceiveMessageSize(-1);
-      auto channel = grpc::CreateCustomChannel(
-          target_, grpc::InsecureChannelCredentials(), args);
+      auto channel = grpc::CreateCustomChannel(target_, credentials_, args);
       if (!channel->WaitForConnected(
               absl::ToChronoTime(absl::Now() + absl::Seconds(10)))) {
         *error = absl::StrCat("cannot connect to ", target_);
@@ -239,6 +255,7 @@ class LoadRun {
   }
 
   const std::string target_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   const ScreenRequest& request_;
   grpc::ByteBuffer request_bytes_;
   const LoadConfig config_;
@@ -287,6 +304,24 @@ std::string ResultLine(const std::string& label, const std::string& target,
       r.errors);
 }
 
+// TLS credentials from --tls_ca/--tls_cert/--tls_key, checked like every
+// client's (adapters/common/grpc_client_channel.h), or plaintext when none
+// is given; null (with the flag's problem printed) for a bad flag or file.
+std::shared_ptr<grpc::ChannelCredentials> TargetCredentials() {
+  needlecheck::grpc_client::ClientTlsOptions tls;
+  tls.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
+      needlecheck::grpc_client::LoadClientChannelSecurity(tls, "");
+  if (!security.ok()) {
+    std::fprintf(stderr, "needlecheck-loadgen: %s\n",
+                 std::string(security.status().message()).c_str());
+    return nullptr;
+  }
+  return security->credentials;
+}
+
 int Main() {
   PayloadKind kind;
   const std::string payload = absl::GetFlag(FLAGS_payload);
@@ -313,6 +348,15 @@ int Main() {
   }
   config.channels = std::min(config.channels, config.concurrency);
 
+  const std::shared_ptr<grpc::ChannelCredentials> tls = TargetCredentials();
+  if (tls == nullptr) return 2;
+  if (absl::GetFlag(FLAGS_tls_cert).empty() !=
+      absl::GetFlag(FLAGS_tls_key).empty()) {
+    std::fprintf(stderr,
+                 "needlecheck-loadgen: --tls_cert and --tls_key go together\n");
+    return 2;
+  }
+
   const ScreenRequest request = BuildScreenRequest(kind);
   std::printf(
       "needlecheck-loadgen: payload %s (%d record entries, %zu bytes), "
@@ -326,14 +370,21 @@ int Main() {
   struct Target {
     std::string label;
     std::string address;
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
     RunResult result;
   };
-  std::vector<Target> targets = {{"target", absl::GetFlag(FLAGS_target), {}}};
+  std::vector<Target> targets = {
+      {"target", absl::GetFlag(FLAGS_target), tls, {}}};
   if (!absl::GetFlag(FLAGS_compare).empty()) {
-    targets.push_back({"compare", absl::GetFlag(FLAGS_compare), {}});
+    targets.push_back({"compare",
+                       absl::GetFlag(FLAGS_compare),
+                       absl::GetFlag(FLAGS_compare_tls)
+                           ? tls
+                           : grpc::InsecureChannelCredentials(),
+                       {}});
   }
   for (Target& t : targets) {
-    LoadRun run(t.address, request, config);
+    LoadRun run(t.address, t.credentials, request, config);
     std::string error;
     int alerts = 0;
     if (!run.Connect(&error, &alerts)) {

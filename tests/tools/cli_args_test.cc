@@ -254,3 +254,83 @@ TEST(ParseCommandLineFhirTest, ExactlyOneRecordSource) {
 
 }  // namespace
 }  // namespace needlecheck::cli
+
+namespace needlecheck::cli {
+namespace {
+
+using ::needlecheck::testing::IsOk;
+using ::needlecheck::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr absl::StatusCode kBadTls = absl::StatusCode::kInvalidArgument;
+
+TEST(ParseCommandLineTlsTest, EveryServerCommandTakesTheTlsFlags) {
+  const std::vector<std::string> tls = {
+      "--tls_ca",  "ca.pem",     "--tls_cert=client.pem",
+      "--tls_key", "client.key", "--tls_server_name=needlecheckd.internal"};
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"screen", "--record=r.json", "--date=2026-12-01"},
+           {"kb", "show"},
+           {"health"}}) {
+    args.insert(args.end(), tls.begin(), tls.end());
+    absl::StatusOr<CliInvocation> inv = ParseCommandLine(args);
+    ASSERT_THAT(inv, IsOk()) << args[0];
+    EXPECT_EQ(inv->tls.ca_file, "ca.pem");
+    EXPECT_EQ(inv->tls.cert_file, "client.pem");
+    EXPECT_EQ(inv->tls.key_file, "client.key");
+    EXPECT_EQ(inv->tls.server_name, "needlecheckd.internal");
+  }
+  // None given: plaintext.
+  absl::StatusOr<CliInvocation> plain = ParseCommandLine({"kb", "show"});
+  ASSERT_THAT(plain, IsOk());
+  EXPECT_FALSE(plain->tls.tls());
+}
+
+TEST(ParseCommandLineTlsTest, UsageErrors) {
+  EXPECT_THAT(ParseCommandLine({"health", "--tls_ca=a.pem", "--tls_cert=c"}),
+              StatusIs(kBadTls, HasSubstr("--tls_cert needs --tls_key")));
+  EXPECT_THAT(ParseCommandLine({"health", "--tls_ca=a.pem", "--tls_key=k"}),
+              StatusIs(kBadTls, HasSubstr("--tls_key needs --tls_cert")));
+  EXPECT_THAT(ParseCommandLine({"kb", "show", "--tls_cert=c", "--tls_key=k"}),
+              StatusIs(kBadTls, HasSubstr("need --tls_ca")));
+  EXPECT_THAT(ParseCommandLine({"health", "--tls_ca=a", "--tls_ca=b"}),
+              StatusIs(kBadTls, HasSubstr("--tls_ca given twice")));
+  EXPECT_THAT(ParseCommandLine({"health", "--tls_ca="}),
+              StatusIs(kBadTls, HasSubstr("--tls_ca needs a non-empty value")));
+  EXPECT_THAT(ParseCommandLine({"health", "--tls_ca"}),
+              StatusIs(kBadTls, HasSubstr("--tls_ca needs a value")));
+  // kb lint talks to no server.
+  EXPECT_THAT(ParseCommandLine({"kb", "lint", "kb.textproto", "--tls_ca=a"}),
+              StatusIs(kBadTls, HasSubstr("unknown flag --tls_ca")));
+}
+
+TEST(ParseCommandLineHealthTest, FlagsAndErrors) {
+  absl::StatusOr<CliInvocation> inv =
+      ParseCommandLine({"health", "--server=127.0.0.1:7", "--timeout=2s"});
+  ASSERT_THAT(inv, IsOk());
+  EXPECT_EQ(inv->command, Command::kHealth);
+  EXPECT_EQ(inv->server, "127.0.0.1:7");
+  EXPECT_EQ(inv->timeout, absl::Seconds(2));
+  EXPECT_THAT(ParseCommandLine({"health", "extra"}),
+              StatusIs(kBadTls, HasSubstr("unexpected argument 'extra'")));
+  EXPECT_THAT(ParseCommandLine({"health", "--record=r.json"}),
+              StatusIs(kBadTls, HasSubstr("unknown flag --record")));
+  absl::StatusOr<CliInvocation> help = ParseCommandLine({"health", "--help"});
+  ASSERT_THAT(help, IsOk());
+  EXPECT_EQ(help->command, Command::kHelp);
+}
+
+TEST(UsageTextTest, DocumentsHealthAndTls) {
+  const std::string usage = UsageText();
+  EXPECT_THAT(usage, HasSubstr("needlecheck health [--server HOST:PORT]"));
+  EXPECT_THAT(usage, HasSubstr("grpc.health.v1.Health/Check"));
+  EXPECT_THAT(usage, HasSubstr("exits 0 only when SERVING"));
+  for (const char* flag :
+       {"--tls_ca FILE.pem", "--tls_cert FILE.pem", "--tls_key FILE.pem",
+        "--tls_server_name NAME", "mutual TLS"}) {
+    EXPECT_THAT(usage, HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace needlecheck::cli

@@ -141,3 +141,31 @@ TEST(FormatAlertStatsTest, EmptyPeriodAndOpenBounds) {
 
 }  // namespace
 }  // namespace needlecheck::cli
+
+namespace needlecheck::cli {
+namespace {
+
+using ::needlecheck::testing::IsOk;
+using ::needlecheck::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(ParseStatsArgsTlsTest, TlsFlagsAndTheirRules) {
+  absl::StatusOr<StatsOptions> options =
+      ParseStatsArgs({"--tls_ca=ca.pem", "--tls_cert", "c.pem", "--tls_key",
+                      "c.key", "--tls_server_name=localhost"});
+  ASSERT_THAT(options, IsOk());
+  EXPECT_EQ(options->tls.ca_file, "ca.pem");
+  EXPECT_EQ(options->tls.cert_file, "c.pem");
+  EXPECT_EQ(options->tls.key_file, "c.key");
+  EXPECT_EQ(options->tls.server_name, "localhost");
+  EXPECT_THAT(ParseStatsArgs({"--tls_ca=a", "--tls_key=k"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--tls_key needs --tls_cert")));
+  EXPECT_THAT(ParseStatsArgs({"--tls_ca=a", "--tls_ca=b"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--tls_ca given twice")));
+  EXPECT_THAT(StatsUsageText(), HasSubstr("--tls_ca"));
+}
+
+}  // namespace
+}  // namespace needlecheck::cli

@@ -82,8 +82,30 @@ std::optional<FlagArg> SplitFlag(absl::string_view arg) {
 // Which flags a command accepts.
 struct FlagSet {
   bool screen = false;  // --record --date --area --anesthetic
-  bool client = false;  // --server --json --timeout
+  bool client = false;  // --server --json --timeout --tls_*
 };
+
+// The TLS flags (client_tls_options.h) and the fields they set.
+struct TlsFlag {
+  absl::string_view name;
+  std::string needlecheck::grpc_client::ClientTlsOptions::*field;
+};
+constexpr TlsFlag kTlsFlags[] = {
+    {"tls_ca", &needlecheck::grpc_client::ClientTlsOptions::ca_file},
+    {"tls_cert", &needlecheck::grpc_client::ClientTlsOptions::cert_file},
+    {"tls_key", &needlecheck::grpc_client::ClientTlsOptions::key_file},
+    {"tls_server_name",
+     &needlecheck::grpc_client::ClientTlsOptions::server_name},
+};
+constexpr int kTlsFlagCount = sizeof(kTlsFlags) / sizeof(kTlsFlags[0]);
+
+// The index of TLS flag `name` in kTlsFlags, or -1.
+int TlsFlagIndex(absl::string_view name) {
+  for (int i = 0; i < kTlsFlagCount; ++i) {
+    if (kTlsFlags[i].name == name) return i;
+  }
+  return -1;
+}
 
 absl::Status SetOnce(absl::string_view name, const std::string& value,
                      bool* seen, std::string* out) {
@@ -104,6 +126,7 @@ absl::Status ParseFlags(ArgReader& reader, const FlagSet& allowed,
   bool seen_record = false, seen_fhir = false, seen_date = false,
        seen_anesthetic = false, seen_server = false, seen_json = false,
        seen_timeout = false;
+  bool seen_tls[kTlsFlagCount] = {};
   bool only_positional = false;
   while (!reader.Done()) {
     const std::string arg = reader.Next();
@@ -197,10 +220,21 @@ absl::Status ParseFlags(ArgReader& reader, const FlagSet& allowed,
             ": expected a positive duration such as 10s, 500ms or 1m"));
       }
       inv->timeout = timeout;
+    } else if (const int tls = TlsFlagIndex(name); allowed.client && tls >= 0) {
+      absl::StatusOr<std::string> v = value();
+      if (!v.ok()) return v.status();
+      if (absl::Status s = SetOnce(name, *v, &seen_tls[tls],
+                                   &(inv->tls.*kTlsFlags[tls].field));
+          !s.ok()) {
+        return s;
+      }
     } else {
       return UsageError(
           absl::StrCat("unknown flag --", name, " for '", command, "'"));
     }
+  }
+  if (allowed.client) {
+    return needlecheck::grpc_client::CheckClientTlsOptions(inv->tls, "");
   }
   return absl::OkStatus();
 }
@@ -266,6 +300,22 @@ absl::StatusOr<CliInvocation> ParseKb(ArgReader& reader) {
                                  "' (expected lint or show)"));
 }
 
+absl::StatusOr<CliInvocation> ParseHealth(ArgReader& reader) {
+  CliInvocation inv;
+  inv.command = Command::kHealth;
+  std::vector<std::string> positional;
+  if (absl::Status s =
+          ParseFlags(reader, FlagSet{false, true}, "health", &inv, &positional);
+      !s.ok()) {
+    return s;
+  }
+  if (!positional.empty()) {
+    return UsageError(
+        absl::StrCat("unexpected argument '", positional[0], "' for 'health'"));
+  }
+  return inv;
+}
+
 }  // namespace
 
 std::string AreaName(TreatmentArea area) {
@@ -326,7 +376,9 @@ absl::StatusOr<AreaPlan> ParseArea(absl::string_view spec) {
 absl::StatusOr<CliInvocation> ParseCommandLine(
     const std::vector<std::string>& args) {
   if (args.empty()) {
-    return UsageError("no command given (expected screen, kb lint or kb show)");
+    return UsageError(
+        "no command given (expected screen, kb lint, kb show, stats or "
+        "health)");
   }
   // --help anywhere before "--" wins over every other problem.
   for (const std::string& arg : args) {
@@ -338,8 +390,10 @@ absl::StatusOr<CliInvocation> ParseCommandLine(
   if (command == "help") return CliInvocation{};
   if (command == "screen") return ParseScreen(reader);
   if (command == "kb") return ParseKb(reader);
-  return UsageError(absl::StrCat("unknown command '", command,
-                                 "' (expected screen, kb lint or kb show)"));
+  if (command == "health") return ParseHealth(reader);
+  return UsageError(
+      absl::StrCat("unknown command '", command,
+                   "' (expected screen, kb lint, kb show, stats or health)"));
 }
 
 std::string UsageText() {
@@ -348,11 +402,12 @@ std::string UsageText() {
 
 Usage:
   needlecheck screen (--record FILE.json | --fhir FILE.json) --date YYYY-MM-DD [--area NAME[:DEPTH_MM]]...
-                     [--anesthetic TEXT] [--server HOST:PORT] [--json] [--timeout 10s]
+                     [--anesthetic TEXT] [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
   needlecheck kb lint FILE
-  needlecheck kb show [--server HOST:PORT] [--json] [--timeout 10s]
+  needlecheck kb show [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
   needlecheck stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--rule ID]... [--top N]
-                    [--server HOST:PORT] [--json] [--timeout 10s]
+                    [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
+  needlecheck health [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
   needlecheck --help
 
 Commands:
@@ -373,12 +428,24 @@ Commands:
   stats     Calls ScreeningService.GetAlertStats and prints, per rule, alerts fired,
             accepted, overridden, the override rate and the top override reasons
             (see 'needlecheck stats --help').
+  health    Calls grpc.health.v1.Health/Check (service "") and prints SERVING or
+            NOT_SERVING (or the error); exits 0 only when SERVING, for probes and
+            scripts.
 
 Common flags:
   --server HOST:PORT   the needlecheckd address (default )",
       kDefaultServer, R"()
   --json               print the response as proto JSON instead of text
   --timeout DURATION   the RPC deadline, e.g. 10s, 500ms (default 10s)
+
+TLS flags (every command that talks to needlecheckd; none given: plaintext):
+  --tls_ca FILE.pem         the CA that signed needlecheckd's certificate: TLS,
+                            verifying the server against it
+  --tls_cert FILE.pem       with --tls_key: this client's certificate chain and
+  --tls_key FILE.pem        unencrypted key, for a needlecheckd that requires
+                            client certificates (mutual TLS); need --tls_ca
+  --tls_server_name NAME    optional: the name needlecheckd's certificate carries
+                            when it is not the --server host
 
 Area names: )",
       absl::StrJoin(AreaNames(), ", "), R"(
@@ -387,12 +454,14 @@ Area names: )",
 Output: colour on a terminal only; set NO_COLOR to turn it off.
 
 Exit codes:
-  0  done (whether or not there are alerts; for kb lint: the file is valid)
-  1  the server or the RPC failed (unreachable, deadline exceeded, unavailable,
-     message too large, internal error)
-  2  usage error or bad input (bad flag, unreadable or invalid record JSON,
-     invalid knowledge-base file, or a request the server rejected with
-     INVALID_ARGUMENT; its field violations are printed)
+  0  done (whether or not there are alerts; for kb lint: the file is valid;
+     for health: SERVING)
+  1  the server or the RPC failed (unreachable, TLS handshake refused,
+     deadline exceeded, unavailable, message too large, internal error); for
+     health: NOT_SERVING, or any failure to get an answer
+  2  usage error or bad input (bad flag, unreadable or invalid record JSON or
+     TLS file, invalid knowledge-base file, or a request the server rejected
+     with INVALID_ARGUMENT; its field violations are printed)
 )");
 }
 

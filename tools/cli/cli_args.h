@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "adapters/common/client_tls_options.h"
 #include "needlecheck/v1/session.pb.h"
 
 namespace needlecheck::cli {
@@ -36,6 +37,7 @@ enum class Command {
   kScreen,  // needlecheck screen ...
   kKbLint,  // needlecheck kb lint FILE
   kKbShow,  // needlecheck kb show ...
+  kHealth,  // needlecheck health ...
 };
 
 struct CliInvocation {
@@ -52,12 +54,17 @@ struct CliInvocation {
   // screen: --anesthetic TEXT; empty when not given.
   std::string anesthetic;
 
-  // screen, kb show: --server HOST:PORT.
+  // screen, kb show, health: --server HOST:PORT.
   std::string server = kDefaultServer;
-  // screen, kb show: --json prints the response as proto JSON.
+  // screen, kb show, health: --json prints the response as proto JSON.
   bool json = false;
-  // screen, kb show: --timeout, the RPC deadline. Default 10 seconds.
+  // screen, kb show, health: --timeout, the RPC deadline. Default 10
+  // seconds.
   absl::Duration timeout = absl::Seconds(10);
+  // screen, kb show, health: --tls_ca, --tls_cert, --tls_key,
+  // --tls_server_name (client_tls_options.h). Their usage rules are checked
+  // here; the files are read when the command runs.
+  needlecheck::grpc_client::ClientTlsOptions tls;
 
   // kb lint: the knowledge-base file.
   std::string kb_file;

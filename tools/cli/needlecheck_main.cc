@@ -16,7 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "adapters/common/grpc_client_channel.h"
 #include "adapters/fhir/fhir_extract.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "service/kb/knowledge_base.h"
@@ -26,6 +28,8 @@
 
 namespace needlecheck::cli {
 namespace {
+
+using needlecheck::grpc_client::ClientChannelSecurity;
 
 void PrintError(absl::string_view message) {
   std::cerr << "needlecheck: " << message;
@@ -39,9 +43,9 @@ OutputStyle StdoutStyle() {
 }
 
 std::unique_ptr<needlecheck::v1::ScreeningService::Stub> NewStub(
-    const CliInvocation& inv) {
+    const CliInvocation& inv, const ClientChannelSecurity& security) {
   return needlecheck::v1::ScreeningService::NewStub(
-      grpc::CreateChannel(inv.server, grpc::InsecureChannelCredentials()));
+      needlecheck::grpc_client::NewClientChannel(inv.server, security));
 }
 
 void SetDeadline(const CliInvocation& inv, grpc::ClientContext* context) {
@@ -50,13 +54,16 @@ void SetDeadline(const CliInvocation& inv, grpc::ClientContext* context) {
 }
 
 int ReportRpcError(absl::string_view rpc, const CliInvocation& inv,
+                   const ClientChannelSecurity& security,
                    const grpc::Status& status) {
   const auto code = static_cast<absl::StatusCode>(status.error_code());
   std::string text =
       FormatRpcError(rpc, code, status.error_message(), status.error_details());
   if (code == absl::StatusCode::kUnavailable) {
-    absl::StrAppend(&text, "  (is needlecheckd running at ", inv.server,
-                    "? see --server)\n");
+    absl::StrAppend(&text, "  (",
+                    needlecheck::grpc_client::ConnectionHint(
+                        security, inv.server, "--server"),
+                    ")\n");
   } else if (code == absl::StatusCode::kDeadlineExceeded) {
     absl::StrAppend(&text, "  (no answer within ",
                     absl::FormatDuration(inv.timeout), "; see --timeout)\n");
@@ -99,7 +106,7 @@ absl::StatusOr<needlecheck::v1::PatientRecord> LoadRecord(
   return std::move(extract->record);
 }
 
-int RunScreen(const CliInvocation& inv) {
+int RunScreen(const CliInvocation& inv, const ClientChannelSecurity& security) {
   absl::StatusOr<needlecheck::v1::PatientRecord> record = LoadRecord(inv);
   if (!record.ok()) {
     PrintError(record.status().message());
@@ -118,22 +125,48 @@ int RunScreen(const CliInvocation& inv) {
   SetDeadline(inv, &context);
   needlecheck::v1::ScreenResponse response;
   const grpc::Status status =
-      NewStub(inv)->Screen(&context, request, &response);
-  if (!status.ok()) return ReportRpcError("Screen", inv, status);
+      NewStub(inv, security)->Screen(&context, request, &response);
+  if (!status.ok()) return ReportRpcError("Screen", inv, security, status);
   std::cout << (inv.json ? ToJson(response)
                          : FormatScreenResponse(response, StdoutStyle()));
   return kExitOk;
 }
 
-int RunKbShow(const CliInvocation& inv) {
+int RunKbShow(const CliInvocation& inv, const ClientChannelSecurity& security) {
   grpc::ClientContext context;
   SetDeadline(inv, &context);
   needlecheck::v1::KnowledgeBase kb;
-  const grpc::Status status = NewStub(inv)->GetKnowledgeBase(
-      &context, needlecheck::v1::GetKnowledgeBaseRequest(), &kb);
-  if (!status.ok()) return ReportRpcError("GetKnowledgeBase", inv, status);
+  const grpc::Status status =
+      NewStub(inv, security)
+          ->GetKnowledgeBase(&context,
+                             needlecheck::v1::GetKnowledgeBaseRequest(), &kb);
+  if (!status.ok()) {
+    return ReportRpcError("GetKnowledgeBase", inv, security, status);
+  }
   std::cout << (inv.json ? ToJson(kb) : FormatKnowledgeBase(kb, StdoutStyle()));
   return kExitOk;
+}
+
+// grpc.health.v1.Health/Check for the whole server (service ""): prints
+// the serving status; exit 0 only for SERVING.
+int RunHealth(const CliInvocation& inv, const ClientChannelSecurity& security) {
+  using grpc::health::v1::HealthCheckResponse;
+  auto stub = grpc::health::v1::Health::NewStub(
+      needlecheck::grpc_client::NewClientChannel(inv.server, security));
+  grpc::ClientContext context;
+  SetDeadline(inv, &context);
+  HealthCheckResponse response;
+  const grpc::Status status =
+      stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
+  if (!status.ok()) {
+    ReportRpcError("Health/Check", inv, security, status);
+    return kExitRpc;  // no answer is never "serving", whatever the code
+  }
+  std::cout << (inv.json ? ToJson(response)
+                         : absl::StrCat(HealthCheckResponse::ServingStatus_Name(
+                                            response.status()),
+                                        "\n"));
+  return response.status() == HealthCheckResponse::SERVING ? kExitOk : kExitRpc;
 }
 
 int RunKbLint(const CliInvocation& inv) {
@@ -161,16 +194,28 @@ int Main(int argc, char** argv) {
     std::cerr << "Run 'needlecheck --help' for usage.\n";
     return kExitUsage;
   }
+  if (inv->command == Command::kHelp) {
+    std::cout << UsageText();
+    return kExitOk;
+  }
+  if (inv->command == Command::kKbLint) return RunKbLint(*inv);
+  // Every other command talks to needlecheckd: the TLS files first.
+  absl::StatusOr<ClientChannelSecurity> security =
+      needlecheck::grpc_client::LoadClientChannelSecurity(inv->tls, "");
+  if (!security.ok()) {
+    PrintError(security.status().message());
+    return kExitUsage;
+  }
   switch (inv->command) {
-    case Command::kHelp:
-      std::cout << UsageText();
-      return kExitOk;
     case Command::kScreen:
-      return RunScreen(*inv);
-    case Command::kKbLint:
-      return RunKbLint(*inv);
+      return RunScreen(*inv, *security);
     case Command::kKbShow:
-      return RunKbShow(*inv);
+      return RunKbShow(*inv, *security);
+    case Command::kHealth:
+      return RunHealth(*inv, *security);
+    case Command::kHelp:
+    case Command::kKbLint:
+      break;
   }
   return kExitUsage;
 }

@@ -43,7 +43,9 @@ absl::StatusOr<StatsOptions> ParseStatsArgs(
     const std::vector<std::string>& args) {
   StatsOptions options;
   bool seen_from = false, seen_to = false, seen_top = false,
-       seen_server = false, seen_json = false, seen_timeout = false;
+       seen_server = false, seen_json = false, seen_timeout = false,
+       seen_tls_ca = false, seen_tls_cert = false, seen_tls_key = false,
+       seen_tls_server_name = false;
   // --help anywhere wins over every other problem.
   for (const std::string& arg : args) {
     if (arg == "--help" || arg == "-h" || arg == "-help") {
@@ -74,7 +76,8 @@ absl::StatusOr<StatsOptions> ParseStatsArgs(
       continue;
     }
     if (name != "from" && name != "to" && name != "rule" && name != "top" &&
-        name != "server" && name != "timeout") {
+        name != "server" && name != "timeout" && name != "tls_ca" &&
+        name != "tls_cert" && name != "tls_key" && name != "tls_server_name") {
       return UsageError(absl::StrCat("unknown flag --", name, " for 'stats'"));
     }
     if (!has_value) {
@@ -112,6 +115,18 @@ absl::StatusOr<StatsOptions> ParseStatsArgs(
     } else if (name == "server") {
       status = once(&seen_server);
       options.server = value;
+    } else if (name == "tls_ca") {
+      status = once(&seen_tls_ca);
+      options.tls.ca_file = value;
+    } else if (name == "tls_cert") {
+      status = once(&seen_tls_cert);
+      options.tls.cert_file = value;
+    } else if (name == "tls_key") {
+      status = once(&seen_tls_key);
+      options.tls.key_file = value;
+    } else if (name == "tls_server_name") {
+      status = once(&seen_tls_server_name);
+      options.tls.server_name = value;
     } else {  // timeout
       status = once(&seen_timeout);
       if (status.ok() && (!absl::ParseDuration(value, &options.timeout) ||
@@ -128,6 +143,11 @@ absl::StatusOr<StatsOptions> ParseStatsArgs(
       options.from > options.to) {
     return UsageError(
         absl::StrCat("--from ", options.from, " is after --to ", options.to));
+  }
+  if (absl::Status s =
+          needlecheck::grpc_client::CheckClientTlsOptions(options.tls, "");
+      !s.ok()) {
+    return s;
   }
   return options;
 }
@@ -202,6 +222,8 @@ std::string StatsUsageText() {
 Usage:
   needlecheck stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--rule ID]...
                     [--top N] [--server HOST:PORT] [--json] [--timeout 10s]
+                    [--tls_ca FILE.pem [--tls_cert FILE.pem --tls_key FILE.pem]]
+                    [--tls_server_name NAME]
 
 Calls ScreeningService.GetAlertStats on needlecheckd and prints, per rule, the
 alerts issued in the period (by the UTC day they were issued), how many were
@@ -215,6 +237,9 @@ override rate and the most frequent override reasons.
       kDefaultServer, R"()
   --json         print the response as proto JSON
   --timeout      the RPC deadline (default 10s)
+  --tls_ca, --tls_cert, --tls_key, --tls_server_name
+                 TLS to needlecheckd, as for every command (see 'needlecheck
+                 --help'); none given: plaintext
 )");
 }
 

@@ -3,6 +3,8 @@
 //
 //   needlecheck stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--rule ID]...
 //                     [--top N] [--server HOST:PORT] [--json] [--timeout 10s]
+//                     [--tls_ca PEM [--tls_cert PEM --tls_key PEM]]
+//                     [--tls_server_name NAME]
 //
 // Contract
 // - ParseStatsArgs() reads the arguments after "stats" into a StatsOptions,
@@ -27,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "adapters/common/client_tls_options.h"
 #include "needlecheck/v1/ledger.pb.h"
 #include "tools/cli/cli_args.h"
 
@@ -41,6 +44,9 @@ struct StatsOptions {
   std::string server = kDefaultServer;
   bool json = false;
   absl::Duration timeout = absl::Seconds(10);
+  // --tls_ca, --tls_cert, --tls_key, --tls_server_name; usage rules checked
+  // by ParseStatsArgs(), files read when the command runs.
+  needlecheck::grpc_client::ClientTlsOptions tls;
 };
 
 // `args` are the arguments after "stats".

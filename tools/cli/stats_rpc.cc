@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/common/grpc_client_channel.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "tools/cli/cli_output.h"
@@ -24,8 +25,14 @@ int RunStatsCommand(const std::vector<std::string>& args) {
     std::cout << StatsUsageText();
     return kExitOk;
   }
+  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
+      needlecheck::grpc_client::LoadClientChannelSecurity(options->tls, "");
+  if (!security.ok()) {
+    std::cerr << "needlecheck: " << security.status().message() << "\n";
+    return kExitUsage;
+  }
   auto stub = needlecheck::v1::ScreeningService::NewStub(
-      grpc::CreateChannel(options->server, grpc::InsecureChannelCredentials()));
+      needlecheck::grpc_client::NewClientChannel(options->server, *security));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(options->timeout));
@@ -37,8 +44,10 @@ int RunStatsCommand(const std::vector<std::string>& args) {
     std::string text = FormatRpcError(
         "GetAlertStats", code, status.error_message(), status.error_details());
     if (code == absl::StatusCode::kUnavailable) {
-      absl::StrAppend(&text, "  (is needlecheckd running at ", options->server,
-                      "? see --server)\n");
+      absl::StrAppend(&text, "  (",
+                      needlecheck::grpc_client::ConnectionHint(
+                          *security, options->server, "--server"),
+                      ")\n");
     } else if (code == absl::StatusCode::kUnimplemented) {
       absl::StrAppend(&text,
                       "  (the server runs without an alert ledger: "

@@ -25,6 +25,7 @@
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/tls_test_certs.h"
 #include "tests/tools/synth/synth.h"
 
 namespace needlecheck {
@@ -823,6 +824,72 @@ TEST_F(AuditToolTest, InvalidFieldValuesNeverReachOutputsOrLogs) {
       nlohmann::json::parse(ReadFile(out + "/summary.json"));
   EXPECT_EQ(summary["input"]["rejected_patients"], 1);
   EXPECT_EQ(summary["input"]["resources_by_type"]["(other resourceType)"], 1);
+}
+
+// needlecheckd requiring client certificates: the audit over mutual TLS
+// (--tls_ca, --tls_cert, --tls_key) writes the same bytes as over
+// plaintext. Without a client certificate the run fails (exit 1, no patient
+// data left); a key that is not the certificate's is a usage error (exit 2)
+// before anything is read.
+TEST_F(AuditToolTest, MutualTlsAuditIsByteIdenticalToPlaintext) {
+  const std::string certs_dir = temp_.Path("certs");
+  fs::create_directories(certs_dir);
+  absl::StatusOr<testing::TlsTestCerts> certs =
+      testing::CreateTlsTestCerts(certs_dir);
+  if (!certs.ok()) GTEST_SKIP() << certs.status();
+  const std::string export_dir = Synth(300, 51);
+  const std::string plain = temp_.Path("plain");
+  ASSERT_EQ(Run({export_dir, "--out=" + plain, "--progress=none"}), 0);
+
+  auto own = ServerProcess::Start(
+      BinaryPath("service/needlecheckd"),
+      {"--listen=127.0.0.1:0", "--data_dir=" + temp_.Path("tls-data"),
+       "--tls_cert=" + certs->server_cert, "--tls_key=" + certs->server_key,
+       "--tls_client_ca=" + certs->ca_cert});
+  ASSERT_THAT(own, IsOk());
+  const std::string service = absl::StrCat("--service=", (*own)->address());
+  // Runs the tool against the TLS needlecheckd; its exit code and output.
+  auto audit = [&](const std::string& out, std::vector<std::string> flags,
+                   std::string* output) {
+    flags.insert(flags.begin(),
+                 {export_dir, "--out=" + out, service, "--progress=none",
+                  "--connect_timeout=10s", "--max_retries=0"});
+    auto tool =
+        ServerProcess::Spawn(BinaryPath("adapters/batch/needlecheck-audit"),
+                             flags, ServerProcess::Options());
+    EXPECT_THAT(tool, IsOk());
+    if (!tool.ok()) return -1;
+    absl::StatusOr<int> code = (*tool)->WaitForExit(absl::Minutes(10));
+    EXPECT_THAT(code, IsOk());
+    *output = (*tool)->output();
+    return code.ok() ? *code : -1;
+  };
+  const std::string ca = "--tls_ca=" + certs->ca_cert;
+  std::string output;
+  const std::string mutual = temp_.Path("mutual");
+  ASSERT_EQ(audit(mutual,
+                  {ca, "--tls_cert=" + certs->client_cert,
+                   "--tls_key=" + certs->client_key},
+                  &output),
+            0)
+      << output;
+  ExpectSameFiles(plain, mutual);
+
+  const std::string no_cert = temp_.Path("no-cert");
+  EXPECT_EQ(audit(no_cert, {ca}, &output), 1) << output;
+  EXPECT_FALSE(fs::exists(no_cert + "/.needlecheck-audit"));
+  EXPECT_FALSE(fs::exists(no_cert + "/findings.ndjson"));
+
+  const std::string bad_key = temp_.Path("bad-key");
+  EXPECT_EQ(audit(bad_key,
+                  {ca, "--tls_cert=" + certs->client_cert,
+                   "--tls_key=" + certs->server_key},
+                  &output),
+            2);
+  EXPECT_THAT(output, HasSubstr("--tls_key " + certs->server_key +
+                                ": the key does not belong to the "
+                                "certificate in --tls_cert"));
+  EXPECT_FALSE(fs::exists(bad_key));
 }
 
 }  // namespace

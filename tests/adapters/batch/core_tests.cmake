@@ -7,7 +7,7 @@ needlecheck_test(batch_core_test
 needlecheck_test(audit_tool_test
   SOURCES audit_tool_test.cc
   LIBS needlecheck_synth needlecheck_test_process needlecheck_test_chromium
-       nlohmann_json::nlohmann_json)
+       needlecheck_test_tls_certs nlohmann_json::nlohmann_json)
 target_compile_definitions(audit_tool_test PRIVATE ${BATCH_TEST_DEFS})
 # The tool and the server must be built before the test runs.
 add_dependencies(audit_tool_test needlecheck-audit needlecheckd)

@@ -39,6 +39,7 @@
 #include "tests/testing/read_file.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/tls_test_certs.h"
 
 namespace needlecheck::cds_hooks {
 namespace {
@@ -215,14 +216,15 @@ class CdsHooksIntegrationTest : public ::testing::Test {
     ASSERT_FALSE(daemon_binary_.empty());
   }
 
-  void StartDaemon() {
-    auto process = ServerProcess::Start(
-        daemon_binary_,
-        {"--listen=127.0.0.1:0",
-         "--data_dir=" + TempDir(absl::StrCat(::testing::UnitTest::GetInstance()
-                                                  ->current_test_info()
-                                                  ->name(),
-                                              "_data"))});
+  void StartDaemon(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {
+        "--listen=127.0.0.1:0",
+        "--data_dir=" +
+            TempDir(absl::StrCat(
+                ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                "_data"))};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto process = ServerProcess::Start(daemon_binary_, args);
     ASSERT_THAT(process, IsOk());
     daemon_ = std::move(process).value();
   }
@@ -613,6 +615,71 @@ TEST_F(CdsHooksIntegrationTest, ServesHttpsWithTlsFlags) {
   EXPECT_EQ(r.status, 200);
   // Plain HTTP to the TLS port does not get an answer.
   EXPECT_NE(Http("GET", base_ + "/cds-services").status, 200);
+}
+
+// needlecheckd requires client certificates; the gateway reaches it over
+// mutual TLS (--screening_tls_*) and a hook call is answered with cards.
+// Without a client certificate the same call is 503; a bad TLS file keeps
+// the gateway from starting (exit 2, the flag named).
+TEST_F(CdsHooksIntegrationTest, HookCallOverMutualTlsGetsCards) {
+  absl::StatusOr<needlecheck::testing::TlsTestCerts> certs =
+      needlecheck::testing::CreateTlsTestCerts(TempDir("screening_tls"));
+  if (!certs.ok()) GTEST_SKIP() << certs.status();
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--tls_cert=" + certs->server_cert,
+                                       "--tls_key=" + certs->server_key,
+                                       "--tls_client_ca=" + certs->ca_cert}));
+  const std::string ca = "--screening_tls_ca=" + certs->ca_cert;
+  gateway_ = StartGateway({"--screening_service=" + daemon_->address(),
+                           "--insecure_no_auth", ca,
+                           "--screening_tls_cert=" + certs->client_cert,
+                           "--screening_tls_key=" + certs->client_key});
+  ASSERT_NE(gateway_, nullptr);
+  EXPECT_THAT(gateway_->output(), HasSubstr("event=screening_channel"));
+  EXPECT_THAT(gateway_->output(), HasSubstr("tls=mutual"));
+  base_ = "http://" + gateway_->address();
+  const std::string hook = ReadFile(needlecheck::testing::SourcePath(
+      "deploy/examples/cds-hooks-order-sign.json"));
+  ASSERT_FALSE(hook.empty());
+  HttpResult r = Post("microneedling-safety", hook);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Json cards = Json::parse(r.body);
+  EXPECT_THAT(ValidateCdsResponse(cards), IsEmpty());
+  EXPECT_FALSE(cards["cards"].empty()) << r.body;
+
+  // The CA alone: needlecheckd refuses the handshake, the hook call is 503.
+  gateway_ = StartGateway({"--screening_service=" + daemon_->address(),
+                           "--insecure_no_auth", ca, "--rpc_timeout=5s"});
+  ASSERT_NE(gateway_, nullptr);
+  base_ = "http://" + gateway_->address();
+  r = Post("microneedling-safety", hook);
+  EXPECT_EQ(r.status, 503) << r.body;
+
+  // A bad TLS file: no start.
+  auto refused =
+      ServerProcess::Spawn(gateway_binary_,
+                           {"--listen=127.0.0.1:0", "--insecure_no_auth",
+                            "--screening_tls_ca=" + certs->client_key},
+                           ServerProcess::Options());
+  ASSERT_THAT(refused, IsOk());
+  absl::StatusOr<int> code = (*refused)->WaitForExit();
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 2);
+  EXPECT_THAT((*refused)->output(),
+              HasSubstr("--screening_tls_ca " + certs->client_key +
+                        ": holds no PEM certificate"));
+  EXPECT_THAT((*refused)->output(), ::testing::Not(HasSubstr("listening on")));
+}
+
+// Plaintext gRPC to a needlecheckd that is not on loopback is allowed but
+// said at start-up (the channel connects lazily: nothing is dialled here).
+TEST_F(CdsHooksIntegrationTest, PlaintextScreeningOffLoopbackWarns) {
+  gateway_ = StartGateway(
+      {"--screening_service=192.0.2.1:50051", "--insecure_no_auth"});
+  ASSERT_NE(gateway_, nullptr);
+  EXPECT_THAT(gateway_->output(),
+              HasSubstr("WARNING: plaintext gRPC to "
+                        "--screening_service=192.0.2.1:50051"));
+  EXPECT_THAT(gateway_->output(), HasSubstr("tls=off"));
 }
 
 }  // namespace

@@ -80,6 +80,59 @@ TEST(ServerOptionsTest, LedgerFaultOptions) {
                        HasSubstr("ledger_check_time_limit")));
 }
 
+TEST(ServerOptionsTest, LoopbackAddresses) {
+  for (const char* address : {"127.0.0.1:0", "127.1.2.3:50051", "localhost:1",
+                              "[::1]:0", "unix:/run/needlecheckd.sock"}) {
+    EXPECT_TRUE(IsLoopbackAddress(address)) << address;
+  }
+  for (const char* address :
+       {"0.0.0.0:0", "[::]:0", "10.0.0.7:50051", "128.0.0.1:1", "127.0.0.256:1",
+        "127.0.0:1", "127.0.0.1.example:1", "needlecheck.example:1", ":50051",
+        "[::1:0", "127.+1.0.1:1"}) {
+    EXPECT_FALSE(IsLoopbackAddress(address)) << address;
+  }
+}
+
+TEST(ServerOptionsTest, PlaintextOffLoopbackNeedsInsecurePlaintext) {
+  ServerOptions options;
+  options.listen_address = "0.0.0.0:50051";
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--insecure_plaintext")));
+  options.insecure_plaintext = true;
+  EXPECT_THAT(ValidateServerOptions(options), IsOk());
+  options.insecure_plaintext = false;
+  options.tls_cert_path = "server.crt";
+  options.tls_key_path = "server.key";
+  EXPECT_THAT(ValidateServerOptions(options), IsOk());
+}
+
+TEST(ServerOptionsTest, SecurityOptionsComeTogether) {
+  ServerOptions options;
+  options.tls_cert_path = "server.crt";
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tls_cert and tls_key")));
+  options = ServerOptions();
+  options.tls_client_ca_path = "ca.crt";
+  EXPECT_THAT(
+      ValidateServerOptions(options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls_client_ca")));
+  options = ServerOptions();
+  options.tls_cert_path = "server.crt";
+  options.tls_key_path = "server.key";
+  options.authz_policy_path = "policy";
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("authz_policy: needs tls_client_ca")));
+  options.tls_client_ca_path = "ca.crt";
+  EXPECT_THAT(ValidateServerOptions(options), IsOk());
+  options.health_listen_address = "8081";
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("health_listen_address")));
+}
+
 TEST(ServerOptionsTest, AppliesToABuilder) {
   ServerOptions options;
   options.listen_address = "127.0.0.1:0";

@@ -1,0 +1,284 @@
+#include "adapters/common/grpc_client_channel.h"
+
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+
+namespace needlecheck::grpc_client {
+namespace {
+
+struct BioFree {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
+struct X509Free {
+  void operator()(X509* cert) const { X509_free(cert); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+// A bad flag: "--tls_ca PATH: reason".
+absl::Status FlagError(absl::string_view flag, absl::string_view path,
+                       absl::string_view reason) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, " ", path, ": ", reason));
+}
+
+// Closes a descriptor on every path out of ReadPemFile.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  ~FdCloser() { close(fd_); }
+
+ private:
+  const int fd_;
+};
+
+// The whole of a regular file of at most kMaxPemFileBytes. O_NONBLOCK: a
+// FIFO without a writer cannot block the open (it is then refused as not a
+// regular file).
+absl::StatusOr<std::string> ReadPemFile(absl::string_view flag,
+                                        const std::string& path) {
+  int fd = -1;
+  do {
+    fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    return FlagError(flag, path,
+                     absl::StrCat("cannot open: ", std::strerror(errno)));
+  }
+  FdCloser closer(fd);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return FlagError(flag, path, "not a regular file");
+  }
+  const std::string too_large =
+      absl::StrCat("larger than ", kMaxPemFileBytes, " bytes");
+  if (st.st_size > static_cast<off_t>(kMaxPemFileBytes)) {
+    return FlagError(flag, path, too_large);
+  }
+  std::string contents(kMaxPemFileBytes + 1, '\0');
+  size_t size = 0;
+  while (size < contents.size()) {
+    const ssize_t n = read(fd, &contents[size], contents.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return FlagError(flag, path,
+                       absl::StrCat("read error: ", std::strerror(errno)));
+    }
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+  }
+  if (size > kMaxPemFileBytes) return FlagError(flag, path, too_large);
+  contents.resize(size);
+  return contents;
+}
+
+// Never prompts for a pass phrase (an encrypted key simply fails to load).
+int NoPassPhrase(char*, int, int, void*) { return -1; }
+
+BioPtr MemoryBio(const std::string& pem) {
+  return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+// Every "CERTIFICATE" block of `pem`, in order. An error when a block does
+// not parse; an empty vector when there is none.
+absl::StatusOr<std::vector<X509Ptr>> ParseCertificates(absl::string_view flag,
+                                                       const std::string& path,
+                                                       const std::string& pem) {
+  BioPtr bio = MemoryBio(pem);
+  std::vector<X509Ptr> certs;
+  ERR_clear_error();
+  while (X509* cert =
+             PEM_read_bio_X509(bio.get(), nullptr, NoPassPhrase, nullptr)) {
+    certs.emplace_back(cert);
+  }
+  const unsigned long error = ERR_peek_last_error();
+  ERR_clear_error();
+  // Running out of blocks is the normal end.
+  if (error != 0 && !(ERR_GET_LIB(error) == ERR_LIB_PEM &&
+                      ERR_GET_REASON(error) == PEM_R_NO_START_LINE)) {
+    return FlagError(flag, path,
+                     "a PEM certificate in it is damaged (does not parse)");
+  }
+  if (certs.empty()) {
+    return FlagError(flag, path,
+                     "holds no PEM certificate (expected \"-----BEGIN "
+                     "CERTIFICATE-----\")");
+  }
+  return certs;
+}
+
+std::string AsnTime(const ASN1_TIME* time) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  ASN1_TIME_print(bio.get(), time);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, size > 0 ? static_cast<size_t>(size) : 0);
+}
+
+// The client certificate chain: parses, and its first certificate (the
+// client's own) is valid now.
+absl::Status CheckCertificateChain(absl::string_view flag,
+                                   const std::string& path,
+                                   const std::string& pem, X509Ptr* leaf) {
+  absl::StatusOr<std::vector<X509Ptr>> chain =
+      ParseCertificates(flag, path, pem);
+  if (!chain.ok()) return chain.status();
+  X509* cert = chain->front().get();
+  if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+    return FlagError(flag, path,
+                     absl::StrCat("the certificate expired on ",
+                                  AsnTime(X509_get0_notAfter(cert))));
+  }
+  if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
+    return FlagError(flag, path,
+                     absl::StrCat("the certificate is not valid before ",
+                                  AsnTime(X509_get0_notBefore(cert))));
+  }
+  *leaf = std::move(chain->front());
+  return absl::OkStatus();
+}
+
+absl::Status CheckPrivateKey(absl::string_view flag, const std::string& path,
+                             const std::string& pem, X509* leaf,
+                             absl::string_view cert_flag) {
+  BioPtr bio = MemoryBio(pem);
+  ERR_clear_error();
+  PkeyPtr key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassPhrase, nullptr));
+  ERR_clear_error();
+  if (key == nullptr) {
+    if (absl::StrContains(pem, "ENCRYPTED")) {
+      return FlagError(flag, path,
+                       "the private key is encrypted; give it unencrypted "
+                       "(and protect the file with its permissions)");
+    }
+    return FlagError(flag, path,
+                     "holds no PEM private key (expected \"-----BEGIN "
+                     "PRIVATE KEY-----\" or an RSA/EC key block)");
+  }
+  const bool match = X509_check_private_key(leaf, key.get()) == 1;
+  ERR_clear_error();
+  if (!match) {
+    return FlagError(flag, path,
+                     absl::StrCat("the key does not belong to the "
+                                  "certificate in ",
+                                  cert_flag));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ClientChannelSecurity> LoadClientChannelSecurity(
+    const ClientTlsOptions& options, absl::string_view flag_prefix) {
+  if (absl::Status s = CheckClientTlsOptions(options, flag_prefix); !s.ok()) {
+    return s;
+  }
+  ClientChannelSecurity security;
+  security.flag_prefix = std::string(flag_prefix);
+  if (!options.tls()) {
+    security.credentials = grpc::InsecureChannelCredentials();
+    return security;
+  }
+  const std::string ca_flag = FlagName(flag_prefix, "tls_ca");
+  grpc::SslCredentialsOptions ssl;
+  absl::StatusOr<std::string> ca = ReadPemFile(ca_flag, options.ca_file);
+  if (!ca.ok()) return ca.status();
+  if (absl::StatusOr<std::vector<X509Ptr>> roots =
+          ParseCertificates(ca_flag, options.ca_file, *ca);
+      !roots.ok()) {
+    return roots.status();
+  }
+  ssl.pem_root_certs = *std::move(ca);
+  if (options.mutual()) {
+    const std::string cert_flag = FlagName(flag_prefix, "tls_cert");
+    const std::string key_flag = FlagName(flag_prefix, "tls_key");
+    absl::StatusOr<std::string> cert =
+        ReadPemFile(cert_flag, options.cert_file);
+    if (!cert.ok()) return cert.status();
+    X509Ptr leaf;
+    if (absl::Status s =
+            CheckCertificateChain(cert_flag, options.cert_file, *cert, &leaf);
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<std::string> key = ReadPemFile(key_flag, options.key_file);
+    if (!key.ok()) return key.status();
+    if (absl::Status s = CheckPrivateKey(key_flag, options.key_file, *key,
+                                         leaf.get(), cert_flag);
+        !s.ok()) {
+      return s;
+    }
+    ssl.pem_cert_chain = *std::move(cert);
+    ssl.pem_private_key = *std::move(key);
+    security.mutual = true;
+  }
+  security.credentials = grpc::SslCredentials(ssl);
+  security.tls = true;
+  security.server_name = options.server_name;
+  return security;
+}
+
+std::shared_ptr<grpc::Channel> NewClientChannel(
+    const std::string& target, const ClientChannelSecurity& security,
+    grpc::ChannelArguments args) {
+  if (!security.server_name.empty()) {
+    args.SetSslTargetNameOverride(security.server_name);
+  }
+  return grpc::CreateCustomChannel(target,
+                                   security.credentials != nullptr
+                                       ? security.credentials
+                                       : grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
+std::string ConnectionHint(const ClientChannelSecurity& security,
+                           absl::string_view target,
+                           absl::string_view address_flag) {
+  const absl::string_view prefix = security.flag_prefix;
+  std::string hint = absl::StrCat("is needlecheckd running at ", target,
+                                  " (see ", address_flag, ")?");
+  if (!security.tls) {
+    absl::StrAppend(&hint, " if it serves TLS, give ",
+                    FlagName(prefix, "tls_ca"));
+    return hint;
+  }
+  absl::StrAppend(&hint, " TLS: ", FlagName(prefix, "tls_ca"),
+                  " must hold the CA that signed its certificate, which must "
+                  "name the host (or give ",
+                  FlagName(prefix, "tls_server_name"), ")");
+  if (!security.mutual) {
+    absl::StrAppend(&hint, "; if it requires client certificates, give ",
+                    FlagName(prefix, "tls_cert"), " and ",
+                    FlagName(prefix, "tls_key"));
+  } else {
+    absl::StrAppend(&hint, "; it must trust the CA of ",
+                    FlagName(prefix, "tls_cert"));
+  }
+  return hint;
+}
+
+}  // namespace needlecheck::grpc_client
