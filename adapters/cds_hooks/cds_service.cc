@@ -175,7 +175,12 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
     response.headers.emplace_back("Vary", "Origin");
   }
   response.headers.emplace_back("Cache-Control", "no-store");
-  const double ms = static_cast<double>(NanosSince(start)) / 1e6;
+  const int64_t took_ns = NanosSince(start);
+  if (options_.metrics != nullptr) {
+    options_.metrics->RequestDone(request.method, request.path, response.status,
+                                  absl::Nanoseconds(took_ns));
+  }
+  const double ms = static_cast<double>(took_ns) / 1e6;
   std::fprintf(stderr, "event=http method=%s status=%d ms=%.2f%s\n",
                std::string(LoggedMethod(request.method)).c_str(),
                response.status, ms, log_fields.c_str());
@@ -270,6 +275,9 @@ bool CdsHooksService::Authenticate(const HttpRequest& request,
           ? absl::UnauthenticatedError("no Authorization: Bearer header")
           : verifier_->Verify(token, audiences, now_());
   if (!claims.ok()) {
+    if (options_.metrics != nullptr) {
+      options_.metrics->JwtRejected(claims.status().message());
+    }
     absl::StrAppend(log_fields, " auth=refused reason=\"",
                     absl::CHexEscape(claims.status().message()), "\"");
     *error = ErrorResponse(401, kLogin, "authentication required");
@@ -392,6 +400,9 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
         problems.push_back("prefetch Bundle(s) have further pages");
       }
       absl::StrAppend(log_fields, " precondition=no-fhir-access");
+      if (options_.metrics != nullptr) {
+        options_.metrics->Prefetch(kPrefetchNoFhirAccess);
+      }
       return ErrorResponse(
           412, kIncomplete,
           absl::StrCat(absl::StrJoin(problems, "; "),
@@ -402,7 +413,13 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
         FetchMissing(*hook, deadline, &fetched, log_fields);
     timings_.fetch_ns.fetch_add(NanosSince(fetch_start),
                                 std::memory_order_relaxed);
+    if (options_.metrics != nullptr) {
+      options_.metrics->Prefetch(status.ok() ? kPrefetchFetched
+                                             : kPrefetchFetchFailed);
+    }
     if (!status.ok()) return FhirUnreadable(status.message(), log_fields);
+  } else if (options_.metrics != nullptr) {
+    options_.metrics->Prefetch(kPrefetchComplete);
   }
 
   // The record.
@@ -533,6 +550,9 @@ absl::Status CdsHooksService::FetchMissing(const HookRequest& hook,
       get.deadline = deadline;
       get.max_bytes = options_.fhir_fetch_max_bytes - bytes;
       absl::StatusOr<std::string> page = fhir_->Get(get);
+      if (options_.metrics != nullptr) {
+        options_.metrics->FhirFetch(page.status());
+      }
       if (!page.ok()) {
         failure = absl::UnavailableError(absl::StrCat(
             "fetch code=", absl::StatusCodeToString(page.status().code())));
