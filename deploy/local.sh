@@ -51,6 +51,7 @@ PACKAGES=(
 TEST_PACKAGES=(
   chromium
   openssl  # cds_hooks and needlecheckd TLS tests: certificates; s_client
+  prometheus  # metrics_test: promtool check metrics on both /metrics outputs
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"

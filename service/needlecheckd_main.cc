@@ -11,6 +11,7 @@
 //                [--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]]
 //                [--authz_policy=FILE] [--insecure_plaintext]
 //                [--health_listen=HOST:PORT]
+//                [--metrics_listen=HOST:PORT]
 //
 // SIGHUP reloads the knowledge base, the TLS files and the authorization
 // policy (each keeps its current version when the new one is bad);
@@ -41,6 +42,10 @@ ABSL_FLAG(double, drain_seconds, 10,
           "On SIGTERM, how long calls in flight may take to finish.");
 ABSL_FLAG(std::string, ready_file, "",
           "When set, HOST:PORT is written to this file once serving.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "When set, HOST:PORT serving GET /metrics (Prometheus text format) "
+          "over plain HTTP on its own port (0: a free one); keep it on a "
+          "private network. Empty: no metrics endpoint.");
 
 // HTTP/2 and connection limits: what one client connection may hold.
 ABSL_FLAG(int, max_concurrent_streams, 256,
@@ -126,6 +131,7 @@ int main(int argc, char** argv) {
   options.drain_grace_period =
       absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
   options.ready_file = absl::GetFlag(FLAGS_ready_file);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
 
   // HTTP/2 and connection limits; 0 means "never" for idle and age.
   const auto never_if_zero = [](absl::Duration d) {

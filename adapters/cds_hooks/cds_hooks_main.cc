@@ -8,6 +8,7 @@
 //       [--tls_cert=cert.pem --tls_key=key.pem] [--docs_base_url=URL]
 //       [--screening_tls_ca=ca.pem [--screening_tls_cert=client.pem
 //        --screening_tls_key=client.key]]   (TLS / mutual TLS to needlecheckd)
+//       [--metrics_listen=HOST:PORT]
 //   needlecheck-cds-hooks --insecure_no_auth   (loopback only, local trials)
 //
 // Prints "needlecheck-cds-hooks listening on HOST:PORT" once serving.
@@ -35,6 +36,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "adapters/cds_hooks/cds_metrics.h"
 #include "adapters/cds_hooks/cds_service.h"
 #include "adapters/cds_hooks/curl_fhir_client.h"
 #include "adapters/cds_hooks/grpc_screening_client.h"
@@ -43,6 +45,8 @@
 #include "adapters/cds_hooks/jwks_cache.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
 #include "adapters/common/grpc_client_channel.h"
+#include "common/metrics/http_endpoint.h"
+#include "common/metrics/registry.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP on (port 0: any free port).");
@@ -129,6 +133,10 @@ ABSL_FLAG(int, idle_timeout_ms, 5000,
           "How long a keep-alive connection may wait for its next request.");
 ABSL_FLAG(int64_t, max_header_bytes, 32 << 10,
           "Largest request line + headers accepted (larger: 431).");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "When set, HOST:PORT serving GET /metrics (Prometheus text format) "
+          "over plain HTTP on its own port (0: a free one); keep it on a "
+          "private network. Empty: no metrics endpoint.");
 ABSL_FLAG(std::string, time_zone, "UTC",
           "Time zone of 'today' (patient-view, undated orders), e.g. "
           "Europe/Berlin.");
@@ -400,6 +408,28 @@ int Main() {
   fhir_options.allow_insecure_loopback =
       options.fhir_servers.allow_insecure_loopback();
   std::unique_ptr<FhirClient> fhir = NewCurlFhirClient(fhir_options);
+  // Metrics: counted always, served on --metrics_listen (own port).
+  metrics::Registry metrics_registry;
+  absl::StatusOr<std::unique_ptr<CdsMetrics>> cds_metrics =
+      CdsMetrics::Create(&metrics_registry);
+  if (!cds_metrics.ok()) {
+    std::fprintf(stderr, "metrics: %s\n",
+                 std::string(cds_metrics.status().message()).c_str());
+    return 1;
+  }
+  options.metrics = cds_metrics->get();
+  std::unique_ptr<metrics::MetricsHttpEndpoint> metrics_endpoint;
+  if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen);
+      !listen.empty()) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsHttpEndpoint>> endpoint =
+        metrics::MetricsHttpEndpoint::Start(listen, &metrics_registry);
+    if (!endpoint.ok()) {
+      std::fprintf(stderr, "--metrics_listen: %s\n",
+                   std::string(endpoint.status().message()).c_str());
+      return absl::IsInvalidArgument(endpoint.status()) ? 2 : 1;
+    }
+    metrics_endpoint = *std::move(endpoint);
+  }
   CdsHooksService service(options, screening.get(), fhir.get(), verifier,
                           [] { return absl::Now(); });
 
@@ -448,6 +478,10 @@ int Main() {
                                                   : ("[" + host + "]").c_str(),
               s->port(), tls ? "https" : "http",
               options.require_auth ? "jwt" : "off");
+  if (metrics_endpoint != nullptr) {
+    std::printf("needlecheck-cds-hooks metrics at http://%s/metrics\n",
+                metrics_endpoint->address().c_str());
+  }
   std::fflush(stdout);
   const bool ok = s->Run();
   // Wake the signal thread if Run() ended for another reason.

@@ -210,7 +210,12 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
     response.headers.emplace_back("Vary", "Origin");
   }
   response.headers.emplace_back("Cache-Control", "no-store");
-  const double ms = static_cast<double>(NanosSince(start)) / 1e6;
+  const int64_t took_ns = NanosSince(start);
+  if (options_.metrics != nullptr) {
+    options_.metrics->RequestDone(request.method, request.path, response.status,
+                                  absl::Nanoseconds(took_ns));
+  }
+  const double ms = static_cast<double>(took_ns) / 1e6;
   std::fprintf(stderr, "event=http method=%s status=%d ms=%.2f%s\n",
                std::string(LoggedMethod(request.method)).c_str(),
                response.status, ms, log_fields.c_str());
@@ -306,6 +311,9 @@ bool CdsHooksService::Authenticate(const HttpRequest& request,
           ? absl::UnauthenticatedError("no Authorization: Bearer header")
           : verifier_->Verify(token, audiences, now_());
   if (!claims.ok()) {
+    if (options_.metrics != nullptr) {
+      options_.metrics->JwtRejected(claims.status().message());
+    }
     absl::StrAppend(log_fields, " auth=refused reason=\"",
                     absl::CHexEscape(claims.status().message()), "\"");
     *error = ErrorResponse(401, kLogin, "authentication required");
@@ -431,6 +439,9 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
         problems.push_back("prefetch Bundle(s) have further pages");
       }
       absl::StrAppend(log_fields, " precondition=no-fhir-access");
+      if (options_.metrics != nullptr) {
+        options_.metrics->Prefetch(kPrefetchNoFhirAccess);
+      }
       return ErrorResponse(
           412, kIncomplete,
           absl::StrCat(absl::StrJoin(problems, "; "),
@@ -443,6 +454,10 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
         FetchMissing(*hook, deadline, &fetched, &fetch_log, log_fields);
     timings_.fetch_ns.fetch_add(NanosSince(fetch_start),
                                 std::memory_order_relaxed);
+    if (options_.metrics != nullptr) {
+      options_.metrics->Prefetch(status.ok() ? kPrefetchFetched
+                                             : kPrefetchFetchFailed);
+    }
     if (fetch_log.fetches_size() > 0) {
       // The reads go into needlecheckd's access trail before any use. When
       // they cannot, fetched data is not used (503); after a failed fetch
@@ -456,6 +471,8 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
       }
     }
     if (!status.ok()) return FhirUnreadable(status.message(), log_fields);
+  } else if (options_.metrics != nullptr) {
+    options_.metrics->Prefetch(kPrefetchComplete);
   }
 
   // The record.
@@ -589,6 +606,9 @@ absl::Status CdsHooksService::FetchMissing(
       needlecheck::v1::FhirFetch* logged = fetch_log->add_fetches();
       logged->set_url(StripQueryValues(get.url));
       logged->set_outcome(absl::StatusCodeToString(page.status().code()));
+      if (options_.metrics != nullptr) {
+        options_.metrics->FhirFetch(page.status());
+      }
       if (!page.ok()) {
         failure = absl::UnavailableError(absl::StrCat(
             "fetch code=", absl::StatusCodeToString(page.status().code())));

@@ -83,6 +83,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "adapters/cds_hooks/cds_metrics.h"
 #include "adapters/cds_hooks/fhir_server_policy.h"
 #include "adapters/cds_hooks/hook_request.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
@@ -205,6 +206,9 @@ struct CdsServiceOptions {
   // "Today" for patient-view and for orders without a date, in this zone.
   // Default UTC.
   absl::TimeZone time_zone = absl::UTCTimeZone();
+  // Where requests, prefetch results, FHIR fetches and JWT rejections are
+  // counted (cds_metrics.h); must outlive the service. Default: null (none).
+  CdsMetrics* metrics = nullptr;
 };
 
 // Per-call timings, accumulated (for the benchmark and Server-Timing).

@@ -308,7 +308,11 @@ void SqliteLedger::WriterLoop() {
       attempts = 0;
     }
     mu_.Unlock();
+    const absl::Time write_start = absl::Now();
     const absl::Status status = WriteBatch(batch);
+    if (status.ok() && options_.on_batch_committed) {
+      options_.on_batch_committed(absl::Now() - write_start, batch.size());
+    }
     ++attempts;
     if (!status.ok() && options_.on_write_error) {
       options_.on_write_error(status);
@@ -603,8 +607,8 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
   const int64_t outcome_at_us = absl::ToUnixMicros(outcome_at);
   bool not_found = false;
   absl::Status status = InTransaction(db, [&]() -> absl::Status {
-    absl::StatusOr<Statement> find_alert =
-        db.Prepare("SELECT 1 FROM alerts WHERE alert_id = ?1", "find alert");
+    absl::StatusOr<Statement> find_alert = db.Prepare(
+        "SELECT rule_id FROM alerts WHERE alert_id = ?1", "find alert");
     if (!find_alert.ok()) return find_alert.status();
     find_alert->BindText(1, request.alert_id());
     absl::StatusOr<bool> found = find_alert->Step();
@@ -613,6 +617,7 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
       not_found = true;
       return absl::OkStatus();  // nothing written; COMMIT is a no-op
     }
+    response.set_rule_id(find_alert->ColumnText(0));
     absl::StatusOr<Statement> find_feedback = db.Prepare(
         "SELECT feedback_id FROM feedback WHERE alert_id = ?1 AND "
         "outcome = ?2 AND outcome_at_us = ?3",

@@ -100,6 +100,12 @@ struct SqliteLedgerOptions {
   std::function<void(absl::Duration failing_for, int64_t failed_attempts)>
       on_write_recovered;
 
+  // Called on the writer thread after each successful batch commit: how
+  // long the transaction took (BEGIN to COMMIT, the fsync included) and how
+  // many screenings it held. For metrics. Default (null): nothing.
+  std::function<void(absl::Duration took, size_t screenings)>
+      on_batch_committed;
+
   // How long the integrity check at open (PRAGMA quick_check) may take; a
   // check cut short is reported as kIncomplete (the open succeeds). Zero
   // skips the check. Must be >= 0 and finite. Default: 30 seconds (a

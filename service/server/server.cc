@@ -120,9 +120,22 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
       [] { return absl::Now(); });
   if (absl::Status s = server->store_->Load(); !s.ok()) return s;
   server->LogKnowledgeBase("kb_loaded");
+  absl::StatusOr<std::unique_ptr<ServerMetrics>> metrics =
+      ServerMetrics::Create(server->store_.get());
+  if (!metrics.ok()) return metrics.status();
+  server->metrics_ = *std::move(metrics);
   if (absl::Status s = server->OpenLedger(); !s.ok()) return s;
-  server->backend_ =
-      CreateEngineBackend(server->store_.get(), server->ledger_.get());
+  if (server->ledger_ != nullptr) {
+    server->ledger_ =
+        WithFeedbackMetrics(std::move(server->ledger_), server->metrics_.get());
+    if (absl::Status s = server->metrics_->AddLedger(server->ledger_.get());
+        !s.ok()) {
+      return s;
+    }
+  }
+  server->backend_ = WithAlertMetrics(
+      CreateEngineBackend(server->store_.get(), server->ledger_.get()),
+      server->metrics_.get());
   if (absl::Status s = server->LoadSecurity(); !s.ok()) return s;
   server->service_ = std::make_unique<ScreeningServiceImpl>(
       server->backend_.get(), server->ledger_.get(), server->authorizer_.get());
@@ -140,6 +153,13 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
     AddListeningPort(options, &builder, &server->port_);
   }
   builder.RegisterService(server->service_.get());
+  // Every call, of every service, failures included, is counted here.
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(
+      NewRpcMetricsInterceptorFactory(server->metrics_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -149,6 +169,13 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
       absl::StrCat(HostOf(options.listen_address), ":", server->port_);
   if (absl::Status s = server->StartHealthServer(); !s.ok()) return s;
   server->SetServingStatus(true);
+  if (!options.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsHttpEndpoint>> endpoint =
+        metrics::MetricsHttpEndpoint::Start(options.metrics_listen,
+                                            &server->metrics_->registry());
+    if (!endpoint.ok()) return endpoint.status();
+    server->metrics_endpoint_ = *std::move(endpoint);
+  }
 
   if (!options.ready_file.empty()) {
     if (absl::Status s =
@@ -168,7 +195,10 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
        {"max_connection_idle",
         absl::FormatDuration(options.max_connection_idle)},
        {"max_connection_age", absl::FormatDuration(options.max_connection_age)},
-       {"data_dir", options.data_dir}});
+       {"data_dir", options.data_dir},
+       {"metrics", server->metrics_address().empty()
+                       ? "off"
+                       : server->metrics_address()}});
   return server;
 }
 
@@ -281,6 +311,10 @@ absl::Status NeedlecheckServer::OpenLedger() {
   ledger_options.access_log_retention = options_.access_log_retention;
   ledger_options.on_access_pruned = [](int64_t deleted) {
     LogInfo("access_log_pruned", {{"records_deleted", deleted}});
+  };
+  ledger_options.on_batch_committed = [metrics = metrics_.get()](
+                                          absl::Duration took, size_t) {
+    metrics->LedgerBatchCommitted(took);
   };
   // The writer retries a failed commit up to once a second: log the first
   // failure, then once per interval with the attempts in between.
@@ -487,6 +521,10 @@ int RunServer(const ServerOptions& options) {
   if (!(*server)->health_address().empty()) {
     std::printf("needlecheckd health listening on %s\n",
                 (*server)->health_address().c_str());
+  }
+  if (!(*server)->metrics_address().empty()) {
+    std::printf("needlecheckd metrics at http://%s/metrics\n",
+                (*server)->metrics_address().c_str());
   }
   std::fflush(stdout);
 

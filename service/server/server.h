@@ -26,6 +26,12 @@
 //   ledger()->Counters() holds the totals a metrics endpoint exports
 //   (screenings_refused: Screen answered without alert ids;
 //   feedback_refused; writes_failing).
+// - Metrics (server_metrics.h) are collected from the start; with
+//   options.metrics_listen, Start() also serves them (GET /metrics, its own
+//   port, common/metrics/http_endpoint.h) once gRPC is serving, and fails
+//   with that endpoint's error (INVALID_ARGUMENT, UNAVAILABLE) when it
+//   cannot. RunServer() then prints "needlecheckd metrics at
+//   http://HOST:PORT/metrics" after the "listening on" line.
 // - ReloadKnowledgeBase() reloads from the same place; on error the old one
 //   keeps being served and the error is returned (and logged). The file
 //   must be a regular file of at most 16 MiB (kb::LoadKnowledgeBaseFile):
@@ -80,6 +86,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/metrics/http_endpoint.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "service/ledger/alert_ledger.h"
@@ -87,6 +94,7 @@
 #include "service/server/knowledge_base_store.h"
 #include "service/server/screening_backend.h"
 #include "service/server/screening_service.h"
+#include "service/server/server_metrics.h"
 #include "service/server/server_options.h"
 #include "service/server/tls_credentials.h"
 
@@ -119,6 +127,13 @@ class NeedlecheckServer {
 
   const KnowledgeBaseStore& knowledge_base_store() const { return *store_; }
 
+  // Metrics: always collected; served on options.metrics_listen when set,
+  // whose bound "HOST:PORT" metrics_address() is ("" otherwise).
+  ServerMetrics& metrics() { return *metrics_; }
+  std::string metrics_address() const {
+    return metrics_endpoint_ == nullptr ? "" : metrics_endpoint_->address();
+  }
+
   // The ledger; null with options.ledger == "none". Closed after Drain().
   ledger::AlertLedger* ledger() const { return ledger_.get(); }
   absl::Status ledger_close_status() const ABSL_LOCKS_EXCLUDED(drain_mu_);
@@ -135,6 +150,8 @@ class NeedlecheckServer {
 
   const ServerOptions options_;
   std::unique_ptr<KnowledgeBaseStore> store_;
+  // Outlives everything that feeds it (ledger writer, backend, gRPC).
+  std::unique_ptr<ServerMetrics> metrics_;
   // Declared before everything that uses it, so destroyed after them.
   std::unique_ptr<ledger::AlertLedger> ledger_;
   std::unique_ptr<ScreeningBackend> backend_;
@@ -154,6 +171,8 @@ class NeedlecheckServer {
   mutable absl::Mutex drain_mu_;
   bool drained_ ABSL_GUARDED_BY(drain_mu_) = false;
   absl::Status ledger_close_status_ ABSL_GUARDED_BY(drain_mu_);
+  // Last: stopped first, while the store and the ledger it reads exist.
+  std::unique_ptr<metrics::MetricsHttpEndpoint> metrics_endpoint_;
 };
 
 int RunServer(const ServerOptions& options);

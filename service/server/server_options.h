@@ -170,6 +170,11 @@ struct ServerOptions {
   // via a rename) once it is serving, and removes it when it stops.
   // Default: "" (no file).
   std::string ready_file;
+
+  // When not empty, "HOST:PORT" where GET /metrics serves the Prometheus
+  // metrics (server_metrics.h) over plain HTTP, on its own port (0: a free
+  // one). Default: "" (no metrics endpoint).
+  std::string metrics_listen;
 };
 
 // True for "127.x.x.x:PORT", "localhost:PORT", "[::1]:PORT" and "unix:"

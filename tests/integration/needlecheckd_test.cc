@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "tests/testing/read_file.h"
+#include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -48,11 +49,15 @@ using ::testing::Not;
 constexpr char kBundledVersion[] = "2026.11.1";
 constexpr char kPatientSecret[] = "PATIENT-SECRET-0001";
 
+// A path for this test under one fresh folder per test process (removed at
+// exit), so runs never see each other's files (a ledger left by another
+// build, for one).
 std::string TempPath(absl::string_view name) {
+  static const needlecheck::testing::ScopedTempDir dir;
   const ::testing::TestInfo* info =
       ::testing::UnitTest::GetInstance()->current_test_info();
-  return absl::StrCat(::testing::TempDir(), "/needlecheckd_test_",
-                      info->test_suite_name(), "_", info->name(), "_", name);
+  return dir.Path(
+      absl::StrCat(info->test_suite_name(), "_", info->name(), "_", name));
 }
 
 void WriteFile(const std::string& path, const std::string& content) {
@@ -82,7 +87,7 @@ ScreenRequest EczemaRequest(absl::string_view id) {
                                           request_id: ")pb",
                                         id, R"pb("
                                                  record { patient_id: ")pb",
-                                        kPatientSecret, R"pb(                                                                                                                                                                                                                                                                                                                 "
+                                        kPatientSecret, R"pb(                                                                                                                                                                                                                                                                                                                                                                              "
       birth_date: "1990-04-02"
       fitzpatrick_skin_type: 2
       conditions {
@@ -107,7 +112,7 @@ ScreenRequest EczemaRequest(absl::string_view id) {
         notes: "Jane Secretname reported hives"
       }
     }
-                                                                                                                                                                                                                                                                                                                                                                              session {
+                                                                                                                                                                                                                                                                                                                                                                                                                                           session {
       date: "2026-12-01"
       areas { area: TREATMENT_AREA_FULL_FACE needle_depth_mm: 1.0 }
     }

@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -194,6 +195,27 @@ TEST_F(SqliteLedgerTest, FlushCommitsQueuedScreenings) {
   EXPECT_EQ(counters.queue_depth, 0);
 }
 
+TEST_F(SqliteLedgerTest, ReportsEachSuccessfulBatchCommitForMetrics) {
+  SqliteLedgerOptions options = Options();
+  absl::Mutex mu;
+  std::vector<size_t> batches;
+  std::vector<absl::Duration> took;
+  options.on_batch_committed = [&](absl::Duration d, size_t screenings) {
+    absl::MutexLock lock(&mu);
+    batches.push_back(screenings);
+    took.push_back(d);
+  };
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {})), IsOk());
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {})), IsOk());
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {})), IsOk());
+  ASSERT_THAT(ledger->Close(), IsOk());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(batches, (std::vector<size_t>{2, 1}));
+  for (absl::Duration d : took) EXPECT_GE(d, absl::ZeroDuration());
+}
+
 TEST_F(SqliteLedgerTest, FeedbackRightAfterScreeningFindsTheQueuedAlert) {
   std::unique_ptr<AlertLedger> ledger = Open();  // 1 hour window
   std::vector<std::string> ids;
@@ -210,6 +232,7 @@ TEST_F(SqliteLedgerTest, FeedbackRightAfterScreeningFindsTheQueuedAlert) {
   ASSERT_THAT(response, IsOk());
   EXPECT_FALSE(response->duplicate());
   EXPECT_EQ(response->feedback_id().size(), 36u);
+  EXPECT_EQ(response->rule_id(), "MN-CI-ECZEMA");
   // Durable: visible to another connection as soon as it returned.
   EXPECT_EQ(Count("SELECT COUNT(*) FROM feedback WHERE user_comment = "
                   "'COMMENT-SECRET: discussed risks' AND service_id = "
@@ -239,6 +262,7 @@ TEST_F(SqliteLedgerTest, FeedbackIsIdempotent) {
         ledger->RecordFeedback(Feedback(ids[0], kOverridden, ts, "B"));
     ASSERT_THAT(again, IsOk()) << ts;
     EXPECT_TRUE(again->duplicate()) << ts;
+    EXPECT_EQ(again->rule_id(), "MN-CI-ECZEMA") << ts;
     EXPECT_EQ(again->feedback_id(), first->feedback_id()) << ts;
   }
   EXPECT_EQ(Count("SELECT COUNT(*) FROM feedback"), 1);

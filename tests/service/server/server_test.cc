@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "tests/testing/read_file.h"
+#include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::server {
@@ -29,11 +30,14 @@ using ::grpc::health::v1::HealthCheckResponse;
 using ::needlecheck::testing::IsOk;
 using ::needlecheck::testing::StatusIs;
 
+// A path for this test under one fresh folder per test process (removed at
+// exit), so runs never see each other's files (a ledger left by another
+// build, for one).
 std::string TempPath(absl::string_view name) {
+  static const needlecheck::testing::ScopedTempDir dir;
   const ::testing::TestInfo* info =
       ::testing::UnitTest::GetInstance()->current_test_info();
-  return absl::StrCat(::testing::TempDir(), "/server_test_", info->name(), "_",
-                      name);
+  return dir.Path(absl::StrCat(info->name(), "_", name));
 }
 
 void WriteFile(const std::string& path, const std::string& content) {

@@ -1,0 +1,158 @@
+#include "common/metrics/http_endpoint.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace needlecheck::metrics {
+namespace {
+
+constexpr int kTimeoutSeconds = 10;
+constexpr ev_ssize_t kMaxHeaderBytes = 8 << 10;
+
+struct EventBaseDeleter {
+  void operator()(event_base* p) const { event_base_free(p); }
+};
+struct EvhttpDeleter {
+  void operator()(evhttp* p) const { evhttp_free(p); }
+};
+
+// "HOST:PORT" -> host (brackets of an IPv6 literal removed) and port.
+bool SplitHostPort(const std::string& address, std::string* host, int* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = address.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  return !host->empty() && absl::SimpleAtoi(address.substr(colon + 1), port) &&
+         *port >= 0 && *port <= 65535;
+}
+
+int BoundPort(evutil_socket_t fd) {
+  sockaddr_storage addr;
+  socklen_t len = sizeof(addr);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  if (addr.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  }
+  if (addr.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  }
+  return 0;
+}
+
+class Endpoint final : public MetricsHttpEndpoint {
+ public:
+  Endpoint(const Registry* registry,
+           std::unique_ptr<event_base, EventBaseDeleter> base,
+           std::unique_ptr<evhttp, EvhttpDeleter> http)
+      : registry_(registry), base_(std::move(base)), http_(std::move(http)) {}
+
+  ~Endpoint() override {
+    if (thread_.joinable()) {
+      event_base_loopbreak(base_.get());
+      thread_.join();
+    }
+    http_.reset();  // before the base it uses
+  }
+
+  absl::Status Bind(const std::string& listen_address) {
+    std::string host;
+    int port = 0;
+    if (!SplitHostPort(listen_address, &host, &port)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metrics address \"", listen_address, "\" is not HOST:PORT"));
+    }
+    evhttp_bound_socket* bound = evhttp_bind_socket_with_handle(
+        http_.get(), host.c_str(), static_cast<ev_uint16_t>(port));
+    if (bound == nullptr) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on \"", listen_address, "\" for metrics"));
+    }
+    port_ = BoundPort(evhttp_bound_socket_get_fd(bound));
+    const bool v6 = host.find(':') != std::string::npos;
+    address_ = absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", port_);
+    evhttp_set_gencb(http_.get(), &Endpoint::OnRequest, this);
+    return absl::OkStatus();
+  }
+
+  void Run() {
+    thread_ = std::thread([this] { event_base_dispatch(base_.get()); });
+  }
+
+  int port() const override { return port_; }
+  const std::string& address() const override { return address_; }
+
+ private:
+  static void OnRequest(evhttp_request* request, void* arg) {
+    static_cast<Endpoint*>(arg)->Answer(request);
+  }
+
+  void Answer(evhttp_request* request) {
+    const char* path =
+        evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
+    evkeyvalq* headers = evhttp_request_get_output_headers(request);
+    evhttp_add_header(headers, "Cache-Control", "no-store");
+    if (path == nullptr || std::strcmp(path, "/metrics") != 0) {
+      evhttp_add_header(headers, "Content-Type", "text/plain; charset=utf-8");
+      evbuffer* body = evbuffer_new();
+      evbuffer_add_printf(body, "not found: the metrics are at /metrics\n");
+      evhttp_send_reply(request, HTTP_NOTFOUND, "Not Found", body);
+      evbuffer_free(body);
+      return;
+    }
+    const std::string text = registry_->Render();
+    evhttp_add_header(headers, "Content-Type", kTextFormatContentType);
+    evbuffer* body = evbuffer_new();
+    evbuffer_add(body, text.data(), text.size());
+    evhttp_send_reply(request, HTTP_OK, "OK", body);
+    evbuffer_free(body);
+  }
+
+  const Registry* const registry_;
+  std::unique_ptr<event_base, EventBaseDeleter> base_;
+  std::unique_ptr<evhttp, EvhttpDeleter> http_;
+  std::thread thread_;
+  int port_ = 0;
+  std::string address_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> MetricsHttpEndpoint::Start(
+    const std::string& listen_address, const Registry* registry) {
+  signal(SIGPIPE, SIG_IGN);
+  evthread_use_pthreads();
+  std::unique_ptr<event_base, EventBaseDeleter> base(event_base_new());
+  if (base == nullptr) {
+    return absl::InternalError("libevent could not create an event base");
+  }
+  std::unique_ptr<evhttp, EvhttpDeleter> http(evhttp_new(base.get()));
+  if (http == nullptr) {
+    return absl::InternalError("libevent could not create an HTTP server");
+  }
+  evhttp_set_allowed_methods(http.get(), EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+  evhttp_set_max_headers_size(http.get(), kMaxHeaderBytes);
+  evhttp_set_max_body_size(http.get(), 0);
+  evhttp_set_timeout(http.get(), kTimeoutSeconds);
+  auto endpoint =
+      std::make_unique<Endpoint>(registry, std::move(base), std::move(http));
+  if (absl::Status s = endpoint->Bind(listen_address); !s.ok()) return s;
+  endpoint->Run();
+  return endpoint;
+}
+
+}  // namespace needlecheck::metrics
