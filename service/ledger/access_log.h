@@ -24,8 +24,10 @@
 //   during an outage loses the records still waiting.
 // - Append-only. There is no update path in code, and the database refuses
 //   one: SQLite triggers abort every UPDATE of access_log and every DELETE
-//   of a row not older than the retention cutoff (a one-row table,
-//   access_log_retention, that only the pruning pass moves). This guards
+//   of a row not older than the cutoff in the one-row table
+//   access_log_retention, which is 0 except inside the pruning pass's own
+//   transaction (it sets the cutoff, deletes, and sets it back to 0 before
+//   committing), so outside it no row can be deleted, expired or not. This guards
 //   against mistakes and bugs (a stray statement in the sqlite3 shell, a
 //   later code change); someone who can write the file can drop triggers,
 //   which file permissions and backups guard against.

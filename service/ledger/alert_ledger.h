@@ -134,8 +134,9 @@ class AlertLedger {
   virtual LedgerCounters Counters() const = 0;
 
   // The access-audit trail in this ledger's database; null: none. Owned by
-  // the ledger.
-  virtual AccessLog* access_log() { return nullptr; }
+  // the ledger. Pure, so that a wrapper cannot drop the trail by
+  // forgetting to forward it.
+  virtual AccessLog* access_log() = 0;
 };
 
 // A new alert id: a UUID version 4 (lower-case, 36 characters) from

@@ -528,7 +528,10 @@ absl::StatusOr<int64_t> SqliteLedger::PruneExpired() {
       prune->BindInt(1, cutoff_us).BindInt(2, kPruneRowsPerTransaction);
       if (absl::Status s = prune->Run(); !s.ok()) return s;
       changes = sqlite3_changes(db.raw());
-      return absl::OkStatus();
+      // Close the trigger again before the commit: outside this
+      // transaction no row can ever be deleted.
+      return db.Exec(
+          "UPDATE access_log_retention SET cutoff_us = 0 WHERE only = 1");
     });
     if (!status.ok()) return status;
     deleted += changes;

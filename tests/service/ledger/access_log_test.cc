@@ -183,6 +183,9 @@ TEST_F(AccessLogTest, DatabaseRefusesUpdateAndDeleteOutsidePruning) {
   {
     std::unique_ptr<AlertLedger> ledger = Open(Options());
     ASSERT_NE(ledger, nullptr);
+    // A pruning pass before the expired record is committed: it must not
+    // leave the delete trigger open behind it.
+    ASSERT_THAT(ledger->access_log()->PruneExpired(), IsOk());
     ASSERT_THAT(ledger->access_log()->RecordAccess(
                     Entry(kNow - absl::Hours(24 * 40), "old")),
                 IsOk());
@@ -199,6 +202,9 @@ TEST_F(AccessLogTest, DatabaseRefusesUpdateAndDeleteOutsidePruning) {
   // Even an expired record is not deleted outside the pruning pass.
   EXPECT_THAT(
       (*db)->Exec("DELETE FROM access_log WHERE patient_id = 'old'"),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("append-only")));
+  EXPECT_THAT(
+      (*db)->Exec("DELETE FROM access_log"),
       StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("append-only")));
   absl::StatusOr<internal::Statement> count =
       (*db)->Prepare("SELECT COUNT(*) FROM access_log", "count");
