@@ -128,7 +128,7 @@ TEST(KnowledgeBaseFuzzSmokeTest, MutatedBundled) {
       /*max_duplicate=*/0,
       /*max_size=*/0};
   SmokeInputGenerator gen(8, kTokens, kSeparators);
-  for (int i = 0; i < 80; ++i) {
+  for (int i = 0; i < 300; ++i) {
     ASSERT_EQ(RunInput(gen.Mutate(Bundled(), options)), 0);
   }
 }

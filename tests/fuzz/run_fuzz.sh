@@ -8,8 +8,10 @@
 #       every fuzz target (ninja target needlecheck_fuzzers, -j
 #       NEEDLECHECK_JOBS, default 2), then fuzz each TARGET (default: all)
 #       for SECONDS_PER_TARGET, one after the other.
-#   tests/fuzz/run_fuzz.sh --build-only BUILD_DIR
-#       configure (if needed) and build, no fuzzing.
+#   tests/fuzz/run_fuzz.sh --build-only BUILD_DIR [CMAKE_ARG...]
+#       configure (if needed) and build, no fuzzing; CMAKE_ARGs (e.g.
+#       -DNEEDLECHECK_FUZZ_SECONDS=15, the time of each ctest campaign) go
+#       to cmake, on a new or an existing BUILD_DIR.
 #   tests/fuzz/run_fuzz.sh --no-build BUILD_DIR SECONDS_PER_TARGET [TARGET...]
 #       fuzz already-built targets (what the libfuzzer_campaign_* ctest
 #       tests run).
@@ -47,13 +49,17 @@ mode=full
 case "${1:-}" in
   --build-only) mode=build; shift ;;
   --no-build) mode=run; shift ;;
-  -h | --help) sed -n '2,41s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+  -h | --help) sed -n '2,43s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 esac
 (($# >= 1)) || die "usage: run_fuzz.sh [--build-only|--no-build] BUILD_DIR [SECONDS_PER_TARGET [TARGET...]] (--help)"
 BUILD_DIR="$(mkdir -p "$1" && cd "$1" && pwd)"
 shift
 SECONDS_PER_TARGET=0
-if [[ "${mode}" != build ]]; then
+CMAKE_ARGS=()
+if [[ "${mode}" == build ]]; then
+  CMAKE_ARGS=("$@")
+  set --
+else
   (($# >= 1)) || die "SECONDS_PER_TARGET missing"
   [[ "$1" =~ ^[1-9][0-9]*$ ]] || die "SECONDS_PER_TARGET must be a positive integer: $1"
   SECONDS_PER_TARGET="$1"
@@ -68,7 +74,9 @@ build() {
     CC=clang CXX=clang++ cmake -S "${REPO_ROOT}" -B "${BUILD_DIR}" -G Ninja \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNEEDLECHECK_SANITIZE=ON \
       -DNEEDLECHECK_FUZZ=ON -DNEEDLECHECK_TEST_DIRS=fuzz \
-      -DNEEDLECHECK_BUILD_BENCHMARKS=OFF >&2
+      -DNEEDLECHECK_BUILD_BENCHMARKS=OFF "${CMAKE_ARGS[@]}" >&2
+  elif ((${#CMAKE_ARGS[@]} > 0)); then
+    cmake "${BUILD_DIR}" "${CMAKE_ARGS[@]}" >&2
   fi
   [[ -f "${MANIFEST}" ]] ||
     die "${BUILD_DIR} is not a libFuzzer build (configure it with CC=clang CXX=clang++ -DNEEDLECHECK_FUZZ=ON -DNEEDLECHECK_SANITIZE=ON, or use an empty folder)"
