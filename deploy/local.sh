@@ -256,6 +256,9 @@ cmd_test() {
       log "fuzzing each libFuzzer target for ${fuzz_seconds} s (build/fuzz)"
       (cd build/fuzz && ctest --output-on-failure -j"${JOBS}" -L libfuzzer) \
         2>&1 | tee "${output}" || fuzz_rc=$?
+      echo
+      echo "==> executions and coverage per target (build/fuzz/fuzz-runs/*/summary.txt):"
+      cat build/fuzz/fuzz-runs/*/summary.txt 2>/dev/null || true
     fi
     echo
     echo "==> ctest summary (build/fuzz, libFuzzer ${fuzz_seconds} s per target):"

@@ -27,13 +27,14 @@
 # libFuzzer flags in FUZZ_EXTRA_ARGS. Its run folder is
 # BUILD_DIR/fuzz-runs/TARGET (replaced on every run): corpus/ (the seeds
 # plus what the run found, ready for another run with -dict and the same
-# flags), fuzz.log (libFuzzer's full output) and, on failure, the
-# crash-*/leak-*/timeout-*/oom-* input; reproduce with
+# flags), fuzz.log (libFuzzer's full output), summary.txt (the line printed
+# below) and, on failure, the crash-*/leak-*/timeout-*/oom-* input;
+# reproduce with
 #   BUILD_DIR/tests/fuzz/TARGET BUILD_DIR/fuzz-runs/TARGET/crash-...
 #
 # Prints, per target, the executions, executions per second, coverage
 # (libFuzzer's cov: edges and ft: features), corpus size and peak RSS; on
-# failure, the end of libFuzzer's report. Exit status: 0 when every target
+# failure, the start of the sanitizer's or libFuzzer's report. Exit status: 0 when every target
 # ran its time clean; 1 when any crashed, leaked, timed out, ran out of
 # memory or did not run; 2 on a usage error.
 set -euo pipefail
@@ -49,7 +50,7 @@ mode=full
 case "${1:-}" in
   --build-only) mode=build; shift ;;
   --no-build) mode=run; shift ;;
-  -h | --help) sed -n '2,43s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+  -h | --help) sed -n '2,39s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 esac
 (($# >= 1)) || die "usage: run_fuzz.sh [--build-only|--no-build] BUILD_DIR [SECONDS_PER_TARGET [TARGET...]] (--help)"
 BUILD_DIR="$(mkdir -p "$1" && cd "$1" && pwd)"
@@ -111,6 +112,7 @@ fuzz_one() {
       cp "${seed}" "${dir}/corpus/seed-${n}-$(basename "${seed}")"
     fi  # a seed folder that is absent here (the shared corpus) is skipped
   done
+  chmod -R u+w "${dir}/corpus"  # seeds may come from a read-only folder
   local args=(-max_total_time="${SECONDS_PER_TARGET}" -timeout="${timeout}"
     -rss_limit_mb="${RSS_LIMIT_MB}" -max_len="${max_len}"
     -artifact_prefix="${dir}/" -print_final_stats=1)
@@ -134,14 +136,25 @@ fuzz_one() {
   if ((rc == 0)) && [[ -z "${artifact}" ]] && [[ -n "${execs}" ]]; then
     printf '%-24s OK   %10s execs %7s/s  %-20s corpus %5s (%d seeds)  rss %s MB  %ss\n' \
       "${name}" "${execs}" "${per_sec}" "${cov:-cov: ?}" "${units}" "${n}" "${rss:-?}" \
-      "${SECONDS_PER_TARGET}"
+      "${SECONDS_PER_TARGET}" | tee "${dir}/summary.txt"
     return 0
   fi
-  printf '%-24s FAIL exit %d  %s execs  %s\n' "${name}" "${rc}" "${execs:-?}" "${cov:-}"
+  printf '%-24s FAIL exit %d  %s execs  %s\n' "${name}" "${rc}" "${execs:-?}" "${cov:-}" |
+    tee "${dir}/summary.txt"
   [[ -z "${artifact}" ]] || printf '  input: %s\n  reproduce: %s %s\n' \
     "${artifact}" "${binary}" "${artifact}"
-  printf '  log: %s; its end:\n' "${dir}/fuzz.log"
-  grep -vE '^#[0-9]+ ' "${dir}/fuzz.log" | tail -n 40 | sed 's/^/  | /'
+  # The report's first 30 lines (error, stack) and its summary line; or,
+  # when there is no report, the end of the log.
+  printf '  log: %s\n' "${dir}/fuzz.log"
+  local report
+  report="$(awk '/ERROR: |runtime error: |==[0-9]+==WARNING: / && !n {n = 1}
+    n && n++ <= 30' "${dir}/fuzz.log")"
+  if [[ -n "${report}" ]]; then
+    printf '%s\n' "${report}"
+    grep -E '^SUMMARY: ' "${dir}/fuzz.log" | head -n1 || true
+  else
+    grep -vE '^#[0-9]+ ' "${dir}/fuzz.log" | tail -n 30
+  fi | sed 's/^/  | /'
   return 1
 }
 
