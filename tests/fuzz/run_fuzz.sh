@@ -24,7 +24,9 @@
 # dictionary, -max_len and -timeout (seconds per input) from the same
 # file, -rss_limit_mb=FUZZ_RSS_LIMIT_MB (default 2048: more than any target
 # needs with ASan; an input that needs more is a bug) and any extra
-# libFuzzer flags in FUZZ_EXTRA_ARGS. Its run folder is
+# libFuzzer flags in FUZZ_EXTRA_ARGS (folders there are read as more seeds,
+# e.g. the corpus/ of an earlier run kept elsewhere; FUZZ_EXTRA_ARGS applies
+# to every target, so name one target per call then). Its run folder is
 # BUILD_DIR/fuzz-runs/TARGET (replaced on every run): corpus/ (the seeds
 # plus what the run found, ready for another run with -dict and the same
 # flags), fuzz.log (libFuzzer's full output), summary.txt (the line printed
@@ -50,7 +52,7 @@ mode=full
 case "${1:-}" in
   --build-only) mode=build; shift ;;
   --no-build) mode=run; shift ;;
-  -h | --help) sed -n '2,39s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+  -h | --help) sed -n '2,41s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 esac
 (($# >= 1)) || die "usage: run_fuzz.sh [--build-only|--no-build] BUILD_DIR [SECONDS_PER_TARGET [TARGET...]] (--help)"
 BUILD_DIR="$(mkdir -p "$1" && cd "$1" && pwd)"
@@ -117,11 +119,13 @@ fuzz_one() {
     -rss_limit_mb="${RSS_LIMIT_MB}" -max_len="${max_len}"
     -artifact_prefix="${dir}/" -print_final_stats=1)
   [[ "${dict}" == - ]] || args+=(-dict="${dict}")
+  # corpus/ first: libFuzzer writes what it finds to its first folder.
+  args+=(corpus)
   # shellcheck disable=SC2206  # word splitting of extra flags is intended
   args+=(${FUZZ_EXTRA_ARGS:-})
   local rc=0
   (cd "${dir}" && UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}" \
-    "${binary}" "${args[@]}" corpus) >"${dir}/fuzz.log" 2>&1 || rc=$?
+    "${binary}" "${args[@]}") >"${dir}/fuzz.log" 2>&1 || rc=$?
 
   local execs per_sec rss units cov
   execs="$(stat number_of_executed_units "${dir}/fuzz.log")"
