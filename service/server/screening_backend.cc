@@ -95,8 +95,8 @@ class EngineBackend : public ScreeningBackend {
       violations.push_back({"record", "required: the patient record"});
     }
     std::vector<engine::FieldViolation> record_violations =
-        engine::ValidateRecord(request.record(),
-                               kb.thresholds().max_needle_depth_mm());
+        engine::ValidateAuditRecord(request.record(),
+                                    kb.thresholds().max_needle_depth_mm());
     violations.insert(violations.end(), record_violations.begin(),
                       record_violations.end());
     if (!violations.empty()) {
