@@ -93,19 +93,6 @@ std::vector<FieldViolation> ValidateRecord(const v1::PatientRecord& record,
   return out;
 }
 
-std::vector<FieldViolation> ValidateAuditRecord(const v1::PatientRecord& record,
-                                                double max_needle_depth_mm) {
-  if (record.procedures_size() > kMaxAuditedProcedures) {
-    // Checked first and alone: listing every procedure's problems would do
-    // the very work the bound is there to refuse.
-    return {{"record.procedures",
-             absl::StrCat(record.procedures_size(),
-                          " procedures; an audited record may hold at most ",
-                          kMaxAuditedProcedures)}};
-  }
-  return ValidateRecord(record, max_needle_depth_mm);
-}
-
 std::vector<FieldViolation> ValidateScreenInput(
     const v1::PatientRecord& record, const v1::PlannedSession& session,
     double max_needle_depth_mm) {

@@ -11,11 +11,6 @@
 //   enum values are known TreatmentArea values; needle depths are finite,
 //   not negative, and at most the knowledge base's max_needle_depth_mm;
 //   fitzpatrick_skin_type is 0-6.
-// - An audited record (ValidateAuditRecord) also holds at most
-//   kMaxAuditedProcedures procedures: every past session is re-checked as of
-//   its own date against the whole record, so an audit's work grows with the
-//   square of the procedures, and one hostile request of a few thousand
-//   procedures would hold a server thread for minutes.
 #ifndef SERVICE_ENGINE_INPUT_VALIDATION_H_
 #define SERVICE_ENGINE_INPUT_VALIDATION_H_
 
@@ -34,14 +29,6 @@ struct FieldViolation {
 
 // The record part alone (paths rooted at "record."), for audits.
 std::vector<FieldViolation> ValidateRecord(
-    const needlecheck::v1::PatientRecord& record, double max_needle_depth_mm);
-
-// The most procedures one audited record may hold (a patient's whole
-// history of procedures, microneedling or not; real records hold tens).
-inline constexpr int kMaxAuditedProcedures = 500;
-
-// ValidateRecord plus the size bound of an audited record.
-std::vector<FieldViolation> ValidateAuditRecord(
     const needlecheck::v1::PatientRecord& record, double max_needle_depth_mm);
 
 std::vector<FieldViolation> ValidateScreenInput(

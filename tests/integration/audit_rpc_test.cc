@@ -165,7 +165,7 @@ TEST_F(AuditRpcTest, BadRecordEndsTheStreamNamingItsPosition) {
 // A record of thousands of microneedling sessions would cost the audit work
 // that grows with their square (minutes of a server thread for one request):
 // it is refused at once, and the stream's earlier findings stand.
-TEST_F(AuditRpcTest, ARecordOfTooManyProceduresIsRefusedAtOnce) {
+TEST_F(AuditRpcTest, ARecordOfTooManySessionsIsRefusedAtOnce) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(60));
@@ -190,6 +190,7 @@ TEST_F(AuditRpcTest, ARecordOfTooManyProceduresIsRefusedAtOnce) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("request at index 1"));
   EXPECT_THAT(status.error_message(), HasSubstr("record.procedures"));
+  EXPECT_THAT(status.error_message(), HasSubstr("4000 microneedling sessions"));
 }
 
 }  // namespace

@@ -10,7 +10,6 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::Contains;
-using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -64,22 +63,6 @@ TEST(InputValidationTest, EveryProblemIsNamed) {
   EXPECT_THAT(
       v, Contains(Violation("record.procedures[0].performed", "month 13")));
   EXPECT_THAT(v, Contains(Violation("record.fitzpatrick_skin_type", "1-6")));
-}
-
-TEST(InputValidationTest, AnAuditedRecordHoldsAtMostTheBoundOfProcedures) {
-  v1::PatientRecord record;
-  for (int i = 0; i < kMaxAuditedProcedures; ++i) {
-    record.add_procedures()->set_performed("2026-01-01");
-  }
-  EXPECT_THAT(ValidateAuditRecord(record, 3.5), IsEmpty());
-  record.add_procedures()->set_performed("2026-02-30");
-  EXPECT_THAT(ValidateAuditRecord(record, 3.5),
-              ElementsAre(Violation("record.procedures",
-                                    "501 procedures; an audited record may "
-                                    "hold at most 500")));
-  // Screening reads the record once, so it has no such bound.
-  EXPECT_THAT(ValidateRecord(record, 3.5),
-              ElementsAre(Violation("record.procedures[500].performed", "")));
 }
 
 TEST(InputValidationTest, SessionDateMustBeAFullDay) {
