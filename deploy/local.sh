@@ -245,6 +245,12 @@ cmd_test() {
   echo
   echo "==> ctest summary (build/test, sanitizers ${sanitize}):"
   grep -E '^[0-9]+% tests passed|^Total Test time' "${output}" || true
+  # ctest's "N% tests passed, F tests failed out of T", summed over both runs
+  # for one closing line.
+  local total=0 failed=0 t f
+  read -r f t < <(sed -nE 's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+)$/\1 \2/p' "${output}" | tail -n1) || true
+  total=$((total + ${t:-0}))
+  failed=$((failed + ${f:-0}))
 
   local fuzz_seconds="${NEEDLECHECK_FUZZ_SECONDS:-15}"
   if [[ "${fuzz_seconds}" != 0 ]]; then
@@ -267,8 +273,15 @@ cmd_test() {
     grep -E '^[0-9]+% tests passed|^Total Test time' "${output}" ||
       echo "build/fuzz: the libFuzzer build failed"
     if ((rc == 0)); then rc="${fuzz_rc}"; fi
+    t=0
+    f=0
+    read -r f t < <(sed -nE 's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+)$/\1 \2/p' "${output}" | tail -n1) || true
+    total=$((total + ${t:-0}))
+    failed=$((failed + ${f:-0}))
   fi
   rm -f "${output}"
+  echo
+  echo "ctest: $((total - failed)) passed, ${failed} failed"
   return "${rc}"
 }
 
