@@ -11,8 +11,12 @@
 #   deploy/local.sh test   install missing packages (and the test-only ones),
 #                          build build/test (RelWithDebInfo;
 #                          NEEDLECHECK_SANITIZE=1 turns on AddressSanitizer +
-#                          UBSan) and run every test with ctest. The exit
-#                          code is ctest's.
+#                          UBSan) and run every test with ctest; then build
+#                          the libFuzzer targets with clang into build/fuzz
+#                          and fuzz each for NEEDLECHECK_FUZZ_SECONDS
+#                          (default 15; 0 skips this) with ctest there
+#                          (tests libfuzzer_campaign_*). The exit code is
+#                          non-zero when either ctest run fails.
 #
 # Works from any directory. Packages come from Debian's own archive through
 # apt-get, and only when one is missing (sudo is used when not root).
@@ -48,10 +52,14 @@ PACKAGES=(
 # trial machine stays lean). chromium: report_chromium_test renders
 # needlecheck-audit's report.html in headless Chromium (no console errors,
 # charts present, a screenshot); with CI=true the test fails without it.
+# clang + libclang-rt-14-dev: the libFuzzer build (build/fuzz; libFuzzer and
+# the sanitizer runtimes come with libclang-rt).
 TEST_PACKAGES=(
   chromium
   openssl  # cds_hooks and needlecheckd TLS tests: certificates; s_client
   prometheus  # metrics_test: promtool check metrics on both /metrics outputs
+  clang               # the libFuzzer build (build/fuzz) CI runs
+  libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang 14
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"
@@ -65,7 +73,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'deploy/local.sh: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # install_packages PKG...: installs those that dpkg does not report as
@@ -237,7 +245,43 @@ cmd_test() {
   echo
   echo "==> ctest summary (build/test, sanitizers ${sanitize}):"
   grep -E '^[0-9]+% tests passed|^Total Test time' "${output}" || true
+  # ctest's "N% tests passed, F tests failed out of T", summed over both runs
+  # for one closing line.
+  local total=0 failed=0 t f
+  read -r f t < <(sed -nE 's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+)$/\1 \2/p' "${output}" | tail -n1) || true
+  total=$((total + ${t:-0}))
+  failed=$((failed + ${f:-0}))
+
+  local fuzz_seconds="${NEEDLECHECK_FUZZ_SECONDS:-15}"
+  if [[ "${fuzz_seconds}" != 0 ]]; then
+    local fuzz_rc=0
+    : >"${output}"
+    # Only the fuzz targets and the libraries they link (run_fuzz.sh
+    # configures clang, ASan + UBSan and -DNEEDLECHECK_TEST_DIRS=fuzz).
+    NEEDLECHECK_JOBS="${JOBS}" tests/fuzz/run_fuzz.sh --build-only build/fuzz \
+      -DNEEDLECHECK_FUZZ_SECONDS="${fuzz_seconds}" || fuzz_rc=$?
+    if ((fuzz_rc == 0)); then
+      log "fuzzing each libFuzzer target for ${fuzz_seconds} s (build/fuzz)"
+      (cd build/fuzz && ctest --output-on-failure -j"${JOBS}" -L libfuzzer) \
+        2>&1 | tee "${output}" || fuzz_rc=$?
+      echo
+      echo "==> executions and coverage per target (build/fuzz/fuzz-runs/*/summary.txt):"
+      cat build/fuzz/fuzz-runs/*/summary.txt 2>/dev/null || true
+    fi
+    echo
+    echo "==> ctest summary (build/fuzz, libFuzzer ${fuzz_seconds} s per target):"
+    grep -E '^[0-9]+% tests passed|^Total Test time' "${output}" ||
+      echo "build/fuzz: the libFuzzer build failed"
+    if ((rc == 0)); then rc="${fuzz_rc}"; fi
+    t=0
+    f=0
+    read -r f t < <(sed -nE 's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+)$/\1 \2/p' "${output}" | tail -n1) || true
+    total=$((total + ${t:-0}))
+    failed=$((failed + ${f:-0}))
+  fi
   rm -f "${output}"
+  echo
+  echo "ctest: $((total - failed)) passed, ${failed} failed"
   return "${rc}"
 }
 

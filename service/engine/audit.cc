@@ -65,6 +65,17 @@ v1::AuditVerdict VerdictFor(const std::vector<v1::Alert>& alerts,
   return v1::AUDIT_VERDICT_CLEAR;
 }
 
+int CountAuditedSessions(const kb::KnowledgeBase& kb,
+                         const v1::PatientRecord& record) {
+  int sessions = 0;
+  kb::ConceptMatch match;
+  for (const v1::Procedure& procedure : record.procedures()) {
+    kb.ClassifyConcept(procedure.code(), &match);
+    if (internal::SessionDay(kb, match, procedure).has_value()) ++sessions;
+  }
+  return sessions;
+}
+
 std::vector<v1::AuditFinding> AuditRecord(const kb::KnowledgeBase& kb,
                                           const v1::PatientRecord& record) {
   std::vector<v1::AuditFinding> findings;

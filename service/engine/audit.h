@@ -27,6 +27,11 @@
 //   TREATED_DESPITE_WARNING, CLEAR (nothing above INFO).
 // - Findings carry patient_id, the session and the alerts; request_id and
 //   knowledge_base_version are left for the caller.
+// - Cost: each session is evaluated against the whole record, so the work
+//   grows with sessions x record size. A caller facing untrusted records
+//   refuses those with more than kMaxAuditedSessions sessions
+//   (CountAuditedSessions, which costs one classification per procedure)
+//   before calling AuditRecord.
 #ifndef SERVICE_ENGINE_AUDIT_H_
 #define SERVICE_ENGINE_AUDIT_H_
 
@@ -37,6 +42,15 @@
 #include "service/kb/knowledge_base.h"
 
 namespace needlecheck::engine {
+
+// The most microneedling sessions one audited record may hold: monthly
+// sessions for 16 years. Records of thousands of sessions would hold a
+// server thread for minutes.
+inline constexpr int kMaxAuditedSessions = 200;
+
+// How many sessions (as defined above) AuditRecord would audit.
+int CountAuditedSessions(const kb::KnowledgeBase& kb,
+                         const needlecheck::v1::PatientRecord& record);
 
 std::vector<needlecheck::v1::AuditFinding> AuditRecord(
     const kb::KnowledgeBase& kb, const needlecheck::v1::PatientRecord& record);

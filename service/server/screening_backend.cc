@@ -99,6 +99,17 @@ class EngineBackend : public ScreeningBackend {
                                kb.thresholds().max_needle_depth_mm());
     violations.insert(violations.end(), record_violations.begin(),
                       record_violations.end());
+    if (violations.empty()) {
+      const int sessions = engine::CountAuditedSessions(kb, request.record());
+      if (sessions > engine::kMaxAuditedSessions) {
+        violations.push_back(
+            {"record.procedures",
+             absl::StrCat(sessions,
+                          " microneedling sessions; an audited record "
+                          "may hold at most ",
+                          engine::kMaxAuditedSessions)});
+      }
+    }
     if (!violations.empty()) {
       return BadRequestError("invalid audit request", violations);
     }

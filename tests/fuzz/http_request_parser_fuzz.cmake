@@ -6,5 +6,7 @@ if(TARGET needlecheck_cds_hooks_core)
     SOURCES http_request_parser_fuzz.cc
     SMOKE http_request_parser_fuzz_smoke_test.cc
     LIBS needlecheck_cds_hooks_core
-    INSTRUMENT needlecheck_cds_hooks_core)
+    INSTRUMENT needlecheck_cds_hooks_core
+    SEEDS tests/fuzz/corpus/http_request_parser_fuzz
+    MAX_LEN 16384)
 endif()

@@ -9,7 +9,10 @@ if(TARGET needlecheck_cds_hooks_core)
     SOURCES jwt_fuzz.cc
     SMOKE jwt_fuzz_smoke_test.cc
     LIBS needlecheck_cds_hooks_core
-    INSTRUMENT needlecheck_cds_hooks_core)
-  target_compile_definitions(jwt_fuzz_smoke_test PRIVATE
-    NEEDLECHECK_JWT_FUZZ_CORPUS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/jwt_fuzz_corpus")
+    INSTRUMENT needlecheck_cds_hooks_core
+    SEEDS tests/fuzz/jwt_fuzz_corpus
+    DICT jwt.dict
+    MAX_LEN 16384
+    DEFINITIONS
+      NEEDLECHECK_JWT_FUZZ_CORPUS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/jwt_fuzz_corpus")
 endif()

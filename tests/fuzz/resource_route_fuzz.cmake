@@ -6,7 +6,9 @@ if(TARGET needlecheck_batch_export)
     SOURCES resource_route_fuzz.cc
     SMOKE resource_route_fuzz_smoke_test.cc
     LIBS needlecheck_batch_export
-    INSTRUMENT needlecheck_batch_export)
-  target_compile_definitions(resource_route_fuzz_smoke_test PRIVATE
-    NEEDLECHECK_SHARED_DIR="${CMAKE_SOURCE_DIR}/../shared")
+    INSTRUMENT needlecheck_batch_export
+    SEEDS tests/fuzz/corpus/resource_route_fuzz
+    DICT resource_route.dict
+    MAX_LEN 8192
+    DEFINITIONS NEEDLECHECK_SHARED_DIR="${CMAKE_SOURCE_DIR}/../shared")
 endif()

@@ -162,5 +162,36 @@ TEST_F(AuditRpcTest, BadRecordEndsTheStreamNamingItsPosition) {
   EXPECT_THAT(status.error_message(), HasSubstr("record.conditions[0].onset"));
 }
 
+// A record of thousands of microneedling sessions would cost the audit work
+// that grows with their square (minutes of a server thread for one request):
+// it is refused at once, and the stream's earlier findings stand.
+TEST_F(AuditRpcTest, ARecordOfTooManySessionsIsRefusedAtOnce) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  auto stream = stub_->Audit(&context);
+  ASSERT_TRUE(stream->Write(Request("r1", kEczemaPatient)));
+  v1::AuditRequest big = Request("r2", kNoSessions);
+  for (int i = 0; i < 4000; ++i) {
+    v1::Procedure* p = big.mutable_record()->add_procedures();
+    p->set_id(absl::StrCat("s", i));
+    p->mutable_code()->set_text("Microneedling");
+    p->set_status("completed");
+    p->set_performed("2026-01-10");
+    p->add_areas(v1::TREATMENT_AREA_CHEEKS);
+  }
+  stream->Write(big);
+  stream->WritesDone();
+  std::vector<v1::AuditFinding> findings;
+  v1::AuditFinding finding;
+  while (stream->Read(&finding)) findings.push_back(finding);
+  const grpc::Status status = stream->Finish();
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("request at index 1"));
+  EXPECT_THAT(status.error_message(), HasSubstr("record.procedures"));
+  EXPECT_THAT(status.error_message(), HasSubstr("4000 microneedling sessions"));
+}
+
 }  // namespace
 }  // namespace needlecheck

@@ -292,6 +292,19 @@ TEST_F(AuditTest, NotPerformedOrUndatedProceduresAreNotSessions) {
   EXPECT_THAT(findings, SizeIs(0));
 }
 
+TEST_F(AuditTest, CountAuditedSessionsCountsWhatAuditRecordAudits) {
+  v1::PatientRecord record;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      Session("s1", "2026-01-01") + Session("s2", "2026-03-01") +
+          "procedures { id: \"p1\" code { text: \"Microneedling\" } status: "
+          "\"not-done\" performed: \"2026-01-01\" }\n"
+          "procedures { id: \"p2\" code { text: \"Appendectomy\" } status: "
+          "\"completed\" performed: \"2020-01-01\" }\n",
+      &record));
+  EXPECT_EQ(CountAuditedSessions(*kb_, record), 2);
+  EXPECT_THAT(AuditRecord(*kb_, record), SizeIs(2));
+}
+
 TEST(VerdictForTest, FirstThatApplies) {
   v1::Alert interval, critical, warning, info;
   interval.set_rule_id("MN-FREQ-INTERVAL");
