@@ -7,6 +7,7 @@
 //                [--max_concurrent_streams=256] [--max_connection_idle=30m]
 //                [--max_connection_age=0] [--max_connection_age_grace=inf]
 //                [--ledger_check_seconds=30] [--ledger_recover]
+//                [--access_log_retention_days=2190]
 //                [--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]]
 //                [--authz_policy=FILE] [--insecure_plaintext]
 //                [--health_listen=HOST:PORT]
@@ -92,6 +93,11 @@ ABSL_FLAG(int, ledger_flush_ms, 200,
           "(milliseconds, 0-10000): the most a crash can lose. Feedback is "
           "always committed before it is acknowledged.");
 
+ABSL_FLAG(int, access_log_retention_days, 2190,
+          "Access-audit trail records (in the ledger database) older than "
+          "this many days are deleted by an hourly pruning pass (1-36525; "
+          "default six years).");
+
 // Alert ledger faults: the integrity check at start, recovery from a
 // damaged file, and the test-only write fault.
 ABSL_FLAG(double, ledger_check_seconds, 30,
@@ -152,6 +158,8 @@ int main(int argc, char** argv) {
   options.ledger_check_time_limit =
       absl::Seconds(absl::GetFlag(FLAGS_ledger_check_seconds));
   options.ledger_recover = absl::GetFlag(FLAGS_ledger_recover);
+  options.access_log_retention =
+      absl::Hours(24) * absl::GetFlag(FLAGS_access_log_retention_days);
   options.ledger_test_fault_file =
       absl::GetFlag(FLAGS_testonly_ledger_fault_file);
   return needlecheck::server::RunServer(options);

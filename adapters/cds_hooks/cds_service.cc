@@ -1,5 +1,6 @@
 #include "adapters/cds_hooks/cds_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -120,6 +121,40 @@ bool IsJsonContentType(const HttpRequest& request) {
 HttpResponse FhirUnreadable(absl::string_view reason, std::string* log_fields) {
   absl::StrAppend(log_fields, " precondition=fhir-failed reason=", reason);
   return ErrorResponse(412, kIncomplete, kFhirUnreadable);
+}
+
+// `url` with every query value removed ("a?x=1&y" -> "a?x=&y") and no
+// fragment, so that the access trail names what was read without the
+// search values (patient ids, codes). needlecheckd strips them again.
+std::string StripQueryValues(absl::string_view url) {
+  url = url.substr(0, url.find('#'));
+  const size_t q = url.find('?');
+  if (q == absl::string_view::npos) return std::string(url);
+  std::vector<std::string> names;
+  for (absl::string_view pair : absl::StrSplit(url.substr(q + 1), '&')) {
+    const size_t eq = pair.find('=');
+    names.push_back(eq == absl::string_view::npos
+                        ? std::string(pair)
+                        : absl::StrCat(pair.substr(0, eq), "="));
+  }
+  return absl::StrCat(url.substr(0, q + 1), absl::StrJoin(names, "&"));
+}
+
+OnBehalfOf OnBehalfOfCaller(const HttpRequest& request, const JwtClaims& claims,
+                            absl::string_view user_id) {
+  OnBehalfOf on_behalf;
+  on_behalf.iss = claims.iss;
+  on_behalf.sub = claims.sub;
+  on_behalf.tenant = claims.tenant;
+  on_behalf.user_id = std::string(user_id);
+  // Passed on as is; needlecheckd keeps only a well-formed trace id.
+  auto it = request.headers.find("traceparent");
+  if (it != request.headers.end() && it->second.size() <= 512 &&
+      std::all_of(it->second.begin(), it->second.end(),
+                  [](char c) { return c > 0x20 && c < 0x7f; })) {
+    on_behalf.traceparent = it->second;
+  }
+  return on_behalf;
 }
 
 }  // namespace
@@ -256,7 +291,8 @@ HttpResponse CdsHooksService::Route(const HttpRequest& request,
 bool CdsHooksService::Authenticate(const HttpRequest& request,
                                    const std::vector<std::string>& audiences,
                                    bool required, HttpResponse* error,
-                                   std::string* log_fields) {
+                                   std::string* log_fields,
+                                   JwtClaims* claims_out) {
   auto it = request.headers.find("authorization");
   const bool has_header = it != request.headers.end();
   if (!options_.require_auth || (!required && !has_header)) return true;
@@ -287,6 +323,7 @@ bool CdsHooksService::Authenticate(const HttpRequest& request,
   // iss is one of --trusted_issuers; jti is the caller's, so hashed.
   absl::StrAppend(log_fields, " auth=ok iss=\"", absl::CHexEscape(claims->iss),
                   "\" jti_sha=", LogDigest(claims->jti));
+  if (claims_out != nullptr) *claims_out = *std::move(claims);
   return true;
 }
 
@@ -335,8 +372,9 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   const absl::Time deadline = absl::Now() + options_.hook_deadline;
   HttpResponse error;
   const std::string base = Trimmed(options_.audience_base);
+  JwtClaims claims;
   if (!Authenticate(request, {absl::StrCat(base, "/cds-services/", service_id)},
-                    /*required=*/true, &error, log_fields)) {
+                    /*required=*/true, &error, log_fields, &claims)) {
     return error;
   }
   timings_.calls.fetch_add(1, std::memory_order_relaxed);
@@ -349,6 +387,7 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   }
   absl::StrAppend(log_fields, " hook=", hook->hook,
                   " hook_instance_sha=", LogDigest(hook->hook_instance));
+  const OnBehalfOf on_behalf = OnBehalfOfCaller(request, claims, hook->user_id);
   const std::string today = Today(now_(), options_.time_zone);
   const bool readiness = service_id == kReadinessServiceId;
 
@@ -409,13 +448,27 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
                        ", and no fhirServer with fhirAuthorization to fetch "
                        "them from"));
     }
+    needlecheck::v1::RecordAccessRequest fetch_log;
+    fetch_log.set_patient_id(hook->patient_id);
     const absl::Status status =
-        FetchMissing(*hook, deadline, &fetched, log_fields);
+        FetchMissing(*hook, deadline, &fetched, &fetch_log, log_fields);
     timings_.fetch_ns.fetch_add(NanosSince(fetch_start),
                                 std::memory_order_relaxed);
     if (options_.metrics != nullptr) {
       options_.metrics->Prefetch(status.ok() ? kPrefetchFetched
                                              : kPrefetchFetchFailed);
+    }
+    if (fetch_log.fetches_size() > 0) {
+      // The reads go into needlecheckd's access trail before any use. When
+      // they cannot, fetched data is not used (503); after a failed fetch
+      // nothing is used anyway, and the answer stays the generic 412.
+      const absl::Status recorded =
+          screening_->RecordAccess(fetch_log, deadline, on_behalf);
+      if (!recorded.ok() && !absl::IsUnimplemented(recorded)) {
+        absl::StrAppend(log_fields, " record_access=",
+                        absl::StatusCodeToString(recorded.code()));
+        if (status.ok()) return ServiceError(recorded, "RecordAccess");
+      }
     }
     if (!status.ok()) return FhirUnreadable(status.message(), log_fields);
   } else if (options_.metrics != nullptr) {
@@ -462,7 +515,7 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   absl::StatusOr<needlecheck::v1::ScreenResponse> screened =
       absl::Now() >= deadline
           ? absl::DeadlineExceededError("the hook call's deadline passed")
-          : screening_->Screen(screen, deadline);
+          : screening_->Screen(screen, deadline, on_behalf);
   const int64_t screen_ns = NanosSince(phase);
   timings_.screen_ns.fetch_add(screen_ns, std::memory_order_relaxed);
   if (!screened.ok()) {
@@ -497,10 +550,10 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   return r;
 }
 
-absl::Status CdsHooksService::FetchMissing(const HookRequest& hook,
-                                           absl::Time deadline,
-                                           std::vector<std::string>* fetched,
-                                           std::string* log_fields) {
+absl::Status CdsHooksService::FetchMissing(
+    const HookRequest& hook, absl::Time deadline,
+    std::vector<std::string>* fetched,
+    needlecheck::v1::RecordAccessRequest* fetch_log, std::string* log_fields) {
   // Reasons are short fixed words (the log field); never the URL.
   absl::StatusOr<HttpUrl> server = ParseHttpUrl(hook.fhir_server);
   if (!server.ok() || server->has_query) {
@@ -550,6 +603,9 @@ absl::Status CdsHooksService::FetchMissing(const HookRequest& hook,
       get.deadline = deadline;
       get.max_bytes = options_.fhir_fetch_max_bytes - bytes;
       absl::StatusOr<std::string> page = fhir_->Get(get);
+      needlecheck::v1::FhirFetch* logged = fetch_log->add_fetches();
+      logged->set_url(StripQueryValues(get.url));
+      logged->set_outcome(absl::StatusCodeToString(page.status().code()));
       if (options_.metrics != nullptr) {
         options_.metrics->FhirFetch(page.status());
       }
@@ -578,10 +634,13 @@ HttpResponse CdsHooksService::Feedback(const HttpRequest& request,
                                             "/cds-services/", service_id);
   // aud: the feedback endpoint's URL; the service's URL is accepted too
   // (clients differ on which endpoint the token names).
+  JwtClaims claims;
   if (!Authenticate(request, {absl::StrCat(endpoint, "/feedback"), endpoint},
-                    /*required=*/true, &error, log_fields)) {
+                    /*required=*/true, &error, log_fields, &claims)) {
     return error;
   }
+  // Feedback carries no userId (CDS Hooks feedback has no context).
+  const OnBehalfOf on_behalf = OnBehalfOfCaller(request, claims, "");
   absl::StatusOr<std::vector<needlecheck::v1::RecordFeedbackRequest>> items =
       ParseFeedback(request.body, service_id, options_.max_feedback_items);
   if (!items.ok()) {
@@ -594,7 +653,7 @@ HttpResponse CdsHooksService::Feedback(const HttpRequest& request,
   size_t first_error_index = 0;
   for (size_t i = 0; i < items->size(); ++i) {
     absl::StatusOr<needlecheck::v1::RecordFeedbackResponse> ack =
-        screening_->RecordFeedback((*items)[i]);
+        screening_->RecordFeedback((*items)[i], on_behalf);
     if (ack.ok()) {
       ++recorded;
     } else if (first_error.ok()) {

@@ -48,6 +48,16 @@
 //   503  needlecheckd unreachable or draining, or the hook call past
 //        options.hook_deadline (while fetching from fhirServer: 412)
 //
+// Access trail: every needlecheckd call carries OnBehalfOf (JWT iss, sub,
+// tenant, the hook's userId, the EHR's traceparent). After fetching from
+// fhirServer (whether or not every fetch worked), the service sends the
+// URLs it requested, query values stripped, with each outcome, in one
+// RecordAccess call before going on. When needlecheckd cannot record them
+// the fetched data is not used: the hook answers 503 without cards (the
+// usual 412 when a fetch failed, with record_access=<code> in the log
+// line); an UNIMPLEMENTED (needlecheckd runs with --ledger=none, so it
+// keeps no trail) is not an error.
+//
 // Logs: one line per call (method, path template, status, card count,
 // duration, JWT iss); never patient data, tokens or bodies, and no string
 // the caller chose verbatim: hookInstance, JWT jti and a refused fhirServer
@@ -77,22 +87,44 @@
 #include "adapters/cds_hooks/fhir_server_policy.h"
 #include "adapters/cds_hooks/hook_request.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
+#include "needlecheck/v1/access_log.pb.h"
 #include "needlecheck/v1/screening.pb.h"
 
 namespace needlecheck::cds_hooks {
 
+// Whom a call to needlecheckd is made for: the EHR's verified JWT claims
+// (empty when auth is off), the hook's context.userId, and the EHR's W3C
+// traceparent header. needlecheckd records them in its access-audit trail
+// next to the gateway's own (transport) identity.
+struct OnBehalfOf {
+  std::string iss;
+  std::string sub;
+  std::string tenant;
+  std::string user_id;
+  std::string traceparent;
+};
+
 // needlecheckd, as the service sees it. Implementations end every call by
-// `deadline` (and by their own per-call timeout, whichever comes first) and
-// map gRPC codes one to one onto absl codes.
+// `deadline` (and by their own per-call timeout, whichever comes first),
+// send `on_behalf` as gRPC metadata (x-needlecheck-caller-iss, -sub,
+// -tenant, -user, percent-encoded; traceparent) and map gRPC codes one to
+// one onto absl codes.
 class ScreeningClient {
  public:
   virtual ~ScreeningClient() = default;
   virtual absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
-      const needlecheck::v1::ScreenRequest& request, absl::Time deadline) = 0;
+      const needlecheck::v1::ScreenRequest& request, absl::Time deadline,
+      const OnBehalfOf& on_behalf) = 0;
   virtual absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase(
       absl::Time deadline) = 0;
   virtual absl::StatusOr<needlecheck::v1::RecordFeedbackResponse>
-  RecordFeedback(const needlecheck::v1::RecordFeedbackRequest& request) = 0;
+  RecordFeedback(const needlecheck::v1::RecordFeedbackRequest& request,
+                 const OnBehalfOf& on_behalf) = 0;
+  // Records the FHIR reads this gateway made for a hook call in
+  // needlecheckd's access-audit trail.
+  virtual absl::Status RecordAccess(
+      const needlecheck::v1::RecordAccessRequest& request, absl::Time deadline,
+      const OnBehalfOf& on_behalf) = 0;
 };
 
 // One GET to the EHR's FHIR server.
@@ -208,13 +240,17 @@ class CdsHooksService {
   HttpResponse Feedback(const HttpRequest& request,
                         const std::string& service_id, std::string* log_fields);
   // OK, or the 401 response to send.
+  // `claims` (may be null) gets the verified token's claims.
   bool Authenticate(const HttpRequest& request,
                     const std::vector<std::string>& audiences, bool required,
-                    HttpResponse* error, std::string* log_fields);
+                    HttpResponse* error, std::string* log_fields,
+                    JwtClaims* claims = nullptr);
   // Fetches what the prefetch lacks into `fetched`. Non-OK: the generic 412
   // is the answer (the reason is in the log fields).
+  // `fetch_log` gets each URL requested and its outcome.
   absl::Status FetchMissing(const HookRequest& hook, absl::Time deadline,
                             std::vector<std::string>* fetched,
+                            needlecheck::v1::RecordAccessRequest* fetch_log,
                             std::string* log_fields);
   std::map<std::string, std::string> CitationUrls(const std::string& kb_version,
                                                   absl::Time deadline);

@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -14,6 +16,33 @@
 namespace needlecheck::cds_hooks {
 
 namespace {
+
+// Bytes outside printable ASCII, and '%', as %XX: metadata values must be
+// printable ASCII, and JWT claims need not be.
+std::string PercentEncode(absl::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (c <= 0x20 || c >= 0x7f || c == '%') {
+      absl::StrAppendFormat(&out, "%%%02X", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+// needlecheckd's access trail reads these (service/server/access_trail.h).
+void AddOnBehalfOf(grpc::ClientContext* context, const OnBehalfOf& on_behalf) {
+  const std::pair<const char*, const std::string*> fields[] = {
+      {"x-needlecheck-caller-iss", &on_behalf.iss},
+      {"x-needlecheck-caller-sub", &on_behalf.sub},
+      {"x-needlecheck-caller-tenant", &on_behalf.tenant},
+      {"x-needlecheck-caller-user", &on_behalf.user_id},
+      {"traceparent", &on_behalf.traceparent}};
+  for (const auto& [key, value] : fields) {
+    if (!value->empty()) context->AddMetadata(key, PercentEncode(*value));
+  }
+}
 
 absl::Status ToAbsl(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
@@ -29,10 +58,11 @@ class GrpcScreeningClient : public ScreeningClient {
         timeout_(timeout) {}
 
   absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
-      const needlecheck::v1::ScreenRequest& request,
-      absl::Time deadline) override {
+      const needlecheck::v1::ScreenRequest& request, absl::Time deadline,
+      const OnBehalfOf& on_behalf) override {
     grpc::ClientContext context;
     SetDeadline(&context, deadline);
+    AddOnBehalfOf(&context, on_behalf);
     needlecheck::v1::ScreenResponse response;
     const grpc::Status status = stub_->Screen(&context, request, &response);
     if (!status.ok()) return ToAbsl(status);
@@ -51,14 +81,26 @@ class GrpcScreeningClient : public ScreeningClient {
   }
 
   absl::StatusOr<needlecheck::v1::RecordFeedbackResponse> RecordFeedback(
-      const needlecheck::v1::RecordFeedbackRequest& request) override {
+      const needlecheck::v1::RecordFeedbackRequest& request,
+      const OnBehalfOf& on_behalf) override {
     grpc::ClientContext context;
     SetDeadline(&context, absl::InfiniteFuture());
+    AddOnBehalfOf(&context, on_behalf);
     needlecheck::v1::RecordFeedbackResponse response;
     const grpc::Status status =
         stub_->RecordFeedback(&context, request, &response);
     if (!status.ok()) return ToAbsl(status);
     return response;
+  }
+
+  absl::Status RecordAccess(const needlecheck::v1::RecordAccessRequest& request,
+                            absl::Time deadline,
+                            const OnBehalfOf& on_behalf) override {
+    grpc::ClientContext context;
+    SetDeadline(&context, deadline);
+    AddOnBehalfOf(&context, on_behalf);
+    needlecheck::v1::RecordAccessResponse response;
+    return ToAbsl(stub_->RecordAccess(&context, request, &response));
   }
 
  private:

@@ -513,6 +513,9 @@ absl::StatusOr<JwtClaims> JwtVerifier::Verify(
   std::string_view tenant;
   if (GetString(payload, "tenant", &tenant))
     claims.tenant = std::string(tenant);
+  std::string_view sub;
+  if (GetString(payload, "sub", &sub))
+    claims.sub = std::string(sub.substr(0, 256));
 
   // Replay.
   const std::string cache_key = absl::StrCat(AV(iss), "\n", AV(jti));

@@ -122,6 +122,7 @@ struct JwtClaims {
   std::string kid;
   std::string alg;
   std::string tenant;  // empty when absent
+  std::string sub;     // empty when absent (at most 256 bytes)
   absl::Time exp;
   absl::Time iat;
 };

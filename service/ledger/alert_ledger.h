@@ -45,6 +45,9 @@
 //   queued screenings), FAILED_PRECONDITION (OpenSqliteLedger: file from a
 //   newer needlecheckd or not a ledger), INTERNAL (anything else).
 //   Messages never contain patient ids, comments or other request content.
+// - access_log(): the access-audit trail kept in the same database
+//   (access_log.h: durability, append-only, retention), or null when this
+//   ledger keeps none.
 // - Thread-safe: every method may be called concurrently from any thread.
 //   Close() is idempotent; after it, every call returns UNAVAILABLE. The
 //   destructor calls Close().
@@ -69,6 +72,7 @@
 #include "absl/time/time.h"
 #include "needlecheck/v1/alert.pb.h"
 #include "needlecheck/v1/ledger.pb.h"
+#include "service/ledger/access_log.h"
 
 namespace needlecheck::ledger {
 
@@ -100,6 +104,9 @@ struct LedgerCounters {
   int64_t feedback_duplicates = 0;   // repeats answered with duplicate=true
   int64_t feedback_refused = 0;      // RecordFeedback() could not commit
   int64_t queue_depth = 0;           // screenings queued, not yet committed
+  int64_t access_queued = 0;         // RecordAccess() returned OK
+  int64_t access_refused = 0;        // RecordAccess() returned an error
+  int64_t access_pruned = 0;         // records deleted past retention
   bool writes_failing = false;       // the last batch commit failed
 };
 
@@ -125,6 +132,11 @@ class AlertLedger {
   virtual absl::Status Close() = 0;
 
   virtual LedgerCounters Counters() const = 0;
+
+  // The access-audit trail in this ledger's database; null: none. Owned by
+  // the ledger. Pure, so that a wrapper cannot drop the trail by
+  // forgetting to forward it.
+  virtual AccessLog* access_log() = 0;
 };
 
 // A new alert id: a UUID version 4 (lower-case, 36 characters) from

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -53,16 +54,23 @@ constexpr int kCloseAttempts = 3;
 constexpr char kNoFromDay[] = "0000-00-00";
 constexpr char kNoToDay[] = "9999-99-99";
 
+// Rows deleted per pruning transaction, at most, so that a long-overdue
+// prune never holds the write lock for long.
+constexpr int kPruneRowsPerTransaction = 10000;
+
+// One queued write: a screening, or an access record (is_access).
 struct QueuedScreening {
   ScreeningRecord record;
   absl::Time queued_at;
+  bool is_access = false;
+  AccessEntry access;
 };
 
 absl::Status Closed() {
   return absl::UnavailableError("the alert ledger is closed");
 }
 
-class SqliteLedger final : public AlertLedger {
+class SqliteLedger final : public AlertLedger, public AccessLog {
  public:
   SqliteLedger(const SqliteLedgerOptions& options, std::string path,
                std::unique_ptr<Connection> write_db,
@@ -85,8 +93,20 @@ class SqliteLedger final : public AlertLedger {
   absl::Status Flush() override ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Close() override;
   LedgerCounters Counters() const override ABSL_LOCKS_EXCLUDED(mu_);
+  AccessLog* access_log() override { return this; }
+
+  absl::Status RecordAccess(AccessEntry entry) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<AccessLogPage> ReadAccessLog(
+      const AccessLogQuery& query) override;
+  absl::StatusOr<int64_t> PruneExpired() override
+      ABSL_LOCKS_EXCLUDED(write_mu_);
 
  private:
+  absl::Status InsertAccess(Connection& db, const AccessEntry& entry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Runs PruneExpired() when due (writer thread, mu_ not held).
+  void PruneIfDue() ABSL_LOCKS_EXCLUDED(mu_);
   void WriterLoop() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status WriteBatch(const std::vector<QueuedScreening>& batch)
       ABSL_LOCKS_EXCLUDED(write_mu_);
@@ -123,6 +143,11 @@ class SqliteLedger final : public AlertLedger {
   // repeated id would be a bug, but must not corrupt the count).
   absl::flat_hash_map<std::string, int> pending_alert_ids_ ABSL_GUARDED_BY(mu_);
   uint64_t queued_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  // Screenings and access records queued or in the batch being written.
+  size_t screenings_waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t access_waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  // The writer's next pruning pass (the first one right after open).
+  absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t committed_seq_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t flush_target_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t write_failures_ ABSL_GUARDED_BY(mu_) = 0;
@@ -155,7 +180,7 @@ absl::Status SqliteLedger::RecordScreening(ScreeningRecord screening) {
     ++counters_.screenings_refused;
     return WritesFailing();
   }
-  if (queue_.size() >= options_.max_queued_screenings) {
+  if (screenings_waiting_ >= options_.max_queued_screenings) {
     ++counters_.screenings_refused;
     return absl::UnavailableError(absl::StrCat(
         "the alert ledger's write queue is full (",
@@ -164,9 +189,38 @@ absl::Status SqliteLedger::RecordScreening(ScreeningRecord screening) {
   for (const IssuedAlert& alert : screening.alerts) {
     ++pending_alert_ids_[alert.alert_id];
   }
-  queue_.push_back({std::move(screening), absl::Now()});
+  QueuedScreening item;
+  item.record = std::move(screening);
+  item.queued_at = absl::Now();
+  queue_.push_back(std::move(item));
   ++queued_seq_;
+  ++screenings_waiting_;
   ++counters_.screenings_queued;
+  return absl::OkStatus();
+}
+
+absl::Status SqliteLedger::RecordAccess(AccessEntry entry) {
+  absl::MutexLock lock(&mu_);
+  if (closing_) {
+    ++counters_.access_refused;
+    return Closed();
+  }
+  // Queued even while writes fail (access_log.h): refused only when full.
+  if (access_waiting_ >= options_.max_queued_access_records) {
+    ++counters_.access_refused;
+    return absl::UnavailableError(
+        absl::StrCat("the access log's write queue is full (",
+                     options_.max_queued_access_records,
+                     " access records waiting for the disk)"));
+  }
+  QueuedScreening item;
+  item.queued_at = absl::Now();
+  item.is_access = true;
+  item.access = std::move(entry);
+  queue_.push_back(std::move(item));
+  ++queued_seq_;
+  ++access_waiting_;
+  ++counters_.access_queued;
   return absl::OkStatus();
 }
 
@@ -221,7 +275,17 @@ void SqliteLedger::WriterLoop() {
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !queue_.empty() || closing_;
       };
-      mu_.Await(absl::Condition(&has_work));
+      if (!closing_ && absl::Now() >= next_prune_) {
+        mu_.Unlock();
+        PruneIfDue();
+        mu_.Lock();
+      }
+      // Clamped, so that a wall-clock step cannot postpone the prune.
+      mu_.AwaitWithTimeout(
+          absl::Condition(&has_work),
+          std::clamp(next_prune_ - absl::Now(), absl::ZeroDuration(),
+                     options_.access_log_prune_interval));
+      if (queue_.empty() && !closing_) continue;  // time to prune
       if (queue_.empty()) break;  // closing, and everything is committed
       // Let the batch fill for the rest of its window, unless someone is
       // waiting for it or it is already full.
@@ -267,8 +331,13 @@ void SqliteLedger::WriterLoop() {
     }
     if (status.ok()) {
       committed_seq_ += batch.size();
-      counters_.screenings_committed += static_cast<int64_t>(batch.size());
       for (const QueuedScreening& s : batch) {
+        if (s.is_access) {
+          --access_waiting_;
+          continue;
+        }
+        --screenings_waiting_;
+        ++counters_.screenings_committed;
         for (const IssuedAlert& alert : s.record.alerts) {
           auto it = pending_alert_ids_.find(alert.alert_id);
           if (it != pending_alert_ids_.end() && --it->second <= 0) {
@@ -321,6 +390,12 @@ absl::Status SqliteLedger::WriteBatch(
         "insert alert");
     if (!insert_alert.ok()) return insert_alert.status();
     for (const QueuedScreening& queued : batch) {
+      if (queued.is_access) {
+        if (absl::Status st = InsertAccess(db, queued.access); !st.ok()) {
+          return st;
+        }
+        continue;
+      }
       const ScreeningRecord& s = queued.record;
       const std::string day = UtcDay(s.screened_at);
       insert_screening->Reset();
@@ -343,6 +418,141 @@ absl::Status SqliteLedger::WriteBatch(
     }
     return absl::OkStatus();
   });
+}
+
+absl::Status SqliteLedger::InsertAccess(Connection& db, const AccessEntry& e) {
+  // The patient of an alert is looked up in the same transaction: the
+  // alert was queued before (and so is committed no later than) this row.
+  absl::StatusOr<Statement> insert = db.Prepare(
+      "INSERT INTO access_log (at_us, caller, on_behalf_iss, on_behalf_sub, "
+      "on_behalf_tenant, on_behalf_user, action, patient_id, outcome, "
+      "trace_id, detail, stream_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+      "COALESCE(NULLIF(?8, ''), (SELECT s.patient_id FROM alerts a JOIN "
+      "screenings s ON s.id = a.screening_id WHERE a.alert_id = ?13), ''), "
+      "?9, ?10, ?11, ?12)",
+      "insert access record");
+  if (!insert.ok()) return insert.status();
+  insert->BindInt(1, absl::ToUnixMicros(e.at))
+      .BindText(2, e.caller)
+      .BindText(3, e.on_behalf_iss)
+      .BindText(4, e.on_behalf_sub)
+      .BindText(5, e.on_behalf_tenant)
+      .BindText(6, e.on_behalf_user)
+      .BindText(7, e.action)
+      .BindText(8, e.patient_id)
+      .BindText(9, e.outcome)
+      .BindText(10, e.trace_id)
+      .BindText(11, e.detail)
+      .BindInt(12, e.stream_index)
+      .BindText(13, e.patient_of_alert);
+  return insert->Run();
+}
+
+absl::StatusOr<AccessLogPage> SqliteLedger::ReadAccessLog(
+    const AccessLogQuery& query) {
+  if (query.limit <= 0) {
+    return absl::InvalidArgumentError("access log query: limit must be > 0");
+  }
+  if (absl::Status s = Flush(); !s.ok()) return s;  // read-your-writes
+  absl::MutexLock lock(&read_mu_);
+  if (read_db_ == nullptr) return Closed();
+  Connection& db = *read_db_;
+  const bool by_patient = !query.patient_id.empty();
+  absl::StatusOr<Statement> select = db.Prepare(
+      absl::StrCat("SELECT at_us, caller, on_behalf_iss, on_behalf_sub, "
+                   "on_behalf_tenant, on_behalf_user, action, patient_id, "
+                   "outcome, trace_id, detail, stream_index FROM access_log "
+                   "WHERE at_us >= ?1 AND at_us < ?2",
+                   by_patient ? " AND patient_id = ?4" : "",
+                   " ORDER BY at_us, id LIMIT ?3"),
+      "read access log");
+  if (!select.ok()) return select.status();
+  auto micros = [](absl::Time t) {
+    if (t == absl::InfinitePast()) return std::numeric_limits<int64_t>::min();
+    if (t == absl::InfiniteFuture()) return std::numeric_limits<int64_t>::max();
+    return absl::ToUnixMicros(t);
+  };
+  select->BindInt(1, micros(query.from))
+      .BindInt(2, micros(query.to))
+      .BindInt(3, int64_t{query.limit} + 1);
+  if (by_patient) select->BindText(4, query.patient_id);
+  AccessLogPage page;
+  while (true) {
+    absl::StatusOr<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (page.entries.size() >= static_cast<size_t>(query.limit)) {
+      page.truncated = true;
+      break;
+    }
+    AccessEntry& e = page.entries.emplace_back();
+    e.at = absl::FromUnixMicros(select->ColumnInt(0));
+    e.caller = select->ColumnText(1);
+    e.on_behalf_iss = select->ColumnText(2);
+    e.on_behalf_sub = select->ColumnText(3);
+    e.on_behalf_tenant = select->ColumnText(4);
+    e.on_behalf_user = select->ColumnText(5);
+    e.action = select->ColumnText(6);
+    e.patient_id = select->ColumnText(7);
+    e.outcome = select->ColumnText(8);
+    e.trace_id = select->ColumnText(9);
+    e.detail = select->ColumnText(10);
+    e.stream_index = select->ColumnInt(11);
+  }
+  return page;
+}
+
+absl::StatusOr<int64_t> SqliteLedger::PruneExpired() {
+  const int64_t cutoff_us =
+      absl::ToUnixMicros(Now() - options_.access_log_retention);
+  int64_t deleted = 0;
+  while (true) {
+    absl::MutexLock lock(&write_mu_);
+    if (write_db_ == nullptr) return Closed();
+    if (absl::Status s = InjectedFault(); !s.ok()) return s;
+    Connection& db = *write_db_;
+    int changes = 0;
+    absl::Status status = InTransaction(db, [&]() -> absl::Status {
+      // Open the delete trigger for exactly the expired rows.
+      absl::StatusOr<Statement> gate = db.Prepare(
+          "UPDATE access_log_retention SET cutoff_us = ?1 WHERE only = 1",
+          "move retention cutoff");
+      if (!gate.ok()) return gate.status();
+      gate->BindInt(1, cutoff_us);
+      if (absl::Status s = gate->Run(); !s.ok()) return s;
+      absl::StatusOr<Statement> prune = db.Prepare(
+          "DELETE FROM access_log WHERE id IN (SELECT id FROM access_log "
+          "WHERE at_us < ?1 ORDER BY at_us LIMIT ?2)",
+          "prune access log");
+      if (!prune.ok()) return prune.status();
+      prune->BindInt(1, cutoff_us).BindInt(2, kPruneRowsPerTransaction);
+      if (absl::Status s = prune->Run(); !s.ok()) return s;
+      changes = sqlite3_changes(db.raw());
+      // Close the trigger again before the commit: outside this
+      // transaction no row can ever be deleted.
+      return db.Exec(
+          "UPDATE access_log_retention SET cutoff_us = 0 WHERE only = 1");
+    });
+    if (!status.ok()) return status;
+    deleted += changes;
+    if (changes < kPruneRowsPerTransaction) break;
+  }
+  absl::MutexLock lock(&mu_);
+  counters_.access_pruned += deleted;
+  return deleted;
+}
+
+void SqliteLedger::PruneIfDue() {
+  absl::StatusOr<int64_t> pruned = PruneExpired();
+  if (!pruned.ok() && options_.on_write_error) {
+    options_.on_write_error(pruned.status());
+  }
+  if (pruned.ok() && *pruned > 0 && options_.on_access_pruned) {
+    options_.on_access_pruned(*pruned);
+  }
+  absl::MutexLock lock(&mu_);
+  // A failed pass is retried at the next interval, like a successful one.
+  next_prune_ = absl::Now() + options_.access_log_prune_interval;
 }
 
 absl::StatusOr<RecordFeedbackResponse> SqliteLedger::RecordFeedback(
@@ -622,9 +832,10 @@ absl::Status SqliteLedger::Close() {
   {
     absl::MutexLock lock(&mu_);
     if (lost_ > 0) {
-      status = absl::DataLossError(absl::StrCat(
-          "the alert ledger could not write ", lost_,
-          " queued screenings before closing: ", last_write_error_.message()));
+      status = absl::DataLossError(
+          absl::StrCat("the alert ledger could not write ", lost_,
+                       " queued screenings and access records before closing: ",
+                       last_write_error_.message()));
     }
   }
   {
@@ -652,7 +863,7 @@ absl::Status SqliteLedger::Close() {
 LedgerCounters SqliteLedger::Counters() const {
   absl::MutexLock lock(&mu_);
   LedgerCounters counters = counters_;
-  counters.queue_depth = static_cast<int64_t>(queued_seq_ - committed_seq_);
+  counters.queue_depth = static_cast<int64_t>(screenings_waiting_);
   counters.writes_failing = writes_failing_;
   return counters;
 }
@@ -808,6 +1019,20 @@ absl::Status ValidateSqliteLedgerOptions(const SqliteLedgerOptions& options) {
       options.integrity_check_time_limit == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(
         "ledger options: integrity_check_time_limit must be >= 0 and finite");
+  }
+  if (options.max_queued_access_records == 0) {
+    return absl::InvalidArgumentError(
+        "ledger options: max_queued_access_records must be > 0");
+  }
+  if (options.access_log_retention <= absl::ZeroDuration() ||
+      options.access_log_retention == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        "ledger options: access_log_retention must be > 0 and finite");
+  }
+  if (options.access_log_prune_interval <= absl::ZeroDuration() ||
+      options.access_log_prune_interval == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        "ledger options: access_log_prune_interval must be > 0 and finite");
   }
   if (options.busy_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(

@@ -37,6 +37,8 @@
 //   most those of the last `flush_window` (plus, if the disk is failing,
 //   the batch being retried; new screenings are refused meanwhile).
 // - A clean Close() (needlecheckd's SIGTERM drain) commits everything.
+// - Access records (access_log.h): as issued alerts, the last
+//   `flush_window`; during a disk outage, every record still waiting.
 //
 // Thread-safety: as AlertLedger. One background writer thread per ledger.
 #ifndef SERVICE_LEDGER_SQLITE_LEDGER_H_
@@ -82,7 +84,8 @@ struct SqliteLedgerOptions {
   // >= 0. Default: 5 seconds.
   absl::Duration busy_timeout = absl::Seconds(5);
 
-  // The clock for feedback's recorded_at column. Default (null): absl::Now.
+  // The clock for feedback's recorded_at column and the retention cutoff.
+  // Default (null): absl::Now.
   std::function<absl::Time()> clock;
 
   // Called on the writer thread after a batch commit fails (the batch is
@@ -108,6 +111,23 @@ struct SqliteLedgerOptions {
   // skips the check. Must be >= 0 and finite. Default: 30 seconds (a
   // ledger of a million screenings, about 300 MB, checks in a few seconds).
   absl::Duration integrity_check_time_limit = absl::Seconds(30);
+
+  // Access records (access_log.h) queued and not yet committed, at most;
+  // they stay queued while writes fail, and a RecordAccess() beyond it is
+  // refused (UNAVAILABLE). Must be > 0. Default: 100000 (about 50 MB).
+  size_t max_queued_access_records = 100000;
+
+  // Access records older than this are deleted by the pruning pass. Must
+  // be > 0 and finite. Default: 2190 days (six years, HIPAA 164.316(b)(2)).
+  absl::Duration access_log_retention = absl::Hours(24 * 2190);
+
+  // How often the writer runs the pruning pass (the first runs at open).
+  // Must be > 0 and finite. Default: 1 hour.
+  absl::Duration access_log_prune_interval = absl::Hours(1);
+
+  // Called on the writer thread after a pruning pass deleted records: how
+  // many. Default (null): nothing.
+  std::function<void(int64_t deleted)> on_access_pruned;
 
   // Test only: while a file of this name exists, every write (screening
   // batches and feedback) fails with UNAVAILABLE as on a full disk, before

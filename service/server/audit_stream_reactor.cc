@@ -10,8 +10,12 @@
 namespace needlecheck::server {
 
 AuditStreamReactor::AuditStreamReactor(grpc::CallbackServerContext* context,
-                                       ScreeningBackend* backend)
-    : context_(context), backend_(backend) {
+                                       ScreeningBackend* backend,
+                                       AccessTrail* trail)
+    : context_(context),
+      backend_(backend),
+      trail_(trail),
+      identity_(IdentityOf(*context)) {
   StartRead(&read_bytes_);
 }
 
@@ -27,6 +31,8 @@ void AuditStreamReactor::OnReadDone(bool ok) {
     LogWarning("stream_message_unparseable", {{"method", "Audit"},
                                               {"stream_index", index_},
                                               {"bytes", read_bytes_.Length()}});
+    trail_->Record(identity_, "Audit", "", parsed, "", index_)
+        .IgnoreError();  // nothing is released
     FinishOnce(ToGrpcStatus(PrefixMessage(
         parsed, absl::StrCat("message ", index_ + 1, " of the stream "))));
     return;
@@ -37,6 +43,13 @@ void AuditStreamReactor::OnReadDone(bool ok) {
     findings_.clear();
     next_ = 0;
     status = backend_->Audit(request_, &findings_);
+  }
+  if (absl::Status recorded =
+          trail_->Record(identity_, "Audit", request_.record().patient_id(),
+                         status, request_.request_id(), index_);
+      !recorded.ok() && status.ok()) {
+    findings_.clear();
+    status = AccessNotRecorded(recorded);
   }
   if (!status.ok()) {
     FinishOnce(ToGrpcStatus(

@@ -25,6 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "needlecheck/v1/audit.pb.h"
+#include "service/server/access_trail.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
@@ -32,8 +33,10 @@ namespace needlecheck::server {
 class AuditStreamReactor
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
+  // `trail` records each request's access (access_trail.h); it must
+  // outlive the reactor.
   AuditStreamReactor(grpc::CallbackServerContext* context,
-                     ScreeningBackend* backend);
+                     ScreeningBackend* backend, AccessTrail* trail);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -47,6 +50,8 @@ class AuditStreamReactor
 
   grpc::CallbackServerContext* const context_;
   ScreeningBackend* const backend_;
+  AccessTrail* const trail_;
+  const CallIdentity identity_;
   grpc::ByteBuffer read_bytes_;
   grpc::ByteBuffer write_bytes_;
   needlecheck::v1::AuditRequest request_;

@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "service/ledger/validation.h"
 #include "service/server/log.h"
 #include "service/server/status_conversion.h"
@@ -165,6 +167,86 @@ grpc::Status HandleGetAlertStats(
     }
   }
   return FinishLedgerCall(status, "get_alert_stats_failed",
+                          /*not_found_is_caller_error=*/false);
+}
+
+namespace {
+
+constexpr int kMaxAccessLogRecords = 10000;
+
+// The start (UTC) of day `day` (YYYY-MM-DD), or a violation for `field`.
+absl::StatusOr<absl::Time> DayStart(const std::string& day) {
+  absl::CivilDay civil;
+  if (day.size() != 10 || !absl::ParseCivilTime(day, &civil)) {
+    return absl::InvalidArgumentError("not a date (YYYY-MM-DD)");
+  }
+  return absl::FromCivil(civil, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+grpc::Status HandleGetAccessLog(
+    ledger::AccessLog* access_log, const CallState& call, absl::Time now,
+    const needlecheck::v1::GetAccessLogRequest& request,
+    needlecheck::v1::GetAccessLogResponse* response) {
+  absl::Status status = CheckCall(call, now);
+  if (status.ok() && access_log == nullptr) status = LedgerDisabled();
+  ledger::AccessLogQuery query;
+  if (status.ok()) {
+    std::vector<engine::FieldViolation> violations;
+    absl::StatusOr<absl::Time> from = DayStart(request.from_date());
+    absl::StatusOr<absl::Time> to = DayStart(request.to_date());
+    if (!from.ok()) {
+      violations.push_back({"from_date", std::string(from.status().message())});
+    }
+    if (!to.ok()) {
+      violations.push_back({"to_date", std::string(to.status().message())});
+    }
+    if (from.ok() && to.ok() && *to < *from) {
+      violations.push_back({"to_date", "before from_date"});
+    }
+    if (request.limit() < 0 || request.limit() > kMaxAccessLogRecords) {
+      violations.push_back(
+          {"limit", absl::StrCat("must be 0..", kMaxAccessLogRecords)});
+    }
+    if (!violations.empty()) {
+      status = BadRequestError("invalid access log request", violations);
+    } else {
+      query.from = *from;
+      query.to = *to + absl::Hours(24);
+      query.patient_id = request.patient_id();
+      query.limit =
+          request.limit() == 0 ? kMaxAccessLogRecords : request.limit();
+    }
+  }
+  if (status.ok()) {
+    absl::StatusOr<ledger::AccessLogPage> page =
+        access_log->ReadAccessLog(query);
+    if (page.ok()) {
+      for (const ledger::AccessEntry& entry : page->entries) {
+        *response->add_records() = ToProto(entry);
+      }
+      response->set_truncated(page->truncated);
+    } else {
+      status = page.status();
+    }
+  }
+  return FinishLedgerCall(status, "get_access_log_failed",
+                          /*not_found_is_caller_error=*/false);
+}
+
+grpc::Status HandleRecordAccess(
+    AccessTrail& trail, const CallIdentity& identity, const CallState& call,
+    absl::Time now, const needlecheck::v1::RecordAccessRequest& request) {
+  absl::Status status = CheckCall(call, now);
+  if (status.ok() && !trail.enabled()) status = LedgerDisabled();
+  if (status.ok()) status = trail.RecordFetches(identity, request);
+  if (!status.ok() && !absl::IsInvalidArgument(status) &&
+      !absl::IsUnimplemented(status) && !absl::IsCancelled(status) &&
+      !absl::IsDeadlineExceeded(status)) {
+    status = AccessNotRecorded(status);
+  }
+  return FinishLedgerCall(status, "record_access_failed",
                           /*not_found_is_caller_error=*/false);
 }
 

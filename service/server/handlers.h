@@ -23,10 +23,12 @@
 #include "absl/time/time.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
+#include "needlecheck/v1/access_log.pb.h"
 #include "needlecheck/v1/knowledge_base.pb.h"
 #include "needlecheck/v1/ledger.pb.h"
 #include "needlecheck/v1/screening.pb.h"
 #include "service/ledger/alert_ledger.h"
+#include "service/server/access_trail.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
@@ -62,6 +64,21 @@ grpc::Status HandleGetAlertStats(
     ledger::AlertLedger* ledger, const CallState& call, absl::Time now,
     const needlecheck::v1::GetAlertStatsRequest& request,
     needlecheck::v1::AlertStats* response);
+
+// GetAccessLog: the access trail between two UTC days (both required,
+// YYYY-MM-DD, from <= to), optionally one patient's, oldest first, at most
+// `limit` records (0: 10000; more than 10000 is INVALID_ARGUMENT).
+// UNIMPLEMENTED without a trail (--ledger=none).
+grpc::Status HandleGetAccessLog(
+    ledger::AccessLog* access_log, const CallState& call, absl::Time now,
+    const needlecheck::v1::GetAccessLogRequest& request,
+    needlecheck::v1::GetAccessLogResponse* response);
+
+// RecordAccess: the caller's FHIR fetches into the trail
+// (AccessTrail::RecordFetches). UNIMPLEMENTED without a trail.
+grpc::Status HandleRecordAccess(
+    AccessTrail& trail, const CallIdentity& identity, const CallState& call,
+    absl::Time now, const needlecheck::v1::RecordAccessRequest& request);
 
 // Logs a failed screening (never its content). `position` is the index in
 // a stream, or -1 for a unary call.

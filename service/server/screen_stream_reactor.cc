@@ -10,8 +10,12 @@
 namespace needlecheck::server {
 
 ScreenStreamReactor::ScreenStreamReactor(grpc::CallbackServerContext* context,
-                                         ScreeningBackend* backend)
-    : context_(context), backend_(backend) {
+                                         ScreeningBackend* backend,
+                                         AccessTrail* trail)
+    : context_(context),
+      backend_(backend),
+      trail_(trail),
+      identity_(IdentityOf(*context)) {
   StartRead(&read_bytes_);
 }
 
@@ -28,6 +32,8 @@ void ScreenStreamReactor::OnReadDone(bool ok) {
     LogWarning("stream_message_unparseable", {{"method", "ScreenStream"},
                                               {"stream_index", index_},
                                               {"bytes", read_bytes_.Length()}});
+    trail_->Record(identity_, "ScreenStream", "", parsed, "", index_)
+        .IgnoreError();  // nothing is released
     FinishOnce(ToGrpcStatus(PrefixMessage(
         parsed, absl::StrCat("message ", index_ + 1, " of the stream "))));
     return;
@@ -37,6 +43,14 @@ void ScreenStreamReactor::OnReadDone(bool ok) {
   if (status.ok()) {
     response_.Clear();
     status = backend_->Screen(request_, &response_);
+  }
+  if (absl::Status recorded = trail_->Record(
+          identity_, "ScreenStream", request_.record().patient_id(), status,
+          response_.request_id().empty() ? request_.request_id()
+                                         : response_.request_id(),
+          index_);
+      !recorded.ok() && status.ok()) {
+    status = AccessNotRecorded(recorded);
   }
   if (status.ok()) status = SerializeWireMessage(response_, &write_bytes_);
   if (!status.ok()) {

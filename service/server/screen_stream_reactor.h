@@ -29,6 +29,7 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "needlecheck/v1/screening.pb.h"
+#include "service/server/access_trail.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
@@ -36,8 +37,10 @@ namespace needlecheck::server {
 class ScreenStreamReactor
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
+  // `trail` records each request's access (access_trail.h); it must
+  // outlive the reactor.
   ScreenStreamReactor(grpc::CallbackServerContext* context,
-                      ScreeningBackend* backend);
+                      ScreeningBackend* backend, AccessTrail* trail);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -48,6 +51,8 @@ class ScreenStreamReactor
 
   grpc::CallbackServerContext* const context_;
   ScreeningBackend* const backend_;
+  AccessTrail* const trail_;
+  const CallIdentity identity_;
   grpc::ByteBuffer read_bytes_;
   grpc::ByteBuffer write_bytes_;
   needlecheck::v1::ScreenRequest request_;

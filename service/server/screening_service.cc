@@ -2,8 +2,10 @@
 
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "service/server/access_trail.h"
 #include "service/server/audit_stream_reactor.h"
 #include "service/server/handlers.h"
 #include "service/server/log.h"
@@ -14,19 +16,31 @@
 namespace needlecheck::server {
 namespace {
 
-// The refusal of `method` for the client of `context`, or OK.
-absl::Status Authorize(const Authorizer* authorizer,
+absl::Status ToAbsl(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+// The refusal of `method` for the client of `context`, or OK. A refused
+// attempt goes into the access trail too (who tried which method; no
+// patient: the request is never read).
+absl::Status Authorize(const Authorizer* authorizer, AccessTrail* trail,
                        const grpc::CallbackServerContext& context,
                        absl::string_view method) {
   if (authorizer == nullptr) return absl::OkStatus();
-  return authorizer->Authorize(context, method);
+  absl::Status status = authorizer->Authorize(context, method);
+  if (!status.ok()) {
+    trail->Record(IdentityOf(context), method, "", status).IgnoreError();
+  }
+  return status;
 }
 
 // A unary call refused before its handler; null when allowed.
 grpc::ServerUnaryReactor* RefuseUnary(const Authorizer* authorizer,
+                                      AccessTrail* trail,
                                       grpc::CallbackServerContext* context,
                                       absl::string_view method) {
-  absl::Status status = Authorize(authorizer, *context, method);
+  absl::Status status = Authorize(authorizer, trail, *context, method);
   if (status.ok()) return nullptr;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
@@ -45,33 +59,44 @@ class RefusedBidiReactor final
 };
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RefuseStream(
-    const Authorizer* authorizer, grpc::CallbackServerContext* context,
-    absl::string_view method) {
-  absl::Status status = Authorize(authorizer, *context, method);
+    const Authorizer* authorizer, AccessTrail* trail,
+    grpc::CallbackServerContext* context, absl::string_view method) {
+  absl::Status status = Authorize(authorizer, trail, *context, method);
   if (status.ok()) return nullptr;
   // gRPC owns the reactor from here; it deletes itself in OnDone().
   return std::make_unique<RefusedBidiReactor>(status).release();
 }
 
 // A unary call: parses the request, runs `handle(const Request&,
-// Response*) -> grpc::Status` and serializes its response.
-template <typename Request, typename Response, typename Handle>
+// Response*) -> grpc::Status`, records the access (`record(const Request&,
+// const Response&, const absl::Status&) -> absl::Status`; an unparseable
+// request is recorded as an empty one) and serializes its response. An
+// access that cannot be recorded is answered UNAVAILABLE, without the
+// response (access_trail.h).
+template <typename Request, typename Response, typename Handle,
+          typename RecordAccess>
 grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
                                      absl::string_view method,
                                      const grpc::ByteBuffer& request_bytes,
                                      grpc::ByteBuffer* response_bytes,
-                                     Handle handle) {
+                                     Handle handle, RecordAccess record) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Request request;
+  Response response;
   if (absl::Status parsed = ParseWireMessage(request_bytes, &request);
       !parsed.ok()) {
     LogWarning("request_unparseable",
                {{"method", method}, {"bytes", request_bytes.Length()}});
-    reactor->Finish(ToGrpcStatus(PrefixMessage(parsed, "the request ")));
+    const absl::Status status = PrefixMessage(parsed, "the request ");
+    record(Request(), response, status).IgnoreError();  // nothing released
+    reactor->Finish(ToGrpcStatus(status));
     return reactor;
   }
-  Response response;
   grpc::Status status = handle(request, &response);
+  if (absl::Status recorded = record(request, response, ToAbsl(status));
+      !recorded.ok() && status.ok()) {
+    status = ToGrpcStatus(AccessNotRecorded(recorded));
+  }
   if (status.ok()) {
     status = ToGrpcStatus(SerializeWireMessage(response, response_bytes));
   }
@@ -79,12 +104,15 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// For calls that touch no patient data.
+absl::Status NotRecorded() { return absl::OkStatus(); }
+
 }  // namespace
 
 grpc::ServerUnaryReactor* ScreeningServiceImpl::Screen(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "Screen")) {
+  if (auto* refused = RefuseUnary(authorizer_, &trail_, context, "Screen")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::ScreenRequest,
@@ -94,31 +122,42 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::Screen(
                       needlecheck::v1::ScreenResponse* out) {
         return HandleScreen(*backend_, GetCallState(*context), absl::Now(), r,
                             out);
+      },
+      [this, context](const needlecheck::v1::ScreenRequest& r,
+                      const needlecheck::v1::ScreenResponse& out,
+                      const absl::Status& status) {
+        return trail_.Record(
+            IdentityOf(*context), "Screen", r.record().patient_id(), status,
+            out.request_id().empty() ? r.request_id() : out.request_id());
       });
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ScreeningServiceImpl::ScreenStream(grpc::CallbackServerContext* context) {
-  if (auto* refused = RefuseStream(authorizer_, context, "ScreenStream")) {
+  if (auto* refused =
+          RefuseStream(authorizer_, &trail_, context, "ScreenStream")) {
     return refused;
   }
   // gRPC owns the reactor from here; it deletes itself in OnDone().
-  return std::make_unique<ScreenStreamReactor>(context, backend_).release();
+  return std::make_unique<ScreenStreamReactor>(context, backend_, &trail_)
+      .release();
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ScreeningServiceImpl::Audit(grpc::CallbackServerContext* context) {
-  if (auto* refused = RefuseStream(authorizer_, context, "Audit")) {
+  if (auto* refused = RefuseStream(authorizer_, &trail_, context, "Audit")) {
     return refused;
   }
   // gRPC owns the reactor from here; it deletes itself in OnDone().
-  return std::make_unique<AuditStreamReactor>(context, backend_).release();
+  return std::make_unique<AuditStreamReactor>(context, backend_, &trail_)
+      .release();
 }
 
 grpc::ServerUnaryReactor* ScreeningServiceImpl::GetKnowledgeBase(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "GetKnowledgeBase")) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "GetKnowledgeBase")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::GetKnowledgeBaseRequest,
@@ -128,13 +167,17 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::GetKnowledgeBase(
                       needlecheck::v1::KnowledgeBase* out) {
         return HandleGetKnowledgeBase(*backend_, GetCallState(*context),
                                       absl::Now(), out);
+      },
+      [](const auto&, const auto&, const absl::Status&) {
+        return NotRecorded();
       });
 }
 
 grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordFeedback(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "RecordFeedback")) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "RecordFeedback")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::RecordFeedbackRequest,
@@ -144,13 +187,21 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordFeedback(
                       needlecheck::v1::RecordFeedbackResponse* out) {
         return HandleRecordFeedback(ledger_, GetCallState(*context),
                                     absl::Now(), r, out);
+      },
+      [this, context](const needlecheck::v1::RecordFeedbackRequest& r,
+                      const needlecheck::v1::RecordFeedbackResponse&,
+                      const absl::Status& status) {
+        // The patient is the alert's, looked up by the ledger.
+        return trail_.Record(IdentityOf(*context), "RecordFeedback", "", status,
+                             r.alert_id(), -1, r.alert_id());
       });
 }
 
 grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAlertStats(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  if (auto* refused = RefuseUnary(authorizer_, context, "GetAlertStats")) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "GetAlertStats")) {
     return refused;
   }
   return ServeUnary<needlecheck::v1::GetAlertStatsRequest,
@@ -160,6 +211,58 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAlertStats(
                       needlecheck::v1::AlertStats* out) {
         return HandleGetAlertStats(ledger_, GetCallState(*context), absl::Now(),
                                    r, out);
+      },
+      [this, context](const needlecheck::v1::GetAlertStatsRequest& r,
+                      const needlecheck::v1::AlertStats&,
+                      const absl::Status& status) {
+        return trail_.Record(IdentityOf(*context), "GetAlertStats", "", status,
+                             absl::StrCat(r.from_date(), "..", r.to_date()));
+      });
+}
+
+grpc::ServerUnaryReactor* ScreeningServiceImpl::GetAccessLog(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "GetAccessLog")) {
+    return refused;
+  }
+  return ServeUnary<needlecheck::v1::GetAccessLogRequest,
+                    needlecheck::v1::GetAccessLogResponse>(
+      context, "GetAccessLog", *request, response,
+      [this, context](const needlecheck::v1::GetAccessLogRequest& r,
+                      needlecheck::v1::GetAccessLogResponse* out) {
+        return HandleGetAccessLog(access_log_, GetCallState(*context),
+                                  absl::Now(), r, out);
+      },
+      [this, context](const needlecheck::v1::GetAccessLogRequest& r,
+                      const needlecheck::v1::GetAccessLogResponse&,
+                      const absl::Status& status) {
+        // Reading the trail discloses patient ids: it is an access too.
+        return trail_.Record(IdentityOf(*context), "GetAccessLog",
+                             r.patient_id(), status,
+                             absl::StrCat(r.from_date(), "..", r.to_date()));
+      });
+}
+
+grpc::ServerUnaryReactor* ScreeningServiceImpl::RecordAccess(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  if (auto* refused =
+          RefuseUnary(authorizer_, &trail_, context, "RecordAccess")) {
+    return refused;
+  }
+  return ServeUnary<needlecheck::v1::RecordAccessRequest,
+                    needlecheck::v1::RecordAccessResponse>(
+      context, "RecordAccess", *request, response,
+      [this, context](const needlecheck::v1::RecordAccessRequest& r,
+                      needlecheck::v1::RecordAccessResponse* /*out*/) {
+        return HandleRecordAccess(trail_, IdentityOf(*context),
+                                  GetCallState(*context), absl::Now(), r);
+      },
+      [](const auto&, const auto&, const absl::Status&) {
+        // The fetches are the records; a failed call wrote none.
+        return NotRecorded();
       });
 }
 

@@ -24,8 +24,8 @@
 #include "grpcpp/server_builder.h"
 #include "service/ledger/sqlite_ledger.h"
 #include "service/server/log.h"
-#include "service/server/reload_worker.h"
 #include "service/server/log_limiter.h"
+#include "service/server/reload_worker.h"
 
 namespace needlecheck::server {
 namespace {
@@ -299,7 +299,8 @@ void NeedlecheckServer::SetServingStatus(bool serving) {
 
 absl::Status NeedlecheckServer::OpenLedger() {
   if (options_.ledger == "none") {
-    LogInfo("ledger_disabled");
+    LogWarning("ledger_disabled",
+               {{"consequence", "no alert ids and no access-audit trail"}});
     return absl::OkStatus();
   }
   ledger::SqliteLedgerOptions ledger_options;
@@ -307,6 +308,10 @@ absl::Status NeedlecheckServer::OpenLedger() {
   ledger_options.flush_window = options_.ledger_flush_window;
   ledger_options.integrity_check_time_limit = options_.ledger_check_time_limit;
   ledger_options.fail_writes_while_exists = options_.ledger_test_fault_file;
+  ledger_options.access_log_retention = options_.access_log_retention;
+  ledger_options.on_access_pruned = [](int64_t deleted) {
+    LogInfo("access_log_pruned", {{"records_deleted", deleted}});
+  };
   ledger_options.on_batch_committed = [metrics = metrics_.get()](
                                           absl::Duration took, size_t) {
     metrics->LedgerBatchCommitted(took);
@@ -381,13 +386,14 @@ absl::Status NeedlecheckServer::OpenLedger() {
           "serving; damage in the unchecked part would show as "
           "failing ledger writes"}});
   }
-  LogInfo(
-      "ledger_opened",
-      {{"path", path},
-       {"created", report.created ? "true" : "false"},
-       {"integrity_check", check},
-       {"check_ms", absl::ToInt64Milliseconds(report.check_took)},
-       {"flush_window", absl::FormatDuration(options_.ledger_flush_window)}});
+  LogInfo("ledger_opened",
+          {{"path", path},
+           {"created", report.created ? "true" : "false"},
+           {"integrity_check", check},
+           {"check_ms", absl::ToInt64Milliseconds(report.check_took)},
+           {"flush_window", absl::FormatDuration(options_.ledger_flush_window)},
+           {"access_log_retention_days",
+            absl::ToInt64Hours(options_.access_log_retention) / 24}});
   return absl::OkStatus();
 }
 
@@ -406,7 +412,10 @@ void NeedlecheckServer::CloseLedger() {
                             {"feedback_recorded", c.feedback_recorded},
                             {"feedback_duplicates", c.feedback_duplicates},
                             {"feedback_refused", c.feedback_refused},
-                            {"queue_depth", c.queue_depth}});
+                            {"queue_depth", c.queue_depth},
+                            {"access_queued", c.access_queued},
+                            {"access_refused", c.access_refused},
+                            {"access_pruned", c.access_pruned}});
 }
 
 absl::Status NeedlecheckServer::ledger_close_status() const {

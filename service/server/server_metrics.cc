@@ -158,6 +158,8 @@ class FeedbackMetricsLedger final : public ledger::AlertLedger {
       const needlecheck::v1::GetAlertStatsRequest& request) override {
     return inner_->GetAlertStats(request);
   }
+  // The trail lives in the wrapped ledger's database.
+  ledger::AccessLog* access_log() override { return inner_->access_log(); }
   absl::Status Flush() override { return inner_->Flush(); }
   absl::Status Close() override { return inner_->Close(); }
   ledger::LedgerCounters Counters() const override {

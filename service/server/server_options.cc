@@ -137,6 +137,11 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return absl::InvalidArgumentError(
         "ledger_flush_window: must be between 0 and 10 seconds");
   }
+  if (options.access_log_retention < absl::Hours(24) ||
+      options.access_log_retention > absl::Hours(24 * 36525)) {
+    return absl::InvalidArgumentError(
+        "access_log_retention_days: must be between 1 and 36525 days");
+  }
   if (options.ledger_check_time_limit < absl::ZeroDuration() ||
       options.ledger_check_time_limit > absl::Hours(1)) {
     return absl::InvalidArgumentError(

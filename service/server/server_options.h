@@ -115,6 +115,12 @@ struct ServerOptions {
   // 10 seconds. Default: 200 ms.
   absl::Duration ledger_flush_window = absl::Milliseconds(200);
 
+  // The access-audit trail (service/ledger/access_log.h) lives in the
+  // ledger's database; records older than this are deleted by an hourly
+  // pruning pass (the first at start). Must be at least 1 day and at most
+  // 100 years. Default: 2190 days (six years).
+  absl::Duration access_log_retention = absl::Hours(24 * 2190);
+
   // --- Alert ledger: integrity at start, recovery, fault injection ---
   // How long the integrity check of an existing ledger file (PRAGMA
   // quick_check) may take at start. A damaged, empty or non-SQLite file

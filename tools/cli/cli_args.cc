@@ -408,6 +408,7 @@ Usage:
   needlecheck stats [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--rule ID]... [--top N]
                     [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
   needlecheck health [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
+  needlecheck access-log --from YYYY-MM-DD --to YYYY-MM-DD [--patient ID] [--json] [TLS flags]
   needlecheck --help
 
 Commands:
@@ -428,6 +429,10 @@ Commands:
   stats     Calls ScreeningService.GetAlertStats and prints, per rule, alerts fired,
             accepted, overridden, the override rate and the top override reasons
             (see 'needlecheck stats --help').
+  access-log
+            Calls ScreeningService.GetAccessLog and prints the access-audit trail:
+            who accessed which patient's data, when, how, with what outcome
+            (see 'needlecheck access-log --help').
   health    Calls grpc.health.v1.Health/Check (service "") and prints SERVING or
             NOT_SERVING (or the error); exits 0 only when SERVING, for probes and
             scripts.

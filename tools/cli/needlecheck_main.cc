@@ -22,6 +22,7 @@
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "service/kb/knowledge_base.h"
+#include "tools/cli/access_log_command.h"
 #include "tools/cli/cli_args.h"
 #include "tools/cli/cli_output.h"
 #include "tools/cli/stats_command.h"
@@ -187,6 +188,10 @@ int Main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "stats") {
     return RunStatsCommand({args.begin() + 1, args.end()});  // stats_command.h
+  }
+  if (!args.empty() && args[0] == "access-log") {
+    return RunAccessLogCommand(
+        {args.begin() + 1, args.end()});  // access_log_command.h
   }
   absl::StatusOr<CliInvocation> inv = ParseCommandLine(args);
   if (!inv.ok()) {

@@ -62,6 +62,45 @@ CREATE INDEX screenings_by_day ON screenings(screened_day);
 CREATE INDEX alerts_by_day_rule ON alerts(issued_day, rule_id, severity);
 )sql";
 
+// Version 3: the access-audit trail (access_log.h). Append-only: triggers
+// abort every UPDATE, and every DELETE of a row at or after the retention
+// cutoff, which is 0 except inside the pruning pass's transaction (a
+// missing cutoff row counts as 0, so deleting it opens nothing). Times are Unix microseconds (UTC).
+constexpr char kV3[] = R"sql(
+CREATE TABLE access_log (
+  id INTEGER PRIMARY KEY,
+  at_us INTEGER NOT NULL,
+  caller TEXT NOT NULL,
+  on_behalf_iss TEXT NOT NULL DEFAULT '',
+  on_behalf_sub TEXT NOT NULL DEFAULT '',
+  on_behalf_tenant TEXT NOT NULL DEFAULT '',
+  on_behalf_user TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL,
+  patient_id TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL,
+  trace_id TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '',
+  stream_index INTEGER NOT NULL DEFAULT -1
+);
+CREATE INDEX access_log_by_time ON access_log(at_us);
+CREATE INDEX access_log_by_patient ON access_log(patient_id, at_us);
+CREATE TABLE access_log_retention (
+  only INTEGER PRIMARY KEY CHECK (only = 1),
+  cutoff_us INTEGER NOT NULL
+);
+INSERT INTO access_log_retention (only, cutoff_us) VALUES (1, 0);
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+BEGIN
+  SELECT RAISE(ABORT, 'access_log is append-only: records are never updated');
+END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+WHEN old.at_us >= COALESCE((SELECT cutoff_us FROM access_log_retention
+                            WHERE only = 1), 0)
+BEGIN
+  SELECT RAISE(ABORT, 'access_log is append-only: only the pruning pass deletes, and only records past the retention period');
+END;
+)sql";
+
 absl::Status FailedPrecondition(const std::string& path,
                                 absl::string_view problem) {
   return absl::FailedPreconditionError(
@@ -74,6 +113,7 @@ const std::vector<Migration>& Migrations() {
   static const auto* const kMigrations = new std::vector<Migration>{
       {1, "tables: screenings, alerts, feedback, feedback_suggestions", kV1},
       {2, "indexes for alert statistics", kV2},
+      {3, "access-audit trail: access_log, append-only", kV3},
   };
   return *kMigrations;
 }

@@ -31,9 +31,10 @@ using Json = nlohmann::json;
 class FakeScreening : public ScreeningClient {
  public:
   absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
-      const needlecheck::v1::ScreenRequest& request,
-      absl::Time deadline) override {
+      const needlecheck::v1::ScreenRequest& request, absl::Time deadline,
+      const OnBehalfOf& on_behalf) override {
     screened.push_back(request);
+    screen_on_behalf.push_back(on_behalf);
     deadlines.push_back(deadline);
     if (!screen_status.ok()) return screen_status;
     return response;
@@ -48,13 +49,25 @@ class FakeScreening : public ScreeningClient {
     return kb;
   }
   absl::StatusOr<needlecheck::v1::RecordFeedbackResponse> RecordFeedback(
-      const needlecheck::v1::RecordFeedbackRequest& request) override {
+      const needlecheck::v1::RecordFeedbackRequest& request,
+      const OnBehalfOf& on_behalf) override {
     feedback.push_back(request);
+    feedback_on_behalf.push_back(on_behalf);
     if (!feedback_status.ok()) return feedback_status;
     return needlecheck::v1::RecordFeedbackResponse();
   }
 
+  absl::Status RecordAccess(const needlecheck::v1::RecordAccessRequest& request,
+                            absl::Time, const OnBehalfOf&) override {
+    accesses.push_back(request);
+    return access_status;
+  }
+
   std::vector<needlecheck::v1::ScreenRequest> screened;
+  std::vector<OnBehalfOf> screen_on_behalf;
+  std::vector<OnBehalfOf> feedback_on_behalf;
+  std::vector<needlecheck::v1::RecordAccessRequest> accesses;
+  absl::Status access_status;
   std::vector<absl::Time> deadlines;
   std::vector<needlecheck::v1::RecordFeedbackRequest> feedback;
   needlecheck::v1::ScreenResponse response;
@@ -641,6 +654,85 @@ TEST_F(CdsServiceTest, FeedbackBatchOverTheLimitIs400) {
   EXPECT_EQ(r.status, 400);
   EXPECT_THAT(Diagnostics(r), HasSubstr("limit of 3"));
   EXPECT_TRUE(screening_.feedback.empty());
+}
+
+}  // namespace
+}  // namespace needlecheck::cds_hooks
+
+namespace needlecheck::cds_hooks {
+namespace {
+
+// The gateway's access-trail part: the fetches it made (query values
+// stripped, each outcome) go to RecordAccess before the data is used; a
+// trail that cannot record them stops the hook with 503; a needlecheckd
+// without a trail (UNIMPLEMENTED) does not.
+class CdsServiceAccessTest : public CdsServiceTest {};
+
+TEST_F(CdsServiceAccessTest, FetchesAreRecordedWithoutQueryValues) {
+  Make(false);
+  Json j = NeedsFetching("https://ehr.example.org/fhir/");
+  j["context"]["userId"] = "Practitioner/u9";
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety", j.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(screening_.accesses.size(), 1u);
+  const needlecheck::v1::RecordAccessRequest& access = screening_.accesses[0];
+  EXPECT_EQ(access.patient_id(), "pat1");
+  ASSERT_EQ(access.fetches_size(), 3);
+  EXPECT_EQ(access.fetches(0).url(),
+            "https://ehr.example.org/fhir/AllergyIntolerance?patient=");
+  EXPECT_EQ(access.fetches(2).url(),
+            "https://ehr.example.org/fhir/Procedure?patient=&page=");
+  EXPECT_EQ(access.fetches(0).outcome(), "OK");
+  ASSERT_EQ(screening_.screen_on_behalf.size(), 1u);
+  EXPECT_EQ(screening_.screen_on_behalf[0].user_id, "Practitioner/u9");
+
+  // A failed fetch is recorded too, with its code; the answer stays 412.
+  fhir_.status = absl::NotFoundError("404");
+  r = Call("POST", "/cds-services/microneedling-safety", j.dump());
+  EXPECT_EQ(r.status, 412);
+  ASSERT_EQ(screening_.accesses.size(), 2u);
+  ASSERT_EQ(screening_.accesses[1].fetches_size(), 1);
+  EXPECT_EQ(screening_.accesses[1].fetches(0).outcome(), "NOT_FOUND");
+}
+
+TEST_F(CdsServiceAccessTest, UnrecordableFetchesStopTheHook) {
+  Make(false);
+  screening_.access_status = absl::UnavailableError("queue full");
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety",
+                        NeedsFetching("https://ehr.example.org/fhir/").dump());
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_TRUE(screening_.screened.empty());
+
+  // A failed fetch used nothing: still the generic 412.
+  fhir_.status = absl::UnavailableError("refused");
+  r = Call("POST", "/cds-services/microneedling-safety",
+           NeedsFetching("https://ehr.example.org/fhir/").dump());
+  EXPECT_EQ(r.status, 412) << r.body;
+  fhir_.status = absl::OkStatus();
+
+  screening_.access_status = absl::UnimplementedError("--ledger=none");
+  r = Call("POST", "/cds-services/microneedling-safety",
+           NeedsFetching("https://ehr.example.org/fhir/").dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(CdsServiceAccessTest, TraceparentIsPassedOnOnlyWhenPrintable) {
+  Make(false);
+  const std::string body = MicroneedlingOrderSign().dump();
+  HttpRequest request;
+  request.method = "POST";
+  request.path = "/cds-services/microneedling-safety";
+  request.headers["content-type"] = "application/json";
+  request.headers["traceparent"] =
+      "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  request.body = body;
+  ASSERT_EQ(service_->Handle(request).status, 200);
+  request.headers["traceparent"] = "00-\x01bad";
+  ASSERT_EQ(service_->Handle(request).status, 200);
+  ASSERT_EQ(screening_.screen_on_behalf.size(), 2u);
+  EXPECT_EQ(screening_.screen_on_behalf[0].traceparent,
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  EXPECT_EQ(screening_.screen_on_behalf[1].traceparent, "");
 }
 
 }  // namespace

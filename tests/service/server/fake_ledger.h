@@ -41,6 +41,7 @@ class FakeLedger : public ledger::AlertLedger {
   absl::Status Flush() override { return absl::OkStatus(); }
   absl::Status Close() override { return absl::OkStatus(); }
   ledger::LedgerCounters Counters() const override { return {}; }
+  ledger::AccessLog* access_log() override { return nullptr; }
 
   absl::Status record_status;
   absl::Status feedback_status;
