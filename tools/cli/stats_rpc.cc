@@ -15,6 +15,50 @@
 
 namespace needlecheck::cli {
 
+namespace {
+
+// What `stats` and `access-log` share once their flags are parsed: the
+// channel from the TLS flags, one call with the deadline, and an error text
+// with the hint that fits the code. `call` makes the RPC into `response`;
+// `format` prints it.
+template <typename Options, typename Response, typename Call, typename Format>
+int CallLedgerRead(const Options& options, absl::string_view rpc,
+                   absl::string_view unimplemented_hint, Call call,
+                   Format format) {
+  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
+      needlecheck::grpc_client::LoadClientChannelSecurity(options.tls, "");
+  if (!security.ok()) {
+    std::cerr << "needlecheck: " << security.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto stub = needlecheck::v1::ScreeningService::NewStub(
+      needlecheck::grpc_client::NewClientChannel(options.server, *security));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(options.timeout));
+  Response response;
+  const grpc::Status status = call(*stub, &context, &response);
+  if (!status.ok()) {
+    const auto code = static_cast<absl::StatusCode>(status.error_code());
+    std::string text = FormatRpcError(rpc, code, status.error_message(),
+                                      status.error_details());
+    if (code == absl::StatusCode::kUnavailable) {
+      absl::StrAppend(&text, "  (",
+                      needlecheck::grpc_client::ConnectionHint(
+                          *security, options.server, "--server"),
+                      ")\n");
+    } else if (code == absl::StatusCode::kUnimplemented) {
+      absl::StrAppend(&text, "  (", unimplemented_hint, ")\n");
+    }
+    std::cerr << "needlecheck: " << text;
+    return code == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitRpc;
+  }
+  std::cout << format(response);
+  return kExitOk;
+}
+
+}  // namespace
+
 int RunStatsCommand(const std::vector<std::string>& args) {
   absl::StatusOr<StatsOptions> options = ParseStatsArgs(args);
   if (!options.ok()) {
@@ -26,39 +70,19 @@ int RunStatsCommand(const std::vector<std::string>& args) {
     std::cout << StatsUsageText();
     return kExitOk;
   }
-  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
-      needlecheck::grpc_client::LoadClientChannelSecurity(options->tls, "");
-  if (!security.ok()) {
-    std::cerr << "needlecheck: " << security.status().message() << "\n";
-    return kExitUsage;
-  }
-  auto stub = needlecheck::v1::ScreeningService::NewStub(
-      needlecheck::grpc_client::NewClientChannel(options->server, *security));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(options->timeout));
-  needlecheck::v1::AlertStats stats;
-  const grpc::Status status =
-      stub->GetAlertStats(&context, BuildStatsRequest(*options), &stats);
-  if (!status.ok()) {
-    const auto code = static_cast<absl::StatusCode>(status.error_code());
-    std::string text = FormatRpcError(
-        "GetAlertStats", code, status.error_message(), status.error_details());
-    if (code == absl::StatusCode::kUnavailable) {
-      absl::StrAppend(&text, "  (",
-                      needlecheck::grpc_client::ConnectionHint(
-                          *security, options->server, "--server"),
-                      ")\n");
-    } else if (code == absl::StatusCode::kUnimplemented) {
-      absl::StrAppend(&text,
-                      "  (the server runs without an alert ledger: "
-                      "--ledger=none)\n");
-    }
-    std::cerr << "needlecheck: " << text;
-    return code == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitRpc;
-  }
-  std::cout << (options->json ? ToJson(stats) : FormatAlertStats(stats));
-  return kExitOk;
+  const needlecheck::v1::GetAlertStatsRequest request =
+      BuildStatsRequest(*options);
+  return CallLedgerRead<StatsOptions, needlecheck::v1::AlertStats>(
+      *options, "GetAlertStats",
+      "the server runs without an alert ledger: --ledger=none",
+      [&request](needlecheck::v1::ScreeningService::Stub& stub,
+                 grpc::ClientContext* context,
+                 needlecheck::v1::AlertStats* stats) {
+        return stub.GetAlertStats(context, request, stats);
+      },
+      [json = options->json](const needlecheck::v1::AlertStats& stats) {
+        return json ? ToJson(stats) : FormatAlertStats(stats);
+      });
 }
 
 int RunAccessLogCommand(const std::vector<std::string>& args) {
@@ -72,39 +96,21 @@ int RunAccessLogCommand(const std::vector<std::string>& args) {
     std::cout << AccessLogUsageText();
     return kExitOk;
   }
-  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
-      needlecheck::grpc_client::LoadClientChannelSecurity(options->tls, "");
-  if (!security.ok()) {
-    std::cerr << "needlecheck: " << security.status().message() << "\n";
-    return kExitUsage;
-  }
-  auto stub = needlecheck::v1::ScreeningService::NewStub(
-      needlecheck::grpc_client::NewClientChannel(options->server, *security));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(options->timeout));
-  needlecheck::v1::GetAccessLogResponse log;
-  const grpc::Status status =
-      stub->GetAccessLog(&context, BuildAccessLogRequest(*options), &log);
-  if (!status.ok()) {
-    const auto code = static_cast<absl::StatusCode>(status.error_code());
-    std::string text = FormatRpcError(
-        "GetAccessLog", code, status.error_message(), status.error_details());
-    if (code == absl::StatusCode::kUnavailable) {
-      absl::StrAppend(&text, "  (",
-                      needlecheck::grpc_client::ConnectionHint(
-                          *security, options->server, "--server"),
-                      ")\n");
-    } else if (code == absl::StatusCode::kUnimplemented) {
-      absl::StrAppend(&text,
-                      "  (the server runs without a ledger: --ledger=none, "
-                      "so it keeps no access trail)\n");
-    }
-    std::cerr << "needlecheck: " << text;
-    return code == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitRpc;
-  }
-  std::cout << (options->json ? ToJson(log) : FormatAccessLog(log));
-  return kExitOk;
+  const needlecheck::v1::GetAccessLogRequest request =
+      BuildAccessLogRequest(*options);
+  return CallLedgerRead<AccessLogOptions,
+                        needlecheck::v1::GetAccessLogResponse>(
+      *options, "GetAccessLog",
+      "the server runs without a ledger: --ledger=none, so it keeps no "
+      "access trail",
+      [&request](needlecheck::v1::ScreeningService::Stub& stub,
+                 grpc::ClientContext* context,
+                 needlecheck::v1::GetAccessLogResponse* log) {
+        return stub.GetAccessLog(context, request, log);
+      },
+      [json = options->json](const needlecheck::v1::GetAccessLogResponse& log) {
+        return json ? ToJson(log) : FormatAccessLog(log);
+      });
 }
 
 }  // namespace needlecheck::cli
