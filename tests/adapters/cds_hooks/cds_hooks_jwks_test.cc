@@ -340,7 +340,9 @@ TEST_F(CdsHooksJwksTest, BurstOfUnknownKidsCostsAtMostOneFetchPerInterval) {
   for (size_t i = 1; i < times.size(); ++i) {
     EXPECT_GE(times[i] - times[i - 1], absl::Seconds(1)) << i;
   }
-  if (burst < absl::Seconds(1)) EXPECT_EQ(times.size(), 2u);
+  if (burst < absl::Seconds(1)) {
+    EXPECT_EQ(times.size(), 2u);
+  }
   EXPECT_LE(times.size(), 2u + static_cast<size_t>(burst / absl::Seconds(1)));
 }
 

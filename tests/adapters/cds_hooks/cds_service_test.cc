@@ -727,7 +727,7 @@ TEST_F(CdsServiceAccessTest, TraceparentIsPassedOnOnlyWhenPrintable) {
       "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   request.body = body;
   ASSERT_EQ(service_->Handle(request).status, 200);
-  request.headers["traceparent"] = "00-\x01bad";
+  request.headers["traceparent"] = "00-\x01" "bad";
   ASSERT_EQ(service_->Handle(request).status, 200);
   ASSERT_EQ(screening_.screen_on_behalf.size(), 2u);
   EXPECT_EQ(screening_.screen_on_behalf[0].traceparent,
