@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "adapters/cds_hooks/log_digest.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/planned_session.h"
+#include "common/trace/traceparent.h"
 #include "nlohmann/json.hpp"
 
 namespace needlecheck::cds_hooks {
@@ -147,13 +149,9 @@ OnBehalfOf OnBehalfOfCaller(const HttpRequest& request, const JwtClaims& claims,
   on_behalf.sub = claims.sub;
   on_behalf.tenant = claims.tenant;
   on_behalf.user_id = std::string(user_id);
-  // Passed on as is; needlecheckd keeps only a well-formed trace id.
-  auto it = request.headers.find("traceparent");
-  if (it != request.headers.end() && it->second.size() <= 512 &&
-      std::all_of(it->second.begin(), it->second.end(),
-                  [](char c) { return c > 0x20 && c < 0x7f; })) {
-    on_behalf.traceparent = it->second;
-  }
+  // Handle() left a valid traceparent here (the EHR's or a fresh one).
+  auto it = request.headers.find(trace::kTraceparentHeader);
+  if (it != request.headers.end()) on_behalf.traceparent = it->second;
   return on_behalf;
 }
 
@@ -188,8 +186,25 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
   const Clock::time_point start = Clock::now();
   std::string log_fields;
   HttpResponse response;
+  // W3C trace context: the EHR's traceparent when valid, else a new trace
+  // (a malformed one is replaced, never forwarded or logged).
+  auto incoming = request.headers.find(trace::kTraceparentHeader);
+  std::string trace_id = incoming == request.headers.end()
+                             ? ""
+                             : trace::TraceIdFromTraceparent(incoming->second);
+  std::optional<HttpRequest> traced;
+  if (trace_id.empty()) {
+    traced.emplace(request);
+    const std::string fresh = trace::NewTraceparent();
+    trace_id = trace::TraceIdFromTraceparent(fresh);
+    if (trace_id.empty()) {
+      traced->headers.erase(trace::kTraceparentHeader);
+    } else {
+      traced->headers[trace::kTraceparentHeader] = fresh;
+    }
+  }
   try {
-    response = Route(request, &log_fields);
+    response = Route(traced.has_value() ? *traced : request, &log_fields);
   } catch (const std::exception& e) {
     // Nothing below should throw; contain it if something does.
     response = ErrorResponse(500, kException, "internal error");
@@ -216,6 +231,7 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
                                   absl::Nanoseconds(took_ns));
   }
   const double ms = static_cast<double>(took_ns) / 1e6;
+  if (!trace_id.empty()) absl::StrAppend(&log_fields, " trace_id=", trace_id);
   std::fprintf(stderr, "event=http method=%s status=%d ms=%.2f%s\n",
                std::string(LoggedMethod(request.method)).c_str(),
                response.status, ms, log_fields.c_str());
