@@ -240,12 +240,16 @@ class CdsHooksService {
   const CdsTimings& timings() const { return timings_; }
 
  private:
-  HttpResponse Route(const HttpRequest& request, std::string* log_fields);
+  // `traceparent`: the request's valid W3C traceparent (Handle()).
+  HttpResponse Route(const HttpRequest& request, const std::string& traceparent,
+                     std::string* log_fields);
   HttpResponse Discovery(const HttpRequest& request, std::string* log_fields);
   HttpResponse Hook(const HttpRequest& request, const std::string& service_id,
-                    std::string* log_fields);
+                    const std::string& traceparent, std::string* log_fields);
   HttpResponse Feedback(const HttpRequest& request,
-                        const std::string& service_id, std::string* log_fields);
+                        const std::string& service_id,
+                        const std::string& traceparent,
+                        std::string* log_fields);
   // OK, or the 401 response to send.
   // `claims` (may be null) gets the verified token's claims.
   bool Authenticate(const HttpRequest& request,
