@@ -287,6 +287,18 @@ std::string LineWith(const std::string& output, size_t from,
   return "";
 }
 
+// LineWith() on `process`'s output once such a line arrives (the reader
+// thread may lag the process under load), or "" after 60 s.
+std::string WaitForLine(const ServerProcess& process, size_t from,
+                        const std::vector<std::string>& parts) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (true) {
+    std::string line = LineWith(process.output(), from, parts);
+    if (!line.empty() || absl::Now() > deadline) return line;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
 // The trace_id=<32 hex> value of `line`, or "".
 std::string TraceIdOf(const std::string& line) {
   const size_t at = line.find(" trace_id=");
@@ -313,23 +325,17 @@ class CdsHooksTraceTest : public CdsHooksAccessLogTest {
                           "/cds-services/microneedling-safety"),
              HookRequest(ehr_->base()).dump(), headers);
     EXPECT_EQ(hook.status, 200) << hook.body;
-    if (!gateway_->WaitForOutput(" trace_id=", gateway_from)) {
-      ADD_FAILURE() << "no trace id in the gateway log: "
-                    << gateway_->output().substr(gateway_from);
-      return "";
-    }
     const std::string http_line =
-        LineWith(gateway_->output(), gateway_from,
-                 {"event=http", "method=POST", "status=200", " trace_id="});
+        WaitForLine(*gateway_, gateway_from,
+                    {"event=http", "method=POST", "status=200", " trace_id="});
     const std::string trace_id = TraceIdOf(http_line);
-    EXPECT_THAT(trace_id, ::testing::MatchesRegex("[0-9a-f]{32}")) << http_line;
+    EXPECT_THAT(trace_id, ::testing::MatchesRegex("[0-9a-f]{32}"))
+        << gateway_->output().substr(gateway_from);
     if (trace_id.empty()) return "";
-    EXPECT_TRUE(daemon_->WaitForOutput("trace_id=" + trace_id, daemon_from))
-        << daemon_->output().substr(daemon_from);
     const std::string rpc_line =
-        LineWith(daemon_->output(), daemon_from,
-                 {"event=rpc", "method=Screen", "code=OK",
-                  "duration_ms=", "trace_id=" + trace_id});
+        WaitForLine(*daemon_, daemon_from,
+                    {"event=rpc", "method=Screen", "code=OK",
+                     "duration_ms=", "trace_id=" + trace_id});
     EXPECT_FALSE(rpc_line.empty()) << daemon_->output().substr(daemon_from);
     // Method, code, duration and trace id only: no patient data.
     EXPECT_THAT(rpc_line, ::testing::Not(::testing::HasSubstr("p1")));
