@@ -24,6 +24,7 @@
 #include "adapters/cds_hooks/log_digest.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/planned_session.h"
+#include "common/trace/traceparent.h"
 #include "nlohmann/json.hpp"
 
 namespace needlecheck::cds_hooks {
@@ -140,20 +141,15 @@ std::string StripQueryValues(absl::string_view url) {
   return absl::StrCat(url.substr(0, q + 1), absl::StrJoin(names, "&"));
 }
 
-OnBehalfOf OnBehalfOfCaller(const HttpRequest& request, const JwtClaims& claims,
+OnBehalfOf OnBehalfOfCaller(const std::string& traceparent,
+                            const JwtClaims& claims,
                             absl::string_view user_id) {
   OnBehalfOf on_behalf;
   on_behalf.iss = claims.iss;
   on_behalf.sub = claims.sub;
   on_behalf.tenant = claims.tenant;
   on_behalf.user_id = std::string(user_id);
-  // Passed on as is; needlecheckd keeps only a well-formed trace id.
-  auto it = request.headers.find("traceparent");
-  if (it != request.headers.end() && it->second.size() <= 512 &&
-      std::all_of(it->second.begin(), it->second.end(),
-                  [](char c) { return c > 0x20 && c < 0x7f; })) {
-    on_behalf.traceparent = it->second;
-  }
+  on_behalf.traceparent = traceparent;  // valid: the EHR's or a new one
   return on_behalf;
 }
 
@@ -188,8 +184,21 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
   const Clock::time_point start = Clock::now();
   std::string log_fields;
   HttpResponse response;
+  // W3C trace context: the EHR's traceparent when valid, else a new trace
+  // (a malformed one is replaced, never forwarded or logged).
+  auto incoming = request.headers.find(trace::kTraceparentHeader);
+  std::string traceparent;
+  std::string trace_id;
+  if (incoming != request.headers.end()) {
+    trace_id = trace::TraceIdFromTraceparent(incoming->second);
+    if (!trace_id.empty()) traceparent = incoming->second;
+  }
+  if (trace_id.empty()) {
+    traceparent = trace::NewTraceparent();  // "" only if RAND_bytes fails
+    trace_id = trace::TraceIdFromTraceparent(traceparent);
+  }
   try {
-    response = Route(request, &log_fields);
+    response = Route(request, traceparent, &log_fields);
   } catch (const std::exception& e) {
     // Nothing below should throw; contain it if something does.
     response = ErrorResponse(500, kException, "internal error");
@@ -216,6 +225,7 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
                                   absl::Nanoseconds(took_ns));
   }
   const double ms = static_cast<double>(took_ns) / 1e6;
+  if (!trace_id.empty()) absl::StrAppend(&log_fields, " trace_id=", trace_id);
   std::fprintf(stderr, "event=http method=%s status=%d ms=%.2f%s\n",
                std::string(LoggedMethod(request.method)).c_str(),
                response.status, ms, log_fields.c_str());
@@ -223,6 +233,7 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
 }
 
 HttpResponse CdsHooksService::Route(const HttpRequest& request,
+                                    const std::string& traceparent,
                                     std::string* log_fields) {
   absl::string_view path = request.path;
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
@@ -282,10 +293,10 @@ HttpResponse CdsHooksService::Route(const HttpRequest& request,
   }
   if (parts.size() == 3) {
     absl::StrAppend(log_fields, " route=feedback service=", service_id);
-    return Feedback(request, service_id, log_fields);
+    return Feedback(request, service_id, traceparent, log_fields);
   }
   absl::StrAppend(log_fields, " route=hook service=", service_id);
-  return Hook(request, service_id, log_fields);
+  return Hook(request, service_id, traceparent, log_fields);
 }
 
 bool CdsHooksService::Authenticate(const HttpRequest& request,
@@ -367,6 +378,7 @@ std::map<std::string, std::string> CdsHooksService::CitationUrls(
 
 HttpResponse CdsHooksService::Hook(const HttpRequest& request,
                                    const std::string& service_id,
+                                   const std::string& traceparent,
                                    std::string* log_fields) {
   // Everything below ends by then (FHIR requests and Screen).
   const absl::Time deadline = absl::Now() + options_.hook_deadline;
@@ -387,7 +399,8 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   }
   absl::StrAppend(log_fields, " hook=", hook->hook,
                   " hook_instance_sha=", LogDigest(hook->hook_instance));
-  const OnBehalfOf on_behalf = OnBehalfOfCaller(request, claims, hook->user_id);
+  const OnBehalfOf on_behalf =
+      OnBehalfOfCaller(traceparent, claims, hook->user_id);
   const std::string today = Today(now_(), options_.time_zone);
   const bool readiness = service_id == kReadinessServiceId;
 
@@ -628,6 +641,7 @@ absl::Status CdsHooksService::FetchMissing(
 
 HttpResponse CdsHooksService::Feedback(const HttpRequest& request,
                                        const std::string& service_id,
+                                       const std::string& traceparent,
                                        std::string* log_fields) {
   HttpResponse error;
   const std::string endpoint = absl::StrCat(Trimmed(options_.audience_base),
@@ -640,7 +654,7 @@ HttpResponse CdsHooksService::Feedback(const HttpRequest& request,
     return error;
   }
   // Feedback carries no userId (CDS Hooks feedback has no context).
-  const OnBehalfOf on_behalf = OnBehalfOfCaller(request, claims, "");
+  const OnBehalfOf on_behalf = OnBehalfOfCaller(traceparent, claims, "");
   absl::StatusOr<std::vector<needlecheck::v1::RecordFeedbackRequest>> items =
       ParseFeedback(request.body, service_id, options_.max_feedback_items);
   if (!items.ok()) {

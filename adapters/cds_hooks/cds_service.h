@@ -49,7 +49,7 @@
 //        options.hook_deadline (while fetching from fhirServer: 412)
 //
 // Access trail: every needlecheckd call carries OnBehalfOf (JWT iss, sub,
-// tenant, the hook's userId, the EHR's traceparent). After fetching from
+// tenant, the hook's userId, the call's traceparent). After fetching from
 // fhirServer (whether or not every fetch worked), the service sends the
 // URLs it requested, query values stripped, with each outcome, in one
 // RecordAccess call before going on. When needlecheckd cannot record them
@@ -58,10 +58,17 @@
 // line); an UNIMPLEMENTED (needlecheckd runs with --ledger=none, so it
 // keeps no trail) is not an error.
 //
+// Trace context: a request's W3C traceparent header, when valid
+// (trace::TraceIdFromTraceparent), is the call's; when absent or invalid
+// the call starts a new trace (trace::NewTraceparent). Every needlecheckd
+// call made for it carries that traceparent in gRPC metadata, and its log
+// line ends with trace_id=<32 hex>.
+//
 // Logs: one line per call (method, path template, status, card count,
-// duration, JWT iss); never patient data, tokens or bodies, and no string
-// the caller chose verbatim: hookInstance, JWT jti and a refused fhirServer
-// appear as LogDigest() values (log_digest.h).
+// duration, JWT iss, trace id); never patient data, tokens or bodies, and no
+// string the caller chose verbatim: hookInstance, JWT jti and a refused
+// fhirServer appear as LogDigest() values (log_digest.h); a trace id is
+// logged only once validated as 32 hex digits.
 //
 // Thread safety: Handle() may be called from many threads at once; the
 // ScreeningClient, FhirClient and JwtVerifier must be thread-safe.
@@ -93,9 +100,9 @@
 namespace needlecheck::cds_hooks {
 
 // Whom a call to needlecheckd is made for: the EHR's verified JWT claims
-// (empty when auth is off), the hook's context.userId, and the EHR's W3C
-// traceparent header. needlecheckd records them in its access-audit trail
-// next to the gateway's own (transport) identity.
+// (empty when auth is off), the hook's context.userId, and the call's W3C
+// traceparent (the EHR's when valid, else a new one). needlecheckd records them
+// in its access-audit trail next to the gateway's own (transport) identity.
 struct OnBehalfOf {
   std::string iss;
   std::string sub;
@@ -233,12 +240,16 @@ class CdsHooksService {
   const CdsTimings& timings() const { return timings_; }
 
  private:
-  HttpResponse Route(const HttpRequest& request, std::string* log_fields);
+  // `traceparent`: the request's valid W3C traceparent (Handle()).
+  HttpResponse Route(const HttpRequest& request, const std::string& traceparent,
+                     std::string* log_fields);
   HttpResponse Discovery(const HttpRequest& request, std::string* log_fields);
   HttpResponse Hook(const HttpRequest& request, const std::string& service_id,
-                    std::string* log_fields);
+                    const std::string& traceparent, std::string* log_fields);
   HttpResponse Feedback(const HttpRequest& request,
-                        const std::string& service_id, std::string* log_fields);
+                        const std::string& service_id,
+                        const std::string& traceparent,
+                        std::string* log_fields);
   // OK, or the 401 response to send.
   // `claims` (may be null) gets the verified token's claims.
   bool Authenticate(const HttpRequest& request,

@@ -50,17 +50,6 @@ std::string PeerIdentity(const grpc::ServerContextBase& context) {
   return absl::StrCat("unauthenticated ", context.peer());
 }
 
-bool IsLowerHex(absl::string_view s) {
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-bool AllZeros(absl::string_view s) {
-  return s.find_first_not_of('0') == absl::string_view::npos;
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   c = absl::ascii_tolower(static_cast<unsigned char>(c));
@@ -80,24 +69,6 @@ CallIdentity IdentityOf(const grpc::ServerContextBase& context) {
   identity.trace_id =
       TraceIdFromTraceparent(Metadata(context, kTraceparentKey));
   return identity;
-}
-
-std::string TraceIdFromTraceparent(absl::string_view tp) {
-  // version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55.
-  if (tp.size() < 55) return "";
-  const absl::string_view version = tp.substr(0, 2);
-  const absl::string_view trace_id = tp.substr(3, 32);
-  const absl::string_view parent_id = tp.substr(36, 16);
-  const absl::string_view flags = tp.substr(53, 2);
-  if (tp[2] != '-' || tp[35] != '-' || tp[52] != '-') return "";
-  if (!IsLowerHex(version) || !IsLowerHex(trace_id) || !IsLowerHex(parent_id) ||
-      !IsLowerHex(flags)) {
-    return "";
-  }
-  if (version == "ff" || AllZeros(trace_id) || AllZeros(parent_id)) return "";
-  // Version 00 is exactly 55 characters; later versions may add fields.
-  if (tp.size() > 55 && (version == "00" || tp[55] != '-')) return "";
-  return std::string(trace_id);
 }
 
 std::string PercentDecode(absl::string_view value) {

@@ -34,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/trace/traceparent.h"
 #include "grpcpp/server_context.h"
 #include "needlecheck/v1/access_log.pb.h"
 #include "service/ledger/access_log.h"
@@ -60,10 +61,8 @@ struct CallIdentity {
 
 CallIdentity IdentityOf(const grpc::ServerContextBase& context);
 
-// The trace-id of a W3C Trace Context traceparent ("00-<32 hex>-<16 hex>-
-// <2 hex>", lower-case hex, neither id all zeros, version not "ff"; a
-// later version may append "-..." fields), or "" when it is not one.
-std::string TraceIdFromTraceparent(absl::string_view traceparent);
+// The trace-id of a valid W3C traceparent, else "" (common/trace).
+using ::needlecheck::trace::TraceIdFromTraceparent;
 
 // "%XX" escapes decoded; a malformed escape is kept as is.
 std::string PercentDecode(absl::string_view value);

@@ -28,9 +28,18 @@ void AuditStreamReactor::OnReadDone(bool ok) {
   request_.Clear();
   if (absl::Status parsed = ParseWireMessage(read_bytes_, &request_);
       !parsed.ok()) {
-    LogWarning("stream_message_unparseable", {{"method", "Audit"},
-                                              {"stream_index", index_},
-                                              {"bytes", read_bytes_.Length()}});
+    if (identity_.trace_id.empty()) {
+      LogWarning("stream_message_unparseable",
+                 {{"method", "Audit"},
+                  {"stream_index", index_},
+                  {"bytes", read_bytes_.Length()}});
+    } else {
+      LogWarning("stream_message_unparseable",
+                 {{"method", "Audit"},
+                  {"stream_index", index_},
+                  {"bytes", read_bytes_.Length()},
+                  {"trace_id", identity_.trace_id}});
+    }
     trail_->Record(identity_, "Audit", "", parsed, "", index_)
         .IgnoreError();  // nothing is released
     FinishOnce(ToGrpcStatus(PrefixMessage(

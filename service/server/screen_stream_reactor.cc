@@ -29,9 +29,18 @@ void ScreenStreamReactor::OnReadDone(bool ok) {
   request_.Clear();
   if (absl::Status parsed = ParseWireMessage(read_bytes_, &request_);
       !parsed.ok()) {
-    LogWarning("stream_message_unparseable", {{"method", "ScreenStream"},
-                                              {"stream_index", index_},
-                                              {"bytes", read_bytes_.Length()}});
+    if (identity_.trace_id.empty()) {
+      LogWarning("stream_message_unparseable",
+                 {{"method", "ScreenStream"},
+                  {"stream_index", index_},
+                  {"bytes", read_bytes_.Length()}});
+    } else {
+      LogWarning("stream_message_unparseable",
+                 {{"method", "ScreenStream"},
+                  {"stream_index", index_},
+                  {"bytes", read_bytes_.Length()},
+                  {"trace_id", identity_.trace_id}});
+    }
     trail_->Record(identity_, "ScreenStream", "", parsed, "", index_)
         .IgnoreError();  // nothing is released
     FinishOnce(ToGrpcStatus(PrefixMessage(

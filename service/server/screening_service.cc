@@ -3,8 +3,10 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "service/server/access_trail.h"
 #include "service/server/audit_stream_reactor.h"
 #include "service/server/handlers.h"
@@ -35,14 +37,33 @@ absl::Status Authorize(const Authorizer* authorizer, AccessTrail* trail,
   return status;
 }
 
+// The per-call line of a unary call that carried a valid W3C traceparent
+// (method, status code, duration and trace id only: no request content).
+// Calls without one are not logged, as before trace context.
+void LogTracedCall(const grpc::CallbackServerContext& context,
+                   absl::string_view method, const grpc::Status& status,
+                   absl::Time start) {
+  const std::string trace_id = IdentityOf(context).trace_id;
+  if (trace_id.empty()) return;
+  LogInfo("rpc",
+          {{"method", method},
+           {"code", absl::StatusCodeToString(
+                        static_cast<absl::StatusCode>(status.error_code()))},
+           {"duration_ms", absl::StrFormat("%.2f", absl::ToDoubleMilliseconds(
+                                                       absl::Now() - start))},
+           {"trace_id", trace_id}});
+}
+
 // A unary call refused before its handler; null when allowed.
 grpc::ServerUnaryReactor* RefuseUnary(const Authorizer* authorizer,
                                       AccessTrail* trail,
                                       grpc::CallbackServerContext* context,
                                       absl::string_view method) {
+  const absl::Time start = absl::Now();
   absl::Status status = Authorize(authorizer, trail, *context, method);
   if (status.ok()) return nullptr;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  LogTracedCall(*context, method, ToGrpcStatus(status), start);
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
@@ -80,6 +101,7 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
                                      const grpc::ByteBuffer& request_bytes,
                                      grpc::ByteBuffer* response_bytes,
                                      Handle handle, RecordAccess record) {
+  const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Request request;
   Response response;
@@ -89,6 +111,7 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
                {{"method", method}, {"bytes", request_bytes.Length()}});
     const absl::Status status = PrefixMessage(parsed, "the request ");
     record(Request(), response, status).IgnoreError();  // nothing released
+    LogTracedCall(*context, method, ToGrpcStatus(status), start);
     reactor->Finish(ToGrpcStatus(status));
     return reactor;
   }
@@ -100,6 +123,7 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
   if (status.ok()) {
     status = ToGrpcStatus(SerializeWireMessage(response, response_bytes));
   }
+  LogTracedCall(*context, method, status, start);
   reactor->Finish(status);
   return reactor;
 }

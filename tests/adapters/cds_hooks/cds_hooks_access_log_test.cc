@@ -16,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -268,6 +270,109 @@ TEST_F(CdsHooksAccessLogTest, HookAndFeedbackCarryTheJwtIdentity) {
   EXPECT_EQ(recorded.outcome(), "OK");
   EXPECT_EQ(recorded.on_behalf_user(), "");  // feedback has no userId
   ExpectJwtIdentity(recorded);
+}
+
+// The line of `output` at or after `from` holding every one of `parts`,
+// or "".
+std::string LineWith(const std::string& output, size_t from,
+                     const std::vector<std::string>& parts) {
+  for (const absl::string_view line :
+       absl::StrSplit(absl::string_view(output).substr(from), '\n')) {
+    bool all = true;
+    for (const std::string& part : parts) {
+      all = all && absl::StrContains(line, part);
+    }
+    if (all) return std::string(line);
+  }
+  return "";
+}
+
+// LineWith() on `process`'s output once such a line arrives (the reader
+// thread may lag the process under load), or "" after 60 s.
+std::string WaitForLine(const ServerProcess& process, size_t from,
+                        const std::vector<std::string>& parts) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (true) {
+    std::string line = LineWith(process.output(), from, parts);
+    if (!line.empty() || absl::Now() > deadline) return line;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+// The trace_id=<32 hex> value of `line`, or "".
+std::string TraceIdOf(const std::string& line) {
+  const size_t at = line.find(" trace_id=");
+  if (at == std::string::npos) return "";
+  return line.substr(at + 10, 32);
+}
+
+// W3C trace context: one hook call (traceparent `header`, none when empty)
+// through the real gateway; the gateway's log line for it and needlecheckd's
+// per-call Screen line carry the same trace id, which is returned ("" on
+// failure).
+class CdsHooksTraceTest : public CdsHooksAccessLogTest {
+ protected:
+  std::string HookTraceId(const std::string& header, const std::string& jti) {
+    const size_t gateway_from = gateway_->output_size();
+    const size_t daemon_from = daemon_->output_size();
+    const std::string service =
+        absl::StrCat(kAudience, "/cds-services/microneedling-safety");
+    std::vector<std::string> headers = {"Content-Type: application/json",
+                                        Bearer(service, jti)};
+    if (!header.empty()) headers.push_back("traceparent: " + header);
+    const HttpResult hook =
+        Post(absl::StrCat("http://", gateway_->address(),
+                          "/cds-services/microneedling-safety"),
+             HookRequest(ehr_->base()).dump(), headers);
+    EXPECT_EQ(hook.status, 200) << hook.body;
+    const std::string http_line =
+        WaitForLine(*gateway_, gateway_from,
+                    {"event=http", "method=POST", "status=200", " trace_id="});
+    const std::string trace_id = TraceIdOf(http_line);
+    EXPECT_THAT(trace_id, ::testing::MatchesRegex("[0-9a-f]{32}"))
+        << gateway_->output().substr(gateway_from);
+    if (trace_id.empty()) return "";
+    const std::string rpc_line =
+        WaitForLine(*daemon_, daemon_from,
+                    {"event=rpc", "method=Screen", "code=OK",
+                     "duration_ms=", "trace_id=" + trace_id});
+    EXPECT_FALSE(rpc_line.empty()) << daemon_->output().substr(daemon_from);
+    // Method, code, duration and trace id only: no patient data.
+    EXPECT_THAT(rpc_line, ::testing::Not(::testing::HasSubstr("p1")));
+    EXPECT_THAT(http_line, ::testing::Not(::testing::HasSubstr("p1")));
+    return trace_id;
+  }
+};
+
+TEST_F(CdsHooksTraceTest, EhrTraceIdAppearsInBothLogs) {
+  EXPECT_EQ(HookTraceId(kTraceparent, "jti-trace-1"), kTraceId);
+}
+
+TEST_F(CdsHooksTraceTest, MissingTraceparentStartsATraceInBothLogs) {
+  const std::string first = HookTraceId("", "jti-trace-2");
+  const std::string second = HookTraceId("", "jti-trace-3");
+  EXPECT_NE(first, "");
+  EXPECT_NE(second, "");
+  EXPECT_NE(first, second);
+}
+
+TEST_F(CdsHooksTraceTest, InvalidTraceparentIsReplacedInBothLogs) {
+  int n = 0;
+  for (const std::string bad :
+       {"00-00000000000000000000000000000000-b7ad6b7169203331-01",
+        "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",
+        "garbage trace_id=0af7651916cd43dd8448eb211c80319c"}) {
+    SCOPED_TRACE(bad);
+    const std::string trace_id =
+        HookTraceId(bad, absl::StrCat("jti-trace-bad-", ++n));
+    EXPECT_NE(trace_id, "");
+    EXPECT_NE(trace_id, kTraceId);
+    EXPECT_NE(trace_id, "00000000000000000000000000000000");
+    // The rejected value is never logged.
+    EXPECT_THAT(gateway_->output(), ::testing::Not(::testing::HasSubstr(bad)));
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/trace/traceparent.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -716,7 +718,7 @@ TEST_F(CdsServiceAccessTest, UnrecordableFetchesStopTheHook) {
   EXPECT_EQ(r.status, 200) << r.body;
 }
 
-TEST_F(CdsServiceAccessTest, TraceparentIsPassedOnOnlyWhenPrintable) {
+TEST_F(CdsServiceAccessTest, TraceparentIsPassedOnWhenValidElseReplaced) {
   Make(false);
   const std::string body = MicroneedlingOrderSign().dump();
   HttpRequest request;
@@ -729,10 +731,24 @@ TEST_F(CdsServiceAccessTest, TraceparentIsPassedOnOnlyWhenPrintable) {
   ASSERT_EQ(service_->Handle(request).status, 200);
   request.headers["traceparent"] = "00-\x01" "bad";
   ASSERT_EQ(service_->Handle(request).status, 200);
-  ASSERT_EQ(screening_.screen_on_behalf.size(), 2u);
+  // Upper-case hex is not a valid traceparent either.
+  request.headers["traceparent"] =
+      "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01";
+  ASSERT_EQ(service_->Handle(request).status, 200);
+  request.headers.erase("traceparent");
+  ASSERT_EQ(service_->Handle(request).status, 200);
+  ASSERT_EQ(screening_.screen_on_behalf.size(), 4u);
   EXPECT_EQ(screening_.screen_on_behalf[0].traceparent,
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-  EXPECT_EQ(screening_.screen_on_behalf[1].traceparent, "");
+  // Invalid or absent: a new trace (version 00, sampled), each its own.
+  std::set<std::string> fresh;
+  for (int i = 1; i < 4; ++i) {
+    const std::string& tp = screening_.screen_on_behalf[i].traceparent;
+    EXPECT_THAT(tp, ::testing::MatchesRegex("00-[0-9a-f]{32}-[0-9a-f]{16}-01"));
+    EXPECT_NE(trace::TraceIdFromTraceparent(tp), "") << tp;
+    fresh.insert(tp.substr(3, 32));
+  }
+  EXPECT_EQ(fresh.size(), 3u);
 }
 
 }  // namespace
