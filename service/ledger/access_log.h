@@ -27,8 +27,8 @@
 //   of a row not older than the cutoff in the one-row table
 //   access_log_retention, which is 0 except inside the pruning pass's own
 //   transaction (it sets the cutoff, deletes, and sets it back to 0 before
-//   committing), so outside it no row can be deleted, expired or not. This guards
-//   against mistakes and bugs (a stray statement in the sqlite3 shell, a
+//   committing), so outside it no row can be deleted, expired or not. This
+//   guards against mistakes and bugs (a stray statement in the sqlite3 shell, a
 //   later code change); someone who can write the file can drop triggers,
 //   which file permissions and backups guard against.
 // - Retention: PruneExpired() deletes the records older than

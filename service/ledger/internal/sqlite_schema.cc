@@ -65,7 +65,8 @@ CREATE INDEX alerts_by_day_rule ON alerts(issued_day, rule_id, severity);
 // Version 3: the access-audit trail (access_log.h). Append-only: triggers
 // abort every UPDATE, and every DELETE of a row at or after the retention
 // cutoff, which is 0 except inside the pruning pass's transaction (a
-// missing cutoff row counts as 0, so deleting it opens nothing). Times are Unix microseconds (UTC).
+// missing cutoff row counts as 0, so deleting it opens nothing). Times are Unix
+// microseconds (UTC).
 constexpr char kV3[] = R"sql(
 CREATE TABLE access_log (
   id INTEGER PRIMARY KEY,

@@ -729,7 +729,9 @@ TEST_F(CdsServiceAccessTest, TraceparentIsPassedOnWhenValidElseReplaced) {
       "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   request.body = body;
   ASSERT_EQ(service_->Handle(request).status, 200);
-  request.headers["traceparent"] = "00-\x01" "bad";
+  request.headers["traceparent"] =
+      "00-\x01"
+      "bad";
   ASSERT_EQ(service_->Handle(request).status, 200);
   // Upper-case hex is not a valid traceparent either.
   request.headers["traceparent"] =
