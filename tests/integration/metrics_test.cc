@@ -28,11 +28,15 @@
 #include "tests/adapters/cds_hooks/fake_fhir_server.h"
 #include "tests/adapters/cds_hooks/jwt_signer.h"
 #include "tests/integration/ledger_client.h"
+#include "tests/testing/http_request.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
 
 namespace needlecheck {
 namespace {
+
+using ::needlecheck::testing::Http;
+using ::needlecheck::testing::HttpResult;
 
 using ::needlecheck::testing::BinaryPath;
 using ::needlecheck::testing::ServerProcess;
@@ -48,46 +52,6 @@ constexpr char kRequestCanary[] = "REQUEST-CANARY-91B2";
 constexpr char kUserCanary[] = "Practitioner/CANARY-USER-55";
 constexpr char kScreen[] = "/needlecheck.v1.ScreeningService/Screen";
 constexpr char kFeedback[] = "/needlecheck.v1.ScreeningService/RecordFeedback";
-
-size_t Append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-struct HttpResult {
-  long status = 0;
-  std::string body;
-  std::string headers;
-};
-
-HttpResult Http(const std::string& method, const std::string& url,
-                const std::string& body = "",
-                const std::vector<std::string>& headers = {}) {
-  HttpResult result;
-  CURL* curl = curl_easy_init();
-  curl_slist* list =
-      curl_slist_append(nullptr, "Content-Type: application/json");
-  for (const std::string& h : headers)
-    list = curl_slist_append(list, h.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
-                     static_cast<long>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Append);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-  curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return result;
-}
 
 // The metrics URL a process printed ("... metrics at http://H:P/metrics").
 std::string MetricsUrl(ServerProcess& process) {

@@ -37,12 +37,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/http_request.h"
 #include "tests/testing/read_file.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::cds_hooks {
 namespace {
+
+using ::needlecheck::testing::Http;
+using ::needlecheck::testing::HttpResult;
 
 using ::needlecheck::testing::BinaryPath;
 using ::needlecheck::testing::IsOk;
@@ -190,47 +194,6 @@ std::string Diagnostics(const std::string& body) {
   return j["issue"][0].value("diagnostics", "");
 }
 
-size_t Append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-struct CurlResult {
-  long status = 0;
-  std::string body;
-  CURLcode code = CURLE_OK;
-};
-
-// One request on a new connection (libcurl), with extra headers.
-CurlResult Curl(const std::string& method, const std::string& url,
-                const std::string& body = "",
-                const std::vector<std::string>& headers = {}) {
-  CurlResult result;
-  CURL* curl = curl_easy_init();
-  curl_slist* list =
-      curl_slist_append(nullptr, "Content-Type: application/json");
-  for (const std::string& h : headers)
-    list = curl_slist_append(list, h.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
-                     static_cast<long>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);  // self-signed in tests
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-  result.code = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return result;
-}
-
 Json EmptyPrefetch(const std::string& patient_id) {
   Json empty = {{"resourceType", "Bundle"}, {"type", "searchset"}};
   return {{"patient", {{"resourceType", "Patient"}, {"id", patient_id}}},
@@ -320,8 +283,8 @@ TEST_F(CdsHooksHttpTest, HeldConnectionsDoNotStallAFreshRequest) {
   // whole test: the service must stay responsive without cutting them.
   Start({"--header_timeout_ms=120000"});
   // Warm the gRPC channel and the knowledge-base cache first.
-  ASSERT_EQ(Curl("GET", base_ + "/cds-services").status, 200);
-  ASSERT_EQ(Curl("POST", base_ + "/cds-services/microneedling-safety",
+  ASSERT_EQ(Http("GET", base_ + "/cds-services").status, 200);
+  ASSERT_EQ(Http("POST", base_ + "/cds-services/microneedling-safety",
                  OrderSign("warm-up"))
                 .status,
             200);
@@ -361,7 +324,7 @@ TEST_F(CdsHooksHttpTest, HeldConnectionsDoNotStallAFreshRequest) {
   // Fresh clients, while all of the above are held.
   for (int i = 0; i < 3; ++i) {
     const auto start = Clock::now();
-    CurlResult discovery = Curl("GET", base_ + "/cds-services");
+    HttpResult discovery = Http("GET", base_ + "/cds-services");
     const auto discovery_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
                                                               start)
@@ -369,7 +332,7 @@ TEST_F(CdsHooksHttpTest, HeldConnectionsDoNotStallAFreshRequest) {
     EXPECT_EQ(discovery.status, 200) << curl_easy_strerror(discovery.code);
     EXPECT_LT(discovery_ms, 2000);
     const auto hook_start = Clock::now();
-    CurlResult hook = Curl("POST", base_ + "/cds-services/microneedling-safety",
+    HttpResult hook = Http("POST", base_ + "/cds-services/microneedling-safety",
                            OrderSign(absl::StrCat("fresh-", i)));
     const auto hook_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              Clock::now() - hook_start)
@@ -432,7 +395,7 @@ TEST_F(CdsHooksHttpTest, SlowHeadersAndBodiesAreCutAtTheirDeadlines) {
   EXPECT_TRUE(silent->WaitClosed(absl::Now() + absl::Seconds(30)));
   EXPECT_EQ(silent->buffer(), "");
   // Still serving.
-  EXPECT_EQ(Curl("GET", base_ + "/cds-services").status, 200);
+  EXPECT_EQ(Http("GET", base_ + "/cds-services").status, 200);
 }
 
 TEST_F(CdsHooksHttpTest, IdleKeepAliveConnectionsAreClosed) {
@@ -494,13 +457,13 @@ TEST_F(CdsHooksHttpTest, GlobalCapRefusesWhenNoneIsIdle) {
   for (auto& c : busy) {
     EXPECT_TRUE(c->QuietUntil(absl::Now() + absl::Milliseconds(300)));
   }
-  CurlResult r = Curl("GET", base_ + "/cds-services");
+  HttpResult r = Http("GET", base_ + "/cds-services");
   EXPECT_EQ(r.status, 503);
   Diagnostics(r.body);
   busy.pop_back();  // one closes: room again
   bool served = false;
   for (int i = 0; i < 50 && !served; ++i) {
-    served = Curl("GET", base_ + "/cds-services").status == 200;
+    served = Http("GET", base_ + "/cds-services").status == 200;
     if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(served);
@@ -705,8 +668,8 @@ TEST_F(CdsHooksHttpTest, TlsOffersEcdheSuitesOnly) {
   EXPECT_TRUE(
       HandshakeWith(port_, dir, "-tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305"));
   EXPECT_TRUE(HandshakeWith(port_, dir, "-tls1_3"));
-  CurlResult r =
-      Curl("GET", "https://" + gateway_->address() + "/cds-services");
+  HttpResult r =
+      Http("GET", "https://" + gateway_->address() + "/cds-services");
   EXPECT_EQ(r.code, CURLE_OK) << curl_easy_strerror(r.code);
   EXPECT_EQ(r.status, 200);
 }
