@@ -5,6 +5,7 @@
 #include "service/server/handlers.h"
 #include "service/server/log.h"
 #include "service/server/status_conversion.h"
+#include "service/server/unparseable_stream_message.h"
 #include "service/server/wire_message.h"
 
 namespace needlecheck::server {
@@ -28,22 +29,8 @@ void AuditStreamReactor::OnReadDone(bool ok) {
   request_.Clear();
   if (absl::Status parsed = ParseWireMessage(read_bytes_, &request_);
       !parsed.ok()) {
-    if (identity_.trace_id.empty()) {
-      LogWarning("stream_message_unparseable",
-                 {{"method", "Audit"},
-                  {"stream_index", index_},
-                  {"bytes", read_bytes_.Length()}});
-    } else {
-      LogWarning("stream_message_unparseable",
-                 {{"method", "Audit"},
-                  {"stream_index", index_},
-                  {"bytes", read_bytes_.Length()},
-                  {"trace_id", identity_.trace_id}});
-    }
-    trail_->Record(identity_, "Audit", "", parsed, "", index_)
-        .IgnoreError();  // nothing is released
-    FinishOnce(ToGrpcStatus(PrefixMessage(
-        parsed, absl::StrCat("message ", index_ + 1, " of the stream "))));
+    FinishOnce(ReportUnparseableStreamMessage(
+        "Audit", index_, read_bytes_.Length(), parsed, identity_, trail_));
     return;
   }
   read_bytes_.Clear();
