@@ -17,6 +17,9 @@
 #                          (default 15; 0 skips this) with ctest there
 #                          (tests libfuzzer_campaign_*). The exit code is
 #                          non-zero when either ctest run fails.
+#   deploy/local.sh install [PKG...]
+#                          install those of PKG (default: the build packages
+#                          below) that are missing; deploy/container uses it.
 #
 # Works from any directory. Packages come from Debian's own archive through
 # apt-get, and only when one is missing (sudo is used when not root).
@@ -60,6 +63,10 @@ TEST_PACKAGES=(
   prometheus  # metrics_test: promtool check metrics on both /metrics outputs
   clang               # the libFuzzer build (build/fuzz) CI runs
   libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang 14
+  # container_image_test: deploy/container/build.sh makes the runtime root
+  # from Debian packages (mmdebstrap) and the OCI archive (buildah).
+  mmdebstrap
+  buildah
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"
@@ -73,7 +80,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'deploy/local.sh: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,23s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # install_packages PKG...: installs those that dpkg does not report as
@@ -289,6 +296,11 @@ main() {
   case "${1:-}" in
     run) cmd_run ;;
     test) cmd_test ;;
+    install)
+      shift
+      if (($# == 0)); then set -- "${PACKAGES[@]}"; fi
+      install_packages "$@"
+      ;;
     -h | --help | help) usage ;;
     *)
       usage >&2
