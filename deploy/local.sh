@@ -60,6 +60,10 @@ TEST_PACKAGES=(
   prometheus  # metrics_test: promtool check metrics on both /metrics outputs
   clang               # the libFuzzer build (build/fuzz) CI runs
   libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang 14
+  # k8s_manifests_test: node runs the schema check; it also needs npm (with
+  # NodeSource's nodejs, or Debian's npm package) and kubectl (Kubernetes'
+  # apt repository), which Debian 12 does not ship.
+  nodejs
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"
