@@ -522,27 +522,33 @@ TEST_F(AuditToolTest, UsageErrors) {
   // --shard_count: the index must be there, a number below the count, and
   // --shard is not given as well; nothing is written.
   const std::string indexed_out = temp_.Path("o-indexed");
-  EXPECT_EQ(
-      Run({Synth(3, 2), "--out=" + indexed_out, "--shard_count=3"}, &output),
-      2);
-  EXPECT_THAT(output, HasSubstr("JOB_COMPLETION_INDEX"));
-  EXPECT_EQ(Run({Synth(3, 2), "--out=" + indexed_out, "--shard_count=3"},
-                &output, {"JOB_COMPLETION_INDEX=3"}),
-            2);
-  EXPECT_THAT(output, HasSubstr("JOB_COMPLETION_INDEX=3: must be below"));
-  EXPECT_EQ(Run({Synth(3, 2), "--out=" + indexed_out, "--shard_count=3"},
-                &output, {"JOB_COMPLETION_INDEX=one"}),
-            2);
-  EXPECT_THAT(output, HasSubstr("JOB_COMPLETION_INDEX=\"one\""));
-  EXPECT_EQ(Run({Synth(3, 2), "--out=" + indexed_out, "--shard_count=1025"},
-                &output, {"JOB_COMPLETION_INDEX=0"}),
-            2);
-  EXPECT_THAT(output, HasSubstr("--shard_count=1025"));
-  EXPECT_EQ(Run({Synth(3, 2), "--out=" + indexed_out, "--shard_count=3",
-                 "--shard=1/3"},
-                &output, {"JOB_COMPLETION_INDEX=0"}),
-            2);
-  EXPECT_THAT(output, HasSubstr("--shard and --shard_count exclude"));
+  struct IndexCase {
+    std::vector<std::string> flags;
+    std::vector<std::string> env;
+    std::string message;
+  };
+  const IndexCase cases[] = {
+      {{"--shard_count=3"}, {}, "JOB_COMPLETION_INDEX"},
+      {{"--shard_count=3"},
+       {"JOB_COMPLETION_INDEX=3"},
+       "JOB_COMPLETION_INDEX=3: must be below"},
+      {{"--shard_count=3"},
+       {"JOB_COMPLETION_INDEX=one"},
+       "JOB_COMPLETION_INDEX=\"one\""},
+      {{"--shard_count=1025"},
+       {"JOB_COMPLETION_INDEX=0"},
+       "--shard_count=1025"},
+      {{"--shard_count=3", "--shard=1/3"},
+       {"JOB_COMPLETION_INDEX=0"},
+       "--shard and --shard_count exclude"},
+  };
+  const std::string small_export = Synth(3, 2);
+  for (const IndexCase& c : cases) {
+    std::vector<std::string> args = {small_export, "--out=" + indexed_out};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    EXPECT_EQ(Run(args, &output, c.env), 2) << c.message;
+    EXPECT_THAT(output, HasSubstr(c.message));
+  }
   EXPECT_FALSE(fs::exists(indexed_out));
   // A finished audit is not overwritten by accident.
   const std::string export_dir = Synth(5, 3);
