@@ -67,6 +67,10 @@ TEST_PACKAGES=(
   # from Debian packages (mmdebstrap) and the OCI archive (buildah).
   mmdebstrap
   buildah
+  # k8s_manifests_test: node runs the schema check; it also needs npm (with
+  # NodeSource's nodejs, or Debian's npm package) and kubectl (Kubernetes'
+  # apt repository), which Debian 12 does not ship.
+  nodejs
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"

@@ -724,10 +724,13 @@ absl::StatusOr<AuditSummary> RunAudit(
       return WriteReports((fs::path(options.out_dir) / kFindingsFile).string(),
                           options.out_dir, *std::move(input));
     }
+    // No audit at all (a retried job's first attempt died before it made
+    // the scratch folder, or this is the first attempt): start one, so
+    // that a job's command can always pass --resume.
     if (!unfinished) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("there is no unfinished audit in ", options.out_dir,
-                       " to resume (run without --resume to start one)"));
+      absl::FPrintF(log,
+                    "needlecheck-audit: no audit in %s yet: starting one\n",
+                    options.out_dir);
     }
     // A run that failed kept only its fingerprint: start over, with the
     // same input.

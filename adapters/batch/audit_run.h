@@ -73,9 +73,12 @@ namespace needlecheck::batch {
 struct AuditRunOptions {
   std::string export_dir;
   std::string out_dir;
-  // Continue the unfinished audit in out_dir (FAILED_PRECONDITION if there
-  // is none or it is of other input); without it, an unfinished or finished
-  // audit in out_dir is FAILED_PRECONDITION unless `overwrite`.
+  // Continue the unfinished audit in out_dir (FAILED_PRECONDITION if it is
+  // of other input), rewrite the reports of a finished one, or start a new
+  // one when out_dir holds no audit (so a retried Kubernetes Job pod, whose
+  // first attempt may not have begun one, always passes it); without it, an
+  // unfinished or finished audit in out_dir is FAILED_PRECONDITION unless
+  // `overwrite`.
   bool resume = false;
   bool overwrite = false;
   // 1-based shard index and count (1/1: everything).

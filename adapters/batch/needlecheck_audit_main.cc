@@ -1,7 +1,8 @@
 // needlecheck-audit: batch audits of past microneedling sessions (issue 4).
 //
 //   needlecheck-audit EXPORT_DIR --out DIR [--service HOST:PORT]
-//       [--resume | --overwrite] [--shard k/n] [--progress auto|bar|lines|none]
+//       [--resume | --overwrite] [--shard k/n | --shard_count=n]
+//       [--progress auto|bar|lines|none]
 //       [--tls_ca PEM [--tls_cert PEM --tls_key PEM]] [--tls_server_name NAME]
 //   needlecheck-audit merge --out DIR SHARD_DIR...
 //
@@ -66,14 +67,19 @@ ABSL_FLAG(std::string, tls_server_name, "",
           "not the host of --service.");
 ABSL_FLAG(bool, resume, false,
           "Continue the unfinished audit in --out (after a kill or an "
-          "error) without redoing or duplicating work.");
+          "error) without redoing or duplicating work; start one when --out "
+          "holds no audit yet (so a retried job can always pass it).");
 ABSL_FLAG(bool, overwrite, false,
           "Discard an audit (finished or not) already in --out and start "
           "over.");
-ABSL_FLAG(std::string, shard, "1/1",
+ABSL_FLAG(std::string, shard, "",
           "Audit only shard k of n (k/n): the patients whose stable hash of "
           "the patient id falls in it. Combine shard outputs with "
-          "`needlecheck-audit merge`.");
+          "`needlecheck-audit merge`. Default: every patient (1/1).");
+ABSL_FLAG(int64_t, shard_count, 0,
+          "In a Kubernetes Indexed Job: audit shard i+1 of this many, i being "
+          "the pod's 0-based JOB_COMPLETION_INDEX (the same patients as "
+          "--shard (i+1)/n). Excludes --shard. 0: not given.");
 ABSL_FLAG(std::string, progress, "auto",
           "auto (a bar on a terminal, periodic lines otherwise), bar, lines "
           "or none.");
@@ -197,7 +203,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Audits every past microneedling session of a FHIR Bulk Data export.\n"
       "  needlecheck-audit EXPORT_DIR --out DIR [--service HOST:PORT] "
-      "[--resume] [--shard k/n]\n"
+      "[--resume] [--shard k/n | --shard_count=n]\n"
       "      [--tls_ca PEM [--tls_cert PEM --tls_key PEM]] (TLS to "
       "needlecheckd)\n"
       "  needlecheck-audit merge --out DIR SHARD_DIR...");
@@ -210,7 +216,8 @@ int main(int argc, char** argv) {
   if (args.size() != 2 || absl::GetFlag(FLAGS_out).empty()) {
     absl::FPrintF(stderr,
                   "usage: needlecheck-audit EXPORT_DIR --out DIR "
-                  "[--service HOST:PORT] [--resume] [--shard k/n]\n"
+                  "[--service HOST:PORT] [--resume] [--shard k/n | "
+                  "--shard_count=n]\n"
                   "       needlecheck-audit merge --out DIR SHARD_DIR...\n");
     return 2;
   }
@@ -224,7 +231,9 @@ int main(int argc, char** argv) {
   options.resume = absl::GetFlag(FLAGS_resume);
   options.overwrite = absl::GetFlag(FLAGS_overwrite);
   absl::StatusOr<needlecheck::batch::ShardSpec> shard =
-      needlecheck::batch::ParseShardSpec(absl::GetFlag(FLAGS_shard));
+      needlecheck::batch::ResolveShard(
+          absl::GetFlag(FLAGS_shard), absl::GetFlag(FLAGS_shard_count),
+          std::getenv(needlecheck::batch::kJobCompletionIndexEnv));
   if (!shard.ok()) return Fail(shard.status());
   options.shard_index = shard->index;
   options.shard_count = shard->count;

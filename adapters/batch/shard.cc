@@ -74,4 +74,42 @@ absl::StatusOr<ShardSpec> ParseShardSpec(absl::string_view spec) {
   return out;
 }
 
+absl::StatusOr<ShardSpec> ResolveShard(absl::string_view shard_flag,
+                                       int64_t shard_count,
+                                       const char* job_completion_index) {
+  if (shard_count == 0) {
+    return shard_flag.empty() ? ShardSpec() : ParseShardSpec(shard_flag);
+  }
+  if (!shard_flag.empty()) {
+    return absl::InvalidArgumentError(
+        "--shard and --shard_count exclude each other: --shard K/N picks the "
+        "shard, --shard_count=N takes it from " +
+        std::string(kJobCompletionIndexEnv));
+  }
+  if (shard_count < 1 || shard_count > kMaxShards) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--shard_count=", shard_count, ": must be between 1 and ", kMaxShards));
+  }
+  if (job_completion_index == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--shard_count needs the environment variable ", kJobCompletionIndexEnv,
+        " (set by a Kubernetes Indexed Job), which is not set"));
+  }
+  ShardSpec out;
+  out.count = static_cast<uint32_t>(shard_count);
+  uint32_t index = 0;
+  if (!ParseCount(job_completion_index, &index)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kJobCompletionIndexEnv, "=", Quote(job_completion_index),
+        ": expected the 0-based completion index, a whole number"));
+  }
+  if (index >= out.count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kJobCompletionIndexEnv, "=", index, ": must be below ",
+                     "--shard_count=", shard_count));
+  }
+  out.index = index + 1;
+  return out;
+}
+
 }  // namespace needlecheck::batch

@@ -1,5 +1,7 @@
 // Sharding patients across machines: `needlecheck-audit --shard K/N` audits
-// only the patients of shard K of N. Part of `needlecheck_batch_export`.
+// only the patients of shard K of N; in a Kubernetes Indexed Job,
+// `--shard_count=N` takes K from the pod's JOB_COMPLETION_INDEX (K = index
+// + 1). Part of `needlecheck_batch_export`.
 //
 // The split is a pure function of the patient id's bytes, identical on
 // every machine, compiler, run and version of this library (never
@@ -53,6 +55,24 @@ struct ShardSpec {
 // INVALID_ARGUMENT naming the input when malformed, K or N is 0, K > N or
 // N > kMaxShards. "1/1" is every patient.
 absl::StatusOr<ShardSpec> ParseShardSpec(absl::string_view spec);
+
+// The variable a Kubernetes Indexed Job sets in each pod: the pod's 0-based
+// completion index, 0 to completions - 1.
+inline constexpr char kJobCompletionIndexEnv[] = "JOB_COMPLETION_INDEX";
+
+// The shard a run audits, from the tool's flags and environment:
+//   `shard_flag`: --shard ("" when not given);
+//   `shard_count`: --shard_count (0 when not given);
+//   `job_completion_index`: the value of JOB_COMPLETION_INDEX (null when
+//   unset; read only with a shard_count).
+// Neither flag: 1/1. --shard alone: ParseShardSpec. --shard_count=N alone:
+// shard index+1 of N, i.e. index i audits the patients of --shard (i+1)/N.
+// INVALID_ARGUMENT, naming the flag or variable, when both flags are given
+// (they exclude each other, even when they agree), N is not in
+// 1..kMaxShards, or the index is unset, not decimal digits, or >= N.
+absl::StatusOr<ShardSpec> ResolveShard(absl::string_view shard_flag,
+                                       int64_t shard_count,
+                                       const char* job_completion_index);
 
 }  // namespace needlecheck::batch
 

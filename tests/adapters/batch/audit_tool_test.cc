@@ -86,19 +86,24 @@ class AuditToolTest : public ::testing::Test {
     return options.out_dir;
   }
 
-  // Starts needlecheck-audit with `args` (the service flag added).
-  std::unique_ptr<ServerProcess> Spawn(std::vector<std::string> args) {
+  // Starts needlecheck-audit with `args` (the service flag added) and
+  // `env` ("NAME=value") on top of this process's environment.
+  std::unique_ptr<ServerProcess> Spawn(std::vector<std::string> args,
+                                       std::vector<std::string> env = {}) {
     args.push_back(absl::StrCat("--service=127.0.0.1:", server_->port()));
-    auto process =
-        ServerProcess::Spawn(BinaryPath("adapters/batch/needlecheck-audit"),
-                             args, ServerProcess::Options());
+    ServerProcess::Options options;
+    options.extra_env = std::move(env);
+    auto process = ServerProcess::Spawn(
+        BinaryPath("adapters/batch/needlecheck-audit"), args, options);
     EXPECT_THAT(process, IsOk());
     return process.ok() ? *std::move(process) : nullptr;
   }
 
   // Runs needlecheck-audit to the end; returns its exit code.
-  int Run(std::vector<std::string> args, std::string* output = nullptr) {
-    std::unique_ptr<ServerProcess> process = Spawn(std::move(args));
+  int Run(std::vector<std::string> args, std::string* output = nullptr,
+          std::vector<std::string> env = {}) {
+    std::unique_ptr<ServerProcess> process =
+        Spawn(std::move(args), std::move(env));
     if (process == nullptr) return -1;
     absl::StatusOr<int> code = process->WaitForExit(absl::Minutes(10));
     EXPECT_THAT(code, IsOk());
@@ -357,6 +362,38 @@ TEST_F(AuditToolTest, ShardsMergeIntoTheSingleRun) {
             0);
   ExpectSameFiles(single, merged);
 
+  // As pods of a Kubernetes Indexed Job: three processes at once, each with
+  // its JOB_COMPLETION_INDEX and the pod command's --shard_count=3 --resume
+  // (into a fresh folder: --resume starts the audit).
+  std::vector<std::string> indexed;
+  std::vector<std::unique_ptr<ServerProcess>> pods;
+  for (int i = 0; i < 3; ++i) {
+    indexed.push_back(temp_.Path(absl::StrCat("index", i)));
+    pods.push_back(Spawn({export_dir, "--out=" + indexed.back(),
+                          "--shard_count=3", "--resume", "--progress=none"},
+                         {absl::StrCat("JOB_COMPLETION_INDEX=", i)}));
+    ASSERT_NE(pods.back(), nullptr);
+  }
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<int> code = pods[i]->WaitForExit(absl::Minutes(10));
+    ASSERT_THAT(code, IsOk());
+    ASSERT_EQ(*code, 0) << pods[i]->output();
+    EXPECT_THAT(pods[i]->output(), HasSubstr("starting one"));
+    // Index i is shard i+1: the same bytes as --shard (i+1)/3.
+    ExpectSameFiles(shards[i], indexed[i]);
+  }
+  const std::string merged_indexed = temp_.Path("merged-indexed");
+  ASSERT_EQ(Run({"merge", "--out=" + merged_indexed, indexed[1], indexed[2],
+                 indexed[0]}),
+            0);
+  ExpectSameFiles(single, merged_indexed);
+  // A retried pod whose attempt finished has nothing left to do.
+  ASSERT_EQ(Run({export_dir, "--out=" + indexed[0], "--shard_count=3",
+                 "--resume", "--progress=none"},
+                nullptr, {"JOB_COMPLETION_INDEX=0"}),
+            0);
+  ExpectSameFiles(shards[0], indexed[0]);
+
   // A missing shard, or a shard given twice, is refused.
   std::string output;
   EXPECT_EQ(Run({"merge", "--out=" + temp_.Path("bad1"), shards[0], shards[1]},
@@ -482,6 +519,37 @@ TEST_F(AuditToolTest, UsageErrors) {
       Run({Synth(3, 2), "--out=" + temp_.Path("o2"), "--shard=4/3"}, &output),
       2);
   EXPECT_THAT(output, HasSubstr("shard"));
+  // --shard_count: the index must be there, a number below the count, and
+  // --shard is not given as well; nothing is written.
+  const std::string indexed_out = temp_.Path("o-indexed");
+  struct IndexCase {
+    std::vector<std::string> flags;
+    std::vector<std::string> env;
+    std::string message;
+  };
+  const IndexCase cases[] = {
+      {{"--shard_count=3"}, {}, "JOB_COMPLETION_INDEX"},
+      {{"--shard_count=3"},
+       {"JOB_COMPLETION_INDEX=3"},
+       "JOB_COMPLETION_INDEX=3: must be below"},
+      {{"--shard_count=3"},
+       {"JOB_COMPLETION_INDEX=one"},
+       "JOB_COMPLETION_INDEX=\"one\""},
+      {{"--shard_count=1025"},
+       {"JOB_COMPLETION_INDEX=0"},
+       "--shard_count=1025"},
+      {{"--shard_count=3", "--shard=1/3"},
+       {"JOB_COMPLETION_INDEX=0"},
+       "--shard and --shard_count exclude"},
+  };
+  const std::string small_export = Synth(3, 2);
+  for (const IndexCase& c : cases) {
+    std::vector<std::string> args = {small_export, "--out=" + indexed_out};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    EXPECT_EQ(Run(args, &output, c.env), 2) << c.message;
+    EXPECT_THAT(output, HasSubstr(c.message));
+  }
+  EXPECT_FALSE(fs::exists(indexed_out));
   // A finished audit is not overwritten by accident.
   const std::string export_dir = Synth(5, 3);
   ASSERT_EQ(Run({export_dir, "--out=" + temp_.Path("o3"), "--progress=none"}),

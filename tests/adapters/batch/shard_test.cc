@@ -1,5 +1,5 @@
 // --shard K/N: a stable split of patients (pinned values), roughly even,
-// and strict parsing.
+// and strict parsing; --shard_count=N with JOB_COMPLETION_INDEX.
 #include "adapters/batch/shard.h"
 
 #include <cstdint>
@@ -125,6 +125,69 @@ TEST(ShardTest, ParseShardSpec) {
   EXPECT_THAT(ParseShardSpec("1/1025"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("N must be between 1 and 1024")));
+}
+
+// Index i of --shard_count=N is the shard --shard (i+1)/N: the same
+// patients.
+TEST(ShardTest, ShardCountTakesTheJobCompletionIndex) {
+  for (int64_t n : {1, 3, 1024}) {
+    for (int64_t i : {int64_t{0}, n / 2, n - 1}) {
+      const std::string index = absl::StrCat(i);
+      absl::StatusOr<ShardSpec> from_env = ResolveShard("", n, index.c_str());
+      ASSERT_THAT(from_env, IsOk()) << i << " of " << n;
+      absl::StatusOr<ShardSpec> from_flag =
+          ParseShardSpec(absl::StrCat(i + 1, "/", n));
+      ASSERT_THAT(from_flag, IsOk());
+      EXPECT_EQ(from_env->index, from_flag->index);
+      EXPECT_EQ(from_env->count, from_flag->count);
+      for (int p = 0; p < 100; ++p) {
+        const std::string id = absl::StrCat("p", p);
+        EXPECT_EQ(from_env->Contains(id), from_flag->Contains(id)) << id;
+      }
+    }
+  }
+}
+
+TEST(ShardTest, ResolveShardWithoutShardCount) {
+  absl::StatusOr<ShardSpec> all = ResolveShard("", 0, "2");
+  ASSERT_THAT(all, IsOk());  // the variable is not read without the flag
+  EXPECT_EQ(all->index, 1u);
+  EXPECT_EQ(all->count, 1u);
+  absl::StatusOr<ShardSpec> flag = ResolveShard("2/4", 0, nullptr);
+  ASSERT_THAT(flag, IsOk());
+  EXPECT_EQ(flag->index, 2u);
+  EXPECT_EQ(flag->count, 4u);
+  EXPECT_THAT(ResolveShard("5/4", 0, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("K must be between 1 and N")));
+}
+
+TEST(ShardTest, ResolveShardErrorsNameTheFlagOrVariable) {
+  EXPECT_THAT(ResolveShard("1/3", 3, "0"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--shard and --shard_count exclude")));
+  EXPECT_THAT(ResolveShard("", 3, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("JOB_COMPLETION_INDEX")));
+  for (const char* bad :
+       {"", "x", "-1", "+1", " 1", "1 ", "1.0", "0x1", "99999999999"}) {
+    EXPECT_THAT(
+        ResolveShard("", 3, bad),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 HasSubstr(absl::StrCat("JOB_COMPLETION_INDEX=\"", bad, "\""))))
+        << bad;
+  }
+  EXPECT_THAT(ResolveShard("", 3, "3"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("JOB_COMPLETION_INDEX=3: must be below "
+                                 "--shard_count=3")));
+  for (int64_t n : {int64_t{-1}, int64_t{1025}, int64_t{1} << 40}) {
+    EXPECT_THAT(ResolveShard("", n, "0"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("--shard_count=" + absl::StrCat(n) +
+                                   ": must be between 1 and 1024")))
+        << n;
+  }
 }
 
 }  // namespace
