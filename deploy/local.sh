@@ -60,6 +60,7 @@ TEST_PACKAGES=(
   prometheus  # metrics_test: promtool check metrics on both /metrics outputs
   clang               # the libFuzzer build (build/fuzz) CI runs
   libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for clang 14
+  postgresql-15  # PostgreSQL ledger tests: throwaway clusters (initdb, pg_ctl)
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"
