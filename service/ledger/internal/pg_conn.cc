@@ -111,8 +111,19 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
   std::unique_ptr<PgConnection> conn(
       new PgConnection(raw, options.statement_timeout + absl::Seconds(1)));
   if (PQstatus(raw) != CONNECTION_OK) {
+    const std::string message = ConnectionMessage(raw);
+    // Waiting does not help a refused login: say so instead of retrying.
+    if (PQconnectionNeedsPassword(raw) ||
+        absl::StrContains(message, "authentication failed")) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "PostgreSQL refused the login: ", message,
+          PQconnectionNeedsPassword(raw)
+              ? " (it needs a password: --ledger_password_file, PGPASSWORD "
+                "or ~/.pgpass)"
+              : ""));
+    }
     return absl::UnavailableError(
-        absl::StrCat("cannot connect to PostgreSQL: ", ConnectionMessage(raw)));
+        absl::StrCat("cannot connect to PostgreSQL: ", message));
   }
   if (absl::Status s = conn->Exec(
           absl::StrCat("SET synchronous_commit = on; SET statement_timeout = ",

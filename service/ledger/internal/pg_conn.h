@@ -12,8 +12,9 @@
 //   socket): a dead network or a frozen server fails the call instead of
 //   hanging it. A connection whose call timed out, or whose socket broke,
 //   is marked broken(): the caller drops it and connects again.
-// - Errors: UNAVAILABLE for connection problems (refused, lost, timed out,
-//   server shutting down, SQLSTATE classes 08, 53, 57), ALREADY_EXISTS for
+// - Errors: PERMISSION_DENIED when the server refuses the login (no or a
+//   wrong password), UNAVAILABLE for connection problems (refused, lost, timed
+//   out, server shutting down, SQLSTATE classes 08, 53, 57), ALREADY_EXISTS for
 //   unique violations (23505), INVALID_ARGUMENT for data the server refuses
 //   (class 22), ABORTED for serialization failures and deadlocks (40),
 //   INTERNAL otherwise. Messages carry the SQLSTATE and libpq's primary
