@@ -30,6 +30,7 @@ std::string ConnectionMessage(PGconn* conn) {
   std::string text = PQerrorMessage(conn);
   absl::StripTrailingAsciiWhitespace(&text);
   std::replace(text.begin(), text.end(), '\n', ' ');
+  std::replace(text.begin(), text.end(), '\t', ' ');
   return text;
 }
 
@@ -312,12 +313,17 @@ std::string DsnWithoutPassword(const std::string& dsn) {
   std::vector<std::string> parts;
   for (PQconninfoOption* o = opts.get(); o->keyword != nullptr; ++o) {
     if (o->val == nullptr || std::string(o->keyword) == "password") continue;
+    // Quoted only when it has to be (empty, blanks, quotes, backslashes).
+    const absl::string_view raw = o->val;
+    const bool plain = !raw.empty() &&
+                       raw.find_first_of(" \t\n'\\") == absl::string_view::npos;
     std::string value;
-    for (const char* p = o->val; *p != '\0'; ++p) {
-      if (*p == '\'' || *p == '\\') value.push_back('\\');
-      value.push_back(*p);
+    for (char c : raw) {
+      if (c == '\'' || c == '\\') value.push_back('\\');
+      value.push_back(c);
     }
-    parts.push_back(absl::StrCat(o->keyword, "='", value, "'"));
+    parts.push_back(plain ? absl::StrCat(o->keyword, "=", value)
+                          : absl::StrCat(o->keyword, "='", value, "'"));
   }
   return absl::StrJoin(parts, " ");
 }
