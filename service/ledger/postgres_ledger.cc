@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <limits>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -16,6 +14,7 @@
 #include "service/ledger/internal/pg_conn.h"
 #include "service/ledger/internal/pg_pool.h"
 #include "service/ledger/internal/pg_schema.h"
+#include "service/ledger/internal/write_queue.h"
 #include "service/ledger/validation.h"
 
 namespace needlecheck::ledger {
@@ -28,15 +27,16 @@ using internal::PgResult;
 using internal::PgSafeText;
 using internal::PgTextArray;
 using internal::PgTransaction;
+using internal::QueuedWrite;
+using internal::WriteQueue;
 using ::needlecheck::v1::AlertStats;
 using ::needlecheck::v1::GetAlertStatsRequest;
 using ::needlecheck::v1::RecordFeedbackRequest;
 using ::needlecheck::v1::RecordFeedbackResponse;
 using ::needlecheck::v1::RuleStats;
 
-constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(50);
-constexpr absl::Duration kMaxRetryDelay = absl::Seconds(1);
-constexpr int kCloseAttempts = 3;
+// Backoff between connection attempts at open.
+constexpr absl::Duration kMaxOpenRetryDelay = absl::Seconds(1);
 constexpr int kPruneRowsPerTransaction = 10000;
 constexpr char kNoFromDay[] = "0000-00-00";
 constexpr char kNoToDay[] = "9999-99-99";
@@ -44,19 +44,7 @@ constexpr char kNoToDay[] = "9999-99-99";
 constexpr absl::Duration kFirstRecheck = absl::Milliseconds(25);
 constexpr absl::Duration kMaxRecheck = absl::Milliseconds(200);
 
-// One queued write: a screening, or an access record (is_access); `key`
-// makes its insert idempotent.
-struct QueuedWrite {
-  std::string key;
-  ScreeningRecord record;
-  absl::Time queued_at;
-  bool is_access = false;
-  AccessEntry access;
-};
-
-absl::Status Closed() {
-  return absl::UnavailableError("the alert ledger is closed");
-}
+absl::Status Closed() { return internal::LedgerClosed(); }
 
 std::string Str(int64_t v) { return absl::StrCat(v); }
 
@@ -79,24 +67,37 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
         pool_(connect, options.pool_size,
               options.statement_timeout + options.connect_timeout),
         write_db_(std::move(writer_db)) {
-    writer_ = std::thread([this] { WriterLoop(); });
+    internal::WriteQueueOptions queue =
+        internal::WriteQueueOptionsFrom(options);
+    // Through a database outage screenings queue up to their bound.
+    queue.refuse_screenings_while_failing = false;
+    queue.storage = "the database";
+    // Last: its writer thread uses everything above.
+    queue_ = std::make_unique<WriteQueue>(
+        std::move(queue),
+        [this](const std::vector<QueuedWrite>& batch) {
+          return WriteBatch(batch);
+        },
+        [this] { return PruneExpired(); });
   }
 
   ~PostgresLedger() override { Close().IgnoreError(); }
 
-  absl::Status RecordScreening(ScreeningRecord screening) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RecordScreening(ScreeningRecord screening) override {
+    return queue_->AddScreening(std::move(screening));
+  }
   absl::StatusOr<RecordFeedbackResponse> RecordFeedback(
       const RecordFeedbackRequest& request) override;
   absl::StatusOr<AlertStats> GetAlertStats(
       const GetAlertStatsRequest& request) override;
-  absl::Status Flush() override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Flush() override { return queue_->Flush(); }
   absl::Status Close() override;
-  LedgerCounters Counters() const override ABSL_LOCKS_EXCLUDED(mu_);
+  LedgerCounters Counters() const override { return queue_->Counters(); }
   AccessLog* access_log() override { return this; }
 
-  absl::Status RecordAccess(AccessEntry entry) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RecordAccess(AccessEntry entry) override {
+    return queue_->AddAccess(std::move(entry));
+  }
   absl::StatusOr<AccessLogPage> ReadAccessLog(
       const AccessLogQuery& query) override;
   absl::StatusOr<int64_t> PruneExpired() override
@@ -110,8 +111,6 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
   // The writer's connection, (re)connected when needed.
   absl::StatusOr<PgConnection*> WriterDb()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  void PruneIfDue() ABSL_LOCKS_EXCLUDED(mu_);
-  void WriterLoop() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status WriteBatch(const std::vector<QueuedWrite>& batch)
       ABSL_LOCKS_EXCLUDED(write_mu_);
   // NOT_FOUND when the alert is not in the database.
@@ -120,10 +119,14 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
       const std::string& new_feedback_id);
   absl::Status ReadStats(PgConnection& db, const GetAlertStatsRequest& request,
                          AlertStats* stats);
+  // The unique key of a queued write: this open's id and its sequence
+  // number (makes a retried batch's inserts idempotent).
+  std::string Key(const QueuedWrite& w) const {
+    return absl::StrCat(instance_, "/", w.seq);
+  }
   absl::Time Now() const {
     return options_.clock ? options_.clock() : absl::Now();
   }
-  absl::Status WritesFailing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const PostgresLedgerOptions options_;
   const internal::PgConnectOptions connect_;
@@ -135,31 +138,12 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
   std::unique_ptr<PgConnection> write_db_ ABSL_GUARDED_BY(write_mu_);
   bool write_db_closed_ ABSL_GUARDED_BY(write_mu_) = false;
 
-  mutable absl::Mutex mu_;
-  std::deque<QueuedWrite> queue_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, int> pending_alert_ids_ ABSL_GUARDED_BY(mu_);
-  uint64_t queued_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  size_t screenings_waiting_ ABSL_GUARDED_BY(mu_) = 0;
-  size_t access_waiting_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  uint64_t committed_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t flush_target_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t write_failures_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status last_write_error_ ABSL_GUARDED_BY(mu_);
-  bool writes_failing_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time failing_since_ ABSL_GUARDED_BY(mu_);
-  int64_t failed_attempts_ ABSL_GUARDED_BY(mu_) = 0;
-  bool closing_ ABSL_GUARDED_BY(mu_) = false;
-  bool writer_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t lost_ ABSL_GUARDED_BY(mu_) = 0;
-  LedgerCounters counters_ ABSL_GUARDED_BY(mu_);
-
   absl::Mutex close_mu_;
   bool close_started_ ABSL_GUARDED_BY(close_mu_) = false;
   absl::Status close_status_ ABSL_GUARDED_BY(close_mu_);
 
-  std::thread writer_;
+  // The batched writer (internal/write_queue.h).
+  std::unique_ptr<WriteQueue> queue_;
 };
 
 template <typename F>
@@ -172,191 +156,6 @@ absl::Status PostgresLedger::WithPooled(F body) {
       return status;
     }
   }
-}
-
-absl::Status PostgresLedger::RecordScreening(ScreeningRecord screening) {
-  absl::MutexLock lock(&mu_);
-  if (closing_) {
-    ++counters_.screenings_refused;
-    return Closed();
-  }
-  // Unlike SQLite's, queued through an outage (up to the bound): a
-  // database restart should not cost alert ids.
-  if (screenings_waiting_ >= options_.max_queued_screenings) {
-    ++counters_.screenings_refused;
-    return absl::UnavailableError(
-        absl::StrCat("the alert ledger's write queue is full (",
-                     options_.max_queued_screenings,
-                     " screenings waiting for the database)"));
-  }
-  for (const IssuedAlert& alert : screening.alerts) {
-    ++pending_alert_ids_[alert.alert_id];
-  }
-  QueuedWrite item;
-  item.key = absl::StrCat(instance_, "/", queued_seq_);
-  item.record = std::move(screening);
-  item.queued_at = absl::Now();
-  queue_.push_back(std::move(item));
-  ++queued_seq_;
-  ++screenings_waiting_;
-  ++counters_.screenings_queued;
-  return absl::OkStatus();
-}
-
-absl::Status PostgresLedger::RecordAccess(AccessEntry entry) {
-  absl::MutexLock lock(&mu_);
-  if (closing_) {
-    ++counters_.access_refused;
-    return Closed();
-  }
-  if (access_waiting_ >= options_.max_queued_access_records) {
-    ++counters_.access_refused;
-    return absl::UnavailableError(
-        absl::StrCat("the access log's write queue is full (",
-                     options_.max_queued_access_records,
-                     " access records waiting for the database)"));
-  }
-  QueuedWrite item;
-  item.key = absl::StrCat(instance_, "/", queued_seq_);
-  item.queued_at = absl::Now();
-  item.is_access = true;
-  item.access = std::move(entry);
-  queue_.push_back(std::move(item));
-  ++queued_seq_;
-  ++access_waiting_;
-  ++counters_.access_queued;
-  return absl::OkStatus();
-}
-
-absl::Status PostgresLedger::WritesFailing() const {
-  return absl::UnavailableError(
-      absl::StrCat("the alert ledger cannot write at the moment (failing for ",
-                   absl::FormatDuration(absl::Trunc(
-                       absl::Now() - failing_since_, absl::Milliseconds(1))),
-                   "): ", last_write_error_.message()));
-}
-
-absl::Status PostgresLedger::Flush() {
-  absl::MutexLock lock(&mu_);
-  if (closed_) return Closed();
-  const uint64_t target = queued_seq_;
-  if (committed_seq_ >= target) return absl::OkStatus();
-  if (writes_failing_) return WritesFailing();
-  flush_target_ = std::max(flush_target_, target);
-  const int64_t failures_before = write_failures_;
-  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return committed_seq_ >= target || write_failures_ > failures_before ||
-           writer_done_;
-  };
-  mu_.Await(absl::Condition(&done));
-  if (committed_seq_ >= target) return absl::OkStatus();
-  if (!last_write_error_.ok()) {
-    return absl::Status(last_write_error_.code(),
-                        absl::StrCat("the alert ledger could not commit "
-                                     "queued screenings: ",
-                                     last_write_error_.message()));
-  }
-  return Closed();
-}
-
-void PostgresLedger::WriterLoop() {
-  std::vector<QueuedWrite> batch;
-  absl::Duration retry_delay = kFirstRetryDelay;
-  int attempts = 0;
-  mu_.Lock();
-  while (true) {
-    if (batch.empty()) {
-      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || closing_;
-      };
-      if (!closing_ && absl::Now() >= next_prune_) {
-        mu_.Unlock();
-        PruneIfDue();
-        mu_.Lock();
-      }
-      mu_.AwaitWithTimeout(
-          absl::Condition(&has_work),
-          std::clamp(next_prune_ - absl::Now(), absl::ZeroDuration(),
-                     options_.access_log_prune_interval));
-      if (queue_.empty() && !closing_) continue;
-      if (queue_.empty()) break;
-      auto cut_short = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return closing_ || flush_target_ > committed_seq_ ||
-               queue_.size() >= options_.max_batch_screenings;
-      };
-      const absl::Duration waited = absl::Now() - queue_.front().queued_at;
-      const absl::Duration left =
-          std::clamp(options_.flush_window - waited, absl::ZeroDuration(),
-                     options_.flush_window);
-      mu_.AwaitWithTimeout(absl::Condition(&cut_short), left);
-      const size_t n = std::min(queue_.size(), options_.max_batch_screenings);
-      batch.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      attempts = 0;
-    }
-    mu_.Unlock();
-    const absl::Time write_start = absl::Now();
-    const absl::Status status = WriteBatch(batch);
-    if (status.ok() && options_.on_batch_committed) {
-      options_.on_batch_committed(absl::Now() - write_start, batch.size());
-    }
-    ++attempts;
-    if (!status.ok() && options_.on_write_error)
-      options_.on_write_error(status);
-    mu_.Lock();
-    if (status.ok() && writes_failing_) {
-      writes_failing_ = false;
-      const absl::Duration failing_for = absl::Now() - failing_since_;
-      const int64_t failed_attempts = failed_attempts_;
-      failed_attempts_ = 0;
-      if (options_.on_write_recovered) {
-        mu_.Unlock();
-        options_.on_write_recovered(failing_for, failed_attempts);
-        mu_.Lock();
-      }
-    }
-    if (status.ok()) {
-      committed_seq_ += batch.size();
-      for (const QueuedWrite& w : batch) {
-        if (w.is_access) {
-          --access_waiting_;
-          continue;
-        }
-        --screenings_waiting_;
-        ++counters_.screenings_committed;
-        for (const IssuedAlert& alert : w.record.alerts) {
-          auto it = pending_alert_ids_.find(alert.alert_id);
-          if (it != pending_alert_ids_.end() && --it->second <= 0) {
-            pending_alert_ids_.erase(it);
-          }
-        }
-      }
-      batch.clear();
-      retry_delay = kFirstRetryDelay;
-      continue;
-    }
-    ++write_failures_;
-    ++counters_.batch_write_failures;
-    last_write_error_ = status;
-    if (!writes_failing_) {
-      writes_failing_ = true;
-      failing_since_ = absl::Now();
-    }
-    ++failed_attempts_;
-    if (closing_ && attempts >= kCloseAttempts) {
-      lost_ = batch.size() + queue_.size();
-      break;
-    }
-    auto closing = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closing_; };
-    mu_.AwaitWithTimeout(absl::Condition(&closing), retry_delay);
-    retry_delay = std::min(retry_delay * 2, kMaxRetryDelay);
-  }
-  writer_done_ = true;
-  mu_.Unlock();
 }
 
 absl::StatusOr<PgConnection*> PostgresLedger::WriterDb() {
@@ -379,7 +178,7 @@ absl::Status PostgresLedger::WriteBatch(const std::vector<QueuedWrite>& batch) {
   for (const QueuedWrite& w : batch) {
     if (w.is_access) {
       const AccessEntry& e = w.access;
-      const std::string values[14] = {w.key,
+      const std::string values[14] = {Key(w),
                                       Str(absl::ToUnixMicros(e.at)),
                                       PgSafeText(e.caller),
                                       PgSafeText(e.on_behalf_iss),
@@ -398,7 +197,7 @@ absl::Status PostgresLedger::WriteBatch(const std::vector<QueuedWrite>& batch) {
     }
     const ScreeningRecord& s = w.record;
     const std::string day = UtcDay(s.screened_at);
-    s_key.push_back(w.key);
+    s_key.push_back(Key(w));
     s_request.push_back(PgSafeText(s.request_id));
     s_at.push_back(Str(absl::ToUnixMicros(s.screened_at)));
     s_day.push_back(day);
@@ -406,7 +205,7 @@ absl::Status PostgresLedger::WriteBatch(const std::vector<QueuedWrite>& batch) {
     s_kb.push_back(PgSafeText(s.knowledge_base_version));
     for (const IssuedAlert& alert : s.alerts) {
       a_id.push_back(PgSafeText(alert.alert_id));
-      a_key.push_back(w.key);
+      a_key.push_back(Key(w));
       a_rule.push_back(PgSafeText(alert.rule_id));
       a_severity.push_back(Str(static_cast<int64_t>(alert.severity)));
       a_day.push_back(day);
@@ -500,21 +299,8 @@ absl::StatusOr<int64_t> PostgresLedger::PruneExpired() {
     deleted += changes;
     if (changes < kPruneRowsPerTransaction) break;
   }
-  absl::MutexLock lock(&mu_);
-  counters_.access_pruned += deleted;
+  queue_->CountPruned(deleted);
   return deleted;
-}
-
-void PostgresLedger::PruneIfDue() {
-  absl::StatusOr<int64_t> pruned = PruneExpired();
-  if (!pruned.ok() && options_.on_write_error) {
-    options_.on_write_error(pruned.status());
-  }
-  if (pruned.ok() && *pruned > 0 && options_.on_access_pruned) {
-    options_.on_access_pruned(*pruned);
-  }
-  absl::MutexLock lock(&mu_);
-  next_prune_ = absl::Now() + options_.access_log_prune_interval;
 }
 
 absl::StatusOr<AccessLogPage> PostgresLedger::ReadAccessLog(
@@ -523,10 +309,7 @@ absl::StatusOr<AccessLogPage> PostgresLedger::ReadAccessLog(
     return absl::InvalidArgumentError("access log query: limit must be > 0");
   }
   if (absl::Status s = Flush(); !s.ok()) return s;
-  {
-    absl::MutexLock lock(&mu_);
-    if (closed_) return Closed();
-  }
+  if (absl::Status s = queue_->CheckOpen(); !s.ok()) return s;
   const bool by_patient = !query.patient_id.empty();
   PgParams params = {Str(Micros(query.from)), Str(Micros(query.to)),
                      Str(int64_t{query.limit} + 1)};
@@ -577,19 +360,13 @@ absl::StatusOr<RecordFeedbackResponse> PostgresLedger::RecordFeedback(
   absl::StatusOr<absl::Time> outcome_at =
       ParseRfc3339(request.outcome_timestamp());
   if (!outcome_at.ok()) return outcome_at.status();
-  bool pending = false;
-  {
-    absl::MutexLock lock(&mu_);
-    if (closed_ || closing_) return Closed();
-    if (writes_failing_) {
-      ++counters_.feedback_refused;
-      return WritesFailing();
-    }
-    pending = pending_alert_ids_.contains(request.alert_id());
-  }
+  // Refused at once while commits fail (it could not be made durable).
+  absl::StatusOr<bool> pending =
+      queue_->CheckFeedbackWritable(request.alert_id());
+  if (!pending.ok()) return pending.status();
   absl::StatusOr<RecordFeedbackResponse> response = [&]() {
     using Result = absl::StatusOr<RecordFeedbackResponse>;
-    if (pending) {
+    if (*pending) {
       if (absl::Status s = Flush(); !s.ok()) return Result(s);
     }
     absl::StatusOr<std::string> feedback_id = NewAlertId();
@@ -600,29 +377,15 @@ absl::StatusOr<RecordFeedbackResponse> PostgresLedger::RecordFeedback(
     const absl::Time give_up = absl::Now() + grace_;
     absl::Duration step = kFirstRecheck;
     while (absl::IsNotFound(result.status()) && absl::Now() < give_up) {
-      {
-        absl::MutexLock lock(&mu_);
-        auto closing = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return closing_;
-        };
-        if (mu_.AwaitWithTimeout(absl::Condition(&closing),
-                                 std::min(step, give_up - absl::Now()))) {
-          return Result(Closed());
-        }
+      if (!queue_->SleepUnlessStopping(std::min(step, give_up - absl::Now()))) {
+        return Result(Closed());
       }
       step = std::min(step * 2, kMaxRecheck);
       result = InsertFeedback(request, *outcome_at, *feedback_id);
     }
     return result;
   }();
-  absl::MutexLock lock(&mu_);
-  if (!response.ok()) {
-    if (!absl::IsNotFound(response.status())) ++counters_.feedback_refused;
-  } else if (response->duplicate()) {
-    ++counters_.feedback_duplicates;
-  } else {
-    ++counters_.feedback_recorded;
-  }
+  queue_->CountFeedback(response);
   return response;
 }
 
@@ -709,10 +472,7 @@ absl::StatusOr<AlertStats> PostgresLedger::GetAlertStats(
     return InvalidArgumentFromErrors("invalid statistics request", errors);
   }
   if (absl::Status s = Flush(); !s.ok()) return s;
-  {
-    absl::MutexLock lock(&mu_);
-    if (closed_) return Closed();
-  }
+  if (absl::Status s = queue_->CheckOpen(); !s.ok()) return s;
   AlertStats stats;
   absl::Status status = WithPooled([&](PgConnection& db) -> absl::Status {
     stats.Clear();
@@ -829,41 +589,17 @@ absl::Status PostgresLedger::Close() {
   absl::MutexLock close_lock(&close_mu_);
   if (close_started_) return close_status_;
   close_started_ = true;
-  {
-    absl::MutexLock lock(&mu_);
-    closing_ = true;
-  }
-  writer_.join();
-  absl::Status status;
-  {
-    absl::MutexLock lock(&mu_);
-    if (lost_ > 0) {
-      status = absl::DataLossError(
-          absl::StrCat("the alert ledger could not write ", lost_,
-                       " queued screenings and access records before closing: ",
-                       last_write_error_.message()));
-    }
-  }
+  // Commits everything queued (DATA_LOSS: what it could not) and stops.
+  absl::Status status = queue_->Stop();
   pool_.Close();
   {
     absl::MutexLock lock(&write_mu_);
     write_db_.reset();
     write_db_closed_ = true;
   }
-  {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-  }
+  queue_->MarkClosed();
   close_status_ = status;
   return status;
-}
-
-LedgerCounters PostgresLedger::Counters() const {
-  absl::MutexLock lock(&mu_);
-  LedgerCounters counters = counters_;
-  counters.queue_depth = static_cast<int64_t>(screenings_waiting_);
-  counters.writes_failing = writes_failing_;
-  return counters;
 }
 
 }  // namespace
@@ -971,7 +707,7 @@ absl::StatusOr<std::unique_ptr<AlertLedger>> OpenPostgresLedger(
     const absl::Duration wait = std::min(backoff, left);
     if (options.on_open_retry) options.on_open_retry(conn.status(), wait);
     absl::SleepFor(wait);
-    backoff = std::min(backoff * 2, kMaxRetryDelay);
+    backoff = std::min(backoff * 2, kMaxOpenRetryDelay);
   }
   absl::StatusOr<internal::PgMigrationResult> migrated =
       internal::PgMigrateTo(*db, LatestPostgresSchemaVersion());
