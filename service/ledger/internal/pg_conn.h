@@ -13,13 +13,13 @@
 //   hanging it. A connection whose call timed out, or whose socket broke,
 //   is marked broken(): the caller drops it and connects again.
 // - Errors: PERMISSION_DENIED when the server refuses the login (no or a
-//   wrong password), UNAVAILABLE for connection problems (refused, lost, timed
-//   out, server shutting down, SQLSTATE classes 08, 53, 57), ALREADY_EXISTS for
-//   unique violations (23505), INVALID_ARGUMENT for data the server refuses
-//   (class 22), ABORTED for serialization failures and deadlocks (40),
-//   INTERNAL otherwise. Messages carry the SQLSTATE and libpq's primary
-//   message only (never DETAIL, which quotes row values), prefixed with
-//   `what`.
+//   wrong password) or a statement (42501: missing privilege), UNAVAILABLE for
+//   connection problems (refused, lost, timed out, server shutting down,
+//   SQLSTATE classes 08, 53, 57), ALREADY_EXISTS for unique violations (23505),
+//   INVALID_ARGUMENT for data the server refuses (class 22), ABORTED for
+//   serialization failures and deadlocks (40), INTERNAL otherwise. Messages
+//   carry the SQLSTATE and libpq's primary message only (never DETAIL, which
+//   quotes row values), prefixed with `what`.
 // - Not thread-safe: one thread uses a connection at a time.
 #ifndef SERVICE_LEDGER_INTERNAL_PG_CONN_H_
 #define SERVICE_LEDGER_INTERNAL_PG_CONN_H_

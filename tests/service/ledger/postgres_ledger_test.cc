@@ -182,6 +182,30 @@ TEST_F(PostgresLedgerTest, ManyLedgersOpeningAtOnceMigrateOnce) {
             absl::StrCat(LatestPostgresSchemaVersion()));
 }
 
+// The operator's setup (README): a login role owning its database needs
+// nothing else; a role without CREATE on the schema cannot migrate.
+TEST_F(PostgresLedgerTest, RoleOwningTheDatabaseSufficesOthersAreRefused) {
+  ASSERT_THAT(pg_->Sql("CREATE ROLE needlecheck LOGIN"), IsOk());
+  ASSERT_THAT(pg_->Sql("CREATE DATABASE ledger OWNER needlecheck"), IsOk());
+  ASSERT_THAT(pg_->Sql("CREATE ROLE stranger LOGIN"), IsOk());
+  PostgresLedgerOptions options = Options();
+  options.dsn = absl::StrCat("host=127.0.0.1 port=", pg_->Port(),
+                             " dbname=ledger user=stranger");
+  EXPECT_THAT(
+      OpenPostgresLedger(options),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("42501")));
+  options.dsn = absl::StrCat("host=127.0.0.1 port=", pg_->Port(),
+                             " dbname=ledger user=needlecheck");
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  ASSERT_NE(ledger, nullptr);
+  std::string id;
+  ASSERT_THAT(ledger->RecordScreening(OneAlert("R", &id)), IsOk());
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(id, needlecheck::v1::FEEDBACK_OUTCOME_ACCEPTED)),
+              IsOk());
+  EXPECT_THAT(ledger->access_log()->PruneExpired(), IsOk());
+}
+
 TEST_F(PostgresLedgerTest, RefusesANewerSchemaAndForeignTables) {
   {
     std::unique_ptr<AlertLedger> ledger = Open(Options());
