@@ -105,7 +105,8 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
 
  private:
   // Runs `body` on a pooled connection; once more on a new connection
-  // when a reused one turns out to be dead (the server restarted).
+  // when a reused one turns out to be dead (the server restarted), but not
+  // after a timeout (a hung server: the call would only wait again).
   template <typename F>
   absl::Status WithPooled(F body);
   // The writer's connection, (re)connected when needed.
@@ -152,7 +153,8 @@ absl::Status PostgresLedger::WithPooled(F body) {
     absl::StatusOr<PgPool::Lease> lease = pool_.Acquire();
     if (!lease.ok()) return lease.status();
     absl::Status status = body(**lease);
-    if (status.ok() || !(*lease)->broken() || !lease->reused() || attempt > 0) {
+    if (status.ok() || !(*lease)->broken() || (*lease)->timed_out() ||
+        !lease->reused() || attempt > 0) {
       return status;
     }
   }

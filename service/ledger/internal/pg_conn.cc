@@ -187,6 +187,7 @@ absl::StatusOr<PgResult> PgConnection::Await(absl::string_view what) {
           absl::Ceil(deadline - absl::Now(), absl::Milliseconds(1)));
       if (left_ms <= 0) {
         broken_ = true;
+        timed_out_ = true;
         return absl::UnavailableError(absl::StrCat(
             what, ": PostgreSQL did not answer within ",
             absl::FormatDuration(deadline_), " (connection dropped)"));

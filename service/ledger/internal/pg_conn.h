@@ -96,6 +96,9 @@ class PgConnection {
   bool broken() const {
     return broken_ || PQstatus(conn_.get()) != CONNECTION_OK;
   }
+  // A call waited its whole deadline without an answer (a hung server or
+  // network): retrying at once would only wait again.
+  bool timed_out() const { return timed_out_; }
 
  private:
   struct Finish {
@@ -109,6 +112,7 @@ class PgConnection {
   std::unique_ptr<PGconn, Finish> conn_;
   absl::Duration deadline_;
   bool broken_ = false;
+  bool timed_out_ = false;
 };
 
 // Runs `body` between BEGIN and COMMIT on `db` (ROLLBACK when it fails).

@@ -288,6 +288,46 @@ TEST_F(PostgresLedgerTest, ServerStoppedUnderLoadThenStartedAgain) {
   EXPECT_THAT(ledger->Close(), IsOk());
 }
 
+// A hung server (accepts connections, never answers): calls fail within
+// their deadline instead of hanging, and everything resumes after.
+TEST_F(PostgresLedgerTest, HungServerFailsCallsWithinTheirDeadline) {
+  PostgresLedgerOptions options = Options();
+  options.flush_window = absl::Milliseconds(20);
+  options.statement_timeout = absl::Seconds(2);  // answers within 3 s
+  options.connect_timeout = absl::Seconds(2);
+  absl::Notification recovered;
+  options.on_write_recovered = [&](absl::Duration, int64_t) {
+    recovered.Notify();
+  };
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  ASSERT_NE(ledger, nullptr);
+  std::string id;
+  ASSERT_THAT(ledger->RecordScreening(OneAlert("R", &id)), IsOk());
+  ASSERT_THAT(ledger->RecordFeedback(
+                  Feedback(id, needlecheck::v1::FEEDBACK_OUTCOME_ACCEPTED)),
+              IsOk());
+
+  ASSERT_THAT(pg_->Pause(), IsOk());
+  absl::Time start = absl::Now();
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(id, needlecheck::v1::FEEDBACK_OUTCOME_OVERRIDDEN)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  // Bounded by the deadline (3 s here); generous for a busy machine.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+  ASSERT_THAT(ledger->RecordScreening(OneAlert("R", &id)), IsOk());
+  start = absl::Now();
+  EXPECT_THAT(ledger->Flush(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+  ASSERT_THAT(pg_->Resume(), IsOk());
+
+  ASSERT_TRUE(recovered.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(id, needlecheck::v1::FEEDBACK_OUTCOME_OVERRIDDEN)),
+              IsOk());
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM alerts"), "2");
+}
+
 TEST_F(PostgresLedgerTest, OpenRetriesUntilTheServerIsUp) {
   ASSERT_THAT(pg_->Stop("fast"), IsOk());
   PostgresLedgerOptions options = Options();
