@@ -71,6 +71,7 @@ TEST_PACKAGES=(
   # NodeSource's nodejs, or Debian's npm package) and kubectl (Kubernetes'
   # apt repository), which Debian 12 does not ship.
   nodejs
+  postgresql-15  # PostgreSQL ledger tests: throwaway clusters (initdb, pg_ctl)
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"

@@ -3,7 +3,9 @@
 //   needlecheckd [--listen=127.0.0.1:50051] [--data_dir=./data]
 //                [--knowledge_base=FILE] [--max_message_bytes=4194304]
 //                [--drain_seconds=10] [--ready_file=FILE]
-//                [--ledger=sqlite|none] [--ledger_flush_ms=200]
+//                [--ledger=sqlite|postgres|none] [--ledger_flush_ms=200]
+//                [--ledger_dsn="host=... port=... dbname=... user=..."
+//                 [--ledger_password_file=FILE] [--ledger_connect_timeout=30s]]
 //                [--max_concurrent_streams=256] [--max_connection_idle=30m]
 //                [--max_connection_age=0] [--max_connection_age_grace=inf]
 //                [--ledger_check_seconds=30] [--ledger_recover]
@@ -86,8 +88,20 @@ ABSL_FLAG(std::string, health_listen, "",
           "HOST:PORT, for probes that cannot present a client certificate.");
 
 ABSL_FLAG(std::string, ledger, "sqlite",
-          "Alert ledger: sqlite (<data_dir>/ledger.sqlite3) or none "
+          "Alert ledger: sqlite (<data_dir>/ledger.sqlite3), postgres (a "
+          "PostgreSQL database several replicas share: --ledger_dsn) or none "
           "(no alert ids, no feedback or statistics).");
+ABSL_FLAG(std::string, ledger_dsn, "",
+          "With --ledger=postgres: the libpq connection string, "
+          "\"host=... port=... dbname=... user=...\" or a postgresql:// "
+          "URI, without a password (refused: use --ledger_password_file, "
+          "PGPASSWORD or ~/.pgpass).");
+ABSL_FLAG(std::string, ledger_password_file, "",
+          "With --ledger=postgres: a file holding the database password "
+          "(read once at start; a trailing newline is stripped).");
+ABSL_FLAG(absl::Duration, ledger_connect_timeout, absl::Seconds(30),
+          "With --ledger=postgres: how long to keep trying to reach the "
+          "database at start before exiting non-zero.");
 ABSL_FLAG(int, ledger_flush_ms, 200,
           "Issued-alert rows are committed in batches at least this often "
           "(milliseconds, 0-10000): the most a crash can lose. Feedback is "
@@ -103,12 +117,13 @@ ABSL_FLAG(int, access_log_retention_days, 2190,
 ABSL_FLAG(double, ledger_check_seconds, 30,
           "Time limit of the ledger's integrity check at start (PRAGMA "
           "quick_check); when hit, the server starts and logs "
-          "ledger_check_incomplete. 0 skips the check.");
+          "ledger_check_incomplete. 0 skips the check. SQLite only: ignored "
+          "with --ledger=postgres.");
 ABSL_FLAG(bool, ledger_recover, false,
           "When the ledger file is damaged, empty or not SQLite: move it "
           "aside (with its -wal/-shm) to <file>.damaged-<UTC time>, log it, "
           "and start a new, empty ledger. Without it such a file stops the "
-          "start.");
+          "start. SQLite only: refused with --ledger=postgres.");
 ABSL_FLAG(std::string, testonly_ledger_fault_file, "",
           "For tests only: while this file exists, every ledger write fails "
           "as on a full disk.");
@@ -153,6 +168,9 @@ int main(int argc, char** argv) {
   options.health_listen_address = absl::GetFlag(FLAGS_health_listen);
 
   options.ledger = absl::GetFlag(FLAGS_ledger);
+  options.ledger_dsn = absl::GetFlag(FLAGS_ledger_dsn);
+  options.ledger_password_file = absl::GetFlag(FLAGS_ledger_password_file);
+  options.ledger_connect_timeout = absl::GetFlag(FLAGS_ledger_connect_timeout);
   options.ledger_flush_window =
       absl::Milliseconds(absl::GetFlag(FLAGS_ledger_flush_ms));
   options.ledger_check_time_limit =

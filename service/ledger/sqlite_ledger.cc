@@ -8,11 +8,9 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <limits>
 #include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "service/ledger/internal/sqlite_db.h"
 #include "service/ledger/internal/sqlite_schema.h"
+#include "service/ledger/internal/write_queue.h"
 #include "service/ledger/validation.h"
 
 namespace needlecheck::ledger {
@@ -34,21 +33,17 @@ namespace {
 
 using internal::Connection;
 using internal::InTransaction;
+using internal::QueuedWrite;
 using internal::Statement;
+using internal::WriteQueue;
 using ::needlecheck::v1::AlertStats;
 using ::needlecheck::v1::GetAlertStatsRequest;
 using ::needlecheck::v1::RecordFeedbackRequest;
 using ::needlecheck::v1::RecordFeedbackResponse;
 using ::needlecheck::v1::RuleStats;
 
-// Retry backoff for failed batch commits. The cap is also how long the
-// ledger may take to notice that the disk has space again.
-constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(50);
-constexpr absl::Duration kMaxRetryDelay = absl::Seconds(1);
 // Findings of the integrity check quoted in an error, at most.
 constexpr int kMaxCheckProblems = 3;
-// Attempts per batch once Close() has begun, before giving up.
-constexpr int kCloseAttempts = 3;
 
 // Day bounds standing for "no bound" (days compare as text).
 constexpr char kNoFromDay[] = "0000-00-00";
@@ -58,17 +53,7 @@ constexpr char kNoToDay[] = "9999-99-99";
 // prune never holds the write lock for long.
 constexpr int kPruneRowsPerTransaction = 10000;
 
-// One queued write: a screening, or an access record (is_access).
-struct QueuedScreening {
-  ScreeningRecord record;
-  absl::Time queued_at;
-  bool is_access = false;
-  AccessEntry access;
-};
-
-absl::Status Closed() {
-  return absl::UnavailableError("the alert ledger is closed");
-}
+absl::Status Closed() { return internal::LedgerClosed(); }
 
 class SqliteLedger final : public AlertLedger, public AccessLog {
  public:
@@ -79,36 +64,48 @@ class SqliteLedger final : public AlertLedger, public AccessLog {
         path_(std::move(path)),
         write_db_(std::move(write_db)),
         read_db_(std::move(read_db)) {
-    writer_ = std::thread([this] { WriterLoop(); });
+    internal::WriteQueueOptions queue =
+        internal::WriteQueueOptionsFrom(options);
+    queue.refuse_screenings_while_failing = true;
+    queue.storage = "the disk";
+    // Last: its writer thread uses everything above.
+    queue_ = std::make_unique<WriteQueue>(
+        std::move(queue),
+        [this](const std::vector<QueuedWrite>& batch) {
+          return WriteBatch(batch);
+        },
+        [this] { return DeleteExpired(); });
   }
 
   ~SqliteLedger() override { Close().IgnoreError(); }
 
-  absl::Status RecordScreening(ScreeningRecord screening) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RecordScreening(ScreeningRecord screening) override {
+    return queue_->AddScreening(std::move(screening));
+  }
   absl::StatusOr<RecordFeedbackResponse> RecordFeedback(
       const RecordFeedbackRequest& request) override;
   absl::StatusOr<AlertStats> GetAlertStats(
       const GetAlertStatsRequest& request) override;
-  absl::Status Flush() override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Flush() override { return queue_->Flush(); }
   absl::Status Close() override;
-  LedgerCounters Counters() const override ABSL_LOCKS_EXCLUDED(mu_);
+  LedgerCounters Counters() const override { return queue_->Counters(); }
   AccessLog* access_log() override { return this; }
 
-  absl::Status RecordAccess(AccessEntry entry) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RecordAccess(AccessEntry entry) override {
+    return queue_->AddAccess(std::move(entry));
+  }
   absl::StatusOr<AccessLogPage> ReadAccessLog(
       const AccessLogQuery& query) override;
   absl::StatusOr<int64_t> PruneExpired() override
       ABSL_LOCKS_EXCLUDED(write_mu_);
+  // The pruning pass without counting (the queue counts its own passes:
+  // its writer may run one before queue_ is set).
+  absl::StatusOr<int64_t> DeleteExpired() ABSL_LOCKS_EXCLUDED(write_mu_);
 
  private:
   absl::Status InsertAccess(Connection& db, const AccessEntry& entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // Runs PruneExpired() when due (writer thread, mu_ not held).
-  void PruneIfDue() ABSL_LOCKS_EXCLUDED(mu_);
-  void WriterLoop() ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status WriteBatch(const std::vector<QueuedScreening>& batch)
+  absl::Status WriteBatch(const std::vector<QueuedWrite>& batch)
       ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::StatusOr<RecordFeedbackResponse> InsertFeedback(
       const RecordFeedbackRequest& request, absl::Time outcome_at,
@@ -118,8 +115,6 @@ class SqliteLedger final : public AlertLedger, public AccessLog {
   absl::Time Now() const {
     return options_.clock ? options_.clock() : absl::Now();
   }
-  // UNAVAILABLE while the writer's commits fail.
-  absl::Status WritesFailing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The test-only fault (options_.fail_writes_while_exists).
   absl::Status InjectedFault() const;
 
@@ -134,103 +129,13 @@ class SqliteLedger final : public AlertLedger, public AccessLog {
   absl::Mutex read_mu_;
   std::unique_ptr<Connection> read_db_ ABSL_GUARDED_BY(read_mu_);
 
-  // The write queue and its bookkeeping. Sequence numbers count screenings
-  // queued since open; committed_seq_ is a prefix of them (the writer takes
-  // from the front and commits in order).
-  mutable absl::Mutex mu_;
-  std::deque<QueuedScreening> queue_ ABSL_GUARDED_BY(mu_);
-  // Alert ids queued or in the batch being written -> how many times (a
-  // repeated id would be a bug, but must not corrupt the count).
-  absl::flat_hash_map<std::string, int> pending_alert_ids_ ABSL_GUARDED_BY(mu_);
-  uint64_t queued_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  // Screenings and access records queued or in the batch being written.
-  size_t screenings_waiting_ ABSL_GUARDED_BY(mu_) = 0;
-  size_t access_waiting_ ABSL_GUARDED_BY(mu_) = 0;
-  // The writer's next pruning pass (the first one right after open).
-  absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  uint64_t committed_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t flush_target_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t write_failures_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status last_write_error_ ABSL_GUARDED_BY(mu_);
-  // Since the last batch commit failed, until one succeeds.
-  bool writes_failing_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time failing_since_ ABSL_GUARDED_BY(mu_);
-  int64_t failed_attempts_ ABSL_GUARDED_BY(mu_) = 0;  // in this outage
-  bool closing_ ABSL_GUARDED_BY(mu_) = false;         // Close() has begun
-  bool writer_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Close() has finished
-  uint64_t lost_ ABSL_GUARDED_BY(mu_) = 0;    // given up at Close()
-  LedgerCounters counters_ ABSL_GUARDED_BY(mu_);
-
   absl::Mutex close_mu_;
   bool close_started_ ABSL_GUARDED_BY(close_mu_) = false;
   absl::Status close_status_ ABSL_GUARDED_BY(close_mu_);
 
-  std::thread writer_;
+  // The batched writer (internal/write_queue.h).
+  std::unique_ptr<WriteQueue> queue_;
 };
-
-absl::Status SqliteLedger::RecordScreening(ScreeningRecord screening) {
-  absl::MutexLock lock(&mu_);
-  if (closing_) {
-    ++counters_.screenings_refused;
-    return Closed();
-  }
-  // Never wait for the disk: the caller answers without the record.
-  if (writes_failing_) {
-    ++counters_.screenings_refused;
-    return WritesFailing();
-  }
-  if (screenings_waiting_ >= options_.max_queued_screenings) {
-    ++counters_.screenings_refused;
-    return absl::UnavailableError(absl::StrCat(
-        "the alert ledger's write queue is full (",
-        options_.max_queued_screenings, " screenings waiting for the disk)"));
-  }
-  for (const IssuedAlert& alert : screening.alerts) {
-    ++pending_alert_ids_[alert.alert_id];
-  }
-  QueuedScreening item;
-  item.record = std::move(screening);
-  item.queued_at = absl::Now();
-  queue_.push_back(std::move(item));
-  ++queued_seq_;
-  ++screenings_waiting_;
-  ++counters_.screenings_queued;
-  return absl::OkStatus();
-}
-
-absl::Status SqliteLedger::RecordAccess(AccessEntry entry) {
-  absl::MutexLock lock(&mu_);
-  if (closing_) {
-    ++counters_.access_refused;
-    return Closed();
-  }
-  // Queued even while writes fail (access_log.h): refused only when full.
-  if (access_waiting_ >= options_.max_queued_access_records) {
-    ++counters_.access_refused;
-    return absl::UnavailableError(
-        absl::StrCat("the access log's write queue is full (",
-                     options_.max_queued_access_records,
-                     " access records waiting for the disk)"));
-  }
-  QueuedScreening item;
-  item.queued_at = absl::Now();
-  item.is_access = true;
-  item.access = std::move(entry);
-  queue_.push_back(std::move(item));
-  ++queued_seq_;
-  ++access_waiting_;
-  ++counters_.access_queued;
-  return absl::OkStatus();
-}
-
-absl::Status SqliteLedger::WritesFailing() const {
-  return absl::UnavailableError(
-      absl::StrCat("the alert ledger cannot write at the moment (failing for ",
-                   absl::FormatDuration(absl::Trunc(
-                       absl::Now() - failing_since_, absl::Milliseconds(1))),
-                   "): ", last_write_error_.message()));
-}
 
 absl::Status SqliteLedger::InjectedFault() const {
   if (options_.fail_writes_while_exists.empty()) return absl::OkStatus();
@@ -242,138 +147,7 @@ absl::Status SqliteLedger::InjectedFault() const {
       "database or disk is full (injected: the test-only fault file exists)");
 }
 
-absl::Status SqliteLedger::Flush() {
-  absl::MutexLock lock(&mu_);
-  if (closed_) return Closed();
-  const uint64_t target = queued_seq_;
-  if (committed_seq_ >= target) return absl::OkStatus();
-  if (writes_failing_) return WritesFailing();
-  flush_target_ = std::max(flush_target_, target);
-  const int64_t failures_before = write_failures_;
-  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return committed_seq_ >= target || write_failures_ > failures_before ||
-           writer_done_;
-  };
-  mu_.Await(absl::Condition(&done));
-  if (committed_seq_ >= target) return absl::OkStatus();
-  if (!last_write_error_.ok()) {
-    return absl::Status(last_write_error_.code(),
-                        absl::StrCat("the alert ledger could not commit "
-                                     "queued screenings: ",
-                                     last_write_error_.message()));
-  }
-  return Closed();
-}
-
-void SqliteLedger::WriterLoop() {
-  std::vector<QueuedScreening> batch;
-  absl::Duration retry_delay = kFirstRetryDelay;
-  int attempts = 0;  // for the current batch
-  mu_.Lock();
-  while (true) {
-    if (batch.empty()) {
-      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || closing_;
-      };
-      if (!closing_ && absl::Now() >= next_prune_) {
-        mu_.Unlock();
-        PruneIfDue();
-        mu_.Lock();
-      }
-      // Clamped, so that a wall-clock step cannot postpone the prune.
-      mu_.AwaitWithTimeout(
-          absl::Condition(&has_work),
-          std::clamp(next_prune_ - absl::Now(), absl::ZeroDuration(),
-                     options_.access_log_prune_interval));
-      if (queue_.empty() && !closing_) continue;  // time to prune
-      if (queue_.empty()) break;  // closing, and everything is committed
-      // Let the batch fill for the rest of its window, unless someone is
-      // waiting for it or it is already full.
-      auto cut_short = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return closing_ || flush_target_ > committed_seq_ ||
-               queue_.size() >= options_.max_batch_screenings;
-      };
-      // Clamped, so that a wall-clock step cannot stretch the window.
-      const absl::Duration waited = absl::Now() - queue_.front().queued_at;
-      const absl::Duration left =
-          std::clamp(options_.flush_window - waited, absl::ZeroDuration(),
-                     options_.flush_window);
-      mu_.AwaitWithTimeout(absl::Condition(&cut_short), left);
-      const size_t n = std::min(queue_.size(), options_.max_batch_screenings);
-      batch.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      attempts = 0;
-    }
-    mu_.Unlock();
-    const absl::Time write_start = absl::Now();
-    const absl::Status status = WriteBatch(batch);
-    if (status.ok() && options_.on_batch_committed) {
-      options_.on_batch_committed(absl::Now() - write_start, batch.size());
-    }
-    ++attempts;
-    if (!status.ok() && options_.on_write_error) {
-      options_.on_write_error(status);
-    }
-    mu_.Lock();
-    if (status.ok() && writes_failing_) {
-      writes_failing_ = false;
-      const absl::Duration failing_for = absl::Now() - failing_since_;
-      const int64_t failed_attempts = failed_attempts_;
-      failed_attempts_ = 0;
-      if (options_.on_write_recovered) {
-        mu_.Unlock();
-        options_.on_write_recovered(failing_for, failed_attempts);
-        mu_.Lock();
-      }
-    }
-    if (status.ok()) {
-      committed_seq_ += batch.size();
-      for (const QueuedScreening& s : batch) {
-        if (s.is_access) {
-          --access_waiting_;
-          continue;
-        }
-        --screenings_waiting_;
-        ++counters_.screenings_committed;
-        for (const IssuedAlert& alert : s.record.alerts) {
-          auto it = pending_alert_ids_.find(alert.alert_id);
-          if (it != pending_alert_ids_.end() && --it->second <= 0) {
-            pending_alert_ids_.erase(it);
-          }
-        }
-      }
-      batch.clear();
-      retry_delay = kFirstRetryDelay;
-      continue;
-    }
-    ++write_failures_;
-    ++counters_.batch_write_failures;
-    last_write_error_ = status;
-    if (!writes_failing_) {
-      writes_failing_ = true;
-      failing_since_ = absl::Now();
-    }
-    ++failed_attempts_;
-    if (closing_ && attempts >= kCloseAttempts) {
-      // Give up: Close() reports how many screenings this loses.
-      lost_ = batch.size() + queue_.size();
-      break;
-    }
-    // Back off before retrying the same batch; Close() cuts the wait short.
-    auto closing = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closing_; };
-    mu_.AwaitWithTimeout(absl::Condition(&closing), retry_delay);
-    retry_delay = std::min(retry_delay * 2, kMaxRetryDelay);
-  }
-  writer_done_ = true;
-  mu_.Unlock();
-}
-
-absl::Status SqliteLedger::WriteBatch(
-    const std::vector<QueuedScreening>& batch) {
+absl::Status SqliteLedger::WriteBatch(const std::vector<QueuedWrite>& batch) {
   absl::MutexLock lock(&write_mu_);
   if (write_db_ == nullptr) return Closed();
   if (absl::Status s = InjectedFault(); !s.ok()) return s;
@@ -389,7 +163,7 @@ absl::Status SqliteLedger::WriteBatch(
         "issued_day) VALUES (?1, ?2, ?3, ?4, ?5)",
         "insert alert");
     if (!insert_alert.ok()) return insert_alert.status();
-    for (const QueuedScreening& queued : batch) {
+    for (const QueuedWrite& queued : batch) {
       if (queued.is_access) {
         if (absl::Status st = InsertAccess(db, queued.access); !st.ok()) {
           return st;
@@ -503,6 +277,12 @@ absl::StatusOr<AccessLogPage> SqliteLedger::ReadAccessLog(
 }
 
 absl::StatusOr<int64_t> SqliteLedger::PruneExpired() {
+  absl::StatusOr<int64_t> deleted = DeleteExpired();
+  if (deleted.ok()) queue_->CountPruned(*deleted);
+  return deleted;
+}
+
+absl::StatusOr<int64_t> SqliteLedger::DeleteExpired() {
   const int64_t cutoff_us =
       absl::ToUnixMicros(Now() - options_.access_log_retention);
   int64_t deleted = 0;
@@ -537,22 +317,7 @@ absl::StatusOr<int64_t> SqliteLedger::PruneExpired() {
     deleted += changes;
     if (changes < kPruneRowsPerTransaction) break;
   }
-  absl::MutexLock lock(&mu_);
-  counters_.access_pruned += deleted;
   return deleted;
-}
-
-void SqliteLedger::PruneIfDue() {
-  absl::StatusOr<int64_t> pruned = PruneExpired();
-  if (!pruned.ok() && options_.on_write_error) {
-    options_.on_write_error(pruned.status());
-  }
-  if (pruned.ok() && *pruned > 0 && options_.on_access_pruned) {
-    options_.on_access_pruned(*pruned);
-  }
-  absl::MutexLock lock(&mu_);
-  // A failed pass is retried at the next interval, like a successful one.
-  next_prune_ = absl::Now() + options_.access_log_prune_interval;
 }
 
 absl::StatusOr<RecordFeedbackResponse> SqliteLedger::RecordFeedback(
@@ -564,19 +329,12 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::RecordFeedback(
   absl::StatusOr<absl::Time> outcome_at =
       ParseRfc3339(request.outcome_timestamp());
   if (!outcome_at.ok()) return outcome_at.status();  // validated above
-  bool pending = false;
-  {
-    absl::MutexLock lock(&mu_);
-    if (closed_) return Closed();
-    // It could not be made durable: say so now rather than after a wait.
-    if (writes_failing_) {
-      ++counters_.feedback_refused;
-      return WritesFailing();
-    }
-    pending = pending_alert_ids_.contains(request.alert_id());
-  }
+  // Refused at once while commits fail (it could not be made durable).
+  absl::StatusOr<bool> pending =
+      queue_->CheckFeedbackWritable(request.alert_id());
+  if (!pending.ok()) return pending.status();
   absl::StatusOr<RecordFeedbackResponse> response = [&]() {
-    if (pending) {
+    if (*pending) {
       // The alert is still in the write queue: commit it first.
       if (absl::Status s = Flush(); !s.ok()) {
         return absl::StatusOr<RecordFeedbackResponse>(s);
@@ -588,14 +346,7 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::RecordFeedback(
     }
     return InsertFeedback(request, *outcome_at, *feedback_id);
   }();
-  absl::MutexLock lock(&mu_);
-  if (!response.ok()) {
-    if (!absl::IsNotFound(response.status())) ++counters_.feedback_refused;
-  } else if (response->duplicate()) {
-    ++counters_.feedback_duplicates;
-  } else {
-    ++counters_.feedback_recorded;
-  }
+  queue_->CountFeedback(response);
   return response;
 }
 
@@ -823,21 +574,8 @@ absl::Status SqliteLedger::Close() {
   absl::MutexLock close_lock(&close_mu_);
   if (close_started_) return close_status_;
   close_started_ = true;
-  {
-    absl::MutexLock lock(&mu_);
-    closing_ = true;
-  }
-  writer_.join();
-  absl::Status status;
-  {
-    absl::MutexLock lock(&mu_);
-    if (lost_ > 0) {
-      status = absl::DataLossError(
-          absl::StrCat("the alert ledger could not write ", lost_,
-                       " queued screenings and access records before closing: ",
-                       last_write_error_.message()));
-    }
-  }
+  // Commits everything queued (DATA_LOSS: what it could not) and stops.
+  absl::Status status = queue_->Stop();
   {
     absl::MutexLock lock(&read_mu_);
     read_db_.reset();
@@ -852,20 +590,9 @@ absl::Status SqliteLedger::Close() {
       write_db_.reset();
     }
   }
-  {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-  }
+  queue_->MarkClosed();
   close_status_ = status;
   return status;
-}
-
-LedgerCounters SqliteLedger::Counters() const {
-  absl::MutexLock lock(&mu_);
-  LedgerCounters counters = counters_;
-  counters.queue_depth = static_cast<int64_t>(screenings_waiting_);
-  counters.writes_failing = writes_failing_;
-  return counters;
 }
 
 absl::Status ConfigureWriteConnection(Connection& db, const std::string& path) {

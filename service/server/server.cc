@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/async_generic_service.h"
@@ -22,6 +23,8 @@
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "service/common/bounded_file.h"
+#include "service/ledger/postgres_ledger.h"
 #include "service/ledger/sqlite_ledger.h"
 #include "service/server/log.h"
 #include "service/server/log_limiter.h"
@@ -33,6 +36,8 @@ namespace {
 // While the ledger's disk fails, its writer retries up to once a second;
 // the failure is logged at most this often.
 constexpr absl::Duration kLedgerWriteErrorLogInterval = absl::Seconds(10);
+// A database password file, at most.
+constexpr size_t kMaxLedgerPasswordFileBytes = 4096;
 
 absl::Status PrepareDataDir(const std::string& dir) {
   std::error_code ec;
@@ -46,6 +51,41 @@ absl::Status PrepareDataDir(const std::string& dir) {
         absl::StrCat("data_dir \"", dir, "\": not a directory"));
   }
   return absl::OkStatus();
+}
+
+// The callbacks both ledgers share: logs (write failures at most every
+// kLedgerWriteErrorLogInterval) and metrics.
+template <typename LedgerOptions>
+void SetLedgerCallbacks(ServerMetrics* metrics, LedgerOptions* options) {
+  options->on_access_pruned = [](int64_t deleted) {
+    LogInfo("access_log_pruned", {{"records_deleted", deleted}});
+  };
+  options->on_batch_committed = [metrics](absl::Duration took, size_t) {
+    metrics->LedgerBatchCommitted(took);
+  };
+  // The writer retries a failed commit up to once a second: log the first
+  // failure, then once per interval with the attempts in between.
+  auto write_error_log =
+      std::make_shared<LogLimiter>(kLedgerWriteErrorLogInterval);
+  options->on_write_error = [write_error_log](const absl::Status& status) {
+    int64_t held_back = 0;
+    if (!write_error_log->ShouldLog(&held_back)) return;
+    // The database's error only (SQLite, libpq): never row content.
+    LogError("ledger_write_failed",
+             {{"code", absl::StatusCodeToString(status.code())},
+              {"error", status.message()},
+              {"failed_attempts_not_logged", held_back},
+              {"action",
+               "retrying; until a write succeeds feedback is UNAVAILABLE "
+               "and Screen answers without alert ids (PostgreSQL: once "
+               "its queue is full)"}});
+  };
+  options->on_write_recovered = [](absl::Duration failing_for,
+                                   int64_t failed_attempts) {
+    LogInfo("ledger_write_recovered",
+            {{"failing_ms", absl::ToInt64Milliseconds(failing_for)},
+             {"failed_attempts", failed_attempts}});
+  };
 }
 
 // Writes `content` to `path` via a temporary file and a rename, so readers
@@ -109,9 +149,23 @@ sigset_t ControlSignals() {
 NeedlecheckServer::NeedlecheckServer(const ServerOptions& options)
     : options_(options) {}
 
+absl::Status ValidateLedgerDsn(const ServerOptions& options) {
+  if (options.ledger != "postgres" || options.ledger_dsn.empty()) {
+    return absl::OkStatus();
+  }
+  // Never quote the DSN: it may carry the password.
+  if (absl::Status s = ledger::CheckDsnHasNoPassword(options.ledger_dsn);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ledger_dsn: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
     const ServerOptions& options) {
   if (absl::Status s = ValidateServerOptions(options); !s.ok()) return s;
+  if (absl::Status s = ValidateLedgerDsn(options); !s.ok()) return s;
   if (absl::Status s = PrepareDataDir(options.data_dir); !s.ok()) return s;
 
   std::unique_ptr<NeedlecheckServer> server(new NeedlecheckServer(options));
@@ -303,42 +357,14 @@ absl::Status NeedlecheckServer::OpenLedger() {
                {{"consequence", "no alert ids and no access-audit trail"}});
     return absl::OkStatus();
   }
+  if (options_.ledger == "postgres") return OpenPostgresLedger();
   ledger::SqliteLedgerOptions ledger_options;
   ledger_options.data_dir = options_.data_dir;
   ledger_options.flush_window = options_.ledger_flush_window;
   ledger_options.integrity_check_time_limit = options_.ledger_check_time_limit;
   ledger_options.fail_writes_while_exists = options_.ledger_test_fault_file;
   ledger_options.access_log_retention = options_.access_log_retention;
-  ledger_options.on_access_pruned = [](int64_t deleted) {
-    LogInfo("access_log_pruned", {{"records_deleted", deleted}});
-  };
-  ledger_options.on_batch_committed = [metrics = metrics_.get()](
-                                          absl::Duration took, size_t) {
-    metrics->LedgerBatchCommitted(took);
-  };
-  // The writer retries a failed commit up to once a second: log the first
-  // failure, then once per interval with the attempts in between.
-  auto write_error_log =
-      std::make_shared<LogLimiter>(kLedgerWriteErrorLogInterval);
-  ledger_options.on_write_error =
-      [write_error_log](const absl::Status& status) {
-        int64_t held_back = 0;
-        if (!write_error_log->ShouldLog(&held_back)) return;
-        // SQLite's error only: never row content.
-        LogError("ledger_write_failed",
-                 {{"code", absl::StatusCodeToString(status.code())},
-                  {"error", status.message()},
-                  {"failed_attempts_not_logged", held_back},
-                  {"action",
-                   "retrying; Screen answers without alert ids, feedback "
-                   "UNAVAILABLE, until a write succeeds"}});
-      };
-  ledger_options.on_write_recovered = [](absl::Duration failing_for,
-                                         int64_t failed_attempts) {
-    LogInfo("ledger_write_recovered",
-            {{"failing_ms", absl::ToInt64Milliseconds(failing_for)},
-             {"failed_attempts", failed_attempts}});
-  };
+  SetLedgerCallbacks(metrics_.get(), &ledger_options);
   const std::string path = ledger::LedgerFilePath(ledger_options);
   ledger::LedgerOpenReport report;
   absl::StatusOr<std::unique_ptr<ledger::AlertLedger>> ledger =
@@ -391,6 +417,60 @@ absl::Status NeedlecheckServer::OpenLedger() {
            {"created", report.created ? "true" : "false"},
            {"integrity_check", check},
            {"check_ms", absl::ToInt64Milliseconds(report.check_took)},
+           {"flush_window", absl::FormatDuration(options_.ledger_flush_window)},
+           {"access_log_retention_days",
+            absl::ToInt64Hours(options_.access_log_retention) / 24}});
+  return absl::OkStatus();
+}
+
+absl::Status NeedlecheckServer::OpenPostgresLedger() {
+  ledger::PostgresLedgerOptions ledger_options;
+  ledger_options.dsn = options_.ledger_dsn;
+  ledger_options.flush_window = options_.ledger_flush_window;
+  ledger_options.access_log_retention = options_.access_log_retention;
+  ledger_options.open_timeout = options_.ledger_connect_timeout;
+  SetLedgerCallbacks(metrics_.get(), &ledger_options);
+  if (!options_.ledger_password_file.empty()) {
+    absl::StatusOr<std::string> password = ReadRegularFile(
+        options_.ledger_password_file, kMaxLedgerPasswordFileBytes);
+    if (!password.ok()) {
+      return absl::Status(
+          password.status().code(),
+          absl::StrCat("ledger_password_file: ", password.status().message()));
+    }
+    absl::string_view text = *password;
+    absl::ConsumeSuffix(&text, "\n");
+    absl::ConsumeSuffix(&text, "\r");
+    if (text.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ledger_password_file \"", options_.ledger_password_file,
+                       "\": empty"));
+    }
+    ledger_options.password = std::string(text);
+  }
+  const std::string dsn = ledger::DsnForLogs(options_.ledger_dsn);
+  ledger_options.on_open_retry = [dsn](const absl::Status& status,
+                                       absl::Duration retry_in) {
+    LogWarning("ledger_connect_retry",
+               {{"dsn", dsn},
+                {"error", status.message()},
+                {"retry_in_ms", absl::ToInt64Milliseconds(retry_in)}});
+  };
+  ledger::PostgresOpenReport report;
+  absl::StatusOr<std::unique_ptr<ledger::AlertLedger>> ledger =
+      ledger::OpenPostgresLedger(ledger_options, &report);
+  if (!ledger.ok()) {
+    return absl::Status(ledger.status().code(),
+                        absl::StrCat("PostgreSQL ledger (", dsn,
+                                     "): ", ledger.status().message()));
+  }
+  ledger_ = *std::move(ledger);
+  LogInfo("ledger_opened",
+          {{"backend", "postgres"},
+           {"dsn", dsn},
+           {"schema_version", report.schema_version},
+           {"migrated", report.migrated ? "true" : "false"},
+           {"connect_attempts", report.connect_attempts},
            {"flush_window", absl::FormatDuration(options_.ledger_flush_window)},
            {"access_log_retention_days",
             absl::ToInt64Hours(options_.access_log_retention) / 24}});
@@ -501,8 +581,10 @@ int RunServer(const ServerOptions& options) {
     LogError("start_failed", {{"error", std::strerror(err)}});
     return 1;
   }
-  if (absl::Status s = ValidateServerOptions(options); !s.ok()) {
-    LogError("invalid_options", {{"error", s.message()}});
+  absl::Status valid = ValidateServerOptions(options);
+  if (valid.ok()) valid = ValidateLedgerDsn(options);
+  if (!valid.ok()) {
+    LogError("invalid_options", {{"error", valid.message()}});
     return 2;
   }
   LogInfo("starting", {{"listen", options.listen_address},

@@ -17,8 +17,16 @@
 //   DATA_LOSS for a damaged, empty or non-SQLite file, with a hint at
 //   --ledger_recover) when it cannot. With options.ledger_recover a
 //   DATA_LOSS file is moved aside (ledger::MoveDamagedLedgerAside, logged
-//   as ledger_recovered) and a new ledger started. With "none" there is no
-//   ledger.
+//   as ledger_recovered) and a new ledger started. With "postgres", Start()
+//   reads options.ledger_password_file, connects to options.ledger_dsn
+//   (retrying for options.ledger_connect_timeout, each retry logged as
+//   ledger_connect_retry), migrates the schema and logs ledger_opened with
+//   the DSN without any password; it fails with the ledger's error
+//   (UNAVAILABLE: unreachable in time; PERMISSION_DENIED: login refused;
+//   FAILED_PRECONDITION: newer schema). While that database is down the
+//   server stays SERVING (Screen without alert ids once the queue bound is
+//   hit, feedback UNAVAILABLE), as with a failing disk. With "none" there
+//   is no ledger.
 // - A failing ledger disk never slows serving: Screen answers without
 //   alert ids, feedback UNAVAILABLE at once, health checks and
 //   GetKnowledgeBase are untouched; ledger_write_failed is logged at most
@@ -146,6 +154,7 @@ class NeedlecheckServer {
   absl::Status StartHealthServer();
   void SetServingStatus(bool serving);
   absl::Status OpenLedger();
+  absl::Status OpenPostgresLedger();
   void CloseLedger() ABSL_EXCLUSIVE_LOCKS_REQUIRED(drain_mu_);
 
   const ServerOptions options_;
@@ -174,6 +183,11 @@ class NeedlecheckServer {
   // Last: stopped first, while the store and the ledger it reads exist.
   std::unique_ptr<metrics::MetricsHttpEndpoint> metrics_endpoint_;
 };
+
+// INVALID_ARGUMENT when options.ledger is "postgres" and ledger_dsn carries
+// a password (password=..., or user:password@ in a URI); the message names
+// --ledger_password_file and never quotes the DSN. RunServer() exits 2 then.
+absl::Status ValidateLedgerDsn(const ServerOptions& options);
 
 int RunServer(const ServerOptions& options);
 

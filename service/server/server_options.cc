@@ -60,6 +60,45 @@ absl::Status ValidateSecurityOptions(const ServerOptions& options) {
   return absl::OkStatus();
 }
 
+// The ledger backend and the flags that only make sense with one of them.
+absl::Status ValidateLedgerBackend(const ServerOptions& options) {
+  if (options.ledger != "sqlite" && options.ledger != "postgres" &&
+      options.ledger != "none") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ledger: \"", options.ledger,
+                     "\" is not one of sqlite, postgres, none"));
+  }
+  if (options.ledger != "postgres") {
+    if (!options.ledger_dsn.empty() || !options.ledger_password_file.empty()) {
+      return absl::InvalidArgumentError(
+          "ledger_dsn and ledger_password_file: only with --ledger=postgres");
+    }
+    return absl::OkStatus();
+  }
+  if (options.ledger_dsn.empty()) {
+    return absl::InvalidArgumentError(
+        "ledger_dsn: required with --ledger=postgres, e.g. "
+        "--ledger_dsn=\"host=db port=5432 dbname=needlecheck "
+        "user=needlecheck\"");
+  }
+  if (options.ledger_recover) {
+    return absl::InvalidArgumentError(
+        "ledger_recover: only with --ledger=sqlite (it moves a damaged "
+        "ledger file aside; a PostgreSQL database is repaired with its own "
+        "tools)");
+  }
+  if (!options.ledger_test_fault_file.empty()) {
+    return absl::InvalidArgumentError(
+        "testonly_ledger_fault_file: only with --ledger=sqlite");
+  }
+  if (options.ledger_connect_timeout < absl::ZeroDuration() ||
+      options.ledger_connect_timeout > absl::Hours(1)) {
+    return absl::InvalidArgumentError(
+        "ledger_connect_timeout: must be between 0 and 1 hour");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsLoopbackAddress(const std::string& listen_address) {
@@ -128,10 +167,7 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("data_dir: required");
   }
-  if (options.ledger != "sqlite" && options.ledger != "none") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ledger: \"", options.ledger, "\" is not one of sqlite, none"));
-  }
+  if (absl::Status s = ValidateLedgerBackend(options); !s.ok()) return s;
   if (options.ledger_flush_window < absl::ZeroDuration() ||
       options.ledger_flush_window > absl::Seconds(10)) {
     return absl::InvalidArgumentError(

@@ -104,10 +104,27 @@ struct ServerOptions {
   std::string data_dir = "./data";
 
   // The alert ledger: "sqlite" (a file under data_dir, opened at start; the
-  // server does not start when it cannot be opened) or "none" (no ledger:
-  // alerts carry no alert_id, RecordFeedback and GetAlertStats answer
-  // UNIMPLEMENTED). Default: "sqlite".
+  // server does not start when it cannot be opened), "postgres" (a
+  // PostgreSQL database shared by several replicas,
+  // service/ledger/postgres_ledger.h; needs ledger_dsn) or "none" (no
+  // ledger: alerts carry no alert_id, RecordFeedback and GetAlertStats
+  // answer UNIMPLEMENTED). Default: "sqlite".
   std::string ledger = "sqlite";
+
+  // --- PostgreSQL ledger (ledger == "postgres"; refused otherwise) ---
+  // libpq connection string, "host=... port=... dbname=... user=..." or a
+  // postgresql:// URI. Required with "postgres". A DSN carrying a password
+  // (password=..., or user:password@ in a URI) is refused: the command
+  // line is visible to every local user (ps). Default: "".
+  std::string ledger_dsn;
+  // A file holding the database password (read once at start, at most
+  // 4 KiB, a trailing newline stripped). Empty: libpq's own PGPASSWORD or
+  // PGPASSFILE (~/.pgpass) apply. Default: "".
+  std::string ledger_password_file;
+  // At start, how long to keep trying to reach the database (backoff up to
+  // 1 s) before giving up (start_failed, exit 1: an orchestrator restarts
+  // the pod). Must be between 0 and 1 hour. Default: 30 seconds.
+  absl::Duration ledger_connect_timeout = absl::Seconds(30);
 
   // How long issued-alert rows may wait in memory before they are committed
   // in a batch: the most a crash (not a SIGTERM drain) can lose. Feedback is
@@ -128,16 +145,17 @@ struct ServerOptions {
   // hit, the server starts anyway and logs ledger_check_incomplete (damage
   // in the unchecked part then shows as failing writes: Screen without
   // alert ids). Zero skips the check. Must be >= 0 and at most 1 hour.
-  // Default: 30 seconds.
+  // Ignored with ledger "postgres" (no file to check). Default: 30 seconds.
   absl::Duration ledger_check_time_limit = absl::Seconds(30);
   // When the ledger file is damaged, empty or not SQLite (or its -wal is
   // there without it): move it aside with its -wal/-shm to
   // "<file>.damaged-<UTC time>", log ledger_recovered naming both, and
   // start a new, empty ledger. Without it such a file stops the start.
-  // Default: false.
+  // SQLite only: refused with ledger "postgres". Default: false.
   bool ledger_recover = false;
   // Test only: while this file exists every ledger write fails as on a full
-  // disk (SqliteLedgerOptions::fail_writes_while_exists). Default: "".
+  // disk (SqliteLedgerOptions::fail_writes_while_exists). SQLite only:
+  // refused with ledger "postgres". Default: "".
   std::string ledger_test_fault_file;
 
   // Knowledge-base file (protobuf text format, KnowledgeBaseDefinition).
@@ -181,7 +199,9 @@ struct ServerOptions {
 // addresses: reachable from this machine only.
 bool IsLoopbackAddress(const std::string& listen_address);
 
-// OK, or INVALID_ARGUMENT naming the first bad field. Plaintext on an
+// OK, or INVALID_ARGUMENT naming the first bad field (the password check of
+// ledger_dsn is server.h's ValidateLedgerDsn(): it needs libpq, which this
+// gRPC-only library does not link). Plaintext on an
 // address that is not loopback without insecure_plaintext is refused with
 // a message naming the flags --tls_cert/--tls_key and --insecure_plaintext.
 absl::Status ValidateServerOptions(const ServerOptions& options);

@@ -1,8 +1,8 @@
-// The access-audit trail of the SQLite ledger (access_log.h) on a real file
-// with an injected clock: recording and reading (range, patient, limit),
-// the patient of a feedback's alert, pruning past retention (and only
-// then), refusal of UPDATE/DELETE by the database, queueing while writes
-// fail and committing once they recover, refusal when the queue is full,
+// The access-audit trail (access_log.h) on both ledgers (SQLite file,
+// PostgreSQL cluster) with an injected clock: recording and reading (range,
+// patient, limit), the patient of a feedback's alert, pruning past retention
+// (and only then), refusal of UPDATE/DELETE by the database, queueing while
+// writes fail and committing once they recover, refusal when the queue is full,
 // and Close() committing what was queued.
 #include <filesystem>
 #include <fstream>
@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/ledger/internal/sqlite_db.h"
 #include "service/ledger/sqlite_ledger.h"
-#include "tests/testing/scoped_temp_dir.h"
+#include "tests/service/ledger/ledger_backend.h"
+#include "tests/testing/postgres_cluster.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::ledger {
@@ -47,13 +47,18 @@ std::vector<std::string> Patients(const AccessLogPage& page) {
   return out;
 }
 
-class AccessLogTest : public ::testing::Test {
+class AccessLogTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
+    absl::StatusOr<std::unique_ptr<LedgerBackend>> backend =
+        LedgerBackend::Create(GetParam());
+    ASSERT_THAT(backend, IsOk());
+    backend_ = *std::move(backend);
+  }
 
-  SqliteLedgerOptions Options() {
-    SqliteLedgerOptions options;
-    options.data_dir = dir_.path();
+  LedgerTestConfig Options() {
+    LedgerTestConfig options;
     options.flush_window = absl::Hours(1);  // commits come from reads/Close
     options.clock = [this] { return now_; };
     options.access_log_retention = absl::Hours(24 * 30);
@@ -61,22 +66,29 @@ class AccessLogTest : public ::testing::Test {
     return options;
   }
 
-  std::unique_ptr<AlertLedger> Open(const SqliteLedgerOptions& options) {
+  std::unique_ptr<AlertLedger> Open(const LedgerTestConfig& options) {
     absl::StatusOr<std::unique_ptr<AlertLedger>> ledger =
-        OpenSqliteLedger(options);
+        backend_->Open(options);
     EXPECT_THAT(ledger, IsOk());
     return ledger.ok() ? *std::move(ledger) : nullptr;
   }
 
-  std::string FilePath() const {
-    return absl::StrCat(dir_.path(), "/", kLedgerFileName);
+  // How the database's refusal of an UPDATE/DELETE reaches Exec().
+  absl::StatusCode RefusedCode() const {
+    return GetParam() == Backend::kSqlite ? absl::StatusCode::kAlreadyExists
+                                          : absl::StatusCode::kInternal;
   }
 
-  ::needlecheck::testing::ScopedTempDir dir_;
+  std::unique_ptr<LedgerBackend> backend_;
   absl::Time now_ = kNow;
 };
 
-TEST_F(AccessLogTest, ReadsByRangeAndPatientOldestFirst) {
+INSTANTIATE_TEST_SUITE_P(Backends, AccessLogTest,
+                         ::testing::Values(Backend::kSqlite,
+                                           Backend::kPostgres),
+                         BackendName);
+
+TEST_P(AccessLogTest, ReadsByRangeAndPatientOldestFirst) {
   std::unique_ptr<AlertLedger> ledger = Open(Options());
   ASSERT_NE(ledger, nullptr);
   AccessLog* log = ledger->access_log();
@@ -115,7 +127,7 @@ TEST_F(AccessLogTest, ReadsByRangeAndPatientOldestFirst) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(AccessLogTest, FeedbackAccessGetsTheAlertsPatient) {
+TEST_P(AccessLogTest, FeedbackAccessGetsTheAlertsPatient) {
   std::unique_ptr<AlertLedger> ledger = Open(Options());
   ASSERT_NE(ledger, nullptr);
   ScreeningRecord screening;
@@ -137,7 +149,7 @@ TEST_F(AccessLogTest, FeedbackAccessGetsTheAlertsPatient) {
   EXPECT_THAT(Patients(*page), ElementsAre("patient-x", ""));
 }
 
-TEST_F(AccessLogTest, PruneDeletesOnlyRecordsPastRetention) {
+TEST_P(AccessLogTest, PruneDeletesOnlyRecordsPastRetention) {
   std::unique_ptr<AlertLedger> ledger = Open(Options());
   ASSERT_NE(ledger, nullptr);
   AccessLog* log = ledger->access_log();
@@ -161,7 +173,7 @@ TEST_F(AccessLogTest, PruneDeletesOnlyRecordsPastRetention) {
   EXPECT_EQ(ledger->Counters().access_pruned, 3);
 }
 
-TEST_F(AccessLogTest, PruneRunsInTransactionsOfBoundedSize) {
+TEST_P(AccessLogTest, PruneRunsInTransactionsOfBoundedSize) {
   std::unique_ptr<AlertLedger> ledger = Open(Options());
   ASSERT_NE(ledger, nullptr);
   AccessLog* log = ledger->access_log();
@@ -179,7 +191,7 @@ TEST_F(AccessLogTest, PruneRunsInTransactionsOfBoundedSize) {
   EXPECT_THAT(Patients(*page), ElementsAre("new"));
 }
 
-TEST_F(AccessLogTest, DatabaseRefusesUpdateAndDeleteOutsidePruning) {
+TEST_P(AccessLogTest, DatabaseRefusesUpdateAndDeleteOutsidePruning) {
   {
     std::unique_ptr<AlertLedger> ledger = Open(Options());
     ASSERT_NE(ledger, nullptr);
@@ -192,46 +204,45 @@ TEST_F(AccessLogTest, DatabaseRefusesUpdateAndDeleteOutsidePruning) {
     ASSERT_THAT(ledger->access_log()->RecordAccess(Entry(kNow, "new")), IsOk());
     ASSERT_THAT(ledger->Close(), IsOk());
   }
-  absl::StatusOr<std::unique_ptr<internal::Connection>> db =
-      internal::Connection::Open(FilePath(), /*read_only=*/false,
-                                 /*create=*/false, absl::Seconds(5));
-  ASSERT_THAT(db, IsOk());
-  EXPECT_THAT(
-      (*db)->Exec("UPDATE access_log SET patient_id = 'x'"),
-      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("append-only")));
+  // Outside the ledger (the sqlite3 shell, psql): refused by the database.
+  EXPECT_THAT(backend_->Exec("UPDATE access_log SET patient_id = 'x'"),
+              StatusIs(RefusedCode(), HasSubstr("append-only")));
   // Even an expired record is not deleted outside the pruning pass.
-  EXPECT_THAT(
-      (*db)->Exec("DELETE FROM access_log WHERE patient_id = 'old'"),
-      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("append-only")));
-  EXPECT_THAT(
-      (*db)->Exec("DELETE FROM access_log"),
-      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("append-only")));
-  absl::StatusOr<internal::Statement> count =
-      (*db)->Prepare("SELECT COUNT(*) FROM access_log", "count");
+  EXPECT_THAT(backend_->Exec("DELETE FROM access_log WHERE patient_id = 'old'"),
+              StatusIs(RefusedCode(), HasSubstr("append-only")));
+  EXPECT_THAT(backend_->Exec("DELETE FROM access_log"),
+              StatusIs(RefusedCode(), HasSubstr("append-only")));
+  if (GetParam() == Backend::kPostgres) {
+    EXPECT_THAT(backend_->Exec("TRUNCATE access_log"),
+                StatusIs(RefusedCode(), HasSubstr("append-only")));
+  }
+  absl::StatusOr<int64_t> count =
+      backend_->QueryInt("SELECT COUNT(*) FROM access_log");
   ASSERT_THAT(count, IsOk());
-  ASSERT_THAT(count->Step(), IsOk());
-  EXPECT_EQ(count->ColumnInt(0), 2);
+  EXPECT_EQ(*count, 2);
 }
 
-TEST_F(AccessLogTest, QueuedWhileWritesFailThenCommitted) {
-  SqliteLedgerOptions options = Options();
+TEST_P(AccessLogTest, QueuedWhileWritesFailThenCommitted) {
+  LedgerTestConfig options = Options();
   options.flush_window = absl::ZeroDuration();
-  options.fail_writes_while_exists = dir_.Path("disk-full");
   std::unique_ptr<AlertLedger> ledger = Open(options);
   ASSERT_NE(ledger, nullptr);
-  { std::ofstream(dir_.Path("disk-full")) << "x"; }
+  ASSERT_THAT(backend_->BreakWrites(), IsOk());
   ASSERT_THAT(ledger->access_log()->RecordAccess(Entry(kNow, "during-1")),
               IsOk());
   // Reading commits first: refused while writes fail.
   EXPECT_THAT(ledger->access_log()->ReadAccessLog(AccessLogQuery()),
               StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_TRUE(ledger->Counters().writes_failing);
-  // Screenings are refused now; access records still queue.
-  EXPECT_THAT(ledger->RecordScreening(ScreeningRecord()),
-              StatusIs(absl::StatusCode::kUnavailable));
+  // Screenings are refused now (SQLite; PostgreSQL queues them up to their
+  // bound); access records still queue.
+  if (GetParam() == Backend::kSqlite) {
+    EXPECT_THAT(ledger->RecordScreening(ScreeningRecord()),
+                StatusIs(absl::StatusCode::kUnavailable));
+  }
   ASSERT_THAT(ledger->access_log()->RecordAccess(Entry(kNow, "during-2")),
               IsOk());
-  std::filesystem::remove(dir_.Path("disk-full"));
+  ASSERT_THAT(backend_->RestoreWrites(), IsOk());
   // The writer retries at most 1 s apart; reads answer UNAVAILABLE until
   // then. Bounded: 600 tries of a 100 ms wait.
   absl::StatusOr<AccessLogPage> page;
@@ -244,8 +255,8 @@ TEST_F(AccessLogTest, QueuedWhileWritesFailThenCommitted) {
   EXPECT_THAT(Patients(*page), ElementsAre("during-1", "during-2"));
 }
 
-TEST_F(AccessLogTest, FullQueueRefusesAndCloseCommitsTheRest) {
-  SqliteLedgerOptions options = Options();
+TEST_P(AccessLogTest, FullQueueRefusesAndCloseCommitsTheRest) {
+  LedgerTestConfig options = Options();
   options.max_queued_access_records = 2;
   {
     std::unique_ptr<AlertLedger> ledger = Open(options);
@@ -269,18 +280,24 @@ TEST_F(AccessLogTest, FullQueueRefusesAndCloseCommitsTheRest) {
   EXPECT_THAT(Patients(*page), ElementsAre("1", "2"));
 }
 
-TEST_F(AccessLogTest, RetentionOptionsAreValidated) {
-  SqliteLedgerOptions options = Options();
+SqliteLedgerOptions SqliteOptions() {
+  SqliteLedgerOptions options;
+  options.data_dir = "/nonexistent";  // only validated here
+  return options;
+}
+
+TEST(SqliteAccessLogTest, RetentionOptionsAreValidated) {
+  SqliteLedgerOptions options = SqliteOptions();
   options.access_log_retention = absl::ZeroDuration();
   EXPECT_THAT(ValidateSqliteLedgerOptions(options),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("access_log_retention")));
-  options = Options();
+  options = SqliteOptions();
   options.access_log_prune_interval = absl::InfiniteDuration();
   EXPECT_THAT(ValidateSqliteLedgerOptions(options),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("access_log_prune_interval")));
-  options = Options();
+  options = SqliteOptions();
   options.max_queued_access_records = 0;
   EXPECT_THAT(ValidateSqliteLedgerOptions(options),
               StatusIs(absl::StatusCode::kInvalidArgument));

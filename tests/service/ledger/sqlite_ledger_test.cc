@@ -22,6 +22,8 @@
 #include "gtest/gtest.h"
 #include "service/ledger/internal/sqlite_db.h"
 #include "service/ledger/internal/sqlite_schema.h"
+#include "tests/service/ledger/ledger_backend.h"
+#include "tests/testing/postgres_cluster.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/status_matchers.h"
 
@@ -97,6 +99,49 @@ class SqliteLedgerTest : public ::testing::Test {
   TempDir dir_;
 };
 
+// The backend-neutral contract (alert_ledger.h), run against SQLite and
+// PostgreSQL (ledger_backend.h).
+class LedgerContractTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
+    absl::StatusOr<std::unique_ptr<LedgerBackend>> backend =
+        LedgerBackend::Create(GetParam());
+    ASSERT_THAT(backend, IsOk());
+    backend_ = *std::move(backend);
+  }
+
+  LedgerTestConfig Options() const {
+    LedgerTestConfig options;
+    // Long enough that nothing is committed by the window during a test:
+    // commits come from Flush(), feedback, stats or Close().
+    options.flush_window = absl::Hours(1);
+    options.clock = [] { return kDay1 + absl::Hours(1); };
+    return options;
+  }
+
+  std::unique_ptr<AlertLedger> Open(const LedgerTestConfig& options) {
+    absl::StatusOr<std::unique_ptr<AlertLedger>> ledger =
+        backend_->Open(options);
+    EXPECT_THAT(ledger, IsOk());
+    return ledger.ok() ? *std::move(ledger) : nullptr;
+  }
+  std::unique_ptr<AlertLedger> Open() { return Open(Options()); }
+
+  int64_t Count(const std::string& sql) {
+    absl::StatusOr<int64_t> n = backend_->QueryInt(sql);
+    EXPECT_THAT(n, IsOk()) << sql;
+    return n.ok() ? *n : -1;
+  }
+
+  std::unique_ptr<LedgerBackend> backend_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, LedgerContractTest,
+                         ::testing::Values(Backend::kSqlite,
+                                           Backend::kPostgres),
+                         BackendName);
+
 std::string NewId() {
   absl::StatusOr<std::string> id = NewAlertId();
   EXPECT_THAT(id, IsOk());
@@ -170,7 +215,7 @@ TEST_F(SqliteLedgerTest, CreatesAVersionedWalFile) {
   EXPECT_EQ(*db->PragmaInt("application_id"), internal::kApplicationId);
 }
 
-TEST_F(SqliteLedgerTest, FlushCommitsQueuedScreenings) {
+TEST_P(LedgerContractTest, FlushCommitsQueuedScreenings) {
   std::unique_ptr<AlertLedger> ledger = Open();
   std::vector<std::string> ids;
   ASSERT_THAT(
@@ -195,8 +240,8 @@ TEST_F(SqliteLedgerTest, FlushCommitsQueuedScreenings) {
   EXPECT_EQ(counters.queue_depth, 0);
 }
 
-TEST_F(SqliteLedgerTest, ReportsEachSuccessfulBatchCommitForMetrics) {
-  SqliteLedgerOptions options = Options();
+TEST_P(LedgerContractTest, ReportsEachSuccessfulBatchCommitForMetrics) {
+  LedgerTestConfig options = Options();
   absl::Mutex mu;
   std::vector<size_t> batches;
   std::vector<absl::Duration> took;
@@ -216,7 +261,7 @@ TEST_F(SqliteLedgerTest, ReportsEachSuccessfulBatchCommitForMetrics) {
   for (absl::Duration d : took) EXPECT_GE(d, absl::ZeroDuration());
 }
 
-TEST_F(SqliteLedgerTest, FeedbackRightAfterScreeningFindsTheQueuedAlert) {
+TEST_P(LedgerContractTest, FeedbackRightAfterScreeningFindsTheQueuedAlert) {
   std::unique_ptr<AlertLedger> ledger = Open();  // 1 hour window
   std::vector<std::string> ids;
   ASSERT_THAT(ledger->RecordScreening(
@@ -246,7 +291,7 @@ TEST_F(SqliteLedgerTest, FeedbackRightAfterScreeningFindsTheQueuedAlert) {
             absl::ToUnixMicros(kDay1 + absl::Hours(1)));
 }
 
-TEST_F(SqliteLedgerTest, FeedbackIsIdempotent) {
+TEST_P(LedgerContractTest, FeedbackIsIdempotent) {
   std::unique_ptr<AlertLedger> ledger = Open();
   std::vector<std::string> ids;
   ASSERT_THAT(ledger->RecordScreening(
@@ -281,7 +326,7 @@ TEST_F(SqliteLedgerTest, FeedbackIsIdempotent) {
   EXPECT_EQ(ledger->Counters().feedback_duplicates, 3);
 }
 
-TEST_F(SqliteLedgerTest, FeedbackForAnUnknownAlertIsNotFound) {
+TEST_P(LedgerContractTest, FeedbackForAnUnknownAlertIsNotFound) {
   std::unique_ptr<AlertLedger> ledger = Open();
   EXPECT_THAT(ledger->RecordFeedback(
                   Feedback(NewId(), kAccepted, "2026-11-23T10:05:00Z")),
@@ -289,7 +334,7 @@ TEST_F(SqliteLedgerTest, FeedbackForAnUnknownAlertIsNotFound) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM feedback"), 0);
 }
 
-TEST_F(SqliteLedgerTest, InvalidFeedbackNamesEveryField) {
+TEST_P(LedgerContractTest, InvalidFeedbackNamesEveryField) {
   std::unique_ptr<AlertLedger> ledger = Open();
   EXPECT_THAT(ledger->RecordFeedback(RecordFeedbackRequest()),
               StatusIs(absl::StatusCode::kInvalidArgument,
@@ -313,7 +358,7 @@ TEST_F(SqliteLedgerTest, InvalidFeedbackNamesEveryField) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("outcome")));
 }
 
-TEST_F(SqliteLedgerTest, StatsCountFiredFeedbackAndReasons) {
+TEST_P(LedgerContractTest, StatsCountFiredFeedbackAndReasons) {
   std::unique_ptr<AlertLedger> ledger = Open();
   std::vector<std::string> eczema;  // 5 critical
   std::vector<std::string> freq;    // 2 warning, 1 info
@@ -394,7 +439,7 @@ TEST_F(SqliteLedgerTest, StatsCountFiredFeedbackAndReasons) {
   EXPECT_EQ(stats->screenings(), 8);  // screenings are not per rule
 }
 
-TEST_F(SqliteLedgerTest, StatsTieBreakReasonsByText) {
+TEST_P(LedgerContractTest, StatsTieBreakReasonsByText) {
   std::unique_ptr<AlertLedger> ledger = Open();
   std::vector<std::string> ids;
   ASSERT_THAT(ledger->RecordScreening(
@@ -414,7 +459,7 @@ TEST_F(SqliteLedgerTest, StatsTieBreakReasonsByText) {
   EXPECT_DOUBLE_EQ(stats->rules(0).override_rate(), 1.0);
 }
 
-TEST_F(SqliteLedgerTest, StatsDateRangeIsInclusiveByUtcIssueDay) {
+TEST_P(LedgerContractTest, StatsDateRangeIsInclusiveByUtcIssueDay) {
   std::unique_ptr<AlertLedger> ledger = Open();
   // 22nd 23:59:59 UTC, 23rd 00:00 and 23:59:59, 24th 00:00 UTC.
   const absl::Time day22_end = kDay1 - absl::Hours(10) - absl::Seconds(1);
@@ -447,7 +492,7 @@ TEST_F(SqliteLedgerTest, StatsDateRangeIsInclusiveByUtcIssueDay) {
   EXPECT_EQ(fired("2026-11-25", "2026-12-31"), 0);
 }
 
-TEST_F(SqliteLedgerTest, InvalidStatsRequestsNameTheField) {
+TEST_P(LedgerContractTest, InvalidStatsRequestsNameTheField) {
   std::unique_ptr<AlertLedger> ledger = Open();
   GetAlertStatsRequest request;
   request.set_from_date("2026-11-31");
@@ -471,7 +516,8 @@ TEST_F(SqliteLedgerTest, InvalidStatsRequestsNameTheField) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rule_ids[0]")));
 }
 
-TEST_F(SqliteLedgerTest, ReopenKeepsEverythingAndAcceptsFeedbackForOldAlerts) {
+TEST_P(LedgerContractTest,
+       ReopenKeepsEverythingAndAcceptsFeedbackForOldAlerts) {
   std::vector<std::string> ids;
   {
     std::unique_ptr<AlertLedger> ledger = Open();
@@ -491,10 +537,6 @@ TEST_F(SqliteLedgerTest, ReopenKeepsEverythingAndAcceptsFeedbackForOldAlerts) {
     EXPECT_THAT(ledger->GetAlertStats({}),
                 StatusIs(absl::StatusCode::kUnavailable));
   }
-  // Close() folded the WAL into the main file.
-  std::error_code ec;
-  EXPECT_TRUE(!std::filesystem::exists(FilePath() + "-wal", ec) ||
-              std::filesystem::file_size(FilePath() + "-wal", ec) == 0);
   std::unique_ptr<AlertLedger> ledger = Open();
   ASSERT_THAT(ledger->RecordFeedback(
                   Feedback(ids[1], kAccepted, "2026-11-23T10:01:00Z")),
@@ -511,7 +553,7 @@ TEST_F(SqliteLedgerTest, ReopenKeepsEverythingAndAcceptsFeedbackForOldAlerts) {
   EXPECT_EQ(stats->rules(1).accepted(), 1);
 }
 
-TEST_F(SqliteLedgerTest, CloseCommitsEverythingQueued) {
+TEST_P(LedgerContractTest, CloseCommitsEverythingQueued) {
   std::unique_ptr<AlertLedger> ledger = Open();  // 1 hour window
   for (int i = 0; i < 50; ++i) {
     ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
@@ -522,13 +564,23 @@ TEST_F(SqliteLedgerTest, CloseCommitsEverythingQueued) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM alerts"), 50);
 }
 
-TEST_F(SqliteLedgerTest, DestructorCommitsToo) {
+TEST_P(LedgerContractTest, DestructorCommitsToo) {
   {
     std::unique_ptr<AlertLedger> ledger = Open();
     ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
                 IsOk());
   }
   EXPECT_EQ(Count("SELECT COUNT(*) FROM alerts"), 1);
+}
+
+TEST_F(SqliteLedgerTest, CloseFoldsTheWalIntoTheFile) {
+  std::unique_ptr<AlertLedger> ledger = Open();
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+              IsOk());
+  ASSERT_THAT(ledger->Close(), IsOk());
+  std::error_code ec;
+  EXPECT_TRUE(!std::filesystem::exists(FilePath() + "-wal", ec) ||
+              std::filesystem::file_size(FilePath() + "-wal", ec) == 0);
 }
 
 TEST_F(SqliteLedgerTest, MigratesAVersion1File) {
@@ -705,9 +757,85 @@ TEST_F(SqliteLedgerTest, FailingWritesRefuseAtOnceAndRecover) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 2);
 }
 
+// While writes fail (SQLite: a full disk; PostgreSQL: the server stopped),
+// the queued batch is retried, feedback and statistics are refused at once
+// (never waiting for the database), screenings are refused (SQLite) or
+// keep queueing (PostgreSQL, up to the queue bound); once writes work
+// again everything accepted is committed and feedback works.
+TEST_P(LedgerContractTest, WritesFailingRefuseAtOnceAndRecover) {
+  LedgerTestConfig options = Options();
+  options.flush_window = absl::ZeroDuration();
+  std::atomic<int> write_errors{0};
+  options.on_write_error = [&](const absl::Status& s) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+    ++write_errors;
+  };
+  absl::Notification recovered;
+  options.on_write_recovered = [&](absl::Duration failing_for,
+                                   int64_t failed_attempts) {
+    EXPECT_GE(failed_attempts, 1);
+    EXPECT_GT(failing_for, absl::ZeroDuration());
+    recovered.Notify();
+  };
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  ASSERT_NE(ledger, nullptr);
+  std::vector<std::string> ids;
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}}, &ids)),
+              IsOk());
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  // A pooled connection exists before the outage (PostgreSQL): it dies.
+  ASSERT_THAT(ledger->GetAlertStats({}), IsOk());
+
+  ASSERT_THAT(backend_->BreakWrites(), IsOk());
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+              IsOk());
+  EXPECT_THAT(ledger->Flush(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_GE(write_errors.load(), 1);
+  EXPECT_TRUE(ledger->Counters().writes_failing);
+  const absl::Time before = absl::Now();
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(ids[0], kAccepted, "2026-11-23T10:01:00Z", "")),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("cannot write at the moment")));
+  EXPECT_THAT(ledger->GetAlertStats({}),
+              StatusIs(absl::StatusCode::kUnavailable));
+  // At once: no wait for the database (generous for a busy machine).
+  EXPECT_LT(absl::Now() - before, absl::Seconds(5));
+  const absl::Status third =
+      ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}}));
+  if (GetParam() == Backend::kSqlite) {
+    EXPECT_THAT(third, StatusIs(absl::StatusCode::kUnavailable,
+                                HasSubstr("cannot write at the moment")));
+  } else {
+    EXPECT_THAT(third, IsOk());  // queued through the outage
+  }
+
+  ASSERT_THAT(backend_->RestoreWrites(), IsOk());
+  ASSERT_TRUE(recovered.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_FALSE(ledger->Counters().writes_failing);
+  ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+              IsOk());
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(ids[0], kAccepted, "2026-11-23T10:01:00Z", "")),
+              IsOk());
+  absl::StatusOr<AlertStats> stats = ledger->GetAlertStats({});
+  ASSERT_THAT(stats, IsOk());
+  const int64_t accepted = third.ok() ? 4 : 3;
+  EXPECT_EQ(stats->screenings(), accepted);
+  const LedgerCounters counters = ledger->Counters();
+  EXPECT_EQ(counters.screenings_queued, accepted);
+  EXPECT_EQ(counters.screenings_committed, accepted);
+  EXPECT_EQ(counters.screenings_refused, third.ok() ? 0 : 1);
+  EXPECT_EQ(counters.feedback_refused, 1);
+  EXPECT_EQ(counters.feedback_recorded, 1);
+  EXPECT_GE(counters.batch_write_failures, 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), accepted);
+}
+
 // A full queue (a slow disk) refuses at once instead of blocking.
-TEST_F(SqliteLedgerTest, FullQueueRefusesAtOnce) {
-  SqliteLedgerOptions options = Options();  // the window never ends
+TEST_P(LedgerContractTest, FullQueueRefusesAtOnce) {
+  LedgerTestConfig options = Options();  // the window never ends
   options.max_queued_screenings = 2;
   std::unique_ptr<AlertLedger> ledger = Open(options);
   ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
@@ -753,8 +881,8 @@ TEST_F(SqliteLedgerTest, InjectedFaultFileFailsWritesWhileItExists) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 2);
 }
 
-TEST_F(SqliteLedgerTest, ConcurrentScreeningsFeedbackAndStats) {
-  SqliteLedgerOptions options = Options();
+TEST_P(LedgerContractTest, ConcurrentScreeningsFeedbackAndStats) {
+  LedgerTestConfig options = Options();
   options.flush_window = absl::Milliseconds(5);
   std::unique_ptr<AlertLedger> ledger = Open(options);
   constexpr int kThreads = 4;

@@ -63,6 +63,40 @@ TEST(ServerOptionsTest, LedgerOptions) {
   EXPECT_THAT(ValidateServerOptions(options), IsOk());
 }
 
+TEST(ServerOptionsTest, PostgresLedgerOptions) {
+  ServerOptions options;
+  EXPECT_EQ(options.ledger_dsn, "");
+  EXPECT_EQ(options.ledger_password_file, "");
+  EXPECT_EQ(options.ledger_connect_timeout, absl::Seconds(30));
+  options.ledger = "postgres";
+  EXPECT_THAT(
+      ValidateServerOptions(options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ledger_dsn")));
+  options.ledger_dsn = "host=db dbname=needlecheck user=needlecheck";
+  options.ledger_password_file = "/run/secrets/pg";
+  EXPECT_THAT(ValidateServerOptions(options), IsOk());
+  options.ledger_connect_timeout = absl::Hours(2);
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ledger_connect_timeout")));
+  options.ledger_connect_timeout = absl::Seconds(30);
+  options.ledger_recover = true;  // SQLite only
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ledger_recover")));
+  options.ledger_recover = false;
+  options.ledger_test_fault_file = "/tmp/fault";
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("testonly_ledger_fault_file")));
+  // A DSN without --ledger=postgres makes no sense.
+  options = ServerOptions();
+  options.ledger_dsn = "host=db";
+  EXPECT_THAT(ValidateServerOptions(options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("only with --ledger=postgres")));
+}
+
 TEST(ServerOptionsTest, LedgerFaultOptions) {
   ServerOptions options;
   EXPECT_EQ(options.ledger_check_time_limit, absl::Seconds(30));

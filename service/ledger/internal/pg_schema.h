@@ -1,0 +1,42 @@
+// The ledger's PostgreSQL schema and its migrations. Internal to
+// service/ledger (tests use it to build databases of older versions).
+//
+// Contract
+// - The version lives in the one-row table needlecheck_schema_version.
+// - PgMigrations() lists every step, version 1 first. PgMigrateTo() runs, in
+//   ONE transaction that first takes
+//   pg_advisory_xact_lock(kPostgresMigrationLockKey): read the version
+//   (creating the version table in a database without ledger tables),
+//   refuse a newer one, apply the missing steps, record the new version,
+//   commit. Replicas opening at once thus migrate exactly once; a crash
+//   or error mid-way changes nothing (DDL is transactional).
+// - Errors: FAILED_PRECONDITION for a newer schema, or ledger tables
+//   without the version table; otherwise as pg_conn.h.
+#ifndef SERVICE_LEDGER_INTERNAL_PG_SCHEMA_H_
+#define SERVICE_LEDGER_INTERNAL_PG_SCHEMA_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "service/ledger/internal/pg_conn.h"
+
+namespace needlecheck::ledger::internal {
+
+struct PgMigration {
+  int version;
+  const char* description;
+  const char* sql;
+};
+
+const std::vector<PgMigration>& PgMigrations();
+
+struct PgMigrationResult {
+  int before = 0;
+  int after = 0;
+};
+
+absl::StatusOr<PgMigrationResult> PgMigrateTo(PgConnection& db, int target);
+
+}  // namespace needlecheck::ledger::internal
+
+#endif  // SERVICE_LEDGER_INTERNAL_PG_SCHEMA_H_
