@@ -70,10 +70,19 @@ std::string ConceptMatch::Hit::EvidenceText() const {
 }
 
 const ConceptMatch::Hit* ConceptMatch::FindValueSet(int32_t index) const {
+  // The strongest reading: a code, then an affirmed mention, then a recent
+  // one ("lidocaine allergy unlikely; lidocaine causes hives" is affirmed).
+  auto rank = [](const Hit& h) {
+    if (h.coding != nullptr) return 0;
+    return (h.judged_unlikely() ? 2 : 0) + (h.historical() ? 1 : 0);
+  };
+  const Hit* best = nullptr;
   for (const Hit& hit : value_sets) {
-    if (hit.index == index) return &hit;
+    if (hit.index == index && (best == nullptr || rank(hit) < rank(*best))) {
+      best = &hit;
+    }
   }
-  return nullptr;
+  return best;
 }
 
 // Builds a KnowledgeBase from a validated definition.

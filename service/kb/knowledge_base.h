@@ -92,7 +92,8 @@ struct ConceptMatch {
   bool Empty() const {
     return value_sets.empty() && agents.empty() && generic_anesthetic.empty();
   }
-  // The hit for value set `index`, or null.
+  // The hit for value set `index`, or null; of several, a code match first,
+  // then an affirmed, then a recent mention.
   const Hit* FindValueSet(int32_t index) const;
   void Clear() {
     value_sets.clear();
