@@ -198,6 +198,8 @@ text::ContextRules ContextRulesOf(const KnowledgeBaseDefinition& def) {
         return text::ContextCategory::kHypothetical;
       case v1::CONTEXT_CATEGORY_OTHER_EXPERIENCER:
         return text::ContextCategory::kOtherExperiencer;
+      case v1::CONTEXT_CATEGORY_RESOLVED:
+        return text::ContextCategory::kResolved;
       default:
         return text::ContextCategory::kNegated;
     }
@@ -276,7 +278,7 @@ void KnowledgeBase::ClassifyText(absl::string_view text,
   for (const text::TermHit& hit : matcher_->FindAll(text)) {
     const text::MentionContext context =
         context_->Classify(text, hit.begin, hit.end);
-    if (context.negation == text::Negation::kNegated ||
+    if ((context.negation == text::Negation::kNegated && !context.resolved) ||
         context.temporality == text::Temporality::kHypothetical ||
         context.experiencer == text::Experiencer::kOther) {
       continue;

@@ -16,9 +16,9 @@
 //   anesthetic agents that list it; all text terms live in one TermMatcher,
 //   and every text mention is read in its context by one ContextClassifier
 //   (service/text/context.h): negated, other-experiencer and hypothetical
-//   mentions are left out of a ConceptMatch; probable negation ("unlikely")
-//   and historical mentions stay in, with their context, for the engine to
-//   weigh.
+//   mentions are left out of a ConceptMatch; probable negation ("unlikely"),
+//   historical and resolved mentions stay in, with their context, for the
+//   engine to weigh.
 // - No I/O here except what the caller passes in; LoadKnowledgeBaseFile()
 //   reads a file.
 #ifndef SERVICE_KB_KNOWLEDGE_BASE_H_
@@ -67,16 +67,18 @@ struct ConceptMatch {
     // The exact text span that matched (text matches only).
     absl::string_view span;
     // How the text mention is read (code matches: affirmed, recent,
-    // patient). Only affirmed or possible, recent or historical, patient
-    // mentions reach a ConceptMatch.
+    // patient). Only affirmed, possible or resolved; recent or historical;
+    // patient mentions reach a ConceptMatch.
     text::MentionContext context;
     // "system|code display" for a code match, the span for a text match.
     std::string EvidenceText() const;
     bool judged_unlikely() const {
       return context.negation == text::Negation::kPossible;
     }
+    // "history of", "as a child", or a reaction that resolved.
     bool historical() const {
-      return context.temporality == text::Temporality::kHistorical;
+      return context.temporality == text::Temporality::kHistorical ||
+             context.resolved;
     }
   };
   // Inline storage: most entries match zero to two sets, so classifying a

@@ -35,10 +35,22 @@ struct RawToken {
   bool word = false;
   bool sentence_end = false;
   bool comma = false;
+  bool colon = false;
+  bool open_paren = false;
+  bool close_paren = false;
 };
 
 bool IsSpace(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\f' || c == '\v';
+}
+
+// Whether text[0, close) ends with a number of at most two digits that
+// starts a word: the "2" of "2)".
+bool IsListNumber(absl::string_view text, size_t close) {
+  size_t i = close;
+  while (i > 0 && static_cast<unsigned>(text[i - 1] - '0') < 10u) --i;
+  const size_t digits = close - i;
+  return digits >= 1 && digits <= 2 && (i == 0 || !IsWordByte(text[i - 1]));
 }
 
 // Splits `text` into tokens (see the header). Line breaks become
@@ -70,6 +82,14 @@ void ForEachToken(absl::string_view text, Fn&& fn) {
         t.sentence_end = !between_digits;
       } else if (c == ',') {
         t.comma = true;
+      } else if (c == ':') {
+        t.colon = true;
+      } else if (c == '(') {
+        t.open_paren = true;
+      } else if (c == ')') {
+        // "2)" starts an item of a numbered list.
+        t.sentence_end = t.begin > 0 && IsListNumber(text, t.begin);
+        t.close_paren = true;
       }
     }
     t.end = i;
@@ -135,7 +155,7 @@ class ContextClassifierImpl final : public ContextClassifier {
                absl::Span<const Token> tokens,
                absl::Span<const Occurrence> occurrences,
                bool mention_has_own_reaction) const;
-  bool Blocked(size_t from, size_t to, ContextCategory category,
+  bool Blocked(size_t from, size_t to, bool forward, ContextCategory category,
                absl::Span<const Token> tokens,
                absl::Span<const Occurrence> occurrences,
                bool mention_has_own_reaction) const;
@@ -211,15 +231,26 @@ int32_t ContextClassifierImpl::Lookup(absl::string_view word) const {
   return it == ids_.end() ? -1 : it->second;
 }
 
-bool ContextClassifierImpl::Blocked(size_t from, size_t to,
+bool ContextClassifierImpl::Blocked(size_t from, size_t to, bool forward,
                                     ContextCategory category,
                                     absl::Span<const Token> tokens,
                                     absl::Span<const Occurrence> occurrences,
                                     bool mention_has_own_reaction) const {
-  // Tokens strictly between `from` and `to` (from < to).
+  // Tokens strictly between `from` and `to` (from < to); the trigger is at
+  // `from` when `forward`, else at `to`.
+  int open_parens = 0;
   for (size_t k = from + 1; k < to; ++k) {
-    if (tokens[k].raw.sentence_end) return true;
-    if (tokens[k].raw.comma && mention_has_own_reaction) return true;
+    const RawToken& t = tokens[k].raw;
+    if (t.sentence_end) return true;
+    if (t.comma && mention_has_own_reaction) return true;
+    // "Header: text": a colon ends the clause, except right after a forward
+    // trigger or right before a backward one ("Negative for: fever",
+    // "lidocaine allergy: ruled out").
+    if (t.colon && !(forward ? k == from + 1 : k + 1 == to)) return true;
+    // A forward trigger inside a parenthesis does not reach past it: a ')'
+    // with no '(' after the trigger closes the trigger's parenthesis.
+    if (forward && t.open_paren) ++open_parens;
+    if (forward && t.close_paren && open_parens-- == 0) return true;
   }
   for (const Occurrence& o : occurrences) {
     if (o.phrase->kind != PhraseKind::kTerminator) continue;
@@ -242,16 +273,16 @@ bool ContextClassifierImpl::InScope(const Occurrence& o, size_t ms, size_t me,
                               tokens[o.last].words_before -
                               (tokens[o.last].raw.word ? 1 : 0);
     if (limit > 0 && words_between + 1 > limit) return false;
-    return !Blocked(o.last, ms, p.category, tokens, occurrences,
-                    mention_has_own_reaction);
+    return !Blocked(o.last, ms, /*forward=*/true, p.category, tokens,
+                    occurrences, mention_has_own_reaction);
   }
   if (o.first > me && p.direction != TriggerDirection::kForward) {
     const int words_between = tokens[o.first].words_before -
                               tokens[me].words_before -
                               (tokens[me].raw.word ? 1 : 0);
     if (limit > 0 && words_between + 1 > limit) return false;
-    return !Blocked(me, o.first, p.category, tokens, occurrences,
-                    mention_has_own_reaction);
+    return !Blocked(me, o.first, /*forward=*/false, p.category, tokens,
+                    occurrences, mention_has_own_reaction);
   }
   return false;
 }
@@ -332,12 +363,16 @@ MentionContext ContextClassifierImpl::Classify(absl::string_view text,
     }
   }
 
+  bool negated = false, resolved = false;
   for (const Occurrence& o : occurrences) {
     if (o.phrase->kind != PhraseKind::kTrigger) continue;
     if (!InScope(o, ms, me, tokens, occurrences, own_reaction)) continue;
     switch (o.phrase->category) {
       case ContextCategory::kNegated:
-        out.negation = Negation::kNegated;
+        negated = true;
+        break;
+      case ContextCategory::kResolved:
+        resolved = true;
         break;
       case ContextCategory::kProbableNegation:
         if (out.negation == Negation::kAffirmed) {
@@ -356,6 +391,10 @@ MentionContext ContextClassifierImpl::Classify(absl::string_view text,
         out.experiencer = Experiencer::kOther;
         break;
     }
+  }
+  if (negated || resolved) {
+    out.negation = Negation::kNegated;
+    out.resolved = !negated;
   }
   return out;
 }

@@ -21,9 +21,15 @@
 // - A trigger acts forward (on mentions after it), backward (before it) or
 //   both, over a scope that ends at the clause boundary:
 //     * a sentence end: '.', ';', '!', a line break ('.' between two digits,
-//       as in "0.5", is not one);
+//       as in "0.5", is not one), or the ')' of a list number ("2) No
+//       additional lesions": one or two digits starting a word);
 //     * a terminator phrase ("but", "however", "which", ...), for every
 //       category or only for the one it names;
+//     * a colon ("Header: text"), except right after a forward trigger or
+//       right before a backward one ("Negative for: fever", "lidocaine
+//       allergy: ruled out");
+//     * for a forward trigger inside a parenthesis, its ')' ("(slides not
+//       submitted) indicates leukemia");
 //     * a comma, when the comma-delimited segment holding the mention also
 //       holds a reaction cue outside the mention ("No latex allergy,
 //       lidocaine causes hives": "causes" makes "lidocaine causes hives" a
@@ -31,8 +37,9 @@
 //       across its commas ("no hives, swelling or rash after lidocaine");
 //     * max_scope_words, when a trigger sets it (> 0): the mention must
 //       start within that many words of the trigger.
-// - Outcome per axis: negated wins over possible; hypothetical wins over
-//   historical; any other-experiencer trigger in scope makes it "other".
+// - Outcome per axis: negated wins over possible ("resolved" triggers negate
+//   too, and set `resolved` when no other negation applies); hypothetical wins
+//   over historical; any other-experiencer trigger in scope makes it "other".
 //   Uncertainty words ("possible", "suspected", "?") are not triggers: such
 //   a mention is affirmed.
 #ifndef SERVICE_TEXT_CONTEXT_H_
@@ -58,10 +65,14 @@ struct MentionContext {
   Negation negation = Negation::kAffirmed;
   Temporality temporality = Temporality::kRecent;
   Experiencer experiencer = Experiencer::kPatient;
+  // Negated only by "resolved"-type triggers ("hives, resolved"): absent now
+  // (negation is kNegated, as ConText reads it) but present in the past, so
+  // still an allergy and still a history.
+  bool resolved = false;
 
   bool operator==(const MentionContext& o) const {
     return negation == o.negation && temporality == o.temporality &&
-           experiencer == o.experiencer;
+           experiencer == o.experiencer && resolved == o.resolved;
   }
 };
 
@@ -79,6 +90,7 @@ enum class ContextCategory {
   kHistorical,        // temporality = historical
   kHypothetical,      // temporality = hypothetical
   kOtherExperiencer,  // experiencer = other
+  kResolved,          // negation = negated, resolved = true
 };
 
 enum class TriggerDirection { kForward, kBackward, kBidirectional };

@@ -409,6 +409,8 @@ Usage:
                     [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
   needlecheck health [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
   needlecheck access-log --from YYYY-MM-DD --to YYYY-MM-DD [--patient ID] [--json] [TLS flags]
+  needlecheck text classify (--tsv FILE | --term TERM --text SENTENCE [--json])
+                            [--knowledge_base FILE.textproto]
   needlecheck --help
 
 Commands:
@@ -433,6 +435,10 @@ Commands:
             Calls ScreeningService.GetAccessLog and prints the access-audit trail:
             who accessed which patient's data, when, how, with what outcome
             (see 'needlecheck access-log --help').
+  text classify
+            Locally (no server): how the knowledge base's ConText lists read TERM in
+            SENTENCE: negation, temporality, experiencer; --tsv prints one JSON object
+            per TERM<TAB>SENTENCE line (see 'needlecheck text --help').
   health    Calls grpc.health.v1.Health/Check (service "") and prints SERVING or
             NOT_SERVING (or the error); exits 0 only when SERVING, for probes and
             scripts.

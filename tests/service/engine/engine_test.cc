@@ -1047,6 +1047,26 @@ TEST_F(EngineContextTest, HistoricalAllergiesStillCountAndSaySo) {
             v1::SEVERITY_CRITICAL);
 }
 
+TEST_F(EngineContextTest, AReactionThatResolvedIsStillAnAllergy) {
+  AnestheticAlert a = Anesthetic("hives after lidocaine, resolved");
+  EXPECT_EQ(a.severity, v1::SEVERITY_CRITICAL);
+  EXPECT_THAT(a.detail, HasSubstr("historical"));
+  EXPECT_EQ(Anesthetic("lidocaine allergy ruled out, resolved").severity,
+            v1::SEVERITY_UNSPECIFIED);
+}
+
+TEST_F(EngineContextTest, ResolvedConditionTextIsAHistoryNotActive) {
+  const std::string text = Condition("c1", "text: \"cold sores, resolved\"");
+  EXPECT_NE(Find(Screen(text, "2026-12-01",
+                        "areas { area: TREATMENT_AREA_PERIORAL }"),
+                 "MN-HSV-HISTORY"),
+            nullptr);
+  EXPECT_EQ(Find(Screen(text, "2026-12-01",
+                        "areas { area: TREATMENT_AREA_PERIORAL }"),
+                 "MN-CI-INFECTION"),
+            nullptr);
+}
+
 TEST_F(EngineContextTest, HistoricalConditionTextIsNotActive) {
   EXPECT_EQ(
       Find(Screen(Condition("c1", "text: \"history of acne\"")), "MN-CI-ACNE"),

@@ -34,6 +34,7 @@ ContextRules SmallRules() {
       {"if", C::kHypothetical, D::kForward},
       {"mother", C::kOtherExperiencer, D::kForward},
       {"family history", C::kOtherExperiencer, D::kForward},
+      {"resolved", C::kResolved, D::kBackward},
   };
   r.pseudo_triggers = {"no increase", "gram negative", "history and physical"};
   r.terminators = {{"but", std::nullopt},
@@ -116,7 +117,33 @@ TEST_F(ContextTest, CommaThenOwnReactionStartsAnAffirmedStatement) {
   EXPECT_EQ(Neg("lidocaine", "no latex issues, lidocaine: hives"),
             Negation::kAffirmed);
   // The cue must be in the mention's own comma segment.
-  EXPECT_EQ(Neg("lidocaine", "no latex: hives, lidocaine"), Negation::kNegated);
+  EXPECT_EQ(Neg("lidocaine", "no latex -> hives, lidocaine"),
+            Negation::kNegated);
+}
+
+TEST_F(ContextTest, AColonEndsTheClauseExceptNextToItsTrigger) {
+  EXPECT_EQ(Neg("fever", "CT WITHOUT CONTRAST  CLINICAL HISTORY: fever"),
+            Negation::kAffirmed);
+  EXPECT_EQ(Neg("fever", "Denies: fever, chills"), Negation::kNegated);
+  EXPECT_EQ(Neg("lidocaine", "lidocaine allergy: ruled out"),
+            Negation::kNegated);
+  EXPECT_EQ(Neg("lidocaine", "lidocaine: latex ruled out"),
+            Negation::kAffirmed);
+}
+
+TEST_F(ContextTest, AForwardTriggerStaysInsideItsParenthesis) {
+  EXPECT_EQ(Neg("leukemia", "(slides not submitted, no review) leukemia"),
+            Negation::kAffirmed);
+  EXPECT_EQ(Neg("leukemia", "no (hairy cell) leukemia"), Negation::kNegated);
+  EXPECT_EQ(Neg("lidocaine", "no (known) lidocaine allergy"),
+            Negation::kNegated);
+}
+
+TEST_F(ContextTest, ListNumbersStartAClause) {
+  EXPECT_EQ(Neg("hernia", "1) No lesions 2) Hiatal hernia"),
+            Negation::kAffirmed);
+  // Not a list number: part of a word.
+  EXPECT_EQ(Neg("hernia", "no lesions (x2) hernia"), Negation::kNegated);
 }
 
 TEST_F(ContextTest, PseudoTriggersDoNotTrigger) {
@@ -171,6 +198,15 @@ TEST_F(ContextTest, TemporalityAndExperiencer) {
             Experiencer::kOther);
   MentionContext plain = Read("lidocaine", "lidocaine allergy");
   EXPECT_EQ(plain, MentionContext());
+}
+
+TEST_F(ContextTest, ResolvedIsNegatedButMarkedResolved) {
+  MentionContext c = Read("hives", "hives after lidocaine, resolved");
+  EXPECT_EQ(c.negation, Negation::kNegated);
+  EXPECT_TRUE(c.resolved);
+  c = Read("hives", "no hives, resolved");
+  EXPECT_EQ(c.negation, Negation::kNegated);
+  EXPECT_FALSE(c.resolved);
 }
 
 TEST_F(ContextTest, MaxScopeWords) {
