@@ -36,6 +36,7 @@ struct RawToken {
   bool sentence_end = false;
   bool comma = false;
   bool colon = false;
+  bool list_colon = false;  // "the following:", "include:": not a boundary
   bool open_paren = false;
   bool close_paren = false;
 };
@@ -51,6 +52,29 @@ bool IsListNumber(absl::string_view text, size_t close) {
   while (i > 0 && static_cast<unsigned>(text[i - 1] - '0') < 10u) --i;
   const size_t digits = close - i;
   return digits >= 1 && digits <= 2 && (i == 0 || !IsWordByte(text[i - 1]));
+}
+
+std::string Folded(absl::string_view s) {
+  std::string out(s.size(), '\0');
+  for (size_t i = 0; i < s.size(); ++i) {
+    out[i] = static_cast<char>(FoldByte(s[i]));
+  }
+  return out;
+}
+
+// Whether `before` ends with a word that introduces a list ("any of the
+// following:", "as follows:", "allergies include:"): the colon after it
+// continues the clause.
+bool IntroducesList(absl::string_view before) {
+  while (!before.empty() &&
+         IsSpace(static_cast<unsigned char>(before.back()))) {
+    before.remove_suffix(1);
+  }
+  size_t start = before.size();
+  while (start > 0 && IsWordByte(before[start - 1])) --start;
+  const std::string word = Folded(before.substr(start));
+  return word == "following" || word == "follows" || word == "include" ||
+         word == "includes" || word == "including";
 }
 
 // Splits `text` into tokens (see the header). Line breaks become
@@ -84,6 +108,7 @@ void ForEachToken(absl::string_view text, Fn&& fn) {
         t.comma = true;
       } else if (c == ':') {
         t.colon = true;
+        t.list_colon = IntroducesList(text.substr(0, t.begin));
       } else if (c == '(') {
         t.open_paren = true;
       } else if (c == ')') {
@@ -95,14 +120,6 @@ void ForEachToken(absl::string_view text, Fn&& fn) {
     t.end = i;
     fn(t);
   }
-}
-
-std::string Folded(absl::string_view s) {
-  std::string out(s.size(), '\0');
-  for (size_t i = 0; i < s.size(); ++i) {
-    out[i] = static_cast<char>(FoldByte(s[i]));
-  }
-  return out;
 }
 
 std::vector<std::string> PhraseTokens(absl::string_view phrase) {
@@ -246,7 +263,9 @@ bool ContextClassifierImpl::Blocked(size_t from, size_t to, bool forward,
     // "Header: text": a colon ends the clause, except right after a forward
     // trigger or right before a backward one ("Negative for: fever",
     // "lidocaine allergy: ruled out").
-    if (t.colon && !(forward ? k == from + 1 : k + 1 == to)) return true;
+    if (t.colon && !t.list_colon && !(forward ? k == from + 1 : k + 1 == to)) {
+      return true;
+    }
     // A forward trigger inside a parenthesis does not reach past it: a ')'
     // with no '(' after the trigger closes the trigger's parenthesis.
     if (forward && t.open_paren) ++open_parens;
@@ -443,12 +462,80 @@ std::string NormalizedPhrase(absl::string_view phrase) {
   return out;
 }
 
+namespace {
+
+// How an occurrence of a phrase is written.
+enum class Writing { kExact, kCapitals, kOther };
+
+Writing WritingOf(absl::string_view written, absl::string_view phrase) {
+  if (NormalizedSpacing(written) == NormalizedSpacing(phrase)) {
+    return Writing::kExact;
+  }
+  bool letter = false;
+  for (char c : written) {
+    if (c >= 'a' && c <= 'z') return Writing::kOther;
+    letter |= c >= 'A' && c <= 'Z';
+  }
+  return letter ? Writing::kCapitals : Writing::kOther;
+}
+
+// The first case-insensitive occurrence of `phrase` in `text` as a
+// substring, with every run of whitespace read as one space.
+std::optional<std::pair<size_t, size_t>> FindSubstring(
+    absl::string_view text, absl::string_view phrase) {
+  auto normalize = [](absl::string_view s, std::vector<size_t>* offsets) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const bool space = IsSpace(static_cast<unsigned char>(s[i])) ||
+                         s[i] == '\n' || s[i] == '\r';
+      if (space) {
+        if (out.empty() || out.back() == ' ') continue;
+        out.push_back(' ');
+      } else {
+        out.push_back(static_cast<char>(FoldByte(s[i])));
+      }
+      if (offsets != nullptr) offsets->push_back(i);
+    }
+    if (!out.empty() && out.back() == ' ') {
+      out.pop_back();
+      if (offsets != nullptr) offsets->pop_back();
+    }
+    return out;
+  };
+  std::vector<size_t> offsets;
+  const std::string haystack = normalize(text, &offsets);
+  const std::string needle = normalize(phrase, nullptr);
+  if (needle.empty()) return std::nullopt;
+  const size_t at = haystack.find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  return std::make_pair(offsets[at], offsets[at + needle.size() - 1] + 1);
+}
+
+}  // namespace
+
+std::string NormalizedSpacing(absl::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const bool space =
+        IsSpace(static_cast<unsigned char>(c)) || c == '\n' || c == '\r';
+    if (space) {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 std::optional<std::pair<size_t, size_t>> FindPhrase(absl::string_view text,
                                                     absl::string_view phrase) {
   std::vector<std::string> want = PhraseTokens(phrase);
   if (want.empty()) return std::nullopt;
   absl::InlinedVector<RawToken, kInlineTokens> tokens;
   ForEachToken(text, [&](const RawToken& t) { tokens.push_back(t); });
+  std::optional<std::pair<size_t, size_t>> best;
+  Writing best_writing = Writing::kOther;
   for (size_t i = 0; i + want.size() <= tokens.size(); ++i) {
     bool ok = true;
     for (size_t k = 0; ok && k < want.size(); ++k) {
@@ -459,11 +546,19 @@ std::optional<std::pair<size_t, size_t>> FindPhrase(absl::string_view text,
         ok = FoldByte(s[b]) == static_cast<unsigned char>(want[k][b]);
       }
     }
-    if (ok) {
-      return std::make_pair(tokens[i].begin, tokens[i + want.size() - 1].end);
+    if (!ok) continue;
+    const std::pair<size_t, size_t> span(tokens[i].begin,
+                                         tokens[i + want.size() - 1].end);
+    const Writing w =
+        WritingOf(text.substr(span.first, span.second - span.first), phrase);
+    if (!best.has_value() || w < best_writing) {
+      best = span;
+      best_writing = w;
     }
+    if (w == Writing::kExact) break;
   }
-  return std::nullopt;
+  if (best.has_value()) return best;
+  return FindSubstring(text, phrase);
 }
 
 }  // namespace needlecheck::text

@@ -27,7 +27,9 @@
 //       category or only for the one it names;
 //     * a colon ("Header: text"), except right after a forward trigger or
 //       right before a backward one ("Negative for: fever", "lidocaine
-//       allergy: ruled out");
+//       allergy: ruled out"), or after a word that introduces a list ("call
+//       if any of the following: fever, rash"; following, follows,
+//       include, includes, including);
 //     * for a forward trigger inside a parenthesis, its ')' ("(slides not
 //       submitted) indicates leukemia");
 //     * a comma, when the comma-delimited segment holding the mention also
@@ -131,11 +133,20 @@ class ContextClassifier {
                                   size_t end) const = 0;
 };
 
-// The first occurrence of `phrase` in `text` as a token sequence (ASCII
-// case-insensitive, any whitespace between tokens), as byte offsets [begin,
-// end) into `text`; nullopt when absent or when `phrase` has no token.
+// Where `phrase` is mentioned in `text`, as byte offsets [begin, end) into
+// `text`: an occurrence as a token sequence (ASCII case-insensitive, any
+// whitespace between tokens); of several, the first written exactly as
+// `phrase` (whitespace aside), else the first written in capitals (how
+// annotated clinical sentences mark the mention: "He denies any CHEST PAIN,
+// chest pain ..."), else the first. With no such occurrence, the first
+// case-insensitive occurrence as a plain substring, whitespace runs read as
+// one space ("RESECTIONto" holds "resection"). nullopt when absent or when
+// `phrase` has no token.
 std::optional<std::pair<size_t, size_t>> FindPhrase(absl::string_view text,
                                                     absl::string_view phrase);
+
+// `s` with every run of whitespace turned into one space, trimmed.
+std::string NormalizedSpacing(absl::string_view s);
 
 // `phrase` as the classifier sees it: its case-folded tokens joined by one
 // space ("Ruled  OUT" -> "ruled out", "->" -> "- >"); empty when it has no

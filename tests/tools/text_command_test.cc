@@ -170,7 +170,7 @@ TEST_F(TextCliTest, TsvPrintsOneLinePerInputLineInOrder) {
           "{\"found\": true, \"negation\": \"affirmed\", \"temporality\": "
           "\"recent\", \"experiencer\": \"patient\"}",
           "{\"found\": true, \"negation\": \"affirmed\", \"temporality\": "
-          "\"recent\", \"experiencer\": \"other\"}",
+          "\"historical\", \"experiencer\": \"other\"}",
           "{\"found\": true, \"negation\": \"negated\", \"temporality\": "
           "\"recent\", \"experiencer\": \"patient\"}",
           "{\"line\": 4, \"error\": \"no tab between TERM and SENTENCE\"}",

@@ -129,6 +129,11 @@ TEST_F(ContextTest, AColonEndsTheClauseExceptNextToItsTrigger) {
             Negation::kNegated);
   EXPECT_EQ(Neg("lidocaine", "lidocaine: latex ruled out"),
             Negation::kAffirmed);
+  // A colon that introduces a list continues the clause.
+  EXPECT_EQ(
+      Read("rash", "call if any of the following: fever, rash").temporality,
+      Temporality::kHypothetical);
+  EXPECT_EQ(Neg("rash", "no reactions including: rash"), Negation::kNegated);
 }
 
 TEST_F(ContextTest, AForwardTriggerStaysInsideItsParenthesis) {
@@ -237,8 +242,24 @@ TEST(FindPhraseTest, CaseAndWhitespaceInsensitive) {
               Optional(Pair(0, 29)));
   EXPECT_EQ(FindPhrase("chest pain", "pain chest"), std::nullopt);
   EXPECT_EQ(FindPhrase("chest pain", "   "), std::nullopt);
-  // Whole tokens only.
-  EXPECT_EQ(FindPhrase("painless", "pain"), std::nullopt);
+  EXPECT_EQ(FindPhrase("chest pain", "chest pains"), std::nullopt);
+  // Not a whole token: a plain substring, as a last resort.
+  EXPECT_THAT(FindPhrase("painless", "pain"), Optional(Pair(0, 4)));
+  EXPECT_THAT(FindPhrase("SURGICAL RESECTIONto  suggest", "resection"),
+              Optional(Pair(9, 18)));
+}
+
+TEST(FindPhraseTest, PrefersTheExactWritingThenCapitals) {
+  // The first occurrence by default.
+  EXPECT_THAT(FindPhrase("bk virus; bk virus", "BK virus"),
+              Optional(Pair(0, 8)));
+  // Written exactly as the phrase.
+  EXPECT_THAT(FindPhrase("bk virus; BK virus", "BK virus"),
+              Optional(Pair(10, 18)));
+  // In capitals, the way annotated sentences mark the mention.
+  EXPECT_THAT(FindPhrase("BK Virus Plasma: testing for BK VIRUS is negative",
+                         "BK virus"),
+              Optional(Pair(29, 37)));
 }
 
 TEST(NormalizedPhraseTest, FoldsCaseAndSpaces) {
