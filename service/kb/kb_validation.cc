@@ -242,6 +242,11 @@ class Validator {
         const Path phrase_path = Append(list_path, ld, "phrases", i);
         if (norm.empty()) {
           Problem(phrase_path, "empty phrase");
+        } else if (phrases[i].find_first_of(".;!\n\r") != std::string::npos) {
+          Problem(phrase_path,
+                  absl::StrCat("\"", phrases[i],
+                               "\" holds a sentence end ('.', ';', '!' or a "
+                               "line break) and could never match"));
         } else if (!seen.insert(absl::StrCat(role, "|", norm)).second) {
           Problem(phrase_path,
                   absl::StrCat("duplicate ", role, " \"", phrases[i], "\""));

@@ -77,9 +77,14 @@ const ConceptMatch::Hit* ConceptMatch::FindValueSet(int32_t index) const {
     return (h.judged_unlikely() ? 2 : 0) + (h.historical() ? 1 : 0);
   };
   const Hit* best = nullptr;
+  int best_rank = 0;
   for (const Hit& hit : value_sets) {
-    if (hit.index == index && (best == nullptr || rank(hit) < rank(*best))) {
+    if (hit.index != index) continue;
+    const int r = rank(hit);
+    if (r == 0) return &hit;
+    if (best == nullptr || r < best_rank) {
       best = &hit;
+      best_rank = r;
     }
   }
   return best;
@@ -275,9 +280,15 @@ const std::string& KnowledgeBase::ValueSetId(ValueSetIndex index) const {
 void KnowledgeBase::ClassifyText(absl::string_view text,
                                  ConceptMatch* out) const {
   if (text.empty()) return;
-  for (const text::TermHit& hit : matcher_->FindAll(text)) {
-    const text::MentionContext context =
-        context_->Classify(text, hit.begin, hit.end);
+  const std::vector<text::TermHit> hits = matcher_->FindAll(text);
+  if (hits.empty()) return;
+  absl::InlinedVector<std::pair<size_t, size_t>, 4> spans;
+  for (const text::TermHit& hit : hits) spans.emplace_back(hit.begin, hit.end);
+  absl::InlinedVector<text::MentionContext, 4> contexts(spans.size());
+  context_->ClassifyAll(text, spans, absl::MakeSpan(contexts));
+  for (size_t i = 0; i < hits.size(); ++i) {
+    const text::TermHit& hit = hits[i];
+    const text::MentionContext& context = contexts[i];
     if ((context.negation == text::Negation::kNegated && !context.resolved) ||
         context.temporality == text::Temporality::kHypothetical ||
         context.experiencer == text::Experiencer::kOther) {

@@ -154,6 +154,7 @@ struct Occurrence {
 };
 
 constexpr size_t kInlineTokens = 64;
+using Tokens = absl::InlinedVector<Token, kInlineTokens>;
 
 class ContextClassifierImpl final : public ContextClassifier {
  public:
@@ -162,8 +163,14 @@ class ContextClassifierImpl final : public ContextClassifier {
 
   MentionContext Classify(absl::string_view text, size_t begin,
                           size_t end) const override;
+  void ClassifyAll(absl::string_view text,
+                   absl::Span<const std::pair<size_t, size_t>> spans,
+                   absl::Span<MentionContext> out) const override;
 
  private:
+  void Tokenize(absl::string_view text, Tokens* tokens) const;
+  MentionContext ClassifyTokens(const Tokens& tokens, size_t begin,
+                                size_t end) const;
   absl::Status Add(absl::string_view phrase, Phrase p, absl::string_view what);
   int32_t Lookup(absl::string_view word) const;
 
@@ -178,6 +185,9 @@ class ContextClassifierImpl final : public ContextClassifier {
                bool mention_has_own_reaction) const;
 
   absl::flat_hash_map<std::string, int32_t> ids_;
+  // Bit n of maybe_[b]: some phrase token of n bytes starts with folded
+  // byte b (n < 64). Most words fail this and skip the hash lookup.
+  uint64_t maybe_[256] = {};
   std::vector<Phrase> phrases_;
   std::vector<std::vector<uint32_t>> starting_with_;  // by first token id
 };
@@ -190,6 +200,9 @@ absl::Status ContextClassifierImpl::Add(absl::string_view phrase, Phrase p,
         absl::StrCat(what, " has no token: \"", phrase, "\""));
   }
   for (const std::string& t : tokens) {
+    if (t.size() < 64) {
+      maybe_[static_cast<unsigned char>(t[0])] |= uint64_t{1} << t.size();
+    }
     auto [it, inserted] = ids_.emplace(t, static_cast<int32_t>(ids_.size()));
     if (inserted) starting_with_.emplace_back();
     p.tokens.push_back(it->second);
@@ -240,7 +253,8 @@ absl::StatusOr<std::unique_ptr<ContextClassifier>> ContextClassifierImpl::Build(
 
 int32_t ContextClassifierImpl::Lookup(absl::string_view word) const {
   char buffer[64];
-  if (word.size() > sizeof(buffer)) return -1;  // no phrase token is this long
+  if (word.size() >= sizeof(buffer)) return -1;  // no phrase token is this long
+  if ((maybe_[FoldByte(word[0])] >> word.size() & 1) == 0) return -1;
   for (size_t i = 0; i < word.size(); ++i) {
     buffer[i] = static_cast<char>(FoldByte(word[i]));
   }
@@ -306,12 +320,8 @@ bool ContextClassifierImpl::InScope(const Occurrence& o, size_t ms, size_t me,
   return false;
 }
 
-MentionContext ContextClassifierImpl::Classify(absl::string_view text,
-                                               size_t begin, size_t end) const {
-  MentionContext out;
-  if (begin >= end || end > text.size()) return out;
-
-  absl::InlinedVector<Token, kInlineTokens> tokens;
+void ContextClassifierImpl::Tokenize(absl::string_view text,
+                                     Tokens* tokens) const {
   int words = 0;
   ForEachToken(text, [&](const RawToken& raw) {
     Token t;
@@ -319,8 +329,54 @@ MentionContext ContextClassifierImpl::Classify(absl::string_view text,
     t.words_before = words;
     if (raw.word) ++words;
     t.id = Lookup(text.substr(raw.begin, raw.end - raw.begin));
-    tokens.push_back(t);
+    tokens->push_back(t);
   });
+}
+
+// Whether text[i] ends a sentence unconditionally ('.' not between digits,
+// ';', '!', a line break): no scope and no phrase crosses it.
+bool EndsSentence(absl::string_view text, size_t i) {
+  const char c = text[i];
+  if (c == ';' || c == '!' || c == '\n' || c == '\r') return true;
+  if (c != '.') return false;
+  return !(i > 0 && i + 1 < text.size() &&
+           static_cast<unsigned>(text[i - 1] - '0') < 10u &&
+           static_cast<unsigned>(text[i + 1] - '0') < 10u);
+}
+
+MentionContext ContextClassifierImpl::Classify(absl::string_view text,
+                                               size_t begin, size_t end) const {
+  MentionContext out;
+  ClassifyAll(text, {{begin, end}}, absl::MakeSpan(&out, 1));
+  return out;
+}
+
+void ContextClassifierImpl::ClassifyAll(
+    absl::string_view text, absl::Span<const std::pair<size_t, size_t>> spans,
+    absl::Span<MentionContext> out) const {
+  Tokens tokens;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const auto [begin, end] = spans[i];
+    out[i] = MentionContext();
+    if (begin >= end || end > text.size()) continue;
+    // Only the mention's sentence matters: nothing reaches across a
+    // sentence end (phrases holding one are rejected by the knowledge-base
+    // validation and could never match anyway).
+    size_t first = begin;
+    while (first > 0 && !EndsSentence(text, first - 1)) --first;
+    size_t last = end;
+    while (last < text.size() && !EndsSentence(text, last)) ++last;
+    const absl::string_view sentence = text.substr(first, last - first);
+    tokens.clear();
+    Tokenize(sentence, &tokens);
+    out[i] = ClassifyTokens(tokens, begin - first, end - first);
+  }
+}
+
+MentionContext ContextClassifierImpl::ClassifyTokens(const Tokens& tokens,
+                                                     size_t begin,
+                                                     size_t end) const {
+  MentionContext out;
   // The mention's tokens: those overlapping [begin, end).
   size_t ms = tokens.size(), me = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {

@@ -56,6 +56,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace needlecheck::text {
 
@@ -120,7 +121,9 @@ struct ContextRules {
 class ContextClassifier {
  public:
   // INVALID_ARGUMENT: a phrase with no token (empty or only whitespace),
-  // max_scope_words < 0. Duplicates are the knowledge base's concern
+  // max_scope_words < 0. A phrase holding a sentence end ('.', ';', '!', a
+  // line break) is accepted but never matches (the knowledge base rejects
+  // it). Duplicates are the knowledge base's concern
   // (kb_validation) and are harmless here.
   static absl::StatusOr<std::unique_ptr<ContextClassifier>> Create(
       const ContextRules& rules);
@@ -131,6 +134,13 @@ class ContextClassifier {
   // token, or lies outside the text, is affirmed, recent, patient.
   virtual MentionContext Classify(absl::string_view text, size_t begin,
                                   size_t end) const = 0;
+
+  // Classify() for several mentions of one text, which is split into tokens
+  // once: out[i] becomes the context of spans[i]. `out` must be at least as
+  // long as `spans`.
+  virtual void ClassifyAll(absl::string_view text,
+                           absl::Span<const std::pair<size_t, size_t>> spans,
+                           absl::Span<MentionContext> out) const = 0;
 };
 
 // Where `phrase` is mentioned in `text`, as byte offsets [begin, end) into

@@ -230,6 +230,11 @@ TEST(ContextValidationTest, EmptyAndDuplicatePhrases) {
           "kb.textproto"),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("context.triggers[0].phrases[0]: empty phrase")));
+  EXPECT_THAT(KnowledgeBase::FromText(
+                  BundledWith("phrases: [\"absence of\"", "phrases: [\"p.o.\""),
+                  "kb.textproto"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("\"p.o.\" holds a sentence end")));
   auto dup = KnowledgeBase::FromText(
       BundledWith("phrases: [\"absence of\"", "phrases: [\"Denies\""),
       "kb.textproto");
