@@ -396,6 +396,22 @@ absl::StatusOr<CliInvocation> ParseCommandLine(
                    "' (expected screen, kb lint, kb show, stats or health)"));
 }
 
+absl::StatusOr<FlagArgument> ParseFlagArgument(const std::string& arg,
+                                               absl::string_view command) {
+  if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument '", arg, "' for '", command, "'"));
+  }
+  FlagArgument flag;
+  flag.name = arg.substr(2);
+  if (const size_t eq = flag.name.find('='); eq != std::string::npos) {
+    flag.value = flag.name.substr(eq + 1);
+    flag.name.resize(eq);
+    flag.has_value = true;
+  }
+  return flag;
+}
+
 std::string UsageText() {
   return absl::StrCat(
       R"(needlecheck: screen a planned microneedling session against a patient record.

@@ -179,19 +179,12 @@ absl::StatusOr<TextOptions> ParseTextArgs(
   }
   bool seen_tsv = false, seen_kb = false, seen_json = false;
   for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
-      return UsageError(
-          absl::StrCat("unexpected argument '", arg, "' for 'text classify'"));
-    }
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (const size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-      has_value = true;
-    }
+    absl::StatusOr<FlagArgument> flag =
+        ParseFlagArgument(args[i], "text classify");
+    if (!flag.ok()) return flag.status();
+    const std::string& name = flag->name;
+    std::string& value = flag->value;
+    const bool has_value = flag->has_value;
     if (name == "json") {
       if (has_value) return UsageError("--json takes no value");
       if (seen_json) return UsageError("--json given twice");
