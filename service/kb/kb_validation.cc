@@ -314,14 +314,21 @@ class Validator {
           l, Append(path, d, "terminators", i),
           absl::StrCat(ContextCategory_Name(l.category()), " terminator"));
     }
-    for (int i = 0; i < c.reaction_cues_size(); ++i) {
-      const ContextPhraseList& l = c.reaction_cues(i);
-      const Path p = Append(path, d, "reaction_cues", i);
-      if (l.category() != CONTEXT_CATEGORY_UNSPECIFIED) {
-        Problem(Append(p, ContextPhraseList::descriptor(), "category"),
-                "reaction cues have no category: leave it unset");
+    for (const auto& [field, role] :
+         {std::make_pair("reaction_cues", "reaction cue"),
+          std::make_pair("reaction_words", "reaction word")}) {
+      const auto& lists = std::string(field) == "reaction_cues"
+                              ? c.reaction_cues()
+                              : c.reaction_words();
+      for (int i = 0; i < lists.size(); ++i) {
+        const ContextPhraseList& l = lists[i];
+        const Path p = Append(path, d, field, i);
+        if (l.category() != CONTEXT_CATEGORY_UNSPECIFIED) {
+          Problem(Append(p, ContextPhraseList::descriptor(), "category"),
+                  absl::StrCat(role, "s have no category: leave it unset"));
+        }
+        check_list(l, p, role);
       }
-      check_list(l, p, "reaction cue");
     }
   }
 

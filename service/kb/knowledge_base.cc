@@ -240,6 +240,10 @@ text::ContextRules ContextRulesOf(const KnowledgeBaseDefinition& def) {
     rules.reaction_cues.insert(rules.reaction_cues.end(),
                                list.phrases().begin(), list.phrases().end());
   }
+  for (const auto& list : c.reaction_words()) {
+    rules.reaction_words.insert(rules.reaction_words.end(),
+                                list.phrases().begin(), list.phrases().end());
+  }
   return rules;
 }
 
@@ -390,7 +394,8 @@ v1::KnowledgeBase KnowledgeBase::Summary() const {
   for (const auto& [lists, kind] :
        {std::make_pair(&c.pseudo_triggers(), "pseudo-trigger"),
         std::make_pair(&c.terminators(), "terminator"),
-        std::make_pair(&c.reaction_cues(), "reaction cue")}) {
+        std::make_pair(&c.reaction_cues(), "reaction cue"),
+        std::make_pair(&c.reaction_words(), "reaction word")}) {
     for (const auto& l : *lists) {
       add_list(l.id(), kind, l.category(), v1::CONTEXT_DIRECTION_UNSPECIFIED,
                l.source(), l.phrases());

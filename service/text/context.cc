@@ -36,6 +36,7 @@ struct RawToken {
   bool sentence_end = false;
   bool comma = false;
   bool colon = false;
+  bool dash = false;
   bool list_colon = false;  // "the following:", "include:": not a boundary
   bool open_paren = false;
   bool close_paren = false;
@@ -106,6 +107,8 @@ void ForEachToken(absl::string_view text, Fn&& fn) {
         t.sentence_end = !between_digits;
       } else if (c == ',') {
         t.comma = true;
+      } else if (c == '-') {
+        t.dash = true;
       } else if (c == ':') {
         t.colon = true;
         t.list_colon = IntroducesList(text.substr(0, t.begin));
@@ -130,7 +133,13 @@ std::vector<std::string> PhraseTokens(absl::string_view phrase) {
   return out;
 }
 
-enum class PhraseKind : uint8_t { kTrigger, kPseudo, kTerminator, kCue };
+enum class PhraseKind : uint8_t {
+  kTrigger,
+  kPseudo,
+  kTerminator,
+  kCue,
+  kReactionWord,
+};
 
 struct Phrase {
   std::vector<int32_t> tokens;
@@ -246,6 +255,12 @@ absl::StatusOr<std::unique_ptr<ContextClassifier>> ContextClassifierImpl::Build(
     Phrase p;
     p.kind = PhraseKind::kCue;
     absl::Status s = c->Add(phrase, std::move(p), "reaction cue");
+    if (!s.ok()) return s;
+  }
+  for (const std::string& phrase : rules.reaction_words) {
+    Phrase p;
+    p.kind = PhraseKind::kReactionWord;
+    absl::Status s = c->Add(phrase, std::move(p), "reaction word");
     if (!s.ok()) return s;
   }
   return std::unique_ptr<ContextClassifier>(std::move(c));
@@ -430,10 +445,19 @@ MentionContext ContextClassifierImpl::ClassifyTokens(const Tokens& tokens,
          !tokens[seg_end + 1].raw.sentence_end) {
     ++seg_end;
   }
+  // The first token after the mention, past a '-' or ':'.
+  size_t next = me + 1;
+  while (next < tokens.size() && !tokens[next].raw.word &&
+         (tokens[next].raw.colon || tokens[next].raw.dash)) {
+    ++next;
+  }
   bool own_reaction = false;
   for (const Occurrence& o : occurrences) {
     if (o.phrase->kind == PhraseKind::kCue && o.first >= seg_begin &&
         o.last <= seg_end) {
+      own_reaction = true;
+    }
+    if (o.phrase->kind == PhraseKind::kReactionWord && o.first == next) {
       own_reaction = true;
     }
   }

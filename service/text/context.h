@@ -35,8 +35,10 @@
 //     * a comma, when the comma-delimited segment holding the mention also
 //       holds a reaction cue outside the mention ("No latex allergy,
 //       lidocaine causes hives": "causes" makes "lidocaine causes hives" a
-//       statement of its own). Without a cue a negated list stays negated
-//       across its commas ("no hives, swelling or rash after lidocaine");
+//       statement of its own), or whose mention is followed right away by a
+//       reaction word ("NKDA, EMLA rash"; a '-' or ':' may stand between).
+//       Without a cue a negated list stays negated across its commas ("no
+//       hives, swelling or rash after lidocaine");
 //     * max_scope_words, when a trigger sets it (> 0): the mention must
 //       start within that many words of the trigger.
 // - Outcome per axis: negated wins over possible ("resolved" triggers negate
@@ -116,6 +118,9 @@ struct ContextRules {
   std::vector<std::string> pseudo_triggers;
   std::vector<ContextTerminator> terminators;
   std::vector<std::string> reaction_cues;  // "causes", "->", ":"
+  // Reactions that, written right after the mention (a '-' or ':' between
+  // allowed), are its own: "NKDA, EMLA rash".
+  std::vector<std::string> reaction_words;
 };
 
 class ContextClassifier {

@@ -967,6 +967,7 @@ TEST_F(EngineContextTest, ACommaThenTheMentionsOwnReactionIsAnAllergy) {
   EXPECT_EQ(Anesthetic("NKA; lido -> rash").severity, v1::SEVERITY_CRITICAL);
   EXPECT_EQ(Anesthetic("no latex issues, lidocaine: hives").severity,
             v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(Anesthetic("NKDA, EMLA rash").severity, v1::SEVERITY_CRITICAL);
   // A negated list without its own reaction stays negated.
   EXPECT_EQ(Anesthetic("no hives, swelling or rash after lidocaine").severity,
             v1::SEVERITY_UNSPECIFIED);

@@ -87,6 +87,8 @@ TEST_F(BundledContextTest, AffirmedMentionsOfTheSpecification) {
            {"lidocaine", "no latex allergy except lidocaine"},
            {"lidocaine", "no reactions aside from lidocaine"},
            {"lidocaine", "no reactions apart from lidocaine"},
+           {"EMLA", "NKDA, EMLA rash"},
+           {"Lidoderm", "no latex issues, Lidoderm - hives"},
        }) {
     const MentionContext c = Read(term, s);
     EXPECT_EQ(c.negation, Negation::kAffirmed) << s;

@@ -43,6 +43,7 @@ ContextRules SmallRules() {
                    {"which", std::nullopt},
                    {"presents", ContextCategory::kHistorical}};
   r.reaction_cues = {"causes", "->", ":"};
+  r.reaction_words = {"rash", "hives", "edema"};
   return r;
 }
 
@@ -116,6 +117,13 @@ TEST_F(ContextTest, CommaThenOwnReactionStartsAnAffirmedStatement) {
   EXPECT_EQ(Neg("lido", "no latex issues, lido -> rash"), Negation::kAffirmed);
   EXPECT_EQ(Neg("lidocaine", "no latex issues, lidocaine: hives"),
             Negation::kAffirmed);
+  // A reaction word right after the mention ('-' or ':' between allowed).
+  EXPECT_EQ(Neg("emla", "no latex, EMLA rash"), Negation::kAffirmed);
+  EXPECT_EQ(Neg("emla", "no latex, EMLA - hives"), Negation::kAffirmed);
+  // Not right after it: a negated list stays negated.
+  EXPECT_EQ(Neg("cyanosis", "No clubbing, cyanosis or edema"),
+            Negation::kNegated);
+  EXPECT_EQ(Neg("swelling", "no hives, swelling or rash"), Negation::kNegated);
   // The cue must be in the mention's own comma segment.
   EXPECT_EQ(Neg("lidocaine", "no latex -> hives, lidocaine"),
             Negation::kNegated);
