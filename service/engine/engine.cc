@@ -33,6 +33,23 @@ std::string ConceptName(const v1::Concept& c) {
   return "(unnamed)";
 }
 
+// How a text mention was read, for the finding: "" for a code or a plain
+// mention.
+std::string ReadingNote(const ConceptMatch::Hit& hit) {
+  if (hit.coding != nullptr) return "";
+  std::string note;
+  if (hit.judged_unlikely()) note = "judged unlikely in the record";
+  if (hit.historical()) {
+    absl::StrAppend(&note, note.empty() ? "" : ", ", "historical mention");
+  }
+  return note;
+}
+
+// Probable negation ("unlikely") fires at most at WARNING.
+Severity CapForReading(Severity s, const ConceptMatch::Hit& hit) {
+  return hit.judged_unlikely() ? std::min(s, v1::SEVERITY_WARNING) : s;
+}
+
 // Every entry of the record, classified once against the knowledge base.
 struct ClassifiedRecord {
   std::vector<ConceptMatch> conditions;
@@ -192,9 +209,11 @@ class Evaluator {
   void Matched(const v1::RuleDefinition& rule, const v1::Criterion& c,
                const std::string& entry_id, const ConceptMatch::Hit& hit,
                std::string finding, Firing* f) {
-    f->Raise(CriterionSeverity(rule, c));
+    f->Raise(CapForReading(CriterionSeverity(rule, c), hit));
     f->AddLabel(c.label());
     if (f->HasEvidence(entry_id)) return;
+    const std::string note = ReadingNote(hit);
+    if (!note.empty()) absl::StrAppend(&finding, " [", note, "]");
     f->AddEvidence(entry_id, hit.EvidenceText(), std::move(finding));
   }
 
@@ -208,17 +227,19 @@ class Evaluator {
               classified_.conditions[i].FindValueSet(vs);
           if (hit == nullptr) continue;
           const v1::Condition& cond = record_.conditions(i);
+          // A text-only historical mention ("history of acne") is a past
+          // condition whatever its status says.
+          const bool active = ConditionActiveAt(cond, t_) && !hit->historical();
           bool counts = false;
           switch (c.temporal()) {
             case v1::TEMPORAL_ACTIVE:
-              counts = ConditionActiveAt(cond, t_);
+              counts = active;
               break;
             case v1::TEMPORAL_EVER:
               counts = ConditionBegunBy(cond, t_);
               break;
             case v1::TEMPORAL_EVER_NOT_ACTIVE:
-              counts =
-                  ConditionBegunBy(cond, t_) && !ConditionActiveAt(cond, t_);
+              counts = ConditionBegunBy(cond, t_) && !active;
               break;
             default:
               break;
@@ -414,7 +435,8 @@ class Evaluator {
     int32_t agent = -1;
     std::string entry_id;
     std::string evidence_text;
-    std::string name;  // what the clinician wrote
+    std::string name;                        // what the clinician wrote
+    const ConceptMatch::Hit* hit = nullptr;  // how it was read
   };
 
   void CollectAllergens(const ConceptMatch& m, const std::string& entry_id,
@@ -422,14 +444,16 @@ class Evaluator {
     for (const auto& hit : m.agents) {
       out->push_back(
           {hit.index, entry_id, hit.EvidenceText(),
-           hit.coding ? kb_.agents()[hit.index].name : std::string(hit.span)});
+           hit.coding ? kb_.agents()[hit.index].name : std::string(hit.span),
+           &hit});
     }
     for (const auto& hit : m.generic_anesthetic) {
       out->push_back(
           {-1, entry_id, hit.EvidenceText(),
            hit.coding ? (hit.coding->display().empty() ? hit.coding->code()
                                                        : hit.coding->display())
-                      : std::string(hit.span)});
+                      : std::string(hit.span),
+           &hit});
     }
   }
 
@@ -442,6 +466,9 @@ class Evaluator {
 
   void EvaluateAnestheticAllergy(Firing* f) {
     std::vector<Allergen> allergens;
+    // Allergens found in condition texts point into these matches.
+    std::vector<ConceptMatch> condition_texts;
+    condition_texts.reserve(record_.conditions_size());
     for (int i = 0; i < record_.allergies_size(); ++i) {
       if (classified_.allergy_is_nka[i]) continue;
       if (!AllergyActiveAt(record_.allergies(i), t_)) continue;
@@ -455,9 +482,9 @@ class Evaluator {
       if (m.FindValueSet(allergy_finding) == nullptr) continue;
       if (!ConditionActiveAt(cond, t_)) continue;
       if (m.coded && m.agents.empty() && m.generic_anesthetic.empty()) {
-        ConceptMatch text;
-        kb_.ClassifyText(cond.code().text(), &text);
-        CollectAllergens(text, cond.id(), &allergens);
+        condition_texts.emplace_back();
+        kb_.ClassifyText(cond.code().text(), &condition_texts.back());
+        CollectAllergens(condition_texts.back(), cond.id(), &allergens);
       } else {
         CollectAllergens(m, cond.id(), &allergens);
       }
@@ -532,6 +559,15 @@ class Evaluator {
           s = v1::SEVERITY_INFO;
           why = "ester and amide anesthetics do not usually cross-react";
         }
+      }
+      s = CapForReading(s, *al.hit);
+      if (al.hit->judged_unlikely()) {
+        absl::StrAppend(&why, "; judged unlikely in the record");
+      }
+      if (al.hit->historical()) {
+        absl::StrAppend(&why,
+                        "; a historical mention (allergies do not "
+                        "expire)");
       }
       f->Raise(s);
       if (std::find(allergen_names.begin(), allergen_names.end(), al.name) ==

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "re2/re2.h"
+#include "service/text/context.h"
 
 namespace needlecheck::kb {
 namespace {
@@ -107,10 +108,10 @@ class Validator {
     } else {
       CheckThresholds(Append({}, d, "thresholds"));
     }
-    if (!def_.has_negation()) {
-      Problem(Append({}, d, "negation"), "required");
+    if (!def_.has_context()) {
+      Problem(Append({}, d, "context"), "required");
     } else {
-      CheckNegation(Append({}, d, "negation"));
+      CheckContext(Append({}, d, "context"));
     }
     for (int i = 0; i < def_.value_sets_size(); ++i) {
       CheckValueSet(def_.value_sets(i), Append({}, d, "value_sets", i));
@@ -202,24 +203,132 @@ class Validator {
     }
   }
 
-  void CheckNegation(const Path& path) {
-    const NegationDefinition& n = def_.negation();
-    const Descriptor* d = NegationDefinition::descriptor();
-    if (n.pre_triggers_size() == 0) {
-      Problem(Append(path, d, "pre_triggers"),
-              "at least one pre-trigger needed");
+  // The ConText lists: ids unique, a source each, known categories and
+  // directions, no empty phrase, no phrase twice where it would act twice
+  // (the same trigger category and direction, a pseudo-trigger that is also
+  // a trigger, the same terminator scope, the same cue).
+  void CheckContext(const Path& path) {
+    const ContextDefinition& c = def_.context();
+    const Descriptor* d = ContextDefinition::descriptor();
+    if (c.triggers_size() == 0) {
+      Problem(Append(path, d, "triggers"), "at least one trigger list needed");
     }
-    if (n.window_words() < 1 || n.window_words() > 50) {
-      Problem(Append(path, d, "window_words"), "must be 1 to 50");
+    absl::flat_hash_set<std::string> ids;
+    // Normalized phrase + what it does -> already seen.
+    absl::flat_hash_set<std::string> seen;
+    absl::flat_hash_set<std::string> trigger_phrases;
+    auto check_header = [&](const std::string& id, const std::string& source,
+                            int num_phrases, const Path& list_path,
+                            const Descriptor* ld) {
+      if (!RE2::FullMatch(id, "[a-z0-9][a-z0-9_-]*")) {
+        Problem(Append(list_path, ld, "id"),
+                absl::StrCat("must be [a-z0-9_-], got \"", id, "\""));
+      } else if (!ids.insert(id).second) {
+        Problem(Append(list_path, ld, "id"),
+                absl::StrCat("duplicate context list id \"", id, "\""));
+      }
+      if (source.empty()) {
+        Problem(Append(list_path, ld, "source"),
+                "required: where the phrases come from");
+      }
+      if (num_phrases == 0) {
+        Problem(Append(list_path, ld, "phrases"), "at least one phrase needed");
+      }
+    };
+    auto check_phrases = [&](const auto& phrases, const Path& list_path,
+                             const Descriptor* ld, absl::string_view role) {
+      for (int i = 0; i < phrases.size(); ++i) {
+        const std::string norm = text::NormalizedPhrase(phrases[i]);
+        const Path phrase_path = Append(list_path, ld, "phrases", i);
+        if (norm.empty()) {
+          Problem(phrase_path, "empty phrase");
+        } else if (phrases[i].find_first_of(".;!\n\r") != std::string::npos) {
+          Problem(phrase_path,
+                  absl::StrCat("\"", phrases[i],
+                               "\" holds a sentence end ('.', ';', '!' or a "
+                               "line break) and could never match"));
+        } else if (!seen.insert(absl::StrCat(role, "|", norm)).second) {
+          Problem(phrase_path,
+                  absl::StrCat("duplicate ", role, " \"", phrases[i], "\""));
+        }
+      }
+    };
+    auto check_list = [&](const ContextPhraseList& l, const Path& p,
+                          absl::string_view role) {
+      const Descriptor* ld = ContextPhraseList::descriptor();
+      check_header(l.id(), l.source(), l.phrases_size(), p, ld);
+      check_phrases(l.phrases(), p, ld, role);
+    };
+    for (int i = 0; i < c.triggers_size(); ++i) {
+      const ContextTriggerList& t = c.triggers(i);
+      const Path p = Append(path, d, "triggers", i);
+      const Descriptor* td = ContextTriggerList::descriptor();
+      if (t.category() == CONTEXT_CATEGORY_UNSPECIFIED) {
+        Problem(Append(p, td, "category"), "required");
+      }
+      if (t.direction() == CONTEXT_DIRECTION_UNSPECIFIED) {
+        Problem(Append(p, td, "direction"), "required");
+      }
+      if (t.max_scope_words() < 0 || t.max_scope_words() > 50) {
+        Problem(Append(p, td, "max_scope_words"), "must be 0 to 50");
+      }
+      check_header(t.id(), t.source(), t.phrases_size(), p, td);
+      // Forward and backward lists may share a phrase; bidirectional counts
+      // as both.
+      for (int dir : {CONTEXT_DIRECTION_FORWARD, CONTEXT_DIRECTION_BACKWARD}) {
+        if (t.direction() != dir &&
+            t.direction() != CONTEXT_DIRECTION_BIDIRECTIONAL) {
+          continue;
+        }
+        check_phrases(
+            t.phrases(), p, td,
+            absl::StrCat(
+                ContextCategory_Name(t.category()), " ",
+                dir == CONTEXT_DIRECTION_FORWARD ? "forward" : "backward",
+                " trigger"));
+      }
+      for (const std::string& phrase : t.phrases()) {
+        trigger_phrases.insert(text::NormalizedPhrase(phrase));
+      }
     }
-    for (int i = 0; i < n.pre_triggers_size(); ++i) {
-      CheckTerm(n.pre_triggers(i), Append(path, d, "pre_triggers", i));
+    for (int i = 0; i < c.pseudo_triggers_size(); ++i) {
+      const ContextPhraseList& l = c.pseudo_triggers(i);
+      const Path p = Append(path, d, "pseudo_triggers", i);
+      const Descriptor* ld = ContextPhraseList::descriptor();
+      if (l.category() != CONTEXT_CATEGORY_UNSPECIFIED) {
+        Problem(Append(p, ld, "category"),
+                "pseudo-triggers shadow every category: leave it unset");
+      }
+      check_list(l, p, "pseudo-trigger");
+      for (int k = 0; k < l.phrases_size(); ++k) {
+        if (trigger_phrases.contains(text::NormalizedPhrase(l.phrases(k)))) {
+          Problem(Append(p, ld, "phrases", k),
+                  absl::StrCat("\"", l.phrases(k),
+                               "\" is both a trigger and a pseudo-trigger"));
+        }
+      }
     }
-    for (int i = 0; i < n.post_triggers_size(); ++i) {
-      CheckTerm(n.post_triggers(i), Append(path, d, "post_triggers", i));
+    for (int i = 0; i < c.terminators_size(); ++i) {
+      const ContextPhraseList& l = c.terminators(i);
+      check_list(
+          l, Append(path, d, "terminators", i),
+          absl::StrCat(ContextCategory_Name(l.category()), " terminator"));
     }
-    for (int i = 0; i < n.terminators_size(); ++i) {
-      CheckTerm(n.terminators(i), Append(path, d, "terminators", i));
+    for (const auto& [field, role] :
+         {std::make_pair("reaction_cues", "reaction cue"),
+          std::make_pair("reaction_words", "reaction word")}) {
+      const auto& lists = std::string(field) == "reaction_cues"
+                              ? c.reaction_cues()
+                              : c.reaction_words();
+      for (int i = 0; i < lists.size(); ++i) {
+        const ContextPhraseList& l = lists[i];
+        const Path p = Append(path, d, field, i);
+        if (l.category() != CONTEXT_CATEGORY_UNSPECIFIED) {
+          Problem(Append(p, ContextPhraseList::descriptor(), "category"),
+                  absl::StrCat(role, "s have no category: leave it unset"));
+        }
+        check_list(l, p, role);
+      }
     }
   }
 

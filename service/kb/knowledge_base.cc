@@ -70,10 +70,24 @@ std::string ConceptMatch::Hit::EvidenceText() const {
 }
 
 const ConceptMatch::Hit* ConceptMatch::FindValueSet(int32_t index) const {
+  // The strongest reading: a code, then an affirmed mention, then a recent
+  // one ("lidocaine allergy unlikely; lidocaine causes hives" is affirmed).
+  auto rank = [](const Hit& h) {
+    if (h.coding != nullptr) return 0;
+    return (h.judged_unlikely() ? 2 : 0) + (h.historical() ? 1 : 0);
+  };
+  const Hit* best = nullptr;
+  int best_rank = 0;
   for (const Hit& hit : value_sets) {
-    if (hit.index == index) return &hit;
+    if (hit.index != index) continue;
+    const int r = rank(hit);
+    if (r == 0) return &hit;
+    if (best == nullptr || r < best_rank) {
+      best = &hit;
+      best_rank = r;
+    }
   }
-  return nullptr;
+  return best;
 }
 
 // Builds a KnowledgeBase from a validated definition.
@@ -137,16 +151,21 @@ class KnowledgeBaseCompiler {
     std::vector<text::TermSpec> suffixes = {
         {"caine", KnowledgeBase::kGenericAnestheticTag}};
 
+    // Negation is the ContextClassifier's job; the matcher only needs the
+    // terminators of every category to keep terms and exclusions inside a
+    // clause.
     text::MatcherOptions options;
     options.misspelling_min_length = def.thresholds().misspelling_min_length();
-    const auto& neg = def.negation();
-    options.negation.pre_triggers.assign(neg.pre_triggers().begin(),
-                                         neg.pre_triggers().end());
-    options.negation.post_triggers.assign(neg.post_triggers().begin(),
-                                          neg.post_triggers().end());
-    options.negation.terminators.assign(neg.terminators().begin(),
-                                        neg.terminators().end());
-    options.negation.window_words = neg.window_words();
+    for (const auto& list : def.context().terminators()) {
+      if (list.category() != v1::CONTEXT_CATEGORY_UNSPECIFIED) continue;
+      for (const auto& phrase : list.phrases()) {
+        // The matcher's terminators are words; a punctuation-only phrase
+        // already cuts (or never cuts) a clause there.
+        bool has_word = false;
+        for (char ch : phrase) has_word |= absl::ascii_isalnum(ch);
+        if (has_word) options.negation.terminators.push_back(phrase);
+      }
+    }
     auto matcher =
         text::TermMatcher::Create(terms, suffixes, exclusions, options);
     if (!matcher.ok()) {
@@ -154,6 +173,12 @@ class KnowledgeBaseCompiler {
           kb->source_name_, ": text terms: ", matcher.status().message()));
     }
     kb->matcher_ = *std::move(matcher);
+    auto context = text::ContextClassifier::Create(ContextRulesOf(def));
+    if (!context.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kb->source_name_, ": context: ", context.status().message()));
+    }
+    kb->context_ = *std::move(context);
 
     kb->microneedling_ = kb->FindValueSet(def.microneedling_value_set());
     kb->no_known_allergy_ = kb->FindValueSet(def.no_known_allergy_value_set());
@@ -166,6 +191,61 @@ class KnowledgeBaseCompiler {
     return std::shared_ptr<const KnowledgeBase>(std::move(kb));
   }
 };
+
+text::ContextRules ContextRulesOf(const KnowledgeBaseDefinition& def) {
+  auto category = [](v1::ContextCategory c) {
+    switch (c) {
+      case v1::CONTEXT_CATEGORY_PROBABLE_NEGATION:
+        return text::ContextCategory::kProbableNegation;
+      case v1::CONTEXT_CATEGORY_HISTORICAL:
+        return text::ContextCategory::kHistorical;
+      case v1::CONTEXT_CATEGORY_HYPOTHETICAL:
+        return text::ContextCategory::kHypothetical;
+      case v1::CONTEXT_CATEGORY_OTHER_EXPERIENCER:
+        return text::ContextCategory::kOtherExperiencer;
+      case v1::CONTEXT_CATEGORY_RESOLVED:
+        return text::ContextCategory::kResolved;
+      default:
+        return text::ContextCategory::kNegated;
+    }
+  };
+  text::ContextRules rules;
+  const v1::ContextDefinition& c = def.context();
+  for (const auto& list : c.triggers()) {
+    text::TriggerDirection direction = text::TriggerDirection::kForward;
+    if (list.direction() == v1::CONTEXT_DIRECTION_BACKWARD) {
+      direction = text::TriggerDirection::kBackward;
+    } else if (list.direction() == v1::CONTEXT_DIRECTION_BIDIRECTIONAL) {
+      direction = text::TriggerDirection::kBidirectional;
+    }
+    for (const auto& phrase : list.phrases()) {
+      rules.triggers.push_back({phrase, category(list.category()), direction,
+                                list.max_scope_words()});
+    }
+  }
+  for (const auto& list : c.pseudo_triggers()) {
+    rules.pseudo_triggers.insert(rules.pseudo_triggers.end(),
+                                 list.phrases().begin(), list.phrases().end());
+  }
+  for (const auto& list : c.terminators()) {
+    for (const auto& phrase : list.phrases()) {
+      text::ContextTerminator t{phrase, std::nullopt};
+      if (list.category() != v1::CONTEXT_CATEGORY_UNSPECIFIED) {
+        t.category = category(list.category());
+      }
+      rules.terminators.push_back(std::move(t));
+    }
+  }
+  for (const auto& list : c.reaction_cues()) {
+    rules.reaction_cues.insert(rules.reaction_cues.end(),
+                               list.phrases().begin(), list.phrases().end());
+  }
+  for (const auto& list : c.reaction_words()) {
+    rules.reaction_words.insert(rules.reaction_words.end(),
+                                list.phrases().begin(), list.phrases().end());
+  }
+  return rules;
+}
 
 absl::StatusOr<std::shared_ptr<const KnowledgeBase>> KnowledgeBase::FromText(
     absl::string_view text, absl::string_view source_name) {
@@ -204,10 +284,23 @@ const std::string& KnowledgeBase::ValueSetId(ValueSetIndex index) const {
 void KnowledgeBase::ClassifyText(absl::string_view text,
                                  ConceptMatch* out) const {
   if (text.empty()) return;
-  for (const text::TermHit& hit : matcher_->FindAll(text)) {
-    if (hit.negated) continue;
+  const std::vector<text::TermHit> hits = matcher_->FindAll(text);
+  if (hits.empty()) return;
+  absl::InlinedVector<std::pair<size_t, size_t>, 4> spans;
+  for (const text::TermHit& hit : hits) spans.emplace_back(hit.begin, hit.end);
+  absl::InlinedVector<text::MentionContext, 4> contexts(spans.size());
+  context_->ClassifyAll(text, spans, absl::MakeSpan(contexts));
+  for (size_t i = 0; i < hits.size(); ++i) {
+    const text::TermHit& hit = hits[i];
+    const text::MentionContext& context = contexts[i];
+    if ((context.negation == text::Negation::kNegated && !context.resolved) ||
+        context.temporality == text::Temporality::kHypothetical ||
+        context.experiencer == text::Experiencer::kOther) {
+      continue;
+    }
     ConceptMatch::Hit h;
     h.span = text.substr(hit.begin, hit.end - hit.begin);
+    h.context = context;
     if (hit.tag == kGenericAnestheticTag) {
       h.index = -1;
       out->generic_anesthetic.push_back(h);
@@ -279,6 +372,34 @@ v1::KnowledgeBase KnowledgeBase::Summary() const {
     s->set_description(vs.description());
     s->set_code_count(vs.codes_size());
     s->set_term_count(vs.terms_size());
+  }
+  const v1::ContextDefinition& c = definition_.context();
+  auto add_list = [&](const std::string& id, absl::string_view kind,
+                      v1::ContextCategory category,
+                      v1::ContextDirection direction, const std::string& source,
+                      const auto& phrases) {
+    v1::ContextListSummary* l = summary.add_context_lists();
+    l->set_id(id);
+    l->set_kind(std::string(kind));
+    l->set_category(category);
+    l->set_direction(direction);
+    l->set_source(source);
+    l->set_phrase_count(phrases.size());
+    for (const auto& p : phrases) l->add_phrases(p);
+  };
+  for (const auto& t : c.triggers()) {
+    add_list(t.id(), "trigger", t.category(), t.direction(), t.source(),
+             t.phrases());
+  }
+  for (const auto& [lists, kind] :
+       {std::make_pair(&c.pseudo_triggers(), "pseudo-trigger"),
+        std::make_pair(&c.terminators(), "terminator"),
+        std::make_pair(&c.reaction_cues(), "reaction cue"),
+        std::make_pair(&c.reaction_words(), "reaction word")}) {
+    for (const auto& l : *lists) {
+      add_list(l.id(), kind, l.category(), v1::CONTEXT_DIRECTION_UNSPECIFIED,
+               l.source(), l.phrases());
+    }
   }
   return summary;
 }

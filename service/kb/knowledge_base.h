@@ -13,7 +13,12 @@
 //   KnowledgeBase>: any number of threads may read it while the server swaps
 //   in a new one on reload.
 // - Compiled lookups: every (system, code) maps to the value sets and
-//   anesthetic agents that list it; all text terms live in one TermMatcher.
+//   anesthetic agents that list it; all text terms live in one TermMatcher,
+//   and every text mention is read in its context by one ContextClassifier
+//   (service/text/context.h): negated, other-experiencer and hypothetical
+//   mentions are left out of a ConceptMatch; probable negation ("unlikely"),
+//   historical and resolved mentions stay in, with their context, for the
+//   engine to weigh.
 // - No I/O here except what the caller passes in; LoadKnowledgeBaseFile()
 //   reads a file.
 #ifndef SERVICE_KB_KNOWLEDGE_BASE_H_
@@ -31,6 +36,7 @@
 #include "absl/strings/string_view.h"
 #include "needlecheck/v1/knowledge_base.pb.h"
 #include "needlecheck/v1/record.pb.h"
+#include "service/text/context.h"
 #include "service/text/term_matcher.h"
 
 namespace needlecheck::kb {
@@ -60,8 +66,20 @@ struct ConceptMatch {
     const needlecheck::v1::Coding* coding = nullptr;
     // The exact text span that matched (text matches only).
     absl::string_view span;
+    // How the text mention is read (code matches: affirmed, recent,
+    // patient). Only affirmed, possible or resolved; recent or historical;
+    // patient mentions reach a ConceptMatch.
+    text::MentionContext context;
     // "system|code display" for a code match, the span for a text match.
     std::string EvidenceText() const;
+    bool judged_unlikely() const {
+      return context.negation == text::Negation::kPossible;
+    }
+    // "history of", "as a child", or a reaction that resolved.
+    bool historical() const {
+      return context.temporality == text::Temporality::kHistorical ||
+             context.resolved;
+    }
   };
   // Inline storage: most entries match zero to two sets, so classifying a
   // record allocates nothing for them.
@@ -76,7 +94,8 @@ struct ConceptMatch {
   bool Empty() const {
     return value_sets.empty() && agents.empty() && generic_anesthetic.empty();
   }
-  // The hit for value set `index`, or null.
+  // The hit for value set `index`, or null; of several, a code match first,
+  // then an affirmed, then a recent mention.
   const Hit* FindValueSet(int32_t index) const;
   void Clear() {
     value_sets.clear();
@@ -117,8 +136,14 @@ class KnowledgeBase {
                        ConceptMatch* out) const;
 
   // Adds the value sets, agents and generic anesthetic mentions found in
-  // free text (notes, reactions) to `out`; negated mentions are left out.
+  // free text (notes, reactions) to `out`; negated, hypothetical and
+  // other-experiencer mentions are left out.
   void ClassifyText(absl::string_view text, ConceptMatch* out) const;
+
+  // The context reader built from the file's `context` lists.
+  const text::ContextClassifier& context_classifier() const {
+    return *context_;
+  }
 
   // The value sets with special meaning (see KnowledgeBaseDefinition).
   ValueSetIndex microneedling_value_set() const { return microneedling_; }
@@ -162,12 +187,17 @@ class KnowledgeBase {
   static constexpr int32_t kAgentTagBase = 1 << 20;
   static constexpr int32_t kGenericAnestheticTag = 1 << 21;
   std::unique_ptr<text::TermMatcher> matcher_;
+  std::unique_ptr<text::ContextClassifier> context_;
   ValueSetIndex microneedling_ = -1;
   ValueSetIndex no_known_allergy_ = -1;
   ValueSetIndex fitzpatrick_observation_ = -1;
   ValueSetIndex allergy_finding_ = -1;
   std::vector<ValueSetIndex> fitzpatrick_types_;
 };
+
+// The ContextRules of a (validated) definition's `context` lists.
+text::ContextRules ContextRulesOf(
+    const needlecheck::v1::KnowledgeBaseDefinition& definition);
 
 // The knowledge base compiled into the binary (service/kb/data/).
 absl::string_view BundledKnowledgeBaseText();

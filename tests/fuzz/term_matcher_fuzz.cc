@@ -1,5 +1,6 @@
-// Fuzz target for TermMatcher::FindAll, which faces untrusted free text
-// (allergy notes, condition and procedure texts from EHRs).
+// Fuzz target for TermMatcher::FindAll and ContextClassifier::Classify,
+// which face untrusted free text (allergy notes, condition and procedure
+// texts from EHRs).
 //
 // The matcher is built once with realistic anesthetic, microneedling and
 // condition terms, suffix terms, exclusions and negation rules. Every input
@@ -10,7 +11,10 @@
 // - hits of one tag do not overlap;
 // - ASCII case does not matter: the lower- and upper-cased inputs give the
 //   same hits;
-// - a leading or trailing newline shifts the hits and changes nothing else.
+// - a leading or trailing newline shifts the hits and changes nothing else;
+// - the context of every hit (and of a span chosen by the input's first
+//   bytes, in or out of range) is the same for the lower- and upper-cased
+//   and newline-framed inputs.
 //
 // Built as a libFuzzer binary with clang and -DNEEDLECHECK_FUZZ=ON; always
 // linked into term_matcher_fuzz_smoke_test so ctest exercises it on gcc too.
@@ -23,14 +27,20 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "service/text/context.h"
 #include "service/text/term_matcher.h"
 
 namespace {
 
+using needlecheck::text::ContextCategory;
+using needlecheck::text::ContextClassifier;
+using needlecheck::text::ContextRules;
 using needlecheck::text::MatcherOptions;
+using needlecheck::text::MentionContext;
 using needlecheck::text::TermHit;
 using needlecheck::text::TermMatcher;
 using needlecheck::text::TermSpec;
+using needlecheck::text::TriggerDirection;
 
 const TermMatcher& Matcher() {
   // Function-local static: built on first use, never destroyed.
@@ -90,6 +100,36 @@ const TermMatcher& Matcher() {
     return m->release();
   }();
   return *matcher;
+}
+
+const ContextClassifier& Context() {
+  static const ContextClassifier* const classifier = [] {
+    using C = ContextCategory;
+    using D = TriggerDirection;
+    ContextRules r;
+    r.triggers = {{"no", C::kNegated, D::kForward},
+                  {"denies", C::kNegated, D::kForward},
+                  {"ruled out", C::kNegated, D::kBackward},
+                  {"denied", C::kNegated, D::kBidirectional},
+                  {"unlikely", C::kProbableNegation, D::kBidirectional},
+                  {"history of", C::kHistorical, D::kForward},
+                  {"s/p", C::kHistorical, D::kForward, 1},
+                  {"if", C::kHypothetical, D::kForward},
+                  {"mother", C::kOtherExperiencer, D::kForward}};
+    r.pseudo_triggers = {"no increase", "gram negative"};
+    r.terminators = {{"but", std::nullopt},
+                     {"aside from", std::nullopt},
+                     {"presents", C::kHistorical}};
+    r.reaction_cues = {"causes", "->", ":"};
+    auto c = ContextClassifier::Create(r);
+    if (!c.ok()) {
+      std::fprintf(stderr, "term_matcher_fuzz: context Create failed: %s\n",
+                   c.status().ToString().c_str());
+      std::abort();
+    }
+    return c->release();
+  }();
+  return *classifier;
 }
 
 bool IsWordByte(unsigned char c) {
@@ -174,6 +214,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   framed.push_back('\n');
   if (!SameHits(hits, matcher.FindAll(framed), 1)) {
     Fail(text, "surrounding newlines changed the hits");
+  }
+
+  // Spans: every hit, and one chosen by the input (possibly out of range).
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (const TermHit& h : hits) spans.emplace_back(h.begin, h.end);
+  if (size >= 2) spans.emplace_back(data[0] % (size + 4), data[1] % (size + 4));
+  const ContextClassifier& context = Context();
+  for (const auto& [b, e] : spans) {
+    const MentionContext c = context.Classify(text, b, e);
+    if (!(c == context.Classify(lower, b, e)) ||
+        !(c == context.Classify(upper, b, e))) {
+      Fail(text, "case changed a mention's context");
+    }
+    if (e <= size && !(c == context.Classify(framed, b + 1, e + 1))) {
+      Fail(text, "surrounding newlines changed a mention's context");
+    }
   }
   return 0;
 }

@@ -333,4 +333,19 @@ TEST(UsageTextTest, DocumentsHealthAndTls) {
 }
 
 }  // namespace
+TEST(ParseFlagArgumentTest, NameAndValue) {
+  auto plain = ParseFlagArgument("--json", "x");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->name, "json");
+  EXPECT_FALSE(plain->has_value);
+  auto valued = ParseFlagArgument("--tsv=a=b", "x");
+  ASSERT_TRUE(valued.ok());
+  EXPECT_EQ(valued->name, "tsv");
+  EXPECT_EQ(valued->value, "a=b");
+  EXPECT_TRUE(valued->has_value);
+  EXPECT_EQ(ParseFlagArgument("--", "text classify").status().message(),
+            "unexpected argument '--' for 'text classify'");
+  EXPECT_FALSE(ParseFlagArgument("tsv", "x").ok());
+}
+
 }  // namespace needlecheck::cli

@@ -246,6 +246,12 @@ TEST_F(CliIntegrationTest, KbShowListsRulesAndValueSets) {
               AllOf(HasSubstr("Knowledge base "), HasSubstr("Rules ("),
                     HasSubstr("MN-CI-ECZEMA"), HasSubstr("MN-FREQ-INTERVAL"),
                     HasSubstr("Value sets (")));
+  // The ConText lists the server reads free text with, and their sources.
+  EXPECT_THAT(result.stdout_text,
+              AllOf(HasSubstr("Context lists ("),
+                    HasSubstr("negex-negation-forward  trigger  negated  "
+                              "forward"),
+                    HasSubstr("Chapman et al."), HasSubstr("Harkema et al.")));
 
   const CommandResult json =
       Cli({"kb", "show", "--server", address_, "--json"});
@@ -254,6 +260,7 @@ TEST_F(CliIntegrationTest, KbShowListsRulesAndValueSets) {
   ASSERT_TRUE(
       google::protobuf::util::JsonStringToMessage(json.stdout_text, &kb).ok());
   EXPECT_GT(kb.rules_size(), 0);
+  EXPECT_GT(kb.context_lists_size(), 0);
 }
 
 }  // namespace

@@ -192,6 +192,36 @@ TEST(FormatKnowledgeBaseTest, RulesAndValueSets) {
   EXPECT_THAT(text, HasSubstr("  acne      3      4\n"));
   EXPECT_THAT(text, HasSubstr("Anesthetic agents and products: 8"));
   EXPECT_THAT(text, HasSubstr("min interval 28 days"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("Context lists")));
+}
+
+TEST(FormatKnowledgeBaseTest, ContextLists) {
+  const auto kb = FromText<needlecheck::v1::KnowledgeBase>(R"pb(
+    version: "1"
+    context_lists {
+      id: "negex-negation-forward"
+      kind: "trigger"
+      category: CONTEXT_CATEGORY_NEGATED
+      direction: CONTEXT_DIRECTION_FORWARD
+      source: "NegEx (Chapman et al. 2001)"
+      phrase_count: 2
+      phrases: [ "no", "denies" ]
+    }
+    context_lists {
+      id: "cues"
+      kind: "reaction cue"
+      source: "needlecheck"
+      phrase_count: 1
+      phrases: "->"
+    }
+  )pb");
+  const std::string text = FormatKnowledgeBase(kb, OutputStyle());
+  EXPECT_THAT(text, HasSubstr("Context lists (2)\n"));
+  EXPECT_THAT(text, HasSubstr("  negex-negation-forward  trigger  negated  "
+                              "forward  2 phrases\n"
+                              "      source: NegEx (Chapman et al. 2001)\n"
+                              "      no | denies\n"));
+  EXPECT_THAT(text, HasSubstr("  cues  reaction cue  -  -  1 phrases\n"));
 }
 
 TEST(FormatRpcErrorTest, CodeAndMessage) {

@@ -396,6 +396,22 @@ absl::StatusOr<CliInvocation> ParseCommandLine(
                    "' (expected screen, kb lint, kb show, stats or health)"));
 }
 
+absl::StatusOr<FlagArgument> ParseFlagArgument(const std::string& arg,
+                                               absl::string_view command) {
+  if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument '", arg, "' for '", command, "'"));
+  }
+  FlagArgument flag;
+  flag.name = arg.substr(2);
+  if (const size_t eq = flag.name.find('='); eq != std::string::npos) {
+    flag.value = flag.name.substr(eq + 1);
+    flag.name.resize(eq);
+    flag.has_value = true;
+  }
+  return flag;
+}
+
 std::string UsageText() {
   return absl::StrCat(
       R"(needlecheck: screen a planned microneedling session against a patient record.
@@ -409,6 +425,8 @@ Usage:
                     [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
   needlecheck health [--server HOST:PORT] [--json] [--timeout 10s] [TLS flags]
   needlecheck access-log --from YYYY-MM-DD --to YYYY-MM-DD [--patient ID] [--json] [TLS flags]
+  needlecheck text classify (--tsv FILE | --term TERM --text SENTENCE [--json])
+                            [--knowledge_base FILE.textproto]
   needlecheck --help
 
 Commands:
@@ -433,6 +451,10 @@ Commands:
             Calls ScreeningService.GetAccessLog and prints the access-audit trail:
             who accessed which patient's data, when, how, with what outcome
             (see 'needlecheck access-log --help').
+  text classify
+            Locally (no server): how the knowledge base's ConText lists read TERM in
+            SENTENCE: negation, temporality, experiencer; --tsv prints one JSON object
+            per TERM<TAB>SENTENCE line (see 'needlecheck text --help').
   health    Calls grpc.health.v1.Health/Check (service "") and prints SERVING or
             NOT_SERVING (or the error); exits 0 only when SERVING, for probes and
             scripts.

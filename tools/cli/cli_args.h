@@ -89,6 +89,18 @@ std::string AreaName(needlecheck::v1::TreatmentArea area);
 // The full help text (`needlecheck --help`), including the exit codes.
 std::string UsageText();
 
+// One "--name" or "--name=value" argument of a subcommand's own parser.
+struct FlagArgument {
+  std::string name;   // without the dashes
+  std::string value;  // after '=', when has_value
+  bool has_value = false;
+};
+
+// INVALID_ARGUMENT "unexpected argument 'ARG' for 'COMMAND'" when `arg` is
+// not a flag ("x", "--").
+absl::StatusOr<FlagArgument> ParseFlagArgument(const std::string& arg,
+                                               absl::string_view command);
+
 }  // namespace needlecheck::cli
 
 #endif  // TOOLS_CLI_CLI_ARGS_H_

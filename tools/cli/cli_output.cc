@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -192,6 +193,39 @@ std::string FormatScreenResponse(
   return out;
 }
 
+namespace {
+
+// The ConText lists: one line each (id, kind, category, direction, phrase
+// count), then the source and the phrases, indented.
+void AppendContextLists(std::string* out,
+                        const needlecheck::v1::KnowledgeBase& kb,
+                        const OutputStyle& style) {
+  if (kb.context_lists().empty()) return;
+  absl::StrAppend(
+      out, "\n",
+      Paint(style, kBold,
+            absl::StrCat("Context lists (", kb.context_lists_size(), ")")),
+      "\n");
+  auto short_name = [](absl::string_view full, absl::string_view prefix) {
+    absl::string_view s = full;
+    if (absl::StartsWith(s, prefix)) s.remove_prefix(prefix.size());
+    return s == "UNSPECIFIED" ? std::string("-") : absl::AsciiStrToLower(s);
+  };
+  for (const auto& l : kb.context_lists()) {
+    absl::StrAppend(
+        out, "  ", l.id(), "  ", l.kind(), "  ",
+        short_name(needlecheck::v1::ContextCategory_Name(l.category()),
+                   "CONTEXT_CATEGORY_"),
+        "  ",
+        short_name(needlecheck::v1::ContextDirection_Name(l.direction()),
+                   "CONTEXT_DIRECTION_"),
+        "  ", l.phrase_count(), " phrases\n", "      source: ", l.source(),
+        "\n", "      ", absl::StrJoin(l.phrases(), " | "), "\n");
+  }
+}
+
+}  // namespace
+
 std::string FormatKnowledgeBase(const needlecheck::v1::KnowledgeBase& kb,
                                 const OutputStyle& style) {
   std::string out;
@@ -254,6 +288,7 @@ std::string FormatKnowledgeBase(const needlecheck::v1::KnowledgeBase& kb,
         FormatDepth(t.eye_max_depth_mm()), " mm; max needle depth ",
         FormatDepth(t.max_needle_depth_mm()), " mm\n");
   }
+  AppendContextLists(&out, kb, style);
   return out;
 }
 

@@ -26,6 +26,7 @@
 #include "tools/cli/cli_args.h"
 #include "tools/cli/cli_output.h"
 #include "tools/cli/stats_command.h"
+#include "tools/cli/text_command.h"
 
 namespace needlecheck::cli {
 namespace {
@@ -188,6 +189,9 @@ int Main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "stats") {
     return RunStatsCommand({args.begin() + 1, args.end()});  // stats_command.h
+  }
+  if (!args.empty() && args[0] == "text") {
+    return RunTextCommand({args.begin() + 1, args.end()});  // text_command.h
   }
   if (!args.empty() && args[0] == "access-log") {
     return RunAccessLogCommand(

@@ -932,5 +932,199 @@ TEST_F(EngineTest, DisabledRulesDoNotFire) {
       EvaluateAsOf(**kb, record, session, *ParseFhirDay("2026-12-01")).empty());
 }
 
+// --- Free text read in context (ConText) -----------------------------------
+
+// The severity of MN-ALLERGY-ANESTHETIC for an allergy note, or
+// SEVERITY_UNSPECIFIED when it does not fire.
+struct AnestheticAlert {
+  v1::Severity severity = v1::SEVERITY_UNSPECIFIED;
+  std::string matched;
+  std::string detail;
+};
+
+class EngineContextTest : public EngineTest {
+ protected:
+  AnestheticAlert Anesthetic(const std::string& note,
+                             const std::string& planned = "lidocaine") {
+    const Alert* a = Find(
+        Screen(
+            AllergyNote("a1", "Allergy", note), "2026-12-01",
+            planned.empty() ? "" : "anesthetic { text: \"" + planned + "\" }"),
+        "MN-ALLERGY-ANESTHETIC");
+    AnestheticAlert out;
+    if (a == nullptr) return out;
+    out.severity = a->severity();
+    if (a->evidence_size() > 0) out.matched = a->evidence(0).matched_text();
+    out.detail = a->detail();
+    return out;
+  }
+};
+
+TEST_F(EngineContextTest, ACommaThenTheMentionsOwnReactionIsAnAllergy) {
+  AnestheticAlert a = Anesthetic("No latex allergy, lidocaine causes hives");
+  EXPECT_EQ(a.severity, v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(a.matched, "lidocaine");
+  EXPECT_EQ(Anesthetic("NKA; lido -> rash").severity, v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(Anesthetic("no latex issues, lidocaine: hives").severity,
+            v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(Anesthetic("NKDA, EMLA rash").severity, v1::SEVERITY_CRITICAL);
+  // A negated list without its own reaction stays negated.
+  EXPECT_EQ(Anesthetic("no hives, swelling or rash after lidocaine").severity,
+            v1::SEVERITY_UNSPECIFIED);
+}
+
+TEST_F(EngineContextTest, NewNamesForTheSameDrugs) {
+  AnestheticAlert lido = Anesthetic("lido -> hives");
+  EXPECT_EQ(lido.severity, v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(lido.matched, "lido");
+  EXPECT_EQ(Anesthetic("Lidoderm patch - rash").severity,
+            v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(Anesthetic("Lidoderm patch - rash", "").severity,
+            v1::SEVERITY_WARNING);
+  AnestheticAlert caine = Anesthetic("caine allergy");
+  EXPECT_EQ(caine.severity, v1::SEVERITY_WARNING);
+  EXPECT_EQ(caine.matched, "caine");
+  EXPECT_EQ(Anesthetic("Zingo - hives").severity, v1::SEVERITY_CRITICAL);
+  // Pliaglis (lidocaine + tetracaine) meets an ester plan: critical.
+  EXPECT_EQ(Anesthetic("Pliaglis: swelling", "benzocaine").severity,
+            v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(Anesthetic("numbing spray - rash").severity, v1::SEVERITY_WARNING);
+  EXPECT_EQ(Anesthetic("dental anesthetic reaction").severity,
+            v1::SEVERITY_WARNING);
+}
+
+TEST_F(EngineContextTest, NegationScopeIsTheClause) {
+  EXPECT_EQ(Anesthetic("Denies any history of allergic reaction to lidocaine")
+                .severity,
+            v1::SEVERITY_UNSPECIFIED);
+  EXPECT_EQ(Anesthetic("lidocaine allergy ruled out").severity,
+            v1::SEVERITY_UNSPECIFIED);
+  EXPECT_EQ(Anesthetic("no latex allergy but lidocaine gives hives").severity,
+            v1::SEVERITY_CRITICAL);
+}
+
+TEST_F(EngineContextTest, AnotherPersonsAllergyDoesNotFire) {
+  EXPECT_EQ(Anesthetic("Family history: mother allergic to lidocaine").severity,
+            v1::SEVERITY_UNSPECIFIED);
+  EXPECT_EQ(Anesthetic("his daughter reacts to lidocaine").severity,
+            v1::SEVERITY_UNSPECIFIED);
+}
+
+TEST_F(EngineContextTest, ProbableNegationFiresAtMostWarningAndSaysSo) {
+  AnestheticAlert a = Anesthetic("Lidocaine allergy unlikely per allergist");
+  EXPECT_EQ(a.severity, v1::SEVERITY_WARNING);
+  EXPECT_EQ(a.matched, "Lidocaine");
+  EXPECT_THAT(a.detail, HasSubstr("judged unlikely"));
+  // Amide vs amide is WARNING anyway; an ester meeting an ester is capped.
+  EXPECT_EQ(Anesthetic("benzocaine allergy unlikely", "tetracaine").severity,
+            v1::SEVERITY_WARNING);
+  // Ester vs amide stays INFO.
+  EXPECT_EQ(Anesthetic("benzocaine allergy unlikely", "lidocaine").severity,
+            v1::SEVERITY_INFO);
+}
+
+TEST_F(EngineContextTest, UncertaintyIsNotProbableNegation) {
+  for (const std::string note :
+       {"possible lidocaine allergy", "suspected lidocaine allergy",
+        "? lidocaine allergy"}) {
+    AnestheticAlert a = Anesthetic(note);
+    EXPECT_EQ(a.severity, v1::SEVERITY_CRITICAL) << note;
+    EXPECT_THAT(a.detail, ::testing::Not(HasSubstr("unlikely"))) << note;
+  }
+}
+
+TEST_F(EngineContextTest, HypotheticalMentionsDoNotFire) {
+  EXPECT_EQ(Anesthetic("if a rash develops after lidocaine, stop").severity,
+            v1::SEVERITY_UNSPECIFIED);
+  EXPECT_EQ(Anesthetic("in case of reaction to lidocaine call").severity,
+            v1::SEVERITY_UNSPECIFIED);
+}
+
+TEST_F(EngineContextTest, HistoricalAllergiesStillCountAndSaySo) {
+  AnestheticAlert a = Anesthetic("history of lidocaine allergy");
+  EXPECT_EQ(a.severity, v1::SEVERITY_CRITICAL);
+  EXPECT_THAT(a.detail, HasSubstr("historical"));
+  EXPECT_EQ(Anesthetic("lidocaine allergy as a child").severity,
+            v1::SEVERITY_CRITICAL);
+}
+
+TEST_F(EngineContextTest, AReactionThatResolvedIsStillAnAllergy) {
+  AnestheticAlert a = Anesthetic("hives after lidocaine, resolved");
+  EXPECT_EQ(a.severity, v1::SEVERITY_CRITICAL);
+  EXPECT_THAT(a.detail, HasSubstr("historical"));
+  EXPECT_EQ(Anesthetic("lidocaine allergy ruled out, resolved").severity,
+            v1::SEVERITY_UNSPECIFIED);
+}
+
+TEST_F(EngineContextTest, ResolvedConditionTextIsAHistoryNotActive) {
+  const std::string text = Condition("c1", "text: \"cold sores, resolved\"");
+  EXPECT_NE(Find(Screen(text, "2026-12-01",
+                        "areas { area: TREATMENT_AREA_PERIORAL }"),
+                 "MN-HSV-HISTORY"),
+            nullptr);
+  EXPECT_EQ(Find(Screen(text, "2026-12-01",
+                        "areas { area: TREATMENT_AREA_PERIORAL }"),
+                 "MN-CI-INFECTION"),
+            nullptr);
+}
+
+TEST_F(EngineContextTest, HistoricalConditionTextIsNotActive) {
+  EXPECT_EQ(
+      Find(Screen(Condition("c1", "text: \"history of acne\"")), "MN-CI-ACNE"),
+      nullptr);
+  EXPECT_NE(
+      Find(Screen(Condition("c1", "text: \"active acne\"")), "MN-CI-ACNE"),
+      nullptr);
+  // The code decides for a coded condition.
+  EXPECT_NE(Find(Screen(Condition(
+                     "c1", Snomed("11381005") + " text: \"history of acne\"")),
+                 "MN-CI-ACNE"),
+            nullptr);
+}
+
+TEST_F(EngineContextTest, HistoricalConditionTextCountsForHistoryRules) {
+  const Alert* hsv =
+      Find(Screen(Condition("c1", "text: \"history of cold sores\""),
+                  "2026-12-01", "areas { area: TREATMENT_AREA_PERIORAL }"),
+           "MN-HSV-HISTORY");
+  ASSERT_NE(hsv, nullptr);
+  EXPECT_EQ(hsv->evidence(0).matched_text(), "cold sores");
+  EXPECT_THAT(hsv->detail(), HasSubstr("historical"));
+  // Not an active infection.
+  EXPECT_EQ(
+      Find(Screen(Condition("c1", "text: \"history of cold sores\""),
+                  "2026-12-01", "areas { area: TREATMENT_AREA_PERIORAL }"),
+           "MN-CI-INFECTION"),
+      nullptr);
+  EXPECT_NE(
+      Find(Screen(Condition("c1", "text: \"history of keloid\"")), "MN-KELOID"),
+      nullptr);
+  EXPECT_NE(Find(Screen(Condition("c1",
+                                  "text: \"history of postinflammatory "
+                                  "hyperpigmentation\"")),
+                 "MN-PIH-RISK"),
+            nullptr);
+}
+
+TEST_F(EngineContextTest, ConditionTextReadInContext) {
+  EXPECT_EQ(Find(Screen(Condition("c1", "text: \"mother has eczema\"")),
+                 "MN-CI-ECZEMA"),
+            nullptr);
+  EXPECT_EQ(Find(Screen(Condition("c1",
+                                  "text: \"return should symptoms of eczema "
+                                  "appear\"")),
+                 "MN-CI-ECZEMA"),
+            nullptr);
+  const Alert* unlikely = Find(
+      Screen(Condition("c1", "text: \"eczema unlikely\"")), "MN-CI-ECZEMA");
+  ASSERT_NE(unlikely, nullptr);
+  EXPECT_EQ(unlikely->severity(), v1::SEVERITY_WARNING);
+  EXPECT_THAT(unlikely->detail(), HasSubstr("judged unlikely"));
+  const Alert* possible = Find(
+      Screen(Condition("c1", "text: \"possible eczema\"")), "MN-CI-ECZEMA");
+  ASSERT_NE(possible, nullptr);
+  EXPECT_EQ(possible->severity(), v1::SEVERITY_CRITICAL);
+}
+
 }  // namespace
 }  // namespace needlecheck::engine

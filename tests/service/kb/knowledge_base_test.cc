@@ -55,7 +55,7 @@ TEST(KnowledgeBaseTest, BundledLoadsWithEveryRuleOfTheSpecification) {
     EXPECT_FALSE(r.citation().empty()) << r.id();
   }
   EXPECT_EQ(summary.thresholds().min_interval_days(), 28);
-  EXPECT_EQ(summary.anesthetic_count(), 7);
+  EXPECT_EQ(summary.anesthetic_count(), 8);
   bool found_eczema = false;
   for (const auto& vs : summary.value_sets()) {
     if (vs.id() == "eczema") {
