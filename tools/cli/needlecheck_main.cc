@@ -211,6 +211,12 @@ int Main(int argc, char** argv) {
     PrintError(security.status().message());
     return kExitUsage;
   }
+  if (absl::Status s = needlecheck::grpc_client::CheckClientTarget(
+          inv->server, *security, "--server");
+      !s.ok()) {
+    PrintError(s.message());
+    return kExitUsage;
+  }
   switch (inv->command) {
     case Command::kScreen:
       return RunScreen(*inv, *security);
