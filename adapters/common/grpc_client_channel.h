@@ -82,9 +82,14 @@ absl::StatusOr<ClientChannelSecurity> LoadClientChannelSecurity(
 
 // The service config of every client channel: round_robin over all of the
 // target's addresses (a gRPC channel's default, pick_first, would send
-// every call to the first address).
+// every call to the first address), and client-side health checking: each
+// connection watches grpc.health.v1.Health (service "") and round_robin
+// picks only replicas that report SERVING, so a needlecheckd that starts
+// draining (NOT_SERVING, then GOAWAY after its --drain_lame_duck) gets no
+// new call. A server without the health service counts as serving.
 inline constexpr char kClientServiceConfig[] =
-    R"({"loadBalancingConfig":[{"round_robin":{}}]})";
+    R"({"loadBalancingConfig":[{"round_robin":{}}],)"
+    R"("healthCheckConfig":{"serviceName":""}})";
 
 // INVALID_ARGUMENT when `target` (given by `address_flag`, e.g.
 // "--service") cannot work with `security`: empty, or an ipv4:/ipv6: list
