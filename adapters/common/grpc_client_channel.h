@@ -87,6 +87,14 @@ absl::StatusOr<ClientChannelSecurity> LoadClientChannelSecurity(
 // picks only replicas that report SERVING, so a needlecheckd that starts
 // draining (NOT_SERVING, then GOAWAY after its --drain_lame_duck) gets no
 // new call. A server without the health service counts as serving.
+// Cost: the Watch is a call that stays open, so a needlecheckd drained
+// (SIGTERM) while such a client is connected waits, within its
+// --drain_seconds, until the client drops that Watch after the GOAWAY
+// (observed: 0 to 30 s; at --drain_seconds the remaining Watches are
+// cancelled), instead of exiting as soon as its last real call is done.
+// A caller that asks for health itself (`needlecheck health`) passes
+// GRPC_ARG_INHIBIT_HEALTH_CHECKING=1 in `args`, so that a NOT_SERVING
+// server still gets its call and answers NOT_SERVING.
 inline constexpr char kClientServiceConfig[] =
     R"({"loadBalancingConfig":[{"round_robin":{}}],)"
     R"("healthCheckConfig":{"serviceName":""}})";

@@ -106,6 +106,8 @@ struct ServerOptions {
   // move their calls to other replicas before the GOAWAY; without it, a
   // call sent just as the GOAWAY leaves may be cancelled by gRPC before it
   // reaches the service. 0 to 60 seconds. Default: 0 (drain at once).
+  // The drain then waits for those clients to close their health Watch
+  // calls, within drain_grace_period (the Watches left are cancelled).
   absl::Duration drain_lame_duck = absl::ZeroDuration();
 
   // Folder for anything the server writes: the alert ledger
