@@ -9,6 +9,7 @@ start_server() {
   local name="$1" bin="$2"
   shift 2
   local log="${WORK}/${name}.log"
+  : >"${log}" # exists before the first look, however late the child runs
   "${bin}" "$@" >"${log}" 2>&1 &
   PIDS+=("$!")
   LAST_PID=$!

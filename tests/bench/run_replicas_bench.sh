@@ -9,7 +9,8 @@
 # second: screenings (needlecheck_ledger_screenings_committed_total summed
 # over the replicas, scraped before and after the load, over the load's
 # warm-up + measured time) and alert rows (screenings x the alerts per
-# call).
+# call), and the screenings the ledger refused (its queue full: those
+# calls were answered without alert ids).
 #
 #   tests/bench/run_replicas_bench.sh [BUILD_DIR]     (default: build/release)
 #
@@ -112,12 +113,11 @@ start_replica() {
   METRICS+=("${url}")
 }
 
-# committed: screenings committed so far, summed over METRICS.
-committed() {
+# counter NAME: the value of the counter NAME so far, summed over METRICS.
+counter() {
   local url total=0 n
   for url in "${METRICS[@]}"; do
-    n="$(curl -fsS "${url}" |
-      sed -n 's/^needlecheck_ledger_screenings_committed_total \([0-9.e+]*\)$/\1/p')"
+    n="$(curl -fsS "${url}" | sed -n "s/^$1 \([0-9.e+]*\)\$/\1/p")"
     total="$(awk -v a="${total}" -v b="${n:-0}" 'BEGIN { printf "%.0f", a + b }')"
   done
   echo "${total}"
@@ -136,13 +136,15 @@ run() {
     target="ipv4:$(IFS=,; echo "${ADDRESSES[*]}")"
   fi
   out="${WORK}/loadgen-${label// /-}.txt"
-  local before after
-  before="$(committed)"
+  local before after refused_before refused_after
+  before="$(counter needlecheck_ledger_screenings_committed_total)"
+  refused_before="$(counter needlecheck_ledger_screenings_refused_total)"
   "${LOADGEN}" --target="${target}" --concurrency="${CONCURRENCY}" \
     --channels="${CHANNELS}" --duration="${DURATION}" --warmup="${WARMUP}" \
     --payload="${PAYLOAD}" >"${out}" 2>&1 || rc=$?
   sleep 1 # the last batch (flush window 200 ms)
-  after="$(committed)"
+  after="$(counter needlecheck_ledger_screenings_committed_total)"
+  refused_after="$(counter needlecheck_ledger_screenings_refused_total)"
   cat "${out}"
   local line alerts
   line="$(grep '^RESULT label=target ' "${out}" || true)"
@@ -155,10 +157,11 @@ run() {
   local window screenings_per_s
   window="$(awk -v w="$(seconds "${WARMUP}")" -v d="$(seconds "${DURATION}")" 'BEGIN { print w + d }')"
   screenings_per_s="$(awk -v a="${before}" -v b="${after}" -v t="${window}" 'BEGIN { printf "%.0f", (b - a) / t }')"
-  ROWS+=("$(printf '%-12s | %9s | %8s | %8s | %6s | %14s | %12s' \
+  ROWS+=("$(printf '%-12s | %9s | %8s | %8s | %6s | %14s | %12s | %8s' \
     "${label}" "$(field calls_per_s "${line}")" "$(field p50_us "${line}")" \
     "$(field p99_us "${line}")" "$(field errors "${line}")" \
-    "${screenings_per_s}" "$((screenings_per_s * ${alerts:-0}))")")
+    "${screenings_per_s}" "$((screenings_per_s * ${alerts:-0}))" \
+    "$((refused_after - refused_before))")")
 }
 
 echo "run_replicas_bench.sh: build ${BUILD_DIR}, $(nproc) cores shared by" \
@@ -190,9 +193,9 @@ echo
 echo "Screen, payload ${PAYLOAD}, concurrency ${CONCURRENCY} over ${CHANNELS}" \
   "channels, warm-up ${WARMUP}, measured ${DURATION}; latencies in" \
   "microseconds; committed per second over warm-up + measured time"
-printf '%-12s | %9s | %8s | %8s | %6s | %14s | %12s\n' \
-  set-up calls/s "p50 us" "p99 us" errors "screenings/s" "alert rows/s"
-printf '%s\n' "-------------+-----------+----------+----------+--------+----------------+-------------"
+printf '%-12s | %9s | %8s | %8s | %6s | %14s | %12s | %8s\n' \
+  set-up calls/s "p50 us" "p99 us" errors "screenings/s" "alert rows/s" refused
+printf '%s\n' "-------------+-----------+----------+----------+--------+----------------+--------------+---------"
 printf '%s\n' "${ROWS[@]}"
 echo "PostgreSQL holds ${ROWS_IN_DB} after both PostgreSQL runs."
 exit "${STATUS}"
