@@ -78,7 +78,7 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
         [this](const std::vector<QueuedWrite>& batch) {
           return WriteBatch(batch);
         },
-        [this] { return PruneExpired(); });
+        [this] { return DeleteExpired(); });
   }
 
   ~PostgresLedger() override { Close().IgnoreError(); }
@@ -102,10 +102,14 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
       const AccessLogQuery& query) override;
   absl::StatusOr<int64_t> PruneExpired() override
       ABSL_LOCKS_EXCLUDED(write_mu_);
+  // The pruning pass without counting (the queue counts its own passes:
+  // its writer may run one before queue_ is set).
+  absl::StatusOr<int64_t> DeleteExpired() ABSL_LOCKS_EXCLUDED(write_mu_);
 
  private:
   // Runs `body` on a pooled connection; once more on a new connection
-  // when a reused one turns out to be dead (the server restarted).
+  // when a reused one turns out to be dead (the server restarted), but not
+  // after a timeout (a hung server: the call would only wait again).
   template <typename F>
   absl::Status WithPooled(F body);
   // The writer's connection, (re)connected when needed.
@@ -152,7 +156,8 @@ absl::Status PostgresLedger::WithPooled(F body) {
     absl::StatusOr<PgPool::Lease> lease = pool_.Acquire();
     if (!lease.ok()) return lease.status();
     absl::Status status = body(**lease);
-    if (status.ok() || !(*lease)->broken() || !lease->reused() || attempt > 0) {
+    if (status.ok() || !(*lease)->broken() || (*lease)->timed_out() ||
+        !lease->reused() || attempt > 0) {
       return status;
     }
   }
@@ -269,6 +274,12 @@ absl::Status PostgresLedger::WriteBatch(const std::vector<QueuedWrite>& batch) {
 }
 
 absl::StatusOr<int64_t> PostgresLedger::PruneExpired() {
+  absl::StatusOr<int64_t> deleted = DeleteExpired();
+  if (deleted.ok()) queue_->CountPruned(*deleted);
+  return deleted;
+}
+
+absl::StatusOr<int64_t> PostgresLedger::DeleteExpired() {
   const std::string cutoff =
       Str(absl::ToUnixMicros(Now() - options_.access_log_retention));
   int64_t deleted = 0;
@@ -299,7 +310,6 @@ absl::StatusOr<int64_t> PostgresLedger::PruneExpired() {
     deleted += changes;
     if (changes < kPruneRowsPerTransaction) break;
   }
-  queue_->CountPruned(deleted);
   return deleted;
 }
 

@@ -74,7 +74,7 @@ class SqliteLedger final : public AlertLedger, public AccessLog {
         [this](const std::vector<QueuedWrite>& batch) {
           return WriteBatch(batch);
         },
-        [this] { return PruneExpired(); });
+        [this] { return DeleteExpired(); });
   }
 
   ~SqliteLedger() override { Close().IgnoreError(); }
@@ -98,6 +98,9 @@ class SqliteLedger final : public AlertLedger, public AccessLog {
       const AccessLogQuery& query) override;
   absl::StatusOr<int64_t> PruneExpired() override
       ABSL_LOCKS_EXCLUDED(write_mu_);
+  // The pruning pass without counting (the queue counts its own passes:
+  // its writer may run one before queue_ is set).
+  absl::StatusOr<int64_t> DeleteExpired() ABSL_LOCKS_EXCLUDED(write_mu_);
 
  private:
   absl::Status InsertAccess(Connection& db, const AccessEntry& entry)
@@ -274,6 +277,12 @@ absl::StatusOr<AccessLogPage> SqliteLedger::ReadAccessLog(
 }
 
 absl::StatusOr<int64_t> SqliteLedger::PruneExpired() {
+  absl::StatusOr<int64_t> deleted = DeleteExpired();
+  if (deleted.ok()) queue_->CountPruned(*deleted);
+  return deleted;
+}
+
+absl::StatusOr<int64_t> SqliteLedger::DeleteExpired() {
   const int64_t cutoff_us =
       absl::ToUnixMicros(Now() - options_.access_log_retention);
   int64_t deleted = 0;
@@ -308,7 +317,6 @@ absl::StatusOr<int64_t> SqliteLedger::PruneExpired() {
     deleted += changes;
     if (changes < kPruneRowsPerTransaction) break;
   }
-  queue_->CountPruned(deleted);
   return deleted;
 }
 

@@ -76,8 +76,9 @@ void SetLedgerCallbacks(ServerMetrics* metrics, LedgerOptions* options) {
               {"error", status.message()},
               {"failed_attempts_not_logged", held_back},
               {"action",
-               "retrying; Screen answers without alert ids, feedback "
-               "UNAVAILABLE, until a write succeeds"}});
+               "retrying; until a write succeeds feedback is UNAVAILABLE "
+               "and Screen answers without alert ids (PostgreSQL: once "
+               "its queue is full)"}});
   };
   options->on_write_recovered = [](absl::Duration failing_for,
                                    int64_t failed_attempts) {

@@ -505,7 +505,8 @@ TEST_F(LedgerIntegrationTest, BadLedgerFlagIsAUsageError) {
   ASSERT_THAT(code, IsOk());
   EXPECT_EQ(*code, 2);
   EXPECT_TRUE((*process)->WaitForOutput("event=invalid_options"));
-  EXPECT_THAT((*process)->output(), HasSubstr("is not one of sqlite, none"));
+  EXPECT_THAT((*process)->output(),
+              HasSubstr("is not one of sqlite, postgres, none"));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 //     (scram-sha-256); without it the start fails (exit 1) at once;
 //   - a --ledger_dsn carrying a password is refused (exit 2) without the
 //     password in the output; SQLite-only flags are refused with postgres;
+//   - the database stopped under a running server: still SERVING, Screen
+//     answers, feedback UNAVAILABLE; all committed after the restart;
 //   - an unreachable database: the start gives up after
 //     --ledger_connect_timeout (exit 1).
 #include <signal.h>
@@ -108,6 +110,54 @@ TEST_F(PostgresNeedlecheckdTest, ScreenFeedbackAndStatsGoToPostgres) {
                    kLedgerPatientSecret, "'"));
   ASSERT_THAT(patients, IsOk());
   EXPECT_EQ(*patients, "1");
+}
+
+// The database stops under a running needlecheckd: it stays SERVING,
+// Screen still answers, feedback is UNAVAILABLE (logged
+// ledger_write_failed); after the restart everything queued is committed
+// (ledger_write_recovered) and feedback works again.
+TEST_F(PostgresNeedlecheckdTest, DatabaseDownKeepsServingThenRecovers) {
+  absl::StatusOr<std::unique_ptr<PostgresCluster>> pg =
+      PostgresCluster::Create();
+  ASSERT_THAT(pg, IsOk());
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start(binary_, Args((*pg)->Dsn()));
+  ASSERT_THAT(server, IsOk());
+  LedgerClient client((*server)->address());
+  needlecheck::v1::ScreenResponse before;
+  ASSERT_TRUE(client.Screen(AlertingRequest("pg-before"), &before).ok());
+
+  ASSERT_THAT((*pg)->Stop("immediate"), IsOk());
+  const size_t mark = (*server)->output_size();
+  needlecheck::v1::ScreenResponse during;
+  ASSERT_TRUE(client.Screen(AlertingRequest("pg-during"), &during).ok());
+  ASSERT_GT(during.alerts_size(), 0);
+  EXPECT_TRUE((*server)->WaitForOutput("ledger_write_failed", mark));
+  grpc::health::v1::HealthCheckResponse health;
+  ASSERT_TRUE(client.Health("", &health).ok());
+  EXPECT_EQ(health.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  needlecheck::v1::RecordFeedbackResponse ack;
+  EXPECT_EQ(client
+                .RecordFeedback(Feedback(before.alerts(0).alert_id(), false,
+                                         "2026-12-01T10:00:00Z"),
+                                &ack)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  ASSERT_THAT((*pg)->Start(), IsOk());
+  EXPECT_TRUE((*server)->WaitForOutput("ledger_write_recovered", mark));
+  grpc::Status status = client.RecordFeedback(
+      Feedback(during.alerts(0).alert_id(), false, "2026-12-01T10:00:00Z"),
+      &ack);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  ASSERT_THAT((*server)->Signal(SIGTERM), IsOk());
+  absl::StatusOr<int> code = (*server)->WaitForExit(absl::Seconds(120));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 0);
+  absl::StatusOr<std::string> screenings =
+      (*pg)->Sql("SELECT COUNT(*) FROM screenings");
+  ASSERT_THAT(screenings, IsOk());
+  EXPECT_EQ(*screenings, "2");
 }
 
 TEST_F(PostgresNeedlecheckdTest, PasswordFileForAClusterThatNeedsOne) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -16,8 +17,10 @@
 #include <fstream>
 #include <system_error>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 extern char** environ;
@@ -232,6 +235,7 @@ absl::Status PostgresCluster::Init() {
 }
 
 PostgresCluster::~PostgresCluster() {
+  Resume().IgnoreError();
   if (running_) Stop("immediate").IgnoreError();
   if (!dir_.empty()) {
     std::error_code ignored;
@@ -267,6 +271,44 @@ absl::Status PostgresCluster::Stop(const std::string& mode) {
                      mode, "-w", "-t", "60", "stop"});
   if (!out.ok()) return out.status();
   running_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status PostgresCluster::Pause() {
+  std::ifstream pidfile(absl::StrCat(dir_, "/data/postmaster.pid"));
+  int postmaster = 0;
+  if (!(pidfile >> postmaster) || postmaster <= 0) {
+    return absl::FailedPreconditionError("the server is not running");
+  }
+  std::vector<int> pids = {postmaster};
+  // Its children: every process whose parent (field 4 of /proc/PID/stat,
+  // after the command in parentheses) is the postmaster.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)),
+                     std::istreambuf_iterator<char>());
+    const size_t paren = text.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::vector<std::string> fields =
+        absl::StrSplit(text.substr(paren + 2), ' ');
+    int ppid = 0;
+    if (fields.size() > 1 && absl::SimpleAtoi(fields[1], &ppid) &&
+        ppid == postmaster) {
+      pids.push_back(pid);
+    }
+  }
+  for (int pid : pids) {
+    if (kill(pid, SIGSTOP) == 0) paused_.push_back(pid);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostgresCluster::Resume() {
+  for (int pid : paused_) kill(pid, SIGCONT);
+  paused_.clear();
   return absl::OkStatus();
 }
 

@@ -19,8 +19,9 @@
 //   machine is spared one fsync per commit. The ledger's own setting
 //   (synchronous_commit=on) is what production durability rests on.
 // - Stop() stops the server (fast or immediate); Start() starts it again on
-//   the same port and folder, for "database restarted" tests. The
-//   destructor stops it (immediate) and deletes the folder.
+//   the same port and folder, for "database restarted" tests; Pause() and
+//   Resume() freeze and thaw it (a hung server). The destructor resumes
+//   and stops it (immediate) and deletes the folder.
 // - Unavailable(): why no cluster can be made here (postgresql-15 not
 //   installed), or "" when it can. Tests use
 //   NEEDLECHECK_SKIP_WITHOUT_POSTGRES() to skip then, unless CI=true, where
@@ -92,6 +93,12 @@ class PostgresCluster {
   // connections.
   absl::Status Start();
 
+  // Freezes the server (SIGSTOP to the postmaster and its children): a
+  // server that accepts TCP connections but never answers, as a hung host.
+  // Resume() (and the destructor) sends SIGCONT.
+  absl::Status Pause();
+  absl::Status Resume();
+
   // "" when clusters can be made here, else why not.
   static std::string Unavailable();
 
@@ -106,6 +113,7 @@ class PostgresCluster {
   std::string dir_;
   int port_ = 0;
   bool running_ = false;
+  std::vector<int> paused_;  // pids stopped by Pause()
 };
 
 // True when the environment says CI=true (missing tools then fail tests).

@@ -39,6 +39,7 @@ absl::StatusCode CodeOf(absl::string_view sqlstate) {
   if (sqlstate == "23505") return absl::StatusCode::kAlreadyExists;
   if (sqlstate == "57014") return absl::StatusCode::kUnavailable;  // timeout
   if (sqlstate == "P0001") return absl::StatusCode::kFailedPrecondition;
+  if (sqlstate == "42501") return absl::StatusCode::kPermissionDenied;
   const absl::string_view cls = sqlstate.substr(0, 2);
   if (cls == "08" || cls == "53" || cls == "57" || cls == "58") {
     return absl::StatusCode::kUnavailable;
@@ -186,6 +187,7 @@ absl::StatusOr<PgResult> PgConnection::Await(absl::string_view what) {
           absl::Ceil(deadline - absl::Now(), absl::Milliseconds(1)));
       if (left_ms <= 0) {
         broken_ = true;
+        timed_out_ = true;
         return absl::UnavailableError(absl::StrCat(
             what, ": PostgreSQL did not answer within ",
             absl::FormatDuration(deadline_), " (connection dropped)"));

@@ -13,13 +13,13 @@
 //   hanging it. A connection whose call timed out, or whose socket broke,
 //   is marked broken(): the caller drops it and connects again.
 // - Errors: PERMISSION_DENIED when the server refuses the login (no or a
-//   wrong password), UNAVAILABLE for connection problems (refused, lost, timed
-//   out, server shutting down, SQLSTATE classes 08, 53, 57), ALREADY_EXISTS for
-//   unique violations (23505), INVALID_ARGUMENT for data the server refuses
-//   (class 22), ABORTED for serialization failures and deadlocks (40),
-//   INTERNAL otherwise. Messages carry the SQLSTATE and libpq's primary
-//   message only (never DETAIL, which quotes row values), prefixed with
-//   `what`.
+//   wrong password) or a statement (42501: missing privilege), UNAVAILABLE for
+//   connection problems (refused, lost, timed out, server shutting down,
+//   SQLSTATE classes 08, 53, 57), ALREADY_EXISTS for unique violations (23505),
+//   INVALID_ARGUMENT for data the server refuses (class 22), ABORTED for
+//   serialization failures and deadlocks (40), INTERNAL otherwise. Messages
+//   carry the SQLSTATE and libpq's primary message only (never DETAIL, which
+//   quotes row values), prefixed with `what`.
 // - Not thread-safe: one thread uses a connection at a time.
 #ifndef SERVICE_LEDGER_INTERNAL_PG_CONN_H_
 #define SERVICE_LEDGER_INTERNAL_PG_CONN_H_
@@ -96,6 +96,9 @@ class PgConnection {
   bool broken() const {
     return broken_ || PQstatus(conn_.get()) != CONNECTION_OK;
   }
+  // A call waited its whole deadline without an answer (a hung server or
+  // network): retrying at once would only wait again.
+  bool timed_out() const { return timed_out_; }
 
  private:
   struct Finish {
@@ -109,6 +112,7 @@ class PgConnection {
   std::unique_ptr<PGconn, Finish> conn_;
   absl::Duration deadline_;
   bool broken_ = false;
+  bool timed_out_ = false;
 };
 
 // Runs `body` between BEGIN and COMMIT on `db` (ROLLBACK when it fails).

@@ -198,6 +198,7 @@ void WriteQueue::WriterLoop() {
           options_.on_access_pruned(*pruned);
         }
         mu_.Lock();
+        if (pruned.ok()) counters_.access_pruned += *pruned;
         // A failed pass is retried at the next interval, like a good one.
         next_prune_ = absl::Now() + options_.prune_interval;
       }

@@ -9,7 +9,8 @@
 //   called on the writer thread only) and `prune` (the access log's pruning
 //   pass, returning how many records it deleted; called on the writer
 //   thread at start and every prune_interval; a failure goes to
-//   on_write_error, deletions to on_access_pruned).
+//   on_write_error, deletions to on_access_pruned and access_pruned). The
+//   writer may call it before the constructor returns.
 // - AddScreening()/AddAccess() queue or refuse at once (UNAVAILABLE:
 //   closing, queue full, and, with refuse_screenings_while_failing, a
 //   screening while the last commit failed). The writer commits at least
@@ -104,6 +105,7 @@ class WriteQueue {
   void CountFeedback(
       const absl::StatusOr<needlecheck::v1::RecordFeedbackResponse>& response)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Counts a pruning pass run outside the writer (AccessLog::PruneExpired).
   void CountPruned(int64_t deleted) ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::Status Stop() ABSL_LOCKS_EXCLUDED(mu_);

@@ -16,6 +16,10 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
 }
 
+void PrintTo(Backend backend, std::ostream* os) {
+  *os << (backend == Backend::kSqlite ? "Sqlite" : "Postgres");
+}
+
 absl::StatusOr<std::unique_ptr<LedgerBackend>> LedgerBackend::Create(
     Backend kind) {
   std::unique_ptr<LedgerBackend> backend(new LedgerBackend(kind));

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -38,6 +39,8 @@ enum class Backend { kSqlite, kPostgres };
 
 // "Sqlite" / "Postgres", for INSTANTIATE_TEST_SUITE_P names.
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info);
+// The same in test listings ("GetParam() = Postgres").
+void PrintTo(Backend backend, std::ostream* os);
 
 struct LedgerTestConfig {
   absl::Duration flush_window = absl::Hours(1);

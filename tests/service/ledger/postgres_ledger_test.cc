@@ -182,6 +182,30 @@ TEST_F(PostgresLedgerTest, ManyLedgersOpeningAtOnceMigrateOnce) {
             absl::StrCat(LatestPostgresSchemaVersion()));
 }
 
+// The operator's setup (README): a login role owning its database needs
+// nothing else; a role without CREATE on the schema cannot migrate.
+TEST_F(PostgresLedgerTest, RoleOwningTheDatabaseSufficesOthersAreRefused) {
+  ASSERT_THAT(pg_->Sql("CREATE ROLE needlecheck LOGIN"), IsOk());
+  ASSERT_THAT(pg_->Sql("CREATE DATABASE ledger OWNER needlecheck"), IsOk());
+  ASSERT_THAT(pg_->Sql("CREATE ROLE stranger LOGIN"), IsOk());
+  PostgresLedgerOptions options = Options();
+  options.dsn = absl::StrCat("host=127.0.0.1 port=", pg_->Port(),
+                             " dbname=ledger user=stranger");
+  EXPECT_THAT(
+      OpenPostgresLedger(options),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("42501")));
+  options.dsn = absl::StrCat("host=127.0.0.1 port=", pg_->Port(),
+                             " dbname=ledger user=needlecheck");
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  ASSERT_NE(ledger, nullptr);
+  std::string id;
+  ASSERT_THAT(ledger->RecordScreening(OneAlert("R", &id)), IsOk());
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(id, needlecheck::v1::FEEDBACK_OUTCOME_ACCEPTED)),
+              IsOk());
+  EXPECT_THAT(ledger->access_log()->PruneExpired(), IsOk());
+}
+
 TEST_F(PostgresLedgerTest, RefusesANewerSchemaAndForeignTables) {
   {
     std::unique_ptr<AlertLedger> ledger = Open(Options());
@@ -262,6 +286,46 @@ TEST_F(PostgresLedgerTest, ServerStoppedUnderLoadThenStartedAgain) {
               IsOk());
   EXPECT_EQ(Sql("SELECT COUNT(*) FROM feedback"), "2");
   EXPECT_THAT(ledger->Close(), IsOk());
+}
+
+// A hung server (accepts connections, never answers): calls fail within
+// their deadline instead of hanging, and everything resumes after.
+TEST_F(PostgresLedgerTest, HungServerFailsCallsWithinTheirDeadline) {
+  PostgresLedgerOptions options = Options();
+  options.flush_window = absl::Milliseconds(20);
+  options.statement_timeout = absl::Seconds(2);  // answers within 3 s
+  options.connect_timeout = absl::Seconds(2);
+  absl::Notification recovered;
+  options.on_write_recovered = [&](absl::Duration, int64_t) {
+    recovered.Notify();
+  };
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  ASSERT_NE(ledger, nullptr);
+  std::string id;
+  ASSERT_THAT(ledger->RecordScreening(OneAlert("R", &id)), IsOk());
+  ASSERT_THAT(ledger->RecordFeedback(
+                  Feedback(id, needlecheck::v1::FEEDBACK_OUTCOME_ACCEPTED)),
+              IsOk());
+
+  ASSERT_THAT(pg_->Pause(), IsOk());
+  absl::Time start = absl::Now();
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(id, needlecheck::v1::FEEDBACK_OUTCOME_OVERRIDDEN)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  // Bounded by the deadline (3 s here); generous for a busy machine.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+  ASSERT_THAT(ledger->RecordScreening(OneAlert("R", &id)), IsOk());
+  start = absl::Now();
+  EXPECT_THAT(ledger->Flush(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+  ASSERT_THAT(pg_->Resume(), IsOk());
+
+  ASSERT_TRUE(recovered.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  EXPECT_THAT(ledger->RecordFeedback(
+                  Feedback(id, needlecheck::v1::FEEDBACK_OUTCOME_OVERRIDDEN)),
+              IsOk());
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM alerts"), "2");
 }
 
 TEST_F(PostgresLedgerTest, OpenRetriesUntilTheServerIsUp) {
