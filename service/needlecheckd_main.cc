@@ -2,7 +2,8 @@
 //
 //   needlecheckd [--listen=127.0.0.1:50051] [--data_dir=./data]
 //                [--knowledge_base=FILE] [--max_message_bytes=4194304]
-//                [--drain_seconds=10] [--ready_file=FILE]
+//                [--drain_seconds=10] [--drain_lame_duck=0s]
+//                [--ready_file=FILE]
 //                [--ledger=sqlite|postgres|none] [--ledger_flush_ms=200]
 //                [--ledger_dsn="host=... port=... dbname=... user=..."
 //                 [--ledger_password_file=FILE] [--ledger_connect_timeout=30s]]
@@ -42,6 +43,12 @@ ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024,
           "RESOURCE_EXHAUSTED.");
 ABSL_FLAG(double, drain_seconds, 10,
           "On SIGTERM, how long calls in flight may take to finish.");
+ABSL_FLAG(absl::Duration, drain_lame_duck, absl::ZeroDuration(),
+          "On SIGTERM, how long to keep serving after health turns "
+          "NOT_SERVING and before the drain (0-60s): clients that watch "
+          "health (the needlecheck clients, round_robin over several "
+          "replicas) move their calls elsewhere first, so no call races the "
+          "GOAWAY. E.g. 2s with several replicas.");
 ABSL_FLAG(std::string, ready_file, "",
           "When set, HOST:PORT is written to this file once serving.");
 ABSL_FLAG(std::string, metrics_listen, "",
@@ -145,6 +152,7 @@ int main(int argc, char** argv) {
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.drain_grace_period =
       absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
+  options.drain_lame_duck = absl::GetFlag(FLAGS_drain_lame_duck);
   options.ready_file = absl::GetFlag(FLAGS_ready_file);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
 

@@ -53,7 +53,9 @@ ABSL_FLAG(std::string, out, "",
           "summary.json, report.html, errors.ndjson, audit.json.");
 ABSL_FLAG(std::string, service, "127.0.0.1:50051",
           "needlecheckd to audit with, HOST:PORT (plaintext gRPC unless "
-          "--tls_ca).");
+          "--tls_ca). Several replicas: dns:///HOST:PORT (every address of "
+          "the name) or ipv4:ADDR:PORT,ADDR:PORT,...; calls are spread "
+          "round-robin. With TLS, a list needs --tls_server_name.");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA certificate(s) that signed needlecheckd's certificate: TLS "
           "to --service, verifying the server.");
@@ -64,7 +66,8 @@ ABSL_FLAG(std::string, tls_key, "",
           "PEM private key (unencrypted) of --tls_cert.");
 ABSL_FLAG(std::string, tls_server_name, "",
           "Optional: the name needlecheckd's certificate carries when it is "
-          "not the host of --service.");
+          "not the host of --service; required for an ipv4:/ipv6: list of "
+          "several replicas (each certificate must carry it).");
 ABSL_FLAG(bool, resume, false,
           "Continue the unfinished audit in --out (after a kill or an "
           "error) without redoing or duplicating work; start one when --out "
@@ -283,6 +286,11 @@ int main(int argc, char** argv) {
   absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
       needlecheck::grpc_client::LoadClientChannelSecurity(tls, "");
   if (!security.ok()) return Fail(security.status());  // INVALID_ARGUMENT: 2
+  if (absl::Status s = needlecheck::grpc_client::CheckClientTarget(
+          target, *security, "--service");
+      !s.ok()) {
+    return Fail(s);
+  }
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(-1);
   channel_args.SetMaxSendMessageSize(-1);

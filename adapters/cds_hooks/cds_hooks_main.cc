@@ -51,7 +51,11 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP on (port 0: any free port).");
 ABSL_FLAG(std::string, screening_service, "127.0.0.1:50051",
-          "needlecheckd's gRPC address, HOST:PORT.");
+          "needlecheckd's gRPC address, HOST:PORT. Several replicas: "
+          "dns:///HOST:PORT (every address of the name, re-resolved when a "
+          "connection closes) or ipv4:ADDR:PORT,ADDR:PORT,...; calls are "
+          "spread round-robin. With TLS, a list needs "
+          "--screening_tls_server_name.");
 // TLS to needlecheckd (adapters/common/client_tls_options.h); none given:
 // plaintext, fit for needlecheckd on loopback only.
 ABSL_FLAG(std::string, screening_tls_ca, "",
@@ -64,7 +68,8 @@ ABSL_FLAG(std::string, screening_tls_key, "",
           "PEM private key (unencrypted) of --screening_tls_cert.");
 ABSL_FLAG(std::string, screening_tls_server_name, "",
           "Optional: the name needlecheckd's certificate carries when it is "
-          "not the host of --screening_service.");
+          "not the host of --screening_service; required for an ipv4:/ipv6: "
+          "list of several replicas (each certificate must carry it).");
 ABSL_FLAG(std::string, jwks_file, "",
           "JWK Set (JSON) with the EHR's public keys (EC P-384, RSA).");
 ABSL_FLAG(std::vector<std::string>, trusted_issuers, {},
@@ -202,10 +207,18 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ScreeningChannel() {
   absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
       needlecheck::grpc_client::LoadClientChannelSecurity(tls, "screening_");
   if (!security.ok()) return security.status();
-  std::string host;
-  int port = 0;
+  if (absl::Status s = needlecheck::grpc_client::CheckClientTarget(
+          target, *security, "--screening_service");
+      !s.ok()) {
+    return s;
+  }
+  const std::vector<std::string> hosts =
+      needlecheck::grpc_client::TargetHosts(target);
   if (!security->tls &&
-      !(SplitHostPort(target, &host, &port) && IsLoopbackHost(host))) {
+      (hosts.empty() ||
+       !std::all_of(hosts.begin(), hosts.end(), [](const std::string& host) {
+         return IsLoopbackHost(host);
+       }))) {
     std::fprintf(stderr,
                  "WARNING: plaintext gRPC to --screening_service=%s, which is "
                  "not a loopback address: give --screening_tls_ca\n",

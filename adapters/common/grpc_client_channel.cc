@@ -18,6 +18,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "grpcpp/create_channel.h"
 
 namespace needlecheck::grpc_client {
@@ -190,7 +192,73 @@ absl::Status CheckPrivateKey(absl::string_view flag, const std::string& path,
   return absl::OkStatus();
 }
 
+// The addresses of a target ("HOST:PORT" each): the comma-separated list
+// of an ipv4:/ipv6: target, the one name of a dns: target (its authority
+// part, "dns://AUTHORITY/", dropped) or of a plain one; `list` is set for
+// ipv4:/ipv6:. Empty for unix: and the like.
+std::vector<std::string> TargetAddresses(absl::string_view target, bool* list) {
+  *list = false;
+  if (absl::ConsumePrefix(&target, "ipv4:") ||
+      absl::ConsumePrefix(&target, "ipv6:")) {
+    *list = true;
+    return absl::StrSplit(target, ',', absl::SkipEmpty());
+  }
+  if (absl::ConsumePrefix(&target, "dns:")) {
+    if (absl::ConsumePrefix(&target, "//")) {
+      const size_t slash = target.find('/');
+      target = slash == absl::string_view::npos ? absl::string_view()
+                                                : target.substr(slash + 1);
+    }
+  } else if (absl::StartsWith(target, "unix:") ||
+             absl::StartsWith(target, "unix-abstract:") ||
+             absl::StartsWith(target, "vsock:")) {
+    return {};
+  }
+  if (target.empty()) return {};
+  return {std::string(target)};
+}
+
 }  // namespace
+
+std::vector<std::string> TargetHosts(absl::string_view target) {
+  bool list = false;
+  std::vector<std::string> hosts;
+  for (absl::string_view address : TargetAddresses(target, &list)) {
+    if (absl::ConsumePrefix(&address, "[")) {
+      hosts.emplace_back(address.substr(0, address.find(']')));
+      continue;
+    }
+    // One colon at most: HOST:PORT or HOST; more: a bare IPv6 address.
+    const size_t colon = address.find(':');
+    if (colon != absl::string_view::npos &&
+        address.find(':', colon + 1) == absl::string_view::npos) {
+      address = address.substr(0, colon);
+    }
+    if (!address.empty()) hosts.emplace_back(address);
+  }
+  return hosts;
+}
+
+absl::Status CheckClientTarget(absl::string_view target,
+                               const ClientChannelSecurity& security,
+                               absl::string_view address_flag) {
+  if (target.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(address_flag,
+                     " is empty: give HOST:PORT, "
+                     "dns:///HOST:PORT or ipv4:ADDR:PORT,..."));
+  }
+  bool list = false;
+  if (security.tls && security.server_name.empty() &&
+      TargetAddresses(target, &list).size() > 1 && list) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        address_flag, "=", target, " lists several addresses: with TLS give ",
+        FlagName(security.flag_prefix, "tls_server_name"),
+        " (the name every replica's certificate carries), since the "
+        "certificates cannot be checked against the list itself"));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<ClientChannelSecurity> LoadClientChannelSecurity(
     const ClientTlsOptions& options, absl::string_view flag_prefix) {
@@ -248,6 +316,7 @@ std::shared_ptr<grpc::Channel> NewClientChannel(
   if (!security.server_name.empty()) {
     args.SetSslTargetNameOverride(security.server_name);
   }
+  args.SetServiceConfigJSON(kClientServiceConfig);
   return grpc::CreateCustomChannel(target,
                                    security.credentials != nullptr
                                        ? security.credentials

@@ -537,14 +537,17 @@ void NeedlecheckServer::Drain() {
     return;
   }
   drained_ = true;
-  LogInfo("draining", {{"grace_period",
-                        absl::FormatDuration(options_.drain_grace_period)}});
+  LogInfo("draining",
+          {{"grace_period", absl::FormatDuration(options_.drain_grace_period)},
+           {"lame_duck", absl::FormatDuration(options_.drain_lame_duck)}});
   SetServingStatus(false);
   if (!options_.ready_file.empty()) {
     std::error_code ec;
     std::filesystem::remove(options_.ready_file, ec);
   }
   const absl::Time start = absl::Now();
+  // Clients watching health move away; calls still arriving are served.
+  absl::SleepFor(options_.drain_lame_duck);
   server_->Shutdown(
       absl::ToChronoTime(absl::Now() + options_.drain_grace_period));
   server_->Wait();

@@ -155,7 +155,8 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
         {"max_connection_idle", options.max_connection_idle},
         {"max_connection_age", options.max_connection_age},
         {"max_connection_age_grace", options.max_connection_age_grace},
-        {"drain_grace_period", options.drain_grace_period}}) {
+        {"drain_grace_period", options.drain_grace_period},
+        {"drain_lame_duck", options.drain_lame_duck}}) {
     if (d < absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
           absl::StrCat(name, ": must not be negative"));
@@ -163,6 +164,10 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   }
   if (options.drain_grace_period == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError("drain_grace_period: must be finite");
+  }
+  if (options.drain_lame_duck > absl::Seconds(60)) {
+    return absl::InvalidArgumentError(
+        "drain_lame_duck: must be at most 60 seconds");
   }
   if (options.data_dir.empty()) {
     return absl::InvalidArgumentError("data_dir: required");

@@ -99,6 +99,17 @@ struct ServerOptions {
   // cancelled. Must be >= 0. Default: 10 seconds.
   absl::Duration drain_grace_period = absl::Seconds(10);
 
+  // Lame duck before the drain: on SIGTERM, health turns NOT_SERVING at
+  // once but calls are still accepted and served for this long, so that
+  // clients that watch health (every needlecheck client: round_robin with
+  // client-side health checking, adapters/common/grpc_client_channel.h)
+  // move their calls to other replicas before the GOAWAY; without it, a
+  // call sent just as the GOAWAY leaves may be cancelled by gRPC before it
+  // reaches the service. 0 to 60 seconds. Default: 0 (drain at once).
+  // The drain then waits for those clients to close their health Watch
+  // calls, within drain_grace_period (the Watches left are cancelled).
+  absl::Duration drain_lame_duck = absl::ZeroDuration();
+
   // Folder for anything the server writes: the alert ledger
   // (<data_dir>/ledger.sqlite3). Created when missing. Default: "./data".
   std::string data_dir = "./data";

@@ -54,7 +54,9 @@
 #include "tests/bench/bench_payload.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051",
-          "The server to load (normally needlecheckd), HOST:PORT.");
+          "The server to load (normally needlecheckd), HOST:PORT, or "
+          "several: ipv4:ADDR:PORT,ADDR:PORT,... or dns:///HOST:PORT (calls "
+          "spread round-robin, as the product clients do).");
 ABSL_FLAG(std::string, compare, "",
           "Optional second server (the echo server) run with the same load "
           "after the first; prints the ratio target / compare.");
@@ -142,6 +144,9 @@ class LoadRun {
       args.SetInt("needlecheck.loadgen_channel", i);
       args.SetMaxSendMessageSize(-1);
       args.SetMaxReceiveMessageSize(-1);
+      // The product clients' service config: round_robin (with health
+      // checking) over every address of an ipv4: list or dns:/// name.
+      args.SetServiceConfigJSON(needlecheck::grpc_client::kClientServiceConfig);
       auto channel = grpc::CreateCustomChannel(target_, credentials_, args);
       if (!channel->WaitForConnected(
               absl::ToChronoTime(absl::Now() + absl::Seconds(10)))) {

@@ -44,28 +44,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server NAME BINARY ARGS...: starts it in the background, waits for
-# its "listening on HOST:PORT" line and sets PORT.
-start_server() {
-  local name="$1" bin="$2"
-  shift 2
-  local log="${WORK}/${name}.log"
-  "${bin}" "$@" >"${log}" 2>&1 &
-  PIDS+=("$!")
-  local pid=$! tries=0
-  PORT=""
-  while [[ -z "${PORT}" ]]; do
-    PORT="$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "${log}" | head -n1)"
-    [[ -n "${PORT}" ]] && break
-    if ! kill -0 "${pid}" 2>/dev/null || ((tries >= 300)); then
-      echo "run_grpc_bench.sh: ${name} did not start:" >&2
-      cat "${log}" >&2
-      exit 1
-    fi
-    sleep 0.1
-    tries=$((tries + 1))
-  done
-}
+BENCH_NAME=run_grpc_bench.sh
+# shellcheck source=tests/bench/bench_common.sh
+source "${REPO_ROOT}/tests/bench/bench_common.sh"
 
 start_server needlecheckd "${DAEMON}" --listen=127.0.0.1:0 --data_dir="${WORK}/data"
 SCREEN_PORT="${PORT}"
@@ -73,9 +54,6 @@ start_server echo "${ECHO}" --listen=127.0.0.1:0
 ECHO_PORT="${PORT}"
 echo "needlecheckd on 127.0.0.1:${SCREEN_PORT}, echo server on 127.0.0.1:${ECHO_PORT}" \
   "(build ${BUILD_DIR}, $(nproc) cores shared by the client and both servers)"
-
-# field KEY LINE: the value of KEY=value in LINE.
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 ROWS=()
 STATUS=0

@@ -461,7 +461,9 @@ Commands:
 
 Common flags:
   --server HOST:PORT   the needlecheckd address (default )",
-      kDefaultServer, R"()
+      kDefaultServer, R"(); several replicas:
+                       dns:///HOST:PORT (every address of the name) or
+                       ipv4:ADDR:PORT,ADDR:PORT,... (calls spread round-robin)
   --json               print the response as proto JSON instead of text
   --timeout DURATION   the RPC deadline, e.g. 10s, 500ms (default 10s)
 
@@ -472,7 +474,8 @@ TLS flags (every command that talks to needlecheckd; none given: plaintext):
   --tls_key FILE.pem        unencrypted key, for a needlecheckd that requires
                             client certificates (mutual TLS); need --tls_ca
   --tls_server_name NAME    optional: the name needlecheckd's certificate carries
-                            when it is not the --server host
+                            when it is not the --server host; required with an
+                            ipv4: list of several replicas
 
 Area names: )",
       absl::StrJoin(AreaNames(), ", "), R"(

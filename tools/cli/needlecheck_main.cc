@@ -153,8 +153,12 @@ int RunKbShow(const CliInvocation& inv, const ClientChannelSecurity& security) {
 // the serving status; exit 0 only for SERVING.
 int RunHealth(const CliInvocation& inv, const ClientChannelSecurity& security) {
   using grpc::health::v1::HealthCheckResponse;
+  // Without the channel's own health checking, which would leave out a
+  // NOT_SERVING server instead of letting it answer NOT_SERVING.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INHIBIT_HEALTH_CHECKING, 1);
   auto stub = grpc::health::v1::Health::NewStub(
-      needlecheck::grpc_client::NewClientChannel(inv.server, security));
+      needlecheck::grpc_client::NewClientChannel(inv.server, security, args));
   grpc::ClientContext context;
   SetDeadline(inv, &context);
   HealthCheckResponse response;
@@ -213,6 +217,12 @@ int Main(int argc, char** argv) {
       needlecheck::grpc_client::LoadClientChannelSecurity(inv->tls, "");
   if (!security.ok()) {
     PrintError(security.status().message());
+    return kExitUsage;
+  }
+  if (absl::Status s = needlecheck::grpc_client::CheckClientTarget(
+          inv->server, *security, "--server");
+      !s.ok()) {
+    PrintError(s.message());
     return kExitUsage;
   }
   switch (inv->command) {

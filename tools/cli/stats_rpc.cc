@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/common/grpc_client_channel.h"
 #include "grpcpp/grpcpp.h"
@@ -29,6 +30,12 @@ int CallLedgerRead(const Options& options, absl::string_view rpc,
       needlecheck::grpc_client::LoadClientChannelSecurity(options.tls, "");
   if (!security.ok()) {
     std::cerr << "needlecheck: " << security.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (absl::Status s = needlecheck::grpc_client::CheckClientTarget(
+          options.server, *security, "--server");
+      !s.ok()) {
+    std::cerr << "needlecheck: " << s.message() << "\n";
     return kExitUsage;
   }
   auto stub = needlecheck::v1::ScreeningService::NewStub(

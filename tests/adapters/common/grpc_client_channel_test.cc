@@ -7,11 +7,14 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -103,12 +106,16 @@ class ClientChannelTest : public ::testing::Test {
   // Health/Check over a channel built from `options`.
   grpc::Status Check(const ClientTlsOptions& options,
                      const std::string& host = "127.0.0.1") {
+    return CheckTarget(options, absl::StrCat(host, ":", port_));
+  }
+  grpc::Status CheckTarget(const ClientTlsOptions& options,
+                           const std::string& target) {
     absl::StatusOr<ClientChannelSecurity> security =
         LoadClientChannelSecurity(options, "");
     EXPECT_THAT(security, IsOk());
     if (!security.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "");
-    auto stub = grpc::health::v1::Health::NewStub(
-        NewClientChannel(absl::StrCat(host, ":", port_), *security));
+    auto stub =
+        grpc::health::v1::Health::NewStub(NewClientChannel(target, *security));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
     HealthCheckResponse response;
@@ -273,6 +280,125 @@ TEST_F(ClientChannelTest, MutualTlsNeedsATrustedClientCertificate) {
   untrusted.cert_file = pki_.other_client_cert;
   untrusted.key_file = pki_.other_client_key;
   EXPECT_FALSE(Check(untrusted).ok());
+}
+
+// An ipv4: list of replicas: gRPC checks each certificate against the
+// target's authority, which for a list is the list itself
+// ("127.0.0.1:P,127.0.0.1:P"): it fails without a server name, so
+// CheckClientTarget refuses that combination up front; with the name (or
+// a dns:/// name, whose authority is the host) it works.
+TEST_F(ClientChannelTest, TlsToAnAddressListNeedsTheServerName) {
+  StartTlsServer(/*mutual=*/false);
+  const std::string list =
+      absl::StrCat("ipv4:127.0.0.1:", port_, ",127.0.0.1:", port_);
+  absl::StatusOr<ClientChannelSecurity> no_name =
+      LoadClientChannelSecurity(CaOnly(), "screening_");
+  ASSERT_THAT(no_name, IsOk());
+  EXPECT_THAT(CheckClientTarget(list, *no_name, "--screening_service"),
+              BadFlag("--screening_service", "--screening_tls_server_name"));
+  EXPECT_EQ(CheckTarget(CaOnly(), list).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  ClientTlsOptions named = CaOnly();
+  named.server_name = "localhost";
+  absl::StatusOr<ClientChannelSecurity> with_name =
+      LoadClientChannelSecurity(named, "");
+  ASSERT_THAT(with_name, IsOk());
+  EXPECT_THAT(CheckClientTarget(list, *with_name, "--server"), IsOk());
+  EXPECT_TRUE(CheckTarget(named, list).ok());
+  ClientTlsOptions wrong = CaOnly();
+  wrong.server_name = "needlecheckd.example.org";
+  EXPECT_EQ(CheckTarget(wrong, list).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  // One address, or a DNS name: the authority is a host the certificate
+  // carries (IP:127.0.0.1, DNS:localhost).
+  const std::string one = absl::StrCat("ipv4:127.0.0.1:", port_);
+  EXPECT_THAT(CheckClientTarget(one, *no_name, "--server"), IsOk());
+  EXPECT_TRUE(CheckTarget(CaOnly(), one).ok());
+  const std::string dns = absl::StrCat("dns:///localhost:", port_);
+  EXPECT_THAT(CheckClientTarget(dns, *no_name, "--server"), IsOk());
+  EXPECT_TRUE(CheckTarget(CaOnly(), dns).ok());
+  // Plaintext lists need no name.
+  absl::StatusOr<ClientChannelSecurity> plain =
+      LoadClientChannelSecurity(ClientTlsOptions(), "");
+  ASSERT_THAT(plain, IsOk());
+  EXPECT_THAT(CheckClientTarget(list, *plain, "--server"), IsOk());
+  EXPECT_THAT(CheckClientTarget("", *plain, "--server"),
+              BadFlag("--server", "is empty"));
+}
+
+TEST(TargetHostsTest, EveryFormOfTarget) {
+  using ::testing::ElementsAre;
+  EXPECT_THAT(TargetHosts("127.0.0.1:50051"), ElementsAre("127.0.0.1"));
+  EXPECT_THAT(TargetHosts("localhost"), ElementsAre("localhost"));
+  EXPECT_THAT(TargetHosts("[::1]:50051"), ElementsAre("::1"));
+  EXPECT_THAT(TargetHosts("dns:///needlecheckd.internal:50051"),
+              ElementsAre("needlecheckd.internal"));
+  EXPECT_THAT(TargetHosts("dns://8.8.8.8/needlecheckd.internal:50051"),
+              ElementsAre("needlecheckd.internal"));
+  EXPECT_THAT(TargetHosts("dns:localhost:1"), ElementsAre("localhost"));
+  EXPECT_THAT(TargetHosts("ipv4:127.0.0.1:1,10.0.0.2:2"),
+              ElementsAre("127.0.0.1", "10.0.0.2"));
+  EXPECT_THAT(TargetHosts("ipv6:[::1]:1,[fe80::1]:2"),
+              ElementsAre("::1", "fe80::1"));
+  EXPECT_THAT(TargetHosts("unix:/run/needlecheckd.sock"), ElementsAre());
+  EXPECT_THAT(TargetHosts(""), ElementsAre());
+}
+
+// A health service that counts its calls.
+class CountingHealth : public grpc::health::v1::Health::Service {
+ public:
+  grpc::Status Check(grpc::ServerContext*, const HealthCheckRequest*,
+                     HealthCheckResponse* response) override {
+    ++calls;
+    response->set_status(HealthCheckResponse::SERVING);
+    return grpc::Status::OK;
+  }
+  std::atomic<int> calls{0};
+};
+
+// NewClientChannel's round_robin: three servers behind one ipv4: list all
+// get calls (pick_first, gRPC's default, would send all to the first).
+TEST(RoundRobinTest, CallsSpreadOverEveryAddressOfTheList) {
+  constexpr int kServers = 3;
+  CountingHealth health[kServers];
+  std::unique_ptr<grpc::Server> servers[kServers];
+  std::vector<std::string> addresses;
+  for (int i = 0; i < kServers; ++i) {
+    int port = 0;
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&health[i]);
+    servers[i] = builder.BuildAndStart();
+    ASSERT_NE(servers[i], nullptr);
+    addresses.push_back(absl::StrCat("127.0.0.1:", port));
+  }
+  absl::StatusOr<ClientChannelSecurity> plain =
+      LoadClientChannelSecurity(ClientTlsOptions(), "");
+  ASSERT_THAT(plain, IsOk());
+  std::shared_ptr<grpc::Channel> channel = NewClientChannel(
+      absl::StrCat("ipv4:", absl::StrJoin(addresses, ",")), *plain);
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  constexpr int kCalls = 60;
+  for (int i = 0; i < kCalls; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    HealthCheckResponse response;
+    ASSERT_TRUE(stub->Check(&context, HealthCheckRequest(), &response).ok());
+  }
+  int total = 0;
+  for (int i = 0; i < kServers; ++i) {
+    // round_robin starts calls only on ready connections; the first calls
+    // may all go to the first one ready, but the rest go round.
+    EXPECT_GE(health[i].calls.load(), kCalls / kServers / 2) << i;
+    total += health[i].calls.load();
+  }
+  EXPECT_EQ(total, kCalls);
+  for (auto& server : servers) {
+    server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  }
 }
 
 TEST(ConnectionHintTest, NamesTheFlagsToCheck) {

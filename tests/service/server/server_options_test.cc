@@ -37,6 +37,18 @@ TEST(ServerOptionsTest, RejectsBadValuesNamingTheField) {
   EXPECT_THAT(ValidateServerOptions(options),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("drain_grace_period")));
+  for (absl::Duration bad :
+       {absl::Seconds(-1), absl::Seconds(61), absl::InfiniteDuration()}) {
+    options = ServerOptions();
+    options.drain_lame_duck = bad;
+    EXPECT_THAT(ValidateServerOptions(options),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("drain_lame_duck")));
+  }
+  options = ServerOptions();
+  EXPECT_EQ(options.drain_lame_duck, absl::ZeroDuration());
+  options.drain_lame_duck = absl::Seconds(60);
+  EXPECT_THAT(ValidateServerOptions(options), IsOk());
   options = ServerOptions();
   options.data_dir = "";
   EXPECT_THAT(
