@@ -64,8 +64,9 @@ using internal::IsWordByte;
 
 constexpr size_t kMaxGroupedWords = 4;
 
-// Splits `s` into case-folded words (the tokenizer of the header contract).
-std::vector<std::string> FoldedWords(absl::string_view s) {
+// Splits `s` into words (the tokenizer of the header contract), case-folded
+// when `fold`, else as written.
+std::vector<std::string> SplitWords(absl::string_view s, bool fold) {
   std::vector<std::string> words;
   size_t i = 0;
   while (i < s.size()) {
@@ -75,7 +76,7 @@ std::vector<std::string> FoldedWords(absl::string_view s) {
     }
     std::string w;
     while (i < s.size() && IsWordByte(s[i])) {
-      w.push_back(static_cast<char>(FoldByte(s[i])));
+      w.push_back(fold ? static_cast<char>(FoldByte(s[i])) : s[i]);
       ++i;
     }
     words.push_back(std::move(w));
@@ -83,20 +84,8 @@ std::vector<std::string> FoldedWords(absl::string_view s) {
   return words;
 }
 
-// The words of `s` as written (same tokenizer, no folding).
-std::vector<std::string> WrittenWords(absl::string_view s) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < s.size()) {
-    if (!IsWordByte(s[i])) {
-      ++i;
-      continue;
-    }
-    const size_t begin = i;
-    while (i < s.size() && IsWordByte(s[i])) ++i;
-    words.emplace_back(s.substr(begin, i - begin));
-  }
-  return words;
+std::vector<std::string> FoldedWords(absl::string_view s) {
+  return SplitWords(s, /*fold=*/true);
 }
 
 bool HasCapital(absl::string_view word) {
@@ -286,7 +275,7 @@ absl::Status TermMatcherImpl::AddTerm(const TermSpec& spec) {
   }
   const size_t n = words.size();
   if (spec.case_sensitive) {
-    std::vector<std::string> written = WrittenWords(spec.term);
+    std::vector<std::string> written = SplitWords(spec.term, /*fold=*/false);
     bool any_capital = false;
     for (std::string& w : written) {
       if (HasCapital(w)) {
