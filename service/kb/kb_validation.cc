@@ -1,5 +1,6 @@
 #include "service/kb/kb_validation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -427,7 +428,8 @@ class Validator {
               absl::StrCat("duplicate anesthetic id \"", a.id(), "\""));
     }
     if (a.name().empty()) Problem(Append(path, d, "name"), "required");
-    if (a.terms_size() == 0 && a.codes_size() == 0) {
+    if (a.terms_size() == 0 && a.codes_size() == 0 &&
+        a.case_sensitive_terms_size() == 0) {
       Problem(path, "give terms or codes");
     }
     if (a.classes_size() == 0) {
@@ -441,6 +443,23 @@ class Validator {
     }
     for (int i = 0; i < a.terms_size(); ++i) {
       CheckTerm(a.terms(i), Append(path, d, "terms", i));
+    }
+    absl::flat_hash_set<std::string> folded_terms;
+    for (const std::string& term : a.terms()) {
+      folded_terms.insert(absl::AsciiStrToLower(term));
+    }
+    for (int i = 0; i < a.case_sensitive_terms_size(); ++i) {
+      const std::string& term = a.case_sensitive_terms(i);
+      const Path p = Append(path, d, "case_sensitive_terms", i);
+      CheckTerm(term, p);
+      if (std::none_of(term.begin(), term.end(), absl::ascii_isupper)) {
+        Problem(p, absl::StrCat("case-sensitive term \"", term,
+                                "\" has no capital letter: put it in terms"));
+      } else if (folded_terms.contains(absl::AsciiStrToLower(term))) {
+        Problem(p, absl::StrCat("\"", term,
+                                "\" is also in terms, which match it in any "
+                                "case: remove it from terms"));
+      }
     }
     for (int i = 0; i < a.codes_size(); ++i) {
       CheckCode(a.codes(i), Append(path, d, "codes", i));

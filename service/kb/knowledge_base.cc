@@ -141,6 +141,10 @@ class KnowledgeBaseCompiler {
       for (const auto& term : a.terms()) {
         terms.push_back({term, KnowledgeBase::kAgentTagBase + j});
       }
+      for (const auto& term : a.case_sensitive_terms()) {
+        terms.push_back({term, KnowledgeBase::kAgentTagBase + j,
+                         /*case_sensitive=*/true});
+      }
     }
     for (const auto& code : def.generic_anesthetic_codes()) {
       kb->codes_[code.system()][code.code()].generic_anesthetic = true;
@@ -372,6 +376,13 @@ v1::KnowledgeBase KnowledgeBase::Summary() const {
     s->set_description(vs.description());
     s->set_code_count(vs.codes_size());
     s->set_term_count(vs.terms_size());
+  }
+  for (const auto& a : definition_.anesthetics()) {
+    for (const auto& term : a.case_sensitive_terms()) {
+      v1::CaseSensitiveTermSummary* t = summary.add_case_sensitive_terms();
+      t->set_anesthetic_id(a.id());
+      t->set_term(term);
+    }
   }
   const v1::ContextDefinition& c = definition_.context();
   auto add_list = [&](const std::string& id, absl::string_view kind,

@@ -32,6 +32,9 @@
 // - A suffix term must be a single word ("-caine" is fine, "ca ine" is
 //   INVALID_ARGUMENT). Suffix hits are never `misspelled`.
 // - Misspelling edits are counted in bytes (see internal/word_index.h).
+// - A case-sensitive term is matched on its folded words like any other
+//   term; the case of its capitalized words is checked on the hit, against
+//   the text's bytes.
 #include "service/text/term_matcher.h"
 
 #include <algorithm>
@@ -61,8 +64,9 @@ using internal::IsWordByte;
 
 constexpr size_t kMaxGroupedWords = 4;
 
-// Splits `s` into case-folded words (the tokenizer of the header contract).
-std::vector<std::string> FoldedWords(absl::string_view s) {
+// Splits `s` into words (the tokenizer of the header contract), case-folded
+// when `fold`, else as written.
+std::vector<std::string> SplitWords(absl::string_view s, bool fold) {
   std::vector<std::string> words;
   size_t i = 0;
   while (i < s.size()) {
@@ -72,12 +76,21 @@ std::vector<std::string> FoldedWords(absl::string_view s) {
     }
     std::string w;
     while (i < s.size() && IsWordByte(s[i])) {
-      w.push_back(static_cast<char>(FoldByte(s[i])));
+      w.push_back(fold ? static_cast<char>(FoldByte(s[i])) : s[i]);
       ++i;
     }
     words.push_back(std::move(w));
   }
   return words;
+}
+
+std::vector<std::string> FoldedWords(absl::string_view s) {
+  return SplitWords(s, /*fold=*/true);
+}
+
+bool HasCapital(absl::string_view word) {
+  return std::any_of(word.begin(), word.end(),
+                     [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
 enum class PhraseKind : uint8_t {
@@ -93,6 +106,9 @@ struct Phrase {
   uint32_t num_units = 0;
   PhraseKind kind = PhraseKind::kTerm;
   int32_t tag = 0;
+  // Case-sensitive terms: index of num_units entries in case_words_, each
+  // the word as written when it must match exactly, else empty. -1: none.
+  int32_t case_begin = -1;
 };
 
 // Compressed lists: for each first unit id, the phrases starting with it.
@@ -169,7 +185,11 @@ class TermMatcherImpl final : public TermMatcher {
 
   int32_t InternUnit(const std::string& folded, bool term_word);
   void AddPhrase(const std::vector<int32_t>& units, PhraseKind kind,
-                 int32_t tag);
+                 int32_t tag, std::vector<std::string> case_words = {});
+  // Whether `tokens` (the words of a hit of `p`, in order) are written with
+  // the case its capitalized words require.
+  bool CaseMatches(const Phrase& p, absl::string_view text,
+                   absl::Span<const Token> tokens) const;
   absl::Status AddTerm(const TermSpec& spec);
   absl::Status AddExactPhrases(const std::vector<std::string>& phrases,
                                PhraseKind kind, absl::string_view what);
@@ -195,6 +215,7 @@ class TermMatcherImpl final : public TermMatcher {
 
   std::vector<Phrase> phrases_;
   std::vector<int32_t> units_of_phrases_;
+  std::vector<std::string> case_words_;
   absl::flat_hash_set<std::pair<int32_t, std::vector<int32_t>>>
       seen_terms_;  // build only: (tag, units), and kinds other than terms
   PhraseTable term_table_;   // kTerm phrases
@@ -218,12 +239,23 @@ int32_t TermMatcherImpl::InternUnit(const std::string& folded, bool term_word) {
 }
 
 void TermMatcherImpl::AddPhrase(const std::vector<int32_t>& units,
-                                PhraseKind kind, int32_t tag) {
-  // Deduplicate identical phrases (same kind, tag and words).
+                                PhraseKind kind, int32_t tag,
+                                std::vector<std::string> case_words) {
+  // Deduplicate identical phrases (same kind, tag, words and case).
   std::vector<int32_t> key = units;
   key.push_back(static_cast<int32_t>(kind));
+  if (!case_words.empty()) {
+    for (const std::string& w : case_words) {
+      key.push_back(-1);
+      for (char c : w) key.push_back(static_cast<unsigned char>(c));
+    }
+  }
   if (!seen_terms_.emplace(tag, std::move(key)).second) return;
   Phrase p;
+  if (!case_words.empty()) {
+    p.case_begin = static_cast<int32_t>(case_words_.size());
+    for (std::string& w : case_words) case_words_.push_back(std::move(w));
+  }
   p.units_begin = static_cast<uint32_t>(units_of_phrases_.size());
   p.num_units = static_cast<uint32_t>(units.size());
   p.kind = kind;
@@ -242,6 +274,27 @@ absl::Status TermMatcherImpl::AddTerm(const TermSpec& spec) {
         absl::StrCat("term has no word characters: \"", spec.term, "\""));
   }
   const size_t n = words.size();
+  if (spec.case_sensitive) {
+    std::vector<std::string> written = SplitWords(spec.term, /*fold=*/false);
+    bool any_capital = false;
+    for (std::string& w : written) {
+      if (HasCapital(w)) {
+        any_capital = true;
+      } else {
+        w.clear();
+      }
+    }
+    if (!any_capital) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "case-sensitive term has no capital letter: \"", spec.term, "\""));
+    }
+    std::vector<int32_t> units;
+    for (const std::string& w : words) {
+      units.push_back(InternUnit(w, /*term_word=*/true));
+    }
+    AddPhrase(units, PhraseKind::kTerm, spec.tag, std::move(written));
+    return absl::OkStatus();
+  }
   // Bit k of `joins` set: word k and word k + 1 are written together.
   const uint64_t all_joined = n > 1 ? (uint64_t{1} << (n - 1)) - 1 : 0;
   std::vector<uint64_t> groupings;
@@ -438,6 +491,17 @@ void TermMatcherImpl::LookUpWord(absl::string_view word, uint64_t raw_hash,
   token.cands_end = cands.size();
 }
 
+bool TermMatcherImpl::CaseMatches(const Phrase& p, absl::string_view text,
+                                  absl::Span<const Token> tokens) const {
+  for (size_t k = 0; k < p.num_units; ++k) {
+    const std::string& want = case_words_[p.case_begin + k];
+    if (want.empty()) continue;
+    const Token& t = tokens[k];
+    if (text.substr(t.begin, t.end - t.begin) != want) return false;
+  }
+  return true;
+}
+
 bool TermMatcherImpl::EndsWithSuffix(absl::string_view word) const {
   for (const Suffix& s : suffixes_) {
     if (word.size() > s.text.size() &&
@@ -568,6 +632,10 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
               break;
             }
           }
+        }
+        if (ok && p.case_begin >= 0) {
+          ok = CaseMatches(p, text,
+                           absl::MakeConstSpan(&tokens[i], p.num_units));
         }
         if (ok) raw.push_back(RawHit{p.tag, i, last, misspelled});
       }

@@ -20,6 +20,13 @@
 //   (one letter inserted, deleted or substituted, or two adjacent letters
 //   swapped). Shorter term words must match exactly. ("lidocane" matches
 //   "lidocaine"; "EMLA" matches only "emla".)
+// - Case-sensitive terms (TermSpec::case_sensitive, for abbreviations that
+//   are also everyday words: "LET" against "let us know"): each word of the
+//   term that contains an ASCII capital letter matches only a text word
+//   with exactly the same bytes (same case, no misspelling); the term's other
+//   words match as usual. Such a term is not matched with its words written
+//   together. "LET gel" matches "LET gel" and "LET Gel", not "let gel" or
+//   "Let gel".
 // - Suffix terms: a word that ends with a suffix term ("caine") and is longer
 //   than it, and that no ordinary term (exactly or within one edit) matches,
 //   is a hit with the suffix's tag.
@@ -59,6 +66,7 @@ namespace needlecheck::text {
 struct TermSpec {
   std::string term;  // one or more words, e.g. "numbing cream"
   int32_t tag = 0;
+  bool case_sensitive = false;  // words with capitals match only as written
 };
 
 struct NegationRules {
@@ -84,8 +92,9 @@ struct TermHit {
 class TermMatcher {
  public:
   // Errors (INVALID_ARGUMENT): an empty term, a term with no word
-  // characters, a trigger or terminator with no word characters,
-  // misspelling_min_length < 3, window_words < 1.
+  // characters, a case-sensitive term with no capital letter, a trigger or
+  // terminator with no word characters, misspelling_min_length < 3,
+  // window_words < 1.
   static absl::StatusOr<std::unique_ptr<TermMatcher>> Create(
       const std::vector<TermSpec>& terms,
       const std::vector<TermSpec>& suffix_terms,

@@ -172,6 +172,11 @@ TEST(FormatKnowledgeBaseTest, RulesAndValueSets) {
     rules { id: "MN-FREQ-MAINTENANCE" category: "frequency" enabled: false }
     value_sets { id: "acne" code_count: 3 term_count: 4 }
     anesthetic_count: 8
+    case_sensitive_terms { anesthetic_id: "lidocaine_tetracaine" term: "LET" }
+    case_sensitive_terms {
+      anesthetic_id: "lidocaine_tetracaine"
+      term: "LET gel"
+    }
     thresholds {
       min_interval_days: 28
       maintenance_window_end_days: 41
@@ -191,6 +196,9 @@ TEST(FormatKnowledgeBaseTest, RulesAndValueSets) {
   EXPECT_THAT(text, HasSubstr("Value sets (1)"));
   EXPECT_THAT(text, HasSubstr("  acne      3      4\n"));
   EXPECT_THAT(text, HasSubstr("Anesthetic agents and products: 8"));
+  EXPECT_THAT(text, HasSubstr("Matched only as written (case-sensitive): "
+                              "\"LET\" (lidocaine_tetracaine), \"LET gel\" "
+                              "(lidocaine_tetracaine)\n"));
   EXPECT_THAT(text, HasSubstr("min interval 28 days"));
   EXPECT_THAT(text, ::testing::Not(HasSubstr("Context lists")));
 }

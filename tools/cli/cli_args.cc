@@ -442,8 +442,9 @@ Commands:
             --anesthetic TEXT    the planned topical anesthetic, e.g. lidocaine, EMLA
   kb lint   Loads and validates a knowledge-base file locally (no server needed);
             prints "OK <version>: N rules, M value sets" or the errors as FILE:LINE:COL.
-  kb show   Calls ScreeningService.GetKnowledgeBase and prints the rules and value sets
-            the server has loaded.
+  kb show   Calls ScreeningService.GetKnowledgeBase and prints the rules, value sets,
+            terms matched only as written (case-sensitive) and context lists the
+            server has loaded.
   stats     Calls ScreeningService.GetAlertStats and prints, per rule, alerts fired,
             accepted, overridden, the override rate and the top override reasons
             (see 'needlecheck stats --help').

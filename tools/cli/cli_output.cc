@@ -279,6 +279,15 @@ std::string FormatKnowledgeBase(const needlecheck::v1::KnowledgeBase& kb,
   }
   absl::StrAppend(
       &out, "\nAnesthetic agents and products: ", kb.anesthetic_count(), "\n");
+  if (!kb.case_sensitive_terms().empty()) {
+    std::vector<std::string> terms;
+    for (const auto& t : kb.case_sensitive_terms()) {
+      terms.push_back(
+          absl::StrCat("\"", t.term(), "\" (", t.anesthetic_id(), ")"));
+    }
+    absl::StrAppend(&out, "Matched only as written (case-sensitive): ",
+                    absl::StrJoin(terms, ", "), "\n");
+  }
   if (kb.has_thresholds()) {
     const auto& t = kb.thresholds();
     absl::StrAppend(

@@ -993,6 +993,23 @@ TEST_F(EngineContextTest, NewNamesForTheSameDrugs) {
             v1::SEVERITY_WARNING);
 }
 
+// "LET" (lidocaine-epinephrine-tetracaine) is a drug only in capitals; the
+// everyday word "let" in an allergy note must not raise an alert.
+TEST_F(EngineContextTest, LetIsTheDrugOnlyInCapitals) {
+  AnestheticAlert let = Anesthetic("LET -> hives");
+  EXPECT_EQ(let.severity, v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(let.matched, "LET");
+  AnestheticAlert gel = Anesthetic("allergic to LET gel", "benzocaine");
+  EXPECT_EQ(gel.severity, v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(gel.matched, "LET gel");
+  for (const std::string note :
+       {"let us know if any reaction", "Let the area dry",
+        "patient let the nurse apply it", "Rash, let the clinic know"}) {
+    EXPECT_EQ(Anesthetic(note).severity, v1::SEVERITY_UNSPECIFIED) << note;
+    EXPECT_EQ(Anesthetic(note, "").severity, v1::SEVERITY_UNSPECIFIED) << note;
+  }
+}
+
 TEST_F(EngineContextTest, NegationScopeIsTheClause) {
   EXPECT_EQ(Anesthetic("Denies any history of allergic reaction to lidocaine")
                 .severity,

@@ -147,8 +147,14 @@ TEST_F(BundledContextTest, NewDrugNamesHaveTheirClasses) {
        {"lido", "Lidoderm", "Zingo", "Topicaine", "Betacaine"}) {
     EXPECT_EQ(agent_of(s + " rash"), "lidocaine") << s;
   }
-  for (const std::string s : {"Pliaglis", "Synera", "LET gel"}) {
+  for (const std::string s :
+       {"Pliaglis", "Synera", "LET gel", "LET", "LET cream", "LET solution"}) {
     EXPECT_EQ(agent_of(s + " rash"), "lidocaine_tetracaine") << s;
+  }
+  // The everyday word "let" is no drug name.
+  for (const std::string s :
+       {"let us know if any rash", "Let the area dry", "let gel rash"}) {
+    EXPECT_EQ(agent_of(s), "") << s;
   }
   for (const std::string s :
        {"numbing gel", "numbing spray", "numbing ointment", "topical numbing",
@@ -164,6 +170,17 @@ TEST_F(BundledContextTest, NewDrugNamesHaveTheirClasses) {
   ASSERT_GE(pliaglis, 0);
   EXPECT_TRUE((*kb_)->agents()[pliaglis].amide);
   EXPECT_TRUE((*kb_)->agents()[pliaglis].ester);
+}
+
+TEST_F(BundledContextTest, SummaryListsTheCaseSensitiveTerms) {
+  v1::KnowledgeBase summary = (*kb_)->Summary();
+  std::vector<std::string> terms;
+  for (const auto& t : summary.case_sensitive_terms()) {
+    EXPECT_EQ(t.anesthetic_id(), "lidocaine_tetracaine");
+    terms.push_back(t.term());
+  }
+  EXPECT_THAT(terms, ::testing::ElementsAre("LET", "LET gel", "LET cream",
+                                            "LET solution"));
 }
 
 TEST_F(BundledContextTest, SummaryListsTheContextLists) {

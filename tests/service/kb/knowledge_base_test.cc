@@ -202,6 +202,21 @@ TEST(KnowledgeBaseTest, StructuralProblemsAreRejected) {
                   "kb"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("unknown anesthetic \"mepivacaine\"")));
+  // A case-sensitive term needs a capital, and must not also be a
+  // case-insensitive term (which would match the everyday word anyway).
+  EXPECT_THAT(
+      KnowledgeBase::FromText(BundledWith("case_sensitive_terms: [\"LET\",",
+                                          "case_sensitive_terms: [\"let\","),
+                              "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("case_sensitive_terms[0]: case-sensitive term "
+                         "\"let\" has no capital letter: put it in terms")));
+  EXPECT_THAT(
+      KnowledgeBase::FromText(BundledWith("terms: [\"pliaglis\",",
+                                          "terms: [\"let gel\", \"pliaglis\","),
+                              "kb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("\"LET gel\" is also in terms")));
   EXPECT_THAT(KnowledgeBase::FromText("", "empty.textproto"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("version: required")));

@@ -176,6 +176,38 @@ TEST(TermMatcherCreateTest, RejectsTriggersWithoutWordCharacters) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(TermMatcherCreateTest, RejectsCaseSensitiveTermWithoutCapital) {
+  EXPECT_THAT(TermMatcher::Create({{"let", 1, /*case_sensitive=*/true}}, {}, {},
+                                  MatcherOptions()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no capital letter: \"let\"")));
+}
+
+// An abbreviation that is also an everyday word matches only as written.
+TEST(TermMatcherCaseSensitiveTest, CapitalizedWordsMatchOnlyAsWritten) {
+  auto m = TermMatcher::Create({{"LET", 7, true},
+                                {"LET gel", 7, true},
+                                {"Synera", 8, true},
+                                {"lidocaine", 9}},
+                               {}, {}, MatcherOptions());
+  ASSERT_THAT(m, IsOk());
+  const TermMatcher& matcher = **m;
+  EXPECT_THAT(Show(matcher, "LET -> hives"), ElementsAre("7:LET"));
+  EXPECT_THAT(Show(matcher, "allergic to LET gel"), ElementsAre("7:LET gel"));
+  // Only the capitalized word is case-sensitive.
+  EXPECT_THAT(Show(matcher, "LET Gel: rash"), ElementsAre("7:LET Gel"));
+  EXPECT_THAT(Show(matcher, "let us know if any reaction"), IsEmpty());
+  EXPECT_THAT(Show(matcher, "Let the area dry"), IsEmpty());
+  EXPECT_THAT(Show(matcher, "patient let the nurse apply it"), IsEmpty());
+  EXPECT_THAT(Show(matcher, "LeT gel, Let gel, let gel"), IsEmpty());
+  // No joined form and no misspelling for a case-sensitive word.
+  EXPECT_THAT(Show(matcher, "LETgel"), IsEmpty());
+  EXPECT_THAT(Show(matcher, "Synera, synera, Sinera, SYNERA"),
+              ElementsAre("8:Synera"));
+  // Other terms keep their case-insensitive, misspelling-tolerant match.
+  EXPECT_THAT(Show(matcher, "LIDOCANE"), ElementsAre("9:LIDOCANE MISS"));
+}
+
 TEST(TermMatcherCreateTest, ValidatesNumericOptions) {
   MatcherOptions o;
   o.misspelling_min_length = 2;
