@@ -94,11 +94,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/metrics/http_endpoint.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "service/ledger/alert_ledger.h"
 #include "service/server/authorizer.h"
+#include "service/server/calls_in_flight.h"
+#include "service/server/health_service.h"
 #include "service/server/knowledge_base_store.h"
 #include "service/server/screening_backend.h"
 #include "service/server/screening_service.h"
@@ -153,6 +156,10 @@ class NeedlecheckServer {
   absl::Status LoadSecurity();
   absl::Status StartHealthServer();
   void SetServingStatus(bool serving);
+  // Drain(): runs beside Shutdown(); once no real call is in flight, ends
+  // the health Watch streams and closes the connections left; returns when
+  // the real calls were done.
+  absl::Time StopWhenCallsAreDone(absl::Time deadline);
   absl::Status OpenLedger();
   absl::Status OpenPostgresLedger();
   void CloseLedger() ABSL_EXCLUSIVE_LOCKS_REQUIRED(drain_mu_);
@@ -169,6 +176,12 @@ class NeedlecheckServer {
   std::unique_ptr<ReloadableTlsCredentials> tls_;
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<ScreeningServiceImpl> service_;
+  // grpc.health.v1 on the main port and on the health port; declared
+  // before the servers that use them.
+  std::unique_ptr<HealthService> health_;
+  std::unique_ptr<HealthService> health_port_health_;
+  // The main server's calls but health checks; outlives the server.
+  CallsInFlight calls_in_flight_;
   std::unique_ptr<grpc::Server> server_;
   // The health server's handler of every method but grpc.health.v1's.
   grpc::CallbackGenericService unknown_methods_;
