@@ -5,9 +5,9 @@
 // - NeedlecheckServer::Start() validates the options, creates data_dir,
 //   loads the knowledge base (options.knowledge_base_path, or the bundled
 //   one), and only then starts serving: ScreeningService, gRPC health
-//   checking (grpc.health.v1; "" and "needlecheck.v1.ScreeningService"
-//   SERVING from the start, since a knowledge base is loaded) and server
-//   reflection. Errors: INVALID_ARGUMENT for bad options or knowledge base,
+//   checking (grpc.health.v1, health_service.h; "" and
+//   "needlecheck.v1.ScreeningService" SERVING from the start, since a
+//   knowledge base is loaded) and server reflection. Errors: INVALID_ARGUMENT for bad options or knowledge base,
 //   NOT_FOUND / PERMISSION_DENIED for an unreadable knowledge-base file,
 //   UNAVAILABLE when the address cannot be bound.
 // - The alert ledger (options.ledger): with "sqlite", Start() opens
@@ -45,10 +45,15 @@
 //   must be a regular file of at most 16 MiB (kb::LoadKnowledgeBaseFile):
 //   a FIFO or /dev/zero is refused without being read, at start-up
 //   (FAILED_PRECONDITION) as on reload.
-// - Drain(): health NOT_SERVING, new calls refused, calls in flight get
-//   options.drain_grace_period and are then cancelled; once the server has
-//   stopped (no call in flight), the ledger commits everything queued and
-//   is closed; then Drain() returns. Idempotent; the destructor drains with
+// - Drain(): health NOT_SERVING, then options.drain_lame_duck of serving
+//   as before, then new calls refused (GOAWAY) and calls in flight get
+//   options.drain_grace_period and are then cancelled. Health Watch
+//   streams do not count as calls in flight: once no other call is left
+//   they are ended (UNAVAILABLE, after their NOT_SERVING) and connections
+//   left get kIdleConnectionGrace (1 s) to close before they are closed,
+//   so a drain with no call in flight takes about that long. Once the
+//   server has stopped, the ledger commits everything queued and is
+//   closed; then Drain() returns. Idempotent; the destructor drains with
 //   no grace. ledger_close_status() tells whether the ledger closed cleanly
 //   (DATA_LOSS: queued screenings could not be written; logged too).
 // - Transport security: with options.tls_cert_path the listen address
