@@ -255,29 +255,10 @@ TEST_F(ServerTest, StartFailsOnBadOptions) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(ServerTest, DrainTurnsHealthNotServingForWatchers) {
-  auto server = NeedlecheckServer::Start(Options());
-  ASSERT_THAT(server, IsOk());
-  Connect(**server);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(60));
-  HealthCheckRequest request;
-  auto watch = health_->Watch(&context, request);
-  HealthCheckResponse response;
-  ASSERT_TRUE(watch->Read(&response));
-  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
-
-  std::thread drain([&] { (*server)->Drain(); });
-  ASSERT_TRUE(watch->Read(&response));
-  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
-  context.TryCancel();
-  drain.join();
-}
-
-// A client that only watches health (every needlecheck client does, with
-// round_robin) does not hold the drain: its Watch stream gets NOT_SERVING
-// and is then ended by the server, and Drain() returns long before the
+// Drain() turns health NOT_SERVING for watchers, and a client that only
+// watches health (every needlecheck client does, with round_robin) does
+// not hold the drain: its Watch stream gets NOT_SERVING and is then ended
+// by the server, and Drain() returns long before the
 // grace period (30 s) is over.
 TEST_F(ServerTest, DrainEndsHealthWatchesWithoutWaitingForTheGracePeriod) {
   auto server = NeedlecheckServer::Start(Options());
