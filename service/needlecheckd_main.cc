@@ -42,7 +42,8 @@ ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024,
           "Largest request accepted, in bytes; larger ones get "
           "RESOURCE_EXHAUSTED.");
 ABSL_FLAG(double, drain_seconds, 10,
-          "On SIGTERM, how long calls in flight may take to finish.");
+          "On SIGTERM, how long calls in flight may take to finish "
+          "(health Watch streams do not count).");
 ABSL_FLAG(absl::Duration, drain_lame_duck, absl::ZeroDuration(),
           "On SIGTERM, how long to keep serving after health turns "
           "NOT_SERVING and before the drain (0-60s): clients that watch "

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -11,15 +12,18 @@
 #include <fstream>
 #include <memory>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "grpc/grpc.h"
+#include "grpc/support/time.h"
+#include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/async_generic_service.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -116,6 +120,10 @@ std::string HostOf(const std::string& listen_address) {
   return listen_address.substr(0, colon);
 }
 
+// During a drain, once no real call is left: how long connections get to
+// close by themselves before the server closes them.
+constexpr absl::Duration kIdleConnectionGrace = absl::Seconds(1);
+
 // How long RunServer waits, after draining, for a reload still under way.
 constexpr absl::Duration kReloadStopTimeout = absl::Seconds(2);
 
@@ -129,6 +137,17 @@ class WithoutPlugins final : public grpc::ServerBuilderOption {
     plugins->clear();
   }
 };
+
+// needlecheckd's health service (health_service.h) registered with
+// `builder`, gRPC's built-in one disabled.
+std::unique_ptr<HealthService> NewHealthService(grpc::ServerBuilder* builder) {
+  builder->SetOption(
+      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+  auto health = std::make_unique<HealthService>(
+      std::vector<std::string>{"", kScreeningServiceName});
+  builder->RegisterService(health.get());
+  return health;
+}
 
 const char* TransportName(const ServerOptions& options) {
   if (options.tls_cert_path.empty()) return "plaintext";
@@ -194,11 +213,11 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
   server->service_ = std::make_unique<ScreeningServiceImpl>(
       server->backend_.get(), server->ledger_.get(), server->authorizer_.get());
 
-  // Process-wide switches; both must be set before the builder exists.
-  grpc::EnableDefaultHealthCheckService(true);
+  // A process-wide switch, set before the builder exists.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   ApplyServerOptions(options, &builder);
+  server->health_ = NewHealthService(&builder);
   if (server->tls_ != nullptr) {
     builder.AddListeningPort(options.listen_address,
                              server->tls_->NewServerCredentials(),
@@ -213,6 +232,7 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
       interceptors;
   interceptors.push_back(
       NewRpcMetricsInterceptorFactory(server->metrics_.get()));
+  interceptors.push_back(server->calls_in_flight_.NewInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
@@ -324,11 +344,11 @@ absl::Status NeedlecheckServer::StartHealthServer() {
   // Every other method is UNIMPLEMENTED; registering it also gives gRPC the
   // callback method it needs to run a server without a completion queue.
   builder.RegisterCallbackGenericService(&unknown_methods_);
+  health_port_health_ = NewHealthService(&builder);
   builder.AddListeningPort(options_.health_listen_address,
                            grpc::InsecureServerCredentials(), &health_port_);
   health_server_ = builder.BuildAndStart();
-  if (health_server_ == nullptr || health_port_ == 0 ||
-      health_server_->GetHealthCheckService() == nullptr) {
+  if (health_server_ == nullptr || health_port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
         "cannot listen on \"", options_.health_listen_address, "\""));
   }
@@ -338,16 +358,8 @@ absl::Status NeedlecheckServer::StartHealthServer() {
 }
 
 void NeedlecheckServer::SetServingStatus(bool serving) {
-  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
-    if (server == nullptr) continue;
-    grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-    if (health == nullptr) continue;
-    if (serving) {
-      health->SetServingStatus("", true);
-      health->SetServingStatus(kScreeningServiceName, true);
-    } else {
-      health->SetServingStatus(false);
-    }
+  for (HealthService* health : {health_.get(), health_port_health_.get()}) {
+    if (health != nullptr) health->SetServing(serving);
   }
 }
 
@@ -548,9 +560,17 @@ void NeedlecheckServer::Drain() {
   const absl::Time start = absl::Now();
   // Clients watching health move away; calls still arriving are served.
   absl::SleepFor(options_.drain_lame_duck);
-  server_->Shutdown(
-      absl::ToChronoTime(absl::Now() + options_.drain_grace_period));
+  // Shutdown() refuses new calls and waits, up to the deadline, for every
+  // open call and connection; StopWhenCallsAreDone() makes that wait last
+  // only as long as the real calls.
+  const absl::Time deadline = absl::Now() + options_.drain_grace_period;
+  absl::Time calls_done = deadline;
+  std::thread stopper([this, deadline, &calls_done] {
+    calls_done = StopWhenCallsAreDone(deadline);
+  });
+  server_->Shutdown(absl::ToChronoTime(deadline));
   server_->Wait();
+  stopper.join();
   if (health_server_ != nullptr) {
     health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
     health_server_->Wait();
@@ -558,7 +578,58 @@ void NeedlecheckServer::Drain() {
   // No call is in flight any more: commit what the ledger still queues.
   CloseLedger();
   LogInfo("stopped",
-          {{"drain_ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+          {{"drain_ms", absl::ToInt64Milliseconds(absl::Now() - start)},
+           {"calls_done_ms", absl::ToInt64Milliseconds(calls_done - start)}});
+}
+
+absl::Time NeedlecheckServer::StopWhenCallsAreDone(absl::Time deadline) {
+  grpc_server* core = server_->c_server();
+  // Starts the shutdown, or joins the one Shutdown() has started (both
+  // calls are allowed): from here on no connection or call is admitted.
+  // (gRPC's core API: grpc::CompletionQueue takes only its own tags.)
+  grpc_completion_queue* stopped_cq =
+      grpc_completion_queue_create_for_next(nullptr);
+  grpc_server_shutdown_and_notify(core, stopped_cq, nullptr);
+  absl::Time calls_done = deadline;
+  for (;;) {
+    calls_in_flight_.WaitUntilNone(deadline);
+    calls_done = std::min(calls_done, absl::Now());
+    // Health Watch streams never end by themselves: end them now that the
+    // real calls are done (each has been sent NOT_SERVING). Until then
+    // they keep the clients reading the connection, so they answer the
+    // server's GOAWAY at once.
+    health_->EndWatches();
+    // A client with no call left reads its connection only now and then,
+    // so it may take many seconds to answer the GOAWAY: give connections
+    // kIdleConnectionGrace to close by themselves, then close them (no
+    // call is in flight: nothing is lost). A call counted meanwhile (one
+    // admitted just before the shutdown) is waited for first.
+    const absl::Duration wait =
+        std::min(kIdleConnectionGrace, deadline - absl::Now());
+    const grpc_event stopped = grpc_completion_queue_next(
+        stopped_cq,
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                     gpr_time_from_millis(
+                         std::max<int64_t>(0, absl::ToInt64Milliseconds(wait)),
+                         GPR_TIMESPAN)),
+        nullptr);
+    if (stopped.type == GRPC_OP_COMPLETE) break;  // stopped by itself
+    if (calls_in_flight_.WaitUntilNone(absl::InfinitePast()) ||
+        absl::Now() >= deadline) {
+      grpc_server_cancel_all_calls(core);
+      // The connections close at once now: wait for the notification.
+      grpc_completion_queue_next(stopped_cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                 nullptr);
+      break;
+    }
+  }
+  grpc_completion_queue_shutdown(stopped_cq);
+  while (grpc_completion_queue_next(stopped_cq,
+                                    gpr_inf_future(GPR_CLOCK_REALTIME), nullptr)
+             .type != GRPC_QUEUE_SHUTDOWN) {
+  }
+  grpc_completion_queue_destroy(stopped_cq);
+  return calls_done;
 }
 
 NeedlecheckServer::~NeedlecheckServer() {

@@ -5,9 +5,9 @@
 // - NeedlecheckServer::Start() validates the options, creates data_dir,
 //   loads the knowledge base (options.knowledge_base_path, or the bundled
 //   one), and only then starts serving: ScreeningService, gRPC health
-//   checking (grpc.health.v1; "" and "needlecheck.v1.ScreeningService"
-//   SERVING from the start, since a knowledge base is loaded) and server
-//   reflection. Errors: INVALID_ARGUMENT for bad options or knowledge base,
+//   checking (grpc.health.v1, health_service.h; "" and
+//   "needlecheck.v1.ScreeningService" SERVING from the start, since a
+//   knowledge base is loaded) and server reflection. Errors: INVALID_ARGUMENT for bad options or knowledge base,
 //   NOT_FOUND / PERMISSION_DENIED for an unreadable knowledge-base file,
 //   UNAVAILABLE when the address cannot be bound.
 // - The alert ledger (options.ledger): with "sqlite", Start() opens
@@ -45,10 +45,15 @@
 //   must be a regular file of at most 16 MiB (kb::LoadKnowledgeBaseFile):
 //   a FIFO or /dev/zero is refused without being read, at start-up
 //   (FAILED_PRECONDITION) as on reload.
-// - Drain(): health NOT_SERVING, new calls refused, calls in flight get
-//   options.drain_grace_period and are then cancelled; once the server has
-//   stopped (no call in flight), the ledger commits everything queued and
-//   is closed; then Drain() returns. Idempotent; the destructor drains with
+// - Drain(): health NOT_SERVING, then options.drain_lame_duck of serving
+//   as before, then new calls refused (GOAWAY) and calls in flight get
+//   options.drain_grace_period and are then cancelled. Health Watch
+//   streams do not count as calls in flight: once no other call is left
+//   they are ended (UNAVAILABLE, after their NOT_SERVING) and connections
+//   left get kIdleConnectionGrace (1 s) to close before they are closed,
+//   so a drain with no call in flight takes about that long. Once the
+//   server has stopped, the ledger commits everything queued and is
+//   closed; then Drain() returns. Idempotent; the destructor drains with
 //   no grace. ledger_close_status() tells whether the ledger closed cleanly
 //   (DATA_LOSS: queued screenings could not be written; logged too).
 // - Transport security: with options.tls_cert_path the listen address
@@ -94,11 +99,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/metrics/http_endpoint.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "service/ledger/alert_ledger.h"
 #include "service/server/authorizer.h"
+#include "service/server/calls_in_flight.h"
+#include "service/server/health_service.h"
 #include "service/server/knowledge_base_store.h"
 #include "service/server/screening_backend.h"
 #include "service/server/screening_service.h"
@@ -153,6 +161,10 @@ class NeedlecheckServer {
   absl::Status LoadSecurity();
   absl::Status StartHealthServer();
   void SetServingStatus(bool serving);
+  // Drain(): runs beside Shutdown(); once no real call is in flight, ends
+  // the health Watch streams and closes the connections left; returns when
+  // the real calls were done.
+  absl::Time StopWhenCallsAreDone(absl::Time deadline);
   absl::Status OpenLedger();
   absl::Status OpenPostgresLedger();
   void CloseLedger() ABSL_EXCLUSIVE_LOCKS_REQUIRED(drain_mu_);
@@ -169,6 +181,12 @@ class NeedlecheckServer {
   std::unique_ptr<ReloadableTlsCredentials> tls_;
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<ScreeningServiceImpl> service_;
+  // grpc.health.v1 on the main port and on the health port; declared
+  // before the servers that use them.
+  std::unique_ptr<HealthService> health_;
+  std::unique_ptr<HealthService> health_port_health_;
+  // The main server's calls but health checks; outlives the server.
+  CallsInFlight calls_in_flight_;
   std::unique_ptr<grpc::Server> server_;
   // The health server's handler of every method but grpc.health.v1's.
   grpc::CallbackGenericService unknown_methods_;

@@ -27,6 +27,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -445,6 +446,89 @@ TEST_F(ReplicasTest, DrainingOneReplicaUnderLoadFailsNoCall) {
   for (size_t i = 0; i < after.size(); ++i) {
     EXPECT_GT(after[i], at_drain[i]) << "replica " << i + 1;
   }
+}
+
+// One needlecheckd with --drain_seconds=30 and `extra` flags, and a client
+// channel (health checking: a Watch stream open) that has made a call.
+class DrainTimeTest : public ::testing::Test {
+ protected:
+  void Start(const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"--listen=127.0.0.1:0",
+                                     "--drain_seconds=30",
+                                     "--data_dir=" + dir_.Path("data")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+        ServerProcess::Start(BinaryPath("service/needlecheckd"), args);
+    ASSERT_THAT(server, IsOk());
+    server_ = *std::move(server);
+    stub_ = NewStub(server_->address());
+    needlecheck::v1::ScreenResponse response;
+    ASSERT_TRUE(Screen(*stub_, "before-drain", &response).ok());
+  }
+
+  // Waits (bounded) for the exit after SIGTERM; expects 0 and returns how
+  // long it took from `since`.
+  absl::Duration WaitForExitSince(absl::Time since) {
+    absl::StatusOr<int> code = server_->WaitForExit(absl::Seconds(120));
+    const absl::Duration took = absl::Now() - since;
+    EXPECT_THAT(code, IsOk());
+    if (code.ok()) EXPECT_EQ(*code, 0) << server_->output();
+    EXPECT_THAT(server_->output(), HasSubstr("event=stopped"));
+    return took;
+  }
+
+  ScopedTempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<Stub> stub_;
+};
+
+// A connected client with no call in flight (only its health Watch
+// stream) does not hold the drain for --drain_seconds: needlecheckd exits
+// well before, with and without a lame duck (the bound is generous for a
+// busy machine; the drain took the full 30 s when Watch streams counted).
+TEST_F(DrainTimeTest, IdleClientChannelDoesNotHoldTheDrain) {
+  // The flag's value, and how the draining line writes it.
+  const std::pair<std::string, std::string> kLameDucks[] = {{"0s", "0"},
+                                                            {"1s", "1s"}};
+  for (const auto& [flag, logged] : kLameDucks) {
+    SCOPED_TRACE(flag);
+    ASSERT_NO_FATAL_FAILURE(Start({"--drain_lame_duck=" + flag}));
+    const absl::Time sigterm = absl::Now();
+    ASSERT_THAT(server_->Signal(SIGTERM), IsOk());
+    EXPECT_LT(WaitForExitSince(sigterm), absl::Seconds(10));
+    EXPECT_THAT(
+        server_->output(),
+        HasSubstr("event=draining grace_period=30s lame_duck=" + logged));
+  }
+}
+
+// A ScreenStream open when the drain starts keeps being served during it
+// (a request sent after "draining" is answered, the stream ends OK); once
+// it is done needlecheckd exits at once, without waiting for the client's
+// health Watch stream.
+TEST_F(DrainTimeTest, StreamInFlightCompletesThenTheDrainEnds) {
+  ASSERT_NO_FATAL_FAILURE(Start({}));
+  grpc::ClientContext context;
+  context.set_deadline(Deadline());
+  auto stream = stub_->ScreenStream(&context);
+  needlecheck::v1::ScreenResponse response;
+  ASSERT_TRUE(stream->Write(AlertingRequest("stream-1")));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.request_id(), "stream-1");
+
+  const size_t mark = server_->output_size();
+  ASSERT_THAT(server_->Signal(SIGTERM), IsOk());
+  ASSERT_TRUE(server_->WaitForOutput("event=draining", mark));
+  ASSERT_TRUE(stream->Write(AlertingRequest("stream-2")));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.request_id(), "stream-2");
+  EXPECT_GT(response.alerts_size(), 0);
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_FALSE(stream->Read(&response));
+  const grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  const absl::Time done = absl::Now();
+  EXPECT_LT(WaitForExitSince(done), absl::Seconds(10));
 }
 
 // Hook calls through the gateway for `at_least`, and until `calls` have

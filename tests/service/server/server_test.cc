@@ -4,6 +4,7 @@
 // server's reflection plugin.)
 #include "service/server/server.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -13,6 +14,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -252,7 +255,12 @@ TEST_F(ServerTest, StartFailsOnBadOptions) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(ServerTest, DrainTurnsHealthNotServingForWatchers) {
+// Drain() turns health NOT_SERVING for watchers, and a client that only
+// watches health (every needlecheck client does, with round_robin) does
+// not hold the drain: its Watch stream gets NOT_SERVING and is then ended
+// by the server, and Drain() returns long before the
+// grace period (30 s) is over.
+TEST_F(ServerTest, DrainEndsHealthWatchesWithoutWaitingForTheGracePeriod) {
   auto server = NeedlecheckServer::Start(Options());
   ASSERT_THAT(server, IsOk());
   Connect(**server);
@@ -260,16 +268,20 @@ TEST_F(ServerTest, DrainTurnsHealthNotServingForWatchers) {
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(60));
   HealthCheckRequest request;
+  request.set_service(kScreeningServiceName);
   auto watch = health_->Watch(&context, request);
   HealthCheckResponse response;
   ASSERT_TRUE(watch->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
 
+  const absl::Time start = absl::Now();
   std::thread drain([&] { (*server)->Drain(); });
   ASSERT_TRUE(watch->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
-  context.TryCancel();
+  EXPECT_FALSE(watch->Read(&response));  // ended by the server
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   drain.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
 }  // namespace
