@@ -20,6 +20,8 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "needlecheck/v1/screening.grpc.pb.h"
+#include "tests/integration/ledger_client.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tls_test_certs.h"
@@ -262,7 +264,7 @@ TEST_F(CliTlsTest, HealthServingOverMutualTlsAndOnTheHealthPort) {
 TEST_F(CliTlsTest, HealthWhileDrainingIsNotServing) {
   ASSERT_NO_FATAL_FAILURE(
       StartServer(/*mutual=*/true, {"--drain_seconds=120"}));
-  // A Watch call held open over mutual TLS keeps the drain going.
+  // Health over mutual TLS while the server drains.
   grpc_client::ClientTlsOptions tls;
   tls.ca_file = pki_.ca_cert;
   tls.cert_file = pki_.client_cert;
@@ -279,6 +281,17 @@ TEST_F(CliTlsTest, HealthWhileDrainingIsNotServing) {
   HealthCheckResponse response;
   ASSERT_TRUE(watch->Read(&response));
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  // A real call in flight keeps the drain going (health Watch streams do
+  // not): a ScreenStream that has been answered once and stays open.
+  auto screening = needlecheck::v1::ScreeningService::NewStub(
+      grpc_client::NewClientChannel(address_, *security));
+  grpc::ClientContext stream_context;
+  stream_context.set_deadline(
+      absl::ToChronoTime(absl::Now() + absl::Seconds(300)));
+  auto stream = screening->ScreenStream(&stream_context);
+  needlecheck::v1::ScreenResponse screened;
+  ASSERT_TRUE(stream->Write(AlertingRequest("held-open")));
+  ASSERT_TRUE(stream->Read(&screened));
 
   ASSERT_THAT(server_->Signal(SIGTERM), IsOk());
   ASSERT_TRUE(watch->Read(&response));
@@ -289,6 +302,9 @@ TEST_F(CliTlsTest, HealthWhileDrainingIsNotServing) {
   // The main port takes no new connection while it drains.
   EXPECT_NE(Health(address_, MutualFlags()).exit_code, 0);
 
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_FALSE(stream->Read(&screened));
+  EXPECT_TRUE(stream->Finish().ok());
   watch_context.TryCancel();
   watch->Finish().IgnoreError();
   watch.reset();
