@@ -7,9 +7,10 @@
 //   one), and only then starts serving: ScreeningService, gRPC health
 //   checking (grpc.health.v1, health_service.h; "" and
 //   "needlecheck.v1.ScreeningService" SERVING from the start, since a
-//   knowledge base is loaded) and server reflection. Errors: INVALID_ARGUMENT for bad options or knowledge base,
-//   NOT_FOUND / PERMISSION_DENIED for an unreadable knowledge-base file,
-//   UNAVAILABLE when the address cannot be bound.
+//   knowledge base is loaded) and server reflection. Errors:
+//   INVALID_ARGUMENT for bad options or knowledge base, NOT_FOUND /
+//   PERMISSION_DENIED for an unreadable knowledge-base file, UNAVAILABLE
+//   when the address cannot be bound.
 // - The alert ledger (options.ledger): with "sqlite", Start() opens
 //   <data_dir>/ledger.sqlite3 before serving, checking its integrity within
 //   options.ledger_check_time_limit, and fails with the ledger's error
