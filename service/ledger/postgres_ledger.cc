@@ -14,6 +14,7 @@
 #include "service/ledger/internal/pg_conn.h"
 #include "service/ledger/internal/pg_pool.h"
 #include "service/ledger/internal/pg_schema.h"
+#include "service/ledger/internal/queued_ledger.h"
 #include "service/ledger/internal/write_queue.h"
 #include "service/ledger/validation.h"
 
@@ -28,7 +29,6 @@ using internal::PgSafeText;
 using internal::PgTextArray;
 using internal::PgTransaction;
 using internal::QueuedWrite;
-using internal::WriteQueue;
 using ::needlecheck::v1::AlertStats;
 using ::needlecheck::v1::GetAlertStatsRequest;
 using ::needlecheck::v1::RecordFeedbackRequest;
@@ -54,7 +54,7 @@ int64_t Micros(absl::Time t) {
   return absl::ToUnixMicros(t);
 }
 
-class PostgresLedger final : public AlertLedger, public AccessLog {
+class PostgresLedger final : public internal::QueuedLedger {
  public:
   PostgresLedger(const PostgresLedgerOptions& options,
                  internal::PgConnectOptions connect,
@@ -73,38 +73,23 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
     queue.refuse_screenings_while_failing = false;
     queue.storage = "the database";
     // Last: its writer thread uses everything above.
-    queue_ = std::make_unique<WriteQueue>(
-        std::move(queue),
-        [this](const std::vector<QueuedWrite>& batch) {
-          return WriteBatch(batch);
-        },
-        [this] { return DeleteExpired(); });
+    StartQueue(std::move(queue));
   }
 
   ~PostgresLedger() override { Close().IgnoreError(); }
 
-  absl::Status RecordScreening(ScreeningRecord screening) override {
-    return queue_->AddScreening(std::move(screening));
-  }
   absl::StatusOr<RecordFeedbackResponse> RecordFeedback(
       const RecordFeedbackRequest& request) override;
   absl::StatusOr<AlertStats> GetAlertStats(
       const GetAlertStatsRequest& request) override;
-  absl::Status Flush() override { return queue_->Flush(); }
   absl::Status Close() override;
-  LedgerCounters Counters() const override { return queue_->Counters(); }
-  AccessLog* access_log() override { return this; }
 
-  absl::Status RecordAccess(AccessEntry entry) override {
-    return queue_->AddAccess(std::move(entry));
-  }
   absl::StatusOr<AccessLogPage> ReadAccessLog(
       const AccessLogQuery& query) override;
   absl::StatusOr<int64_t> PruneExpired() override
       ABSL_LOCKS_EXCLUDED(write_mu_);
-  // The pruning pass without counting (the queue counts its own passes:
-  // its writer may run one before queue_ is set).
-  absl::StatusOr<int64_t> DeleteExpired() ABSL_LOCKS_EXCLUDED(write_mu_);
+  absl::StatusOr<int64_t> DeleteExpired() override
+      ABSL_LOCKS_EXCLUDED(write_mu_);
 
  private:
   // Runs `body` on a pooled connection; once more on a new connection
@@ -115,7 +100,7 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
   // The writer's connection, (re)connected when needed.
   absl::StatusOr<PgConnection*> WriterDb()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status WriteBatch(const std::vector<QueuedWrite>& batch)
+  absl::Status WriteBatch(const std::vector<QueuedWrite>& batch) override
       ABSL_LOCKS_EXCLUDED(write_mu_);
   // NOT_FOUND when the alert is not in the database.
   absl::StatusOr<RecordFeedbackResponse> InsertFeedback(
@@ -147,7 +132,6 @@ class PostgresLedger final : public AlertLedger, public AccessLog {
   absl::Status close_status_ ABSL_GUARDED_BY(close_mu_);
 
   // The batched writer (internal/write_queue.h).
-  std::unique_ptr<WriteQueue> queue_;
 };
 
 template <typename F>

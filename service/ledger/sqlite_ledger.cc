@@ -23,6 +23,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "service/ledger/internal/queued_ledger.h"
 #include "service/ledger/internal/sqlite_db.h"
 #include "service/ledger/internal/sqlite_schema.h"
 #include "service/ledger/internal/write_queue.h"
@@ -35,7 +36,6 @@ using internal::Connection;
 using internal::InTransaction;
 using internal::QueuedWrite;
 using internal::Statement;
-using internal::WriteQueue;
 using ::needlecheck::v1::AlertStats;
 using ::needlecheck::v1::GetAlertStatsRequest;
 using ::needlecheck::v1::RecordFeedbackRequest;
@@ -55,7 +55,7 @@ constexpr int kPruneRowsPerTransaction = 10000;
 
 absl::Status Closed() { return internal::LedgerClosed(); }
 
-class SqliteLedger final : public AlertLedger, public AccessLog {
+class SqliteLedger final : public internal::QueuedLedger {
  public:
   SqliteLedger(const SqliteLedgerOptions& options, std::string path,
                std::unique_ptr<Connection> write_db,
@@ -69,43 +69,28 @@ class SqliteLedger final : public AlertLedger, public AccessLog {
     queue.refuse_screenings_while_failing = true;
     queue.storage = "the disk";
     // Last: its writer thread uses everything above.
-    queue_ = std::make_unique<WriteQueue>(
-        std::move(queue),
-        [this](const std::vector<QueuedWrite>& batch) {
-          return WriteBatch(batch);
-        },
-        [this] { return DeleteExpired(); });
+    StartQueue(std::move(queue));
   }
 
   ~SqliteLedger() override { Close().IgnoreError(); }
 
-  absl::Status RecordScreening(ScreeningRecord screening) override {
-    return queue_->AddScreening(std::move(screening));
-  }
   absl::StatusOr<RecordFeedbackResponse> RecordFeedback(
       const RecordFeedbackRequest& request) override;
   absl::StatusOr<AlertStats> GetAlertStats(
       const GetAlertStatsRequest& request) override;
-  absl::Status Flush() override { return queue_->Flush(); }
   absl::Status Close() override;
-  LedgerCounters Counters() const override { return queue_->Counters(); }
-  AccessLog* access_log() override { return this; }
 
-  absl::Status RecordAccess(AccessEntry entry) override {
-    return queue_->AddAccess(std::move(entry));
-  }
   absl::StatusOr<AccessLogPage> ReadAccessLog(
       const AccessLogQuery& query) override;
   absl::StatusOr<int64_t> PruneExpired() override
       ABSL_LOCKS_EXCLUDED(write_mu_);
-  // The pruning pass without counting (the queue counts its own passes:
-  // its writer may run one before queue_ is set).
-  absl::StatusOr<int64_t> DeleteExpired() ABSL_LOCKS_EXCLUDED(write_mu_);
+  absl::StatusOr<int64_t> DeleteExpired() override
+      ABSL_LOCKS_EXCLUDED(write_mu_);
 
  private:
   absl::Status InsertAccess(Connection& db, const AccessEntry& entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status WriteBatch(const std::vector<QueuedWrite>& batch)
+  absl::Status WriteBatch(const std::vector<QueuedWrite>& batch) override
       ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::StatusOr<RecordFeedbackResponse> InsertFeedback(
       const RecordFeedbackRequest& request, absl::Time outcome_at,
@@ -134,7 +119,6 @@ class SqliteLedger final : public AlertLedger, public AccessLog {
   absl::Status close_status_ ABSL_GUARDED_BY(close_mu_);
 
   // The batched writer (internal/write_queue.h).
-  std::unique_ptr<WriteQueue> queue_;
 };
 
 absl::Status SqliteLedger::InjectedFault() const {
