@@ -56,6 +56,19 @@ std::string Hl7ErrorLocation::ToString(char component_separator) const {
   return out;
 }
 
+std::string Hl7ErrorLocation::ToPath() const {
+  if (segment_id.empty()) return "message";
+  std::string out = segment_id;
+  if (segment_sequence > 0) absl::StrAppend(&out, "(", segment_sequence, ")");
+  if (field <= 0) return out;
+  absl::StrAppend(&out, "-", field);
+  if (repetition > 0) absl::StrAppend(&out, "(", repetition, ")");
+  if (component <= 0) return out;
+  absl::StrAppend(&out, ".", component);
+  if (subcomponent > 0) absl::StrAppend(&out, ".", subcomponent);
+  return out;
+}
+
 bool Hl7ErrorLocation::operator==(const Hl7ErrorLocation& o) const {
   return segment_id == o.segment_id && segment_sequence == o.segment_sequence &&
          field == o.field && repetition == o.repetition &&
@@ -65,10 +78,8 @@ bool Hl7ErrorLocation::operator==(const Hl7ErrorLocation& o) const {
 absl::Status MakeHl7Error(absl::StatusCode status_code, Hl7ErrorCode code,
                           const Hl7ErrorLocation& location,
                           absl::string_view text) {
-  const std::string where = location.segment_id.empty()
-                                ? std::string("message")
-                                : location.ToString('^');
-  absl::Status status(status_code, absl::StrCat("hl7v2: ", where, ": ", text));
+  absl::Status status(status_code,
+                      absl::StrCat("hl7v2: ", location.ToPath(), ": ", text));
   // code|segment|sequence|field|repetition|component|subcomponent
   status.SetPayload(
       kHl7ErrorPayloadUrl,

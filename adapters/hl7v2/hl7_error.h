@@ -4,10 +4,11 @@
 //
 // Contract:
 // - MakeHl7Error() returns a non-OK status whose message is
-//   "hl7v2: <location>: <text>" and whose payload (kHl7ErrorPayloadUrl)
-//   holds the code and location; Hl7ErrorOf() reads them back. A non-OK
-//   status without the payload reads as 207 (application internal error)
-//   with no location.
+//   "hl7v2: <location as a path, e.g. PID(1)-3>: <text>" (no HL7
+//   delimiters, so it can go into ERR-8 unescaped) and whose payload
+//   (kHl7ErrorPayloadUrl) holds the code and location; Hl7ErrorOf() reads them
+//   back. A non-OK status without the payload reads as 207 (application
+//   internal error) with no location.
 // - Texts never contain patient data: callers pass fixed wording; segment
 //   IDs in locations are validated (3 upper-case letters or digits) first.
 // - Pure functions, thread-safe.
@@ -55,6 +56,9 @@ struct Hl7ErrorLocation {
 
   // "PID^1^3" style with '^'; "" when segment_id is empty.
   std::string ToString(char component_separator = '^') const;
+  // "PID(1)-3(2).1.1" style (Er7Message::Get syntax); "message" when
+  // segment_id is empty.
+  std::string ToPath() const;
   bool operator==(const Hl7ErrorLocation& o) const;
 };
 
