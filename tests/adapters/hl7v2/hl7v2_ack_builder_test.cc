@@ -198,6 +198,19 @@ TEST(AckBuilderTest, ErrorOfAPlainStatusIsInternalError) {
   EXPECT_EQ(Hl7ErrorOf(absl::OkStatus()).code, Hl7ErrorCode::kAccepted);
 }
 
+TEST(AckBuilderTest, ControlBytesInCopiedFieldsCannotBreakTheFrame) {
+  const std::string msg =
+      std::string("MSH|^~\\&|A\x1C\x0B|B|C|D|T||ADT^A01|1|P|2.5\rPID|1\r");
+  auto in = Er7Message::Parse(msg);
+  ASSERT_THAT(in.status(), IsOk());
+  const std::string ack = BuildAck(&*in, msg, Params(AckCode::kAccept));
+  EXPECT_EQ(ack.find('\x1C'), std::string::npos);
+  EXPECT_EQ(ack.find('\x0B'), std::string::npos);
+  auto back = Er7Message::Parse(ack);
+  ASSERT_THAT(back.status(), IsOk());
+  EXPECT_EQ(back->Get("MSH-5"), "A\x1C\x0B");
+}
+
 TEST(AckBuilderTest, LocationForms) {
   const Hl7ErrorLocation loc{"PID", 1, 3, 2, 1, 4};
   EXPECT_EQ(loc.ToString(), "PID^1^3^2^1^4");
