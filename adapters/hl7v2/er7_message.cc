@@ -42,9 +42,10 @@ bool IsSegmentId(absl::string_view id) {
   return true;
 }
 
+// Printable ASCII other than letters, digits and space: a control byte
+// (0x0B, 0x1C) would break the MLLP frame of an ACK that echoes MSH-2.
 bool UsableDelimiter(char c) {
-  return !absl::ascii_isalnum(c) && c != ' ' && c != '\r' && c != '\n' &&
-         c != '\0';
+  return absl::ascii_isgraph(c) && !absl::ascii_isalnum(c);
 }
 
 // The n-th (1-based) piece of `s` split on `sep`; "" when absent. A '\0'

@@ -4,11 +4,11 @@
 // Parse() accepts: an optional leading UTF-8 BOM and blank lines; segments
 // ending in CR, LF or CRLF (blank lines skipped); MSH first, with the field
 // separator at MSH-1 and 1 to 5 encoding characters at MSH-2 (component,
-// repetition, escape, subcomponent, truncation), all distinct, none a
-// letter, digit, space, CR or LF. Segment IDs are 3 upper-case letters or
-// digits. A second MSH (batches) is rejected.
-// Errors (absl::Status from MakeHl7Error, hl7_error.h: code and ERL location
-// as payload, never message content in the text):
+// repetition, escape, subcomponent, truncation), all distinct printable
+// ASCII other than letters, digits and space. Segment IDs are 3 upper-case
+// letters or digits. A second MSH (batches) is rejected. Errors (absl::Status
+// from MakeHl7Error, hl7_error.h: code and ERL location as payload, never
+// message content in the text):
 //   InvalidArgument   100 no MSH first / bad segment ID / second MSH;
 //                     102 bad delimiters (location MSH^1^1 or MSH^1^2)
 //   ResourceExhausted 104 a limit of Er7Limits passed

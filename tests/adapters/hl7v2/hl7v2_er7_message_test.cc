@@ -156,6 +156,9 @@ TEST(Er7MessageTest, RejectsBadDelimiters) {
   EXPECT_EQ(ParseError("MSH|^~\\&#!|A\r").location.ToString(), "MSH^1^2");
   EXPECT_EQ(ParseError("MSH|^~^&|A\r").location.ToString(), "MSH^1^2");
   EXPECT_EQ(ParseError("MSH|^~ &|A\r").location.ToString(), "MSH^1^2");
+  EXPECT_EQ(ParseError("MSH|^~\\\x1C|A\r").location.ToString(), "MSH^1^2");
+  EXPECT_EQ(ParseError("MSH|^~\\\xC3|A\r").location.ToString(), "MSH^1^2");
+  EXPECT_EQ(ParseError("MSH\x0B^~\\&\x0BA\r").location.ToString(), "MSH^1^1");
   EXPECT_EQ(ParseError("MSHA^~\\&|A\r").location.ToString(), "MSH^1^1");
   EXPECT_EQ(ParseError("MSH\r^~\\&|A\r").location.ToString(), "MSH^1^1");
 }
