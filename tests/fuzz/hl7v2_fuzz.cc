@@ -27,8 +27,9 @@ using namespace needlecheck::hl7v2;  // NOLINT: a fuzz target's own file
 
 constexpr size_t kMaxFrame = 2048;
 
-std::vector<MllpEvent> Deframe(absl::string_view input, size_t step) {
-  MllpDeframer d(MllpDeframerOptions{kMaxFrame});
+std::vector<MllpEvent> Deframe(absl::string_view input, size_t step,
+                               size_t max_frame = kMaxFrame) {
+  MllpDeframer d(MllpDeframerOptions{max_frame});
   std::vector<MllpEvent> events;
   for (size_t at = 0; at < input.size(); at += step) {
     d.Feed(input.substr(at, step), &events);
@@ -84,7 +85,8 @@ void CheckAck(const Er7Message* in, absl::string_view raw) {
   if (lossless && in != nullptr && back->Get("ERR(2)-8") != text) {
     std::abort();
   }
-  const std::vector<MllpEvent> events = Deframe(MllpFrame(ack), 1 << 20);
+  const std::vector<MllpEvent> events =
+      Deframe(MllpFrame(ack), ack.size() + 1, ack.size());
   if (events.size() != 1 || events[0].kind != MllpEventKind::kMessage ||
       events[0].payload != ack) {
     std::abort();
