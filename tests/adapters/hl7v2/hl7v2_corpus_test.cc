@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +17,7 @@
 #include "adapters/hl7v2/mllp_framer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/read_file.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::hl7v2 {
@@ -36,10 +35,7 @@ std::filesystem::path CorpusDir() {
 }
 
 std::string ReadAll(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  return ::needlecheck::testing::ReadFile(path.string());
 }
 
 std::vector<std::filesystem::path> CorpusFiles() {
