@@ -93,7 +93,9 @@ std::string BuildAck(const Er7Message* incoming, absl::string_view raw_incoming,
     if (!h.processing_id.empty()) processing = esc(h.processing_id);
     if (IsSupportedHl7Version(h.version)) version = h.version;
   } else {
-    control_id = esc(RecoverControlId(raw_incoming));
+    const Er7Header recovered = RecoverHeader(raw_incoming);
+    trigger = esc(recovered.trigger_event);
+    control_id = esc(recovered.control_id);
   }
   if (sending_app.empty()) sending_app = esc(params.application);
 

@@ -14,10 +14,10 @@
 // (MSH-2 as written, truncation character included) and copies MSH-3..6
 // raw (control bytes escaped), swapped; MSH-12 is echoed when supported.
 // Without it (unparseable bytes) the ACK uses the default delimiters, empty
-// sender/receiver fields except MSH-3 = AckParams::application, and MSA-2 =
-// RecoverControlId(raw_incoming). Every text is escaped for the ACK's
-// delimiters (er7_escape.h), so the result always parses back with
-// Er7Message::Parse. Pure function, thread-safe.
+// sender/receiver fields except MSH-3 = AckParams::application, and the
+// MSH-9 trigger and MSA-2 from RecoverHeader(raw_incoming). Every text is
+// escaped for the ACK's delimiters (er7_escape.h), so the result always parses
+// back with Er7Message::Parse. Pure function, thread-safe.
 #ifndef ADAPTERS_HL7V2_ACK_BUILDER_H_
 #define ADAPTERS_HL7V2_ACK_BUILDER_H_
 

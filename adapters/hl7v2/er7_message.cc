@@ -323,26 +323,34 @@ absl::Status ValidateHeader(const Er7Message& message) {
   return absl::OkStatus();
 }
 
-std::string RecoverControlId(absl::string_view bytes) {
+Er7Header RecoverHeader(absl::string_view bytes) {
+  Er7Header h;
   if (absl::StartsWith(bytes, kUtf8Bom)) bytes.remove_prefix(kUtf8Bom.size());
   while (!bytes.empty() && (bytes.front() == '\r' || bytes.front() == '\n')) {
     bytes.remove_prefix(1);
   }
-  if (bytes.size() < 4 || bytes.substr(0, 3) != "MSH") return "";
+  if (bytes.size() < 4 || bytes.substr(0, 3) != "MSH") return h;
   const char sep = bytes[3];
-  if (!UsableDelimiter(sep)) return "";
+  if (!UsableDelimiter(sep)) return h;
   const size_t end = bytes.find_first_of(absl::string_view("\r\n"));
   const absl::string_view line = bytes.substr(0, end);
-  // parts[0] = "MSH", parts[1] = MSH-2, so MSH-10 is parts[9].
+  // parts[0] = "MSH", parts[1] = MSH-2, so MSH-n is parts[n - 1].
   const std::vector<absl::string_view> parts = absl::StrSplit(line, sep);
-  if (parts.size() < 10) return "";
   Er7Delimiters d;
   d.field = sep;
-  absl::string_view id = parts[9];
-  id = id.substr(0, id.find('^'));
-  std::string out = Er7Unescape(id, d);
-  if (out.size() > 199) return "";
-  return out;
+  auto value = [&parts, &d](int field, int component) {
+    if (parts.size() < static_cast<size_t>(field)) return std::string();
+    std::string out = Er7Unescape(Piece(parts[field - 1], '^', component), d);
+    return out.size() > 199 ? std::string() : out;
+  };
+  h.message_type = value(9, 1);
+  h.trigger_event = value(9, 2);
+  h.control_id = value(10, 1);
+  return h;
+}
+
+std::string RecoverControlId(absl::string_view bytes) {
+  return RecoverHeader(bytes).control_id;
 }
 
 }  // namespace needlecheck::hl7v2

@@ -117,9 +117,13 @@ bool IsSupportedHl7Version(absl::string_view version);
 // MSH^1^12). InvalidArgument with those codes.
 absl::Status ValidateHeader(const Er7Message& message);
 
-// Best effort on bytes Parse() rejected: MSH-10 of a first line that
-// starts with "MSH" (after a BOM or blank lines), unescaped with default
-// escape rules, at most 199 bytes; "" when nothing usable.
+// Best effort on bytes Parse() rejected, from a first line that starts
+// with "MSH" (after a BOM or blank lines), split on the byte after "MSH",
+// components on '^', unescaped with default escape rules: MSH-9.1,
+// MSH-9.2 and MSH-10 (each "" when absent or longer than 199 bytes); the
+// other members stay empty.
+Er7Header RecoverHeader(absl::string_view bytes);
+// RecoverHeader(bytes).control_id.
 std::string RecoverControlId(absl::string_view bytes);
 
 }  // namespace needlecheck::hl7v2

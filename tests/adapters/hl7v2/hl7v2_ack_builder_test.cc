@@ -164,13 +164,14 @@ TEST(AckBuilderTest, UnparseableBytesStillGetAWellFormedReject) {
   const auto segs = Segments(ack);
   ASSERT_EQ(segs.size(), 3u);
   EXPECT_EQ(segs[0],
-            "MSH|^~\\&|NEEDLECHECK||||20261201080000+0000||ACK^^ACK|NC-1|P|"
+            "MSH|^~\\&|NEEDLECHECK||||20261201080000+0000||ACK^A01^ACK|NC-1|P|"
             "2.5.1");
   EXPECT_EQ(segs[1], "MSA|AR|CTRL7|unparseable message");
   EXPECT_THAT(segs[2], HasSubstr("ERR||MSH^1^2|102^Data type error^HL70357|E"));
   auto back = Er7Message::Parse(ack);
   ASSERT_THAT(back.status(), IsOk());
   EXPECT_EQ(back->header().control_id, "NC-1");
+  EXPECT_THAT(ValidateHeader(*back), IsOk());
   // Nothing recoverable: MSA-2 empty, still well-formed.
   const std::string junk = "\x01\x02 not hl7 | at all";
   const std::string ack2 = BuildAck(nullptr, junk, p);

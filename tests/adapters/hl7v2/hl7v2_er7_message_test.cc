@@ -221,6 +221,16 @@ TEST(Er7MessageTest, ValidateHeaderCodes) {
   }
 }
 
+TEST(Er7MessageTest, RecoverHeader) {
+  const Er7Header h =
+      RecoverHeader("MSH|^~\\\\&|A|B|C|D|T||SIU^S12^SIU_S12|C1|P|2.6\rPID|1\r");
+  EXPECT_EQ(h.message_type, "SIU");
+  EXPECT_EQ(h.trigger_event, "S12");
+  EXPECT_EQ(h.control_id, "C1");
+  EXPECT_EQ(h.version, "");
+  EXPECT_EQ(RecoverHeader("MSH|^~\\&|A").trigger_event, "");
+}
+
 TEST(Er7MessageTest, RecoverControlId) {
   EXPECT_EQ(RecoverControlId("MSH|^~\\\\&|A|B|C|D|T||ADT^A01|CTRL9|P|2.6\r"),
             "CTRL9");
