@@ -9,9 +9,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/text/context.h"
 #include "google/protobuf/descriptor.h"
 #include "re2/re2.h"
-#include "service/text/context.h"
 
 namespace needlecheck::kb {
 namespace {

@@ -15,7 +15,7 @@
 // - Compiled lookups: every (system, code) maps to the value sets and
 //   anesthetic agents that list it; all text terms live in one TermMatcher,
 //   and every text mention is read in its context by one ContextClassifier
-//   (service/text/context.h): negated, other-experiencer and hypothetical
+//   (common/text/context.h): negated, other-experiencer and hypothetical
 //   mentions are left out of a ConceptMatch; probable negation ("unlikely"),
 //   historical and resolved mentions stay in, with their context, for the
 //   engine to weigh.
@@ -34,10 +34,10 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/text/context.h"
+#include "common/text/term_matcher.h"
 #include "needlecheck/v1/knowledge_base.pb.h"
 #include "needlecheck/v1/record.pb.h"
-#include "service/text/context.h"
-#include "service/text/term_matcher.h"
 
 namespace needlecheck::kb {
 

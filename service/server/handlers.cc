@@ -68,9 +68,13 @@ grpc::Status HandleScreen(ScreeningBackend& backend, const CallState& call,
 
 grpc::Status HandleGetKnowledgeBase(
     ScreeningBackend& backend, const CallState& call, absl::Time now,
+    const needlecheck::v1::GetKnowledgeBaseRequest& request,
     needlecheck::v1::KnowledgeBase* knowledge_base) {
   absl::Status status = CheckCall(call, now);
   if (status.ok()) status = backend.GetKnowledgeBase(knowledge_base);
+  if (status.ok() && !request.include_definition()) {
+    knowledge_base->clear_definition();
+  }
   if (!status.ok()) {
     LogWarning("get_knowledge_base_failed",
                {{"code", absl::StatusCodeToString(status.code())}});

@@ -51,8 +51,10 @@ grpc::Status HandleScreen(ScreeningBackend& backend, const CallState& call,
                           const needlecheck::v1::ScreenRequest& request,
                           needlecheck::v1::ScreenResponse* response);
 
+// The summary, with the definition only when `request` asks for it.
 grpc::Status HandleGetKnowledgeBase(
     ScreeningBackend& backend, const CallState& call, absl::Time now,
+    const needlecheck::v1::GetKnowledgeBaseRequest& request,
     needlecheck::v1::KnowledgeBase* knowledge_base);
 
 grpc::Status HandleRecordFeedback(

@@ -139,6 +139,7 @@ class EngineBackend : public ScreeningBackend {
     }
     *knowledge_base = snapshot.kb->Summary();
     knowledge_base->set_loaded_at(FormatRfc3339Utc(snapshot.loaded_at));
+    *knowledge_base->mutable_definition() = snapshot.kb->definition();
     return absl::OkStatus();
   }
 

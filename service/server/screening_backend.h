@@ -29,7 +29,9 @@
 //   are followed by the request's end-of-record marker (audit.proto).
 //   Audits are not recorded in the alert ledger (no alert ids).
 // - GetKnowledgeBase(): the served knowledge base's summary with its load
-//   time (RFC 3339, UTC). UNAVAILABLE when none is loaded.
+//   time (RFC 3339, UTC) and its whole definition (the handler drops the
+//   definition unless the caller asked for it). UNAVAILABLE when none is
+//   loaded.
 // - Thread-safe: called concurrently from gRPC's threads.
 #ifndef SERVICE_SERVER_SCREENING_BACKEND_H_
 #define SERVICE_SERVER_SCREENING_BACKEND_H_

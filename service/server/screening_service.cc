@@ -187,10 +187,10 @@ grpc::ServerUnaryReactor* ScreeningServiceImpl::GetKnowledgeBase(
   return ServeUnary<needlecheck::v1::GetKnowledgeBaseRequest,
                     needlecheck::v1::KnowledgeBase>(
       context, "GetKnowledgeBase", *request, response,
-      [this, context](const needlecheck::v1::GetKnowledgeBaseRequest& /*r*/,
+      [this, context](const needlecheck::v1::GetKnowledgeBaseRequest& r,
                       needlecheck::v1::KnowledgeBase* out) {
         return HandleGetKnowledgeBase(*backend_, GetCallState(*context),
-                                      absl::Now(), out);
+                                      absl::Now(), r, out);
       },
       [](const auto&, const auto&, const absl::Status&) {
         return NotRecorded();

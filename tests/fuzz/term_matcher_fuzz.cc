@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "service/text/context.h"
-#include "service/text/term_matcher.h"
+#include "common/text/context.h"
+#include "common/text/term_matcher.h"
 
 namespace {
 

@@ -15,7 +15,7 @@
 //      "experiencer": "patient"|"other"}
 //   for the first occurrence of TERM in SENTENCE (any phrase; matched
 //   case-insensitively as a token sequence, whitespace normalized; see
-//   service/text/context.h FindPhrase). When TERM is not found, "found" is
+//   common/text/context.h FindPhrase). When TERM is not found, "found" is
 //   false and the other fields are the defaults (affirmed, recent,
 //   patient).
 // - A bad line does not stop the run: its output line is
@@ -40,7 +40,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "service/text/context.h"
+#include "common/text/context.h"
 
 namespace needlecheck::cli {
 

@@ -5,10 +5,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/text/context.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/kb/knowledge_base.h"
-#include "service/text/context.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::kb {

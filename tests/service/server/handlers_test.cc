@@ -30,6 +30,7 @@ class FakeBackend : public ScreeningBackend {
     ++kb_calls;
     if (!status.ok()) return status;
     kb->set_version("fake");
+    kb->mutable_definition()->set_version("fake");
     return absl::OkStatus();
   }
   absl::Status status;
@@ -99,15 +100,27 @@ TEST(HandleScreenTest, BackendErrorsKeepTheirDetails) {
 TEST(HandleGetKnowledgeBaseTest, DelegatesToTheBackend) {
   FakeBackend backend;
   KnowledgeBase kb;
-  EXPECT_TRUE(HandleGetKnowledgeBase(backend, CallState(), kNow, &kb).ok());
+  EXPECT_TRUE(HandleGetKnowledgeBase(backend, CallState(), kNow, {}, &kb).ok());
   EXPECT_EQ(kb.version(), "fake");
+}
+
+TEST(HandleGetKnowledgeBaseTest, DefinitionOnlyWhenAskedFor) {
+  FakeBackend backend;
+  KnowledgeBase kb;
+  ASSERT_TRUE(HandleGetKnowledgeBase(backend, CallState(), kNow, {}, &kb).ok());
+  EXPECT_FALSE(kb.has_definition());
+  needlecheck::v1::GetKnowledgeBaseRequest request;
+  request.set_include_definition(true);
+  ASSERT_TRUE(
+      HandleGetKnowledgeBase(backend, CallState(), kNow, request, &kb).ok());
+  EXPECT_EQ(kb.definition().version(), "fake");
 }
 
 TEST(HandleGetKnowledgeBaseTest, ExpiredDeadlineDoesNoWork) {
   FakeBackend backend;
   KnowledgeBase kb;
   const grpc::Status status = HandleGetKnowledgeBase(
-      backend, CallState{kNow - absl::Milliseconds(1), false}, kNow, &kb);
+      backend, CallState{kNow - absl::Milliseconds(1), false}, kNow, {}, &kb);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_EQ(backend.kb_calls, 0);
 }
@@ -117,7 +130,7 @@ TEST(HandleGetKnowledgeBaseTest, UnavailableIsPassedOn) {
   backend.status = absl::UnavailableError("no knowledge base is loaded");
   KnowledgeBase kb;
   EXPECT_EQ(
-      HandleGetKnowledgeBase(backend, CallState(), kNow, &kb).error_code(),
+      HandleGetKnowledgeBase(backend, CallState(), kNow, {}, &kb).error_code(),
       grpc::StatusCode::UNAVAILABLE);
 }
 

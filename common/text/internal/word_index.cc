@@ -1,4 +1,4 @@
-#include "service/text/internal/word_index.h"
+#include "common/text/internal/word_index.h"
 
 #include <algorithm>
 #include <cstddef>

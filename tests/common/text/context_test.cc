@@ -1,4 +1,4 @@
-#include "service/text/context.h"
+#include "common/text/context.h"
 
 #include <memory>
 #include <string>

@@ -35,7 +35,7 @@
 // - A case-sensitive term is matched on its folded words like any other
 //   term; the case of its capitalized words is checked on the hit, against
 //   the text's bytes.
-#include "service/text/term_matcher.h"
+#include "common/text/term_matcher.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -53,8 +53,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "service/text/internal/small_vector.h"
-#include "service/text/internal/word_index.h"
+#include "common/text/internal/small_vector.h"
+#include "common/text/internal/word_index.h"
 
 namespace needlecheck::text {
 namespace {

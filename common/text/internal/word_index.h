@@ -2,7 +2,7 @@
 // hashing (including the hashes of every one-deletion variant of a word in
 // O(length)), a one-edit (OSA) comparison, a small hash index with a
 // Bloom-filter front, and AnchorFilter, a cheap sound pre-check for "within
-// one edit of some indexed word". Callers outside service/text must not use
+// one edit of some indexed word". Callers outside common/text must not use
 // this header.
 //
 // Words are compared ASCII case-insensitively; bytes >= 0x80 are kept as is,
@@ -11,8 +11,8 @@
 //
 // Thread safety: WordHashIndex is immutable after Finalize(); its const
 // methods may be called from any number of threads.
-#ifndef SERVICE_TEXT_INTERNAL_WORD_INDEX_H_
-#define SERVICE_TEXT_INTERNAL_WORD_INDEX_H_
+#ifndef COMMON_TEXT_INTERNAL_WORD_INDEX_H_
+#define COMMON_TEXT_INTERNAL_WORD_INDEX_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -245,4 +245,4 @@ class WordHashIndex {
 
 }  // namespace needlecheck::text::internal
 
-#endif  // SERVICE_TEXT_INTERNAL_WORD_INDEX_H_
+#endif  // COMMON_TEXT_INTERNAL_WORD_INDEX_H_

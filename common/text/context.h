@@ -46,8 +46,8 @@
 //   over historical; any other-experiencer trigger in scope makes it "other".
 //   Uncertainty words ("possible", "suspected", "?") are not triggers: such
 //   a mention is affirmed.
-#ifndef SERVICE_TEXT_CONTEXT_H_
-#define SERVICE_TEXT_CONTEXT_H_
+#ifndef COMMON_TEXT_CONTEXT_H_
+#define COMMON_TEXT_CONTEXT_H_
 
 #include <cstddef>
 #include <memory>
@@ -170,4 +170,4 @@ std::string NormalizedPhrase(absl::string_view phrase);
 
 }  // namespace needlecheck::text
 
-#endif  // SERVICE_TEXT_CONTEXT_H_
+#endif  // COMMON_TEXT_CONTEXT_H_

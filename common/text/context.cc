@@ -10,7 +10,7 @@
 // sentence end, no terminator for the trigger's category, and no comma
 // separating the mention's own reaction statement; and the mention must be
 // within max_scope_words when the trigger sets it.
-#include "service/text/context.h"
+#include "common/text/context.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "service/text/internal/word_index.h"
+#include "common/text/internal/word_index.h"
 
 namespace needlecheck::text {
 namespace {

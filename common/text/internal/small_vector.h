@@ -2,9 +2,9 @@
 // inside the object, for per-call scratch in TermMatcher::FindAll. Unlike
 // absl::InlinedVector it keeps a plain data pointer, so element access has
 // no "inlined or allocated?" branch. Not copyable or movable (the pointer
-// may point into the object). Internal to service/text.
-#ifndef SERVICE_TEXT_INTERNAL_SMALL_VECTOR_H_
-#define SERVICE_TEXT_INTERNAL_SMALL_VECTOR_H_
+// may point into the object). Internal to common/text.
+#ifndef COMMON_TEXT_INTERNAL_SMALL_VECTOR_H_
+#define COMMON_TEXT_INTERNAL_SMALL_VECTOR_H_
 
 #include <cstddef>
 #include <cstring>
@@ -68,4 +68,4 @@ class SmallVector {
 
 }  // namespace needlecheck::text::internal
 
-#endif  // SERVICE_TEXT_INTERNAL_SMALL_VECTOR_H_
+#endif  // COMMON_TEXT_INTERNAL_SMALL_VECTOR_H_

@@ -49,8 +49,8 @@
 // - Hits carry byte offsets into the text, so `text.substr(begin, end -
 //   begin)` is the exact span that matched (from the first byte of its first
 //   word to the last byte of its last word).
-#ifndef SERVICE_TEXT_TERM_MATCHER_H_
-#define SERVICE_TEXT_TERM_MATCHER_H_
+#ifndef COMMON_TEXT_TERM_MATCHER_H_
+#define COMMON_TEXT_TERM_MATCHER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -109,4 +109,4 @@ class TermMatcher {
 
 }  // namespace needlecheck::text
 
-#endif  // SERVICE_TEXT_TERM_MATCHER_H_
+#endif  // COMMON_TEXT_TERM_MATCHER_H_

@@ -1,4 +1,4 @@
-#include "service/text/term_matcher.h"
+#include "common/text/term_matcher.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -12,9 +12,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/text/internal/word_index.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/text/internal/word_index.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::text {
