@@ -1,7 +1,5 @@
 #include "adapters/cds_hooks/cards.h"
 
-#include <openssl/rand.h>
-
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -189,11 +187,17 @@ std::string EarliestDate(const Alert& alert) {
   return "";
 }
 
-Json Card(const Alert& alert, const needlecheck::v1::ScreenResponse& response,
-          const CardOptions& options) {
+absl::StatusOr<Json> Card(const Alert& alert,
+                          const needlecheck::v1::ScreenResponse& response,
+                          const CardOptions& options) {
   Json card = Json::object();
-  card["uuid"] =
-      alert.alert_id().empty() ? options.new_uuid() : alert.alert_id();
+  if (alert.alert_id().empty()) {
+    absl::StatusOr<std::string> uuid = options.new_uuid();
+    if (!uuid.ok()) return uuid.status();
+    card["uuid"] = *std::move(uuid);
+  } else {
+    card["uuid"] = alert.alert_id();
+  }
   const bool interval = alert.rule_id() == kIntervalRuleId;
   const std::string earliest = EarliestDate(alert);
   needlecheck::v1::Severity severity = alert.severity();
@@ -245,7 +249,9 @@ Json Card(const Alert& alert, const needlecheck::v1::ScreenResponse& response,
       Json suggestion = Json::object();
       suggestion["label"] =
           absl::StrCat("Move the session to ", earliest, " (earliest allowed)");
-      suggestion["uuid"] = options.new_uuid();
+      absl::StatusOr<std::string> uuid = options.new_uuid();
+      if (!uuid.ok()) return uuid.status();
+      suggestion["uuid"] = *std::move(uuid);
       suggestion["isRecommended"] = true;
       suggestion["actions"] = std::move(actions);
       card["suggestions"] = Json::array({std::move(suggestion)});
@@ -308,27 +314,15 @@ std::string ResolveUrl(absl::string_view base, absl::string_view relative) {
   return absl::StrCat(base, "/", relative);
 }
 
-std::string NewRandomUuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1) {
-    // RAND_bytes fails only when the system has no entropy source at all.
-    for (unsigned char& c : b) c = 0;
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  return absl::StrFormat(
-      "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-      b[12], b[13], b[14], b[15]);
-}
-
 absl::StatusOr<std::string> RenderCards(
     const needlecheck::v1::ScreenResponse& response,
     const CardOptions& options) {
   try {
     Json cards = Json::array();
     for (const Alert& alert : response.alerts()) {
-      cards.push_back(Card(alert, response, options));
+      absl::StatusOr<Json> card = Card(alert, response, options);
+      if (!card.ok()) return card.status();
+      cards.push_back(*std::move(card));
     }
     Json body = Json::object();
     body["cards"] = std::move(cards);

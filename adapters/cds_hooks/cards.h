@@ -64,8 +64,9 @@ struct CardOptions {
   std::vector<PlannedResource> planned_resources;
   // patient-view: report the interval rule as readiness information.
   bool readiness = false;
-  // Returns a new random UUID (lower case, 36 characters).
-  std::function<std::string()> new_uuid;
+  // Returns a new random UUID (lower case, 36 characters), or an error that
+  // RenderCards returns as it is (ids::NewUuidV4 in the service).
+  std::function<absl::StatusOr<std::string>()> new_uuid;
 };
 
 // The response body.
@@ -80,9 +81,6 @@ std::string ShortenSummary(absl::string_view summary);
 // an absolute citation_url is returned as is; empty when it cannot be made
 // absolute.
 std::string ResolveUrl(absl::string_view base, absl::string_view relative);
-
-// A random (version 4) UUID from OpenSSL's RAND_bytes.
-std::string NewRandomUuid();
 
 }  // namespace needlecheck::cds_hooks
 

@@ -24,6 +24,7 @@
 #include "adapters/cds_hooks/log_digest.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/planned_session.h"
+#include "common/ids/uuid.h"
 #include "common/trace/traceparent.h"
 #include "nlohmann/json.hpp"
 
@@ -545,7 +546,7 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   card_options.docs_base_url = options_.docs_base_url;
   card_options.planned_resources = std::move(planned_resources);
   card_options.readiness = readiness;
-  card_options.new_uuid = NewRandomUuid;
+  card_options.new_uuid = ids::NewUuidV4;
   absl::StatusOr<std::string> body = RenderCards(*screened, card_options);
   const int64_t render_ns = NanosSince(phase);
   timings_.render_ns.fetch_add(render_ns, std::memory_order_relaxed);

@@ -78,7 +78,7 @@ namespace needlecheck::ledger {
 
 // One alert as the ledger keeps it.
 struct IssuedAlert {
-  std::string alert_id;  // Alert.alert_id (NewAlertId())
+  std::string alert_id;  // Alert.alert_id (ids::NewUuidV4())
   std::string rule_id;
   needlecheck::v1::Severity severity = needlecheck::v1::SEVERITY_UNSPECIFIED;
 };
@@ -138,10 +138,6 @@ class AlertLedger {
   // forgetting to forward it.
   virtual AccessLog* access_log() = 0;
 };
-
-// A new alert id: a UUID version 4 (lower-case, 36 characters) from
-// OpenSSL's CSPRNG (RAND_bytes). UNAVAILABLE when the CSPRNG fails.
-absl::StatusOr<std::string> NewAlertId();
 
 }  // namespace needlecheck::ledger
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/ids/uuid.h"
 #include "service/ledger/internal/pg_conn.h"
 #include "service/ledger/internal/pg_pool.h"
 #include "service/ledger/internal/pg_schema.h"
@@ -363,7 +364,7 @@ absl::StatusOr<RecordFeedbackResponse> PostgresLedger::RecordFeedback(
     if (*pending) {
       if (absl::Status s = Flush(); !s.ok()) return Result(s);
     }
-    absl::StatusOr<std::string> feedback_id = NewAlertId();
+    absl::StatusOr<std::string> feedback_id = ids::NewUuidV4();
     if (!feedback_id.ok()) return Result(feedback_id.status());
     Result result = InsertFeedback(request, *outcome_at, *feedback_id);
     // Another replica may still be committing this alert: look again
@@ -709,7 +710,7 @@ absl::StatusOr<std::unique_ptr<AlertLedger>> OpenPostgresLedger(
   report->schema_version_before = migrated->before;
   report->schema_version = migrated->after;
   report->migrated = migrated->after != migrated->before;
-  absl::StatusOr<std::string> instance = NewAlertId();
+  absl::StatusOr<std::string> instance = ids::NewUuidV4();
   if (!instance.ok()) return instance.status();
   return std::unique_ptr<AlertLedger>(std::make_unique<PostgresLedger>(
       options, connect, std::move(db), *instance));

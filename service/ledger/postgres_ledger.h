@@ -30,7 +30,7 @@
 //   replica's queue first.
 //
 // Several replicas
-// - Alert ids are UUIDs (NewAlertId()), so any replica accepts feedback for
+// - Alert ids are UUIDs (ids::NewUuidV4()), so any replica accepts feedback for
 //   any alert. An alert issued by another replica may still be in that
 //   replica's write queue: feedback for an alert id not (yet) in the
 //   database is not refused at once; it is re-checked until

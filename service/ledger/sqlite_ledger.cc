@@ -23,6 +23,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/ids/uuid.h"
 #include "service/ledger/internal/queued_ledger.h"
 #include "service/ledger/internal/sqlite_db.h"
 #include "service/ledger/internal/sqlite_schema.h"
@@ -324,7 +325,7 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::RecordFeedback(
         return absl::StatusOr<RecordFeedbackResponse>(s);
       }
     }
-    absl::StatusOr<std::string> feedback_id = NewAlertId();
+    absl::StatusOr<std::string> feedback_id = ids::NewUuidV4();
     if (!feedback_id.ok()) {
       return absl::StatusOr<RecordFeedbackResponse>(feedback_id.status());
     }

@@ -5,9 +5,9 @@
 #include <utility>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/ids/uuid.h"
 #include "service/common/fhir_date.h"
 #include "service/engine/audit.h"
 #include "service/engine/engine.h"
@@ -69,8 +69,13 @@ class EngineBackend : public ScreeningBackend {
           {{"session.date", std::string(as_of.status().message())}});
     }
 
-    response->set_request_id(
-        request.request_id().empty() ? NewRequestId() : request.request_id());
+    if (request.request_id().empty()) {
+      absl::StatusOr<std::string> id = ids::NewUuidV4();
+      if (!id.ok()) return id.status();
+      response->set_request_id(*std::move(id));
+    } else {
+      response->set_request_id(request.request_id());
+    }
     std::vector<needlecheck::v1::Alert> alerts =
         engine::EvaluateAsOf(kb, request.record(), request.session(), *as_of);
     response->mutable_alerts()->Reserve(static_cast<int>(alerts.size()));
@@ -113,8 +118,12 @@ class EngineBackend : public ScreeningBackend {
     if (!violations.empty()) {
       return BadRequestError("invalid audit request", violations);
     }
-    const std::string request_id =
-        request.request_id().empty() ? NewRequestId() : request.request_id();
+    std::string request_id = request.request_id();
+    if (request_id.empty()) {
+      absl::StatusOr<std::string> id = ids::NewUuidV4();
+      if (!id.ok()) return id.status();
+      request_id = *std::move(id);
+    }
     *findings = engine::AuditRecord(kb, request.record());
     for (needlecheck::v1::AuditFinding& finding : *findings) {
       finding.set_request_id(request_id);
@@ -155,7 +164,7 @@ class EngineBackend : public ScreeningBackend {
     record.alerts.reserve(static_cast<size_t>(response->alerts_size()));
     absl::Status status;
     for (needlecheck::v1::Alert& alert : *response->mutable_alerts()) {
-      absl::StatusOr<std::string> id = ledger::NewAlertId();
+      absl::StatusOr<std::string> id = ids::NewUuidV4();
       if (!id.ok()) {
         status = id.status();
         break;
@@ -201,18 +210,6 @@ std::unique_ptr<ScreeningBackend> CreateEngineBackend(
     const KnowledgeBaseStore* store, ledger::AlertLedger* ledger,
     std::function<absl::Time()> clock) {
   return std::make_unique<EngineBackend>(store, ledger, std::move(clock));
-}
-
-std::string NewRequestId() {
-  thread_local absl::BitGen gen;
-  const uint64_t hi = absl::Uniform<uint64_t>(gen);
-  const uint64_t lo = absl::Uniform<uint64_t>(gen);
-  // Version 4 (random), variant 10xx.
-  const uint64_t hi_v4 = (hi & ~uint64_t{0xf000}) | uint64_t{0x4000};
-  const uint64_t lo_var = (lo & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi_v4 >> 32,
-                         (hi_v4 >> 16) & 0xffff, hi_v4 & 0xffff, lo_var >> 48,
-                         lo_var & uint64_t{0xffffffffffff});
 }
 
 std::string FormatRfc3339Utc(absl::Time t) {

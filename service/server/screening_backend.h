@@ -71,9 +71,6 @@ std::unique_ptr<ScreeningBackend> CreateEngineBackend(
     const KnowledgeBaseStore* store, ledger::AlertLedger* ledger = nullptr,
     std::function<absl::Time()> clock = nullptr);
 
-// A random request id (UUID version 4 text form).
-std::string NewRequestId();
-
 // "2026-11-23T10:00:00Z" (seconds precision, UTC).
 std::string FormatRfc3339Utc(absl::Time t);
 

@@ -17,6 +17,7 @@ namespace {
 
 using ::needlecheck::cds_hooks::testing::ValidateCdsResponse;
 using ::needlecheck::testing::IsOk;
+using ::needlecheck::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -35,7 +36,7 @@ CardOptions Options() {
       {"MN-FREQ-INTERVAL", "docs/rules.md#mn-freq-interval"}};
   options.docs_base_url = "https://docs.example.org/nc/";
   int n = 0;
-  options.new_uuid = [n]() mutable {
+  options.new_uuid = [n]() mutable -> absl::StatusOr<std::string> {
     return "00000000-0000-4000-8000-00000000000" + std::to_string(n++ % 10);
   };
   return options;
@@ -97,6 +98,17 @@ TEST(CardsTest, OneCardPerAlertWithIndicatorTopicAndSource) {
   EXPECT_FALSE(json["cards"][1]["source"].contains("url"));
   // Generated uuids for alerts without an alert_id.
   EXPECT_EQ(json["cards"][1]["uuid"].get<std::string>().size(), 36u);
+}
+
+TEST(CardsTest, AFailingUuidSourceFailsTheRenderingInsteadOfARepeatedId) {
+  needlecheck::v1::ScreenResponse response = Response(kThree);
+  for (auto& alert : *response.mutable_alerts()) alert.clear_alert_id();
+  CardOptions options = Options();
+  options.new_uuid = []() -> absl::StatusOr<std::string> {
+    return absl::UnavailableError("the CSPRNG (RAND_bytes) failed");
+  };
+  EXPECT_THAT(RenderCards(response, options),
+              StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(CardsTest, OverrideReasonsOnlyOnCriticalCards) {
@@ -227,13 +239,6 @@ TEST(CardsTest, ResolveUrl) {
   EXPECT_EQ(ResolveUrl("", "docs/rules.md"), "");
   EXPECT_EQ(ResolveUrl("ftp://h", "docs/rules.md"), "");
   EXPECT_EQ(ResolveUrl("", "https://x/y"), "https://x/y");
-}
-
-TEST(CardsTest, RandomUuidsAreVersion4) {
-  const std::string a = NewRandomUuid();
-  EXPECT_EQ(a.size(), 36u);
-  EXPECT_EQ(a[14], '4');
-  EXPECT_NE(a, NewRandomUuid());
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/ids/uuid.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_cluster.h"
@@ -73,7 +74,7 @@ class PostgresLedgerTest : public ::testing::Test {
 };
 
 ScreeningRecord OneAlert(const std::string& rule, std::string* id) {
-  absl::StatusOr<std::string> alert_id = NewAlertId();
+  absl::StatusOr<std::string> alert_id = ids::NewUuidV4();
   EXPECT_THAT(alert_id, IsOk());
   *id = alert_id.ok() ? *alert_id : "";
   ScreeningRecord s;
@@ -130,7 +131,7 @@ TEST_F(PostgresLedgerTest, FeedbackThroughAnotherReplicaAndFleetStats) {
               IsOk());
 
   // Never issued: NOT_FOUND, but only after the grace.
-  absl::StatusOr<std::string> unknown = NewAlertId();
+  absl::StatusOr<std::string> unknown = ids::NewUuidV4();
   ASSERT_THAT(unknown, IsOk());
   const absl::Time start = absl::Now();
   EXPECT_THAT(b->RecordFeedback(Feedback(

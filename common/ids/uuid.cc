@@ -1,14 +1,15 @@
+#include "common/ids/uuid.h"
+
 #include <openssl/rand.h>
 
 #include <cstdint>
-#include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_format.h"
-#include "service/ledger/alert_ledger.h"
 
-namespace needlecheck::ledger {
+namespace needlecheck::ids {
 
-absl::StatusOr<std::string> NewAlertId() {
+absl::StatusOr<std::string> NewUuidV4() {
   uint8_t b[16];
   if (RAND_bytes(b, sizeof(b)) != 1) {
     return absl::UnavailableError("the CSPRNG (RAND_bytes) failed");
@@ -21,4 +22,4 @@ absl::StatusOr<std::string> NewAlertId() {
       b[12], b[13], b[14], b[15]);
 }
 
-}  // namespace needlecheck::ledger
+}  // namespace needlecheck::ids
