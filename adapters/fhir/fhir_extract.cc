@@ -17,7 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "adapters/fhir/internal/collector.h"
 #include "adapters/fhir/internal/fhir_date.h"
-#include "adapters/fhir/internal/status_macros.h"
+#include "common/status/status_macros.h"
 #include "simdjson.h"
 
 namespace needlecheck::fhir {
@@ -203,7 +203,7 @@ class FhirRecordBuilder::Impl {
 
   absl::Status Add(absl::string_view json, internal::DocumentShape shape) {
     Collected one;
-    FHIR_RETURN_IF_ERROR(internal::CollectDocument(
+    RETURN_IF_ERROR(internal::CollectDocument(
         json, shape,
         LimitsOf(options_, static_cast<size_t>(all_.stats.resources)), &parser_,
         &one));
@@ -259,14 +259,14 @@ absl::StatusOr<FhirExtract> FhirRecordBuilder::Finish() {
 absl::StatusOr<FhirExtract> ExtractFromJson(absl::string_view json,
                                             const ExtractOptions& options) {
   FhirRecordBuilder builder(options);
-  FHIR_RETURN_IF_ERROR(builder.AddJson(json));
+  RETURN_IF_ERROR(builder.AddJson(json));
   return builder.Finish();
 }
 
 absl::StatusOr<FhirExtract> ExtractFromNdjsonLine(
     absl::string_view line, const ExtractOptions& options) {
   FhirRecordBuilder builder(options);
-  FHIR_RETURN_IF_ERROR(builder.AddNdjsonLine(line));
+  RETURN_IF_ERROR(builder.AddNdjsonLine(line));
   return builder.Finish();
 }
 

@@ -12,7 +12,7 @@
 #include "adapters/fhir/internal/collector.h"
 #include "adapters/fhir/internal/fhir_date.h"
 #include "adapters/fhir/internal/json_reader.h"
-#include "adapters/fhir/internal/status_macros.h"
+#include "common/status/status_macros.h"
 #include "simdjson.h"
 
 namespace needlecheck::fhir {
@@ -54,7 +54,7 @@ absl::StatusOr<PlannedSessionExtract> FromContext(
   Collected c;
   for (const char* key : {"draftOrders", "appointments"}) {
     if (std::optional<JsonElement> e = internal::Member(context, key)) {
-      FHIR_RETURN_IF_ERROR(internal::CollectResources(
+      RETURN_IF_ERROR(internal::CollectResources(
           *e, absl::StrCat("$.", key), /*allow_array=*/true, limits, &c));
     }
   }
@@ -200,8 +200,7 @@ absl::StatusOr<PlannedSessionExtract> PlannedSessionFromHookContext(
   const internal::Limits limits = LimitsOf(options);
   simdjson::dom::parser parser;
   JsonElement root;
-  FHIR_RETURN_IF_ERROR(
-      internal::ParseJson(context_json, limits, &parser, &root));
+  RETURN_IF_ERROR(internal::ParseJson(context_json, limits, &parser, &root));
   JsonObject context;
   if (root.get_object().get(context) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -215,8 +214,7 @@ absl::StatusOr<PlannedSessionExtract> PlannedSessionFromHookRequest(
   const internal::Limits limits = LimitsOf(options);
   simdjson::dom::parser parser;
   JsonElement root;
-  FHIR_RETURN_IF_ERROR(
-      internal::ParseJson(request_json, limits, &parser, &root));
+  RETURN_IF_ERROR(internal::ParseJson(request_json, limits, &parser, &root));
   JsonObject request;
   if (root.get_object().get(request) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError(

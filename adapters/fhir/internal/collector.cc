@@ -13,8 +13,8 @@
 #include "absl/strings/str_format.h"
 #include "adapters/fhir/internal/fhir_date.h"
 #include "adapters/fhir/internal/json_reader.h"
-#include "adapters/fhir/internal/status_macros.h"
 #include "adapters/fhir/vocabulary.h"
+#include "common/status/status_macros.h"
 
 namespace needlecheck::fhir::internal {
 namespace {
@@ -82,29 +82,29 @@ absl::Status ReadNeedleDepth(const ResourceContext& ctx, const JsonObject& res,
                              double* depth_mm) {
   *depth_mm = 0;
   bool found = false;
-  FHIR_RETURN_IF_ERROR(ctx.ForEachObject(
+  RETURN_IF_ERROR(ctx.ForEachObject(
       res, "$", "extension",
       [&](const JsonObject& ext, const std::string& path) -> absl::Status {
         std::string url;
-        FHIR_RETURN_IF_ERROR(ctx.String(ext, path, "url", &url));
+        RETURN_IF_ERROR(ctx.String(ext, path, "url", &url));
         if (url != kNeedleDepthExtensionUrl || found) return absl::OkStatus();
         std::optional<JsonObject> q;
-        FHIR_RETURN_IF_ERROR(ctx.Object(ext, path, "valueQuantity", &q));
+        RETURN_IF_ERROR(ctx.Object(ext, path, "valueQuantity", &q));
         if (!q) {
           return ctx.Error(path,
                            "the needle-depth extension needs a valueQuantity");
         }
         const std::string qpath = absl::StrCat(path, ".valueQuantity");
         std::optional<double> value;
-        FHIR_RETURN_IF_ERROR(ctx.Number(*q, qpath, "value", &value));
+        RETURN_IF_ERROR(ctx.Number(*q, qpath, "value", &value));
         if (!value) return ctx.Error(qpath, "the needle depth has no value");
         if (!std::isfinite(*value) || *value <= 0) {
           return ctx.Error(absl::StrCat(qpath, ".value"),
                            "the needle depth must be greater than 0");
         }
         std::string code, unit;
-        FHIR_RETURN_IF_ERROR(ctx.String(*q, qpath, "code", &code));
-        FHIR_RETURN_IF_ERROR(ctx.String(*q, qpath, "unit", &unit));
+        RETURN_IF_ERROR(ctx.String(*q, qpath, "code", &code));
+        RETURN_IF_ERROR(ctx.String(*q, qpath, "unit", &unit));
         const bool use_code = !code.empty();
         std::optional<double> per = MillimetresPerUnit(use_code ? code : unit);
         if (!per) {
@@ -175,7 +175,7 @@ class ResourceMapper {
     Collected::PatientEntry p;
     p.id = std::string(id);
     p.full_url = std::string(full_url);
-    FHIR_RETURN_IF_ERROR(ctx_.Date(res_, "$", "birthDate", &p.birth_date));
+    RETURN_IF_ERROR(ctx_.Date(res_, "$", "birthDate", &p.birth_date));
     out_->patients.push_back(std::move(p));
     return absl::OkStatus();
   }
@@ -184,28 +184,26 @@ class ResourceMapper {
     Collected::Item<v1::Condition> item;
     v1::Condition& c = item.value;
     c.set_id(std::string(id));
-    FHIR_RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", c.mutable_code()));
-    FHIR_RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "clinicalStatus",
-                                            c.mutable_clinical_status()));
-    FHIR_RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "verificationStatus",
-                                            c.mutable_verification_status()));
-    FHIR_RETURN_IF_ERROR(
-        ctx_.Date(res_, "$", "onsetDateTime", c.mutable_onset()));
+    RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", c.mutable_code()));
+    RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "clinicalStatus",
+                                       c.mutable_clinical_status()));
+    RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "verificationStatus",
+                                       c.mutable_verification_status()));
+    RETURN_IF_ERROR(ctx_.Date(res_, "$", "onsetDateTime", c.mutable_onset()));
     if (c.onset().empty()) {
-      FHIR_RETURN_IF_ERROR(
-          PeriodDate("onsetPeriod", "start", c.mutable_onset()));
+      RETURN_IF_ERROR(PeriodDate("onsetPeriod", "start", c.mutable_onset()));
     }
-    FHIR_RETURN_IF_ERROR(
+    RETURN_IF_ERROR(
         ctx_.Date(res_, "$", "abatementDateTime", c.mutable_abatement()));
     if (c.abatement().empty()) {
-      FHIR_RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           PeriodDate("abatementPeriod", "end", c.mutable_abatement()));
     }
     if (c.abatement().empty()) {
-      FHIR_RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           PeriodDate("abatementPeriod", "start", c.mutable_abatement()));
     }
-    FHIR_RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
+    RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
     out_->conditions.push_back(std::move(item));
     return absl::OkStatus();
   }
@@ -214,36 +212,34 @@ class ResourceMapper {
     Collected::AllergyItem item;
     v1::Allergy& a = item.value;
     a.set_id(std::string(id));
-    FHIR_RETURN_IF_ERROR(
-        ctx_.Concept(res_, "$", "code", a.mutable_substance()));
-    FHIR_RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "clinicalStatus",
-                                            a.mutable_clinical_status()));
-    FHIR_RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "verificationStatus",
-                                            a.mutable_verification_status()));
-    FHIR_RETURN_IF_ERROR(
+    RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", a.mutable_substance()));
+    RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "clinicalStatus",
+                                       a.mutable_clinical_status()));
+    RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "verificationStatus",
+                                       a.mutable_verification_status()));
+    RETURN_IF_ERROR(
         ctx_.Date(res_, "$", "recordedDate", a.mutable_recorded_date()));
     if (a.recorded_date().empty()) {
-      FHIR_RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           ctx_.Date(res_, "$", "onsetDateTime", a.mutable_recorded_date()));
     }
     if (a.recorded_date().empty()) {
-      FHIR_RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           PeriodDate("onsetPeriod", "start", a.mutable_recorded_date()));
     }
     std::vector<std::string> notes;
-    FHIR_RETURN_IF_ERROR(ctx_.AnnotationTexts(res_, "$", "note", &notes));
+    RETURN_IF_ERROR(ctx_.AnnotationTexts(res_, "$", "note", &notes));
     for (std::string& n : notes) *a.add_notes() = std::move(n);
-    FHIR_RETURN_IF_ERROR(ctx_.ForEachObject(
+    RETURN_IF_ERROR(ctx_.ForEachObject(
         res_, "$", "reaction",
         [&](const JsonObject& r, const std::string& path) -> absl::Status {
           v1::Concept substance;
-          FHIR_RETURN_IF_ERROR(ctx_.Concept(r, path, "substance", &substance));
+          RETURN_IF_ERROR(ctx_.Concept(r, path, "substance", &substance));
           std::vector<v1::Concept> manifestations;
-          FHIR_RETURN_IF_ERROR(
+          RETURN_IF_ERROR(
               ctx_.Concepts(r, path, "manifestation", &manifestations));
           std::string description;
-          FHIR_RETURN_IF_ERROR(
-              ctx_.String(r, path, "description", &description));
+          RETURN_IF_ERROR(ctx_.String(r, path, "description", &description));
           if (!description.empty()) *a.add_reactions() = description;
           for (const v1::Concept& m : manifestations) {
             AddConceptTexts(m, a.mutable_reactions());
@@ -251,7 +247,7 @@ class ResourceMapper {
           AddConceptTexts(substance, a.mutable_reactions());
           return absl::OkStatus();
         }));
-    FHIR_RETURN_IF_ERROR(ctx_.Reference(res_, "$", "patient", &item.subject));
+    RETURN_IF_ERROR(ctx_.Reference(res_, "$", "patient", &item.subject));
     item.no_known_allergy = IsNoKnownAllergy(a.substance());
     out_->allergies.push_back(std::move(item));
     return absl::OkStatus();
@@ -261,15 +257,14 @@ class ResourceMapper {
     Collected::Item<v1::Medication> item;
     v1::Medication& m = item.value;
     m.set_id(std::string(id));
-    FHIR_RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
-    FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "status", m.mutable_status()));
-    FHIR_RETURN_IF_ERROR(
-        PeriodDate("effectivePeriod", "start", m.mutable_start()));
-    FHIR_RETURN_IF_ERROR(PeriodDate("effectivePeriod", "end", m.mutable_end()));
+    RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
+    RETURN_IF_ERROR(ctx_.String(res_, "$", "status", m.mutable_status()));
+    RETURN_IF_ERROR(PeriodDate("effectivePeriod", "start", m.mutable_start()));
+    RETURN_IF_ERROR(PeriodDate("effectivePeriod", "end", m.mutable_end()));
     std::string effective;
-    FHIR_RETURN_IF_ERROR(ctx_.Date(res_, "$", "effectiveDateTime", &effective));
+    RETURN_IF_ERROR(ctx_.Date(res_, "$", "effectiveDateTime", &effective));
     if (m.start().empty()) m.set_start(effective);
-    FHIR_RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
+    RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
     out_->medications.push_back(std::move(item));
     return absl::OkStatus();
   }
@@ -281,22 +276,21 @@ class ResourceMapper {
     Collected::Item<v1::Medication> item;
     v1::Medication& m = item.value;
     m.set_id(std::string(id));
-    FHIR_RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
+    RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
     std::string status;
-    FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &status));
+    RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &status));
     m.set_status(AdministrationStatus(status));
-    FHIR_RETURN_IF_ERROR(
-        PeriodDate("effectivePeriod", "start", m.mutable_start()));
-    FHIR_RETURN_IF_ERROR(PeriodDate("effectivePeriod", "end", m.mutable_end()));
+    RETURN_IF_ERROR(PeriodDate("effectivePeriod", "start", m.mutable_start()));
+    RETURN_IF_ERROR(PeriodDate("effectivePeriod", "end", m.mutable_end()));
     // effectiveDateTime: given at that instant, so it both starts and ends
     // then (the day it names is the day it was given).
     std::string effective;
-    FHIR_RETURN_IF_ERROR(ctx_.Date(res_, "$", "effectiveDateTime", &effective));
+    RETURN_IF_ERROR(ctx_.Date(res_, "$", "effectiveDateTime", &effective));
     if (!effective.empty()) {
       m.set_start(effective);
       m.set_end(effective);
     }
-    FHIR_RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
+    RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
     out_->medications.push_back(std::move(item));
     return absl::OkStatus();
   }
@@ -306,26 +300,24 @@ class ResourceMapper {
     Collected::Item<v1::Medication> item;
     v1::Medication& m = item.value;
     m.set_id(std::string(id));
-    FHIR_RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
-    FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "status", m.mutable_status()));
+    RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
+    RETURN_IF_ERROR(ctx_.String(res_, "$", "status", m.mutable_status()));
     std::string authored;
-    FHIR_RETURN_IF_ERROR(ctx_.Date(res_, "$", "authoredOn", &authored));
+    RETURN_IF_ERROR(ctx_.Date(res_, "$", "authoredOn", &authored));
     std::optional<JsonObject> dispense;
-    FHIR_RETURN_IF_ERROR(ctx_.Object(res_, "$", "dispenseRequest", &dispense));
+    RETURN_IF_ERROR(ctx_.Object(res_, "$", "dispenseRequest", &dispense));
     if (dispense) {
       std::optional<JsonObject> validity;
-      FHIR_RETURN_IF_ERROR(ctx_.Object(*dispense, "$.dispenseRequest",
-                                       "validityPeriod", &validity));
+      RETURN_IF_ERROR(ctx_.Object(*dispense, "$.dispenseRequest",
+                                  "validityPeriod", &validity));
       if (validity) {
         const char* path = "$.dispenseRequest.validityPeriod";
-        FHIR_RETURN_IF_ERROR(
-            ctx_.Date(*validity, path, "start", m.mutable_start()));
-        FHIR_RETURN_IF_ERROR(
-            ctx_.Date(*validity, path, "end", m.mutable_end()));
+        RETURN_IF_ERROR(ctx_.Date(*validity, path, "start", m.mutable_start()));
+        RETURN_IF_ERROR(ctx_.Date(*validity, path, "end", m.mutable_end()));
       }
     }
     if (m.start().empty()) m.set_start(authored);
-    FHIR_RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
+    RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
     if (IsTopicalAnesthetic(m.code())) {
       Collected::AnestheticItem an;
       an.source = std::string(label);
@@ -342,18 +334,18 @@ class ResourceMapper {
     Collected::Item<v1::Procedure> item;
     v1::Procedure& p = item.value;
     p.set_id(std::string(id));
-    FHIR_RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", p.mutable_code()));
-    FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "status", p.mutable_status()));
+    RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", p.mutable_code()));
+    RETURN_IF_ERROR(ctx_.String(res_, "$", "status", p.mutable_status()));
     std::string date_field = "performedDateTime";
-    FHIR_RETURN_IF_ERROR(
+    RETURN_IF_ERROR(
         ctx_.Date(res_, "$", "performedDateTime", p.mutable_performed()));
     if (p.performed().empty()) {
       date_field = "performedPeriod.start";
-      FHIR_RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           PeriodDate("performedPeriod", "start", p.mutable_performed()));
     }
     std::vector<v1::Concept> sites;
-    FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "bodySite", &sites));
+    RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "bodySite", &sites));
     for (const v1::Concept& site : sites) {
       for (v1::TreatmentArea a : AreasFromBodySite(site)) {
         bool dup = false;
@@ -363,17 +355,17 @@ class ResourceMapper {
     }
     // usedCode: what was used, e.g. the topical anesthetic (audits read it).
     std::vector<v1::Concept> used;
-    FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "usedCode", &used));
+    RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "usedCode", &used));
     for (v1::Concept& u : used) *p.add_used() = std::move(u);
-    FHIR_RETURN_IF_ERROR(Performer(p.mutable_performer()));
-    FHIR_RETURN_IF_ERROR(
+    RETURN_IF_ERROR(Performer(p.mutable_performer()));
+    RETURN_IF_ERROR(
         ctx_.ReferenceName(res_, "$", "location", p.mutable_location()));
     std::vector<std::string> notes;
-    FHIR_RETURN_IF_ERROR(ctx_.AnnotationTexts(res_, "$", "note", &notes));
+    RETURN_IF_ERROR(ctx_.AnnotationTexts(res_, "$", "note", &notes));
     double depth = 0;
-    FHIR_RETURN_IF_ERROR(ReadNeedleDepth(ctx_, res_, notes, &depth));
+    RETURN_IF_ERROR(ReadNeedleDepth(ctx_, res_, notes, &depth));
     p.set_needle_depth_mm(depth);
-    FHIR_RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
+    RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
     if (ConceptMentionsMicroneedling(p.code())) {
       Collected::OrderItem order;
       order.source = std::string(label);
@@ -392,21 +384,19 @@ class ResourceMapper {
   absl::Status ServiceRequest(absl::string_view label) {
     Collected::OrderItem order;
     v1::Concept code;
-    FHIR_RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", &code));
-    FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &order.status));
+    RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", &code));
+    RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &order.status));
     order.date_field = "occurrenceDateTime";
-    FHIR_RETURN_IF_ERROR(
-        ctx_.Date(res_, "$", "occurrenceDateTime", &order.date));
+    RETURN_IF_ERROR(ctx_.Date(res_, "$", "occurrenceDateTime", &order.date));
     if (order.date.empty()) {
       order.date_field = "occurrencePeriod.start";
-      FHIR_RETURN_IF_ERROR(
-          PeriodDate("occurrencePeriod", "start", &order.date));
+      RETURN_IF_ERROR(PeriodDate("occurrencePeriod", "start", &order.date));
     }
     if (order.date.empty()) order.date_field.clear();
     std::vector<v1::Concept> sites;
-    FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "bodySite", &sites));
+    RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "bodySite", &sites));
     std::vector<v1::Concept> details;
-    FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "orderDetail", &details));
+    RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "orderDetail", &details));
     std::vector<std::string> texts;
     for (const v1::Concept& d : details) {
       if (!d.text().empty()) texts.push_back(d.text());
@@ -414,14 +404,13 @@ class ResourceMapper {
         if (!c.display().empty()) texts.push_back(c.display());
       }
     }
-    FHIR_RETURN_IF_ERROR(ctx_.AnnotationTexts(res_, "$", "note", &texts));
+    RETURN_IF_ERROR(ctx_.AnnotationTexts(res_, "$", "note", &texts));
     std::string instruction;
-    FHIR_RETURN_IF_ERROR(
-        ctx_.String(res_, "$", "patientInstruction", &instruction));
+    RETURN_IF_ERROR(ctx_.String(res_, "$", "patientInstruction", &instruction));
     if (!instruction.empty()) texts.push_back(std::move(instruction));
     double depth = 0;
-    FHIR_RETURN_IF_ERROR(ReadNeedleDepth(ctx_, res_, texts, &depth));
-    FHIR_RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &order.subject));
+    RETURN_IF_ERROR(ReadNeedleDepth(ctx_, res_, texts, &depth));
+    RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &order.subject));
     if (ConceptMentionsMicroneedling(code)) {
       order.source = std::string(label);
       order.type = "ServiceRequest";
@@ -436,15 +425,15 @@ class ResourceMapper {
     v1::Observation& o = item.value;
     o.set_id(std::string(id));
     std::string status;
-    FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &status));
-    FHIR_RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", o.mutable_code()));
+    RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &status));
+    RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", o.mutable_code()));
     bool has_concept = false;
-    FHIR_RETURN_IF_ERROR(ctx_.Concept(res_, "$", "valueCodeableConcept",
-                                      o.mutable_value(), &has_concept));
+    RETURN_IF_ERROR(ctx_.Concept(res_, "$", "valueCodeableConcept",
+                                 o.mutable_value(), &has_concept));
     std::optional<double> number;
     if (!has_concept) {
-      FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "valueString",
-                                       o.mutable_value()->mutable_text()));
+      RETURN_IF_ERROR(ctx_.String(res_, "$", "valueString",
+                                  o.mutable_value()->mutable_text()));
     }
     if (o.value().text().empty() && !has_concept) {
       if (std::optional<JsonElement> vi = Member(res_, "valueInteger")) {
@@ -458,13 +447,12 @@ class ResourceMapper {
     }
     if (o.value().text().empty() && !has_concept) {
       std::optional<JsonObject> q;
-      FHIR_RETURN_IF_ERROR(ctx_.Object(res_, "$", "valueQuantity", &q));
+      RETURN_IF_ERROR(ctx_.Object(res_, "$", "valueQuantity", &q));
       if (q) {
         std::optional<double> value;
-        FHIR_RETURN_IF_ERROR(
-            ctx_.Number(*q, "$.valueQuantity", "value", &value));
+        RETURN_IF_ERROR(ctx_.Number(*q, "$.valueQuantity", "value", &value));
         std::string unit;
-        FHIR_RETURN_IF_ERROR(ctx_.String(*q, "$.valueQuantity", "unit", &unit));
+        RETURN_IF_ERROR(ctx_.String(*q, "$.valueQuantity", "unit", &unit));
         if (value) {
           number = *value;
           std::string text = FormatNumber(*value);
@@ -482,17 +470,16 @@ class ResourceMapper {
         o.mutable_value()->set_text(b ? "true" : "false");
       }
     }
-    FHIR_RETURN_IF_ERROR(
+    RETURN_IF_ERROR(
         ctx_.Date(res_, "$", "effectiveDateTime", o.mutable_effective()));
     if (o.effective().empty()) {
-      FHIR_RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           PeriodDate("effectivePeriod", "start", o.mutable_effective()));
     }
     if (o.effective().empty()) {
-      FHIR_RETURN_IF_ERROR(
-          ctx_.Date(res_, "$", "issued", o.mutable_effective()));
+      RETURN_IF_ERROR(ctx_.Date(res_, "$", "issued", o.mutable_effective()));
     }
-    FHIR_RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
+    RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
     if (status == "entered-in-error" || status == "cancelled") {
       return absl::OkStatus();
     }
@@ -518,17 +505,17 @@ class ResourceMapper {
   absl::Status Appointment(absl::string_view label) {
     PlannedAppointment ap;
     ap.source = std::string(label);
-    FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &ap.status));
-    FHIR_RETURN_IF_ERROR(ctx_.Date(res_, "$", "start", &ap.start));
+    RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &ap.status));
+    RETURN_IF_ERROR(ctx_.Date(res_, "$", "start", &ap.start));
     std::vector<v1::Concept> concepts;
-    FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "serviceType", &concepts));
-    FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "specialty", &concepts));
-    FHIR_RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "reasonCode", &concepts));
+    RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "serviceType", &concepts));
+    RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "specialty", &concepts));
+    RETURN_IF_ERROR(ctx_.Concepts(res_, "$", "reasonCode", &concepts));
     concepts.emplace_back();
-    FHIR_RETURN_IF_ERROR(
+    RETURN_IF_ERROR(
         ctx_.Concept(res_, "$", "appointmentType", &concepts.back()));
     std::string description;
-    FHIR_RETURN_IF_ERROR(ctx_.String(res_, "$", "description", &description));
+    RETURN_IF_ERROR(ctx_.String(res_, "$", "description", &description));
     for (const v1::Concept& c : concepts) {
       ap.microneedling = ap.microneedling || ConceptMentionsMicroneedling(c);
     }
@@ -542,7 +529,7 @@ class ResourceMapper {
   absl::Status PeriodDate(absl::string_view period, absl::string_view field,
                           std::string* out) {
     std::optional<JsonObject> p;
-    FHIR_RETURN_IF_ERROR(ctx_.Object(res_, "$", period, &p));
+    RETURN_IF_ERROR(ctx_.Object(res_, "$", period, &p));
     if (!p) return absl::OkStatus();
     return ctx_.Date(*p, absl::StrCat("$.", period), field, out);
   }
@@ -554,8 +541,7 @@ class ResourceMapper {
     auto read_actor = [&](const JsonObject& performer,
                           const std::string& path) -> absl::Status {
       std::string actor;
-      FHIR_RETURN_IF_ERROR(
-          ctx_.ReferenceName(performer, path, "actor", &actor));
+      RETURN_IF_ERROR(ctx_.ReferenceName(performer, path, "actor", &actor));
       if (out->empty()) *out = std::move(actor);
       return absl::OkStatus();
     };
@@ -565,11 +551,11 @@ class ResourceMapper {
   // medicationCodeableConcept, else medicationReference.display as text.
   absl::Status MedicationConcept(v1::Concept* out) {
     bool present = false;
-    FHIR_RETURN_IF_ERROR(
+    RETURN_IF_ERROR(
         ctx_.Concept(res_, "$", "medicationCodeableConcept", out, &present));
     if (present) return absl::OkStatus();
     std::optional<JsonObject> ref;
-    FHIR_RETURN_IF_ERROR(ctx_.Object(res_, "$", "medicationReference", &ref));
+    RETURN_IF_ERROR(ctx_.Object(res_, "$", "medicationReference", &ref));
     if (!ref) return absl::OkStatus();
     return ctx_.String(*ref, "$.medicationReference", "display",
                        out->mutable_text());
@@ -591,9 +577,9 @@ absl::Status CollectBundle(const ResourceContext& ctx, const JsonObject& bundle,
       bundle, "$", "entry",
       [&](const JsonObject& entry, const std::string& path) -> absl::Status {
         std::string full_url;
-        FHIR_RETURN_IF_ERROR(ctx.String(entry, path, "fullUrl", &full_url));
+        RETURN_IF_ERROR(ctx.String(entry, path, "fullUrl", &full_url));
         std::optional<JsonObject> res;
-        FHIR_RETURN_IF_ERROR(ctx.Object(entry, path, "resource", &res));
+        RETURN_IF_ERROR(ctx.Object(entry, path, "resource", &res));
         if (!res) return absl::OkStatus();  // e.g. a batch-response error
         // "$.entry[3]" -> "<where>.entry[3].resource"
         const std::string res_where =
@@ -616,8 +602,8 @@ absl::Status CollectResource(const JsonObject& res, const std::string& where,
     }
     type.assign(sv.data(), sv.size());
     if (type.empty()) return anon.Error("$.resourceType", "empty");
-    FHIR_RETURN_IF_ERROR(ResourceContext(Label(Printable(type), "", where))
-                             .String(res, "$", "id", &id));
+    RETURN_IF_ERROR(ResourceContext(Label(Printable(type), "", where))
+                        .String(res, "$", "id", &id));
   }
   const std::string label = Label(Printable(type), Printable(id), where);
   const ResourceContext ctx(label);
@@ -723,7 +709,7 @@ absl::Status CollectResources(const JsonElement& element,
             absl::StrCat(item_path, ": expected a FHIR resource object, got ",
                          JsonTypeName(item)));
       }
-      FHIR_RETURN_IF_ERROR(CollectResource(o, item_path, "", limits, out));
+      RETURN_IF_ERROR(CollectResource(o, item_path, "", limits, out));
     }
     return absl::OkStatus();
   }
@@ -741,7 +727,7 @@ absl::Status CollectDocument(absl::string_view json, DocumentShape shape,
     return absl::OkStatus();
   }
   JsonElement root;
-  FHIR_RETURN_IF_ERROR(ParseJson(json, limits, parser, &root));
+  RETURN_IF_ERROR(ParseJson(json, limits, parser, &root));
   JsonObject obj;
   if (root.get_object().get(obj) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -772,8 +758,8 @@ absl::Status CollectDocument(absl::string_view json, DocumentShape shape,
       ++out->stats.null_prefetch;
       continue;
     }
-    FHIR_RETURN_IF_ERROR(CollectResources(field.value, path,
-                                          /*allow_array=*/false, limits, out));
+    RETURN_IF_ERROR(CollectResources(field.value, path,
+                                     /*allow_array=*/false, limits, out));
   }
   return absl::OkStatus();
 }

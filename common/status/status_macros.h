@@ -1,10 +1,11 @@
 // RETURN_IF_ERROR / ASSIGN_OR_RETURN for absl::Status and absl::StatusOr.
 //
 // Debian 12's Abseil (20220623) has no status macros, so the project keeps
-// these two, as Abseil's own code did at that version. They evaluate their
-// argument once and return its error unchanged.
-#ifndef SERVICE_COMMON_STATUS_MACROS_H_
-#define SERVICE_COMMON_STATUS_MACROS_H_
+// these two for the service and the adapters alike, as Abseil's own code did
+// at that version. They evaluate their argument once and return its error
+// unchanged.
+#ifndef COMMON_STATUS_STATUS_MACROS_H_
+#define COMMON_STATUS_STATUS_MACROS_H_
 
 #include <utility>
 
@@ -33,4 +34,4 @@
   if (!statusor.ok()) return std::move(statusor).status();      \
   lhs = std::move(statusor).value()
 
-#endif  // SERVICE_COMMON_STATUS_MACROS_H_
+#endif  // COMMON_STATUS_STATUS_MACROS_H_
