@@ -14,6 +14,7 @@
 #include "adapters/batch/audit_outputs.h"
 #include "adapters/batch/finding_record.h"
 #include "adapters/batch/summary_json.h"
+#include "common/files/atomic_file.h"
 
 namespace needlecheck::batch {
 namespace {
@@ -89,11 +90,9 @@ absl::Status MergeFindings(const std::vector<std::string>& dirs,
   for (size_t i = 0; i < shards.size(); ++i) {
     if (absl::Status status = advance(i); !status.ok()) return status;
   }
-  const std::string temp = absl::StrCat(out_path, ".tmp");
-  std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-  if (!out) {
-    return absl::UnavailableError(absl::StrCat("cannot create ", temp));
-  }
+  absl::StatusOr<files::AtomicFileWriter> out =
+      files::AtomicFileWriter::Create(out_path);
+  if (!out.ok()) return out.status();
   while (true) {
     std::optional<size_t> next;
     for (size_t i = 0; i < shards.size(); ++i) {
@@ -111,16 +110,15 @@ absl::Status MergeFindings(const std::vector<std::string>& dirs,
       }
     }
     while (!shards[*next]->done() && patient[*next] == current) {
-      out << shards[*next]->line() << '\n';
+      if (absl::Status status =
+              out->Append(absl::StrCat(shards[*next]->line(), "\n"));
+          !status.ok()) {
+        return status;
+      }
       if (absl::Status status = advance(*next); !status.ok()) return status;
     }
   }
-  out.close();
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", temp));
-  if (std::rename(temp.c_str(), out_path.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot rename to ", out_path));
-  }
-  return absl::OkStatus();
+  return out->Commit();
 }
 
 // Merges the shards' errors.ndjson into `out_path` by file, line, message.
@@ -160,7 +158,7 @@ absl::Status MergeErrors(const std::vector<std::string>& dirs,
     absl::StrAppend(&merged, shards[*next]->line(), "\n");
     if (absl::Status status = advance(*next); !status.ok()) return status;
   }
-  return WriteFileAtomically(out_path, merged);
+  return files::WriteFileAtomically(out_path, merged);
 }
 
 }  // namespace
@@ -279,7 +277,7 @@ absl::StatusOr<AuditSummary> MergeShardOutputs(
   merged.files = manifests.front().files;
   merged.merged_from = static_cast<uint32_t>(shard_dirs.size());
   merged.complete = true;
-  if (absl::Status status = WriteFileAtomically(
+  if (absl::Status status = files::WriteFileAtomically(
           absl::StrCat(out_dir, "/", kManifestFile), ManifestToJson(merged));
       !status.ok()) {
     return status;

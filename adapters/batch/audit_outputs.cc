@@ -17,6 +17,7 @@
 #include "adapters/batch/report_html.h"
 #include "adapters/batch/summary_builder.h"
 #include "adapters/batch/summary_json.h"
+#include "common/files/atomic_file.h"
 #include "nlohmann/json.hpp"
 
 namespace needlecheck::batch {
@@ -27,39 +28,7 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
       absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
-struct FileCloser {
-  void operator()(std::FILE* file) const {
-    if (file != nullptr) std::fclose(file);
-  }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
-// Flushes, fsyncs, closes `file` and renames `temp` to `path`.
-absl::Status CommitFile(File file, const std::string& temp,
-                        const std::string& path) {
-  if (std::fflush(file.get()) != 0 || fsync(fileno(file.get())) != 0) {
-    return ErrnoError("cannot write", temp);
-  }
-  if (std::fclose(file.release()) != 0) return ErrnoError("cannot write", temp);
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    return ErrnoError("cannot rename to", path);
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view contents) {
-  const std::string temp = absl::StrCat(path, ".tmp");
-  File file(std::fopen(temp.c_str(), "wb"));
-  if (file == nullptr) return ErrnoError("cannot create", temp);
-  if (!contents.empty() && std::fwrite(contents.data(), 1, contents.size(),
-                                       file.get()) != contents.size()) {
-    return ErrnoError("cannot write", temp);
-  }
-  return CommitFile(std::move(file), temp, path);
-}
 
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -76,12 +45,12 @@ absl::StatusOr<AuditSummary> WriteReports(const std::string& findings_path,
   std::ifstream findings(findings_path, std::ios::binary);
   if (!findings) return ErrnoError("cannot read", findings_path);
   const std::string csv_path = absl::StrCat(out_dir, "/", kFindingsCsvFile);
-  const std::string csv_temp = absl::StrCat(csv_path, ".tmp");
-  File csv(std::fopen(csv_temp.c_str(), "wb"));
-  if (csv == nullptr) return ErrnoError("cannot create", csv_temp);
-  std::setvbuf(csv.get(), nullptr, _IOFBF, 1 << 20);
-  const std::string header = FindingsCsvHeader();
-  std::fwrite(header.data(), 1, header.size(), csv.get());
+  absl::StatusOr<files::AtomicFileWriter> csv =
+      files::AtomicFileWriter::Create(csv_path);
+  if (!csv.ok()) return csv.status();
+  if (absl::Status status = csv->Append(FindingsCsvHeader()); !status.ok()) {
+    return status;
+  }
 
   SummaryBuilder builder;
   std::string line;
@@ -95,23 +64,22 @@ absl::StatusOr<AuditSummary> WriteReports(const std::string& findings_path,
           findings_path, ":", line_number, ": ", finding.status().message()));
     }
     builder.Add(*finding);
-    const std::string row = FindingToCsvRow(*finding);
-    if (std::fwrite(row.data(), 1, row.size(), csv.get()) != row.size()) {
-      return ErrnoError("cannot write", csv_temp);
+    if (absl::Status status = csv->Append(FindingToCsvRow(*finding));
+        !status.ok()) {
+      return status;
     }
   }
   if (findings.bad()) return ErrnoError("cannot read", findings_path);
-  if (absl::Status status = CommitFile(std::move(csv), csv_temp, csv_path);
-      !status.ok()) {
+  if (absl::Status status = csv->Commit(); !status.ok()) {
     return status;
   }
   AuditSummary summary = builder.Finish(std::move(input));
-  if (absl::Status status = WriteFileAtomically(
+  if (absl::Status status = files::WriteFileAtomically(
           absl::StrCat(out_dir, "/", kSummaryFile), SummaryToJson(summary));
       !status.ok()) {
     return status;
   }
-  if (absl::Status status = WriteFileAtomically(
+  if (absl::Status status = files::WriteFileAtomically(
           absl::StrCat(out_dir, "/", kReportFile), RenderAuditReport(summary));
       !status.ok()) {
     return status;

@@ -36,10 +36,6 @@ inline constexpr char kReportFile[] = "report.html";
 inline constexpr char kErrorsFile[] = "errors.ndjson";
 inline constexpr char kManifestFile[] = "audit.json";
 
-// Writes `contents` to `path` atomically (see above).
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view contents);
-
 // Reads findings from `findings_path` (a findings.ndjson), writes
 // findings.csv, summary.json and report.html into `out_dir`, and returns the
 // summary. A line that does not read back is an INTERNAL error naming it

@@ -27,6 +27,7 @@
 #include "adapters/batch/resource_route.h"
 #include "adapters/batch/shard.h"
 #include "adapters/batch/summary_json.h"
+#include "common/files/atomic_file.h"
 #include "nlohmann/json.hpp"
 
 namespace needlecheck::batch {
@@ -446,30 +447,18 @@ absl::Status AuditGroupedPatients(
 // Writes errors.ndjson from the scratch file.
 absl::Status WriteErrors(AuditScratch& scratch, const ExportLayout& layout,
                          const std::string& path) {
-  const std::string temp = absl::StrCat(path, ".tmp");
-  File out(std::fopen(temp.c_str(), "wb"));
-  if (out == nullptr) return ErrnoError("cannot create", temp);
+  absl::StatusOr<files::AtomicFileWriter> out =
+      files::AtomicFileWriter::Create(path);
+  if (!out.ok()) return out.status();
   absl::Status status =
       scratch.ForEachError([&](const InputError& error) -> absl::Status {
-        const std::string line =
+        return out->Append(
             absl::StrCat(ErrorToJsonLine({layout.files[error.file].name,
                                           error.line, error.message}),
-                         "\n");
-        if (std::fwrite(line.data(), 1, line.size(), out.get()) !=
-            line.size()) {
-          return ErrnoError("cannot write", temp);
-        }
-        return absl::OkStatus();
+                         "\n"));
       });
   if (!status.ok()) return status;
-  if (std::fflush(out.get()) != 0 || fsync(fileno(out.get())) != 0) {
-    return ErrnoError("cannot write", temp);
-  }
-  out.reset();
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    return ErrnoError("cannot rename to", path);
-  }
-  return absl::OkStatus();
+  return out->Commit();
 }
 
 absl::Status RemoveOutputs(const std::string& out_dir) {
@@ -497,8 +486,8 @@ void DiscardAfterFailure(const std::string& out_dir,
   const fs::path state_dir = ScratchFolder(out_dir);
   nlohmann::ordered_json restart;
   restart["input"] = fingerprint;
-  absl::Status marked =
-      WriteFileAtomically((state_dir / kRestartFile).string(), restart.dump());
+  absl::Status marked = files::WriteFileAtomically(
+      (state_dir / kRestartFile).string(), restart.dump());
   std::error_code error;
   bool removed = marked.ok();
   if (marked.ok()) {
@@ -649,7 +638,7 @@ absl::StatusOr<AuditSummary> RunPhases(
   manifest.shard_count = options.shard_count;
   manifest.complete = true;
   if (absl::Status status =
-          WriteFileAtomically(manifest_path, ManifestToJson(manifest));
+          files::WriteFileAtomically(manifest_path, ManifestToJson(manifest));
       !status.ok()) {
     return status;
   }

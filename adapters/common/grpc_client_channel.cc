@@ -1,14 +1,11 @@
 #include "adapters/common/grpc_client_channel.h"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -20,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/files/bounded_file.h"
 #include "grpcpp/create_channel.h"
 
 namespace needlecheck::grpc_client {
@@ -45,55 +43,15 @@ absl::Status FlagError(absl::string_view flag, absl::string_view path,
       absl::StrCat(flag, " ", path, ": ", reason));
 }
 
-// Closes a descriptor on every path out of ReadPemFile.
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-  ~FdCloser() { close(fd_); }
-
- private:
-  const int fd_;
-};
-
-// The whole of a regular file of at most kMaxPemFileBytes. O_NONBLOCK: a
-// FIFO without a writer cannot block the open (it is then refused as not a
-// regular file).
+// The whole of a regular file of at most kMaxPemFileBytes (a FIFO cannot
+// block the open; anything but a regular file is refused).
 absl::StatusOr<std::string> ReadPemFile(absl::string_view flag,
                                         const std::string& path) {
-  int fd = -1;
-  do {
-    fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    return FlagError(flag, path,
-                     absl::StrCat("cannot open: ", std::strerror(errno)));
+  absl::StatusOr<std::string> contents =
+      ReadRegularFile(path, kMaxPemFileBytes);
+  if (!contents.ok()) {
+    return FlagError(flag, path, contents.status().message());
   }
-  FdCloser closer(fd);
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    return FlagError(flag, path, "not a regular file");
-  }
-  const std::string too_large =
-      absl::StrCat("larger than ", kMaxPemFileBytes, " bytes");
-  if (st.st_size > static_cast<off_t>(kMaxPemFileBytes)) {
-    return FlagError(flag, path, too_large);
-  }
-  std::string contents(kMaxPemFileBytes + 1, '\0');
-  size_t size = 0;
-  while (size < contents.size()) {
-    const ssize_t n = read(fd, &contents[size], contents.size() - size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return FlagError(flag, path,
-                       absl::StrCat("read error: ", std::strerror(errno)));
-    }
-    if (n == 0) break;
-    size += static_cast<size_t>(n);
-  }
-  if (size > kMaxPemFileBytes) return FlagError(flag, path, too_large);
-  contents.resize(size);
   return contents;
 }
 

@@ -16,7 +16,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "re2/re2.h"
-#include "service/common/bounded_file.h"
+#include "common/files/bounded_file.h"
 #include "service/kb/kb_validation.h"
 
 namespace needlecheck::kb {

@@ -210,7 +210,7 @@ inline constexpr size_t kMaxKnowledgeBaseFileBytes = 16 * 1024 * 1024;
 // when it cannot be read; FAILED_PRECONDITION when it is not a regular file
 // (a FIFO, /dev/zero: never read, so never blocking or unbounded);
 // RESOURCE_EXHAUSTED when larger than kMaxKnowledgeBaseFileBytes (see
-// service/common/bounded_file.h); INVALID_ARGUMENT as FromText.
+// common/files/bounded_file.h); INVALID_ARGUMENT as FromText.
 absl::StatusOr<std::shared_ptr<const KnowledgeBase>> LoadKnowledgeBaseFile(
     const std::string& path);
 

@@ -7,7 +7,7 @@
 #include "google/protobuf/descriptor.h"
 #include "grpc/grpc_security_constants.h"
 #include "needlecheck/v1/screening.pb.h"
-#include "service/common/bounded_file.h"
+#include "common/files/bounded_file.h"
 #include "service/server/log.h"
 
 namespace needlecheck::server {

@@ -19,6 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/files/atomic_file.h"
+#include "common/files/bounded_file.h"
 #include "grpc/grpc.h"
 #include "grpc/support/time.h"
 #include "grpcpp/ext/health_check_service_server_builder_option.h"
@@ -27,7 +29,6 @@
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "service/common/bounded_file.h"
 #include "service/ledger/postgres_ledger.h"
 #include "service/ledger/sqlite_ledger.h"
 #include "service/server/log.h"
@@ -90,28 +91,6 @@ void SetLedgerCallbacks(ServerMetrics* metrics, LedgerOptions* options) {
             {{"failing_ms", absl::ToInt64Milliseconds(failing_for)},
              {"failed_attempts", failed_attempts}});
   };
-}
-
-// Writes `content` to `path` via a temporary file and a rename, so readers
-// never see a partial file.
-absl::Status WriteFileAtomically(const std::string& path,
-                                 const std::string& content) {
-  const std::string tmp = absl::StrCat(path, ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-    out.close();
-    if (!out) {
-      return absl::UnavailableError(absl::StrCat("cannot write \"", tmp, "\""));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot rename \"", tmp, "\" to \"", path, "\": ", ec.message()));
-  }
-  return absl::OkStatus();
 }
 
 // "HOST" of "HOST:PORT" ("[::1]" stays bracketed).
@@ -252,8 +231,8 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
   }
 
   if (!options.ready_file.empty()) {
-    if (absl::Status s =
-            WriteFileAtomically(options.ready_file, server->address_ + "\n");
+    if (absl::Status s = files::WriteFileAtomically(options.ready_file,
+                                                    server->address_ + "\n");
         !s.ok()) {
       return s;  // the destructor stops the server
     }

@@ -11,7 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "service/common/bounded_file.h"
+#include "common/files/bounded_file.h"
 
 namespace needlecheck::server {
 namespace {

@@ -23,8 +23,8 @@
 // Example
 //   ASSIGN_OR_RETURN(std::string text,
 //                    ReadRegularFile(path, kMaxKnowledgeBaseFileBytes));
-#ifndef SERVICE_COMMON_BOUNDED_FILE_H_
-#define SERVICE_COMMON_BOUNDED_FILE_H_
+#ifndef COMMON_FILES_BOUNDED_FILE_H_
+#define COMMON_FILES_BOUNDED_FILE_H_
 
 #include <cstddef>
 #include <string>
@@ -38,4 +38,4 @@ absl::StatusOr<std::string> ReadRegularFile(const std::string& path,
 
 }  // namespace needlecheck
 
-#endif  // SERVICE_COMMON_BOUNDED_FILE_H_
+#endif  // COMMON_FILES_BOUNDED_FILE_H_

@@ -1,4 +1,4 @@
-#include "service/common/bounded_file.h"
+#include "common/files/bounded_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
