@@ -139,15 +139,18 @@ class Evaluator {
 
   std::vector<Alert> Run() {
     std::vector<Alert> alerts;
-    for (const v1::RuleDefinition& rule : kb_.definition().rules()) {
+    const auto& rules = kb_.definition().rules();
+    for (int r = 0; r < rules.size(); ++r) {
+      const v1::RuleDefinition& rule = rules[r];
       if (!rule.enabled()) continue;
       if (!rule.requires_planned_areas().empty() && !PlansAnyArea(rule))
         continue;
       Firing firing;
       switch (rule.kind()) {
         case v1::RULE_KIND_CRITERIA:
-          for (const v1::Criterion& c : rule.criteria()) {
-            EvaluateCriterion(rule, c, &firing);
+          for (int k = 0; k < rule.criteria_size(); ++k) {
+            EvaluateCriterion(rule, rule.criteria(k),
+                              kb_.compiled_criterion(r, k), &firing);
           }
           break;
         case v1::RULE_KIND_ANESTHETIC_ALLERGY:
@@ -218,8 +221,8 @@ class Evaluator {
   }
 
   void EvaluateCriterion(const v1::RuleDefinition& rule, const v1::Criterion& c,
-                         Firing* f) {
-    const kb::ValueSetIndex vs = kb_.FindValueSet(c.value_set());
+                         const kb::CompiledCriterion& compiled, Firing* f) {
+    const kb::ValueSetIndex vs = compiled.value_set;
     switch (c.source()) {
       case v1::ENTRY_SOURCE_CONDITION:
         for (int i = 0; i < record_.conditions_size(); ++i) {
@@ -315,7 +318,7 @@ class Evaluator {
         }
         break;
       case v1::ENTRY_SOURCE_OBSERVATION:
-        EvaluateObservationCriterion(rule, c, vs, f);
+        EvaluateObservationCriterion(rule, c, vs, compiled.value_value_set, f);
         break;
       case v1::ENTRY_SOURCE_SKIN_TYPE: {
         auto [type, entry_id, text] = SkinType();
@@ -366,14 +369,14 @@ class Evaluator {
 
   void EvaluateObservationCriterion(const v1::RuleDefinition& rule,
                                     const v1::Criterion& c,
-                                    kb::ValueSetIndex vs, Firing* f) {
+                                    kb::ValueSetIndex vs,
+                                    kb::ValueSetIndex value_vs, Firing* f) {
     const int i = LatestObservation(vs, c.max_age_days());
     if (i < 0) return;
     const v1::Observation& o = record_.observations(i);
     ConceptMatch value;
     kb_.ClassifyConcept(o.value(), &value);
-    const ConceptMatch::Hit* hit =
-        value.FindValueSet(kb_.FindValueSet(c.value_value_set()));
+    const ConceptMatch::Hit* hit = value.FindValueSet(value_vs);
     if (hit == nullptr) return;
     Matched(rule, c, o.id(), *hit,
             absl::StrCat(ConceptName(o.code()), ": ", ConceptName(o.value()),
