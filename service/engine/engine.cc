@@ -50,51 +50,112 @@ Severity CapForReading(Severity s, const ConceptMatch::Hit& hit) {
   return hit.judged_unlikely() ? std::min(s, v1::SEVERITY_WARNING) : s;
 }
 
-// Every entry of the record, classified once against the knowledge base.
-struct ClassifiedRecord {
-  std::vector<ConceptMatch> conditions;
-  std::vector<ConceptMatch> allergies;  // substance + notes + reactions
-  std::vector<bool> allergy_is_nka;
-  std::vector<ConceptMatch> medications;
-  std::vector<ConceptMatch> procedures;
-  std::vector<ConceptMatch> observation_codes;
+}  // namespace
+
+namespace {
+
+// One entry of the record: its classification, and its dates, read when a
+// rule first asks (most entries match no rule, and their dates are never
+// read).
+template <typename Dates>
+struct Classified {
+  ConceptMatch match;
+  Dates dates;
+  bool dates_read = false;
+
+  template <typename Entry>
+  const Dates& DatesFor(const Entry& entry) {
+    if (!dates_read) {
+      dates = DatesOf(entry);
+      dates_read = true;
+    }
+    return dates;
+  }
+  template <typename Entry>
+  void Reset(const KnowledgeBase& kb, const v1::Concept& concept,
+             kb::TextClassificationCache* texts) {
+    kb.ClassifyConcept(concept, &match, texts);
+    dates_read = false;
+  }
 };
 
-ClassifiedRecord Classify(const KnowledgeBase& kb, const v1::PatientRecord& r) {
-  ClassifiedRecord out;
-  out.conditions.resize(r.conditions_size());
-  for (int i = 0; i < r.conditions_size(); ++i) {
-    kb.ClassifyConcept(r.conditions(i).code(), &out.conditions[i]);
+struct ClassifiedAllergy : Classified<AllergyDates> {
+  bool is_nka = false;
+};
+
+struct ClassifiedObservation : Classified<ParsedDate> {
+  ConceptMatch value;  // classified when a rule first asks
+  bool value_read = false;
+};
+
+}  // namespace
+
+namespace internal {
+
+// Every entry of the record, classified once against the knowledge base.
+// Kept in an EvaluationCache between evaluations so that its buffers are
+// reused.
+struct EvaluationScratch {
+  std::vector<Classified<ConditionDates>> conditions;
+  // Substance, notes and reactions.
+  std::vector<ClassifiedAllergy> allergies;
+  std::vector<Classified<MedicationDates>> medications;
+  std::vector<Classified<ProcedureDates>> procedures;
+  std::vector<std::optional<DayNumber>> session_days;  // SessionDay
+  std::vector<ClassifiedObservation> observations;
+  // Working buffers of single rules.
+  std::vector<PreviousSession> previous_sessions;
+  std::vector<ConceptMatch> condition_texts;
+
+  void Classify(const KnowledgeBase& kb, const v1::PatientRecord& r,
+                kb::TextClassificationCache* texts) {
+    conditions.resize(r.conditions_size());
+    for (int i = 0; i < r.conditions_size(); ++i) {
+      conditions[i].Reset<v1::Condition>(kb, r.conditions(i).code(), texts);
+    }
+    allergies.resize(r.allergies_size());
+    for (int i = 0; i < r.allergies_size(); ++i) {
+      const v1::Allergy& a = r.allergies(i);
+      ClassifiedAllergy& c = allergies[i];
+      c.Reset<v1::Allergy>(kb, a.substance(), texts);
+      ConceptMatch& m = c.match;
+      c.is_nka = m.FindValueSet(kb.no_known_allergy_value_set()) != nullptr;
+      // The substance text can name what a generic code ("Allergy to drug")
+      // does not.
+      if (m.coded) kb.ClassifyText(a.substance().text(), &m, texts);
+      for (const std::string& note : a.notes())
+        kb.ClassifyText(note, &m, texts);
+      for (const std::string& reaction : a.reactions())
+        kb.ClassifyText(reaction, &m, texts);
+    }
+    medications.resize(r.medications_size());
+    for (int i = 0; i < r.medications_size(); ++i) {
+      medications[i].Reset<v1::Medication>(kb, r.medications(i).code(), texts);
+    }
+    procedures.resize(r.procedures_size());
+    session_days.resize(r.procedures_size());
+    for (int i = 0; i < r.procedures_size(); ++i) {
+      const v1::Procedure& p = r.procedures(i);
+      procedures[i].Reset<v1::Procedure>(kb, p.code(), texts);
+      session_days[i] = procedures[i].match.FindValueSet(
+                            kb.microneedling_value_set()) != nullptr
+                            ? ProcedureLastDay(p, procedures[i].DatesFor(p))
+                            : std::nullopt;
+    }
+    observations.resize(r.observations_size());
+    for (int i = 0; i < r.observations_size(); ++i) {
+      observations[i].Reset<v1::Observation>(kb, r.observations(i).code(),
+                                             texts);
+      observations[i].value_read = false;
+    }
   }
-  out.allergies.resize(r.allergies_size());
-  out.allergy_is_nka.resize(r.allergies_size());
-  for (int i = 0; i < r.allergies_size(); ++i) {
-    const v1::Allergy& a = r.allergies(i);
-    ConceptMatch& m = out.allergies[i];
-    kb.ClassifyConcept(a.substance(), &m);
-    out.allergy_is_nka[i] =
-        m.FindValueSet(kb.no_known_allergy_value_set()) != nullptr;
-    // The substance text can name what a generic code ("Allergy to drug")
-    // does not.
-    if (m.coded) kb.ClassifyText(a.substance().text(), &m);
-    for (const std::string& note : a.notes()) kb.ClassifyText(note, &m);
-    for (const std::string& reaction : a.reactions())
-      kb.ClassifyText(reaction, &m);
-  }
-  out.medications.resize(r.medications_size());
-  for (int i = 0; i < r.medications_size(); ++i) {
-    kb.ClassifyConcept(r.medications(i).code(), &out.medications[i]);
-  }
-  out.procedures.resize(r.procedures_size());
-  for (int i = 0; i < r.procedures_size(); ++i) {
-    kb.ClassifyConcept(r.procedures(i).code(), &out.procedures[i]);
-  }
-  out.observation_codes.resize(r.observations_size());
-  for (int i = 0; i < r.observations_size(); ++i) {
-    kb.ClassifyConcept(r.observations(i).code(), &out.observation_codes[i]);
-  }
-  return out;
-}
+};
+
+}  // namespace internal
+
+namespace {
+
+using internal::EvaluationScratch;
 
 // What evaluating one rule collects before it becomes an alert.
 struct Firing {
@@ -130,12 +191,16 @@ struct Firing {
 class Evaluator {
  public:
   Evaluator(const KnowledgeBase& kb, const v1::PatientRecord& record,
-            const v1::PlannedSession& session, DayNumber t)
+            const v1::PlannedSession& session, DayNumber t,
+            kb::TextClassificationCache* texts, EvaluationScratch& scratch)
       : kb_(kb),
         record_(record),
         session_(session),
         t_(t),
-        classified_(Classify(kb, record)) {}
+        texts_(texts),
+        classified_(scratch) {
+    classified_.Classify(kb, record, texts);
+  }
 
   std::vector<Alert> Run() {
     std::vector<Alert> alerts;
@@ -227,22 +292,25 @@ class Evaluator {
       case v1::ENTRY_SOURCE_CONDITION:
         for (int i = 0; i < record_.conditions_size(); ++i) {
           const ConceptMatch::Hit* hit =
-              classified_.conditions[i].FindValueSet(vs);
+              classified_.conditions[i].match.FindValueSet(vs);
           if (hit == nullptr) continue;
           const v1::Condition& cond = record_.conditions(i);
           // A text-only historical mention ("history of acne") is a past
           // condition whatever its status says.
-          const bool active = ConditionActiveAt(cond, t_) && !hit->historical();
+          const ConditionDates& dates =
+              classified_.conditions[i].DatesFor(cond);
+          const bool active =
+              ConditionActiveAt(cond, dates, t_) && !hit->historical();
           bool counts = false;
           switch (c.temporal()) {
             case v1::TEMPORAL_ACTIVE:
               counts = active;
               break;
             case v1::TEMPORAL_EVER:
-              counts = ConditionBegunBy(cond, t_);
+              counts = ConditionBegunBy(cond, dates, t_);
               break;
             case v1::TEMPORAL_EVER_NOT_ACTIVE:
-              counts = ConditionBegunBy(cond, t_) && !active;
+              counts = ConditionBegunBy(cond, dates, t_) && !active;
               break;
             default:
               break;
@@ -266,13 +334,14 @@ class Evaluator {
       case v1::ENTRY_SOURCE_MEDICATION:
         for (int i = 0; i < record_.medications_size(); ++i) {
           const ConceptMatch::Hit* hit =
-              classified_.medications[i].FindValueSet(vs);
+              classified_.medications[i].match.FindValueSet(vs);
           if (hit == nullptr) continue;
           const v1::Medication& m = record_.medications(i);
+          const MedicationDates& dates = classified_.medications[i].DatesFor(m);
           const bool counts =
               c.temporal() == v1::TEMPORAL_EVER
-                  ? MedicationBegunBy(m, t_)
-                  : MedicationActiveAt(m, t_, c.lookback_days());
+                  ? MedicationBegunBy(m, dates, t_)
+                  : MedicationActiveAt(m, dates, t_, c.lookback_days());
           if (!counts) continue;
           std::string finding =
               absl::StrCat(ConceptName(m.code()), " (medication ", m.id());
@@ -288,12 +357,15 @@ class Evaluator {
       case v1::ENTRY_SOURCE_PROCEDURE:
         for (int i = 0; i < record_.procedures_size(); ++i) {
           const ConceptMatch::Hit* hit =
-              classified_.procedures[i].FindValueSet(vs);
+              classified_.procedures[i].match.FindValueSet(vs);
           if (hit == nullptr) continue;
           const v1::Procedure& p = record_.procedures(i);
           const int lookback =
               c.temporal() == v1::TEMPORAL_EVER ? 0 : c.lookback_days();
-          if (!ProcedurePerformedBy(p, t_, lookback)) continue;
+          if (!ProcedurePerformedBy(p, classified_.procedures[i].DatesFor(p),
+                                    t_, lookback)) {
+            continue;
+          }
           Matched(rule, c, p.id(), *hit,
                   absl::StrCat(ConceptName(p.code()), " (procedure ", p.id(),
                                p.performed().empty() ? "" : ", performed ",
@@ -303,12 +375,13 @@ class Evaluator {
         break;
       case v1::ENTRY_SOURCE_ALLERGY:
         for (int i = 0; i < record_.allergies_size(); ++i) {
-          if (classified_.allergy_is_nka[i]) continue;
+          if (classified_.allergies[i].is_nka) continue;
           const ConceptMatch::Hit* hit =
-              classified_.allergies[i].FindValueSet(vs);
+              classified_.allergies[i].match.FindValueSet(vs);
           if (hit == nullptr) continue;
           const v1::Allergy& a = record_.allergies(i);
-          if (!AllergyActiveAt(a, t_)) continue;
+          if (!AllergyActiveAt(a, classified_.allergies[i].DatesFor(a), t_))
+            continue;
           Matched(rule, c, a.id(), *hit,
                   absl::StrCat("allergy to ", c.label(), ": \"",
                                hit->coding ? ConceptName(a.substance())
@@ -348,11 +421,12 @@ class Evaluator {
     int best = -1;
     std::optional<DayNumber> best_day;
     for (int i = 0; i < record_.observations_size(); ++i) {
-      if (classified_.observation_codes[i].FindValueSet(vs) == nullptr)
+      if (classified_.observations[i].match.FindValueSet(vs) == nullptr)
         continue;
-      const v1::Observation& o = record_.observations(i);
-      std::optional<FhirDate> when = OptionalDate(o.effective());
-      if (!o.effective().empty() && !when.has_value()) continue;
+      const ParsedDate& effective =
+          classified_.observations[i].DatesFor(record_.observations(i));
+      const std::optional<FhirDate>& when = effective.date;
+      if (effective.given && !when.has_value()) continue;
       if (when.has_value()) {
         if (when->first_day > t_) continue;
         if (max_age_days > 0 && t_ - when->last_day > max_age_days) continue;
@@ -374,9 +448,7 @@ class Evaluator {
     const int i = LatestObservation(vs, c.max_age_days());
     if (i < 0) return;
     const v1::Observation& o = record_.observations(i);
-    ConceptMatch value;
-    kb_.ClassifyConcept(o.value(), &value);
-    const ConceptMatch::Hit* hit = value.FindValueSet(value_vs);
+    const ConceptMatch::Hit* hit = ObservationValue(i).FindValueSet(value_vs);
     if (hit == nullptr) return;
     Matched(rule, c, o.id(), *hit,
             absl::StrCat(ConceptName(o.code()), ": ", ConceptName(o.value()),
@@ -392,7 +464,7 @@ class Evaluator {
     std::string text;      // evidence text
   };
 
-  SkinTypeFact SkinType() const {
+  SkinTypeFact SkinType() {
     SkinTypeFact fact;
     if (record_.fitzpatrick_skin_type() >= 1 &&
         record_.fitzpatrick_skin_type() <= 6) {
@@ -403,8 +475,7 @@ class Evaluator {
     const int i = LatestObservation(kb_.fitzpatrick_observation_value_set(), 0);
     if (i < 0) return fact;
     const v1::Observation& o = record_.observations(i);
-    ConceptMatch value;
-    kb_.ClassifyConcept(o.value(), &value);
+    const ConceptMatch& value = ObservationValue(i);
     const auto& types = kb_.fitzpatrick_type_value_sets();
     for (int type = 6; type >= 1 && fact.type == 0; --type) {
       if (const ConceptMatch::Hit* hit = value.FindValueSet(types[type - 1])) {
@@ -427,8 +498,11 @@ class Evaluator {
   // ------------------------------------------------------------------
   void EvaluateAllergyUndocumented(const v1::RuleDefinition& rule, Firing* f) {
     if (record_.no_known_allergies()) return;
-    for (const v1::Allergy& a : record_.allergies()) {
-      if (AllergyRecordedBy(a, t_)) return;
+    for (int i = 0; i < record_.allergies_size(); ++i) {
+      const v1::Allergy& a = record_.allergies(i);
+      if (AllergyRecordedBy(a, classified_.allergies[i].DatesFor(a), t_)) {
+        return;
+      }
     }
     f->Raise(rule.severity());
   }
@@ -469,25 +543,50 @@ class Evaluator {
 
   void EvaluateAnestheticAllergy(Firing* f) {
     std::vector<Allergen> allergens;
-    // Allergens found in condition texts point into these matches.
-    std::vector<ConceptMatch> condition_texts;
-    condition_texts.reserve(record_.conditions_size());
     for (int i = 0; i < record_.allergies_size(); ++i) {
-      if (classified_.allergy_is_nka[i]) continue;
-      if (!AllergyActiveAt(record_.allergies(i), t_)) continue;
-      CollectAllergens(classified_.allergies[i], record_.allergies(i).id(),
-                       &allergens);
+      if (classified_.allergies[i].is_nka) continue;
+      const v1::Allergy& a = record_.allergies(i);
+      if (!AllergyActiveAt(a, classified_.allergies[i].DatesFor(a), t_)) {
+        continue;
+      }
+      CollectAllergens(classified_.allergies[i].match,
+                       record_.allergies(i).id(), &allergens);
     }
+    // Allergy findings among the conditions ("Allergy to local anesthetic"),
+    // active at T; a coded one that names no anesthetic is read by its text.
     const kb::ValueSetIndex allergy_finding = kb_.allergy_finding_value_set();
+    auto finding_at = [&](int i) {
+      return classified_.conditions[i].match.FindValueSet(allergy_finding) !=
+                 nullptr &&
+             ConditionActiveAt(
+                 record_.conditions(i),
+                 classified_.conditions[i].DatesFor(record_.conditions(i)), t_);
+    };
+    auto read_by_text = [](const ConceptMatch& m) {
+      return m.coded && m.agents.empty() && m.generic_anesthetic.empty();
+    };
+    // Allergens found in condition texts point into these matches, so the
+    // buffer is sized before the first is made.
+    size_t texts_needed = 0;
     for (int i = 0; i < record_.conditions_size(); ++i) {
-      const ConceptMatch& m = classified_.conditions[i];
+      if (finding_at(i) && read_by_text(classified_.conditions[i].match)) {
+        ++texts_needed;
+      }
+    }
+    std::vector<ConceptMatch>& condition_texts = classified_.condition_texts;
+    if (condition_texts.size() < texts_needed) {
+      condition_texts.resize(texts_needed);
+    }
+    size_t texts_used = 0;
+    for (int i = 0; i < record_.conditions_size(); ++i) {
+      if (!finding_at(i)) continue;
+      const ConceptMatch& m = classified_.conditions[i].match;
       const v1::Condition& cond = record_.conditions(i);
-      if (m.FindValueSet(allergy_finding) == nullptr) continue;
-      if (!ConditionActiveAt(cond, t_)) continue;
-      if (m.coded && m.agents.empty() && m.generic_anesthetic.empty()) {
-        condition_texts.emplace_back();
-        kb_.ClassifyText(cond.code().text(), &condition_texts.back());
-        CollectAllergens(condition_texts.back(), cond.id(), &allergens);
+      if (read_by_text(m)) {
+        ConceptMatch& text = condition_texts[texts_used++];
+        text.Clear();
+        kb_.ClassifyText(cond.code().text(), &text, texts_);
+        CollectAllergens(text, cond.id(), &allergens);
       } else {
         CollectAllergens(m, cond.id(), &allergens);
       }
@@ -496,7 +595,7 @@ class Evaluator {
 
     // The planned anesthetic.
     ConceptMatch planned_match;
-    kb_.ClassifyConcept(session_.anesthetic(), &planned_match);
+    kb_.ClassifyConcept(session_.anesthetic(), &planned_match, texts_);
     const bool planned_given = !session_.anesthetic().text().empty() ||
                                !session_.anesthetic().codings().empty();
     std::vector<int32_t> planned_components;
@@ -633,8 +732,10 @@ class Evaluator {
     std::optional<DayNumber> last;
     std::vector<int> within;
     // Previous sessions: strictly before T, on an overlapping area.
-    for (const internal::PreviousSession& previous : internal::PreviousSessions(
-             kb_, record_, classified_.procedures, session_, t_)) {
+    internal::PreviousSessions(record_, classified_.session_days, session_, t_,
+                               &classified_.previous_sessions);
+    for (const internal::PreviousSession& previous :
+         classified_.previous_sessions) {
       if (t_ - previous.day >= min_days) continue;
       within.push_back(previous.procedure_index);
       if (!last.has_value() || previous.day > *last) last = previous.day;
@@ -643,7 +744,8 @@ class Evaluator {
     f->Raise(rule.severity());
     for (int i : within) {
       const v1::Procedure& p = record_.procedures(i);
-      const ConceptMatch::Hit* hit = classified_.procedures[i].FindValueSet(mn);
+      const ConceptMatch::Hit* hit =
+          classified_.procedures[i].match.FindValueSet(mn);
       f->AddEvidence(p.id(), hit->EvidenceText(),
                      absl::StrCat(ConceptName(p.code()), " on ", p.performed(),
                                   " (procedure ", p.id(), ")"));
@@ -745,20 +847,49 @@ class Evaluator {
     return alert;
   }
 
+  // The classified value of observation i.
+  const ConceptMatch& ObservationValue(int i) {
+    ClassifiedObservation& o = classified_.observations[i];
+    if (!o.value_read) {
+      kb_.ClassifyConcept(record_.observations(i).value(), &o.value, texts_);
+      o.value_read = true;
+    }
+    return o.value;
+  }
+
   const KnowledgeBase& kb_;
   const v1::PatientRecord& record_;
   const v1::PlannedSession& session_;
   const DayNumber t_;
-  const ClassifiedRecord classified_;
+  kb::TextClassificationCache* const texts_;
+  EvaluationScratch& classified_;
 };
 
 }  // namespace
+
+EvaluationCache::EvaluationCache(size_t max_text_bytes)
+    : texts_(max_text_bytes),
+      scratch_(std::make_unique<internal::EvaluationScratch>()) {}
+
+EvaluationCache::~EvaluationCache() = default;
+
+std::vector<Alert> EvaluateAsOf(const KnowledgeBase& kb,
+                                const v1::PatientRecord& record,
+                                const v1::PlannedSession& session,
+                                DayNumber as_of, EvaluationCache* cache) {
+  if (cache == nullptr) {
+    EvaluationScratch scratch;
+    return Evaluator(kb, record, session, as_of, nullptr, scratch).Run();
+  }
+  return Evaluator(kb, record, session, as_of, &cache->texts_, *cache->scratch_)
+      .Run();
+}
 
 std::vector<Alert> EvaluateAsOf(const KnowledgeBase& kb,
                                 const v1::PatientRecord& record,
                                 const v1::PlannedSession& session,
                                 DayNumber as_of) {
-  return Evaluator(kb, record, session, as_of).Run();
+  return EvaluateAsOf(kb, record, session, as_of, nullptr);
 }
 
 }  // namespace needlecheck::engine
