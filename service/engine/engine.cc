@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "service/engine/alert_text.h"
@@ -163,7 +164,8 @@ struct Firing {
   std::vector<v1::Evidence> evidence;
   std::vector<std::string> labels;    // distinct criterion labels
   std::vector<std::string> findings;  // human-readable, one per evidence
-  TemplateValues values;              // extra template values
+  // Extra template values (names are literals).
+  std::vector<std::pair<absl::string_view, std::string>> values;
 
   bool fired() const { return severity != v1::SEVERITY_UNSPECIFIED; }
   void Raise(Severity s) { severity = std::max(severity, s); }
@@ -203,7 +205,9 @@ class Evaluator {
   }
 
   std::vector<Alert> Run() {
-    std::vector<Alert> alerts;
+    // The fired rules, by index, then their alerts in the final order
+    // (severity, then rule id), built in place.
+    std::vector<std::pair<int, Firing>> fired;
     const auto& rules = kb_.definition().rules();
     for (int r = 0; r < rules.size(); ++r) {
       const v1::RuleDefinition& rule = rules[r];
@@ -240,15 +244,29 @@ class Evaluator {
         default:
           break;
       }
-      if (firing.fired()) alerts.push_back(MakeAlert(rule, std::move(firing)));
+      if (firing.fired()) fired.emplace_back(r, std::move(firing));
     }
-    std::stable_sort(alerts.begin(), alerts.end(),
-                     [](const Alert& a, const Alert& b) {
-                       if (a.severity() != b.severity()) {
-                         return a.severity() > b.severity();
+    std::stable_sort(fired.begin(), fired.end(),
+                     [&](const auto& a, const auto& b) {
+                       if (a.second.severity != b.second.severity) {
+                         return a.second.severity > b.second.severity;
                        }
-                       return a.rule_id() < b.rule_id();
+                       return rules[a.first].id() < rules[b.first].id();
                      });
+    std::vector<Alert> alerts(fired.size());
+    if (!fired.empty()) {
+      // Values every alert's texts may use, formatted once.
+      const v1::Thresholds& th = kb_.thresholds();
+      const std::string date = FormatDay(t_);
+      const std::string min_depth = FormatMm(th.eye_min_depth_mm());
+      const std::string max_depth = FormatMm(th.eye_max_depth_mm());
+      const std::string interval_days = absl::StrCat(th.min_interval_days());
+      const CommonValues common{date, min_depth, max_depth, interval_days};
+      for (size_t i = 0; i < fired.size(); ++i) {
+        MakeAlert(rules[fired[i].first], std::move(fired[i].second), common,
+                  &alerts[i]);
+      }
+    }
     return alerts;
   }
 
@@ -792,44 +810,59 @@ class Evaluator {
   }
 
   // Alert assembly ---------------------------------------------------------
-  Alert MakeAlert(const v1::RuleDefinition& rule, Firing f) const {
-    TemplateValues values = std::move(f.values);
-    values.emplace_back("date", FormatDay(t_));
-    values.emplace_back("labels", absl::StrJoin(f.labels, ", "));
-    values.emplace_back(
-        "findings",
+  struct CommonValues {
+    absl::string_view date, min_depth, max_depth, interval_days;
+  };
+
+  void MakeAlert(const v1::RuleDefinition& rule, Firing f,
+                 const CommonValues& common, Alert* alert) const {
+    const std::string labels = absl::StrJoin(f.labels, ", ");
+    const std::string findings =
         f.findings.size() <= 5
             ? absl::StrJoin(f.findings, "; ")
             : absl::StrCat(absl::StrJoin(f.findings.begin(),
                                          f.findings.begin() + 5, "; "),
-                           "; and ", f.findings.size() - 5, " more"));
-    const v1::Thresholds& th = kb_.thresholds();
-    values.emplace_back("min_depth", FormatMm(th.eye_min_depth_mm()));
-    values.emplace_back("max_depth", FormatMm(th.eye_max_depth_mm()));
-    values.emplace_back("interval_days", absl::StrCat(th.min_interval_days()));
+                           "; and ", f.findings.size() - 5, " more");
+    std::string lookback_days;
     for (const auto& c : rule.criteria()) {
       if (c.lookback_days() > 0) {
-        values.emplace_back("lookback_days", absl::StrCat(c.lookback_days()));
+        lookback_days = absl::StrCat(c.lookback_days());
         break;
       }
     }
+    // The rule's own values first: they win over the common ones.
+    absl::InlinedVector<TemplateValue, 16> values;
+    for (const auto& [name, value] : f.values) values.emplace_back(name, value);
+    values.emplace_back("date", common.date);
+    values.emplace_back("labels", labels);
+    values.emplace_back("findings", findings);
+    values.emplace_back("min_depth", common.min_depth);
+    values.emplace_back("max_depth", common.max_depth);
+    values.emplace_back("interval_days", common.interval_days);
+    if (!lookback_days.empty()) {
+      values.emplace_back("lookback_days", lookback_days);
+    }
 
-    Alert alert;
-    alert.set_rule_id(rule.id());
-    alert.set_severity(f.severity);
-    alert.set_category(rule.category());
-    alert.set_summary(
-        LimitChars(ExpandTemplate(rule.summary(), values), kMaxSummaryChars));
-    alert.set_detail(ExpandTemplate(rule.detail(), values));
-    for (auto& e : f.evidence) *alert.add_evidence() = std::move(e);
-    alert.set_citation(rule.citation());
+    alert->set_rule_id(rule.id());
+    alert->set_severity(f.severity);
+    alert->set_category(rule.category());
+    std::string summary;
+    ExpandTemplate(rule.summary(), values, &summary);
+    alert->set_summary(summary.size() <= kMaxSummaryChars
+                           ? std::move(summary)
+                           : LimitChars(summary, kMaxSummaryChars));
+    ExpandTemplate(rule.detail(), values, alert->mutable_detail());
+    alert->mutable_evidence()->Reserve(static_cast<int>(f.evidence.size()));
+    for (auto& e : f.evidence) *alert->add_evidence() = std::move(e);
+    alert->set_citation(rule.citation());
+    const v1::Thresholds& th = kb_.thresholds();
     for (const std::string& text : rule.suggestions()) {
       if (TemplateLacksValue(text, values)) continue;
-      v1::Suggestion* s = alert.add_suggestions();
-      s->set_text(ExpandTemplate(text, values));
+      v1::Suggestion* s = alert->add_suggestions();
+      ExpandTemplate(text, values, s->mutable_text());
       if (rule.kind() == v1::RULE_KIND_SESSION_INTERVAL) {
         for (const auto& [k, v] : values) {
-          if (k == "earliest_date") s->set_earliest_date(v);
+          if (k == "earliest_date") s->set_earliest_date(std::string(v));
         }
       }
       if (rule.kind() == v1::RULE_KIND_EYE_DEPTH ||
@@ -842,9 +875,8 @@ class Evaluator {
     // suggestion is kept too; without one only the latter applies.
     if (f.severity == v1::SEVERITY_CRITICAL) {
       for (const std::string& r : rule.override_reasons())
-        alert.add_override_reasons(r);
+        alert->add_override_reasons(r);
     }
-    return alert;
   }
 
   // The classified value of observation i.
