@@ -55,6 +55,12 @@ Severity CapForReading(Severity s, const ConceptMatch::Hit& hit) {
 
 namespace {
 
+// Whether some entry whose value_set_bits are in `bits` may be in value set
+// `vs`.
+bool MayHave(uint64_t bits, kb::ValueSetIndex vs) {
+  return vs >= 0 && (bits & ConceptMatch::ValueSetBit(vs)) != 0;
+}
+
 // One entry of the record: its classification, and its dates, read when a
 // rule first asks (most entries match no rule, and their dates are never
 // read).
@@ -104,6 +110,13 @@ struct EvaluationScratch {
   std::vector<Classified<ProcedureDates>> procedures;
   std::vector<std::optional<DayNumber>> session_days;  // SessionDay
   std::vector<ClassifiedObservation> observations;
+  // Per kind of entry, the union of its entries' value_set_bits: a rule
+  // asking for a value set no entry of that kind holds skips them all.
+  uint64_t condition_bits = 0;
+  uint64_t allergy_bits = 0;
+  uint64_t medication_bits = 0;
+  uint64_t procedure_bits = 0;
+  uint64_t observation_bits = 0;
   // Working buffers of single rules.
   std::vector<PreviousSession> previous_sessions;
   std::vector<ConceptMatch> condition_texts;
@@ -111,10 +124,13 @@ struct EvaluationScratch {
   void Classify(const KnowledgeBase& kb, const v1::PatientRecord& r,
                 kb::TextClassificationCache* texts) {
     conditions.resize(r.conditions_size());
+    condition_bits = 0;
     for (int i = 0; i < r.conditions_size(); ++i) {
       conditions[i].Reset<v1::Condition>(kb, r.conditions(i).code(), texts);
+      condition_bits |= conditions[i].match.value_set_bits;
     }
     allergies.resize(r.allergies_size());
+    allergy_bits = 0;
     for (int i = 0; i < r.allergies_size(); ++i) {
       const v1::Allergy& a = r.allergies(i);
       ClassifiedAllergy& c = allergies[i];
@@ -128,25 +144,32 @@ struct EvaluationScratch {
         kb.ClassifyText(note, &m, texts);
       for (const std::string& reaction : a.reactions())
         kb.ClassifyText(reaction, &m, texts);
+      allergy_bits |= m.value_set_bits;
     }
     medications.resize(r.medications_size());
+    medication_bits = 0;
     for (int i = 0; i < r.medications_size(); ++i) {
       medications[i].Reset<v1::Medication>(kb, r.medications(i).code(), texts);
+      medication_bits |= medications[i].match.value_set_bits;
     }
     procedures.resize(r.procedures_size());
     session_days.resize(r.procedures_size());
+    procedure_bits = 0;
     for (int i = 0; i < r.procedures_size(); ++i) {
       const v1::Procedure& p = r.procedures(i);
       procedures[i].Reset<v1::Procedure>(kb, p.code(), texts);
+      procedure_bits |= procedures[i].match.value_set_bits;
       session_days[i] = procedures[i].match.FindValueSet(
                             kb.microneedling_value_set()) != nullptr
                             ? ProcedureLastDay(p, procedures[i].DatesFor(p))
                             : std::nullopt;
     }
     observations.resize(r.observations_size());
+    observation_bits = 0;
     for (int i = 0; i < r.observations_size(); ++i) {
       observations[i].Reset<v1::Observation>(kb, r.observations(i).code(),
                                              texts);
+      observation_bits |= observations[i].match.value_set_bits;
       observations[i].value_read = false;
     }
   }
@@ -308,6 +331,7 @@ class Evaluator {
     const kb::ValueSetIndex vs = compiled.value_set;
     switch (c.source()) {
       case v1::ENTRY_SOURCE_CONDITION:
+        if (!MayHave(classified_.condition_bits, vs)) break;
         for (int i = 0; i < record_.conditions_size(); ++i) {
           const ConceptMatch::Hit* hit =
               classified_.conditions[i].match.FindValueSet(vs);
@@ -350,6 +374,7 @@ class Evaluator {
         }
         break;
       case v1::ENTRY_SOURCE_MEDICATION:
+        if (!MayHave(classified_.medication_bits, vs)) break;
         for (int i = 0; i < record_.medications_size(); ++i) {
           const ConceptMatch::Hit* hit =
               classified_.medications[i].match.FindValueSet(vs);
@@ -373,6 +398,7 @@ class Evaluator {
         }
         break;
       case v1::ENTRY_SOURCE_PROCEDURE:
+        if (!MayHave(classified_.procedure_bits, vs)) break;
         for (int i = 0; i < record_.procedures_size(); ++i) {
           const ConceptMatch::Hit* hit =
               classified_.procedures[i].match.FindValueSet(vs);
@@ -392,6 +418,7 @@ class Evaluator {
         }
         break;
       case v1::ENTRY_SOURCE_ALLERGY:
+        if (!MayHave(classified_.allergy_bits, vs)) break;
         for (int i = 0; i < record_.allergies_size(); ++i) {
           if (classified_.allergies[i].is_nka) continue;
           const ConceptMatch::Hit* hit =
@@ -437,6 +464,7 @@ class Evaluator {
   // max_age_days is 0.
   int LatestObservation(kb::ValueSetIndex vs, int max_age_days) const {
     int best = -1;
+    if (!MayHave(classified_.observation_bits, vs)) return best;
     std::optional<DayNumber> best_day;
     for (int i = 0; i < record_.observations_size(); ++i) {
       if (classified_.observations[i].match.FindValueSet(vs) == nullptr)

@@ -76,6 +76,7 @@ const ConceptMatch::Hit* ConceptMatch::FindValueSet(int32_t index) const {
     if (h.coding != nullptr) return 0;
     return (h.judged_unlikely() ? 2 : 0) + (h.historical() ? 1 : 0);
   };
+  if (!MayHaveValueSet(index)) return nullptr;
   const Hit* best = nullptr;
   int best_rank = 0;
   for (const Hit& hit : value_sets) {
@@ -366,7 +367,7 @@ void KnowledgeBase::AddTextHit(absl::string_view text,
       out->agents.push_back(h);
       break;
     case TextClassificationCache::List::kValueSet:
-      out->value_sets.push_back(h);
+      out->AddValueSet(h);
       break;
   }
 }
@@ -422,7 +423,7 @@ void KnowledgeBase::ClassifyConcept(const v1::Concept& concept,
     if (entry == codes.end()) continue;
     out->coded = true;
     for (ValueSetIndex vs : entry->second.value_sets) {
-      out->value_sets.push_back({vs, &coding, {}});
+      out->AddValueSet({vs, &coding, {}});
     }
     for (AgentIndex agent : entry->second.agents) {
       out->agents.push_back({agent, &coding, {}});

@@ -90,6 +90,22 @@ struct ConceptMatch {
   // True when at least one coding was known to the knowledge base (then the
   // text was not consulted).
   bool coded = false;
+  // Bit min(i, 63) is set when value_sets holds a hit of value set i: most
+  // entries match none of the sets a rule asks about, and this answers so
+  // without a scan.
+  uint64_t value_set_bits = 0;
+
+  static uint64_t ValueSetBit(int32_t index) {
+    return uint64_t{1} << (index < 63 ? index : 63);
+  }
+  // False when value_sets certainly holds no hit of value set `index`.
+  bool MayHaveValueSet(int32_t index) const {
+    return index >= 0 && (value_set_bits & ValueSetBit(index)) != 0;
+  }
+  void AddValueSet(const Hit& hit) {
+    value_sets.push_back(hit);
+    value_set_bits |= ValueSetBit(hit.index);
+  }
 
   bool Empty() const {
     return value_sets.empty() && agents.empty() && generic_anesthetic.empty();
@@ -102,6 +118,7 @@ struct ConceptMatch {
     agents.clear();
     generic_anesthetic.clear();
     coded = false;
+    value_set_bits = 0;
   }
 };
 
