@@ -12,7 +12,7 @@
 // - Inputs are expected to have passed ValidateScreenInput(); an entry whose
 //   date still fails to parse is ignored rather than guessed at.
 // - Thread-safe: any number of threads may evaluate concurrently against the
-//   same KnowledgeBase.
+//   same KnowledgeBase (each with its own EvaluationCache, if any).
 #ifndef SERVICE_ENGINE_ENGINE_H_
 #define SERVICE_ENGINE_ENGINE_H_
 
