@@ -544,24 +544,24 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
       ++i;
       continue;
     }
-    Token t;
-    t.begin = i;
+    const size_t begin = i;
     uint64_t raw_hash = 0;  // internal::RawHash of the word, on the fly
     do {
       raw_hash = raw_hash * internal::kHashBase + folded;
       ++i;
     } while (i < size && (folded = word_lower[bytes[i]]) != 0);
-    t.end = i;
     if (cut && !tokens.empty()) ++clause;
     cut = false;
+    Token& t = tokens.emplace_back();
+    t.begin = begin;
+    t.end = i;
     t.clause = clause;
-    const absl::string_view word = text.substr(t.begin, t.end - t.begin);
+    const absl::string_view word = text.substr(begin, i - begin);
     LookUpWord(word, raw_hash, t, cands, scratch);
     if (suffix_last_byte_[FoldByte(word.back())] && EndsWithSuffix(word)) {
       t.suffix_candidate = true;
       any_suffix = true;
     }
-    tokens.push_back(t);
   }
   // Most texts mention no term: nothing more to do.
   if (cands.empty() && !any_suffix) return out;

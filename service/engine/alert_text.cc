@@ -3,8 +3,7 @@
 namespace needlecheck::engine {
 namespace {
 
-const std::string* Lookup(const TemplateValues& values,
-                          absl::string_view name) {
+const absl::string_view* Lookup(TemplateValues values, absl::string_view name) {
   for (const auto& [key, value] : values) {
     if (key == name) return &value;
   }
@@ -13,33 +12,31 @@ const std::string* Lookup(const TemplateValues& values,
 
 }  // namespace
 
-std::string ExpandTemplate(absl::string_view text,
-                           const TemplateValues& values) {
-  std::string out;
-  out.reserve(text.size() + 64);
+void ExpandTemplate(absl::string_view text, TemplateValues values,
+                    std::string* out) {
   size_t i = 0;
   while (i < text.size()) {
-    if (text[i] == '{') {
-      size_t close = text.find('}', i);
-      if (close != absl::string_view::npos) {
-        const std::string* value =
-            Lookup(values, text.substr(i + 1, close - i - 1));
-        if (value != nullptr) out += *value;
-        i = close + 1;
-        continue;
-      }
+    const size_t open = text.find('{', i);
+    const size_t close =
+        open == absl::string_view::npos ? open : text.find('}', open);
+    if (close == absl::string_view::npos) {
+      out->append(text.data() + i, text.size() - i);
+      return;
     }
-    out += text[i++];
+    out->append(text.data() + i, open - i);
+    const absl::string_view* value =
+        Lookup(values, text.substr(open + 1, close - open - 1));
+    if (value != nullptr) out->append(value->data(), value->size());
+    i = close + 1;
   }
-  return out;
 }
 
-bool TemplateLacksValue(absl::string_view text, const TemplateValues& values) {
+bool TemplateLacksValue(absl::string_view text, TemplateValues values) {
   size_t i = 0;
   while ((i = text.find('{', i)) != absl::string_view::npos) {
     size_t close = text.find('}', i);
     if (close == absl::string_view::npos) return false;
-    const std::string* value =
+    const absl::string_view* value =
         Lookup(values, text.substr(i + 1, close - i - 1));
     if (value == nullptr || value->empty()) return true;
     i = close + 1;
@@ -48,6 +45,8 @@ bool TemplateLacksValue(absl::string_view text, const TemplateValues& values) {
 }
 
 std::string LimitChars(absl::string_view text, size_t max_chars) {
+  // No more bytes than the limit: no more characters either.
+  if (text.size() <= max_chars) return std::string(text);
   size_t chars = 0;
   size_t cut = 0;  // byte offset after max_chars - 3 characters
   size_t i = 0;

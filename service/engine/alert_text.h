@@ -5,21 +5,25 @@
 
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace needlecheck::engine {
 
-using TemplateValues = std::vector<std::pair<absl::string_view, std::string>>;
+// A template placeholder's name and value. Of several values with one name,
+// the first counts.
+using TemplateValue = std::pair<absl::string_view, absl::string_view>;
+using TemplateValues = absl::Span<const TemplateValue>;
 
-// Replaces each {name} in `text` with its value; unknown names expand to an
-// empty string (the knowledge base validator rejects them at load).
-std::string ExpandTemplate(absl::string_view text,
-                           const TemplateValues& values);
+// Appends `text` to `out` with each {name} replaced by its value; unknown
+// names expand to an empty string (the knowledge base validator rejects them
+// at load).
+void ExpandTemplate(absl::string_view text, TemplateValues values,
+                    std::string* out);
 
 // True when `text` uses {name} and `values` has no non-empty value for it.
-bool TemplateLacksValue(absl::string_view text, const TemplateValues& values);
+bool TemplateLacksValue(absl::string_view text, TemplateValues values);
 
 // Shortens UTF-8 `text` to at most `max_chars` code points, ending with
 // "..." when shortened, without splitting a character.

@@ -9,23 +9,52 @@ std::optional<FhirDate> OptionalDate(const std::string& text) {
   return *date;
 }
 
+ParsedDate ParseDateField(const std::string& text) {
+  ParsedDate out;
+  out.given = !text.empty();
+  if (out.given) out.date = OptionalDate(text);
+  return out;
+}
+
+ConditionDates DatesOf(const v1::Condition& c) {
+  return {ParseDateField(c.onset()), ParseDateField(c.abatement())};
+}
+AllergyDates DatesOf(const v1::Allergy& a) {
+  return {ParseDateField(a.recorded_date())};
+}
+MedicationDates DatesOf(const v1::Medication& m) {
+  return {ParseDateField(m.start()), ParseDateField(m.end())};
+}
+ProcedureDates DatesOf(const v1::Procedure& p) {
+  return {ParseDateField(p.performed())};
+}
+
+ParsedDate DatesOf(const v1::Observation& o) {
+  return ParseDateField(o.effective());
+}
+
 bool IsRetracted(absl::string_view verification_status) {
   return verification_status == "refuted" ||
          verification_status == "entered-in-error";
 }
 
-bool ConditionBegunBy(const v1::Condition& c, DayNumber t) {
+bool ConditionBegunBy(const v1::Condition& c, const ConditionDates& dates,
+                      DayNumber t) {
   if (IsRetracted(c.verification_status())) return false;
   if (c.clinical_status() == "entered-in-error") return false;
-  if (c.onset().empty()) return true;
-  std::optional<FhirDate> onset = OptionalDate(c.onset());
-  return onset.has_value() && onset->first_day <= t;
+  if (!dates.onset.given) return true;
+  return dates.onset.date.has_value() && dates.onset.date->first_day <= t;
 }
 
-bool ConditionActiveAt(const v1::Condition& c, DayNumber t) {
-  if (!ConditionBegunBy(c, t)) return false;
-  std::optional<FhirDate> abatement = OptionalDate(c.abatement());
-  if (!c.abatement().empty() && !abatement.has_value()) {
+bool ConditionBegunBy(const v1::Condition& c, DayNumber t) {
+  return ConditionBegunBy(c, DatesOf(c), t);
+}
+
+bool ConditionActiveAt(const v1::Condition& c, const ConditionDates& dates,
+                       DayNumber t) {
+  if (!ConditionBegunBy(c, dates, t)) return false;
+  const std::optional<FhirDate>& abatement = dates.abatement.date;
+  if (dates.abatement.given && !abatement.has_value()) {
     // An abatement we cannot read: fall back on the clinical status.
   } else if (abatement.has_value()) {
     // Abated by T when even its latest possible day is on or before T.
@@ -40,18 +69,31 @@ bool ConditionActiveAt(const v1::Condition& c, DayNumber t) {
   return status == "active" || status == "recurrence" || status == "relapse";
 }
 
-bool AllergyRecordedBy(const v1::Allergy& a, DayNumber t) {
-  if (a.verification_status() == "entered-in-error") return false;
-  if (a.recorded_date().empty()) return true;
-  std::optional<FhirDate> recorded = OptionalDate(a.recorded_date());
-  return recorded.has_value() && recorded->first_day <= t;
+bool ConditionActiveAt(const v1::Condition& c, DayNumber t) {
+  return ConditionActiveAt(c, DatesOf(c), t);
 }
 
-bool AllergyActiveAt(const v1::Allergy& a, DayNumber t) {
+bool AllergyRecordedBy(const v1::Allergy& a, const AllergyDates& dates,
+                       DayNumber t) {
+  if (a.verification_status() == "entered-in-error") return false;
+  if (!dates.recorded.given) return true;
+  return dates.recorded.date.has_value() && dates.recorded.date->first_day <= t;
+}
+
+bool AllergyRecordedBy(const v1::Allergy& a, DayNumber t) {
+  return AllergyRecordedBy(a, DatesOf(a), t);
+}
+
+bool AllergyActiveAt(const v1::Allergy& a, const AllergyDates& dates,
+                     DayNumber t) {
   if (IsRetracted(a.verification_status())) return false;
   const std::string& status = a.clinical_status();
   if (!status.empty() && status != "active") return false;
-  return AllergyRecordedBy(a, t);
+  return AllergyRecordedBy(a, dates, t);
+}
+
+bool AllergyActiveAt(const v1::Allergy& a, DayNumber t) {
+  return AllergyActiveAt(a, DatesOf(a), t);
 }
 
 namespace {
@@ -62,17 +104,21 @@ bool MedicationNeverTaken(const v1::Medication& m) {
 }
 }  // namespace
 
-bool MedicationBegunBy(const v1::Medication& m, DayNumber t) {
+bool MedicationBegunBy(const v1::Medication& m, const MedicationDates& dates,
+                       DayNumber t) {
   if (MedicationNeverTaken(m)) return false;
-  if (m.start().empty()) return true;
-  std::optional<FhirDate> start = OptionalDate(m.start());
-  return start.has_value() && start->first_day <= t;
+  if (!dates.start.given) return true;
+  return dates.start.date.has_value() && dates.start.date->first_day <= t;
 }
 
-bool MedicationActiveAt(const v1::Medication& m, DayNumber t,
-                        int lookback_days) {
-  if (!MedicationBegunBy(m, t)) return false;
-  std::optional<FhirDate> end = OptionalDate(m.end());
+bool MedicationBegunBy(const v1::Medication& m, DayNumber t) {
+  return MedicationBegunBy(m, DatesOf(m), t);
+}
+
+bool MedicationActiveAt(const v1::Medication& m, const MedicationDates& dates,
+                        DayNumber t, int lookback_days) {
+  if (!MedicationBegunBy(m, dates, t)) return false;
+  const std::optional<FhirDate>& end = dates.end.date;
   if (end.has_value()) {
     if (end->last_day >= t) return true;  // still taken at T
     return lookback_days > 0 && t - end->last_day < lookback_days;
@@ -81,9 +127,14 @@ bool MedicationActiveAt(const v1::Medication& m, DayNumber t,
   const bool ended = s == "stopped" || s == "completed";
   if (!ended) return true;  // active, on-hold, intended, unknown, ...
   if (lookback_days <= 0) return false;
-  std::optional<FhirDate> start = OptionalDate(m.start());
+  const std::optional<FhirDate>& start = dates.start.date;
   // Stopped at an unknown date no earlier than its start.
   return start.has_value() && t - start->last_day < lookback_days;
+}
+
+bool MedicationActiveAt(const v1::Medication& m, DayNumber t,
+                        int lookback_days) {
+  return MedicationActiveAt(m, DatesOf(m), t, lookback_days);
 }
 
 bool ProcedurePerformed(const v1::Procedure& p) {
@@ -91,21 +142,30 @@ bool ProcedurePerformed(const v1::Procedure& p) {
   return s != "not-done" && s != "entered-in-error" && s != "preparation";
 }
 
-std::optional<DayNumber> ProcedureLastDay(const v1::Procedure& p) {
+std::optional<DayNumber> ProcedureLastDay(const v1::Procedure& p,
+                                          const ProcedureDates& dates) {
   if (!ProcedurePerformed(p)) return std::nullopt;
-  std::optional<FhirDate> performed = OptionalDate(p.performed());
-  if (!performed.has_value()) return std::nullopt;
-  return performed->last_day;
+  if (!dates.performed.date.has_value()) return std::nullopt;
+  return dates.performed.date->last_day;
+}
+
+std::optional<DayNumber> ProcedureLastDay(const v1::Procedure& p) {
+  return ProcedureLastDay(p, DatesOf(p));
+}
+
+bool ProcedurePerformedBy(const v1::Procedure& p, const ProcedureDates& dates,
+                          DayNumber t, int lookback_days) {
+  if (!ProcedurePerformed(p)) return false;
+  const std::optional<FhirDate>& performed = dates.performed.date;
+  if (!performed.has_value())
+    return !dates.performed.given && lookback_days <= 0;
+  if (performed->first_day > t) return false;
+  return lookback_days <= 0 || t - performed->last_day < lookback_days;
 }
 
 bool ProcedurePerformedBy(const v1::Procedure& p, DayNumber t,
                           int lookback_days) {
-  if (!ProcedurePerformed(p)) return false;
-  std::optional<FhirDate> performed = OptionalDate(p.performed());
-  if (!performed.has_value())
-    return p.performed().empty() && lookback_days <= 0;
-  if (performed->first_day > t) return false;
-  return lookback_days <= 0 || t - performed->last_day < lookback_days;
+  return ProcedurePerformedBy(p, DatesOf(p), t, lookback_days);
 }
 
 }  // namespace needlecheck::engine

@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "service/engine/alert_text.h"
@@ -50,51 +51,135 @@ Severity CapForReading(Severity s, const ConceptMatch::Hit& hit) {
   return hit.judged_unlikely() ? std::min(s, v1::SEVERITY_WARNING) : s;
 }
 
-// Every entry of the record, classified once against the knowledge base.
-struct ClassifiedRecord {
-  std::vector<ConceptMatch> conditions;
-  std::vector<ConceptMatch> allergies;  // substance + notes + reactions
-  std::vector<bool> allergy_is_nka;
-  std::vector<ConceptMatch> medications;
-  std::vector<ConceptMatch> procedures;
-  std::vector<ConceptMatch> observation_codes;
+}  // namespace
+
+namespace {
+
+// Whether some entry whose value_set_bits are in `bits` may be in value set
+// `vs`.
+bool MayHave(uint64_t bits, kb::ValueSetIndex vs) {
+  return vs >= 0 && (bits & ConceptMatch::ValueSetBit(vs)) != 0;
+}
+
+// One entry of the record: its classification, and its dates, read when a
+// rule first asks (most entries match no rule, and their dates are never
+// read).
+template <typename Dates>
+struct Classified {
+  ConceptMatch match;
+  Dates dates;
+  bool dates_read = false;
+
+  template <typename Entry>
+  const Dates& DatesFor(const Entry& entry) {
+    if (!dates_read) {
+      dates = DatesOf(entry);
+      dates_read = true;
+    }
+    return dates;
+  }
+  template <typename Entry>
+  void Reset(const KnowledgeBase& kb, const v1::Concept& concept,
+             kb::TextClassificationCache* texts) {
+    kb.ClassifyConcept(concept, &match, texts);
+    dates_read = false;
+  }
 };
 
-ClassifiedRecord Classify(const KnowledgeBase& kb, const v1::PatientRecord& r) {
-  ClassifiedRecord out;
-  out.conditions.resize(r.conditions_size());
-  for (int i = 0; i < r.conditions_size(); ++i) {
-    kb.ClassifyConcept(r.conditions(i).code(), &out.conditions[i]);
+struct ClassifiedAllergy : Classified<AllergyDates> {
+  bool is_nka = false;
+};
+
+struct ClassifiedObservation : Classified<ParsedDate> {
+  ConceptMatch value;  // classified when a rule first asks
+  bool value_read = false;
+};
+
+}  // namespace
+
+namespace internal {
+
+// Every entry of the record, classified once against the knowledge base.
+// Kept in an EvaluationCache between evaluations so that its buffers are
+// reused.
+struct EvaluationScratch {
+  std::vector<Classified<ConditionDates>> conditions;
+  // Substance, notes and reactions.
+  std::vector<ClassifiedAllergy> allergies;
+  std::vector<Classified<MedicationDates>> medications;
+  std::vector<Classified<ProcedureDates>> procedures;
+  std::vector<std::optional<DayNumber>> session_days;  // SessionDay
+  std::vector<ClassifiedObservation> observations;
+  // Per kind of entry, the union of its entries' value_set_bits: a rule
+  // asking for a value set no entry of that kind holds skips them all.
+  uint64_t condition_bits = 0;
+  uint64_t allergy_bits = 0;
+  uint64_t medication_bits = 0;
+  uint64_t procedure_bits = 0;
+  uint64_t observation_bits = 0;
+  // Working buffers of single rules.
+  std::vector<PreviousSession> previous_sessions;
+  std::vector<ConceptMatch> condition_texts;
+
+  void Classify(const KnowledgeBase& kb, const v1::PatientRecord& r,
+                kb::TextClassificationCache* texts) {
+    conditions.resize(r.conditions_size());
+    condition_bits = 0;
+    for (int i = 0; i < r.conditions_size(); ++i) {
+      conditions[i].Reset<v1::Condition>(kb, r.conditions(i).code(), texts);
+      condition_bits |= conditions[i].match.value_set_bits;
+    }
+    allergies.resize(r.allergies_size());
+    allergy_bits = 0;
+    for (int i = 0; i < r.allergies_size(); ++i) {
+      const v1::Allergy& a = r.allergies(i);
+      ClassifiedAllergy& c = allergies[i];
+      c.Reset<v1::Allergy>(kb, a.substance(), texts);
+      ConceptMatch& m = c.match;
+      c.is_nka = m.FindValueSet(kb.no_known_allergy_value_set()) != nullptr;
+      // The substance text can name what a generic code ("Allergy to drug")
+      // does not.
+      if (m.coded) kb.ClassifyText(a.substance().text(), &m, texts);
+      for (const std::string& note : a.notes())
+        kb.ClassifyText(note, &m, texts);
+      for (const std::string& reaction : a.reactions())
+        kb.ClassifyText(reaction, &m, texts);
+      allergy_bits |= m.value_set_bits;
+    }
+    medications.resize(r.medications_size());
+    medication_bits = 0;
+    for (int i = 0; i < r.medications_size(); ++i) {
+      medications[i].Reset<v1::Medication>(kb, r.medications(i).code(), texts);
+      medication_bits |= medications[i].match.value_set_bits;
+    }
+    procedures.resize(r.procedures_size());
+    session_days.resize(r.procedures_size());
+    procedure_bits = 0;
+    for (int i = 0; i < r.procedures_size(); ++i) {
+      const v1::Procedure& p = r.procedures(i);
+      procedures[i].Reset<v1::Procedure>(kb, p.code(), texts);
+      procedure_bits |= procedures[i].match.value_set_bits;
+      session_days[i] = procedures[i].match.FindValueSet(
+                            kb.microneedling_value_set()) != nullptr
+                            ? ProcedureLastDay(p, procedures[i].DatesFor(p))
+                            : std::nullopt;
+    }
+    observations.resize(r.observations_size());
+    observation_bits = 0;
+    for (int i = 0; i < r.observations_size(); ++i) {
+      observations[i].Reset<v1::Observation>(kb, r.observations(i).code(),
+                                             texts);
+      observation_bits |= observations[i].match.value_set_bits;
+      observations[i].value_read = false;
+    }
   }
-  out.allergies.resize(r.allergies_size());
-  out.allergy_is_nka.resize(r.allergies_size());
-  for (int i = 0; i < r.allergies_size(); ++i) {
-    const v1::Allergy& a = r.allergies(i);
-    ConceptMatch& m = out.allergies[i];
-    kb.ClassifyConcept(a.substance(), &m);
-    out.allergy_is_nka[i] =
-        m.FindValueSet(kb.no_known_allergy_value_set()) != nullptr;
-    // The substance text can name what a generic code ("Allergy to drug")
-    // does not.
-    if (m.coded) kb.ClassifyText(a.substance().text(), &m);
-    for (const std::string& note : a.notes()) kb.ClassifyText(note, &m);
-    for (const std::string& reaction : a.reactions())
-      kb.ClassifyText(reaction, &m);
-  }
-  out.medications.resize(r.medications_size());
-  for (int i = 0; i < r.medications_size(); ++i) {
-    kb.ClassifyConcept(r.medications(i).code(), &out.medications[i]);
-  }
-  out.procedures.resize(r.procedures_size());
-  for (int i = 0; i < r.procedures_size(); ++i) {
-    kb.ClassifyConcept(r.procedures(i).code(), &out.procedures[i]);
-  }
-  out.observation_codes.resize(r.observations_size());
-  for (int i = 0; i < r.observations_size(); ++i) {
-    kb.ClassifyConcept(r.observations(i).code(), &out.observation_codes[i]);
-  }
-  return out;
-}
+};
+
+}  // namespace internal
+
+namespace {
+
+using internal::EvaluationScratch;
 
 // What evaluating one rule collects before it becomes an alert.
 struct Firing {
@@ -102,7 +187,8 @@ struct Firing {
   std::vector<v1::Evidence> evidence;
   std::vector<std::string> labels;    // distinct criterion labels
   std::vector<std::string> findings;  // human-readable, one per evidence
-  TemplateValues values;              // extra template values
+  // Extra template values (names are literals).
+  std::vector<std::pair<absl::string_view, std::string>> values;
 
   bool fired() const { return severity != v1::SEVERITY_UNSPECIFIED; }
   void Raise(Severity s) { severity = std::max(severity, s); }
@@ -130,24 +216,33 @@ struct Firing {
 class Evaluator {
  public:
   Evaluator(const KnowledgeBase& kb, const v1::PatientRecord& record,
-            const v1::PlannedSession& session, DayNumber t)
+            const v1::PlannedSession& session, DayNumber t,
+            kb::TextClassificationCache* texts, EvaluationScratch& scratch)
       : kb_(kb),
         record_(record),
         session_(session),
         t_(t),
-        classified_(Classify(kb, record)) {}
+        texts_(texts),
+        classified_(scratch) {
+    classified_.Classify(kb, record, texts);
+  }
 
   std::vector<Alert> Run() {
-    std::vector<Alert> alerts;
-    for (const v1::RuleDefinition& rule : kb_.definition().rules()) {
+    // The fired rules, by index, then their alerts in the final order
+    // (severity, then rule id), built in place.
+    std::vector<std::pair<int, Firing>> fired;
+    const auto& rules = kb_.definition().rules();
+    for (int r = 0; r < rules.size(); ++r) {
+      const v1::RuleDefinition& rule = rules[r];
       if (!rule.enabled()) continue;
       if (!rule.requires_planned_areas().empty() && !PlansAnyArea(rule))
         continue;
       Firing firing;
       switch (rule.kind()) {
         case v1::RULE_KIND_CRITERIA:
-          for (const v1::Criterion& c : rule.criteria()) {
-            EvaluateCriterion(rule, c, &firing);
+          for (int k = 0; k < rule.criteria_size(); ++k) {
+            EvaluateCriterion(rule, rule.criteria(k),
+                              kb_.compiled_criterion(r, k), &firing);
           }
           break;
         case v1::RULE_KIND_ANESTHETIC_ALLERGY:
@@ -172,15 +267,29 @@ class Evaluator {
         default:
           break;
       }
-      if (firing.fired()) alerts.push_back(MakeAlert(rule, std::move(firing)));
+      if (firing.fired()) fired.emplace_back(r, std::move(firing));
     }
-    std::stable_sort(alerts.begin(), alerts.end(),
-                     [](const Alert& a, const Alert& b) {
-                       if (a.severity() != b.severity()) {
-                         return a.severity() > b.severity();
+    std::stable_sort(fired.begin(), fired.end(),
+                     [&](const auto& a, const auto& b) {
+                       if (a.second.severity != b.second.severity) {
+                         return a.second.severity > b.second.severity;
                        }
-                       return a.rule_id() < b.rule_id();
+                       return rules[a.first].id() < rules[b.first].id();
                      });
+    std::vector<Alert> alerts(fired.size());
+    if (!fired.empty()) {
+      // Values every alert's texts may use, formatted once.
+      const v1::Thresholds& th = kb_.thresholds();
+      const std::string date = FormatDay(t_);
+      const std::string min_depth = FormatMm(th.eye_min_depth_mm());
+      const std::string max_depth = FormatMm(th.eye_max_depth_mm());
+      const std::string interval_days = absl::StrCat(th.min_interval_days());
+      const CommonValues common{date, min_depth, max_depth, interval_days};
+      for (size_t i = 0; i < fired.size(); ++i) {
+        MakeAlert(rules[fired[i].first], std::move(fired[i].second), common,
+                  &alerts[i]);
+      }
+    }
     return alerts;
   }
 
@@ -218,28 +327,32 @@ class Evaluator {
   }
 
   void EvaluateCriterion(const v1::RuleDefinition& rule, const v1::Criterion& c,
-                         Firing* f) {
-    const kb::ValueSetIndex vs = kb_.FindValueSet(c.value_set());
+                         const kb::CompiledCriterion& compiled, Firing* f) {
+    const kb::ValueSetIndex vs = compiled.value_set;
     switch (c.source()) {
       case v1::ENTRY_SOURCE_CONDITION:
+        if (!MayHave(classified_.condition_bits, vs)) break;
         for (int i = 0; i < record_.conditions_size(); ++i) {
           const ConceptMatch::Hit* hit =
-              classified_.conditions[i].FindValueSet(vs);
+              classified_.conditions[i].match.FindValueSet(vs);
           if (hit == nullptr) continue;
           const v1::Condition& cond = record_.conditions(i);
           // A text-only historical mention ("history of acne") is a past
           // condition whatever its status says.
-          const bool active = ConditionActiveAt(cond, t_) && !hit->historical();
+          const ConditionDates& dates =
+              classified_.conditions[i].DatesFor(cond);
+          const bool active =
+              ConditionActiveAt(cond, dates, t_) && !hit->historical();
           bool counts = false;
           switch (c.temporal()) {
             case v1::TEMPORAL_ACTIVE:
               counts = active;
               break;
             case v1::TEMPORAL_EVER:
-              counts = ConditionBegunBy(cond, t_);
+              counts = ConditionBegunBy(cond, dates, t_);
               break;
             case v1::TEMPORAL_EVER_NOT_ACTIVE:
-              counts = ConditionBegunBy(cond, t_) && !active;
+              counts = ConditionBegunBy(cond, dates, t_) && !active;
               break;
             default:
               break;
@@ -261,15 +374,17 @@ class Evaluator {
         }
         break;
       case v1::ENTRY_SOURCE_MEDICATION:
+        if (!MayHave(classified_.medication_bits, vs)) break;
         for (int i = 0; i < record_.medications_size(); ++i) {
           const ConceptMatch::Hit* hit =
-              classified_.medications[i].FindValueSet(vs);
+              classified_.medications[i].match.FindValueSet(vs);
           if (hit == nullptr) continue;
           const v1::Medication& m = record_.medications(i);
+          const MedicationDates& dates = classified_.medications[i].DatesFor(m);
           const bool counts =
               c.temporal() == v1::TEMPORAL_EVER
-                  ? MedicationBegunBy(m, t_)
-                  : MedicationActiveAt(m, t_, c.lookback_days());
+                  ? MedicationBegunBy(m, dates, t_)
+                  : MedicationActiveAt(m, dates, t_, c.lookback_days());
           if (!counts) continue;
           std::string finding =
               absl::StrCat(ConceptName(m.code()), " (medication ", m.id());
@@ -283,14 +398,18 @@ class Evaluator {
         }
         break;
       case v1::ENTRY_SOURCE_PROCEDURE:
+        if (!MayHave(classified_.procedure_bits, vs)) break;
         for (int i = 0; i < record_.procedures_size(); ++i) {
           const ConceptMatch::Hit* hit =
-              classified_.procedures[i].FindValueSet(vs);
+              classified_.procedures[i].match.FindValueSet(vs);
           if (hit == nullptr) continue;
           const v1::Procedure& p = record_.procedures(i);
           const int lookback =
               c.temporal() == v1::TEMPORAL_EVER ? 0 : c.lookback_days();
-          if (!ProcedurePerformedBy(p, t_, lookback)) continue;
+          if (!ProcedurePerformedBy(p, classified_.procedures[i].DatesFor(p),
+                                    t_, lookback)) {
+            continue;
+          }
           Matched(rule, c, p.id(), *hit,
                   absl::StrCat(ConceptName(p.code()), " (procedure ", p.id(),
                                p.performed().empty() ? "" : ", performed ",
@@ -299,13 +418,15 @@ class Evaluator {
         }
         break;
       case v1::ENTRY_SOURCE_ALLERGY:
+        if (!MayHave(classified_.allergy_bits, vs)) break;
         for (int i = 0; i < record_.allergies_size(); ++i) {
-          if (classified_.allergy_is_nka[i]) continue;
+          if (classified_.allergies[i].is_nka) continue;
           const ConceptMatch::Hit* hit =
-              classified_.allergies[i].FindValueSet(vs);
+              classified_.allergies[i].match.FindValueSet(vs);
           if (hit == nullptr) continue;
           const v1::Allergy& a = record_.allergies(i);
-          if (!AllergyActiveAt(a, t_)) continue;
+          if (!AllergyActiveAt(a, classified_.allergies[i].DatesFor(a), t_))
+            continue;
           Matched(rule, c, a.id(), *hit,
                   absl::StrCat("allergy to ", c.label(), ": \"",
                                hit->coding ? ConceptName(a.substance())
@@ -315,7 +436,7 @@ class Evaluator {
         }
         break;
       case v1::ENTRY_SOURCE_OBSERVATION:
-        EvaluateObservationCriterion(rule, c, vs, f);
+        EvaluateObservationCriterion(rule, c, vs, compiled.value_value_set, f);
         break;
       case v1::ENTRY_SOURCE_SKIN_TYPE: {
         auto [type, entry_id, text] = SkinType();
@@ -343,13 +464,15 @@ class Evaluator {
   // max_age_days is 0.
   int LatestObservation(kb::ValueSetIndex vs, int max_age_days) const {
     int best = -1;
+    if (!MayHave(classified_.observation_bits, vs)) return best;
     std::optional<DayNumber> best_day;
     for (int i = 0; i < record_.observations_size(); ++i) {
-      if (classified_.observation_codes[i].FindValueSet(vs) == nullptr)
+      if (classified_.observations[i].match.FindValueSet(vs) == nullptr)
         continue;
-      const v1::Observation& o = record_.observations(i);
-      std::optional<FhirDate> when = OptionalDate(o.effective());
-      if (!o.effective().empty() && !when.has_value()) continue;
+      const ParsedDate& effective =
+          classified_.observations[i].DatesFor(record_.observations(i));
+      const std::optional<FhirDate>& when = effective.date;
+      if (effective.given && !when.has_value()) continue;
       if (when.has_value()) {
         if (when->first_day > t_) continue;
         if (max_age_days > 0 && t_ - when->last_day > max_age_days) continue;
@@ -366,14 +489,12 @@ class Evaluator {
 
   void EvaluateObservationCriterion(const v1::RuleDefinition& rule,
                                     const v1::Criterion& c,
-                                    kb::ValueSetIndex vs, Firing* f) {
+                                    kb::ValueSetIndex vs,
+                                    kb::ValueSetIndex value_vs, Firing* f) {
     const int i = LatestObservation(vs, c.max_age_days());
     if (i < 0) return;
     const v1::Observation& o = record_.observations(i);
-    ConceptMatch value;
-    kb_.ClassifyConcept(o.value(), &value);
-    const ConceptMatch::Hit* hit =
-        value.FindValueSet(kb_.FindValueSet(c.value_value_set()));
+    const ConceptMatch::Hit* hit = ObservationValue(i).FindValueSet(value_vs);
     if (hit == nullptr) return;
     Matched(rule, c, o.id(), *hit,
             absl::StrCat(ConceptName(o.code()), ": ", ConceptName(o.value()),
@@ -389,7 +510,7 @@ class Evaluator {
     std::string text;      // evidence text
   };
 
-  SkinTypeFact SkinType() const {
+  SkinTypeFact SkinType() {
     SkinTypeFact fact;
     if (record_.fitzpatrick_skin_type() >= 1 &&
         record_.fitzpatrick_skin_type() <= 6) {
@@ -400,8 +521,7 @@ class Evaluator {
     const int i = LatestObservation(kb_.fitzpatrick_observation_value_set(), 0);
     if (i < 0) return fact;
     const v1::Observation& o = record_.observations(i);
-    ConceptMatch value;
-    kb_.ClassifyConcept(o.value(), &value);
+    const ConceptMatch& value = ObservationValue(i);
     const auto& types = kb_.fitzpatrick_type_value_sets();
     for (int type = 6; type >= 1 && fact.type == 0; --type) {
       if (const ConceptMatch::Hit* hit = value.FindValueSet(types[type - 1])) {
@@ -424,8 +544,11 @@ class Evaluator {
   // ------------------------------------------------------------------
   void EvaluateAllergyUndocumented(const v1::RuleDefinition& rule, Firing* f) {
     if (record_.no_known_allergies()) return;
-    for (const v1::Allergy& a : record_.allergies()) {
-      if (AllergyRecordedBy(a, t_)) return;
+    for (int i = 0; i < record_.allergies_size(); ++i) {
+      const v1::Allergy& a = record_.allergies(i);
+      if (AllergyRecordedBy(a, classified_.allergies[i].DatesFor(a), t_)) {
+        return;
+      }
     }
     f->Raise(rule.severity());
   }
@@ -466,25 +589,50 @@ class Evaluator {
 
   void EvaluateAnestheticAllergy(Firing* f) {
     std::vector<Allergen> allergens;
-    // Allergens found in condition texts point into these matches.
-    std::vector<ConceptMatch> condition_texts;
-    condition_texts.reserve(record_.conditions_size());
     for (int i = 0; i < record_.allergies_size(); ++i) {
-      if (classified_.allergy_is_nka[i]) continue;
-      if (!AllergyActiveAt(record_.allergies(i), t_)) continue;
-      CollectAllergens(classified_.allergies[i], record_.allergies(i).id(),
-                       &allergens);
+      if (classified_.allergies[i].is_nka) continue;
+      const v1::Allergy& a = record_.allergies(i);
+      if (!AllergyActiveAt(a, classified_.allergies[i].DatesFor(a), t_)) {
+        continue;
+      }
+      CollectAllergens(classified_.allergies[i].match,
+                       record_.allergies(i).id(), &allergens);
     }
+    // Allergy findings among the conditions ("Allergy to local anesthetic"),
+    // active at T; a coded one that names no anesthetic is read by its text.
     const kb::ValueSetIndex allergy_finding = kb_.allergy_finding_value_set();
+    auto finding_at = [&](int i) {
+      return classified_.conditions[i].match.FindValueSet(allergy_finding) !=
+                 nullptr &&
+             ConditionActiveAt(
+                 record_.conditions(i),
+                 classified_.conditions[i].DatesFor(record_.conditions(i)), t_);
+    };
+    auto read_by_text = [](const ConceptMatch& m) {
+      return m.coded && m.agents.empty() && m.generic_anesthetic.empty();
+    };
+    // Allergens found in condition texts point into these matches, so the
+    // buffer is sized before the first is made.
+    size_t texts_needed = 0;
     for (int i = 0; i < record_.conditions_size(); ++i) {
-      const ConceptMatch& m = classified_.conditions[i];
+      if (finding_at(i) && read_by_text(classified_.conditions[i].match)) {
+        ++texts_needed;
+      }
+    }
+    std::vector<ConceptMatch>& condition_texts = classified_.condition_texts;
+    if (condition_texts.size() < texts_needed) {
+      condition_texts.resize(texts_needed);
+    }
+    size_t texts_used = 0;
+    for (int i = 0; i < record_.conditions_size(); ++i) {
+      if (!finding_at(i)) continue;
+      const ConceptMatch& m = classified_.conditions[i].match;
       const v1::Condition& cond = record_.conditions(i);
-      if (m.FindValueSet(allergy_finding) == nullptr) continue;
-      if (!ConditionActiveAt(cond, t_)) continue;
-      if (m.coded && m.agents.empty() && m.generic_anesthetic.empty()) {
-        condition_texts.emplace_back();
-        kb_.ClassifyText(cond.code().text(), &condition_texts.back());
-        CollectAllergens(condition_texts.back(), cond.id(), &allergens);
+      if (read_by_text(m)) {
+        ConceptMatch& text = condition_texts[texts_used++];
+        text.Clear();
+        kb_.ClassifyText(cond.code().text(), &text, texts_);
+        CollectAllergens(text, cond.id(), &allergens);
       } else {
         CollectAllergens(m, cond.id(), &allergens);
       }
@@ -493,7 +641,7 @@ class Evaluator {
 
     // The planned anesthetic.
     ConceptMatch planned_match;
-    kb_.ClassifyConcept(session_.anesthetic(), &planned_match);
+    kb_.ClassifyConcept(session_.anesthetic(), &planned_match, texts_);
     const bool planned_given = !session_.anesthetic().text().empty() ||
                                !session_.anesthetic().codings().empty();
     std::vector<int32_t> planned_components;
@@ -630,8 +778,10 @@ class Evaluator {
     std::optional<DayNumber> last;
     std::vector<int> within;
     // Previous sessions: strictly before T, on an overlapping area.
-    for (const internal::PreviousSession& previous : internal::PreviousSessions(
-             kb_, record_, classified_.procedures, session_, t_)) {
+    internal::PreviousSessions(record_, classified_.session_days, session_, t_,
+                               &classified_.previous_sessions);
+    for (const internal::PreviousSession& previous :
+         classified_.previous_sessions) {
       if (t_ - previous.day >= min_days) continue;
       within.push_back(previous.procedure_index);
       if (!last.has_value() || previous.day > *last) last = previous.day;
@@ -640,7 +790,8 @@ class Evaluator {
     f->Raise(rule.severity());
     for (int i : within) {
       const v1::Procedure& p = record_.procedures(i);
-      const ConceptMatch::Hit* hit = classified_.procedures[i].FindValueSet(mn);
+      const ConceptMatch::Hit* hit =
+          classified_.procedures[i].match.FindValueSet(mn);
       f->AddEvidence(p.id(), hit->EvidenceText(),
                      absl::StrCat(ConceptName(p.code()), " on ", p.performed(),
                                   " (procedure ", p.id(), ")"));
@@ -687,44 +838,59 @@ class Evaluator {
   }
 
   // Alert assembly ---------------------------------------------------------
-  Alert MakeAlert(const v1::RuleDefinition& rule, Firing f) const {
-    TemplateValues values = std::move(f.values);
-    values.emplace_back("date", FormatDay(t_));
-    values.emplace_back("labels", absl::StrJoin(f.labels, ", "));
-    values.emplace_back(
-        "findings",
+  struct CommonValues {
+    absl::string_view date, min_depth, max_depth, interval_days;
+  };
+
+  void MakeAlert(const v1::RuleDefinition& rule, Firing f,
+                 const CommonValues& common, Alert* alert) const {
+    const std::string labels = absl::StrJoin(f.labels, ", ");
+    const std::string findings =
         f.findings.size() <= 5
             ? absl::StrJoin(f.findings, "; ")
             : absl::StrCat(absl::StrJoin(f.findings.begin(),
                                          f.findings.begin() + 5, "; "),
-                           "; and ", f.findings.size() - 5, " more"));
-    const v1::Thresholds& th = kb_.thresholds();
-    values.emplace_back("min_depth", FormatMm(th.eye_min_depth_mm()));
-    values.emplace_back("max_depth", FormatMm(th.eye_max_depth_mm()));
-    values.emplace_back("interval_days", absl::StrCat(th.min_interval_days()));
+                           "; and ", f.findings.size() - 5, " more");
+    std::string lookback_days;
     for (const auto& c : rule.criteria()) {
       if (c.lookback_days() > 0) {
-        values.emplace_back("lookback_days", absl::StrCat(c.lookback_days()));
+        lookback_days = absl::StrCat(c.lookback_days());
         break;
       }
     }
+    // The rule's own values first: they win over the common ones.
+    absl::InlinedVector<TemplateValue, 16> values;
+    for (const auto& [name, value] : f.values) values.emplace_back(name, value);
+    values.emplace_back("date", common.date);
+    values.emplace_back("labels", labels);
+    values.emplace_back("findings", findings);
+    values.emplace_back("min_depth", common.min_depth);
+    values.emplace_back("max_depth", common.max_depth);
+    values.emplace_back("interval_days", common.interval_days);
+    if (!lookback_days.empty()) {
+      values.emplace_back("lookback_days", lookback_days);
+    }
 
-    Alert alert;
-    alert.set_rule_id(rule.id());
-    alert.set_severity(f.severity);
-    alert.set_category(rule.category());
-    alert.set_summary(
-        LimitChars(ExpandTemplate(rule.summary(), values), kMaxSummaryChars));
-    alert.set_detail(ExpandTemplate(rule.detail(), values));
-    for (auto& e : f.evidence) *alert.add_evidence() = std::move(e);
-    alert.set_citation(rule.citation());
+    alert->set_rule_id(rule.id());
+    alert->set_severity(f.severity);
+    alert->set_category(rule.category());
+    std::string summary;
+    ExpandTemplate(rule.summary(), values, &summary);
+    alert->set_summary(summary.size() <= kMaxSummaryChars
+                           ? std::move(summary)
+                           : LimitChars(summary, kMaxSummaryChars));
+    ExpandTemplate(rule.detail(), values, alert->mutable_detail());
+    alert->mutable_evidence()->Reserve(static_cast<int>(f.evidence.size()));
+    for (auto& e : f.evidence) *alert->add_evidence() = std::move(e);
+    alert->set_citation(rule.citation());
+    const v1::Thresholds& th = kb_.thresholds();
     for (const std::string& text : rule.suggestions()) {
       if (TemplateLacksValue(text, values)) continue;
-      v1::Suggestion* s = alert.add_suggestions();
-      s->set_text(ExpandTemplate(text, values));
+      v1::Suggestion* s = alert->add_suggestions();
+      ExpandTemplate(text, values, s->mutable_text());
       if (rule.kind() == v1::RULE_KIND_SESSION_INTERVAL) {
         for (const auto& [k, v] : values) {
-          if (k == "earliest_date") s->set_earliest_date(v);
+          if (k == "earliest_date") s->set_earliest_date(std::string(v));
         }
       }
       if (rule.kind() == v1::RULE_KIND_EYE_DEPTH ||
@@ -737,25 +903,53 @@ class Evaluator {
     // suggestion is kept too; without one only the latter applies.
     if (f.severity == v1::SEVERITY_CRITICAL) {
       for (const std::string& r : rule.override_reasons())
-        alert.add_override_reasons(r);
+        alert->add_override_reasons(r);
     }
-    return alert;
+  }
+
+  // The classified value of observation i.
+  const ConceptMatch& ObservationValue(int i) {
+    ClassifiedObservation& o = classified_.observations[i];
+    if (!o.value_read) {
+      kb_.ClassifyConcept(record_.observations(i).value(), &o.value, texts_);
+      o.value_read = true;
+    }
+    return o.value;
   }
 
   const KnowledgeBase& kb_;
   const v1::PatientRecord& record_;
   const v1::PlannedSession& session_;
   const DayNumber t_;
-  const ClassifiedRecord classified_;
+  kb::TextClassificationCache* const texts_;
+  EvaluationScratch& classified_;
 };
 
 }  // namespace
+
+EvaluationCache::EvaluationCache(size_t max_text_bytes)
+    : texts_(max_text_bytes),
+      scratch_(std::make_unique<internal::EvaluationScratch>()) {}
+
+EvaluationCache::~EvaluationCache() = default;
+
+std::vector<Alert> EvaluateAsOf(const KnowledgeBase& kb,
+                                const v1::PatientRecord& record,
+                                const v1::PlannedSession& session,
+                                DayNumber as_of, EvaluationCache* cache) {
+  if (cache == nullptr) {
+    EvaluationScratch scratch;
+    return Evaluator(kb, record, session, as_of, nullptr, scratch).Run();
+  }
+  return Evaluator(kb, record, session, as_of, &cache->texts_, *cache->scratch_)
+      .Run();
+}
 
 std::vector<Alert> EvaluateAsOf(const KnowledgeBase& kb,
                                 const v1::PatientRecord& record,
                                 const v1::PlannedSession& session,
                                 DayNumber as_of) {
-  return Evaluator(kb, record, session, as_of).Run();
+  return EvaluateAsOf(kb, record, session, as_of, nullptr);
 }
 
 }  // namespace needlecheck::engine

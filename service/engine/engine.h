@@ -12,10 +12,12 @@
 // - Inputs are expected to have passed ValidateScreenInput(); an entry whose
 //   date still fails to parse is ignored rather than guessed at.
 // - Thread-safe: any number of threads may evaluate concurrently against the
-//   same KnowledgeBase.
+//   same KnowledgeBase (each with its own EvaluationCache, if any).
 #ifndef SERVICE_ENGINE_ENGINE_H_
 #define SERVICE_ENGINE_ENGINE_H_
 
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,10 +29,51 @@
 
 namespace needlecheck::engine {
 
+namespace internal {
+struct EvaluationScratch;
+}  // namespace internal
+
+// What a caller may keep between evaluations to make the next ones cheaper:
+// the readings of free texts met before (kb::TextClassificationCache: a
+// patient's notes screened again, the same problem-list wording across
+// patients) and the evaluation's working buffers, reused instead of
+// allocated anew. The engine stays pure: the cache holds nothing that
+// changes a result, and results are identical with and without it.
+// Not thread-safe: keep one per thread (or worker), never share one between
+// concurrent evaluations. Works with any knowledge base (a reload empties the
+// text readings; see TextClassificationCache).
+class EvaluationCache {
+ public:
+  explicit EvaluationCache(
+      size_t max_text_bytes =
+          kb::TextClassificationCache::kDefaultMaxTextBytes);
+  ~EvaluationCache();
+  EvaluationCache(const EvaluationCache&) = delete;
+  EvaluationCache& operator=(const EvaluationCache&) = delete;
+
+  // Texts whose readings are held.
+  size_t texts_held() const { return texts_.size(); }
+
+ private:
+  friend std::vector<needlecheck::v1::Alert> EvaluateAsOf(
+      const kb::KnowledgeBase& kb, const needlecheck::v1::PatientRecord& record,
+      const needlecheck::v1::PlannedSession& session, DayNumber as_of,
+      EvaluationCache* cache);
+
+  kb::TextClassificationCache texts_;
+  std::unique_ptr<internal::EvaluationScratch> scratch_;
+};
+
 // The alerts for `session` as of `as_of` (normally the session's date).
 std::vector<needlecheck::v1::Alert> EvaluateAsOf(
     const kb::KnowledgeBase& kb, const needlecheck::v1::PatientRecord& record,
     const needlecheck::v1::PlannedSession& session, DayNumber as_of);
+
+// The same, reusing `cache` (see EvaluationCache; null: none).
+std::vector<needlecheck::v1::Alert> EvaluateAsOf(
+    const kb::KnowledgeBase& kb, const needlecheck::v1::PatientRecord& record,
+    const needlecheck::v1::PlannedSession& session, DayNumber as_of,
+    EvaluationCache* cache);
 
 }  // namespace needlecheck::engine
 

@@ -76,6 +76,7 @@ const ConceptMatch::Hit* ConceptMatch::FindValueSet(int32_t index) const {
     if (h.coding != nullptr) return 0;
     return (h.judged_unlikely() ? 2 : 0) + (h.historical() ? 1 : 0);
   };
+  if (!MayHaveValueSet(index)) return nullptr;
   const Hit* best = nullptr;
   int best_rank = 0;
   for (const Hit& hit : value_sets) {
@@ -108,7 +109,8 @@ class KnowledgeBaseCompiler {
       const auto& vs = def.value_sets(i);
       kb->value_set_by_id_[vs.id()] = i;
       for (const auto& code : vs.codes()) {
-        kb->codes_[code.system()][code.code()].value_sets.push_back(i);
+        kb->codes_[kb->InternSystem(code.system())][code.code()]
+            .value_sets.push_back(i);
       }
       for (const auto& term : vs.terms()) terms.push_back({term, i});
       for (const auto& term : vs.exclude_terms())
@@ -136,7 +138,8 @@ class KnowledgeBaseCompiler {
       }
       kb->agents_.push_back(std::move(agent));
       for (const auto& code : a.codes()) {
-        kb->codes_[code.system()][code.code()].agents.push_back(j);
+        kb->codes_[kb->InternSystem(code.system())][code.code()]
+            .agents.push_back(j);
       }
       for (const auto& term : a.terms()) {
         terms.push_back({term, KnowledgeBase::kAgentTagBase + j});
@@ -147,7 +150,8 @@ class KnowledgeBaseCompiler {
       }
     }
     for (const auto& code : def.generic_anesthetic_codes()) {
-      kb->codes_[code.system()][code.code()].generic_anesthetic = true;
+      kb->codes_[kb->InternSystem(code.system())][code.code()]
+          .generic_anesthetic = true;
     }
     for (const auto& term : def.generic_anesthetic_terms()) {
       terms.push_back({term, KnowledgeBase::kGenericAnestheticTag});
@@ -191,6 +195,14 @@ class KnowledgeBaseCompiler {
     kb->allergy_finding_ = kb->FindValueSet(def.allergy_finding_value_set());
     for (const auto& id : def.fitzpatrick_type_value_sets()) {
       kb->fitzpatrick_types_.push_back(kb->FindValueSet(id));
+    }
+    for (const auto& rule : def.rules()) {
+      std::vector<CompiledCriterion>& criteria =
+          kb->compiled_criteria_.emplace_back();
+      for (const auto& c : rule.criteria()) {
+        criteria.push_back({kb->FindValueSet(c.value_set()),
+                            kb->FindValueSet(c.value_value_set())});
+      }
     }
     return std::shared_ptr<const KnowledgeBase>(std::move(kb));
   }
@@ -285,9 +297,29 @@ const std::string& KnowledgeBase::ValueSetId(ValueSetIndex index) const {
   return definition_.value_sets(index).id();
 }
 
-void KnowledgeBase::ClassifyText(absl::string_view text,
-                                 ConceptMatch* out) const {
-  if (text.empty()) return;
+int KnowledgeBase::SystemIndex(absl::string_view system) const {
+  for (size_t i = 0; i < systems_.size(); ++i) {
+    if (systems_[i] == system) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int KnowledgeBase::InternSystem(const std::string& system) {
+  const int found = SystemIndex(system);
+  if (found >= 0) return found;
+  systems_.push_back(system);
+  codes_.emplace_back();
+  return static_cast<int>(systems_.size()) - 1;
+}
+
+void TextClassificationCache::Clear() {
+  entries_.clear();
+  hits_.clear();
+  text_bytes_ = 0;
+}
+
+template <typename Fn>
+void KnowledgeBase::ForEachTextHit(absl::string_view text, Fn&& add) const {
   const std::vector<text::TermHit> hits = matcher_->FindAll(text);
   if (hits.empty()) return;
   absl::InlinedVector<std::pair<size_t, size_t>, 4> spans;
@@ -302,33 +334,96 @@ void KnowledgeBase::ClassifyText(absl::string_view text,
         context.experiencer == text::Experiencer::kOther) {
       continue;
     }
-    ConceptMatch::Hit h;
-    h.span = text.substr(hit.begin, hit.end - hit.begin);
+    TextClassificationCache::StoredHit h;
+    h.begin = static_cast<uint32_t>(hit.begin);
+    h.end = static_cast<uint32_t>(hit.end);
     h.context = context;
     if (hit.tag == kGenericAnestheticTag) {
       h.index = -1;
-      out->generic_anesthetic.push_back(h);
+      h.list = TextClassificationCache::List::kGeneric;
     } else if (hit.tag >= kAgentTagBase) {
       h.index = hit.tag - kAgentTagBase;
-      out->agents.push_back(h);
+      h.list = TextClassificationCache::List::kAgent;
     } else {
       h.index = hit.tag;
-      out->value_sets.push_back(h);
+      h.list = TextClassificationCache::List::kValueSet;
     }
+    add(h);
   }
 }
 
+void KnowledgeBase::AddTextHit(absl::string_view text,
+                               const TextClassificationCache::StoredHit& stored,
+                               ConceptMatch* out) {
+  ConceptMatch::Hit h;
+  h.index = stored.index;
+  h.span = text.substr(stored.begin, stored.end - stored.begin);
+  h.context = stored.context;
+  switch (stored.list) {
+    case TextClassificationCache::List::kGeneric:
+      out->generic_anesthetic.push_back(h);
+      break;
+    case TextClassificationCache::List::kAgent:
+      out->agents.push_back(h);
+      break;
+    case TextClassificationCache::List::kValueSet:
+      out->AddValueSet(h);
+      break;
+  }
+}
+
+void KnowledgeBase::ClassifyText(absl::string_view text, ConceptMatch* out,
+                                 TextClassificationCache* cache) const {
+  if (text.empty()) return;
+  auto add = [&](const TextClassificationCache::StoredHit& h) {
+    AddTextHit(text, h, out);
+  };
+  // Offsets are kept as 32 bits; longer texts are never cached.
+  if (cache == nullptr || text.size() > cache->max_text_bytes_ / 16 ||
+      text.size() > UINT32_MAX) {
+    ForEachTextHit(text, add);
+    return;
+  }
+  if (cache->kb_sha256_ != sha256_) {
+    cache->Clear();
+    cache->kb_sha256_ = sha256_;
+  }
+  auto found = cache->entries_.find(text);
+  if (found != cache->entries_.end()) {
+    const auto [first, count] = found->second;
+    for (uint32_t i = first; i < first + count; ++i) {
+      add(cache->hits_[i]);
+    }
+    return;
+  }
+  if (cache->text_bytes_ + text.size() > cache->max_text_bytes_) {
+    cache->Clear();
+  }
+  const size_t first = cache->hits_.size();
+  ForEachTextHit(text, [&](const TextClassificationCache::StoredHit& h) {
+    cache->hits_.push_back(h);
+    add(h);
+  });
+  cache->entries_.emplace(
+      std::string(text),
+      std::make_pair(static_cast<uint32_t>(first),
+                     static_cast<uint32_t>(cache->hits_.size() - first)));
+  cache->text_bytes_ += text.size();
+}
+
 void KnowledgeBase::ClassifyConcept(const v1::Concept& concept,
-                                    ConceptMatch* out) const {
+                                    ConceptMatch* out,
+                                    TextClassificationCache* cache) const {
   out->Clear();
   for (const v1::Coding& coding : concept.codings()) {
-    auto system = codes_.find(coding.system());
-    if (system == codes_.end()) continue;
-    auto entry = system->second.find(coding.code());
-    if (entry == system->second.end()) continue;
+    const int system = SystemIndex(coding.system());
+    if (system < 0) continue;
+    const auto& codes = codes_[system];
+    auto entry = codes.find(coding.code());
+    if (entry == codes.end()) continue;
     out->coded = true;
     for (ValueSetIndex vs : entry->second.value_sets) {
-      out->value_sets.push_back({vs, &coding, {}});
+      out->AddValueSet({vs, &coding, {}});
     }
     for (AgentIndex agent : entry->second.agents) {
       out->agents.push_back({agent, &coding, {}});
@@ -339,11 +434,11 @@ void KnowledgeBase::ClassifyConcept(const v1::Concept& concept,
   }
   if (out->coded) return;
   if (!concept.text().empty()) {
-    ClassifyText(concept.text(), out);
+    ClassifyText(concept.text(), out, cache);
     return;
   }
   for (const v1::Coding& coding : concept.codings()) {
-    ClassifyText(coding.display(), out);
+    ClassifyText(coding.display(), out, cache);
   }
 }
 

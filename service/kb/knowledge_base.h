@@ -90,6 +90,22 @@ struct ConceptMatch {
   // True when at least one coding was known to the knowledge base (then the
   // text was not consulted).
   bool coded = false;
+  // Bit min(i, 63) is set when value_sets holds a hit of value set i: most
+  // entries match none of the sets a rule asks about, and this answers so
+  // without a scan.
+  uint64_t value_set_bits = 0;
+
+  static uint64_t ValueSetBit(int32_t index) {
+    return uint64_t{1} << (index < 63 ? index : 63);
+  }
+  // False when value_sets certainly holds no hit of value set `index`.
+  bool MayHaveValueSet(int32_t index) const {
+    return index >= 0 && (value_set_bits & ValueSetBit(index)) != 0;
+  }
+  void AddValueSet(const Hit& hit) {
+    value_sets.push_back(hit);
+    value_set_bits |= ValueSetBit(hit.index);
+  }
 
   bool Empty() const {
     return value_sets.empty() && agents.empty() && generic_anesthetic.empty();
@@ -102,7 +118,60 @@ struct ConceptMatch {
     agents.clear();
     generic_anesthetic.clear();
     coded = false;
+    value_set_bits = 0;
   }
+};
+
+class KnowledgeBase;
+
+// A caller-owned memo of ClassifyText. How a text reads depends only on the
+// text and the knowledge base, so a caller that meets the same texts again (a
+// patient's notes at the next screening, the same problem-list wording across
+// patients) keeps one and passes it to ClassifyConcept / ClassifyText.
+//
+// Contract
+// - Results are identical with and without it.
+// - Not thread-safe: one per thread (or per worker), never shared.
+// - Bound to a knowledge base by content (its SHA-256): used with another
+//   one, it empties itself first, so a reload never serves stale readings.
+// - Bounded: it keeps texts of at most `max_text_bytes` bytes in all (a text
+//   longer than a sixteenth of that is classified but not kept); when the
+//   next text would not fit, it empties itself and starts over.
+class TextClassificationCache {
+ public:
+  static constexpr size_t kDefaultMaxTextBytes = size_t{1} << 20;
+
+  explicit TextClassificationCache(size_t max_text_bytes = kDefaultMaxTextBytes)
+      : max_text_bytes_(max_text_bytes) {}
+
+  // Texts held.
+  size_t size() const { return entries_.size(); }
+  void Clear();
+
+ private:
+  friend class KnowledgeBase;
+  enum class List : uint8_t { kValueSet, kAgent, kGeneric };
+  struct StoredHit {
+    int32_t index = 0;
+    List list = List::kValueSet;
+    uint32_t begin = 0;
+    uint32_t end = 0;
+    text::MentionContext context;
+  };
+
+  std::string kb_sha256_;
+  // Text -> [first, first + count) in hits_.
+  absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> entries_;
+  std::vector<StoredHit> hits_;
+  size_t text_bytes_ = 0;
+  size_t max_text_bytes_;
+};
+
+// Value sets a criterion of a rule refers to, resolved when the knowledge
+// base is compiled (-1: none).
+struct CompiledCriterion {
+  ValueSetIndex value_set = -1;
+  ValueSetIndex value_value_set = -1;
 };
 
 class KnowledgeBase {
@@ -131,14 +200,23 @@ class KnowledgeBase {
 
   // Classifies a coded concept into `out` (cleared first): codes first; the
   // text (or, without text, the codings' displays) only when no coding is
-  // known. Negated text mentions are left out.
+  // known. Negated text mentions are left out. `cache` (optional) memoizes
+  // the text readings.
   void ClassifyConcept(const needlecheck::v1::Concept& concept,
-                       ConceptMatch* out) const;
+                       ConceptMatch* out,
+                       TextClassificationCache* cache = nullptr) const;
 
   // Adds the value sets, agents and generic anesthetic mentions found in
   // free text (notes, reactions) to `out`; negated, hypothetical and
-  // other-experiencer mentions are left out.
-  void ClassifyText(absl::string_view text, ConceptMatch* out) const;
+  // other-experiencer mentions are left out. `cache` as above.
+  void ClassifyText(absl::string_view text, ConceptMatch* out,
+                    TextClassificationCache* cache = nullptr) const;
+
+  // The value sets of criterion `criterion` of rule `rule` (indexes into
+  // definition().rules() and its criteria).
+  const CompiledCriterion& compiled_criterion(int rule, int criterion) const {
+    return compiled_criteria_[rule][criterion];
+  }
 
   // The context reader built from the file's `context` lists.
   const text::ContextClassifier& context_classifier() const {
@@ -178,9 +256,24 @@ class KnowledgeBase {
     std::vector<AgentIndex> agents;
     bool generic_anesthetic = false;
   };
-  // system -> code -> what lists it.
-  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, CodeEntry>>
-      codes_;
+  // Code systems, interned when compiled: a knowledge base names a handful,
+  // so finding a coding's system is a few length-and-bytes comparisons, not
+  // the hash of a long URI.
+  std::vector<std::string> systems_;
+  // Index of `system` in systems_, or -1.
+  int SystemIndex(absl::string_view system) const;
+  int InternSystem(const std::string& system);
+  // By system index: code -> what lists it.
+  std::vector<absl::flat_hash_map<std::string, CodeEntry>> codes_;
+  // By rule, then criterion.
+  std::vector<std::vector<CompiledCriterion>> compiled_criteria_;
+  // ClassifyText without a cache: calls add(hit, list) for every mention
+  // kept.
+  template <typename Fn>
+  void ForEachTextHit(absl::string_view text, Fn&& add) const;
+  static void AddTextHit(absl::string_view text,
+                         const TextClassificationCache::StoredHit& stored,
+                         ConceptMatch* out);
   std::vector<AnestheticAgent> agents_;
   // Tag offsets in the TermMatcher: value set i has tag i, agent j has tag
   // kAgentTagBase + j, generic anesthetic mentions kGenericAnestheticTag.

@@ -40,6 +40,15 @@ class SmallVector {
     new (data_ + size_) T(value);
     ++size_;
   }
+  // Appends a value-initialised element and returns it, to be filled in
+  // place: copying a freshly built struct in would read back the bytes just
+  // stored, which the CPU cannot forward from several narrower stores.
+  T& emplace_back() {
+    if (size_ == capacity_) Grow();
+    T* slot = new (data_ + size_) T();
+    ++size_;
+    return *slot;
+  }
   void clear() { size_ = 0; }
   // New elements are value-initialised.
   void resize(size_t n) {

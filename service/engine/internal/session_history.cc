@@ -44,20 +44,31 @@ std::optional<DayNumber> SessionDay(const kb::KnowledgeBase& kb,
   return ProcedureLastDay(p);
 }
 
+void PreviousSessions(const v1::PatientRecord& record,
+                      const std::vector<std::optional<DayNumber>>& session_days,
+                      const v1::PlannedSession& session, DayNumber t,
+                      std::vector<PreviousSession>* out) {
+  out->clear();
+  for (int i = 0; i < record.procedures_size(); ++i) {
+    const std::optional<DayNumber>& day = session_days[i];
+    // Only sessions strictly before T: the session being planned (or
+    // audited) and any on the same day are not "previous".
+    if (!day.has_value() || *day >= t) continue;
+    if (!OverlapsPlan(record.procedures(i), session)) continue;
+    out->push_back(PreviousSession{i, *day});
+  }
+}
+
 std::vector<PreviousSession> PreviousSessions(
     const kb::KnowledgeBase& kb, const v1::PatientRecord& record,
     const std::vector<kb::ConceptMatch>& procedure_matches,
     const v1::PlannedSession& session, DayNumber t) {
-  std::vector<PreviousSession> out;
+  std::vector<std::optional<DayNumber>> days(record.procedures_size());
   for (int i = 0; i < record.procedures_size(); ++i) {
-    const v1::Procedure& p = record.procedures(i);
-    std::optional<DayNumber> day = SessionDay(kb, procedure_matches[i], p);
-    // Only sessions strictly before T: the session being planned (or
-    // audited) and any on the same day are not "previous".
-    if (!day.has_value() || *day >= t) continue;
-    if (!OverlapsPlan(p, session)) continue;
-    out.push_back(PreviousSession{i, *day});
+    days[i] = SessionDay(kb, procedure_matches[i], record.procedures(i));
   }
+  std::vector<PreviousSession> out;
+  PreviousSessions(record, days, session, t, &out);
   return out;
 }
 

@@ -55,6 +55,14 @@ std::vector<PreviousSession> PreviousSessions(
     const std::vector<kb::ConceptMatch>& procedure_matches,
     const needlecheck::v1::PlannedSession& session, DayNumber t);
 
+// The same, from the SessionDay of every procedure of the record
+// (`session_days[i]` for record.procedures(i)), appended to `out` (cleared
+// first).
+void PreviousSessions(const needlecheck::v1::PatientRecord& record,
+                      const std::vector<std::optional<DayNumber>>& session_days,
+                      const needlecheck::v1::PlannedSession& session,
+                      DayNumber t, std::vector<PreviousSession>* out);
+
 }  // namespace needlecheck::engine::internal
 
 #endif  // SERVICE_ENGINE_INTERNAL_SESSION_HISTORY_H_

@@ -61,7 +61,29 @@ class EngineTest : public ::testing::Test {
     auto day = ParseFhirDay(date);
     EXPECT_TRUE(day.ok());
     results_.push_back(EvaluateAsOf(*Kb(), record, session, *day));
+    // The same alerts with an EvaluationCache, whether it has seen these
+    // texts (second call) or not, and after it served every earlier test.
+    const std::string expected = Serialized(results_.back());
+    EXPECT_EQ(Serialized(EvaluateAsOf(*Kb(), record, session, *day, &Cache())),
+              expected);
+    EXPECT_EQ(Serialized(EvaluateAsOf(*Kb(), record, session, *day, &Cache())),
+              expected);
     return results_.back();
+  }
+
+  // One cache for the whole suite, as a server thread keeps one.
+  static EvaluationCache& Cache() {
+    static auto* cache = new EvaluationCache();  // never destroyed
+    return *cache;
+  }
+  static std::string Serialized(const std::vector<Alert>& alerts) {
+    std::string out;
+    for (const Alert& a : alerts) {
+      std::string text;
+      google::protobuf::TextFormat::PrintToString(a, &text);
+      out += text + "--\n";
+    }
+    return out;
   }
 
   static const Alert* Find(const std::vector<Alert>& alerts,
@@ -930,6 +952,14 @@ TEST_F(EngineTest, DisabledRulesDoNotFire) {
   session.set_date("2026-12-01");
   EXPECT_TRUE(
       EvaluateAsOf(**kb, record, session, *ParseFhirDay("2026-12-01")).empty());
+  // A cache that served the bundled knowledge base serves this one too.
+  EXPECT_TRUE(
+      EvaluateAsOf(**kb, record, session, *ParseFhirDay("2026-12-01"), &Cache())
+          .empty());
+  // And back: the bundled one still fires.
+  EXPECT_EQ(Ids(EvaluateAsOf(*Kb(), record, session,
+                             *ParseFhirDay("2026-12-01"), &Cache())),
+            std::vector<std::string>{"MN-CI-ACNE"});
 }
 
 // --- Free text read in context (ConText) -----------------------------------

@@ -96,6 +96,96 @@ TEST(KnowledgeBaseTest, ClassifiesByCodeThenText) {
   EXPECT_EQ(m.FindValueSet((*kb)->FindValueSet("acne")), nullptr);
 }
 
+// Every hit of `m` as "list index span context" (spans by value), in order.
+std::vector<std::string> HitsOf(const ConceptMatch& m) {
+  std::vector<std::string> out;
+  auto add = [&](const char* list, const ConceptMatch::Hit& h) {
+    out.push_back(
+        absl::StrCat(list, " ", h.index, " '", h.span, "' ",
+                     text::NegationName(h.context.negation), " ",
+                     text::TemporalityName(h.context.temporality), " ",
+                     text::ExperiencerName(h.context.experiencer), " ",
+                     h.context.resolved, " ", h.coding != nullptr));
+  };
+  for (const auto& h : m.value_sets) add("vs", h);
+  for (const auto& h : m.agents) add("agent", h);
+  for (const auto& h : m.generic_anesthetic) add("generic", h);
+  return out;
+}
+
+TEST(KnowledgeBaseTest, TextCacheGivesTheSameReadingsAsNone) {
+  auto kb = LoadBundledKnowledgeBase();
+  ASSERT_THAT(kb, IsOk());
+  const std::vector<std::string> texts = {
+      "Rash and swelling after EMLA cream before a laser session in 2022.",
+      "Denies allergy to lidocaine; dental blocks in 2021 without reaction.",
+      "No latex allergy, lidocaine causes hives",
+      "history of acne, active rosacea on cheeks",
+      "mother allergic to benzocaine",
+      "if a rash develops after lidocaine",
+      "lidocaine allergy unlikely",
+      "Microneedling (SkinPen), acne scars",
+      "nothing to see here",
+      ""};
+  TextClassificationCache cache;
+  // Misses, then hits; each round on fresh copies of the texts (the spans
+  // must point into the text passed, not into the cached one).
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& original : texts) {
+      const std::string t = original;
+      ConceptMatch plain, cached;
+      (*kb)->ClassifyText(t, &plain);
+      (*kb)->ClassifyText(t, &cached, &cache);
+      EXPECT_EQ(HitsOf(cached), HitsOf(plain)) << t;
+      for (const auto& h : cached.value_sets) {
+        EXPECT_TRUE(h.span.data() >= t.data() &&
+                    h.span.data() + h.span.size() <= t.data() + t.size());
+      }
+    }
+  }
+  EXPECT_EQ(cache.size(), texts.size() - 1);  // the empty text is not kept
+
+  v1::Concept concept;
+  concept.set_text("Active acne on chin");
+  ConceptMatch plain, cached;
+  (*kb)->ClassifyConcept(concept, &plain);
+  (*kb)->ClassifyConcept(concept, &cached, &cache);
+  (*kb)->ClassifyConcept(concept, &cached, &cache);
+  EXPECT_EQ(HitsOf(cached), HitsOf(plain));
+}
+
+TEST(KnowledgeBaseTest, TextCacheIsBoundedAndFollowsTheKnowledgeBase) {
+  auto kb = LoadBundledKnowledgeBase();
+  ASSERT_THAT(kb, IsOk());
+  // 160 bytes in all: texts up to 10 bytes are kept.
+  TextClassificationCache cache(160);
+  ConceptMatch m;
+  (*kb)->ClassifyText("a text longer than ten bytes: lidocaine", &m, &cache);
+  EXPECT_EQ(cache.size(), 0u);
+  for (int i = 0; i < 40; ++i) {
+    (*kb)->ClassifyText(absl::StrCat("acne ", i), &m, &cache);
+    EXPECT_LE(cache.size(), 160u / 6);
+  }
+  EXPECT_GT(cache.size(), 0u);
+
+  // Another knowledge base (different content, so another SHA-256): the
+  // cache starts over and reads with the new one.
+  auto other = KnowledgeBase::FromText(
+      BundledWith("version: \"2026.11.1\"", "version: \"other\""), "other");
+  ASSERT_THAT(other, IsOk());
+  TextClassificationCache shared;
+  ConceptMatch a, b;
+  (*kb)->ClassifyText("acne", &a, &shared);
+  EXPECT_EQ(shared.size(), 1u);
+  (*other)->ClassifyText("lidocaine", &b, &shared);
+  EXPECT_EQ(shared.size(), 1u);  // emptied, then "lidocaine"
+  EXPECT_EQ(HitsOf(b), [&] {
+    ConceptMatch plain;
+    (*other)->ClassifyText("lidocaine", &plain);
+    return HitsOf(plain);
+  }());
+}
+
 TEST(KnowledgeBaseTest, SyntaxErrorNamesLineAndColumn) {
   std::string text =
       BundledWith("min_interval_days: 28", "min_interval_days: \"x\"");
