@@ -18,6 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/ledger/internal/sqlite_db.h"
@@ -189,7 +191,7 @@ const RuleStats* FindRule(const AlertStats& stats, const std::string& id) {
   return nullptr;
 }
 
-TEST(NewAlertIdTest, IsAUuidV4AndUnique) {
+TEST(NewAlertIdTest, IsAUuidV7AndUnique) {
   absl::flat_hash_set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
     const std::string id = NewId();
@@ -198,11 +200,47 @@ TEST(NewAlertIdTest, IsAUuidV4AndUnique) {
     EXPECT_EQ(id[13], '-');
     EXPECT_EQ(id[18], '-');
     EXPECT_EQ(id[23], '-');
-    EXPECT_EQ(id[14], '4') << id;
+    EXPECT_EQ(id[14], '7') << id;
     EXPECT_THAT(std::string("89ab"), HasSubstr(std::string(1, id[19]))) << id;
     EXPECT_EQ(id.find_first_not_of("0123456789abcdef-"), std::string::npos);
     EXPECT_TRUE(seen.insert(id).second) << "repeated id " << id;
   }
+}
+
+// The Unix milliseconds in the first 48 bits of a version 7 id.
+int64_t IdMillis(const std::string& id) {
+  const std::string hex = id.substr(0, 8) + id.substr(9, 4);
+  return static_cast<int64_t>(std::stoull(hex, nullptr, 16));
+}
+
+TEST(NewAlertIdTest, CarriesTheIssueTimeAndSortsByIt) {
+  const int64_t before = absl::ToUnixMillis(absl::Now());
+  const std::string first = NewId();
+  const int64_t after = absl::ToUnixMillis(absl::Now());
+  EXPECT_GE(IdMillis(first), before) << first;
+  EXPECT_LE(IdMillis(first), after) << first;
+  // Ids of a later millisecond sort after it, as text too (the ledgers'
+  // indexes compare the text).
+  std::string later = NewId();
+  for (int i = 0; i < 100000 && IdMillis(later) == IdMillis(first); ++i) {
+    later = NewId();
+  }
+  ASSERT_GT(IdMillis(later), IdMillis(first));
+  EXPECT_LT(first, later);
+
+  const absl::Time t = absl::FromUnixMillis(1796000000123);
+  absl::StatusOr<std::vector<std::string>> batch = NewAlertIds(4, t);
+  ASSERT_THAT(batch, IsOk());
+  ASSERT_EQ(batch->size(), 4u);
+  absl::flat_hash_set<std::string> distinct(batch->begin(), batch->end());
+  EXPECT_EQ(distinct.size(), 4u);
+  for (const std::string& id : *batch) {
+    EXPECT_EQ(IdMillis(id), 1796000000123) << id;
+    EXPECT_EQ(id[14], '7') << id;
+  }
+  absl::StatusOr<std::vector<std::string>> none = NewAlertIds(0, t);
+  ASSERT_THAT(none, IsOk());
+  EXPECT_TRUE(none->empty());
 }
 
 TEST_F(SqliteLedgerTest, CreatesAVersionedWalFile) {
