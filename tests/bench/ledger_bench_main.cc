@@ -2,7 +2,7 @@
 // writer commits per second, and what CPU each one costs it, without gRPC.
 //
 //   needlecheck-ledger-bench --data_dir=DIR [--screenings=300000]
-//       [--alerts=4] [--report_every=100000]
+//       [--alerts=4] [--report_every=100000] [--max_batch_screenings=N]
 //
 // Records `screenings` screenings (each with `alerts` alerts and, as
 // needlecheckd's Screen does, one access record) into a new ledger at
@@ -44,6 +44,8 @@ ABSL_FLAG(std::string, data_dir, "",
           "Folder for the ledger file (must exist; the file must not).");
 ABSL_FLAG(int64_t, screenings, 300000, "Screenings to record.");
 ABSL_FLAG(int, alerts, 4, "Alerts per screening.");
+ABSL_FLAG(int64_t, max_batch_screenings, 0,
+          "SqliteLedgerOptions::max_batch_screenings (0: the default).");
 ABSL_FLAG(int64_t, report_every, 100000,
           "Screenings per reported slice (each ends with a Flush).");
 
@@ -112,6 +114,10 @@ ledger::AccessEntry MakeAccess(const ledger::ScreeningRecord& s) {
 int Run() {
   ledger::SqliteLedgerOptions options;
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (absl::GetFlag(FLAGS_max_batch_screenings) > 0) {
+    options.max_batch_screenings =
+        static_cast<size_t>(absl::GetFlag(FLAGS_max_batch_screenings));
+  }
   absl::StatusOr<std::unique_ptr<ledger::AlertLedger>> opened =
       ledger::OpenSqliteLedger(options);
   if (!opened.ok()) {
