@@ -63,6 +63,7 @@
 #ifndef SERVICE_LEDGER_ALERT_LEDGER_H_
 #define SERVICE_LEDGER_ALERT_LEDGER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -66,9 +66,12 @@ CallIdentity IdentityOf(const grpc::ServerContextBase& context) {
   identity.sub = OnBehalf(context, kCallerSubKey);
   identity.tenant = OnBehalf(context, kCallerTenantKey);
   identity.user = OnBehalf(context, kCallerUserKey);
-  identity.trace_id =
-      TraceIdFromTraceparent(Metadata(context, kTraceparentKey));
+  identity.trace_id = TraceIdOf(context);
   return identity;
+}
+
+std::string TraceIdOf(const grpc::ServerContextBase& context) {
+  return TraceIdFromTraceparent(Metadata(context, kTraceparentKey));
 }
 
 std::string PercentDecode(absl::string_view value) {

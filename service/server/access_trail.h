@@ -61,6 +61,9 @@ struct CallIdentity {
 
 CallIdentity IdentityOf(const grpc::ServerContextBase& context);
 
+// IdentityOf(context).trace_id alone (no certificate or peer lookup).
+std::string TraceIdOf(const grpc::ServerContextBase& context);
+
 // The trace-id of a valid W3C traceparent, else "" (common/trace).
 using ::needlecheck::trace::TraceIdFromTraceparent;
 

@@ -162,18 +162,18 @@ class EngineBackend : public ScreeningBackend {
     record.patient_id = request.record().patient_id();
     record.knowledge_base_version = response->knowledge_base_version();
     record.alerts.reserve(static_cast<size_t>(response->alerts_size()));
-    absl::Status status;
-    for (needlecheck::v1::Alert& alert : *response->mutable_alerts()) {
-      absl::StatusOr<std::string> id = ids::NewUuidV4();
-      if (!id.ok()) {
-        status = id.status();
-        break;
+    absl::StatusOr<std::vector<std::string>> ids = ids::NewUuidV7s(
+        static_cast<size_t>(response->alerts_size()), record.screened_at);
+    absl::Status status = ids.status();
+    if (status.ok()) {
+      for (int i = 0; i < response->alerts_size(); ++i) {
+        needlecheck::v1::Alert& alert = *response->mutable_alerts(i);
+        alert.set_alert_id((*ids)[static_cast<size_t>(i)]);
+        record.alerts.push_back({std::move((*ids)[static_cast<size_t>(i)]),
+                                 alert.rule_id(), alert.severity()});
       }
-      alert.set_alert_id(*id);
-      record.alerts.push_back(
-          {*std::move(id), alert.rule_id(), alert.severity()});
+      status = ledger_->RecordScreening(std::move(record));
     }
-    if (status.ok()) status = ledger_->RecordScreening(std::move(record));
     if (status.ok()) return;
     for (needlecheck::v1::Alert& alert : *response->mutable_alerts()) {
       alert.clear_alert_id();

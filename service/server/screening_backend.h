@@ -10,7 +10,7 @@
 //   knowledge base is loaded. An empty request_id is replaced by a random
 //   one (never derived from the request's content).
 // - With an alert ledger, Screen() also gives every alert a fresh alert_id
-//   (UUID v4, CSPRNG) and queues the screening (request id, time, patient
+//   (UUID v7, CSPRNG) and queues the screening (request id, time, patient
 //   id, knowledge-base version, alert ids, rule ids, severities) in the
 //   ledger. Availability first: when the ledger refuses (writes failing,
 //   queue full, closed, CSPRNG failure), the clinician still gets the alerts,

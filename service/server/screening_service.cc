@@ -1,12 +1,15 @@
 #include "service/server/screening_service.h"
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/arena.h"
 #include "service/server/access_trail.h"
 #include "service/server/audit_stream_reactor.h"
 #include "service/server/handlers.h"
@@ -43,7 +46,7 @@ absl::Status Authorize(const Authorizer* authorizer, AccessTrail* trail,
 void LogTracedCall(const grpc::CallbackServerContext& context,
                    absl::string_view method, const grpc::Status& status,
                    absl::Time start) {
-  const std::string trace_id = IdentityOf(context).trace_id;
+  const std::string trace_id = TraceIdOf(context);
   if (trace_id.empty()) return;
   LogInfo("rpc",
           {{"method", method},
@@ -88,6 +91,55 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RefuseStream(
   return std::make_unique<RefusedBidiReactor>(status).release();
 }
 
+// The first block of the arena that holds one unary call's request: one
+// per thread, reused call after call, so parsing a request (a record of
+// many entries: hundreds of small strings and messages) allocates nothing
+// from the heap unless it outgrows the block, and freeing it is free.
+constexpr size_t kRequestArenaBlockBytes = 32 * 1024;
+
+struct ThreadArenaBlock {
+  std::unique_ptr<char[]> bytes;
+  bool in_use = false;
+};
+
+ThreadArenaBlock& ThisThreadsArenaBlock() {
+  thread_local ThreadArenaBlock block;
+  return block;
+}
+
+// An arena for one call, starting in this thread's block unless that is in
+// use (then it allocates its blocks from the heap).
+class RequestArena {
+ public:
+  RequestArena() {
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = kRequestArenaBlockBytes;
+    ThreadArenaBlock& block = ThisThreadsArenaBlock();
+    if (!block.in_use) {
+      if (block.bytes == nullptr) {
+        block.bytes = std::make_unique<char[]>(kRequestArenaBlockBytes);
+      }
+      block.in_use = true;
+      owns_block_ = true;
+      options.initial_block = block.bytes.get();
+      options.initial_block_size = kRequestArenaBlockBytes;
+    }
+    arena_.emplace(options);
+  }
+  RequestArena(const RequestArena&) = delete;
+  RequestArena& operator=(const RequestArena&) = delete;
+  ~RequestArena() {
+    arena_.reset();  // done with the block before it is handed on
+    if (owns_block_) ThisThreadsArenaBlock().in_use = false;
+  }
+
+  google::protobuf::Arena* get() { return &*arena_; }
+
+ private:
+  bool owns_block_ = false;
+  std::optional<google::protobuf::Arena> arena_;
+};
+
 // A unary call: parses the request, runs `handle(const Request&,
 // Response*) -> grpc::Status`, records the access (`record(const Request&,
 // const Response&, const absl::Status&) -> absl::Status`; an unparseable
@@ -103,7 +155,9 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
                                      Handle handle, RecordAccess record) {
   const absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Request request;
+  RequestArena arena;
+  Request& request =
+      *google::protobuf::Arena::CreateMessage<Request>(arena.get());
   Response response;
   if (absl::Status parsed = ParseWireMessage(request_bytes, &request);
       !parsed.ok()) {

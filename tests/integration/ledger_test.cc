@@ -174,7 +174,7 @@ TEST_F(LedgerIntegrationTest, ScreenGivesEveryAlertAUniqueId) {
     for (const auto& alert : response.alerts()) {
       ++alerts;
       EXPECT_EQ(alert.alert_id().size(), 36u) << alert.rule_id();
-      EXPECT_EQ(alert.alert_id()[14], '4') << alert.alert_id();
+      EXPECT_EQ(alert.alert_id()[14], '7') << alert.alert_id();
       ids.insert(alert.alert_id());
     }
   }
