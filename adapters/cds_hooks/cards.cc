@@ -1,7 +1,5 @@
 #include "adapters/cds_hooks/cards.h"
 
-#include <openssl/rand.h>
-
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -306,20 +304,6 @@ std::string ResolveUrl(absl::string_view base, absl::string_view relative) {
     relative.remove_prefix(1);
   if (base.back() == '/') return absl::StrCat(base, relative);
   return absl::StrCat(base, "/", relative);
-}
-
-std::string NewRandomUuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1) {
-    // RAND_bytes fails only when the system has no entropy source at all.
-    for (unsigned char& c : b) c = 0;
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  return absl::StrFormat(
-      "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-      b[12], b[13], b[14], b[15]);
 }
 
 absl::StatusOr<std::string> RenderCards(

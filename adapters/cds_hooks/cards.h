@@ -44,6 +44,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "adapters/cds_hooks/hook_request.h"
+#include "common/id/uuid.h"
 #include "needlecheck/v1/screening.pb.h"
 
 namespace needlecheck::cds_hooks {
@@ -81,8 +82,8 @@ std::string ShortenSummary(absl::string_view summary);
 // absolute.
 std::string ResolveUrl(absl::string_view base, absl::string_view relative);
 
-// A random (version 4) UUID from OpenSSL's RAND_bytes.
-std::string NewRandomUuid();
+// A random (version 4) UUID (common/id/uuid.h).
+using ::needlecheck::id::NewRandomUuid;
 
 }  // namespace needlecheck::cds_hooks
 
