@@ -1,4 +1,4 @@
-#include "service/ledger/internal/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 
 #include <thread>
 #include <utility>
@@ -7,7 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
-namespace needlecheck::ledger::internal {
+namespace needlecheck::sqlite {
 
 absl::Status SqliteError(int rc, absl::string_view what,
                          absl::string_view detail) {
@@ -251,4 +251,4 @@ bool Statement::ColumnIsNull(int col) const {
   return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
 }
 
-}  // namespace needlecheck::ledger::internal
+}  // namespace needlecheck::sqlite
