@@ -92,6 +92,8 @@ class Statement {
 
   // Parameters are 1-based. Text is copied (SQLITE_TRANSIENT).
   Statement& BindText(int index, absl::string_view value);
+  // Bytes as a BLOB (stored and compared byte-exact, whatever they hold).
+  Statement& BindBlob(int index, absl::string_view value);
   Statement& BindInt(int index, int64_t value);
   Statement& BindNull(int index);
 
@@ -105,6 +107,7 @@ class Statement {
   int64_t ColumnInt(int col) const;
   double ColumnDouble(int col) const;
   std::string ColumnText(int col) const;
+  std::string ColumnBlob(int col) const;
   bool ColumnIsNull(int col) const;
 
  private:
