@@ -6,6 +6,10 @@
 namespace needlecheck::ledger::internal {
 namespace {
 
+using ::needlecheck::postgres::PgConnection;
+using ::needlecheck::postgres::PgResult;
+using ::needlecheck::postgres::PgTransaction;
+
 // Version 1: the SQLite schema's tables (version 3 there), with keys that
 // make the writer's batches idempotent (screening_key, record_key), and
 // the access log made append-only by a trigger.

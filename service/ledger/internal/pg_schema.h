@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "service/ledger/internal/pg_conn.h"
+#include "common/postgres/pg_conn.h"
 
 namespace needlecheck::ledger::internal {
 
@@ -35,7 +35,8 @@ struct PgMigrationResult {
   int after = 0;
 };
 
-absl::StatusOr<PgMigrationResult> PgMigrateTo(PgConnection& db, int target);
+absl::StatusOr<PgMigrationResult> PgMigrateTo(postgres::PgConnection& db,
+                                              int target);
 
 }  // namespace needlecheck::ledger::internal
 

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "service/ledger/internal/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace needlecheck::ledger::internal {
 
@@ -39,7 +39,8 @@ int LatestSchemaVersion();
 
 // Migrates `db` (whose file is named `path` in errors) up to `target`
 // (<= LatestSchemaVersion()).
-absl::Status MigrateTo(Connection& db, const std::string& path, int target);
+absl::Status MigrateTo(sqlite::Connection& db, const std::string& path,
+                       int target);
 
 }  // namespace needlecheck::ledger::internal
 

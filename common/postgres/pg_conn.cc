@@ -1,4 +1,4 @@
-#include "service/ledger/internal/pg_conn.h"
+#include "common/postgres/pg_conn.h"
 
 #include <poll.h>
 
@@ -13,7 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 
-namespace needlecheck::ledger::internal {
+namespace needlecheck::postgres {
 namespace {
 
 struct ResultDeleter {
@@ -120,9 +120,9 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
       return absl::PermissionDeniedError(absl::StrCat(
           "PostgreSQL refused the login: ", message,
           PQconnectionNeedsPassword(raw)
-              ? " (it needs a password: --ledger_password_file, PGPASSWORD "
-                "or ~/.pgpass)"
-              : ""));
+              ? absl::StrCat(" (it needs a password: ", options.password_hint,
+                             ")")
+              : std::string()));
     }
     return absl::UnavailableError(
         absl::StrCat("cannot connect to PostgreSQL: ", message));
@@ -330,4 +330,4 @@ std::string DsnWithoutPassword(const std::string& dsn) {
   return absl::StrJoin(parts, " ");
 }
 
-}  // namespace needlecheck::ledger::internal
+}  // namespace needlecheck::postgres
