@@ -823,19 +823,6 @@ void EventHttpServer::OnTimer(evutil_socket_t, short, void* arg) {
 
 }  // namespace
 
-bool IsLoopbackHost(const std::string& host) {
-  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
-  in_addr v4;
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  }
-  in6_addr v6;
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    return IN6_IS_ADDR_LOOPBACK(&v6);
-  }
-  return false;
-}
-
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     const HttpServerOptions& options, CdsHooksService* service) {
   if (options.max_connections < 1 || options.max_connections_per_client < 1 ||
