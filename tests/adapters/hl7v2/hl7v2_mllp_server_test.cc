@@ -28,12 +28,14 @@
 #include "adapters/hl7v2/transport/mllp_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/mllp_raw_peer.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::hl7v2 {
 namespace {
 
 using ::needlecheck::testing::IsOk;
+using ::needlecheck::testing::RawPeer;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Lt;
@@ -44,84 +46,6 @@ constexpr absl::Duration kPatience = absl::Seconds(60);
 std::string EchoKind(const MllpEvent& event) {
   return absl::StrCat(MllpEventKindName(event.kind), ":", event.payload);
 }
-
-// A blocking loopback TCP peer that writes and reads raw bytes.
-class RawPeer {
- public:
-  explicit RawPeer(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr = {};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ =
-        connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    const int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
-  ~RawPeer() { close(fd_); }
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }
-
-  bool Write(absl::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Reads until `count` reply frames came (returned as payloads), the peer
-  // closed, or kPatience passed.
-  std::vector<std::string> ReadFrames(size_t count) {
-    std::vector<std::string> frames;
-    const absl::Time deadline = absl::Now() + kPatience;
-    while (frames.size() < count && absl::Now() < deadline) {
-      if (!Readable(deadline)) break;
-      char buf[65536];
-      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      std::vector<MllpEvent> events;
-      deframer_.Feed(absl::string_view(buf, static_cast<size_t>(n)), &events);
-      for (MllpEvent& e : events) {
-        if (e.kind == MllpEventKind::kMessage) {
-          frames.push_back(std::move(e.payload));
-        }
-      }
-    }
-    return frames;
-  }
-
-  // True when the server closes the connection within kPatience (bytes it
-  // sends first are skipped).
-  bool ClosedByServer() {
-    const absl::Time deadline = absl::Now() + kPatience;
-    while (Readable(deadline)) {
-      char buf[4096];
-      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
-      if (n < 0) return false;
-    }
-    return false;
-  }
-
- private:
-  bool Readable(absl::Time deadline) {
-    for (;;) {
-      const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-      if (ms <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      const int n = poll(&p, 1, static_cast<int>(ms));
-      if (n > 0) return true;
-      if (n == 0 || errno != EINTR) return false;
-    }
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  MllpDeframer deframer_;
-};
 
 MllpServerOptions LoopbackOptions() {
   MllpServerOptions options;
