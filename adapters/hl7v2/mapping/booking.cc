@@ -1,0 +1,319 @@
+#include "adapters/hl7v2/mapping/booking.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "adapters/fhir/vocabulary.h"
+#include "adapters/hl7v2/hl7_error.h"
+#include "adapters/hl7v2/mapping/hl7_types.h"
+
+namespace needlecheck::hl7v2 {
+namespace {
+
+namespace v1 = ::needlecheck::v1;
+
+constexpr absl::string_view kNotMicroneedling = "not a microneedling booking";
+
+// What the service segments of one booking or order say.
+struct SessionParts {
+  std::vector<v1::TreatmentArea> areas;
+  std::optional<double> depth;
+  v1::Concept anesthetic;
+};
+
+void AddArea(v1::TreatmentArea area, SessionParts* parts) {
+  for (v1::TreatmentArea a : parts->areas) {
+    if (a == area) return;
+  }
+  parts->areas.push_back(area);
+}
+
+// Areas a service name states ("Microneedling - full face"); nothing when
+// it names none (the name is not a body site).
+void AreasFromServiceText(const std::string& text, SessionParts* parts) {
+  if (text.empty()) return;
+  v1::Concept c;
+  c.set_text(text);
+  for (v1::TreatmentArea a : fhir::AreasFromBodySite(c)) {
+    if (a != v1::TREATMENT_AREA_OTHER) AddArea(a, parts);
+  }
+}
+
+void AreasFromBodySite(const v1::Concept& site, SessionParts* parts) {
+  if (IsEmptyConcept(site)) return;
+  for (v1::TreatmentArea a : fhir::AreasFromBodySite(site)) AddArea(a, parts);
+}
+
+void DepthFromText(const std::string& text, SessionParts* parts) {
+  if (parts->depth.has_value() || text.empty()) return;
+  parts->depth = fhir::NeedleDepthFromText(text);
+}
+
+void AddAnesthetic(const v1::Concept& c, SessionParts* parts) {
+  if (IsEmptyConcept(c) || !fhir::IsTopicalAnesthetic(c)) return;
+  v1::Concept& a = parts->anesthetic;
+  for (const v1::Coding& coding : c.codings()) *a.add_codings() = coding;
+  const std::string name = ConceptName(c);
+  if (name.empty()) return;
+  a.set_text(a.text().empty() ? name : absl::StrCat(a.text(), " + ", name));
+}
+
+// A free-text note after a service: depth and anesthetic.
+void ReadServiceNote(const Er7Segment& nte, SessionParts* parts) {
+  const std::string note = ReadText(nte, 3);
+  if (note.empty()) return;
+  DepthFromText(note, parts);
+  v1::Concept c;
+  c.set_text(note);
+  AddAnesthetic(c, parts);
+}
+
+// The NTE segments right after segments[index].
+std::vector<const Er7Segment*> NotesAfter(const Er7Message& m, size_t index) {
+  std::vector<const Er7Segment*> out;
+  for (size_t i = index + 1;
+       i < m.segments().size() && m.segments()[i].id() == "NTE"; ++i) {
+    out.push_back(&m.segments()[i]);
+  }
+  return out;
+}
+
+// RXO-1 and RXE-2 anywhere in the message.
+void AnestheticOrders(const Er7Message& m, SessionParts* parts) {
+  for (const Er7Segment& s : m.segments()) {
+    if (s.id() == "RXO") AddAnesthetic(ReadConcept(s, 1), parts);
+    if (s.id() == "RXE") AddAnesthetic(ReadConcept(s, 2), parts);
+  }
+}
+
+void BuildSession(const SessionParts& parts, v1::PlannedSession* session) {
+  std::vector<v1::TreatmentArea> areas = parts.areas;
+  if (areas.empty()) areas.push_back(v1::TREATMENT_AREA_UNSPECIFIED);
+  for (v1::TreatmentArea area : areas) {
+    v1::AreaPlan* plan = session->add_areas();
+    plan->set_area(area);
+    if (parts.depth.has_value()) plan->set_needle_depth_mm(*parts.depth);
+  }
+  *session->mutable_anesthetic() = parts.anesthetic;
+}
+
+// The first non-empty start among `candidates` (segment, field,
+// component); 102 when one is not a date naming at least a day.
+struct StartField {
+  const Er7Segment* segment;
+  int field;
+  int component;
+};
+
+absl::Status ReadStart(const std::vector<StartField>& candidates,
+                       Booking* booking) {
+  for (const StartField& c : candidates) {
+    if (c.segment == nullptr) continue;
+    absl::StatusOr<std::string> date =
+        ReadDate(*c.segment, c.field, 1, c.component);
+    if (!date.ok()) return date.status();
+    if (date->empty()) continue;
+    if (date->size() < 10) {
+      return MakeHl7Error(absl::StatusCode::kInvalidArgument,
+                          Hl7ErrorCode::kDataTypeError,
+                          FieldLocation(*c.segment, c.field, 0,
+                                        c.component > 1 ? c.component : 0),
+                          "the session start names less than a day");
+    }
+    booking->session.set_date(*date);
+    booking->date_source =
+        absl::StrCat(c.segment->id(), "(", c.segment->sequence(), ")-", c.field,
+                     c.component > 1 ? absl::StrCat(".", c.component) : "");
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError("no start");
+}
+
+absl::Status NoStart(const Er7Segment& segment, int field) {
+  return MakeHl7Error(absl::StatusCode::kInvalidArgument,
+                      Hl7ErrorCode::kRequiredFieldMissing,
+                      FieldLocation(segment, field),
+                      "the microneedling booking has no start date");
+}
+
+// Table 0278 filler statuses that end a booking, as a reason; "" otherwise.
+std::string EndedStatus(const Er7Segment& s, int field) {
+  const std::string code = absl::AsciiStrToLower(s.Get(field));
+  if (code == "noshow" || code == "no-show") return "the patient did not show";
+  if (code == "cancelled" || code == "canceled" || code == "deleted" ||
+      code == "dc" || code == "discontinued") {
+    return "the booking is cancelled";
+  }
+  return "";
+}
+
+absl::Status ReadSiu(const Er7Message& m, const SessionMatcher& matcher,
+                     Booking* booking) {
+  const Er7Segment* sch = m.Find("SCH");
+  std::vector<size_t> services;  // microneedling AIS, by segment index
+  for (size_t i = 0; i < m.segments().size(); ++i) {
+    const Er7Segment& s = m.segments()[i];
+    if (s.id() == "AIS" && matcher.Matches(ReadConcept(s, 3))) {
+      services.push_back(i);
+    }
+  }
+  const bool by_sch = services.empty() && sch != nullptr &&
+                      (matcher.Matches(ReadConcept(*sch, 7)) ||
+                       matcher.Matches(ReadConcept(*sch, 8)));
+  if (services.empty() && !by_sch) {
+    booking->not_screened_reason = std::string(kNotMicroneedling);
+    return absl::OkStatus();
+  }
+  if (sch != nullptr && !EndedStatus(*sch, 25).empty()) {
+    booking->not_screened_reason = EndedStatus(*sch, 25);
+    return absl::OkStatus();
+  }
+  std::vector<size_t> active;
+  std::string ended;
+  for (size_t i : services) {
+    ended = EndedStatus(m.segments()[i], 10);
+    if (ended.empty()) active.push_back(i);
+  }
+  if (!by_sch && active.empty()) {
+    booking->not_screened_reason = ended;
+    return absl::OkStatus();
+  }
+  booking->screen = true;
+  SessionParts parts;
+  std::vector<StartField> starts;
+  for (size_t i : active) {
+    const Er7Segment& ais = m.segments()[i];
+    const v1::Concept service = ReadConcept(ais, 3);
+    AreasFromServiceText(ConceptName(service), &parts);
+    DepthFromText(ConceptName(service), &parts);
+    for (const Er7Segment* nte : NotesAfter(m, i))
+      ReadServiceNote(*nte, &parts);
+    starts.push_back({&ais, 4, 1});
+  }
+  if (by_sch) {
+    AreasFromServiceText(ConceptName(ReadConcept(*sch, 7)), &parts);
+    DepthFromText(ConceptName(ReadConcept(*sch, 7)), &parts);
+  }
+  starts.push_back({sch, 11, 4});
+  starts.push_back({m.Find("TQ1"), 7, 1});
+  AnestheticOrders(m, &parts);
+  absl::Status start = ReadStart(starts, booking);
+  if (absl::IsNotFound(start)) {
+    return by_sch ? NoStart(*sch, 11) : NoStart(m.segments()[active[0]], 4);
+  }
+  if (!start.ok()) return start;
+  BuildSession(parts, &booking->session);
+  return absl::OkStatus();
+}
+
+// One ORC with its OBR, TQ1 and notes (indices into the message).
+struct OrderGroup {
+  const Er7Segment* orc = nullptr;
+  const Er7Segment* obr = nullptr;
+  const Er7Segment* tq1 = nullptr;
+  std::vector<const Er7Segment*> notes;
+};
+
+std::vector<OrderGroup> OrderGroups(const Er7Message& m) {
+  std::vector<OrderGroup> groups;
+  for (const Er7Segment& s : m.segments()) {
+    const std::string& id = s.id();
+    if (id == "ORC" ||
+        (id == "OBR" && (groups.empty() || groups.back().obr != nullptr))) {
+      groups.emplace_back();
+    }
+    if (groups.empty()) continue;
+    OrderGroup& g = groups.back();
+    if (id == "ORC") g.orc = &s;
+    if (id == "OBR") g.obr = &s;
+    if (id == "TQ1" && g.tq1 == nullptr) g.tq1 = &s;
+    if (id == "NTE") g.notes.push_back(&s);
+  }
+  return groups;
+}
+
+bool OrderCancelled(const OrderGroup& g) {
+  if (g.orc == nullptr) return false;
+  const std::string control = absl::AsciiStrToUpper(g.orc->Get(1));
+  const std::string status = absl::AsciiStrToUpper(g.orc->Get(5));
+  for (const char* c : {"CA", "DC", "OC", "OD", "CR", "DR"}) {
+    if (control == c) return true;
+  }
+  return status == "CA" || status == "DC";
+}
+
+absl::Status ReadOrder(const Er7Message& m, const SessionMatcher& matcher,
+                       Booking* booking) {
+  std::vector<const OrderGroup*> sessions;
+  bool cancelled = false;
+  const std::vector<OrderGroup> groups = OrderGroups(m);
+  for (const OrderGroup& g : groups) {
+    if (g.obr == nullptr) continue;
+    if (!matcher.Matches(ReadConcept(*g.obr, 4)) &&
+        !matcher.Matches(ReadConcept(*g.obr, 44))) {
+      continue;
+    }
+    if (OrderCancelled(g)) {
+      cancelled = true;
+    } else {
+      sessions.push_back(&g);
+    }
+  }
+  if (sessions.empty()) {
+    booking->not_screened_reason =
+        cancelled ? "the order is cancelled" : std::string(kNotMicroneedling);
+    return absl::OkStatus();
+  }
+  booking->screen = true;
+  SessionParts parts;
+  std::vector<StartField> starts;
+  for (const OrderGroup* g : sessions) {
+    const Er7Segment& obr = *g->obr;
+    const std::string service = ConceptName(ReadConcept(obr, 4));
+    AreasFromBodySite(ReadConceptInComponent(obr, 15, 1, 4), &parts);
+    for (int r = 1; r <= obr.RepetitionCount(46); ++r) {
+      AreasFromBodySite(ReadConcept(obr, 46, r), &parts);
+    }
+    AreasFromServiceText(service, &parts);
+    DepthFromText(service, &parts);
+    DepthFromText(ReadText(obr, 13), &parts);
+    for (const Er7Segment* nte : g->notes) ReadServiceNote(*nte, &parts);
+    starts.push_back({g->tq1, 7, 1});
+    starts.push_back({g->orc, 7, 4});
+    starts.push_back({g->obr, 27, 4});
+    starts.push_back({g->obr, 7, 1});
+  }
+  AnestheticOrders(m, &parts);
+  absl::Status start = ReadStart(starts, booking);
+  if (absl::IsNotFound(start)) {
+    const OrderGroup& g = *sessions.front();
+    return g.orc != nullptr ? NoStart(*g.orc, 7) : NoStart(*g.obr, 7);
+  }
+  if (!start.ok()) return start;
+  BuildSession(parts, &booking->session);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Booking> ReadBooking(const Er7Message& message,
+                                    const SessionMatcher& matcher) {
+  Booking booking;
+  const std::string& type = message.header().message_type;
+  absl::Status status = type == "SIU" ? ReadSiu(message, matcher, &booking)
+                                      : ReadOrder(message, matcher, &booking);
+  if (!status.ok()) return status;
+  absl::StatusOr<PatientUpdate> patient = ReadPatientUpdate(message);
+  if (patient.ok()) {
+    booking.patient = *std::move(patient);
+  } else if (booking.screen) {
+    return patient.status();
+  }
+  return booking;
+}
+
+}  // namespace needlecheck::hl7v2

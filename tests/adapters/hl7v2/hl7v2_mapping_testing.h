@@ -1,0 +1,43 @@
+// Test helpers for the HL7 v2 mapping tests: the bundled knowledge base,
+// the hand-written messages in tests/testdata/hl7v2 and parsing. Header-only,
+// test-only.
+#ifndef TESTS_ADAPTERS_HL7V2_HL7V2_MAPPING_TESTING_H_
+#define TESTS_ADAPTERS_HL7V2_HL7V2_MAPPING_TESTING_H_
+
+#include <string>
+
+#include "adapters/hl7v2/er7_message.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "needlecheck/v1/knowledge_base.pb.h"
+#include "tests/testing/read_file.h"
+
+namespace needlecheck::hl7v2::testing {
+
+// The knowledge base the service bundles (service/kb/data), as text format.
+inline needlecheck::v1::KnowledgeBaseDefinition BundledKnowledgeBase() {
+  needlecheck::v1::KnowledgeBaseDefinition kb;
+  const std::string text = ::needlecheck::testing::ReadFile(
+      std::string(NEEDLECHECK_SOURCE_DIR) +
+      "/service/kb/data/microneedling.textproto");
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &kb));
+  return kb;
+}
+
+// The bytes of tests/testdata/hl7v2/<name>.
+inline std::string TestMessage(const std::string& name) {
+  return ::needlecheck::testing::ReadFile(std::string(NEEDLECHECK_SOURCE_DIR) +
+                                          "/tests/testdata/hl7v2/" + name);
+}
+
+// Parses `bytes`; a failure fails the test and gives an empty MSH message.
+inline Er7Message ParseOrFail(const std::string& bytes) {
+  absl::StatusOr<Er7Message> m = Er7Message::Parse(bytes);
+  EXPECT_TRUE(m.ok()) << m.status();
+  if (m.ok()) return *std::move(m);
+  return *Er7Message::Parse("MSH|^~\\&|\r");
+}
+
+}  // namespace needlecheck::hl7v2::testing
+
+#endif  // TESTS_ADAPTERS_HL7V2_HL7V2_MAPPING_TESTING_H_
