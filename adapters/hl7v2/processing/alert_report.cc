@@ -1,0 +1,172 @@
+#include "adapters/hl7v2/processing/alert_report.h"
+
+#include <initializer_list>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "adapters/hl7v2/er7_escape.h"
+#include "adapters/hl7v2/mapping/hl7_types.h"
+
+namespace needlecheck::hl7v2 {
+namespace {
+
+namespace v1 = needlecheck::v1;
+
+// Appends one segment: id, the fields joined by `f` (trailing empty ones
+// left out), CR.
+void AppendSegment(std::string* out, char f, absl::string_view id,
+                   std::initializer_list<absl::string_view> fields) {
+  out->append(id.data(), id.size());
+  size_t last = fields.size();
+  while (last > 0 && (fields.begin() + last - 1)->empty()) --last;
+  for (size_t i = 0; i < last; ++i) {
+    out->push_back(f);
+    const absl::string_view v = *(fields.begin() + i);
+    out->append(v.data(), v.size());
+  }
+  out->push_back('\r');
+}
+
+// A raw field of the booking, fit to copy.
+std::string Copy(const Er7Message& m, const Er7Segment* segment, int field) {
+  if (segment == nullptr) return "";
+  return Er7EscapeControlBytes(segment->RawField(field), m.delimiters());
+}
+
+// The booked service: the first AIS-3 (SIU) / OBR-4 (ORM, OMG) the matcher
+// recognises, else the first one.
+std::string BookedService(const Er7Message& m, const SessionMatcher* matcher) {
+  const bool siu = m.header().message_type == "SIU";
+  const int field = siu ? 3 : 4;
+  const std::vector<const Er7Segment*> candidates =
+      m.FindAll(siu ? "AIS" : "OBR");
+  for (const Er7Segment* s : candidates) {
+    if (matcher != nullptr && matcher->Matches(ReadConcept(*s, field))) {
+      return Copy(m, s, field);
+    }
+  }
+  return candidates.empty() ? "" : Copy(m, candidates.front(), field);
+}
+
+// "2026-12-01" (or a dateTime) -> "20261201".
+std::string Hl7Date(absl::string_view fhir_date) {
+  std::string out;
+  for (char c : fhir_date.substr(0, 10)) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+AlertSeverity AlertSeverityOf(v1::Severity severity) {
+  switch (severity) {
+    case v1::SEVERITY_CRITICAL:
+      return AlertSeverity::kCritical;
+    case v1::SEVERITY_INFO:
+      return AlertSeverity::kInfo;
+    default:
+      return AlertSeverity::kWarning;
+  }
+}
+
+std::vector<AckAlert> AckAlertsOf(const v1::ScreenResponse& response) {
+  std::vector<AckAlert> alerts;
+  alerts.reserve(response.alerts_size());
+  for (const v1::Alert& alert : response.alerts()) {
+    AckAlert a;
+    a.rule_id = alert.rule_id();
+    a.summary = alert.summary();
+    a.severity = AlertSeverityOf(alert.severity());
+    a.detail = alert.detail();
+    alerts.push_back(std::move(a));
+  }
+  return alerts;
+}
+
+std::string BuildAlertsOru(const Er7Message& booking,
+                           const SessionMatcher* matcher,
+                           const v1::PlannedSession& session,
+                           const std::vector<AckAlert>& alerts,
+                           const OruParams& params) {
+  const Er7Delimiters& d = booking.delimiters();
+  const char f = d.field;
+  const std::string c(1, d.component);
+  auto esc = [&d](absl::string_view text) { return Er7Escape(text, d); };
+  const std::string time =
+      absl::FormatTime("%Y%m%d%H%M%S%z", params.time, absl::UTCTimeZone());
+  const Er7Header& h = booking.header();
+  const Er7Segment& msh = booking.msh();
+
+  std::string out = absl::StrCat("MSH", std::string(1, f));
+  AppendSegment(
+      &out, f, d.EncodingCharacters(),
+      {esc(params.application), "", Copy(booking, &msh, 3),
+       Copy(booking, &msh, 4), time, "",
+       absl::StrCat("ORU", c, "R01", c, "ORU_R01"), esc(params.control_id),
+       h.processing_id.empty() ? "P" : esc(h.processing_id),
+       IsSupportedHl7Version(h.version) ? esc(h.version)
+                                        : std::string(kDefaultAckVersion)});
+
+  // PID as the booking wrote it.
+  if (const Er7Segment* pid = booking.Find("PID"); pid != nullptr) {
+    out += "PID";
+    for (int i = 1; i <= pid->field_count(); ++i) {
+      out.push_back(f);
+      out += Copy(booking, pid, i);
+    }
+    out.push_back('\r');
+  }
+
+  const bool siu = h.message_type == "SIU";
+  const Er7Segment* ids = siu ? booking.Find("SCH") : booking.Find("ORC");
+  const Er7Segment* obr = booking.Find("OBR");
+  std::string placer = Copy(booking, ids, siu ? 1 : 2);
+  std::string filler = Copy(booking, ids, siu ? 2 : 3);
+  if (!siu && placer.empty()) placer = Copy(booking, obr, 2);
+  if (!siu && filler.empty()) filler = Copy(booking, obr, 3);
+  AppendSegment(&out, f, "OBR",
+                {"1",
+                 placer,
+                 filler,
+                 BookedService(booking, matcher),
+                 "",
+                 "",
+                 Hl7Date(session.date()),
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "",
+                 time,
+                 "",
+                 "",
+                 "F"});
+
+  int n = 0;
+  for (const AckAlert& a : alerts) {
+    const std::string severity(AlertSeverityName(a.severity));
+    const std::string text =
+        a.detail.empty() ? severity : absl::StrCat(severity, ": ", a.detail);
+    absl::string_view flag = a.severity == AlertSeverity::kCritical  ? "AA"
+                             : a.severity == AlertSeverity::kWarning ? "A"
+                                                                     : "";
+    AppendSegment(&out, f, "OBX",
+                  {absl::StrCat(++n), "TX",
+                   absl::StrCat(esc(a.rule_id), c, esc(a.summary), c,
+                                "urn:needlecheck:rule"),
+                   "", esc(text), "", "", flag, "", "", "F", "", "", time});
+  }
+  return out;
+}
+
+}  // namespace needlecheck::hl7v2
