@@ -4,10 +4,11 @@
 #   deploy/local.sh run    install missing Debian packages, build Release into
 #                          build/release, start needlecheckd on 127.0.0.1:50051
 #                          with the bundled knowledge base and --data_dir=./data,
-#                          and the CDS Hooks service needlecheck-cds-hooks on
+#                          the CDS Hooks service needlecheck-cds-hooks on
 #                          127.0.0.1:8080 (loopback, --insecure_no_auth: a local
-#                          trial), print how to try both; runs in the
-#                          foreground until Ctrl-C.
+#                          trial) and the HL7 v2 listener needlecheck-hl7 on
+#                          127.0.0.1:2575 (MLLP, state in ./data), print how to
+#                          try them; runs in the foreground until Ctrl-C.
 #   deploy/local.sh test   install missing packages (and the test-only ones),
 #                          build build/test (RelWithDebInfo;
 #                          NEEDLECHECK_SANITIZE=1 turns on AddressSanitizer +
@@ -72,11 +73,13 @@ TEST_PACKAGES=(
   # apt repository), which Debian 12 does not ship.
   nodejs
   postgresql-15  # PostgreSQL ledger tests: throwaway clusters (initdb, pg_ctl)
+  python3-hl7    # hl7_listener_test: Debian's mllp_send as a real MLLP peer
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"
 LISTEN="127.0.0.1:50051"
 CDS_HOOKS_LISTEN="127.0.0.1:8080"
+HL7_LISTEN="127.0.0.1:2575"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${REPO_ROOT}"
@@ -192,6 +195,30 @@ cmd_run() {
     waited=$((waited + 1))
   done
 
+  # The HL7 v2 listener beside them: MLLP on loopback, patient state in
+  # ./data/hl7-state.sqlite.
+  local hl7=build/release/adapters/hl7v2/needlecheck-hl7
+  [[ -x "${hl7}" ]] || die "${hl7} was not built"
+  log "starting needlecheck-hl7 on ${HL7_LISTEN} (MLLP, state in ./data)"
+  "${hl7}" --listen="${HL7_LISTEN}" --screening_service="${address}" \
+    --data_dir=./data &
+  local hl7_pid=$!
+  trap 'kill -TERM "${pid}" "${gateway_pid}" "${hl7_pid}" 2>/dev/null || true' INT TERM
+  local hl7_host="${HL7_LISTEN%:*}" hl7_port="${HL7_LISTEN##*:}"
+  waited=0
+  until (exec 3<>"/dev/tcp/${hl7_host}/${hl7_port}") 2>/dev/null; do
+    if ! kill -0 "${hl7_pid}" 2>/dev/null; then
+      kill -TERM "${pid}" "${gateway_pid}" 2>/dev/null || true
+      die "needlecheck-hl7 exited before it was serving (see its log above)"
+    fi
+    if ((waited >= 600)); then
+      kill -TERM "${pid}" "${gateway_pid}" "${hl7_pid}" 2>/dev/null || true
+      die "needlecheck-hl7 was not serving within 60 s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+
   cat <<HELP
 
 needlecheckd is serving on ${address} (pid ${pid}). In another terminal, try:
@@ -225,7 +252,16 @@ Audit the past sessions of a FHIR Bulk Data export (here the public sample in
   build/release/adapters/batch/needlecheck-audit \\
       ../shared/corpus/fhir-r4-bulk-ndjson --out audit-out --service ${LISTEN}
 
-Press Ctrl-C to stop both servers.
+needlecheck-hl7 is listening for HL7 v2 over MLLP on ${HL7_LISTEN} (pid ${hl7_pid}).
+Send it an ADT feed and then a microneedling booking, e.g. with python3-hl7's
+mllp_send (apt-get install python3-hl7); each reply is an ACK, the alerts of
+the booking ride in its ERR segments:
+
+  for m in tests/testdata/hl7v2/derm_adt_a04.hl7 tests/testdata/hl7v2/derm_siu_s12.hl7; do
+    printf '\x0b%s\x1c\x0d' "\$(cat "\$m")" | mllp_send --port ${HL7_LISTEN##*:} ${HL7_LISTEN%:*}
+  done
+
+Press Ctrl-C to stop the servers.
 
 HELP
   local rc=0
@@ -234,8 +270,9 @@ HELP
   if kill -0 "${pid}" 2>/dev/null; then
     wait "${pid}" || rc=$?
   fi
-  kill -TERM "${gateway_pid}" 2>/dev/null || true
+  kill -TERM "${gateway_pid}" "${hl7_pid}" 2>/dev/null || true
   wait "${gateway_pid}" 2>/dev/null || true
+  wait "${hl7_pid}" 2>/dev/null || true
   rm -f "${ready}"
   # 143 = ended by our SIGTERM after Ctrl-C: a normal stop.
   if ((rc == 143 || rc == 130)); then rc=0; fi
