@@ -253,13 +253,15 @@ Audit the past sessions of a FHIR Bulk Data export (here the public sample in
       ../shared/corpus/fhir-r4-bulk-ndjson --out audit-out --service ${LISTEN}
 
 needlecheck-hl7 is listening for HL7 v2 over MLLP on ${HL7_LISTEN} (pid ${hl7_pid}).
-Send it an ADT feed and then a microneedling booking, e.g. with python3-hl7's
-mllp_send (apt-get install python3-hl7); each reply is an ACK, the alerts of
-the booking ride in its ERR segments:
+Send it the example ADT feed (anesthetic allergies, eczema, acne, rosacea, a
+microneedling session on 2026-10-20) and then a microneedling booking 20 days
+later, e.g. with python3-hl7's mllp_send (apt-get install python3-hl7; it
+reads MLLP frames from a file); each reply is an ACK, and the booking's
+alerts ride in its ERR segments:
 
-  for m in tests/testdata/hl7v2/derm_adt_a04.hl7 tests/testdata/hl7v2/derm_siu_s12.hl7; do
-    printf '\x0b%s\x1c\x0d' "\$(cat "\$m")" | mllp_send --port ${HL7_LISTEN##*:} ${HL7_LISTEN%:*}
-  done
+  printf '\x0b%s\x1c\x0d' "\$(cat tests/testdata/hl7v2/derm_adt_a04.hl7)" \\
+      "\$(cat tests/testdata/hl7v2/derm_siu_s12.hl7)" > derm.mllp
+  mllp_send --file derm.mllp --port ${HL7_LISTEN##*:} ${HL7_LISTEN%:*} | tr '\r' '\n'
 
 Press Ctrl-C to stop the servers.
 
