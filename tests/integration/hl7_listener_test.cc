@@ -420,6 +420,47 @@ TEST_F(Hl7ListenerTest, NeedlecheckdDownGivesAeAndTheResendAnAaOnceItIsBack) {
               IsSupersetOf({"MN-ALLERGY-ANESTHETIC", "MN-FREQ-INTERVAL"}));
 }
 
+TEST_F(Hl7ListenerTest, BookingsGetAeUntilTheKnowledgeBaseArrives) {
+  // needlecheckd is not there when the listener starts: ADT feeds are
+  // stored, bookings wait (AE) for the knowledge base, which the listener
+  // fetches in the background once needlecheckd comes up.
+  const int port = needlecheckd_port();
+  StopNeedlecheckd();
+  std::vector<std::string> args = {
+      "--listen=127.0.0.1:0",
+      absl::StrCat("--screening_service=127.0.0.1:", port),
+      "--data_dir=" + tmp_.Path("hl7")};
+  auto process =
+      ServerProcess::Start(BinaryPath("adapters/hl7v2/needlecheck-hl7"), args);
+  ASSERT_THAT(process.status(), IsOk());
+  listener_ = *std::move(process);
+  EXPECT_EQ(ReadAck(Send(TestMessage("derm_adt_a04.hl7"))).code, "AA");
+  const std::string siu = TestMessage("derm_siu_s12.hl7");
+  const Ack early = ReadAck(Send(siu));
+  EXPECT_EQ(early.code, "AE");
+  EXPECT_THAT(early.raw, HasSubstr("no knowledge base"));
+  StartNeedlecheckd(port);
+  ASSERT_TRUE(listener_->WaitForOutput("event=knowledge_base loaded"));
+  const Ack late = ReadAck(Send(siu));
+  EXPECT_EQ(late.code, "AA");
+  EXPECT_THAT(late.alert_rules, IsSupersetOf(kDermatologyAlerts));
+}
+
+TEST_F(Hl7ListenerTest, ABookingNeedlecheckdRejectsGetsAnArNamingTheField) {
+  StartListener();
+  // A needle depth past the knowledge base's maximum (3.5 mm): needlecheckd
+  // answers INVALID_ARGUMENT with a BadRequest naming the field.
+  const std::string siu =
+      absl::StrReplaceAll(TestMessage("derm_siu_s12.hl7"),
+                          {{"needle depth 0.5 mm", "needle depth 9 mm"}});
+  ASSERT_THAT(siu, HasSubstr("needle depth 9 mm"));
+  const Ack ack = ReadAck(Send(siu));
+  EXPECT_EQ(ack.code, "AR");
+  EXPECT_THAT(ack.error_codes, ::testing::ElementsAre("102"));
+  EXPECT_THAT(ack.raw, HasSubstr("session.areas[0].needle_depth_mm"));
+  EXPECT_THAT(ack.raw, Not(HasSubstr("Testpatient")));
+}
+
 // An MLLP receiver for --alerts_to: answers the i-th message with
 // codes[i] (the last code for the rest), and keeps what it got.
 class AlertsReceiver {
