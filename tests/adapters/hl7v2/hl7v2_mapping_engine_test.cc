@@ -5,6 +5,8 @@
 // bundled knowledge base. Checks that HL7 v2 feeds reach the rules the way
 // FHIR data does: free-text allergies and their negations, ICD-10-CM
 // diagnoses, the past session for spacing, the Fitzpatrick type.
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "service/engine/input_validation.h"
 #include "service/kb/knowledge_base.h"
 #include "tests/adapters/hl7v2/hl7v2_mapping_testing.h"
+#include "tests/testing/read_file.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::hl7v2 {
@@ -113,6 +116,50 @@ TEST_F(MappingEngineTest, UpdatesDeltasAndOrders) {
   EXPECT_EQ(by_rule.at("MN-ALLERGY-ANESTHETIC"), v1::SEVERITY_WARNING);
   // The chlorhexidine note of the A08 reaches the product-allergy rule.
   EXPECT_EQ(by_rule.count("MN-ALLERGY-PRODUCT"), 1u);
+}
+
+// Every message the mapping accepts, from the shared corpus and the
+// hand-written ones, gives a record (and a screened booking a session) that
+// needlecheckd's input validation accepts: dates, areas, depths.
+TEST_F(MappingEngineTest, EveryMappedMessagePassesTheServiceValidation) {
+  std::vector<std::filesystem::path> files;
+  const char* env = std::getenv("NEEDLECHECK_SHARED_DIR");
+  const std::filesystem::path shared =
+      env != nullptr && *env != '\0'
+          ? std::filesystem::path(env)
+          : std::filesystem::path(NEEDLECHECK_SOURCE_DIR) / ".." / "shared";
+  for (const std::filesystem::path& dir :
+       {shared / "corpus" / "hl7v2",
+        std::filesystem::path(NEEDLECHECK_SOURCE_DIR) /
+            "tests/testdata/hl7v2"}) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.path().extension() == ".hl7") files.push_back(e.path());
+    }
+  }
+  ASSERT_GE(files.size(), 7u);
+  const double max_depth = kb_->definition().thresholds().max_needle_depth_mm();
+  int screened = 0;
+  for (const auto& path : files) {
+    SCOPED_TRACE(path.filename().string());
+    auto m = Er7Message::Parse(::needlecheck::testing::ReadFile(path.string()));
+    if (!m.ok()) continue;
+    v1::PatientRecord record;
+    auto u = ReadPatientUpdate(*m);
+    if (u.ok()) ApplyPatientUpdate(*u, &record);
+    for (const auto& v : engine::ValidateRecord(record, max_depth)) {
+      ADD_FAILURE() << v.field << ": " << v.description;
+    }
+    auto b = ReadBooking(*m, *matcher_);
+    if (!b.ok() || !b->screen) continue;
+    ++screened;
+    ApplyPatientUpdate(b->patient, &record);
+    for (const auto& v :
+         engine::ValidateScreenInput(record, b->session, max_depth)) {
+      ADD_FAILURE() << v.field << ": " << v.description;
+    }
+  }
+  EXPECT_GE(screened, 2);
 }
 
 }  // namespace
