@@ -22,6 +22,7 @@ constexpr absl::string_view kNotMicroneedling = "not a microneedling booking";
 struct SessionParts {
   std::vector<v1::TreatmentArea> areas;
   std::optional<double> depth;
+  Hl7ErrorLocation depth_location;  // the field the depth was read from
   v1::Concept anesthetic;
 };
 
@@ -32,15 +33,8 @@ void AddArea(v1::TreatmentArea area, SessionParts* parts) {
   parts->areas.push_back(area);
 }
 
-// Areas a service name states ("Microneedling - full face"); nothing when
-// it names none (the name is not a body site).
 void AreasFromServiceText(const std::string& text, SessionParts* parts) {
-  if (text.empty()) return;
-  v1::Concept c;
-  c.set_text(text);
-  for (v1::TreatmentArea a : fhir::AreasFromBodySite(c)) {
-    if (a != v1::TREATMENT_AREA_OTHER) AddArea(a, parts);
-  }
+  for (v1::TreatmentArea a : AreasNamedInText(text)) AddArea(a, parts);
 }
 
 void AreasFromBodySite(const v1::Concept& site, SessionParts* parts) {
@@ -48,9 +42,14 @@ void AreasFromBodySite(const v1::Concept& site, SessionParts* parts) {
   for (v1::TreatmentArea a : fhir::AreasFromBodySite(site)) AddArea(a, parts);
 }
 
-void DepthFromText(const std::string& text, SessionParts* parts) {
+// The first depth stated, in `text` read from segment-field.
+void DepthFromText(const std::string& text, const Er7Segment& segment,
+                   int field, SessionParts* parts) {
   if (parts->depth.has_value() || text.empty()) return;
   parts->depth = fhir::NeedleDepthFromText(text);
+  if (parts->depth.has_value()) {
+    parts->depth_location = FieldLocation(segment, field);
+  }
 }
 
 void AddAnesthetic(const v1::Concept& c, SessionParts* parts) {
@@ -66,7 +65,7 @@ void AddAnesthetic(const v1::Concept& c, SessionParts* parts) {
 void ReadServiceNote(const Er7Segment& nte, SessionParts* parts) {
   const std::string note = ReadText(nte, 3);
   if (note.empty()) return;
-  DepthFromText(note, parts);
+  DepthFromText(note, nte, 3, parts);
   v1::Concept c;
   c.set_text(note);
   AddAnesthetic(c, parts);
@@ -90,7 +89,18 @@ void AnestheticOrders(const Er7Message& m, SessionParts* parts) {
   }
 }
 
-void BuildSession(const SessionParts& parts, v1::PlannedSession* session) {
+// The session from `parts`; 102 at the depth's field when the depth is
+// beyond what the service accepts.
+absl::Status BuildSession(const SessionParts& parts,
+                          const SessionMatcher& matcher,
+                          v1::PlannedSession* session) {
+  if (parts.depth.has_value() && matcher.max_needle_depth_mm() > 0 &&
+      *parts.depth > matcher.max_needle_depth_mm()) {
+    return MakeHl7Error(absl::StatusCode::kInvalidArgument,
+                        Hl7ErrorCode::kDataTypeError, parts.depth_location,
+                        "the needle depth is beyond the deepest the "
+                        "knowledge base accepts");
+  }
   std::vector<v1::TreatmentArea> areas = parts.areas;
   if (areas.empty()) areas.push_back(v1::TREATMENT_AREA_UNSPECIFIED);
   for (v1::TreatmentArea area : areas) {
@@ -99,6 +109,7 @@ void BuildSession(const SessionParts& parts, v1::PlannedSession* session) {
     if (parts.depth.has_value()) plan->set_needle_depth_mm(*parts.depth);
   }
   *session->mutable_anesthetic() = parts.anesthetic;
+  return absl::OkStatus();
 }
 
 // The first non-empty start among `candidates` (segment, field,
@@ -189,14 +200,15 @@ absl::Status ReadSiu(const Er7Message& m, const SessionMatcher& matcher,
     const Er7Segment& ais = m.segments()[i];
     const v1::Concept service = ReadConcept(ais, 3);
     AreasFromServiceText(ConceptName(service), &parts);
-    DepthFromText(ConceptName(service), &parts);
+    DepthFromText(ConceptName(service), ais, 3, &parts);
     for (const Er7Segment* nte : NotesAfter(m, i))
       ReadServiceNote(*nte, &parts);
     starts.push_back({&ais, 4, 1});
   }
   if (by_sch) {
-    AreasFromServiceText(ConceptName(ReadConcept(*sch, 7)), &parts);
-    DepthFromText(ConceptName(ReadConcept(*sch, 7)), &parts);
+    const std::string reason = ConceptName(ReadConcept(*sch, 7));
+    AreasFromServiceText(reason, &parts);
+    DepthFromText(reason, *sch, 7, &parts);
   }
   starts.push_back({sch, 11, 4});
   starts.push_back({m.Find("TQ1"), 7, 1});
@@ -206,8 +218,7 @@ absl::Status ReadSiu(const Er7Message& m, const SessionMatcher& matcher,
     return by_sch ? NoStart(*sch, 11) : NoStart(m.segments()[active[0]], 4);
   }
   if (!start.ok()) return start;
-  BuildSession(parts, &booking->session);
-  return absl::OkStatus();
+  return BuildSession(parts, matcher, &booking->session);
 }
 
 // One ORC with its OBR, TQ1 and notes (indices into the message).
@@ -279,8 +290,8 @@ absl::Status ReadOrder(const Er7Message& m, const SessionMatcher& matcher,
       AreasFromBodySite(ReadConcept(obr, 46, r), &parts);
     }
     AreasFromServiceText(service, &parts);
-    DepthFromText(service, &parts);
-    DepthFromText(ReadText(obr, 13), &parts);
+    DepthFromText(service, obr, 4, &parts);
+    DepthFromText(ReadText(obr, 13), obr, 13, &parts);
     for (const Er7Segment* nte : g->notes) ReadServiceNote(*nte, &parts);
     starts.push_back({g->tq1, 7, 1});
     starts.push_back({g->orc, 7, 4});
@@ -294,8 +305,7 @@ absl::Status ReadOrder(const Er7Message& m, const SessionMatcher& matcher,
     return g.orc != nullptr ? NoStart(*g.orc, 7) : NoStart(*g.obr, 7);
   }
   if (!start.ok()) return start;
-  BuildSession(parts, &booking->session);
-  return absl::OkStatus();
+  return BuildSession(parts, matcher, &booking->session);
 }
 
 }  // namespace

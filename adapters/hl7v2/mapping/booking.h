@@ -18,7 +18,8 @@
 //   one area UNSPECIFIED (unknown; overlaps every past session).
 // Needle depth: the service text, OBR-13 or an NTE after the AIS / ORC /
 //   OBR ("needle depth 0.5 mm", fhir::NeedleDepthFromText); it applies to
-//   every area.
+//   every area. Deeper than SessionMatcher::max_needle_depth_mm(): 102 at
+//   the field it was read from (needlecheckd would refuse the request).
 // Anesthetic: RXO-1 / RXE-2 of the message, or an NTE after the service,
 //   naming a topical anesthetic (fhir::IsTopicalAnesthetic): all codings
 //   and texts, merged (" + ").

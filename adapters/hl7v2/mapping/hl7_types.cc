@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "adapters/fhir/vocabulary.h"
 
 namespace needlecheck::hl7v2 {
 namespace {
@@ -231,6 +232,17 @@ std::string ConceptName(const v1::Concept& concept) {
     if (!c.display().empty()) return c.display();
   }
   return concept.codings_size() > 0 ? concept.codings(0).code() : "";
+}
+
+std::vector<v1::TreatmentArea> AreasNamedInText(absl::string_view text) {
+  std::vector<v1::TreatmentArea> out;
+  if (text.empty()) return out;
+  v1::Concept c;
+  c.set_text(std::string(text));
+  for (v1::TreatmentArea a : fhir::AreasFromBodySite(c)) {
+    if (a != v1::TREATMENT_AREA_OTHER) out.push_back(a);
+  }
+  return out;
 }
 
 }  // namespace needlecheck::hl7v2

@@ -41,6 +41,7 @@
 #define ADAPTERS_HL7V2_MAPPING_HL7_TYPES_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -86,6 +87,12 @@ bool IsEmptyConcept(const needlecheck::v1::Concept& concept);
 
 // The concept's text, else its first coding display, else its first code.
 std::string ConceptName(const needlecheck::v1::Concept& concept);
+
+// The treatment areas a service or procedure name states ("Microneedling -
+// full face" -> FULL_FACE), by fhir::AreasFromBodySite on the text; none
+// when it names no known area (a name is not a body site, so never OTHER).
+std::vector<needlecheck::v1::TreatmentArea> AreasNamedInText(
+    absl::string_view text);
 
 }  // namespace needlecheck::hl7v2
 

@@ -184,6 +184,12 @@ absl::StatusOr<v1::Procedure> ReadPr1(const Er7Segment& s,
   absl::StatusOr<std::string> performed = ReadDate(s, 5);
   if (!performed.ok()) return performed.status();
   p.set_performed(*performed);
+  // The areas its name states (no PR1 field holds a body site); none:
+  // unknown, which overlaps every planned area.
+  std::vector<v1::TreatmentArea> areas =
+      AreasNamedInText(ConceptName(p.code()));
+  if (areas.empty()) areas = AreasNamedInText(description);
+  for (v1::TreatmentArea a : areas) p.add_areas(a);
   p.set_status("completed");
   return p;
 }

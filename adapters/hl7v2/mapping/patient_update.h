@@ -16,7 +16,8 @@
 //                                           DG1-6 W -> provisional;
 //                                           DG1-21 D: left out)
 //   PR1-3 code, -4 text, -5 date          procedures[] (performed, status
-//                                           completed)
+//                                           completed, areas its name
+//                                           states)
 //   OBX-3 code, -5 value, -14 date        observations[]; a Fitzpatrick
 //                                           OBX with a clear value ->
 //                                           fitzpatrick_skin_type

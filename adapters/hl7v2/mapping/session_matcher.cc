@@ -72,6 +72,7 @@ absl::StatusOr<SessionMatcher> SessionMatcher::Create(
   }
   SessionMatcher matcher;
   matcher.version_ = kb.version();
+  matcher.max_needle_depth_mm_ = kb.thresholds().max_needle_depth_mm();
   for (const v1::CodeDefinition& c : set->codes()) {
     matcher.codes_.emplace(c.system(), c.code());
   }

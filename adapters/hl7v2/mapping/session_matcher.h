@@ -41,11 +41,15 @@ class SessionMatcher {
 
   // The knowledge base's version.
   const std::string& knowledge_base_version() const { return version_; }
+  // The deepest planned needle depth the service accepts
+  // (thresholds.max_needle_depth_mm); 0 when the knowledge base sets none.
+  double max_needle_depth_mm() const { return max_needle_depth_mm_; }
 
  private:
   SessionMatcher() = default;
 
   std::string version_;
+  double max_needle_depth_mm_ = 0;
   std::set<std::pair<std::string, std::string>> codes_;  // (system, code)
   std::shared_ptr<const text::TermMatcher> terms_;       // null: no terms
 };

@@ -200,6 +200,15 @@ TEST(ReadBookingTest, Errors) {
                   "PID|1||7\rORC|NW|O1\rOBR|1|O1||^Microneedling\r"),
       Matcher());
   EXPECT_EQ(Hl7ErrorOf(b.status()).location.ToString(), "ORC^1^7");
+  // Deeper than the knowledge base accepts: located where it was read.
+  b = ReadBooking(ParseOrFail(Siu("Booked",
+                                  "AIS|1|A|^Microneedling|20261109\r"
+                                  "NTE|1||needle depth 5 mm")),
+                  Matcher());
+  e = Hl7ErrorOf(b.status());
+  EXPECT_EQ(e.code, Hl7ErrorCode::kDataTypeError);
+  EXPECT_EQ(e.location.ToString(), "NTE^1^3");
+  EXPECT_DOUBLE_EQ(Matcher().max_needle_depth_mm(), 3.5);
   // Not microneedling: no PID is fine.
   b = ReadBooking(ParseOrFail("MSH|^~\\&|S|F|N|F|20261103||SIU^S12|X1|P|2.5.1\r"
                               "SCH|A1\rRGS|1\rAIS|1|A|^Consultation\r"),

@@ -84,6 +84,8 @@ TEST(ReadPatientUpdateTest, DermatologyAdmission) {
   EXPECT_EQ(p.code().text(), "Microneedling - full face");
   EXPECT_EQ(p.performed(), "2026-10-20T10:30:00+01:00");
   EXPECT_EQ(p.status(), "completed");
+  EXPECT_THAT(p.areas(), ElementsAre(v1::TREATMENT_AREA_FULL_FACE));
+  EXPECT_EQ(p.needle_depth_mm(), 0);  // past depths are not read
 
   ASSERT_EQ(r.observations_size(), 1);
   EXPECT_EQ(r.observations(0).code().codings(0).code(), "66555-4");
