@@ -79,6 +79,13 @@ absl::StatusOr<int64_t> SaveRecord(StateTransaction& tx,
   if (!record.SerializeToString(&bytes)) {
     return absl::InternalError("cannot serialize a patient record");
   }
+  // proto3 refuses to parse text fields that are not UTF-8 (serializing
+  // them only logs): a record saved so could never be loaded again.
+  if (PatientRecord check; !check.ParseFromString(bytes)) {
+    return absl::InvalidArgumentError(
+        "the patient record holds text that is not valid UTF-8; nothing was "
+        "stored");
+  }
   if (!patient.has_value()) return tx.InsertPatient(bytes, now);
   if (absl::Status s = tx.UpdateRecord(*patient, bytes, now); !s.ok()) {
     return s;
