@@ -148,6 +148,13 @@ absl::StatusOr<bool> DsnHasPassword(const std::string& dsn);
 // `dsn` without its password, for logs ("" when it cannot be parsed).
 std::string DsnWithoutPassword(const std::string& dsn);
 
+// The password kept in the file `path` (for PgConnectOptions::password):
+// its content without one trailing line end. At most 4 KiB. Errors name the
+// path, never the content: NOT_FOUND / PERMISSION_DENIED when it cannot be
+// opened, FAILED_PRECONDITION when it is not a regular file or too large,
+// INVALID_ARGUMENT when it is empty.
+absl::StatusOr<std::string> ReadPasswordFile(const std::string& path);
+
 }  // namespace needlecheck::postgres
 
 #endif  // COMMON_POSTGRES_PG_CONN_H_

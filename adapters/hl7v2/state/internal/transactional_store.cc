@@ -79,6 +79,13 @@ absl::StatusOr<int64_t> SaveRecord(StateTransaction& tx,
   if (!record.SerializeToString(&bytes)) {
     return absl::InternalError("cannot serialize a patient record");
   }
+  // proto3 refuses to parse text fields that are not UTF-8 (serializing
+  // them only logs): a record saved so could never be loaded again.
+  if (PatientRecord check; !check.ParseFromString(bytes)) {
+    return absl::InvalidArgumentError(
+        "the patient record holds text that is not valid UTF-8; nothing was "
+        "stored");
+  }
   if (!patient.has_value()) return tx.InsertPatient(bytes, now);
   if (absl::Status s = tx.UpdateRecord(*patient, bytes, now); !s.ok()) {
     return s;
@@ -114,6 +121,29 @@ absl::Status TransactionalStateStore::Transact(
                                    " attempts with concurrent writers)"));
 }
 
+absl::StatusOr<std::string> TransactionalStateStore::AnswerOnce(
+    const MessageKey& key, absl::string_view ack, const Apply& apply,
+    const absl::Status* final_error) {
+  std::string answer;
+  absl::Status status = Transact(
+      Mode::kWrite,
+      [&](StateTransaction& tx) -> absl::Status {
+        const int64_t now = NowMicros();
+        absl::StatusOr<std::optional<std::string>> first =
+            tx.ClaimAnswer(key, ack, now);
+        if (!first.ok()) return first.status();
+        if (first->has_value()) {
+          answer = **std::move(first);
+          return absl::OkStatus();
+        }
+        answer = std::string(ack);
+        return apply(tx, now);
+      },
+      final_error);
+  if (!status.ok()) return status;
+  return answer;
+}
+
 absl::StatusOr<std::optional<std::string>> TransactionalStateStore::FindAck(
     const MessageKey& key) {
   std::optional<std::string> ack;
@@ -134,21 +164,12 @@ absl::StatusOr<std::string> TransactionalStateStore::UpdatePatient(
   absl::StatusOr<std::vector<std::string>> keys =
       RequiredKeys(ids, "UpdatePatient");
   if (!keys.ok()) return keys.status();
-  std::string answer;
   // The mutation's own error is returned as is, never retried.
   absl::Status mutation_error;
-  absl::Status status = Transact(
-      Mode::kWrite,
-      [&](StateTransaction& tx) -> absl::Status {
+  return AnswerOnce(
+      key, ack,
+      [&](StateTransaction& tx, int64_t now) -> absl::Status {
         mutation_error = absl::OkStatus();
-        const int64_t now = NowMicros();
-        absl::StatusOr<std::optional<std::string>> first =
-            tx.ClaimAnswer(key, ack, now);
-        if (!first.ok()) return first.status();
-        if (first->has_value()) {
-          answer = **std::move(first);
-          return absl::OkStatus();
-        }
         if (absl::Status s = tx.LockIdentifiers(*keys); !s.ok()) return s;
         absl::StatusOr<std::optional<int64_t>> patient =
             OnePatient(tx, *keys, "UpdatePatient");
@@ -163,15 +184,9 @@ absl::StatusOr<std::string> TransactionalStateStore::UpdatePatient(
         if (!mutation_error.ok()) return mutation_error;
         absl::StatusOr<int64_t> row = SaveRecord(tx, *patient, record, now);
         if (!row.ok()) return row.status();
-        if (absl::Status s = tx.LinkIdentifiers(*keys, *row); !s.ok()) {
-          return s;
-        }
-        answer = std::string(ack);
-        return absl::OkStatus();
+        return tx.LinkIdentifiers(*keys, *row);
       },
       &mutation_error);
-  if (!status.ok()) return status;
-  return answer;
 }
 
 absl::StatusOr<std::string> TransactionalStateStore::MergePatients(
@@ -185,17 +200,8 @@ absl::StatusOr<std::string> TransactionalStateStore::MergePatients(
       RequiredKeys(prior, "MergePatients (prior)");
   if (!prior_keys.ok()) return prior_keys.status();
   const std::vector<std::string> all_keys = Union(*survivor_keys, *prior_keys);
-  std::string answer;
-  absl::Status status =
-      Transact(Mode::kWrite, [&](StateTransaction& tx) -> absl::Status {
-        const int64_t now = NowMicros();
-        absl::StatusOr<std::optional<std::string>> first =
-            tx.ClaimAnswer(key, ack, now);
-        if (!first.ok()) return first.status();
-        if (first->has_value()) {
-          answer = **std::move(first);
-          return absl::OkStatus();
-        }
+  return AnswerOnce(
+      key, ack, [&](StateTransaction& tx, int64_t now) -> absl::Status {
         if (absl::Status s = tx.LockIdentifiers(all_keys); !s.ok()) return s;
         absl::StatusOr<std::optional<int64_t>> survivor =
             OnePatient(tx, *survivor_keys, "MergePatients (surviving)");
@@ -222,26 +228,15 @@ absl::StatusOr<std::string> TransactionalStateStore::MergePatients(
           if (absl::Status s = tx.RelinkPatient(**gone, *row); !s.ok()) {
             return s;
           }
-          if (absl::Status s = tx.LinkIdentifiers(all_keys, *row); !s.ok()) {
-            return s;
-          }
           if (absl::Status s = tx.DeletePatient(**gone); !s.ok()) return s;
-        } else {
-          if (!row.has_value()) {
-            absl::StatusOr<int64_t> saved =
-                SaveRecord(tx, std::nullopt, PatientRecord(), now);
-            if (!saved.ok()) return saved.status();
-            row = *saved;
-          }
-          if (absl::Status s = tx.LinkIdentifiers(all_keys, *row); !s.ok()) {
-            return s;
-          }
+        } else if (!row.has_value()) {
+          absl::StatusOr<int64_t> saved =
+              SaveRecord(tx, std::nullopt, PatientRecord(), now);
+          if (!saved.ok()) return saved.status();
+          row = *saved;
         }
-        answer = std::string(ack);
-        return absl::OkStatus();
+        return tx.LinkIdentifiers(all_keys, *row);
       });
-  if (!status.ok()) return status;
-  return answer;
 }
 
 absl::StatusOr<PatientRecord> TransactionalStateStore::LoadPatient(
@@ -269,27 +264,11 @@ absl::StatusOr<PatientRecord> TransactionalStateStore::LoadPatient(
 
 absl::StatusOr<std::string> TransactionalStateStore::RecordAck(
     const MessageKey& key, absl::string_view ack, absl::string_view outbound) {
-  std::string answer;
-  absl::Status status =
-      Transact(Mode::kWrite, [&](StateTransaction& tx) -> absl::Status {
-        const int64_t now = NowMicros();
-        absl::StatusOr<std::optional<std::string>> first =
-            tx.ClaimAnswer(key, ack, now);
-        if (!first.ok()) return first.status();
-        if (first->has_value()) {
-          answer = **std::move(first);
-          return absl::OkStatus();
-        }
-        if (!outbound.empty()) {
-          if (absl::Status s = tx.QueueOutbound(outbound, now); !s.ok()) {
-            return s;
-          }
-        }
-        answer = std::string(ack);
-        return absl::OkStatus();
-      });
-  if (!status.ok()) return status;
-  return answer;
+  return AnswerOnce(key, ack,
+                    [&](StateTransaction& tx, int64_t now) -> absl::Status {
+                      if (outbound.empty()) return absl::OkStatus();
+                      return tx.QueueOutbound(outbound, now);
+                    });
 }
 
 absl::StatusOr<std::vector<PatientStateStore::OutboundMessage>>

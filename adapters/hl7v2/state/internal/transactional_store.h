@@ -106,6 +106,13 @@ class TransactionalStateStore : public PatientStateStore {
   // callback failed.
   absl::Status Transact(Mode mode, const Body& body,
                         const absl::Status* final_error = nullptr);
+  // One write transaction that answers `key` once: claims it with `ack`
+  // and runs `apply`, or, when it was answered before, changes nothing.
+  // Returns the ACK recorded first.
+  using Apply = std::function<absl::Status(StateTransaction&, int64_t now_us)>;
+  absl::StatusOr<std::string> AnswerOnce(
+      const MessageKey& key, absl::string_view ack, const Apply& apply,
+      const absl::Status* final_error = nullptr);
 };
 
 }  // namespace needlecheck::hl7v2::internal
