@@ -26,6 +26,8 @@
 #include "adapters/hl7v2/mllp_framer.h"
 #include "adapters/hl7v2/transport/mllp_client.h"
 #include "adapters/hl7v2/transport/mllp_server.h"
+#include "adapters/hl7v2/transport/mllp_server_metrics.h"
+#include "common/metrics/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/mllp_raw_peer.h"
@@ -409,6 +411,30 @@ TEST(MllpServerTest, ShutdownFinishesMessagesInHand) {
   stopper.join();
   RawPeer late(port);
   EXPECT_FALSE(late.connected());
+}
+
+TEST(MllpServerTest, CountersArePublishedAsPrometheusMetrics) {
+  auto server = StartOrDie(
+      LoopbackOptions(),
+      [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  ASSERT_NE(server, nullptr);
+  metrics::Registry registry;
+  ASSERT_THAT(RegisterMllpServerMetrics(server.get(), &registry), IsOk());
+  RawPeer peer(server->port());
+  ASSERT_TRUE(peer.Write(MllpFrame("a") + "\x0B"
+                                          "b\x1CX"));
+  EXPECT_EQ(peer.ReadFrames(2).size(), 2u);
+  const std::string text = registry.Render();
+  EXPECT_THAT(text, HasSubstr("needlecheck_hl7_mllp_connections_open 1"));
+  EXPECT_THAT(text, HasSubstr("needlecheck_hl7_mllp_connections_total 1"));
+  EXPECT_THAT(
+      text, HasSubstr("needlecheck_hl7_mllp_frames_total{kind=\"message\"} 1"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("needlecheck_hl7_mllp_frames_total{kind=\"bad_trailer\"} 1"));
+  EXPECT_THAT(text, HasSubstr("needlecheck_hl7_mllp_replies_total 2"));
+  EXPECT_THAT(text,
+              HasSubstr("needlecheck_hl7_mllp_connections_refused_total 0"));
 }
 
 TEST(MllpServerTest, StartRejectsBadOptions) {
