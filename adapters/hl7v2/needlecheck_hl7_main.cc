@@ -2,6 +2,8 @@
 //
 //   needlecheck-hl7 --listen=127.0.0.1:2575 --screening_service=HOST:PORT
 //       --data_dir=DIR
+//       [--state_store=postgres --state_dsn="host=... dbname=... user=..."
+//        [--state_password_file=FILE]]
 //       [--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]]  (MLLP over TLS)
 //       [--screening_tls_ca=PEM [--screening_tls_cert=PEM
 //        --screening_tls_key=PEM] [--screening_tls_server_name=NAME]]
@@ -33,6 +35,7 @@
 #include "adapters/hl7v2/processing/message_processor.h"
 #include "adapters/hl7v2/processing/outbox_sender.h"
 #include "adapters/hl7v2/processing/screening_client.h"
+#include "adapters/hl7v2/state/postgres_state_store.h"
 #include "adapters/hl7v2/state/sqlite_state_store.h"
 #include "adapters/hl7v2/transport/mllp_server.h"
 #include "adapters/hl7v2/transport/mllp_server_metrics.h"
@@ -56,8 +59,19 @@ ABSL_FLAG(std::string, screening_tls_server_name, "",
           "Optional: the name needlecheckd's certificate carries when it is "
           "not the host of --screening_service.");
 ABSL_FLAG(std::string, data_dir, "",
-          "The folder of the patient-state store, DIR/hl7-state.sqlite "
-          "(created when missing).");
+          "With --state_store=sqlite: the folder of the patient-state store, "
+          "DIR/hl7-state.sqlite (created when missing).");
+ABSL_FLAG(std::string, state_store, "sqlite",
+          "Where patient state, answered messages and the alerts outbox "
+          "live: sqlite (--data_dir) or postgres (--state_dsn; tables hl7_* "
+          "beside needlecheckd's ledger).");
+ABSL_FLAG(std::string, state_dsn, "",
+          "With --state_store=postgres: the libpq connection string or "
+          "postgresql:// URI, without a password (use "
+          "--state_password_file, PGPASSWORD or ~/.pgpass).");
+ABSL_FLAG(std::string, state_password_file, "",
+          "With --state_store=postgres: a file holding the database "
+          "password.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain: MLLP over TLS (needs --tls_key).");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
@@ -93,21 +107,40 @@ void Log(const std::string& line) {
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-// The SQLite store under --data_dir; exit code 2 (bad flags) or 1 in
-// `exit_code`.
+// The store the flags name; exit code 2 (bad flags) or 1 in `exit_code`.
 absl::StatusOr<std::unique_ptr<PatientStateStore>> OpenStore(int* exit_code) {
+  const std::string kind = absl::GetFlag(FLAGS_state_store);
   *exit_code = 2;
-  const std::string dir = absl::GetFlag(FLAGS_data_dir);
-  if (dir.empty()) return absl::InvalidArgumentError("--data_dir is required");
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  *exit_code = 1;
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("--data_dir ", dir, ": ", ec.message()));
+  if (kind == "sqlite") {
+    const std::string dir = absl::GetFlag(FLAGS_data_dir);
+    if (dir.empty()) {
+      return absl::InvalidArgumentError(
+          "--data_dir is required with --state_store=sqlite");
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    *exit_code = 1;
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("--data_dir ", dir, ": ", ec.message()));
+    }
+    return OpenSqliteStateStore(
+        (std::filesystem::path(dir) / "hl7-state.sqlite").string());
   }
-  return OpenSqliteStateStore(
-      (std::filesystem::path(dir) / "hl7-state.sqlite").string());
+  if (kind == "postgres") {
+    PostgresStateStoreOptions options;
+    options.dsn = absl::GetFlag(FLAGS_state_dsn);
+    options.password_file = absl::GetFlag(FLAGS_state_password_file);
+    if (options.dsn.empty()) {
+      return absl::InvalidArgumentError(
+          "--state_dsn is required with --state_store=postgres");
+    }
+    absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
+        OpenPostgresStateStore(options);
+    *exit_code = store.ok() || !absl::IsInvalidArgument(store.status()) ? 1 : 2;
+    return store;
+  }
+  return absl::InvalidArgumentError("--state_store must be sqlite or postgres");
 }
 
 int Main() {
@@ -158,7 +191,8 @@ int Main() {
                  std::string(store.status().message()).c_str());
     return store_exit;
   }
-  std::fprintf(stderr, "event=state_store kind=sqlite\n");
+  std::fprintf(stderr, "event=state_store kind=%s\n",
+               absl::GetFlag(FLAGS_state_store).c_str());
 
   metrics::Registry registry;
   absl::StatusOr<std::unique_ptr<Hl7Metrics>> hl7_metrics =

@@ -33,9 +33,12 @@
 #include "absl/time/time.h"
 #include "adapters/hl7v2/er7_message.h"
 #include "adapters/hl7v2/mllp_framer.h"
+#include "adapters/hl7v2/processing/screening_client.h"
 #include "adapters/hl7v2/transport/mllp_client.h"
 #include "adapters/hl7v2/transport/mllp_server.h"
 #include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "tests/testing/http_request.h"
 #include "tests/testing/mllp_raw_peer.h"
@@ -446,19 +449,30 @@ TEST_F(Hl7ListenerTest, BookingsGetAeUntilTheKnowledgeBaseArrives) {
   EXPECT_THAT(late.alert_rules, IsSupersetOf(kDermatologyAlerts));
 }
 
-TEST_F(Hl7ListenerTest, ABookingNeedlecheckdRejectsGetsAnArNamingTheField) {
-  StartListener();
-  // A needle depth past the knowledge base's maximum (3.5 mm): needlecheckd
-  // answers INVALID_ARGUMENT with a BadRequest naming the field.
-  const std::string siu =
-      absl::StrReplaceAll(TestMessage("derm_siu_s12.hl7"),
-                          {{"needle depth 0.5 mm", "needle depth 9 mm"}});
-  ASSERT_THAT(siu, HasSubstr("needle depth 9 mm"));
-  const Ack ack = ReadAck(Send(siu));
-  EXPECT_EQ(ack.code, "AR");
-  EXPECT_THAT(ack.error_codes, ::testing::ElementsAre("102"));
-  EXPECT_THAT(ack.raw, HasSubstr("session.areas[0].needle_depth_mm"));
-  EXPECT_THAT(ack.raw, Not(HasSubstr("Testpatient")));
+// What needlecheckd refuses (the mapping keeps such values out of its
+// requests): INVALID_ARGUMENT carrying only the field paths of the
+// BadRequest, which the processor puts in an AR's ERR-8.
+TEST_F(Hl7ListenerTest, ScreeningClientReportsRejectedFieldPathsOnly) {
+  std::unique_ptr<ScreeningClient> client = NewGrpcScreeningClient(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", needlecheckd_port()),
+                          grpc::InsecureChannelCredentials()));
+  needlecheck::v1::ScreenRequest request;
+  request.mutable_record()->set_birth_date("Testpatient-not-a-date");
+  request.mutable_session()->set_date("2026-11-09");
+  needlecheck::v1::AreaPlan* area = request.mutable_session()->add_areas();
+  area->set_area(needlecheck::v1::TREATMENT_AREA_CHEEKS);
+  area->set_needle_depth_mm(9);
+  absl::StatusOr<needlecheck::v1::ScreenResponse> response =
+      client->Screen(request, absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(absl::IsInvalidArgument(response.status())) << response.status();
+  EXPECT_THAT(response.status().message(),
+              HasSubstr("session.areas[0].needle_depth_mm"));
+  EXPECT_THAT(response.status().message(), HasSubstr("record.birth_date"));
+  EXPECT_THAT(response.status().message(), Not(HasSubstr("Testpatient")));
+  absl::StatusOr<needlecheck::v1::KnowledgeBase> kb =
+      client->GetKnowledgeBase(absl::Now() + absl::Seconds(30));
+  ASSERT_THAT(kb.status(), IsOk());
+  EXPECT_FALSE(kb->definition().microneedling_value_set().empty());
 }
 
 // An MLLP receiver for --alerts_to: answers the i-th message with
@@ -584,6 +598,30 @@ TEST_F(Hl7ListenerTest, OruTheReceiverRejectsIsGivenUpAndTheQueueMovesOn) {
   EXPECT_NE(got[0], got[1]);
   StopListener();
   EXPECT_EQ(receiver.WaitFor(2).size(), 2u);
+}
+
+TEST_F(Hl7ListenerTest, PostgresStateStoreKeepsStateAcrossRestarts) {
+  NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
+  absl::StatusOr<std::unique_ptr<PostgresCluster>> pg =
+      PostgresCluster::Create();
+  ASSERT_THAT(pg.status(), IsOk());
+  const std::vector<std::string> args = {"--state_store=postgres",
+                                         "--state_dsn=" + (*pg)->Dsn()};
+  StartListener(args);
+  const std::string a04 = TestMessage("derm_adt_a04.hl7");
+  const std::string first = Send(a04);
+  EXPECT_EQ(ReadAck(first).code, "AA");
+  StopListener();
+  StartListener(args);
+  EXPECT_EQ(Send(a04), first);
+  const Ack siu = ReadAck(Send(TestMessage("derm_siu_s12.hl7")));
+  EXPECT_EQ(siu.code, "AA");
+  EXPECT_THAT(siu.alert_rules, IsSupersetOf(kDermatologyAlerts));
+  absl::StatusOr<std::string> tables = (*pg)->Sql(
+      "SELECT COUNT(*) FROM information_schema.tables WHERE table_name LIKE "
+      "'hl7\\_%'");
+  ASSERT_THAT(tables.status(), IsOk());
+  EXPECT_NE(absl::StripAsciiWhitespace(*tables), "0");
 }
 
 // Debian's python3-hl7 `mllp_send` as the peer: it reads MLLP-framed
