@@ -46,6 +46,7 @@
 #include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
+#include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::hl7v2 {
@@ -74,20 +75,12 @@ const std::vector<std::string> kDermatologyAlerts = {
     "MN-CI-ROSACEA"};
 
 std::filesystem::path CorpusDir() {
-  const char* env = std::getenv("NEEDLECHECK_SHARED_DIR");
-  const std::filesystem::path shared =
-      env != nullptr && *env != '\0' ? env : NEEDLECHECK_SHARED_DIR;
-  return shared / "corpus" / "hl7v2";
+  return ::needlecheck::testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR,
+                                                 "hl7v2");
 }
 
 std::vector<std::filesystem::path> CorpusFiles() {
-  std::vector<std::filesystem::path> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(CorpusDir(), ec)) {
-    if (e.path().extension() == ".hl7") out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return ::needlecheck::testing::FilesWithExtension(CorpusDir(), ".hl7");
 }
 
 // A hand-written message of tests/testdata/hl7v2/.

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "tests/adapters/hl7v2/hl7v2_mapping_testing.h"
 #include "tests/testing/read_file.h"
+#include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::hl7v2 {
@@ -27,20 +28,12 @@ namespace {
 using ::needlecheck::testing::IsOk;
 
 std::filesystem::path SharedCorpusDir() {
-  const char* env = std::getenv("NEEDLECHECK_SHARED_DIR");
-  const std::filesystem::path shared =
-      env != nullptr && *env != '\0' ? env : NEEDLECHECK_SHARED_DIR;
-  return shared / "corpus" / "hl7v2";
+  return ::needlecheck::testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR,
+                                                 "hl7v2");
 }
 
 std::vector<std::filesystem::path> Hl7Files(const std::filesystem::path& dir) {
-  std::vector<std::filesystem::path> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.path().extension() == ".hl7") out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return ::needlecheck::testing::FilesWithExtension(dir, ".hl7");
 }
 
 // A failure must be a located 0357 error whose text quotes nothing from

@@ -22,6 +22,7 @@
 #include "service/kb/knowledge_base.h"
 #include "tests/adapters/hl7v2/hl7v2_mapping_testing.h"
 #include "tests/testing/read_file.h"
+#include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::hl7v2 {
@@ -123,18 +124,16 @@ TEST_F(MappingEngineTest, UpdatesDeltasAndOrders) {
 // needlecheckd's input validation accepts: dates, areas, depths.
 TEST_F(MappingEngineTest, EveryMappedMessagePassesTheServiceValidation) {
   std::vector<std::filesystem::path> files;
-  const char* env = std::getenv("NEEDLECHECK_SHARED_DIR");
-  const std::filesystem::path shared =
-      env != nullptr && *env != '\0'
-          ? std::filesystem::path(env)
-          : std::filesystem::path(NEEDLECHECK_SOURCE_DIR) / ".." / "shared";
   for (const std::filesystem::path& dir :
-       {shared / "corpus" / "hl7v2",
+       {::needlecheck::testing::SharedCorpusDir(
+            (std::filesystem::path(NEEDLECHECK_SOURCE_DIR) / ".." / "shared")
+                .string(),
+            "hl7v2"),
         std::filesystem::path(NEEDLECHECK_SOURCE_DIR) /
             "tests/testdata/hl7v2"}) {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-      if (e.path().extension() == ".hl7") files.push_back(e.path());
+    for (const std::filesystem::path& file :
+         ::needlecheck::testing::FilesWithExtension(dir, ".hl7")) {
+      files.push_back(file);
     }
   }
   ASSERT_GE(files.size(), 7u);
