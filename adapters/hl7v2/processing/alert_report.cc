@@ -1,7 +1,5 @@
 #include "adapters/hl7v2/processing/alert_report.h"
 
-#include <initializer_list>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/hl7v2/er7_escape.h"
@@ -13,16 +11,15 @@ namespace {
 namespace v1 = needlecheck::v1;
 
 // Appends one segment: id, the fields joined by `f` (trailing empty ones
-// left out), CR.
+// left out; fields[i] is field i + 1), CR.
 void AppendSegment(std::string* out, char f, absl::string_view id,
-                   std::initializer_list<absl::string_view> fields) {
+                   const std::vector<std::string>& fields) {
   out->append(id.data(), id.size());
   size_t last = fields.size();
-  while (last > 0 && (fields.begin() + last - 1)->empty()) --last;
+  while (last > 0 && fields[last - 1].empty()) --last;
   for (size_t i = 0; i < last; ++i) {
     out->push_back(f);
-    const absl::string_view v = *(fields.begin() + i);
-    out->append(v.data(), v.size());
+    out->append(fields[i]);
   }
   out->push_back('\r');
 }
@@ -101,12 +98,13 @@ std::string BuildAlertsOru(const Er7Message& booking,
   std::string out = absl::StrCat("MSH", std::string(1, f));
   AppendSegment(
       &out, f, d.EncodingCharacters(),
-      {esc(params.application), "", Copy(booking, &msh, 3),
-       Copy(booking, &msh, 4), time, "",
-       absl::StrCat("ORU", c, "R01", c, "ORU_R01"), esc(params.control_id),
-       h.processing_id.empty() ? "P" : esc(h.processing_id),
-       IsSupportedHl7Version(h.version) ? esc(h.version)
-                                        : std::string(kDefaultAckVersion)});
+      std::vector<std::string>{
+          esc(params.application), "", Copy(booking, &msh, 3),
+          Copy(booking, &msh, 4), time, "",
+          absl::StrCat("ORU", c, "R01", c, "ORU_R01"), esc(params.control_id),
+          h.processing_id.empty() ? "P" : esc(h.processing_id),
+          IsSupportedHl7Version(h.version) ? esc(h.version)
+                                           : std::string(kDefaultAckVersion)});
 
   // PID as the booking wrote it.
   if (const Er7Segment* pid = booking.Find("PID"); pid != nullptr) {
@@ -125,32 +123,15 @@ std::string BuildAlertsOru(const Er7Message& booking,
   std::string filler = Copy(booking, ids, siu ? 2 : 3);
   if (!siu && placer.empty()) placer = Copy(booking, obr, 2);
   if (!siu && filler.empty()) filler = Copy(booking, obr, 3);
-  AppendSegment(&out, f, "OBR",
-                {"1",
-                 placer,
-                 filler,
-                 BookedService(booking, matcher),
-                 "",
-                 "",
-                 Hl7Date(session.date()),
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 "",
-                 time,
-                 "",
-                 "",
-                 "F"});
+  std::vector<std::string> obr_fields(25);
+  obr_fields[0] = "1";
+  obr_fields[1] = placer;                           // OBR-2
+  obr_fields[2] = filler;                           // OBR-3
+  obr_fields[3] = BookedService(booking, matcher);  // OBR-4
+  obr_fields[6] = Hl7Date(session.date());          // OBR-7
+  obr_fields[21] = time;                            // OBR-22
+  obr_fields[24] = "F";                             // OBR-25
+  AppendSegment(&out, f, "OBR", obr_fields);
 
   int n = 0;
   for (const AckAlert& a : alerts) {
@@ -160,11 +141,16 @@ std::string BuildAlertsOru(const Er7Message& booking,
     absl::string_view flag = a.severity == AlertSeverity::kCritical  ? "AA"
                              : a.severity == AlertSeverity::kWarning ? "A"
                                                                      : "";
-    AppendSegment(&out, f, "OBX",
-                  {absl::StrCat(++n), "TX",
-                   absl::StrCat(esc(a.rule_id), c, esc(a.summary), c,
-                                "urn:needlecheck:rule"),
-                   "", esc(text), "", "", flag, "", "", "F", "", "", time});
+    std::vector<std::string> obx(14);
+    obx[0] = absl::StrCat(++n);
+    obx[1] = "TX";
+    obx[2] = absl::StrCat(esc(a.rule_id), c, esc(a.summary), c,
+                          "urn:needlecheck:rule");
+    obx[4] = esc(text);          // OBX-5
+    obx[7] = std::string(flag);  // OBX-8
+    obx[10] = "F";               // OBX-11
+    obx[13] = time;              // OBX-14
+    AppendSegment(&out, f, "OBX", obx);
   }
   return out;
 }
