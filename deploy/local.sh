@@ -133,6 +133,27 @@ knowledge_base_file() {
   printf '%s\n' "${files[0]}"
 }
 
+# wait_for_port NAME HOST:PORT PID [OTHER_PID...]: waits (up to 60 s) until
+# HOST:PORT accepts a connection; when process PID exits first or the time
+# runs out, sends SIGTERM to PID and the OTHER_PIDs and dies.
+wait_for_port() {
+  local name="$1" address="$2" server_pid="$3"
+  shift 3
+  local host="${address%:*}" port="${address##*:}" waited=0
+  until (exec 3<>"/dev/tcp/${host}/${port}") 2>/dev/null; do
+    if ! kill -0 "${server_pid}" 2>/dev/null; then
+      kill -TERM "$@" 2>/dev/null || true
+      die "${name} exited before it was serving (see its log above)"
+    fi
+    if ((waited >= 600)); then
+      kill -TERM "${server_pid}" "$@" 2>/dev/null || true
+      die "${name} was not serving within 60 s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
 cmd_run() {
   install_packages "${PACKAGES[@]}"
   configure_and_build build/release Release -DNEEDLECHECK_BUILD_TESTS=OFF
@@ -180,20 +201,7 @@ cmd_run() {
     --insecure_no_auth &
   local gateway_pid=$!
   trap 'kill -TERM "${pid}" "${gateway_pid}" 2>/dev/null || true' INT TERM
-  local cds_host="${CDS_HOOKS_LISTEN%:*}" cds_port="${CDS_HOOKS_LISTEN##*:}"
-  waited=0
-  until (exec 3<>"/dev/tcp/${cds_host}/${cds_port}") 2>/dev/null; do
-    if ! kill -0 "${gateway_pid}" 2>/dev/null; then
-      kill -TERM "${pid}" 2>/dev/null || true
-      die "needlecheck-cds-hooks exited before it was serving (see its log above)"
-    fi
-    if ((waited >= 600)); then
-      kill -TERM "${pid}" "${gateway_pid}" 2>/dev/null || true
-      die "needlecheck-cds-hooks was not serving within 60 s"
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
+  wait_for_port needlecheck-cds-hooks "${CDS_HOOKS_LISTEN}" "${gateway_pid}" "${pid}"
 
   # The HL7 v2 listener beside them: MLLP on loopback, patient state in
   # ./data/hl7-state.sqlite.
@@ -204,20 +212,7 @@ cmd_run() {
     --data_dir=./data &
   local hl7_pid=$!
   trap 'kill -TERM "${pid}" "${gateway_pid}" "${hl7_pid}" 2>/dev/null || true' INT TERM
-  local hl7_host="${HL7_LISTEN%:*}" hl7_port="${HL7_LISTEN##*:}"
-  waited=0
-  until (exec 3<>"/dev/tcp/${hl7_host}/${hl7_port}") 2>/dev/null; do
-    if ! kill -0 "${hl7_pid}" 2>/dev/null; then
-      kill -TERM "${pid}" "${gateway_pid}" 2>/dev/null || true
-      die "needlecheck-hl7 exited before it was serving (see its log above)"
-    fi
-    if ((waited >= 600)); then
-      kill -TERM "${pid}" "${gateway_pid}" "${hl7_pid}" 2>/dev/null || true
-      die "needlecheck-hl7 was not serving within 60 s"
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
+  wait_for_port needlecheck-hl7 "${HL7_LISTEN}" "${hl7_pid}" "${pid}" "${gateway_pid}"
 
   cat <<HELP
 
