@@ -385,6 +385,48 @@ TEST_F(Hl7ListenerTest, DuplicateGetsTheSameAckAndChangesNothing) {
   EXPECT_EQ(Send(TestMessage("derm_siu_s12.hl7")), siu.raw);
 }
 
+TEST_F(Hl7ListenerTest, MergeBringsThePriorRecordToTheSurvivingPatient) {
+  StartListener();
+  // The ADT feed came under an old number (100999); the booking names the
+  // surviving one (100234) only after ADT^A40 merged them.
+  const std::string prior = absl::StrReplaceAll(
+      TestMessage("derm_adt_a04.hl7"),
+      {{"100234^^^SKINCLINIC&1.2.3.4&ISO^MR~P-778^^^PAYER^PI",
+        "100999^^^SKINCLINIC&1.2.3.4&ISO^MR"}});
+  ASSERT_THAT(prior, HasSubstr("100999"));
+  EXPECT_EQ(ReadAck(Send(prior)).code, "AA");
+  const std::string siu = TestMessage("derm_siu_s12.hl7");
+  const Ack before = ReadAck(Send(WithControlId(siu, "BEFORE-MERGE")));
+  EXPECT_EQ(before.code, "AA");
+  EXPECT_THAT(before.alert_rules, Not(::testing::Contains("MN-FREQ-INTERVAL")));
+  const Ack merge = ReadAck(Send(TestMessage("derm_adt_a40.hl7")));
+  EXPECT_EQ(merge.code, "AA");
+  const Ack after = ReadAck(Send(siu));
+  EXPECT_EQ(after.code, "AA");
+  EXPECT_THAT(after.alert_rules, IsSupersetOf(kDermatologyAlerts));
+}
+
+TEST_F(Hl7ListenerTest, IdentifiersNamingTwoPatientsGetAnAr205) {
+  StartListener();
+  const std::string a04 = TestMessage("derm_adt_a04.hl7");
+  EXPECT_EQ(ReadAck(Send(a04)).code, "AA");
+  const std::string other = absl::StrReplaceAll(
+      WithControlId(a04, "OTHER-1"),
+      {{"100234^^^SKINCLINIC&1.2.3.4&ISO^MR~P-778^^^PAYER^PI",
+        "200000^^^SKINCLINIC&1.2.3.4&ISO^MR"}});
+  EXPECT_EQ(ReadAck(Send(other)).code, "AA");
+  const std::string both = absl::StrReplaceAll(
+      WithControlId(a04, "BOTH-1"),
+      {{"100234^^^SKINCLINIC&1.2.3.4&ISO^MR~P-778^^^PAYER^PI",
+        "100234^^^SKINCLINIC&1.2.3.4&ISO^MR~200000^^^SKINCLINIC&1.2.3.4&ISO^"
+        "MR"}});
+  const Ack ack = ReadAck(Send(both));
+  EXPECT_EQ(ack.code, "AR");
+  EXPECT_THAT(ack.error_codes, ::testing::ElementsAre("205"));
+  EXPECT_THAT(ack.raw, HasSubstr("ERR||PID^1^3|205^"));
+  EXPECT_THAT(ack.raw, Not(HasSubstr("200000")));
+}
+
 TEST_F(Hl7ListenerTest, NeedlecheckdDownGivesAeAndTheResendAnAaOnceItIsBack) {
   StartListener();
   EXPECT_EQ(ReadAck(Send(TestMessage("derm_adt_a04.hl7"))).code, "AA");
