@@ -48,6 +48,7 @@
 #include "tests/testing/server_process.h"
 #include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/tls_test_certs.h"
 
 namespace needlecheck::hl7v2 {
 namespace {
@@ -508,6 +509,42 @@ TEST_F(Hl7ListenerTest, ScreeningClientReportsRejectedFieldPathsOnly) {
       client->GetKnowledgeBase(absl::Now() + absl::Seconds(30));
   ASSERT_THAT(kb.status(), IsOk());
   EXPECT_FALSE(kb->definition().microneedling_value_set().empty());
+}
+
+TEST_F(Hl7ListenerTest, MutualTlsOnTheMllpSocket) {
+  absl::StatusOr<::needlecheck::testing::TlsTestCerts> pki =
+      ::needlecheck::testing::CreateTlsTestCerts(tmp_.path());
+  ASSERT_THAT(pki.status(), IsOk());
+  StartListener({"--tls_cert=" + pki->server_cert,
+                 "--tls_key=" + pki->server_key,
+                 "--tls_client_ca=" + pki->ca_cert});
+  EXPECT_THAT(listener_->output(), HasSubstr("(mllp+tls)"));
+  MllpClientOptions options;
+  options.tls_ca_file = pki->ca_cert;
+  options.tls_cert_file = pki->client_cert;
+  options.tls_key_file = pki->client_key;
+  options.tls_server_name = "localhost";
+  const std::string address = absl::StrCat("127.0.0.1:", listener_->port());
+  absl::StatusOr<std::unique_ptr<MllpClient>> client =
+      MllpClient::Connect(address, options);
+  ASSERT_THAT(client.status(), IsOk());
+  absl::StatusOr<std::string> adt =
+      (*client)->Send(TestMessage("derm_adt_a04.hl7"));
+  ASSERT_THAT(adt.status(), IsOk());
+  EXPECT_EQ(ReadAck(*adt).code, "AA");
+  absl::StatusOr<std::string> siu =
+      (*client)->Send(TestMessage("derm_siu_s12.hl7"));
+  ASSERT_THAT(siu.status(), IsOk());
+  EXPECT_THAT(ReadAck(*siu).alert_rules, IsSupersetOf(kDermatologyAlerts));
+  // Without a client certificate: no answer.
+  MllpClientOptions anonymous = options;
+  anonymous.tls_cert_file.clear();
+  anonymous.tls_key_file.clear();
+  absl::StatusOr<std::unique_ptr<MllpClient>> refused =
+      MllpClient::Connect(address, anonymous);
+  if (refused.ok()) {
+    EXPECT_FALSE((*refused)->Send(TestMessage("derm_adt_a04.hl7")).ok());
+  }
 }
 
 // An MLLP receiver for --alerts_to: answers the i-th message with
