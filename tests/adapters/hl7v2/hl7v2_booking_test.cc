@@ -88,6 +88,18 @@ TEST(SessionMatcherTest, CodesAndExclusionsFromTheDefinition) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// The session has exactly one area.
+void ExpectSession(const Booking& b, const std::string& date,
+                   const std::string& date_source, v1::TreatmentArea area,
+                   double depth) {
+  EXPECT_TRUE(b.screen);
+  EXPECT_EQ(b.session.date(), date);
+  EXPECT_EQ(b.date_source, date_source);
+  ASSERT_EQ(b.session.areas_size(), 1);
+  EXPECT_EQ(b.session.areas(0).area(), area);
+  EXPECT_DOUBLE_EQ(b.session.areas(0).needle_depth_mm(), depth);
+}
+
 Booking ReadOrFail(const std::string& bytes) {
   absl::StatusOr<Booking> b = ReadBooking(ParseOrFail(bytes), Matcher());
   EXPECT_THAT(b.status(), IsOk());
@@ -96,13 +108,9 @@ Booking ReadOrFail(const std::string& bytes) {
 
 TEST(ReadBookingTest, MicroneedlingAppointment) {
   const Booking b = ReadOrFail(TestMessage("derm_siu_s12.hl7"));
-  EXPECT_TRUE(b.screen);
+  ExpectSession(b, "2026-11-09T10:00:00+01:00", "AIS(1)-4",
+                v1::TREATMENT_AREA_FULL_FACE, 0.5);
   EXPECT_EQ(b.not_screened_reason, "");
-  EXPECT_EQ(b.session.date(), "2026-11-09T10:00:00+01:00");
-  EXPECT_EQ(b.date_source, "AIS(1)-4");
-  ASSERT_EQ(b.session.areas_size(), 1);
-  EXPECT_EQ(b.session.areas(0).area(), v1::TREATMENT_AREA_FULL_FACE);
-  EXPECT_DOUBLE_EQ(b.session.areas(0).needle_depth_mm(), 0.5);
   EXPECT_THAT(b.session.anesthetic().text(), ::testing::HasSubstr("EMLA"));
   ASSERT_EQ(b.patient.identifiers.size(), 1u);
   EXPECT_EQ(b.patient.identifiers[0].id, "100234");
@@ -110,12 +118,8 @@ TEST(ReadBookingTest, MicroneedlingAppointment) {
 
 TEST(ReadBookingTest, MicroneedlingOrder) {
   const Booking b = ReadOrFail(TestMessage("derm_orm_o01.hl7"));
-  EXPECT_TRUE(b.screen);
-  EXPECT_EQ(b.session.date(), "2026-11-09T10:00:00+01:00");
-  EXPECT_EQ(b.date_source, "TQ1(1)-7");
-  ASSERT_EQ(b.session.areas_size(), 1);
-  EXPECT_EQ(b.session.areas(0).area(), v1::TREATMENT_AREA_PERIORBITAL);
-  EXPECT_DOUBLE_EQ(b.session.areas(0).needle_depth_mm(), 0.75);
+  ExpectSession(b, "2026-11-09T10:00:00+01:00", "TQ1(1)-7",
+                v1::TREATMENT_AREA_PERIORBITAL, 0.75);
   EXPECT_TRUE(b.session.anesthetic().text().empty());
 }
 
@@ -158,22 +162,14 @@ TEST(ReadBookingTest, StartFallbacks) {
       "MSH|^~\\&|S|F|N|F|20261103||SIU^S12|X1|P|2.3\r"
       "SCH|A1|A1|||||^Microneedling - cheeks||||^^^20261109\r"
       "PID|1||7^^^H^MR\r");
-  EXPECT_TRUE(b.screen);
-  EXPECT_EQ(b.session.date(), "2026-11-09");
-  EXPECT_EQ(b.date_source, "SCH(1)-11.4");
-  EXPECT_EQ(b.session.areas(0).area(), v1::TREATMENT_AREA_CHEEKS);
+  ExpectSession(b, "2026-11-09", "SCH(1)-11.4", v1::TREATMENT_AREA_CHEEKS, 0);
   b = ReadOrFail(
       "MSH|^~\\&|S|F|N|F|20261103||ORM^O01|X2|P|2.3\r"
       "PID|1||7^^^H^MR\rORC|NW|O1|||||^^^202611091030\r"
       "OBR|1|O1||^Dermapen|||||||||needle depth 1.5 mm|||||||||||||||||||"
       "||||||||||||||^Neck\r"
       "RXO|^LMX4 cream\r");
-  EXPECT_TRUE(b.screen);
-  EXPECT_EQ(b.session.date(), "2026-11-09");
-  EXPECT_EQ(b.date_source, "ORC(1)-7.4");
-  ASSERT_EQ(b.session.areas_size(), 1);
-  EXPECT_EQ(b.session.areas(0).area(), v1::TREATMENT_AREA_NECK);
-  EXPECT_DOUBLE_EQ(b.session.areas(0).needle_depth_mm(), 1.5);
+  ExpectSession(b, "2026-11-09", "ORC(1)-7.4", v1::TREATMENT_AREA_NECK, 1.5);
   EXPECT_EQ(b.session.anesthetic().text(), "LMX4 cream");
 }
 

@@ -3,8 +3,6 @@
 // result or an HL7 table 0357 error with a location and no message
 // content in its text. Skips the shared part when the corpus is absent
 // (NEEDLECHECK_SHARED_DIR overrides its place).
-#include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -24,24 +22,10 @@
 namespace needlecheck::hl7v2 {
 namespace {
 
+using ::needlecheck::hl7v2::testing::Hl7Files;
+using ::needlecheck::hl7v2::testing::SharedCorpusDir;
+using ::needlecheck::hl7v2::testing::TestdataDir;
 using ::needlecheck::testing::IsOk;
-
-std::filesystem::path SharedCorpusDir() {
-  const char* env = std::getenv("NEEDLECHECK_SHARED_DIR");
-  const std::filesystem::path shared =
-      env != nullptr && *env != '\0' ? env : NEEDLECHECK_SHARED_DIR;
-  return shared / "corpus" / "hl7v2";
-}
-
-std::vector<std::filesystem::path> Hl7Files(const std::filesystem::path& dir) {
-  std::vector<std::filesystem::path> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.path().extension() == ".hl7") out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 // A failure must be a located 0357 error whose text quotes nothing from
 // the message (checked against a few values every corpus message holds).
@@ -141,8 +125,7 @@ TEST(Hl7v2MappingCorpusTest, KnownCorpusValues) {
 }
 
 TEST(Hl7v2MappingCorpusTest, HandWrittenMessagesMap) {
-  const std::vector<std::filesystem::path> files = Hl7Files(
-      std::filesystem::path(NEEDLECHECK_SOURCE_DIR) / "tests/testdata/hl7v2");
+  const std::vector<std::filesystem::path> files = Hl7Files(TestdataDir());
   ASSERT_EQ(files.size(), 7u);
   absl::StatusOr<SessionMatcher> matcher =
       SessionMatcher::Create(testing::BundledKnowledgeBase());

@@ -5,7 +5,6 @@
 // bundled knowledge base. Checks that HL7 v2 feeds reach the rules the way
 // FHIR data does: free-text allergies and their negations, ICD-10-CM
 // diagnoses, the past session for spacing, the Fitzpatrick type.
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -122,20 +121,10 @@ TEST_F(MappingEngineTest, UpdatesDeltasAndOrders) {
 // hand-written ones, gives a record (and a screened booking a session) that
 // needlecheckd's input validation accepts: dates, areas, depths.
 TEST_F(MappingEngineTest, EveryMappedMessagePassesTheServiceValidation) {
-  std::vector<std::filesystem::path> files;
-  const char* env = std::getenv("NEEDLECHECK_SHARED_DIR");
-  const std::filesystem::path shared =
-      env != nullptr && *env != '\0'
-          ? std::filesystem::path(env)
-          : std::filesystem::path(NEEDLECHECK_SOURCE_DIR) / ".." / "shared";
-  for (const std::filesystem::path& dir :
-       {shared / "corpus" / "hl7v2",
-        std::filesystem::path(NEEDLECHECK_SOURCE_DIR) /
-            "tests/testdata/hl7v2"}) {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-      if (e.path().extension() == ".hl7") files.push_back(e.path());
-    }
+  std::vector<std::filesystem::path> files =
+      testing::Hl7Files(testing::SharedCorpusDir());
+  for (const auto& f : testing::Hl7Files(testing::TestdataDir())) {
+    files.push_back(f);
   }
   ASSERT_GE(files.size(), 7u);
   const double max_depth = kb_->definition().thresholds().max_needle_depth_mm();

@@ -4,7 +4,11 @@
 #ifndef TESTS_ADAPTERS_HL7V2_HL7V2_MAPPING_TESTING_H_
 #define TESTS_ADAPTERS_HL7V2_HL7V2_MAPPING_TESTING_H_
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "adapters/hl7v2/er7_message.h"
 #include "google/protobuf/text_format.h"
@@ -24,10 +28,38 @@ inline needlecheck::v1::KnowledgeBaseDefinition BundledKnowledgeBase() {
   return kb;
 }
 
+// The shared HL7 v2 corpus: NEEDLECHECK_SHARED_DIR (environment, else the
+// compile-time ../shared beside the source root) + /corpus/hl7v2.
+inline std::filesystem::path SharedCorpusDir() {
+  const char* env = std::getenv("NEEDLECHECK_SHARED_DIR");
+  const std::filesystem::path shared =
+      env != nullptr && *env != '\0'
+          ? std::filesystem::path(env)
+          : std::filesystem::path(NEEDLECHECK_SOURCE_DIR) / ".." / "shared";
+  return shared / "corpus" / "hl7v2";
+}
+
+// tests/testdata/hl7v2.
+inline std::filesystem::path TestdataDir() {
+  return std::filesystem::path(NEEDLECHECK_SOURCE_DIR) / "tests" / "testdata" /
+         "hl7v2";
+}
+
+// The *.hl7 files of `dir`, sorted; none when it does not exist.
+inline std::vector<std::filesystem::path> Hl7Files(
+    const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".hl7") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // The bytes of tests/testdata/hl7v2/<name>.
 inline std::string TestMessage(const std::string& name) {
-  return ::needlecheck::testing::ReadFile(std::string(NEEDLECHECK_SOURCE_DIR) +
-                                          "/tests/testdata/hl7v2/" + name);
+  return ::needlecheck::testing::ReadFile((TestdataDir() / name).string());
 }
 
 // Parses `bytes`; a failure fails the test and gives an empty MSH message.
