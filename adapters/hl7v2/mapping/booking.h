@@ -7,8 +7,8 @@
 //   appointment reason or SCH-8 appointment type) matches the knowledge
 //   base (session_matcher.h). Not screened: SCH-25 filler status Cancelled,
 //   Deleted, Dc or Noshow (table 0278), or every microneedling AIS with
-//   such an AIS-10. Start: the microneedling AIS-4, else SCH-11.4 (TQ
-//   start), else TQ1-7.
+//   such an AIS-10 or with AIS-2 (segment action) D. Start: the microneedling
+//   AIS-4, else SCH-11.4 (TQ start), else TQ1-7.
 // ORM/OMG: an order group (ORC and its OBR) is microneedling when OBR-4
 //   (or OBR-44) matches. Not screened: ORC-1 CA, DC, OC, OD, CR or DR, or
 //   ORC-5 CA or DC. Start: the group's TQ1-7, else ORC-7.4, else OBR-27.4,
@@ -20,9 +20,9 @@
 //   OBR ("needle depth 0.5 mm", fhir::NeedleDepthFromText); it applies to
 //   every area. Deeper than SessionMatcher::max_needle_depth_mm(): 102 at
 //   the field it was read from (needlecheckd would refuse the request).
-// Anesthetic: RXO-1 / RXE-2 of the message, or an NTE after the service,
-//   naming a topical anesthetic (fhir::IsTopicalAnesthetic): all codings
-//   and texts, merged (" + ").
+// Anesthetic: RXO-1 / RXE-2 (of an order group that is not cancelled), or
+//   a clause of an NTE after the service, naming a topical anesthetic
+//   (fhir::IsTopicalAnesthetic): all codings and texts, merged (" + ").
 // Patient: ReadPatientUpdate() of the same message (PID, AL1, DG1, ...).
 //
 // Errors (MakeHl7Error; InvalidArgument) only for a booking to be screened:

@@ -111,7 +111,8 @@ TEST(ReadBookingTest, MicroneedlingAppointment) {
   ExpectSession(b, "2026-11-09T10:00:00+01:00", "AIS(1)-4",
                 v1::TREATMENT_AREA_FULL_FACE, 0.5);
   EXPECT_EQ(b.not_screened_reason, "");
-  EXPECT_THAT(b.session.anesthetic().text(), ::testing::HasSubstr("EMLA"));
+  // Only the clause of the note that names the anesthetic.
+  EXPECT_EQ(b.session.anesthetic().text(), "apply EMLA 45 minutes before");
   ASSERT_EQ(b.patient.identifiers.size(), 1u);
   EXPECT_EQ(b.patient.identifiers[0].id, "100234");
 }
@@ -148,6 +149,10 @@ TEST(ReadBookingTest, CancelledAndNoShowAreNotScreened) {
   b = ReadOrFail(
       Siu("Booked", "AIS|1|A|^Microneedling|20261109||||||Cancelled"));
   EXPECT_FALSE(b.screen);
+  b = ReadOrFail(Siu("Booked", "AIS|1|D|^Microneedling|20261109"));
+  EXPECT_FALSE(b.screen);
+  EXPECT_EQ(b.not_screened_reason,
+            "the microneedling service was removed from the booking");
   const std::string cancelled_order =
       "MSH|^~\\&|S|F|N|F|20261103||ORM^O01|X2|P|2.5.1\r"
       "PID|1||7^^^H^MR\rORC|CA|O1\rOBR|1|O1||^Microneedling\r";
@@ -171,6 +176,20 @@ TEST(ReadBookingTest, StartFallbacks) {
       "RXO|^LMX4 cream\r");
   ExpectSession(b, "2026-11-09", "ORC(1)-7.4", v1::TREATMENT_AREA_NECK, 1.5);
   EXPECT_EQ(b.session.anesthetic().text(), "LMX4 cream");
+}
+
+TEST(ReadBookingTest, AnestheticOrdersBesideTheSession) {
+  const Booking b = ReadOrFail(
+      "MSH|^~\\&|S|F|N|F|20261103||ORM^O01|X3|P|2.5.1\r"
+      "PID|1||7^^^H^MR\r"
+      "ORC|NW|O1\rTQ1|||||||20261109\rOBR|1|O1||^Microneedling\r"
+      "ORC|NW|O2\rRXO|6387^Lidocaine 4% cream^RXNORM\r"
+      "ORC|CA|O3\rRXO|^Benzocaine gel\r"
+      "ORC|NW|O4\rRXO|^Ibuprofen 200 mg\r");
+  EXPECT_TRUE(b.screen);
+  ASSERT_EQ(b.session.anesthetic().codings_size(), 1);
+  EXPECT_EQ(b.session.anesthetic().codings(0).code(), "6387");
+  EXPECT_EQ(b.session.anesthetic().text(), "Lidocaine 4% cream");
 }
 
 TEST(ReadBookingTest, Errors) {
