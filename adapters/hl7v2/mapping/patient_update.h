@@ -42,8 +42,10 @@
 // the segment's sequence in the message when its set id is empty.)
 //
 // Errors (MakeHl7Error, hl7_error.h; InvalidArgument; texts never hold
-// patient data): 101 no PID or no PID-3 identifier (at PID-3); 102 a date
-// that is not an HL7 date (at that field); 101/103 an IAM without a valid
+// patient data): 101 no PID or no PID-3 identifier (at PID-3); 101 an empty
+// required coded field (AL1-3, IAM-3, DG1-3 without DG1-4, PR1-3 without
+// PR1-4, OBX-3, RXE-2, RXA-5); 102 a date that is not an HL7 date (at that
+// field); 101/103 an IAM without a valid
 // action code (at IAM-6); ReadPatientMerges: 101 a PID without MRG-1 (at
 // MRG-1, or PID when the MRG is missing).
 #ifndef ADAPTERS_HL7V2_MAPPING_PATIENT_UPDATE_H_

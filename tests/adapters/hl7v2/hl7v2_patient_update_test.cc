@@ -252,6 +252,15 @@ TEST(ReadPatientUpdateTest, Errors) {
       {"PID|1||7\rIAM|1|DA|X|||Q\r", Hl7ErrorCode::kTableValueNotFound,
        "IAM^1^6"},
       {"PID|1||7\rDG1|1|||\r", Hl7ErrorCode::kRequiredFieldMissing, "DG1^1^3"},
+      {"PID|1||7\rAL1|1|DA||SV|hives\r", Hl7ErrorCode::kRequiredFieldMissing,
+       "AL1^1^3"},
+      {"PID|1||7\rIAM|1|DA||||A\r", Hl7ErrorCode::kRequiredFieldMissing,
+       "IAM^1^3"},
+      {"PID|1||7\rPR1|1|||\r", Hl7ErrorCode::kRequiredFieldMissing, "PR1^1^3"},
+      {"PID|1||7\rOBX|1|ST|||4\r", Hl7ErrorCode::kRequiredFieldMissing,
+       "OBX^1^3"},
+      {"PID|1||7\rRXA|0|1|20260101||\r", Hl7ErrorCode::kRequiredFieldMissing,
+       "RXA^1^5"},
   };
   for (const Case& c : cases) {
     const Hl7ErrorDetail e = ErrorOf(std::string(kMsh) + c.body);
