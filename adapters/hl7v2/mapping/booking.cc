@@ -183,6 +183,10 @@ absl::Status ReadSiu(const Er7Message& m, const SessionMatcher& matcher,
     booking->not_screened_reason = std::string(kNotMicroneedling);
     return absl::OkStatus();
   }
+  booking->service_location =
+      by_sch
+          ? FieldLocation(*sch, matcher.Matches(ReadConcept(*sch, 7)) ? 7 : 8)
+          : FieldLocation(m.segments()[services.front()], 3);
   if (sch != nullptr && !EndedStatus(*sch, 25).empty()) {
     booking->not_screened_reason = EndedStatus(*sch, 25);
     return absl::OkStatus();
@@ -195,6 +199,9 @@ absl::Status ReadSiu(const Er7Message& m, const SessionMatcher& matcher,
                 ? "the microneedling service was removed from the booking"
                 : EndedStatus(ais, 10);
     if (ended.empty()) active.push_back(i);
+  }
+  if (!active.empty()) {
+    booking->service_location = FieldLocation(m.segments()[active.front()], 3);
   }
   if (!by_sch && active.empty()) {
     booking->not_screened_reason = ended;
@@ -273,13 +280,18 @@ absl::Status ReadOrder(const Er7Message& m, const SessionMatcher& matcher,
   const std::vector<OrderGroup> groups = OrderGroups(m);
   for (const OrderGroup& g : groups) {
     if (g.obr == nullptr) continue;
-    if (!matcher.Matches(ReadConcept(*g.obr, 4)) &&
-        !matcher.Matches(ReadConcept(*g.obr, 44))) {
-      continue;
-    }
+    const int field = matcher.Matches(ReadConcept(*g.obr, 4))    ? 4
+                      : matcher.Matches(ReadConcept(*g.obr, 44)) ? 44
+                                                                 : 0;
+    if (field == 0) continue;
+    const bool first = booking->service_location.segment_id.empty();
     if (OrderCancelled(g)) {
       cancelled = true;
+      if (first) booking->service_location = FieldLocation(*g.obr, field);
     } else {
+      if (first || sessions.empty()) {
+        booking->service_location = FieldLocation(*g.obr, field);
+      }
       sessions.push_back(&g);
     }
   }

@@ -38,6 +38,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/hl7v2/er7_message.h"
+#include "adapters/hl7v2/hl7_error.h"
 #include "adapters/hl7v2/mapping/patient_update.h"
 #include "adapters/hl7v2/mapping/session_matcher.h"
 #include "needlecheck/v1/session.pb.h"
@@ -50,6 +51,10 @@ struct Booking {
   PatientUpdate patient;            // the booking's own PID/AL1/DG1...
   needlecheck::v1::PlannedSession session;  // date, areas, anesthetic
   std::string date_source;  // where the date came from, e.g. "AIS(1)-4"
+  // The field that named the microneedling service (the first one screened,
+  // else the first one found): AIS-3, SCH-7/8, OBR-4 or OBR-44, e.g. to
+  // copy it into a report. No segment_id: no microneedling service.
+  Hl7ErrorLocation service_location;
 };
 
 absl::StatusOr<Booking> ReadBooking(const Er7Message& message,

@@ -111,6 +111,7 @@ TEST(ReadBookingTest, MicroneedlingAppointment) {
   ExpectSession(b, "2026-11-09T10:00:00+01:00", "AIS(1)-4",
                 v1::TREATMENT_AREA_FULL_FACE, 0.5);
   EXPECT_EQ(b.not_screened_reason, "");
+  EXPECT_EQ(b.service_location.ToString(), "AIS^1^3");
   // Only the clause of the note that names the anesthetic.
   EXPECT_EQ(b.session.anesthetic().text(), "apply EMLA 45 minutes before");
   ASSERT_EQ(b.patient.identifiers.size(), 1u);
@@ -121,6 +122,7 @@ TEST(ReadBookingTest, MicroneedlingOrder) {
   const Booking b = ReadOrFail(TestMessage("derm_orm_o01.hl7"));
   ExpectSession(b, "2026-11-09T10:00:00+01:00", "TQ1(1)-7",
                 v1::TREATMENT_AREA_PERIORBITAL, 0.75);
+  EXPECT_EQ(b.service_location.ToString(), "OBR^1^4");
   EXPECT_TRUE(b.session.anesthetic().text().empty());
 }
 
@@ -128,6 +130,7 @@ TEST(ReadBookingTest, NotMicroneedling) {
   const Booking b = ReadOrFail(TestMessage("derm_siu_s12_consult.hl7"));
   EXPECT_FALSE(b.screen);
   EXPECT_EQ(b.not_screened_reason, "not a microneedling booking");
+  EXPECT_TRUE(b.service_location.segment_id.empty());
   EXPECT_EQ(b.patient.identifiers.size(), 1u);
 }
 
