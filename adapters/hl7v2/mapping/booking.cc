@@ -345,6 +345,11 @@ absl::StatusOr<Booking> ReadBooking(const Er7Message& message,
   absl::StatusOr<PatientUpdate> patient = ReadPatientUpdate(message);
   if (patient.ok()) {
     booking.patient = *std::move(patient);
+    // A booking's AL1/DG1 are those relevant to this appointment or order
+    // (an order's DG1 is its reason), not the patient's whole lists: they
+    // add to the stored record and never replace it.
+    booking.patient.replaces_allergies = false;
+    booking.patient.replaces_conditions = false;
   } else if (booking.screen) {
     return patient.status();
   }

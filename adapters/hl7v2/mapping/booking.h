@@ -23,7 +23,10 @@
 // Anesthetic: RXO-1 / RXE-2 (of an order group that is not cancelled), or
 //   a clause of an NTE after the service, naming a topical anesthetic
 //   (fhir::IsTopicalAnesthetic): all codings and texts, merged (" + ").
-// Patient: ReadPatientUpdate() of the same message (PID, AL1, DG1, ...).
+// Patient: ReadPatientUpdate() of the same message (PID, AL1, DG1, ...),
+//   with replaces_allergies and replaces_conditions false: a booking's
+//   AL1/DG1 (an order's DG1 is the reason for the order) add to the stored
+//   record in ApplyPatientUpdate and never replace what ADT feeds stored.
 //
 // Errors (MakeHl7Error; InvalidArgument) only for a booking to be screened:
 // 101 no start date (at AIS-4 of the microneedling AIS for SIU, at ORC-7

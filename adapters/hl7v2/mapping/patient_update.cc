@@ -467,6 +467,8 @@ void ApplyPatientUpdate(const PatientUpdate& update,
   }
   if (update.replaces_conditions) {
     *stored->mutable_conditions() = facts.conditions();
+  } else {
+    AddAllUnique(facts.conditions(), false, stored->mutable_conditions());
   }
   AddAllUnique(facts.procedures(), true, stored->mutable_procedures());
   AddAllUnique(facts.medications(), true, stored->mutable_medications());

@@ -29,7 +29,9 @@
 // stored allergies and the NKA flag with it. Allergy notes in a message
 // without AL1 are added to the stored allergies (never twice). A message
 // without AL1 leaves them as they are (an ADT^A08 that only changes an address
-// forgets nothing). The same holds for DG1 and the conditions. Procedures,
+// forgets nothing). The same holds for DG1 and the conditions (with a
+// replaces_* flag false, as for a booking's facts, see booking.h, the
+// section's entries are added, never twice). Procedures,
 // medications and observations accumulate (an ADT carries the encounter's, not
 // the patient's history): entries already stored (same content, or same id) are
 // not added twice. ADT^A60 IAM segments are deltas on the stored allergies.

@@ -181,6 +181,26 @@ TEST(ReadBookingTest, StartFallbacks) {
   EXPECT_EQ(b.session.anesthetic().text(), "LMX4 cream");
 }
 
+TEST(ReadBookingTest, OwnFactsAddToTheStoredRecord) {
+  const Booking b = ReadOrFail(
+      "MSH|^~\\&|S|F|N|F|20261103||ORM^O01|X4|P|2.5.1\r"
+      "PID|1||7^^^H^MR\rAL1|1|DA|Latex\r"
+      "ORC|NW|O1\rTQ1|||||||20261109\rOBR|1|O1||^Microneedling\r"
+      "DG1|1||L90.5^Scar conditions and fibrosis of skin^I10\r");
+  EXPECT_FALSE(b.patient.replaces_allergies);
+  EXPECT_FALSE(b.patient.replaces_conditions);
+  v1::PatientRecord stored;
+  stored.add_conditions()->mutable_code()->set_text("Acne vulgaris");
+  stored.add_allergies()->mutable_substance()->set_text("Lidocaine - hives");
+  ApplyPatientUpdate(b.patient, &stored);
+  ASSERT_EQ(stored.conditions_size(), 2);
+  EXPECT_EQ(stored.conditions(0).code().text(), "Acne vulgaris");
+  ASSERT_EQ(stored.allergies_size(), 2);
+  EXPECT_EQ(stored.allergies(0).substance().text(), "Lidocaine - hives");
+  ApplyPatientUpdate(b.patient, &stored);
+  EXPECT_EQ(stored.conditions_size(), 2);
+}
+
 TEST(ReadBookingTest, AnestheticOrdersBesideTheSession) {
   const Booking b = ReadOrFail(
       "MSH|^~\\&|S|F|N|F|20261103||ORM^O01|X3|P|2.5.1\r"
