@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "adapters/fhir/vocabulary.h"
 #include "adapters/hl7v2/hl7_error.h"
 #include "adapters/hl7v2/mapping/hl7_types.h"
@@ -61,14 +62,19 @@ void AddAnesthetic(const v1::Concept& c, SessionParts* parts) {
   a.set_text(a.text().empty() ? name : absl::StrCat(a.text(), " + ", name));
 }
 
-// A free-text note after a service: depth and anesthetic.
+// A free-text note after a service: the depth, and each clause (between
+// ';' or line ends) that names a topical anesthetic ("needle depth 0.5 mm;
+// apply EMLA 45 minutes before" plans "apply EMLA 45 minutes before").
 void ReadServiceNote(const Er7Segment& nte, SessionParts* parts) {
   const std::string note = ReadText(nte, 3);
   if (note.empty()) return;
   DepthFromText(note, nte, 3, parts);
-  v1::Concept c;
-  c.set_text(note);
-  AddAnesthetic(c, parts);
+  for (absl::string_view clause :
+       absl::StrSplit(note, absl::ByAnyChar(";\n"), absl::SkipWhitespace())) {
+    v1::Concept c;
+    c.set_text(std::string(absl::StripAsciiWhitespace(clause)));
+    AddAnesthetic(c, parts);
+  }
 }
 
 // The NTE segments right after segments[index].
@@ -81,12 +87,10 @@ std::vector<const Er7Segment*> NotesAfter(const Er7Message& m, size_t index) {
   return out;
 }
 
-// RXO-1 and RXE-2 anywhere in the message.
-void AnestheticOrders(const Er7Message& m, SessionParts* parts) {
-  for (const Er7Segment& s : m.segments()) {
-    if (s.id() == "RXO") AddAnesthetic(ReadConcept(s, 1), parts);
-    if (s.id() == "RXE") AddAnesthetic(ReadConcept(s, 2), parts);
-  }
+// RXO-1 / RXE-2 naming a topical anesthetic.
+void AnestheticOrder(const Er7Segment& s, SessionParts* parts) {
+  if (s.id() == "RXO") AddAnesthetic(ReadConcept(s, 1), parts);
+  if (s.id() == "RXE") AddAnesthetic(ReadConcept(s, 2), parts);
 }
 
 // The session from `parts`; 102 at the depth's field when the depth is
@@ -179,6 +183,10 @@ absl::Status ReadSiu(const Er7Message& m, const SessionMatcher& matcher,
     booking->not_screened_reason = std::string(kNotMicroneedling);
     return absl::OkStatus();
   }
+  booking->service_location =
+      by_sch
+          ? FieldLocation(*sch, matcher.Matches(ReadConcept(*sch, 7)) ? 7 : 8)
+          : FieldLocation(m.segments()[services.front()], 3);
   if (sch != nullptr && !EndedStatus(*sch, 25).empty()) {
     booking->not_screened_reason = EndedStatus(*sch, 25);
     return absl::OkStatus();
@@ -186,8 +194,14 @@ absl::Status ReadSiu(const Er7Message& m, const SessionMatcher& matcher,
   std::vector<size_t> active;
   std::string ended;
   for (size_t i : services) {
-    ended = EndedStatus(m.segments()[i], 10);
+    const Er7Segment& ais = m.segments()[i];
+    ended = absl::AsciiStrToUpper(ais.Get(2)) == "D"
+                ? "the microneedling service was removed from the booking"
+                : EndedStatus(ais, 10);
     if (ended.empty()) active.push_back(i);
+  }
+  if (!active.empty()) {
+    booking->service_location = FieldLocation(m.segments()[active.front()], 3);
   }
   if (!by_sch && active.empty()) {
     booking->not_screened_reason = ended;
@@ -212,7 +226,7 @@ absl::Status ReadSiu(const Er7Message& m, const SessionMatcher& matcher,
   }
   starts.push_back({sch, 11, 4});
   starts.push_back({m.Find("TQ1"), 7, 1});
-  AnestheticOrders(m, &parts);
+  for (const Er7Segment& s : m.segments()) AnestheticOrder(s, &parts);
   absl::Status start = ReadStart(starts, booking);
   if (absl::IsNotFound(start)) {
     return by_sch ? NoStart(*sch, 11) : NoStart(m.segments()[active[0]], 4);
@@ -227,6 +241,7 @@ struct OrderGroup {
   const Er7Segment* obr = nullptr;
   const Er7Segment* tq1 = nullptr;
   std::vector<const Er7Segment*> notes;
+  std::vector<const Er7Segment*> rx;  // RXO, RXE
 };
 
 std::vector<OrderGroup> OrderGroups(const Er7Message& m) {
@@ -243,6 +258,7 @@ std::vector<OrderGroup> OrderGroups(const Er7Message& m) {
     if (id == "OBR") g.obr = &s;
     if (id == "TQ1" && g.tq1 == nullptr) g.tq1 = &s;
     if (id == "NTE") g.notes.push_back(&s);
+    if (id == "RXO" || id == "RXE") g.rx.push_back(&s);
   }
   return groups;
 }
@@ -264,13 +280,18 @@ absl::Status ReadOrder(const Er7Message& m, const SessionMatcher& matcher,
   const std::vector<OrderGroup> groups = OrderGroups(m);
   for (const OrderGroup& g : groups) {
     if (g.obr == nullptr) continue;
-    if (!matcher.Matches(ReadConcept(*g.obr, 4)) &&
-        !matcher.Matches(ReadConcept(*g.obr, 44))) {
-      continue;
-    }
+    const int field = matcher.Matches(ReadConcept(*g.obr, 4))    ? 4
+                      : matcher.Matches(ReadConcept(*g.obr, 44)) ? 44
+                                                                 : 0;
+    if (field == 0) continue;
+    const bool first = booking->service_location.segment_id.empty();
     if (OrderCancelled(g)) {
       cancelled = true;
+      if (first) booking->service_location = FieldLocation(*g.obr, field);
     } else {
+      if (first || sessions.empty()) {
+        booking->service_location = FieldLocation(*g.obr, field);
+      }
       sessions.push_back(&g);
     }
   }
@@ -298,7 +319,11 @@ absl::Status ReadOrder(const Er7Message& m, const SessionMatcher& matcher,
     starts.push_back({g->obr, 27, 4});
     starts.push_back({g->obr, 7, 1});
   }
-  AnestheticOrders(m, &parts);
+  // An anesthetic may be its own order (RXO) beside the microneedling one.
+  for (const OrderGroup& g : groups) {
+    if (OrderCancelled(g)) continue;
+    for (const Er7Segment* rx : g.rx) AnestheticOrder(*rx, &parts);
+  }
   absl::Status start = ReadStart(starts, booking);
   if (absl::IsNotFound(start)) {
     const OrderGroup& g = *sessions.front();
@@ -320,6 +345,11 @@ absl::StatusOr<Booking> ReadBooking(const Er7Message& message,
   absl::StatusOr<PatientUpdate> patient = ReadPatientUpdate(message);
   if (patient.ok()) {
     booking.patient = *std::move(patient);
+    // A booking's AL1/DG1 are those relevant to this appointment or order
+    // (an order's DG1 is its reason), not the patient's whole lists: they
+    // add to the stored record and never replace it.
+    booking.patient.replaces_allergies = false;
+    booking.patient.replaces_conditions = false;
   } else if (booking.screen) {
     return patient.status();
   }

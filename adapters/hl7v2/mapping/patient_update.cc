@@ -34,6 +34,15 @@ Hl7ErrorLocation SegmentLocation(absl::string_view id, int sequence) {
   return l;
 }
 
+// 101 at segment-field when `concept` (a required coded field) is empty.
+absl::Status RequireConcept(const v1::Concept& concept, const Er7Segment& s,
+                            int field) {
+  if (!IsEmptyConcept(concept)) return absl::OkStatus();
+  return Missing(FieldLocation(s, field),
+                 absl::StrCat("the required coded field ", s.id(), "-", field,
+                              " is empty"));
+}
+
 // The set id (field 1), else the segment's sequence in the message.
 std::string SetId(const Er7Segment& s) {
   std::string id = s.Get(1);
@@ -92,6 +101,8 @@ absl::StatusOr<v1::Allergy> ReadAl1(const Er7Segment& s) {
   v1::Allergy a;
   a.set_id(absl::StrCat("AL1-", SetId(s)));
   *a.mutable_substance() = ReadConcept(s, 3);
+  absl::Status required = RequireConcept(a.substance(), s, 3);
+  if (!required.ok()) return required;
   a.set_clinical_status("active");
   for (int r = 1; r <= s.RepetitionCount(5); ++r) {
     std::string reaction = s.GetRepetitionText(5, r);
@@ -128,6 +139,8 @@ absl::StatusOr<AllergyAction> ReadIam(const Er7Segment& s) {
   a.set_id(action.unique_id.empty() ? absl::StrCat("IAM-", SetId(s))
                                     : action.unique_id);
   *a.mutable_substance() = ReadConcept(s, 3);
+  absl::Status required = RequireConcept(a.substance(), s, 3);
+  if (!required.ok()) return required;
   for (int r = 1; r <= s.RepetitionCount(5); ++r) {
     std::string reaction = s.GetRepetitionText(5, r);
     if (!reaction.empty()) a.add_reactions(std::move(reaction));
@@ -158,9 +171,8 @@ absl::StatusOr<v1::Condition> ReadDg1(const Er7Segment& s, bool* keep) {
   // DG1-4 (description) is the text when DG1-3 has none.
   const std::string description = s.GetRepetitionText(4);
   if (c.code().text().empty()) c.mutable_code()->set_text(description);
-  if (IsEmptyConcept(c.code())) {
-    return Missing(FieldLocation(s, 3), "the diagnosis code is missing");
-  }
+  absl::Status required = RequireConcept(c.code(), s, 3);
+  if (!required.ok()) return required;
   absl::StatusOr<std::string> onset = ReadDate(s, 5);
   if (!onset.ok()) return onset.status();
   c.set_onset(*onset);
@@ -181,6 +193,8 @@ absl::StatusOr<v1::Procedure> ReadPr1(const Er7Segment& s,
   *p.mutable_code() = ReadConcept(s, 3);
   const std::string description = s.GetRepetitionText(4);
   if (p.code().text().empty()) p.mutable_code()->set_text(description);
+  absl::Status required = RequireConcept(p.code(), s, 3);
+  if (!required.ok()) return required;
   absl::StatusOr<std::string> performed = ReadDate(s, 5);
   if (!performed.ok()) return performed.status();
   p.set_performed(*performed);
@@ -200,6 +214,8 @@ absl::StatusOr<v1::Observation> ReadObx(const Er7Segment& s,
   v1::Observation o;
   o.set_id(absl::StrCat(prefix, "OBX-", s.sequence()));
   *o.mutable_code() = ReadConcept(s, 3);
+  absl::Status required = RequireConcept(o.code(), s, 3);
+  if (!required.ok()) return required;
   const std::string type = absl::AsciiStrToUpper(s.Get(2));
   if (type == "CE" || type == "CWE" || type == "CNE") {
     *o.mutable_value() = ReadConcept(s, 5);
@@ -229,6 +245,8 @@ absl::StatusOr<v1::Medication> ReadRxe(const Er7Message& m, size_t index,
   v1::Medication med;
   med.set_id(absl::StrCat(prefix, "RXE-", s.sequence()));
   *med.mutable_code() = ReadConcept(s, 2);
+  absl::Status required = RequireConcept(med.code(), s, 2);
+  if (!required.ok()) return required;
   med.set_status("active");
   absl::StatusOr<std::string> start = ReadDate(s, 1, 1, 4);
   if (!start.ok()) return start.status();
@@ -251,6 +269,8 @@ absl::StatusOr<v1::Medication> ReadRxa(const Er7Segment& s,
   v1::Medication med;
   med.set_id(absl::StrCat(prefix, "RXA-", s.sequence()));
   *med.mutable_code() = ReadConcept(s, 5);
+  absl::Status required = RequireConcept(med.code(), s, 5);
+  if (!required.ok()) return required;
   absl::StatusOr<std::string> start = ReadDate(s, 3);
   if (!start.ok()) return start.status();
   absl::StatusOr<std::string> end = ReadDate(s, 4);
@@ -316,11 +336,11 @@ absl::Status ReadSegment(const Er7Message& m, size_t index,
   } else if (id == "PR1") {
     absl::StatusOr<v1::Procedure> p = ReadPr1(s, prefix);
     if (!p.ok()) return p.status();
-    if (!IsEmptyConcept(p->code())) *facts.add_procedures() = *std::move(p);
+    *facts.add_procedures() = *std::move(p);
   } else if (id == "OBX") {
     absl::StatusOr<v1::Observation> o = ReadObx(s, prefix, &keep);
     if (!o.ok()) return o.status();
-    if (!keep || IsEmptyConcept(o->code())) return absl::OkStatus();
+    if (!keep) return absl::OkStatus();
     if (fhir::IsFitzpatrickObservation(o->code())) {
       const int type = fhir::FitzpatrickFromValue(o->value());
       if (type != 0) facts.set_fitzpatrick_skin_type(type);
@@ -329,11 +349,11 @@ absl::Status ReadSegment(const Er7Message& m, size_t index,
   } else if (id == "RXE") {
     absl::StatusOr<v1::Medication> med = ReadRxe(m, index, prefix);
     if (!med.ok()) return med.status();
-    if (!IsEmptyConcept(med->code())) *facts.add_medications() = *med;
+    *facts.add_medications() = *std::move(med);
   } else if (id == "RXA") {
     absl::StatusOr<v1::Medication> med = ReadRxa(s, prefix, &keep);
     if (!med.ok()) return med.status();
-    if (keep && !IsEmptyConcept(med->code())) *facts.add_medications() = *med;
+    if (keep) *facts.add_medications() = *std::move(med);
   }
   return absl::OkStatus();
 }
@@ -447,6 +467,8 @@ void ApplyPatientUpdate(const PatientUpdate& update,
   }
   if (update.replaces_conditions) {
     *stored->mutable_conditions() = facts.conditions();
+  } else {
+    AddAllUnique(facts.conditions(), false, stored->mutable_conditions());
   }
   AddAllUnique(facts.procedures(), true, stored->mutable_procedures());
   AddAllUnique(facts.medications(), true, stored->mutable_medications());

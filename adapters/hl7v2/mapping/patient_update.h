@@ -29,7 +29,9 @@
 // stored allergies and the NKA flag with it. Allergy notes in a message
 // without AL1 are added to the stored allergies (never twice). A message
 // without AL1 leaves them as they are (an ADT^A08 that only changes an address
-// forgets nothing). The same holds for DG1 and the conditions. Procedures,
+// forgets nothing). The same holds for DG1 and the conditions (with a
+// replaces_* flag false, as for a booking's facts, see booking.h, the
+// section's entries are added, never twice). Procedures,
 // medications and observations accumulate (an ADT carries the encounter's, not
 // the patient's history): entries already stored (same content, or same id) are
 // not added twice. ADT^A60 IAM segments are deltas on the stored allergies.
@@ -42,8 +44,10 @@
 // the segment's sequence in the message when its set id is empty.)
 //
 // Errors (MakeHl7Error, hl7_error.h; InvalidArgument; texts never hold
-// patient data): 101 no PID or no PID-3 identifier (at PID-3); 102 a date
-// that is not an HL7 date (at that field); 101/103 an IAM without a valid
+// patient data): 101 no PID or no PID-3 identifier (at PID-3); 101 an empty
+// required coded field (AL1-3, IAM-3, DG1-3 without DG1-4, PR1-3 without
+// PR1-4, OBX-3, RXE-2, RXA-5); 102 a date that is not an HL7 date (at that
+// field); 101/103 an IAM without a valid
 // action code (at IAM-6); ReadPatientMerges: 101 a PID without MRG-1 (at
 // MRG-1, or PID when the MRG is missing).
 #ifndef ADAPTERS_HL7V2_MAPPING_PATIENT_UPDATE_H_

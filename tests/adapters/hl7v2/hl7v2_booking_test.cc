@@ -88,6 +88,18 @@ TEST(SessionMatcherTest, CodesAndExclusionsFromTheDefinition) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// The session has exactly one area.
+void ExpectSession(const Booking& b, const std::string& date,
+                   const std::string& date_source, v1::TreatmentArea area,
+                   double depth) {
+  EXPECT_TRUE(b.screen);
+  EXPECT_EQ(b.session.date(), date);
+  EXPECT_EQ(b.date_source, date_source);
+  ASSERT_EQ(b.session.areas_size(), 1);
+  EXPECT_EQ(b.session.areas(0).area(), area);
+  EXPECT_DOUBLE_EQ(b.session.areas(0).needle_depth_mm(), depth);
+}
+
 Booking ReadOrFail(const std::string& bytes) {
   absl::StatusOr<Booking> b = ReadBooking(ParseOrFail(bytes), Matcher());
   EXPECT_THAT(b.status(), IsOk());
@@ -96,26 +108,21 @@ Booking ReadOrFail(const std::string& bytes) {
 
 TEST(ReadBookingTest, MicroneedlingAppointment) {
   const Booking b = ReadOrFail(TestMessage("derm_siu_s12.hl7"));
-  EXPECT_TRUE(b.screen);
+  ExpectSession(b, "2026-11-09T10:00:00+01:00", "AIS(1)-4",
+                v1::TREATMENT_AREA_FULL_FACE, 0.5);
   EXPECT_EQ(b.not_screened_reason, "");
-  EXPECT_EQ(b.session.date(), "2026-11-09T10:00:00+01:00");
-  EXPECT_EQ(b.date_source, "AIS(1)-4");
-  ASSERT_EQ(b.session.areas_size(), 1);
-  EXPECT_EQ(b.session.areas(0).area(), v1::TREATMENT_AREA_FULL_FACE);
-  EXPECT_DOUBLE_EQ(b.session.areas(0).needle_depth_mm(), 0.5);
-  EXPECT_THAT(b.session.anesthetic().text(), ::testing::HasSubstr("EMLA"));
+  EXPECT_EQ(b.service_location.ToString(), "AIS^1^3");
+  // Only the clause of the note that names the anesthetic.
+  EXPECT_EQ(b.session.anesthetic().text(), "apply EMLA 45 minutes before");
   ASSERT_EQ(b.patient.identifiers.size(), 1u);
   EXPECT_EQ(b.patient.identifiers[0].id, "100234");
 }
 
 TEST(ReadBookingTest, MicroneedlingOrder) {
   const Booking b = ReadOrFail(TestMessage("derm_orm_o01.hl7"));
-  EXPECT_TRUE(b.screen);
-  EXPECT_EQ(b.session.date(), "2026-11-09T10:00:00+01:00");
-  EXPECT_EQ(b.date_source, "TQ1(1)-7");
-  ASSERT_EQ(b.session.areas_size(), 1);
-  EXPECT_EQ(b.session.areas(0).area(), v1::TREATMENT_AREA_PERIORBITAL);
-  EXPECT_DOUBLE_EQ(b.session.areas(0).needle_depth_mm(), 0.75);
+  ExpectSession(b, "2026-11-09T10:00:00+01:00", "TQ1(1)-7",
+                v1::TREATMENT_AREA_PERIORBITAL, 0.75);
+  EXPECT_EQ(b.service_location.ToString(), "OBR^1^4");
   EXPECT_TRUE(b.session.anesthetic().text().empty());
 }
 
@@ -123,6 +130,7 @@ TEST(ReadBookingTest, NotMicroneedling) {
   const Booking b = ReadOrFail(TestMessage("derm_siu_s12_consult.hl7"));
   EXPECT_FALSE(b.screen);
   EXPECT_EQ(b.not_screened_reason, "not a microneedling booking");
+  EXPECT_TRUE(b.service_location.segment_id.empty());
   EXPECT_EQ(b.patient.identifiers.size(), 1u);
 }
 
@@ -144,6 +152,10 @@ TEST(ReadBookingTest, CancelledAndNoShowAreNotScreened) {
   b = ReadOrFail(
       Siu("Booked", "AIS|1|A|^Microneedling|20261109||||||Cancelled"));
   EXPECT_FALSE(b.screen);
+  b = ReadOrFail(Siu("Booked", "AIS|1|D|^Microneedling|20261109"));
+  EXPECT_FALSE(b.screen);
+  EXPECT_EQ(b.not_screened_reason,
+            "the microneedling service was removed from the booking");
   const std::string cancelled_order =
       "MSH|^~\\&|S|F|N|F|20261103||ORM^O01|X2|P|2.5.1\r"
       "PID|1||7^^^H^MR\rORC|CA|O1\rOBR|1|O1||^Microneedling\r";
@@ -158,23 +170,49 @@ TEST(ReadBookingTest, StartFallbacks) {
       "MSH|^~\\&|S|F|N|F|20261103||SIU^S12|X1|P|2.3\r"
       "SCH|A1|A1|||||^Microneedling - cheeks||||^^^20261109\r"
       "PID|1||7^^^H^MR\r");
-  EXPECT_TRUE(b.screen);
-  EXPECT_EQ(b.session.date(), "2026-11-09");
-  EXPECT_EQ(b.date_source, "SCH(1)-11.4");
-  EXPECT_EQ(b.session.areas(0).area(), v1::TREATMENT_AREA_CHEEKS);
+  ExpectSession(b, "2026-11-09", "SCH(1)-11.4", v1::TREATMENT_AREA_CHEEKS, 0);
   b = ReadOrFail(
       "MSH|^~\\&|S|F|N|F|20261103||ORM^O01|X2|P|2.3\r"
       "PID|1||7^^^H^MR\rORC|NW|O1|||||^^^202611091030\r"
       "OBR|1|O1||^Dermapen|||||||||needle depth 1.5 mm|||||||||||||||||||"
       "||||||||||||||^Neck\r"
       "RXO|^LMX4 cream\r");
-  EXPECT_TRUE(b.screen);
-  EXPECT_EQ(b.session.date(), "2026-11-09");
-  EXPECT_EQ(b.date_source, "ORC(1)-7.4");
-  ASSERT_EQ(b.session.areas_size(), 1);
-  EXPECT_EQ(b.session.areas(0).area(), v1::TREATMENT_AREA_NECK);
-  EXPECT_DOUBLE_EQ(b.session.areas(0).needle_depth_mm(), 1.5);
+  ExpectSession(b, "2026-11-09", "ORC(1)-7.4", v1::TREATMENT_AREA_NECK, 1.5);
   EXPECT_EQ(b.session.anesthetic().text(), "LMX4 cream");
+}
+
+TEST(ReadBookingTest, OwnFactsAddToTheStoredRecord) {
+  const Booking b = ReadOrFail(
+      "MSH|^~\\&|S|F|N|F|20261103||ORM^O01|X4|P|2.5.1\r"
+      "PID|1||7^^^H^MR\rAL1|1|DA|Latex\r"
+      "ORC|NW|O1\rTQ1|||||||20261109\rOBR|1|O1||^Microneedling\r"
+      "DG1|1||L90.5^Scar conditions and fibrosis of skin^I10\r");
+  EXPECT_FALSE(b.patient.replaces_allergies);
+  EXPECT_FALSE(b.patient.replaces_conditions);
+  v1::PatientRecord stored;
+  stored.add_conditions()->mutable_code()->set_text("Acne vulgaris");
+  stored.add_allergies()->mutable_substance()->set_text("Lidocaine - hives");
+  ApplyPatientUpdate(b.patient, &stored);
+  ASSERT_EQ(stored.conditions_size(), 2);
+  EXPECT_EQ(stored.conditions(0).code().text(), "Acne vulgaris");
+  ASSERT_EQ(stored.allergies_size(), 2);
+  EXPECT_EQ(stored.allergies(0).substance().text(), "Lidocaine - hives");
+  ApplyPatientUpdate(b.patient, &stored);
+  EXPECT_EQ(stored.conditions_size(), 2);
+}
+
+TEST(ReadBookingTest, AnestheticOrdersBesideTheSession) {
+  const Booking b = ReadOrFail(
+      "MSH|^~\\&|S|F|N|F|20261103||ORM^O01|X3|P|2.5.1\r"
+      "PID|1||7^^^H^MR\r"
+      "ORC|NW|O1\rTQ1|||||||20261109\rOBR|1|O1||^Microneedling\r"
+      "ORC|NW|O2\rRXO|6387^Lidocaine 4% cream^RXNORM\r"
+      "ORC|CA|O3\rRXO|^Benzocaine gel\r"
+      "ORC|NW|O4\rRXO|^Ibuprofen 200 mg\r");
+  EXPECT_TRUE(b.screen);
+  ASSERT_EQ(b.session.anesthetic().codings_size(), 1);
+  EXPECT_EQ(b.session.anesthetic().codings(0).code(), "6387");
+  EXPECT_EQ(b.session.anesthetic().text(), "Lidocaine 4% cream");
 }
 
 TEST(ReadBookingTest, Errors) {

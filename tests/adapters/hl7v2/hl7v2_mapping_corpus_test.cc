@@ -3,8 +3,6 @@
 // result or an HL7 table 0357 error with a location and no message
 // content in its text. Skips the shared part when the corpus is absent
 // (NEEDLECHECK_SHARED_DIR overrides its place).
-#include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -19,22 +17,15 @@
 #include "gtest/gtest.h"
 #include "tests/adapters/hl7v2/hl7v2_mapping_testing.h"
 #include "tests/testing/read_file.h"
-#include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::hl7v2 {
 namespace {
 
+using ::needlecheck::hl7v2::testing::Hl7Files;
+using ::needlecheck::hl7v2::testing::SharedCorpusDir;
+using ::needlecheck::hl7v2::testing::TestdataDir;
 using ::needlecheck::testing::IsOk;
-
-std::filesystem::path SharedCorpusDir() {
-  return ::needlecheck::testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR,
-                                                 "hl7v2");
-}
-
-std::vector<std::filesystem::path> Hl7Files(const std::filesystem::path& dir) {
-  return ::needlecheck::testing::FilesWithExtension(dir, ".hl7");
-}
 
 // A failure must be a located 0357 error whose text quotes nothing from
 // the message (checked against a few values every corpus message holds).
@@ -134,8 +125,7 @@ TEST(Hl7v2MappingCorpusTest, KnownCorpusValues) {
 }
 
 TEST(Hl7v2MappingCorpusTest, HandWrittenMessagesMap) {
-  const std::vector<std::filesystem::path> files = Hl7Files(
-      std::filesystem::path(NEEDLECHECK_SOURCE_DIR) / "tests/testdata/hl7v2");
+  const std::vector<std::filesystem::path> files = Hl7Files(TestdataDir());
   ASSERT_EQ(files.size(), 7u);
   absl::StatusOr<SessionMatcher> matcher =
       SessionMatcher::Create(testing::BundledKnowledgeBase());

@@ -5,7 +5,6 @@
 // bundled knowledge base. Checks that HL7 v2 feeds reach the rules the way
 // FHIR data does: free-text allergies and their negations, ICD-10-CM
 // diagnoses, the past session for spacing, the Fitzpatrick type.
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -22,7 +21,6 @@
 #include "service/kb/knowledge_base.h"
 #include "tests/adapters/hl7v2/hl7v2_mapping_testing.h"
 #include "tests/testing/read_file.h"
-#include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::hl7v2 {
@@ -123,18 +121,10 @@ TEST_F(MappingEngineTest, UpdatesDeltasAndOrders) {
 // hand-written ones, gives a record (and a screened booking a session) that
 // needlecheckd's input validation accepts: dates, areas, depths.
 TEST_F(MappingEngineTest, EveryMappedMessagePassesTheServiceValidation) {
-  std::vector<std::filesystem::path> files;
-  for (const std::filesystem::path& dir :
-       {::needlecheck::testing::SharedCorpusDir(
-            (std::filesystem::path(NEEDLECHECK_SOURCE_DIR) / ".." / "shared")
-                .string(),
-            "hl7v2"),
-        std::filesystem::path(NEEDLECHECK_SOURCE_DIR) /
-            "tests/testdata/hl7v2"}) {
-    for (const std::filesystem::path& file :
-         ::needlecheck::testing::FilesWithExtension(dir, ".hl7")) {
-      files.push_back(file);
-    }
+  std::vector<std::filesystem::path> files =
+      testing::Hl7Files(testing::SharedCorpusDir());
+  for (const auto& f : testing::Hl7Files(testing::TestdataDir())) {
+    files.push_back(f);
   }
   ASSERT_GE(files.size(), 7u);
   const double max_depth = kb_->definition().thresholds().max_needle_depth_mm();

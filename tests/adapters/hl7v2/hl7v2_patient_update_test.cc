@@ -233,25 +233,40 @@ TEST(ReadPatientUpdateTest, DiagnosisTypeAndAction) {
 }
 
 TEST(ReadPatientUpdateTest, Errors) {
-  Hl7ErrorDetail e = ErrorOf(std::string(kMsh) + "EVN|A08\r");
-  EXPECT_EQ(e.code, Hl7ErrorCode::kRequiredFieldMissing);
-  EXPECT_EQ(e.location.ToString(), "PID^1");
-  e = ErrorOf(std::string(kMsh) + "PID|1||^^^H^MR~\r");
-  EXPECT_EQ(e.code, Hl7ErrorCode::kRequiredFieldMissing);
-  EXPECT_EQ(e.location.ToString(), "PID^1^3");
-  e = ErrorOf(std::string(kMsh) + "PID|1||7||N||19880230\r");
-  EXPECT_EQ(e.code, Hl7ErrorCode::kDataTypeError);
-  EXPECT_EQ(e.location.ToString(), "PID^1^7^1^1");
-  e = ErrorOf(std::string(kMsh) +
-              "PID|1||7\rAL1|1|DA|X\rAL1|2|DA|Y|||2024\r"
-              "DG1|1||L70.0^Acne^I10||yesterday\r");
-  EXPECT_EQ(e.code, Hl7ErrorCode::kDataTypeError);
-  EXPECT_EQ(e.location.ToString(), "DG1^1^5^1^1");
-  e = ErrorOf(std::string(kMsh) + "PID|1||7\rIAM|1|DA|X|||\r");
-  EXPECT_EQ(e.code, Hl7ErrorCode::kRequiredFieldMissing);
-  EXPECT_EQ(e.location.ToString(), "IAM^1^6");
-  e = ErrorOf(std::string(kMsh) + "PID|1||7\rIAM|1|DA|X|||Q\r");
-  EXPECT_EQ(e.code, Hl7ErrorCode::kTableValueNotFound);
+  struct Case {
+    std::string body;  // after the MSH
+    Hl7ErrorCode code;
+    std::string location;
+  };
+  const Case cases[] = {
+      {"EVN|A08\r", Hl7ErrorCode::kRequiredFieldMissing, "PID^1"},
+      {"PID|1||^^^H^MR~\r", Hl7ErrorCode::kRequiredFieldMissing, "PID^1^3"},
+      {"PID|1||7||N||19880230\r", Hl7ErrorCode::kDataTypeError, "PID^1^7^1^1"},
+      {"PID|1||7\rAL1|1|DA|X\rAL1|2|DA|Y|||2024\r"
+       "DG1|1||L70.0^Acne^I10||yesterday\r",
+       Hl7ErrorCode::kDataTypeError, "DG1^1^5^1^1"},
+      {"PID|1||7\rAL1|1|DA|X|||2024133\r", Hl7ErrorCode::kDataTypeError,
+       "AL1^1^6^1^1"},
+      {"PID|1||7\rIAM|1|DA|X|||\r", Hl7ErrorCode::kRequiredFieldMissing,
+       "IAM^1^6"},
+      {"PID|1||7\rIAM|1|DA|X|||Q\r", Hl7ErrorCode::kTableValueNotFound,
+       "IAM^1^6"},
+      {"PID|1||7\rDG1|1|||\r", Hl7ErrorCode::kRequiredFieldMissing, "DG1^1^3"},
+      {"PID|1||7\rAL1|1|DA||SV|hives\r", Hl7ErrorCode::kRequiredFieldMissing,
+       "AL1^1^3"},
+      {"PID|1||7\rIAM|1|DA||||A\r", Hl7ErrorCode::kRequiredFieldMissing,
+       "IAM^1^3"},
+      {"PID|1||7\rPR1|1|||\r", Hl7ErrorCode::kRequiredFieldMissing, "PR1^1^3"},
+      {"PID|1||7\rOBX|1|ST|||4\r", Hl7ErrorCode::kRequiredFieldMissing,
+       "OBX^1^3"},
+      {"PID|1||7\rRXA|0|1|20260101||\r", Hl7ErrorCode::kRequiredFieldMissing,
+       "RXA^1^5"},
+  };
+  for (const Case& c : cases) {
+    const Hl7ErrorDetail e = ErrorOf(std::string(kMsh) + c.body);
+    EXPECT_EQ(e.code, c.code) << c.body;
+    EXPECT_EQ(e.location.ToString(), c.location) << c.body;
+  }
 }
 
 TEST(ReadPatientMergesTest, A40PairsAndErrors) {
