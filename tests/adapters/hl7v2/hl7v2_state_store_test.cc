@@ -694,9 +694,11 @@ TEST(SqliteStateStoreTest, AFolderThatCannotBeWrittenIsAClearError) {
   const std::string file = dir.WriteFile("not-a-folder", "x");
   for (const std::string& path :
        {file + "/hl7-state.sqlite", dir.Path("missing/hl7-state.sqlite")}) {
-    EXPECT_THAT(OpenSqliteStateStore(path),
-                StatusIs(absl::StatusCode::kUnavailable,
-                         AllOf(HasSubstr(path), HasSubstr("cannot open"))));
+    EXPECT_THAT(
+        OpenSqliteStateStore(path),
+        StatusIs(absl::StatusCode::kUnavailable,
+                 AllOf(HasSubstr(path), HasSubstr("cannot open"),
+                       HasSubstr("folder must exist and be writable"))));
   }
   // A folder without write permission (root ignores permissions).
   if (geteuid() != 0) {
@@ -714,9 +716,10 @@ TEST(SqliteStateStoreTest, AFileThatIsNotSqliteIsDataLoss) {
       "hl7-state.sqlite", std::string(8192, '\x5a') + "MSH|^~\\&|secret");
   absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
       OpenSqliteStateStore(path);
-  EXPECT_THAT(store,
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr(path), Not(HasSubstr("secret")))));
+  EXPECT_THAT(
+      store, StatusIs(absl::StatusCode::kDataLoss,
+                      AllOf(HasSubstr(path), HasSubstr("not a SQLite database"),
+                            Not(HasSubstr("secret")))));
 }
 
 TEST(SqliteStateStoreTest, ADamagedFileIsRefusedWithoutACrash) {
@@ -752,7 +755,8 @@ TEST(SqliteStateStoreTest, ADamagedFileIsRefusedWithoutACrash) {
   }
   absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
       OpenSqliteStateStore(path);
-  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss, HasSubstr(path)));
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss,
+                              AllOf(HasSubstr(path), HasSubstr("damaged"))));
 }
 
 TEST(SqliteStateStoreTest, AnotherProgramsDatabaseIsRefused) {
