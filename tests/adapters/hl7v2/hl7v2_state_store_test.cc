@@ -880,5 +880,64 @@ TEST(PostgresStateStoreTest, AHungServerFailsCallsWithinTheirDeadline) {
   EXPECT_THAT(ack, IsOkAnd(std::string("B")));
 }
 
+// The pooled connections die with the server; the next call after it is
+// back connects again instead of failing on a dead connection.
+TEST(PostgresStateStoreTest, AServerRestartBetweenCallsIsTransparent) {
+  NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
+  absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster =
+      PostgresCluster::Create();
+  ASSERT_THAT(cluster, IsOk());
+  PostgresStateStoreOptions options;
+  options.dsn = (*cluster)->Dsn();
+  absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
+      OpenPostgresStateStore(options);
+  ASSERT_THAT(store, IsOk());
+  ASSERT_THAT(
+      (*store)->UpdatePatient(Key("1"), {Id("P")}, AddAllergy("a"), "A1"),
+      IsOk());
+  ASSERT_THAT((*cluster)->Stop("immediate"), IsOk());
+  ASSERT_THAT((*cluster)->Start(), IsOk());
+  EXPECT_THAT(
+      (*store)->UpdatePatient(Key("2"), {Id("P")}, AddAllergy("b"), "A2"),
+      IsOkAnd(std::string("A2")));
+  EXPECT_THAT((*store)->LoadPatient({Id("P")}),
+              IsOkAnd(::testing::ResultOf(Allergies, ElementsAre("a", "b"))));
+}
+
+// A writer that holds a patient longer than the statement deadline makes
+// the others wait at most that long, then fail with UNAVAILABLE (worth an
+// AE and a resend), not INTERNAL.
+TEST(PostgresStateStoreTest, APatientLockedPastTheDeadlineIsUnavailable) {
+  NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
+  absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster =
+      PostgresCluster::Create();
+  ASSERT_THAT(cluster, IsOk());
+  PostgresStateStoreOptions options;
+  options.dsn = (*cluster)->Dsn();
+  options.statement_timeout = absl::Seconds(1);
+  absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
+      OpenPostgresStateStore(options);
+  ASSERT_THAT(store, IsOk());
+  std::atomic<bool> holding{false};
+  std::thread slow([&] {
+    EXPECT_THAT((*store)->UpdatePatient(
+                    Key("slow"), {Id("P")},
+                    [&](PatientRecord*) {
+                      holding = true;
+                      absl::SleepFor(absl::Seconds(4));
+                      return absl::OkStatus();
+                    },
+                    "slow"),
+                IsOk());
+  });
+  while (!holding.load()) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_THAT(
+      (*store)->UpdatePatient(Key("fast"), {Id("P")}, AddAllergy("a"), "fast"),
+      StatusIs(absl::StatusCode::kUnavailable));
+  slow.join();
+  EXPECT_THAT((*store)->FindAck(Key("fast")),
+              IsOkAnd(std::optional<std::string>()));
+}
+
 }  // namespace
 }  // namespace needlecheck::hl7v2
