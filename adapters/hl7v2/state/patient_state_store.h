@@ -32,10 +32,10 @@
 // - Concurrent updates of one patient serialize: no update is lost.
 // - Errors: INVALID_ARGUMENT (no identifier, an identifier with an empty
 //   id, a negative limit, a record whose text fields are not UTF-8, which
-//   protobuf could not parse back), FAILED_PRECONDITION (conflicting identifiers, see
-//   above), NOT_FOUND (MarkDelivered/MarkAttempted of an id not queued),
-//   UNAVAILABLE (the database cannot be reached or written, busy beyond the
-//   timeouts), DATA_LOSS (a damaged file or stored record), INTERNAL
+//   protobuf could not parse back), FAILED_PRECONDITION (conflicting
+//   identifiers, see above), NOT_FOUND (MarkDelivered/MarkAttempted of an id
+//   not queued), UNAVAILABLE (the database cannot be reached or written, busy
+//   beyond the timeouts), DATA_LOSS (a damaged file or stored record), INTERNAL
 //   otherwise. Messages name the operation and the database's error text,
 //   never patient data, identifiers or message contents: safe to log.
 // - Thread-safe: any number of threads may call any method at once.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/hl7v2/state/internal/transactional_store.h"
@@ -59,6 +60,10 @@ CREATE TABLE hl7_outbox (
 constexpr int kLatestVersion = 1;
 
 absl::Status Prefixed(const absl::Status& status, const std::string& path) {
+  if (absl::StrContains(status.message(), path)) {
+    return absl::Status(status.code(),
+                        absl::StrCat("hl7 state store: ", status.message()));
+  }
   return absl::Status(status.code(), absl::StrCat("hl7 state store \"", path,
                                                   "\": ", status.message()));
 }
@@ -303,9 +308,9 @@ absl::Status Configure(Connection& db) {
       "PRAGMA trusted_schema = OFF");
 }
 
-// Refuses files that are not (healthy) state stores; creates or migrates
-// the schema.
-absl::Status Prepare(Connection& db) {
+// Refuses damaged files and files that are not SQLite databases, before
+// anything writes to them.
+absl::Status CheckFile(Connection& db) {
   absl::StatusOr<QuickCheckResult> check =
       db.QuickCheck(kQuickCheckTimeLimit, /*max_problems=*/5);
   if (!check.ok()) return check.status();
@@ -322,6 +327,12 @@ absl::Status Prepare(Connection& db) {
       return absl::DataLossError(
           "not a SQLite database; restore it from a backup or move it aside");
   }
+  return absl::OkStatus();
+}
+
+// Refuses other programs' databases and newer schemas; creates or migrates
+// the schema.
+absl::Status PrepareSchema(Connection& db) {
   return InTransaction(db, [&]() -> absl::Status {
     absl::StatusOr<int64_t> app = db.PragmaInt("application_id");
     if (!app.ok()) return app.status();
@@ -356,11 +367,21 @@ absl::Status Prepare(Connection& db) {
   });
 }
 
+// Opens `path`: the first connection creates the file and checks it.
 absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(
-    const std::string& path, bool create) {
+    const std::string& path, bool first) {
   absl::StatusOr<std::unique_ptr<Connection>> db =
-      Connection::Open(path, /*read_only=*/false, create, kBusyTimeout);
-  if (!db.ok()) return db.status();
+      Connection::Open(path, /*read_only=*/false, first, kBusyTimeout);
+  if (!db.ok()) {
+    if (db.status().code() != absl::StatusCode::kUnavailable) {
+      return db.status();
+    }
+    return absl::UnavailableError(absl::StrCat(
+        db.status().message(), "; its folder must exist and be writable"));
+  }
+  if (first) {
+    if (absl::Status s = CheckFile(**db); !s.ok()) return s;
+  }
   if (absl::Status s = Configure(**db); !s.ok()) return s;
   return db;
 }
@@ -372,11 +393,13 @@ int LatestSqliteStateSchemaVersion() { return kLatestVersion; }
 absl::StatusOr<std::unique_ptr<PatientStateStore>> OpenSqliteStateStore(
     const std::string& path) {
   absl::StatusOr<std::unique_ptr<Connection>> writer =
-      OpenConnection(path, /*create=*/true);
+      OpenConnection(path, /*first=*/true);
   if (!writer.ok()) return Prefixed(writer.status(), path);
-  if (absl::Status s = Prepare(**writer); !s.ok()) return Prefixed(s, path);
+  if (absl::Status s = PrepareSchema(**writer); !s.ok()) {
+    return Prefixed(s, path);
+  }
   absl::StatusOr<std::unique_ptr<Connection>> reader =
-      OpenConnection(path, /*create=*/false);
+      OpenConnection(path, /*first=*/false);
   if (!reader.ok()) return Prefixed(reader.status(), path);
   return std::unique_ptr<PatientStateStore>(
       new SqliteStateStore(path, *std::move(writer), *std::move(reader)));

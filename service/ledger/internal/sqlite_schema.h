@@ -10,7 +10,7 @@
 //   sets user_version, so a crash mid-way leaves a file at a whole version
 //   and several processes opening the same file migrate it once.
 // - Errors: FAILED_PRECONDITION for a file newer than this binary knows, or
-//   one that is not a ledger; SQLite errors as in sqlite_db.h.
+//   one that is not a ledger; SQLite errors as in common/sqlite/sqlite_db.h.
 #ifndef SERVICE_LEDGER_INTERNAL_SQLITE_SCHEMA_H_
 #define SERVICE_LEDGER_INTERNAL_SQLITE_SCHEMA_H_
 

@@ -694,9 +694,11 @@ TEST(SqliteStateStoreTest, AFolderThatCannotBeWrittenIsAClearError) {
   const std::string file = dir.WriteFile("not-a-folder", "x");
   for (const std::string& path :
        {file + "/hl7-state.sqlite", dir.Path("missing/hl7-state.sqlite")}) {
-    EXPECT_THAT(OpenSqliteStateStore(path),
-                StatusIs(absl::StatusCode::kUnavailable,
-                         AllOf(HasSubstr(path), HasSubstr("cannot open"))));
+    EXPECT_THAT(
+        OpenSqliteStateStore(path),
+        StatusIs(absl::StatusCode::kUnavailable,
+                 AllOf(HasSubstr(path), HasSubstr("cannot open"),
+                       HasSubstr("folder must exist and be writable"))));
   }
   // A folder without write permission (root ignores permissions).
   if (geteuid() != 0) {
@@ -714,9 +716,10 @@ TEST(SqliteStateStoreTest, AFileThatIsNotSqliteIsDataLoss) {
       "hl7-state.sqlite", std::string(8192, '\x5a') + "MSH|^~\\&|secret");
   absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
       OpenSqliteStateStore(path);
-  EXPECT_THAT(store,
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr(path), Not(HasSubstr("secret")))));
+  EXPECT_THAT(
+      store, StatusIs(absl::StatusCode::kDataLoss,
+                      AllOf(HasSubstr(path), HasSubstr("not a SQLite database"),
+                            Not(HasSubstr("secret")))));
 }
 
 TEST(SqliteStateStoreTest, ADamagedFileIsRefusedWithoutACrash) {
@@ -752,7 +755,8 @@ TEST(SqliteStateStoreTest, ADamagedFileIsRefusedWithoutACrash) {
   }
   absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
       OpenSqliteStateStore(path);
-  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss, HasSubstr(path)));
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss,
+                              AllOf(HasSubstr(path), HasSubstr("damaged"))));
 }
 
 TEST(SqliteStateStoreTest, AnotherProgramsDatabaseIsRefused) {
@@ -874,6 +878,65 @@ TEST(PostgresStateStoreTest, AHungServerFailsCallsWithinTheirDeadline) {
     absl::SleepFor(absl::Milliseconds(200));
   }
   EXPECT_THAT(ack, IsOkAnd(std::string("B")));
+}
+
+// The pooled connections die with the server; the next call after it is
+// back connects again instead of failing on a dead connection.
+TEST(PostgresStateStoreTest, AServerRestartBetweenCallsIsTransparent) {
+  NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
+  absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster =
+      PostgresCluster::Create();
+  ASSERT_THAT(cluster, IsOk());
+  PostgresStateStoreOptions options;
+  options.dsn = (*cluster)->Dsn();
+  absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
+      OpenPostgresStateStore(options);
+  ASSERT_THAT(store, IsOk());
+  ASSERT_THAT(
+      (*store)->UpdatePatient(Key("1"), {Id("P")}, AddAllergy("a"), "A1"),
+      IsOk());
+  ASSERT_THAT((*cluster)->Stop("immediate"), IsOk());
+  ASSERT_THAT((*cluster)->Start(), IsOk());
+  EXPECT_THAT(
+      (*store)->UpdatePatient(Key("2"), {Id("P")}, AddAllergy("b"), "A2"),
+      IsOkAnd(std::string("A2")));
+  EXPECT_THAT((*store)->LoadPatient({Id("P")}),
+              IsOkAnd(::testing::ResultOf(Allergies, ElementsAre("a", "b"))));
+}
+
+// A writer that holds a patient longer than the statement deadline makes
+// the others wait at most that long, then fail with UNAVAILABLE (worth an
+// AE and a resend), not INTERNAL.
+TEST(PostgresStateStoreTest, APatientLockedPastTheDeadlineIsUnavailable) {
+  NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
+  absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster =
+      PostgresCluster::Create();
+  ASSERT_THAT(cluster, IsOk());
+  PostgresStateStoreOptions options;
+  options.dsn = (*cluster)->Dsn();
+  options.statement_timeout = absl::Seconds(1);
+  absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
+      OpenPostgresStateStore(options);
+  ASSERT_THAT(store, IsOk());
+  std::atomic<bool> holding{false};
+  std::thread slow([&] {
+    EXPECT_THAT((*store)->UpdatePatient(
+                    Key("slow"), {Id("P")},
+                    [&](PatientRecord*) {
+                      holding = true;
+                      absl::SleepFor(absl::Seconds(4));
+                      return absl::OkStatus();
+                    },
+                    "slow"),
+                IsOk());
+  });
+  while (!holding.load()) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_THAT(
+      (*store)->UpdatePatient(Key("fast"), {Id("P")}, AddAllergy("a"), "fast"),
+      StatusIs(absl::StatusCode::kUnavailable));
+  slow.join();
+  EXPECT_THAT((*store)->FindAck(Key("fast")),
+              IsOkAnd(std::optional<std::string>()));
 }
 
 }  // namespace
