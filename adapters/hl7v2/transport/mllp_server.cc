@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -362,7 +363,9 @@ void EventMllpServer::Accept(evutil_socket_t fd, const sockaddr* sa) {
 }
 
 void EventMllpServer::ArmTimer(Connection* c, absl::Duration after) {
-  const timeval tv = event_server::ToTimeval(after);
+  // At most a day at a time (OnTimer re-arms for the rest), so that a huge
+  // idle_timeout cannot overflow libevent's clock arithmetic.
+  const timeval tv = event_server::ToTimeval(std::min(after, absl::Hours(24)));
   evtimer_add(c->timer.get(), &tv);
 }
 
