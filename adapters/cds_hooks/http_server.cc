@@ -3,11 +3,9 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -16,23 +14,20 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <exception>
 #include <list>
 #include <memory>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "adapters/cds_hooks/http_request_parser.h"
 #include "adapters/common/event_server_support.h"
+#include "adapters/common/loop_worker_pool.h"
 
 namespace needlecheck::cds_hooks {
 
@@ -220,7 +215,6 @@ class EventHttpServer : public HttpServer {
   static void OnWrite(bufferevent*, void* c);
   static void OnEvent(bufferevent*, short what, void* c);
   static void OnTimer(evutil_socket_t, short, void* c);
-  static void OnAnswers(evutil_socket_t, short, void* self);
   static void OnStop(evutil_socket_t, short, void* self);
   static void OnDrainDeadline(evutil_socket_t, short, void* self);
   static void OnRefusedReadable(evutil_socket_t fd, short what, void* self);
@@ -240,7 +234,10 @@ class EventHttpServer : public HttpServer {
   void Arm(Connection* c, int ms);
   void Close(Connection* c);
   void BeginStop();
-  void WorkerLoop();
+  // Pool thread: CdsHooksService::Handle().
+  Answer Handle(Job& job);
+  // Loop thread: writes the answer.
+  void Deliver(Answer& answer);
 
   const HttpServerOptions options_;
   CdsHooksService* const service_;
@@ -251,7 +248,6 @@ class EventHttpServer : public HttpServer {
   EventBasePtr base_;
   SslCtxPtr tls_;
   ListenerPtr listener_;
-  EventPtr answers_event_;
   EventPtr stop_event_;
   EventPtr resume_accept_;
   EventPtr drain_deadline_;
@@ -263,12 +259,7 @@ class EventHttpServer : public HttpServer {
   int64_t refused_ = 0;
   int refused_lingering_ = 0;  // refused sockets still draining
 
-  // Shared with the workers.
-  absl::Mutex mu_;
-  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
-  std::vector<Answer> answers_ ABSL_GUARDED_BY(mu_);
-  bool workers_stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> workers_;
+  std::unique_ptr<event_server::LoopWorkerPool<Job, Answer>> workers_;
 };
 
 absl::Status EventHttpServer::Init() {
@@ -298,26 +289,21 @@ absl::Status EventHttpServer::Init() {
   }
   evconnlistener_set_error_cb(listener_.get(), &OnAcceptError);
   port_ = event_server::BoundPort(*fd);
-  answers_event_.reset(event_new(base_.get(), -1, 0, &OnAnswers, this));
   stop_event_.reset(event_new(base_.get(), -1, 0, &OnStop, this));
   resume_accept_.reset(evtimer_new(base_.get(), &OnResumeAccept, this));
   drain_deadline_.reset(evtimer_new(base_.get(), &OnDrainDeadline, this));
-  if (!answers_event_ || !stop_event_ || !resume_accept_ || !drain_deadline_) {
+  if (!stop_event_ || !resume_accept_ || !drain_deadline_) {
     return absl::InternalError("event_new failed");
   }
   const int threads = options_.threads > 0 ? options_.threads : 1;
-  for (int i = 0; i < threads; ++i) {
-    workers_.emplace_back([this] { WorkerLoop(); });
-  }
+  workers_ = std::make_unique<event_server::LoopWorkerPool<Job, Answer>>(
+      base_.get(), threads, [this](Job& job) { return Handle(job); },
+      [this](Answer& answer) { Deliver(answer); });
   return absl::OkStatus();
 }
 
 EventHttpServer::~EventHttpServer() {
-  {
-    absl::MutexLock lock(&mu_);
-    workers_stop_ = true;
-  }
-  for (std::thread& t : workers_) t.join();
+  if (workers_ != nullptr) workers_->Stop();
   // Run() has returned (or never ran): free what the loop still holds.
   while (!connections_.empty()) Close(connections_.begin()->second.get());
 }
@@ -358,47 +344,22 @@ void EventHttpServer::OnDrainDeadline(evutil_socket_t, short, void* self) {
   event_base_loopbreak(static_cast<EventHttpServer*>(self)->base_.get());
 }
 
-void EventHttpServer::WorkerLoop() {
-  for (;;) {
-    Job job;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return workers_stop_ || !jobs_.empty();
-      };
-      mu_.Await(absl::Condition(&ready));
-      if (workers_stop_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    Answer answer{job.connection, {}};
-    try {
-      answer.response = service_->Handle(job.request);
-    } catch (const std::exception&) {
-      answer.response = ErrorResponse(500, "exception", "internal error");
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      answers_.push_back(std::move(answer));
-    }
-    event_active(answers_event_.get(), EV_READ, 0);
+EventHttpServer::Answer EventHttpServer::Handle(Job& job) {
+  Answer answer{job.connection, {}};
+  try {
+    answer.response = service_->Handle(job.request);
+  } catch (const std::exception&) {
+    answer.response = ErrorResponse(500, "exception", "internal error");
   }
+  return answer;
 }
 
-void EventHttpServer::OnAnswers(evutil_socket_t, short, void* self) {
-  auto* s = static_cast<EventHttpServer*>(self);
-  std::vector<Answer> answers;
-  {
-    absl::MutexLock lock(&s->mu_);
-    answers.swap(s->answers_);
-  }
-  for (Answer& a : answers) {
-    auto it = s->connections_.find(a.connection);
-    if (it == s->connections_.end()) continue;  // closed meanwhile
-    Connection* c = it->second.get();
-    if (c->phase != Phase::kHandling) continue;
-    s->Reply(c, a.response, !c->parser.keep_alive());
-  }
+void EventHttpServer::Deliver(Answer& answer) {
+  auto it = connections_.find(answer.connection);
+  if (it == connections_.end()) return;  // closed meanwhile
+  Connection* c = it->second.get();
+  if (c->phase != Phase::kHandling) return;
+  Reply(c, answer.response, !c->parser.keep_alive());
 }
 
 void EventHttpServer::OnAccept(evconnlistener*, evutil_socket_t fd,
@@ -509,26 +470,9 @@ void EventHttpServer::OnRefusedReadable(evutil_socket_t fd, short what,
 }
 
 void EventHttpServer::Accept(evutil_socket_t fd, const std::string& ip) {
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  bufferevent* bev = nullptr;
-  if (tls_ != nullptr) {
-    SSL* ssl = SSL_new(tls_.get());
-    if (ssl == nullptr) {
-      close(fd);
-      return;
-    }
-    bev = bufferevent_openssl_socket_new(
-        base_.get(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == nullptr) SSL_free(ssl);
-    if (bev != nullptr) bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-  } else {
-    bev = bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE);
-  }
-  if (bev == nullptr) {
-    close(fd);
-    return;
-  }
+  bufferevent* bev =
+      event_server::NewServerBufferevent(base_.get(), fd, tls_.get());
+  if (bev == nullptr) return;
   const uint64_t id = next_id_++;
   auto owned = std::make_unique<Connection>(this, id, ip, limits_);
   Connection* c = owned.get();
@@ -635,8 +579,7 @@ void EventHttpServer::Dispatch(Connection* c) {
   job.request.path = std::move(parsed.path);
   job.request.headers = std::move(parsed.headers);
   job.request.body = std::move(parsed.body);
-  absl::MutexLock lock(&mu_);
-  jobs_.push_back(std::move(job));
+  workers_->Submit(std::move(job));
 }
 
 void EventHttpServer::Reply(Connection* c, const HttpResponse& response,
