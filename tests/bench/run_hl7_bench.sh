@@ -129,26 +129,21 @@ row() {
 }
 
 for c in ${CONNECTIONS}; do
-  tag="c${c}x"  # this connection count's patients: the ADT run stores them
-  load echo-adt "${ECHO_PORT}" "${ADT_FILE}" "${c}" --expect_echo
-  ECHO_ADT="${RESULT}"
-  HL7_ADT=""
-  if [[ "${ECHO_ONLY}" != 1 ]]; then
-    load adt "${HL7_PORT}" "${ADT_FILE}" "${c}" --patient_tag="${tag}" \
-      --patients="${MESSAGES}"
-    HL7_ADT="${RESULT}"
-  fi
-  row ADT "${c}" "${HL7_ADT}" "${ECHO_ADT}"
-
-  load echo-siu "${ECHO_PORT}" "${SIU_FILE}" "${c}" --expect_echo
-  ECHO_SIU="${RESULT}"
-  HL7_SIU=""
-  if [[ "${ECHO_ONLY}" != 1 ]]; then
-    load siu "${HL7_PORT}" "${SIU_FILE}" "${c}" --patient_tag="${tag}" \
-      --patients="${MESSAGES}"
-    HL7_SIU="${RESULT}"
-  fi
-  row SIU "${c}" "${HL7_SIU}" "${ECHO_SIU}"
+  tag="c${c}x" # this connection count's patients: the ADT run stores them
+  for kind in ADT SIU; do
+    file="${ADT_FILE}"
+    [[ "${kind}" == SIU ]] && file="${SIU_FILE}"
+    name="$(tr '[:upper:]' '[:lower:]' <<<"${kind}")"
+    load "echo-${name}" "${ECHO_PORT}" "${file}" "${c}" --expect_echo
+    echo_result="${RESULT}"
+    hl7_result=""
+    if [[ "${ECHO_ONLY}" != 1 ]]; then
+      load "${name}" "${HL7_PORT}" "${file}" "${c}" --patient_tag="${tag}" \
+        --patients="${MESSAGES}"
+      hl7_result="${RESULT}"
+    fi
+    row "${kind}" "${c}" "${hl7_result}" "${echo_result}"
+  done
 done
 
 echo

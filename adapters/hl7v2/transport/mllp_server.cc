@@ -252,7 +252,7 @@ void EventMllpServer::BeginStop() {
     absl::MutexLock lock(&mu_);
     drain = drain_;
   }
-  const timeval tv = event_server::ToTimeval(drain);
+  const timeval tv = event_server::ToTimeval(std::min(drain, absl::Hours(24)));
   evtimer_add(drain_deadline_.get(), &tv);
 }
 

@@ -139,6 +139,12 @@ std::unique_ptr<MllpServer> StartOrDie(const MllpServerOptions& options,
   return server.ok() ? std::move(*server) : nullptr;
 }
 
+// A server answering "<kind>:<payload>".
+std::unique_ptr<MllpServer> StartEcho(const MllpServerOptions& options) {
+  return StartOrDie(
+      options, [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+}
+
 // Waits (bounded) until `done` holds.
 template <typename F>
 bool Eventually(F done) {
@@ -175,9 +181,7 @@ TEST(MllpServerTest, ClientRoundTrip) {
 }
 
 TEST(MllpServerTest, FrameSplitByteByByte) {
-  auto server = StartOrDie(
-      LoopbackOptions(),
-      [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(LoopbackOptions());
   ASSERT_NE(server, nullptr);
   RawPeer peer(server->port());
   ASSERT_TRUE(peer.connected());
@@ -191,9 +195,7 @@ TEST(MllpServerTest, FrameSplitByteByByte) {
 }
 
 TEST(MllpServerTest, CoalescedFramesInOneWrite) {
-  auto server = StartOrDie(
-      LoopbackOptions(),
-      [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(LoopbackOptions());
   ASSERT_NE(server, nullptr);
   RawPeer peer(server->port());
   ASSERT_TRUE(peer.connected());
@@ -320,8 +322,7 @@ TEST(MllpServerTest, OversizedFrameAnsweredAndNextFrameInSync) {
 TEST(MllpServerTest, IdleConnectionIsClosed) {
   MllpServerOptions options = LoopbackOptions();
   options.idle_timeout = absl::Milliseconds(300);
-  auto server = StartOrDie(
-      options, [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(options);
   ASSERT_NE(server, nullptr);
   RawPeer peer(server->port());
   ASSERT_TRUE(peer.connected());
@@ -352,8 +353,7 @@ TEST(MllpServerTest, MessageBeingHandledIsNotIdleness) {
 TEST(MllpServerTest, ConnectionsPastMaxAreRefusedAndCounted) {
   MllpServerOptions options = LoopbackOptions();
   options.max_connections = 2;
-  auto server = StartOrDie(
-      options, [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(options);
   ASSERT_NE(server, nullptr);
   const std::string address = absl::StrCat("127.0.0.1:", server->port());
   auto a = MllpClient::Connect(address, MllpClientOptions());
@@ -382,8 +382,7 @@ TEST(MllpServerTest, ConnectionsPastMaxAreRefusedAndCounted) {
 TEST(MllpServerTest, PerClientCapRefusesOnlyPastIt) {
   MllpServerOptions options = LoopbackOptions();
   options.max_connections_per_client = 1;
-  auto server = StartOrDie(
-      options, [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(options);
   ASSERT_NE(server, nullptr);
   const std::string address = absl::StrCat("127.0.0.1:", server->port());
   auto a = MllpClient::Connect(address, MllpClientOptions());
@@ -490,9 +489,7 @@ TEST(MllpServerTest, ShutdownFinishesMessagesInHand) {
 }
 
 TEST(MllpServerTest, CountersArePublishedAsPrometheusMetrics) {
-  auto server = StartOrDie(
-      LoopbackOptions(),
-      [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(LoopbackOptions());
   ASSERT_NE(server, nullptr);
   metrics::Registry registry;
   ASSERT_THAT(RegisterMllpServerMetrics(server.get(), &registry), IsOk());
