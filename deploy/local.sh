@@ -46,7 +46,7 @@ PACKAGES=(
   libpq-dev
   libssl-dev
   golang-github-gogo-googleapis-dev  # google/rpc/*.proto
-  libevent-dev          # needlecheck-cds-hooks: event loop + OpenSSL bufferevents
+  libevent-dev          # needlecheck-cds-hooks, needlecheck-hl7: event loop + OpenSSL bufferevents
   libcurl4-openssl-dev  # needlecheck-cds-hooks: FHIR server client
   nlohmann-json3-dev    # needlecheck-cds-hooks: card and discovery JSON
   zlib1g-dev            # needlecheck-audit: .ndjson.gz exports

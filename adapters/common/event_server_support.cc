@@ -1,9 +1,11 @@
 #include "adapters/common/event_server_support.h"
 
 #include <arpa/inet.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/thread.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -166,6 +168,26 @@ absl::StatusOr<SslCtxPtr> NewServerTlsContext(
         ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }
   return ctx;
+}
+
+bufferevent* NewServerBufferevent(event_base* base, evutil_socket_t fd,
+                                  SSL_CTX* tls) {
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  bufferevent* bev = nullptr;
+  if (tls != nullptr) {
+    SSL* ssl = SSL_new(tls);
+    if (ssl != nullptr) {
+      bev = bufferevent_openssl_socket_new(
+          base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+      if (bev == nullptr) SSL_free(ssl);
+    }
+    if (bev != nullptr) bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  } else {
+    bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+  }
+  if (bev == nullptr) close(fd);
+  return bev;
 }
 
 std::string PeerCertificateSubject(const SSL* ssl) {

@@ -20,6 +20,7 @@
 #ifndef ADAPTERS_COMMON_EVENT_SERVER_SUPPORT_H_
 #define ADAPTERS_COMMON_EVENT_SERVER_SUPPORT_H_
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/ssl.h>
@@ -81,6 +82,13 @@ timeval ToTimeval(absl::Duration d);
 absl::StatusOr<SslCtxPtr> NewServerTlsContext(
     const std::string& cert_file, const std::string& key_file,
     const std::string& client_ca_file = "");
+
+// A bufferevent for an accepted socket, with TCP_NODELAY: server-side TLS
+// (handshake pending, a peer's dirty shutdown read as EOF) when `tls` is
+// set, plain otherwise. It owns the socket (and the SSL): freeing it closes
+// them. nullptr (and `fd` closed) when libevent or OpenSSL fails.
+bufferevent* NewServerBufferevent(event_base* base, evutil_socket_t fd,
+                                  SSL_CTX* tls);
 
 // The subject of the peer's verified certificate in one line (RFC 2253), ""
 // when it sent none.

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/common/event_server_support.h"
+#include "adapters/common/loop_worker_pool.h"
 
 namespace needlecheck::hl7v2 {
 
@@ -95,7 +97,6 @@ class EventMllpServer : public MllpServer {
   static void OnWrite(bufferevent*, void* arg);
   static void OnEvent(bufferevent*, short what, void* arg);
   static void OnTimer(evutil_socket_t, short, void* arg);
-  static void OnAnswers(evutil_socket_t, short, void* self);
   static void OnStop(evutil_socket_t, short, void* self);
   static void OnDrainDeadline(evutil_socket_t, short, void* self);
 
@@ -110,7 +111,10 @@ class EventMllpServer : public MllpServer {
   void ArmTimer(Connection* c, absl::Duration after);
   bool InHand(const Connection* c) const;
   size_t OutputBytes(const Connection* c) const;
-  void WorkerLoop();
+  // Pool thread: the handler call.
+  Answer Handle(Job& job);
+  // Loop thread: writes the reply and moves on to the next frame.
+  void Deliver(Answer& answer);
 
   const MllpServerOptions options_;
   const MllpHandler handler_;
@@ -120,11 +124,10 @@ class EventMllpServer : public MllpServer {
   EventBasePtr base_;
   ListenerPtr listener_;
   EventPtr resume_accept_;
-  EventPtr answers_event_;
   EventPtr stop_event_;
   EventPtr drain_deadline_;
   std::thread loop_thread_;
-  std::vector<std::thread> workers_;
+  std::unique_ptr<event_server::LoopWorkerPool<Job, Answer>> workers_;
 
   // Loop thread only.
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
@@ -133,9 +136,6 @@ class EventMllpServer : public MllpServer {
   bool stopping_ = false;
 
   absl::Mutex mu_;
-  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
-  std::vector<Answer> answers_ ABSL_GUARDED_BY(mu_);
-  bool workers_stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration drain_ ABSL_GUARDED_BY(mu_);
 
   std::mutex shutdown_mu_;
@@ -179,18 +179,17 @@ absl::Status EventMllpServer::Init() {
   }
   evconnlistener_set_error_cb(listener_.get(), &OnAcceptError);
   resume_accept_.reset(evtimer_new(base_.get(), &OnResumeAccept, this));
-  answers_event_.reset(event_new(base_.get(), -1, 0, &OnAnswers, this));
   stop_event_.reset(event_new(base_.get(), -1, 0, &OnStop, this));
   drain_deadline_.reset(evtimer_new(base_.get(), &OnDrainDeadline, this));
-  if (resume_accept_ == nullptr || answers_event_ == nullptr ||
-      stop_event_ == nullptr || drain_deadline_ == nullptr) {
+  if (resume_accept_ == nullptr || stop_event_ == nullptr ||
+      drain_deadline_ == nullptr) {
     return absl::InternalError("event_new failed");
   }
   const int threads = options_.worker_threads > 0 ? options_.worker_threads
                                                   : kDefaultWorkerThreads;
-  for (int i = 0; i < threads; ++i) {
-    workers_.emplace_back([this] { WorkerLoop(); });
-  }
+  workers_ = std::make_unique<event_server::LoopWorkerPool<Job, Answer>>(
+      base_.get(), threads, [this](Job& job) { return Handle(job); },
+      [this](Answer& answer) { Deliver(answer); });
   // The loop runs while anything is pending: the listener, connections,
   // timers. After BeginStop() it ends by itself once the last connection
   // is closed (and libevent has run its finalizers, which close sockets).
@@ -229,11 +228,7 @@ void EventMllpServer::Shutdown(absl::Duration drain) {
     event_active(stop_event_.get(), EV_READ, 0);
     loop_thread_.join();
   }
-  {
-    absl::MutexLock lock(&mu_);
-    workers_stop_ = true;
-  }
-  for (std::thread& t : workers_) t.join();
+  if (workers_ != nullptr) workers_->Stop();
   // The loop has returned: free what it still holds.
   while (!connections_.empty()) Close(connections_.begin()->second.get());
   listener_.reset();
@@ -257,7 +252,7 @@ void EventMllpServer::BeginStop() {
     absl::MutexLock lock(&mu_);
     drain = drain_;
   }
-  const timeval tv = event_server::ToTimeval(drain);
+  const timeval tv = event_server::ToTimeval(std::min(drain, absl::Hours(24)));
   evtimer_add(drain_deadline_.get(), &tv);
 }
 
@@ -315,26 +310,9 @@ void EventMllpServer::Accept(evutil_socket_t fd, const sockaddr* sa) {
     close(fd);
     return;
   }
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  bufferevent* bev = nullptr;
-  if (tls_ != nullptr) {
-    SSL* ssl = SSL_new(tls_.get());
-    if (ssl == nullptr) {
-      close(fd);
-      return;
-    }
-    bev = bufferevent_openssl_socket_new(
-        base_.get(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == nullptr) SSL_free(ssl);
-    if (bev != nullptr) bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-  } else {
-    bev = bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE);
-  }
-  if (bev == nullptr) {
-    close(fd);
-    return;
-  }
+  bufferevent* bev =
+      event_server::NewServerBufferevent(base_.get(), fd, tls_.get());
+  if (bev == nullptr) return;
   const uint64_t id = next_id_++;
   MllpDeframerOptions deframer_options;
   deframer_options.max_frame_bytes = options_.max_frame_bytes;
@@ -362,7 +340,9 @@ void EventMllpServer::Accept(evutil_socket_t fd, const sockaddr* sa) {
 }
 
 void EventMllpServer::ArmTimer(Connection* c, absl::Duration after) {
-  const timeval tv = event_server::ToTimeval(after);
+  // At most a day at a time (OnTimer re-arms for the rest), so that a huge
+  // idle_timeout cannot overflow libevent's clock arithmetic.
+  const timeval tv = event_server::ToTimeval(std::min(after, absl::Hours(24)));
   evtimer_add(c->timer.get(), &tv);
 }
 
@@ -420,8 +400,7 @@ void EventMllpServer::Pump(Connection* c) {
     c->queued.pop_front();
     c->queued_bytes -= job.event.payload.size();
     c->busy = true;
-    absl::MutexLock lock(&mu_);
-    jobs_.push_back(std::move(job));
+    workers_->Submit(std::move(job));
   }
   const bool want_read = !stopping_ && !c->peer_closed && !output_full &&
                          c->queued_bytes < options_.max_frame_bytes &&
@@ -496,54 +475,29 @@ void EventMllpServer::Close(Connection* c) {
   if (stopping_ && connections_.empty()) event_del(drain_deadline_.get());
 }
 
-void EventMllpServer::WorkerLoop() {
-  for (;;) {
-    Job job;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return workers_stop_ || !jobs_.empty();
-      };
-      mu_.Await(absl::Condition(&ready));
-      if (workers_stop_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    Answer answer{job.connection, {}};
-    try {
-      answer.reply = handler_(job.event, *job.peer);
-    } catch (...) {
-      answer.reply.clear();
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      answers_.push_back(std::move(answer));
-    }
-    event_active(answers_event_.get(), EV_READ, 0);
+EventMllpServer::Answer EventMllpServer::Handle(Job& job) {
+  Answer answer{job.connection, {}};
+  try {
+    answer.reply = handler_(job.event, *job.peer);
+  } catch (...) {
+    answer.reply.clear();
   }
+  return answer;
 }
 
-void EventMllpServer::OnAnswers(evutil_socket_t, short, void* self) {
-  auto* s = static_cast<EventMllpServer*>(self);
-  std::vector<Answer> answers;
-  {
-    absl::MutexLock lock(&s->mu_);
-    answers.swap(s->answers_);
+void EventMllpServer::Deliver(Answer& answer) {
+  auto it = connections_.find(answer.connection);
+  if (it == connections_.end()) return;  // closed meanwhile
+  Connection* c = it->second.get();
+  c->busy = false;
+  c->last_activity = Clock::now();
+  if (!answer.reply.empty()) {
+    const std::string framed = MllpFrame(answer.reply);
+    bufferevent_write(c->bev, framed.data(), framed.size());
+    bytes_sent_ += framed.size();
+    ++replies_;
   }
-  for (Answer& a : answers) {
-    auto it = s->connections_.find(a.connection);
-    if (it == s->connections_.end()) continue;  // closed meanwhile
-    Connection* c = it->second.get();
-    c->busy = false;
-    c->last_activity = Clock::now();
-    if (!a.reply.empty()) {
-      const std::string framed = MllpFrame(a.reply);
-      bufferevent_write(c->bev, framed.data(), framed.size());
-      s->bytes_sent_ += framed.size();
-      ++s->replies_;
-    }
-    s->Pump(c);
-  }
+  Pump(c);
 }
 
 }  // namespace

@@ -19,8 +19,10 @@
 //   nothing), and must not call Shutdown().
 // - Frames: a frame over max_frame_bytes becomes one kOversized event (its
 //   first max_frame_bytes bytes) and the rest of it is skipped, so the next
-//   frame on the same connection is read normally. A kTruncated event is
-//   handled when the peer closes inside a frame; its reply cannot be sent.
+//   frame on the same connection is read normally. When the peer closes its
+//   side, the frames already read are still handled (a frame left open
+//   becomes a kTruncated event) and their replies written, in case it only
+//   half-closed; then the connection closes.
 // - Memory per connection is bounded: while the frames read but not yet
 //   handled hold max_frame_bytes or more (or kMaxQueuedFrames frames), or
 //   the replies not yet taken by the peer exceed kMaxOutputBytes, the
@@ -38,7 +40,8 @@
 //   in hand, lets the others finish the frames already read (handler calls
 //   and their replies, reading nothing more) for at most `drain`, then
 //   closes everything and joins the threads (waiting for handler calls in
-//   progress to return). Idempotent; the destructor calls Shutdown(0).
+//   progress to return; `drain` counts at most a day). Idempotent; the
+//   destructor calls Shutdown(0).
 //
 // Errors: Start() returns INVALID_ARGUMENT for bad options or TLS files,
 // UNAVAILABLE when the address cannot be bound.

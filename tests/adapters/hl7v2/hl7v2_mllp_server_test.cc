@@ -63,6 +63,12 @@ std::unique_ptr<MllpServer> StartOrDie(const MllpServerOptions& options,
   return server.ok() ? std::move(*server) : nullptr;
 }
 
+// A server answering "<kind>:<payload>".
+std::unique_ptr<MllpServer> StartEcho(const MllpServerOptions& options) {
+  return StartOrDie(
+      options, [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+}
+
 // Waits (bounded) until `done` holds.
 template <typename F>
 bool Eventually(F done) {
@@ -99,9 +105,7 @@ TEST(MllpServerTest, ClientRoundTrip) {
 }
 
 TEST(MllpServerTest, FrameSplitByteByByte) {
-  auto server = StartOrDie(
-      LoopbackOptions(),
-      [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(LoopbackOptions());
   ASSERT_NE(server, nullptr);
   RawPeer peer(server->port());
   ASSERT_TRUE(peer.connected());
@@ -115,9 +119,7 @@ TEST(MllpServerTest, FrameSplitByteByByte) {
 }
 
 TEST(MllpServerTest, CoalescedFramesInOneWrite) {
-  auto server = StartOrDie(
-      LoopbackOptions(),
-      [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(LoopbackOptions());
   ASSERT_NE(server, nullptr);
   RawPeer peer(server->port());
   ASSERT_TRUE(peer.connected());
@@ -244,8 +246,7 @@ TEST(MllpServerTest, OversizedFrameAnsweredAndNextFrameInSync) {
 TEST(MllpServerTest, IdleConnectionIsClosed) {
   MllpServerOptions options = LoopbackOptions();
   options.idle_timeout = absl::Milliseconds(300);
-  auto server = StartOrDie(
-      options, [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(options);
   ASSERT_NE(server, nullptr);
   RawPeer peer(server->port());
   ASSERT_TRUE(peer.connected());
@@ -276,8 +277,7 @@ TEST(MllpServerTest, MessageBeingHandledIsNotIdleness) {
 TEST(MllpServerTest, ConnectionsPastMaxAreRefusedAndCounted) {
   MllpServerOptions options = LoopbackOptions();
   options.max_connections = 2;
-  auto server = StartOrDie(
-      options, [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(options);
   ASSERT_NE(server, nullptr);
   const std::string address = absl::StrCat("127.0.0.1:", server->port());
   auto a = MllpClient::Connect(address, MllpClientOptions());
@@ -306,8 +306,7 @@ TEST(MllpServerTest, ConnectionsPastMaxAreRefusedAndCounted) {
 TEST(MllpServerTest, PerClientCapRefusesOnlyPastIt) {
   MllpServerOptions options = LoopbackOptions();
   options.max_connections_per_client = 1;
-  auto server = StartOrDie(
-      options, [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(options);
   ASSERT_NE(server, nullptr);
   const std::string address = absl::StrCat("127.0.0.1:", server->port());
   auto a = MllpClient::Connect(address, MllpClientOptions());
@@ -414,9 +413,7 @@ TEST(MllpServerTest, ShutdownFinishesMessagesInHand) {
 }
 
 TEST(MllpServerTest, CountersArePublishedAsPrometheusMetrics) {
-  auto server = StartOrDie(
-      LoopbackOptions(),
-      [](const MllpEvent& e, const MllpPeer&) { return EchoKind(e); });
+  auto server = StartEcho(LoopbackOptions());
   ASSERT_NE(server, nullptr);
   metrics::Registry registry;
   ASSERT_THAT(RegisterMllpServerMetrics(server.get(), &registry), IsOk());

@@ -73,6 +73,17 @@ class MllpTlsTest : public ::testing::Test {
     return (*client)->Send("MSH|tls");
   }
 
+  // A client presenting this certificate gets no reply and the server
+  // counts a TLS failure.
+  void ExpectRefused(const std::string& cert, const std::string& key) {
+    MllpClientOptions options = ClientOptions(false);
+    options.tls_cert_file = cert;
+    options.tls_key_file = key;
+    EXPECT_THAT(RoundTrip(options).status(), Not(IsOk()));
+    EXPECT_TRUE(TlsFailureCounted());
+    EXPECT_EQ(server_->counters().replies, 0u);
+  }
+
   // Waits (bounded) for the server to count a failed TLS connection.
   bool TlsFailureCounted() const {
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -136,22 +147,12 @@ TEST_F(MllpTlsTest, MutualTlsRefusesClientWithoutCertificate) {
 
 TEST_F(MllpTlsTest, MutualTlsRefusesCertificateFromAnotherCa) {
   StartServer(/*client_ca=*/true);
-  MllpClientOptions options = ClientOptions(false);
-  options.tls_cert_file = pki_.other_client_cert;
-  options.tls_key_file = pki_.other_client_key;
-  EXPECT_THAT(RoundTrip(options).status(), Not(IsOk()));
-  EXPECT_TRUE(TlsFailureCounted());
-  EXPECT_EQ(server_->counters().replies, 0u);
+  ExpectRefused(pki_.other_client_cert, pki_.other_client_key);
 }
 
 TEST_F(MllpTlsTest, MutualTlsRefusesExpiredCertificate) {
   StartServer(/*client_ca=*/true);
-  MllpClientOptions options = ClientOptions(false);
-  options.tls_cert_file = pki_.expired_client_cert;
-  options.tls_key_file = pki_.expired_client_key;
-  EXPECT_THAT(RoundTrip(options).status(), Not(IsOk()));
-  EXPECT_TRUE(TlsFailureCounted());
-  EXPECT_EQ(server_->counters().replies, 0u);
+  ExpectRefused(pki_.expired_client_cert, pki_.expired_client_key);
 }
 
 TEST_F(MllpTlsTest, ClientOptionsAreChecked) {
