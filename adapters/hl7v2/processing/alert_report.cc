@@ -1,9 +1,10 @@
 #include "adapters/hl7v2/processing/alert_report.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/hl7v2/er7_escape.h"
-#include "adapters/hl7v2/mapping/hl7_types.h"
 
 namespace needlecheck::hl7v2 {
 namespace {
@@ -30,19 +31,17 @@ std::string Copy(const Er7Message& m, const Er7Segment* segment, int field) {
   return Er7EscapeControlBytes(segment->RawField(field), m.delimiters());
 }
 
-// The booked service: the first AIS-3 (SIU) / OBR-4 (ORM, OMG) the matcher
-// recognises, else the first one.
-std::string BookedService(const Er7Message& m, const SessionMatcher* matcher) {
-  const bool siu = m.header().message_type == "SIU";
-  const int field = siu ? 3 : 4;
-  const std::vector<const Er7Segment*> candidates =
-      m.FindAll(siu ? "AIS" : "OBR");
-  for (const Er7Segment* s : candidates) {
-    if (matcher != nullptr && matcher->Matches(ReadConcept(*s, field))) {
-      return Copy(m, s, field);
-    }
+// The booked service: the field at `location` (the one that made the
+// booking a microneedling one), else the first AIS-3 (SIU) / OBR-4.
+std::string BookedService(const Er7Message& m,
+                          const Hl7ErrorLocation& location) {
+  if (!location.segment_id.empty()) {
+    return Copy(
+        m, m.Find(location.segment_id, std::max(location.segment_sequence, 1)),
+        location.field);
   }
-  return candidates.empty() ? "" : Copy(m, candidates.front(), field);
+  const bool siu = m.header().message_type == "SIU";
+  return Copy(m, m.Find(siu ? "AIS" : "OBR"), siu ? 3 : 4);
 }
 
 // "2026-12-01" (or a dateTime) -> "20261201".
@@ -82,7 +81,7 @@ std::vector<AckAlert> AckAlertsOf(const v1::ScreenResponse& response) {
 }
 
 std::string BuildAlertsOru(const Er7Message& booking,
-                           const SessionMatcher* matcher,
+                           const Hl7ErrorLocation& service,
                            const v1::PlannedSession& session,
                            const std::vector<AckAlert>& alerts,
                            const OruParams& params) {
@@ -127,7 +126,7 @@ std::string BuildAlertsOru(const Er7Message& booking,
   obr_fields[0] = "1";
   obr_fields[1] = placer;                           // OBR-2
   obr_fields[2] = filler;                           // OBR-3
-  obr_fields[3] = BookedService(booking, matcher);  // OBR-4
+  obr_fields[3] = BookedService(booking, service);  // OBR-4
   obr_fields[6] = Hl7Date(session.date());          // OBR-7
   obr_fields[21] = time;                            // OBR-22
   obr_fields[24] = "F";                             // OBR-25

@@ -16,9 +16,9 @@
 //
 // - <placer id>/<filler id>: SCH-1/SCH-2 of an SIU, ORC-2/ORC-3 (else
 //   OBR-2/OBR-3) of an ORM/OMG, copied as written.
-// - <booked service>: the first AIS-3 (SIU) or OBR-4 (ORM/OMG) that the
-//   SessionMatcher recognises as microneedling (else the first one), copied
-//   as written.
+// - <booked service>: the field that named the microneedling service
+//   (Booking::service_location: AIS-3, SCH-7/8, OBR-4 or OBR-44), else the
+//   first AIS-3 (SIU) or OBR-4 (ORM/OMG), copied as written.
 // - <session date>: the screened session's date as an HL7 DT (YYYYMMDD).
 // - <time>: the screening time, UTC, YYYYMMDDHHMMSS+0000.
 // - OBX-3.2 is the alert summary, OBX-5 "<SEVERITY>: <detail>" (the same
@@ -36,7 +36,7 @@
 #include "absl/time/time.h"
 #include "adapters/hl7v2/ack_builder.h"
 #include "adapters/hl7v2/er7_message.h"
-#include "adapters/hl7v2/mapping/session_matcher.h"
+#include "adapters/hl7v2/hl7_error.h"
 #include "needlecheck/v1/alert.pb.h"
 #include "needlecheck/v1/screening.pb.h"
 #include "needlecheck/v1/session.pb.h"
@@ -58,9 +58,9 @@ struct OruParams {
 };
 
 // `booking` is the message Parse() and ValidateHeader() accepted;
-// `matcher` (may be null) picks the booked service.
+// `service` the field holding the booked service (no segment_id: none).
 std::string BuildAlertsOru(const Er7Message& booking,
-                           const SessionMatcher* matcher,
+                           const Hl7ErrorLocation& service,
                            const needlecheck::v1::PlannedSession& session,
                            const std::vector<AckAlert>& alerts,
                            const OruParams& params);

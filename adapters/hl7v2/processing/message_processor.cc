@@ -314,7 +314,8 @@ std::string MessageProcessor::ScreenBooking(const Er7Message& m,
     oru.control_id = id::NewRandomUuid();
     oru.time = deps_.clock ? deps_.clock() : absl::Now();
     oru.application = options_.application;
-    outbound = BuildAlertsOru(m, matcher.get(), booking->session, alerts, oru);
+    outbound = BuildAlertsOru(m, booking->service_location, booking->session,
+                              alerts, oru);
   }
   const size_t count = alerts.size();
   const std::string ack =

@@ -1,13 +1,14 @@
 // The alerts of a screened booking as the AA's ERR segments (AckAlertsOf)
 // and as the ORU^R01 for --alerts_to (BuildAlertsOru): the documented shape,
 // the booking's own delimiters, escaping of our texts, control bytes in
-// copied fields, the booked service the SessionMatcher picks.
+// copied fields, the booked service where ReadBooking found it.
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "adapters/hl7v2/er7_message.h"
+#include "adapters/hl7v2/mapping/booking.h"
 #include "adapters/hl7v2/mapping/session_matcher.h"
 #include "adapters/hl7v2/processing/alert_report.h"
 #include "gmock/gmock.h"
@@ -35,6 +36,17 @@ std::vector<AckAlert> TwoAlerts() {
   b->set_severity(needlecheck::v1::SEVERITY_INFO);
   b->set_summary("No skin type");
   return AckAlertsOf(response);
+}
+
+// Where ReadBooking found the microneedling service of `booking`.
+Hl7ErrorLocation ServiceOf(const Er7Message& booking) {
+  absl::StatusOr<SessionMatcher> matcher =
+      SessionMatcher::Create(BundledKnowledgeBase());
+  EXPECT_THAT(matcher.status(), IsOk());
+  if (!matcher.ok()) return Hl7ErrorLocation();
+  absl::StatusOr<Booking> read = ReadBooking(booking, *matcher);
+  EXPECT_THAT(read.status(), IsOk());
+  return read.ok() ? read->service_location : Hl7ErrorLocation();
 }
 
 OruParams Params() {
@@ -68,12 +80,9 @@ TEST(AlertReportTest, AckAlertsKeepOrderAndMapSeverities) {
 
 TEST(AlertReportTest, OruOfASiuHasTheDocumentedShape) {
   const Er7Message siu = ParseOrFail(TestMessage("derm_siu_s12.hl7"));
-  absl::StatusOr<SessionMatcher> matcher =
-      SessionMatcher::Create(BundledKnowledgeBase());
-  ASSERT_THAT(matcher.status(), IsOk());
   const std::vector<AckAlert> alerts = TwoAlerts();
   const std::string oru =
-      BuildAlertsOru(siu, &*matcher, Session(), alerts, Params());
+      BuildAlertsOru(siu, ServiceOf(siu), Session(), alerts, Params());
   const Er7Message m = ParseOrFail(oru);
   EXPECT_THAT(ValidateHeader(m), IsOk());
   EXPECT_EQ(m.Get("MSH-3"), "NEEDLECHECK");
@@ -115,7 +124,7 @@ TEST(AlertReportTest, OruOfASiuHasTheDocumentedShape) {
   EXPECT_EQ(oru.find('\x1c'), std::string::npos);
 }
 
-TEST(AlertReportTest, OruOfAnOrderUsesItsDelimitersAndTheMatchedService) {
+TEST(AlertReportTest, OruOfAnOrderUsesItsDelimitersAndTheBookedService) {
   // Other delimiters ('!' for components, '$' for escapes), a control byte
   // in a copied PID field, and a first OBR that is not microneedling.
   std::string orm = TestMessage("derm_orm_o01.hl7");
@@ -126,11 +135,9 @@ TEST(AlertReportTest, OruOfAnOrderUsesItsDelimitersAndTheMatchedService) {
             {"ORC|NW|ORD-77!DERMEHR|", "ORC|NW||"}});
   const Er7Message m_in = ParseOrFail(orm);
   ASSERT_EQ(m_in.delimiters().component, '!');
-  absl::StatusOr<SessionMatcher> matcher =
-      SessionMatcher::Create(BundledKnowledgeBase());
-  ASSERT_THAT(matcher.status(), IsOk());
+  const Hl7ErrorLocation service{"OBR", 2, 4};
   const std::string oru =
-      BuildAlertsOru(m_in, &*matcher, Session(), TwoAlerts(), Params());
+      BuildAlertsOru(m_in, service, Session(), TwoAlerts(), Params());
   EXPECT_EQ(oru.find('\x1c'), std::string::npos);
   const Er7Message m = ParseOrFail(oru);
   EXPECT_EQ(m.delimiters().component, '!');
@@ -141,9 +148,9 @@ TEST(AlertReportTest, OruOfAnOrderUsesItsDelimitersAndTheMatchedService) {
   EXPECT_EQ(m.Get("OBR-2"), "ORD-76");
   EXPECT_EQ(m.Get("OBR-4"), "MN-EYE");
   EXPECT_EQ(m.Get("OBX(1)-3.2"), "Only 20 days | since ^ the last & session");
-  // Without a matcher: the first service.
-  const Er7Message first =
-      ParseOrFail(BuildAlertsOru(m_in, nullptr, Session(), {}, Params()));
+  // No service location: the first service.
+  const Er7Message first = ParseOrFail(
+      BuildAlertsOru(m_in, Hl7ErrorLocation(), Session(), {}, Params()));
   EXPECT_EQ(first.Get("OBR-4"), "CONSULT");
   EXPECT_TRUE(first.FindAll("OBX").empty());
 }
