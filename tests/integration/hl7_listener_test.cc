@@ -386,6 +386,46 @@ TEST_F(Hl7ListenerTest, DuplicateGetsTheSameAckAndChangesNothing) {
   EXPECT_EQ(Send(TestMessage("derm_siu_s12.hl7")), siu.raw);
 }
 
+// MLLP peers resend what they got no ACK for; what they did get an AA for
+// must never be lost, however the listener stops.
+TEST_F(Hl7ListenerTest, EveryAckSentBeforeSigtermOrSigkillSurvivesIt) {
+  const std::string a04 = TestMessage("derm_adt_a04.hl7");
+  for (const int signal : {SIGTERM, SIGKILL}) {
+    SCOPED_TRACE(signal);
+    StartListener();
+    const std::string prefix = absl::StrCat("SIG", signal, "-");
+    std::string frames;
+    constexpr int kMessages = 40;
+    for (int i = 0; i < kMessages; ++i) {
+      frames += MllpFrame(WithControlId(a04, absl::StrCat(prefix, i)));
+    }
+    RawPeer peer(listener_->port());
+    ASSERT_TRUE(peer.connected());
+    ASSERT_TRUE(peer.Write(frames));
+    std::vector<std::string> replies = peer.ReadFrames(5);
+    ASSERT_EQ(replies.size(), 5u);
+    ASSERT_THAT(listener_->Signal(signal), IsOk());
+    // Whatever else comes before the connection closes is a whole ACK.
+    for (std::string& reply : peer.ReadFrames(kMessages)) {
+      replies.push_back(std::move(reply));
+    }
+    absl::StatusOr<int> code = listener_->WaitForExit();
+    ASSERT_THAT(code.status(), IsOk());
+    EXPECT_EQ(*code, signal == SIGTERM ? 0 : 128 + SIGKILL);
+    listener_.reset();
+    // Every ACK that reached the peer was recorded first: after a restart
+    // the resend gets it again, byte for byte.
+    StartListener();
+    for (size_t i = 0; i < replies.size(); ++i) {
+      const Ack ack = ReadAck(replies[i]);
+      EXPECT_EQ(ack.code, "AA");
+      EXPECT_EQ(ack.control_id, absl::StrCat(prefix, i));
+      EXPECT_EQ(Send(WithControlId(a04, ack.control_id)), replies[i]) << i;
+    }
+    StopListener();
+  }
+}
+
 TEST_F(Hl7ListenerTest, MergeBringsThePriorRecordToTheSurvivingPatient) {
   StartListener();
   // The ADT feed came under an old number (100999); the booking names the
