@@ -54,9 +54,11 @@ bool OutboxSender::WaitUntil(absl::Time deadline) {
 void OutboxSender::Run() {
   absl::Duration retry = options_.first_retry;
   while (true) {
-    if (DeliverPending()) {
+    bool more = false;
+    if (DeliverPending(&more)) {
       retry = options_.first_retry;
-      if (!WaitUntil(absl::Now() + options_.poll_interval)) return;
+      // A full batch went out: read the next one at once.
+      if (!more && !WaitUntil(absl::Now() + options_.poll_interval)) return;
     } else {
       // Waits out the back-off; a Wake() (a new message) does not cut it
       // short, the receiver is what is failing.
@@ -69,7 +71,7 @@ void OutboxSender::Run() {
   }
 }
 
-bool OutboxSender::DeliverPending() {
+bool OutboxSender::DeliverPending(bool* more) {
   absl::StatusOr<std::vector<PatientStateStore::OutboundMessage>> pending =
       store_->PendingOutbound(options_.batch_size);
   if (!pending.ok()) {
@@ -79,10 +81,14 @@ bool OutboxSender::DeliverPending() {
   }
   depth_.store(static_cast<int64_t>(pending->size()),
                std::memory_order_relaxed);
+  *more = static_cast<int>(pending->size()) >= options_.batch_size;
   for (const PatientStateStore::OutboundMessage& message : *pending) {
     {
       absl::MutexLock lock(&mu_);
-      if (stopping_) return true;
+      if (stopping_) {
+        *more = false;
+        return true;
+      }
     }
     std::string ack_code;
     const Result result = Deliver(message, &ack_code);

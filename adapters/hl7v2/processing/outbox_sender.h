@@ -18,7 +18,8 @@
 //                    delivery. Messages stay queued across restarts.
 // - Wake() (the processor's outbound_queued) starts a round at once;
 //   otherwise the queue is looked at every `poll_interval` (and after the
-//   retry wait while failing).
+//   retry wait while failing); a round that settled a full batch is
+//   followed by the next at once.
 // - Logs: fixed words, the outbox id, attempts, the reply's MSA-1; never
 //   message content (it holds patient data).
 // - depth(): the pending count seen by the last round (at most
@@ -73,8 +74,9 @@ class OutboxSender {
  private:
   enum class Result { kDelivered, kRejected, kRetry };
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
-  // One round: true when every pending message was settled.
-  bool DeliverPending();
+  // One round: true when every message read was settled; `more` when the
+  // round read a full batch (more may be waiting).
+  bool DeliverPending(bool* more);
   // Sends one message; `ack_code` is the reply's MSA-1 when one came.
   Result Deliver(const PatientStateStore::OutboundMessage& message,
                  std::string* ack_code);
