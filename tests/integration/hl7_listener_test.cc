@@ -403,7 +403,7 @@ TEST_F(Hl7ListenerTest, EveryAckSentBeforeSigtermOrSigkillSurvivesIt) {
     ASSERT_TRUE(peer.connected());
     ASSERT_TRUE(peer.Write(frames));
     std::vector<std::string> replies = peer.ReadFrames(5);
-    ASSERT_EQ(replies.size(), 5u);
+    ASSERT_GE(replies.size(), 5u);  // one read may bring more
     ASSERT_THAT(listener_->Signal(signal), IsOk());
     // Whatever else comes before the connection closes is a whole ACK.
     for (std::string& reply : peer.ReadFrames(kMessages)) {
