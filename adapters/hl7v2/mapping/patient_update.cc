@@ -400,7 +400,8 @@ void ApplyAllergyAction(const AllergyAction& action, v1::PatientRecord* r) {
 }  // namespace
 
 std::vector<PatientIdentifier> ReadIdentifiers(const Er7Segment& segment,
-                                               int field) {
+                                               int field,
+                                               TextEncoding encoding) {
   std::vector<PatientIdentifier> out;
   for (int r = 1; r <= segment.RepetitionCount(field); ++r) {
     PatientIdentifier id;
@@ -411,8 +412,9 @@ std::vector<PatientIdentifier> ReadIdentifiers(const Er7Segment& segment,
       hd.push_back(segment.Get(field, r, 4, sub));
     }
     while (!hd.empty() && hd.back().empty()) hd.pop_back();
-    id.authority = absl::StrJoin(hd, "&");
-    id.type = segment.Get(field, r, 5);
+    id.id = ToUtf8(id.id, encoding);
+    id.authority = ToUtf8(absl::StrJoin(hd, "&"), encoding);
+    id.type = ToUtf8(segment.Get(field, r, 5), encoding);
     bool seen = false;
     for (const PatientIdentifier& o : out) seen = seen || o == id;
     if (!seen) out.push_back(std::move(id));
@@ -426,7 +428,7 @@ absl::StatusOr<PatientUpdate> ReadPatientUpdate(const Er7Message& message) {
     return Missing(SegmentLocation("PID", 1), "the PID segment is missing");
   }
   PatientUpdate u;
-  u.identifiers = ReadIdentifiers(*pid, 3);
+  u.identifiers = ReadIdentifiers(*pid, 3, MessageEncoding(message));
   if (u.identifiers.empty()) {
     return Missing(FieldLocation(*pid, 3),
                    "no patient identifier (PID-3 with CX.1)");
@@ -446,6 +448,12 @@ absl::StatusOr<PatientUpdate> ReadPatientUpdate(const Er7Message& message) {
     }
     absl::Status status = ReadSegment(message, i, prefix, &context, &u);
     if (!status.ok()) return status;
+  }
+  const TextEncoding encoding = MessageEncoding(message);
+  MakeStringsUtf8(encoding, &u.facts);
+  for (AllergyAction& action : u.allergy_actions) {
+    action.unique_id = ToUtf8(action.unique_id, encoding);
+    MakeStringsUtf8(encoding, &action.allergy);
   }
   return u;
 }
@@ -481,12 +489,13 @@ void ApplyPatientUpdate(const PatientUpdate& update,
 absl::StatusOr<std::vector<PatientMerge>> ReadPatientMerges(
     const Er7Message& message) {
   std::vector<PatientMerge> out;
+  const TextEncoding encoding = MessageEncoding(message);
   const std::vector<Er7Segment>& segments = message.segments();
   for (size_t i = 0; i < segments.size(); ++i) {
     if (segments[i].id() != "PID") continue;
     const Er7Segment& pid = segments[i];
     PatientMerge merge;
-    merge.surviving = ReadIdentifiers(pid, 3);
+    merge.surviving = ReadIdentifiers(pid, 3, encoding);
     if (merge.surviving.empty()) {
       return Missing(FieldLocation(pid, 3),
                      "no patient identifier (PID-3 with CX.1)");
@@ -505,8 +514,8 @@ absl::StatusOr<std::vector<PatientMerge>> ReadPatientMerges(
                           SegmentLocation("PID", pid.sequence()),
                           "no MRG segment follows this PID");
     }
-    merge.prior = ReadIdentifiers(*mrg, 1);
-    if (merge.prior.empty()) merge.prior = ReadIdentifiers(*mrg, 4);
+    merge.prior = ReadIdentifiers(*mrg, 1, encoding);
+    if (merge.prior.empty()) merge.prior = ReadIdentifiers(*mrg, 4, encoding);
     if (merge.prior.empty()) {
       return Missing(FieldLocation(*mrg, 1),
                      "no prior patient identifier (MRG-1 with CX.1)");
