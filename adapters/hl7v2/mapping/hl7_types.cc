@@ -215,13 +215,17 @@ v1::Concept ReadConceptInComponent(const Er7Segment& segment, int field,
       [&](int sub) { return segment.Get(field, repetition, component, sub); });
 }
 
-std::string ReadText(const Er7Segment& segment, int field) {
-  std::vector<std::string> parts;
+std::vector<std::string> ReadRepetitions(const Er7Segment& segment, int field) {
+  std::vector<std::string> out;
   for (int r = 1; r <= segment.RepetitionCount(field); ++r) {
     std::string t = segment.GetRepetitionText(field, r);
-    if (!t.empty()) parts.push_back(std::move(t));
+    if (!t.empty()) out.push_back(std::move(t));
   }
-  return absl::StrJoin(parts, "\n");
+  return out;
+}
+
+std::string ReadText(const Er7Segment& segment, int field) {
+  return absl::StrJoin(ReadRepetitions(segment, field), "\n");
 }
 
 bool IsEmptyConcept(const v1::Concept& concept) {

@@ -79,8 +79,11 @@ needlecheck::v1::Concept ReadConceptInComponent(const Er7Segment& segment,
                                                 int field, int repetition,
                                                 int component);
 
-// Every repetition of a text field (ST, TX, FT), each with its component
-// separators kept, joined with "\n"; "" when absent.
+// The non-empty repetitions of a field, each as text with its component
+// separators kept (AL1-5 reactions, OBX-5 values).
+std::vector<std::string> ReadRepetitions(const Er7Segment& segment, int field);
+// ReadRepetitions() of a text field (ST, TX, FT) joined with "\n"; "" when
+// absent.
 std::string ReadText(const Er7Segment& segment, int field);
 
 // Whether the concept has no coding and no text.

@@ -104,9 +104,8 @@ absl::StatusOr<v1::Allergy> ReadAl1(const Er7Segment& s) {
   absl::Status required = RequireConcept(a.substance(), s, 3);
   if (!required.ok()) return required;
   a.set_clinical_status("active");
-  for (int r = 1; r <= s.RepetitionCount(5); ++r) {
-    std::string reaction = s.GetRepetitionText(5, r);
-    if (!reaction.empty()) a.add_reactions(std::move(reaction));
+  for (std::string& reaction : ReadRepetitions(s, 5)) {
+    a.add_reactions(std::move(reaction));
   }
   absl::StatusOr<std::string> date = ReadDate(s, 6);
   if (!date.ok()) return date.status();
@@ -141,9 +140,8 @@ absl::StatusOr<AllergyAction> ReadIam(const Er7Segment& s) {
   *a.mutable_substance() = ReadConcept(s, 3);
   absl::Status required = RequireConcept(a.substance(), s, 3);
   if (!required.ok()) return required;
-  for (int r = 1; r <= s.RepetitionCount(5); ++r) {
-    std::string reaction = s.GetRepetitionText(5, r);
-    if (!reaction.empty()) a.add_reactions(std::move(reaction));
+  for (std::string& reaction : ReadRepetitions(s, 5)) {
+    a.add_reactions(std::move(reaction));
   }
   std::string reason = s.GetRepetitionText(8);
   if (!reason.empty()) a.add_notes(std::move(reason));
@@ -220,12 +218,7 @@ absl::StatusOr<v1::Observation> ReadObx(const Er7Segment& s,
   if (type == "CE" || type == "CWE" || type == "CNE") {
     *o.mutable_value() = ReadConcept(s, 5);
   } else {
-    std::vector<std::string> values;
-    for (int r = 1; r <= s.RepetitionCount(5); ++r) {
-      std::string v = s.GetRepetitionText(5, r);
-      if (!v.empty()) values.push_back(std::move(v));
-    }
-    std::string text = absl::StrJoin(values, ", ");
+    std::string text = absl::StrJoin(ReadRepetitions(s, 5), ", ");
     const std::string unit = s.Get(6);
     if (!text.empty() && !unit.empty()) absl::StrAppend(&text, " ", unit);
     o.mutable_value()->set_text(std::move(text));
