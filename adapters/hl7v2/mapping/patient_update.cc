@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -13,14 +14,12 @@
 #include "adapters/hl7v2/hl7_error.h"
 #include "adapters/hl7v2/mapping/hl7_types.h"
 #include "google/protobuf/repeated_ptr_field.h"
-#include "google/protobuf/util/message_differencer.h"
 
 namespace needlecheck::hl7v2 {
 namespace {
 
 namespace v1 = ::needlecheck::v1;
 using ::google::protobuf::RepeatedPtrField;
-using ::google::protobuf::util::MessageDifferencer;
 
 absl::Status Missing(const Hl7ErrorLocation& location, absl::string_view text) {
   return MakeHl7Error(absl::StatusCode::kInvalidArgument,
@@ -65,36 +64,45 @@ bool MentionsAllergy(absl::string_view text) {
   return false;
 }
 
-// Entries are the same when equal field by field except their ids.
+// What an entry says, without its id: two entries with the same key are
+// the same entry (the record's messages have no map fields, so the
+// serialization is deterministic).
 template <typename T>
-bool SameContent(const T& a, const T& b) {
-  T x = a, y = b;
-  x.clear_id();
-  y.clear_id();
-  return MessageDifferencer::Equals(x, y);
+std::string ContentKey(const T& entry) {
+  T copy = entry;
+  copy.clear_id();
+  return copy.SerializeAsString();
 }
 
-// Adds `entry` unless an equal one is stored; with `replace_same_id`, an
-// entry with the same (non-empty) id is replaced instead.
-template <typename T>
-void AddUnique(const T& entry, bool replace_same_id,
-               RepeatedPtrField<T>* stored) {
-  for (T& s : *stored) {
-    if (replace_same_id && !entry.id().empty() && s.id() == entry.id()) {
-      s = entry;
-      return;
-    }
-  }
-  for (const T& s : *stored) {
-    if (SameContent(s, entry)) return;
-  }
-  *stored->Add() = entry;
-}
-
+// Adds each of `entries` unless an equal one (ignoring ids) is stored; with
+// `replace_same_id`, an entry with the id (non-empty) of a stored one
+// replaces it instead. Linear: one key per entry, hash lookups.
 template <typename T>
 void AddAllUnique(const RepeatedPtrField<T>& entries, bool replace_same_id,
                   RepeatedPtrField<T>* stored) {
-  for (const T& e : entries) AddUnique(e, replace_same_id, stored);
+  absl::flat_hash_map<std::string, int> contents;  // key -> how many stored
+  absl::flat_hash_map<std::string, int> by_id;     // id -> index
+  for (int i = 0; i < stored->size(); ++i) {
+    ++contents[ContentKey(stored->Get(i))];
+    if (!stored->Get(i).id().empty()) by_id.emplace(stored->Get(i).id(), i);
+  }
+  for (const T& entry : entries) {
+    std::string key = ContentKey(entry);
+    auto same_id = replace_same_id && !entry.id().empty()
+                       ? by_id.find(entry.id())
+                       : by_id.end();
+    if (same_id != by_id.end()) {
+      T* old = stored->Mutable(same_id->second);
+      if (--contents[ContentKey(*old)] == 0) contents.erase(ContentKey(*old));
+      *old = entry;
+      ++contents[key];
+      continue;
+    }
+    if (contents.count(key) > 0) continue;
+    ++contents[key];
+    *stored->Add() = entry;
+    if (!entry.id().empty()) by_id.emplace(entry.id(), stored->size() - 1);
+  }
 }
 
 absl::StatusOr<v1::Allergy> ReadAl1(const Er7Segment& s) {
