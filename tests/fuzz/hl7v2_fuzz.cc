@@ -10,11 +10,13 @@
 // message mapping (adapters/hl7v2/mapping) runs on every parsed message,
 // with the session matcher of the bundled knowledge base: each reader
 // gives a result or a located table-0357 error (never 0 or 207), applying
-// an update twice equals applying it once, a screened booking has a date
+// an update twice equals applying it once, every string is UTF-8 (Latin-1
+// bytes converted), a screened booking has a date
 // naming a day and at least one area, a merge names both patients.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,7 @@
 #include "adapters/hl7v2/er7_message.h"
 #include "adapters/hl7v2/hl7_error.h"
 #include "adapters/hl7v2/mapping/booking.h"
+#include "adapters/hl7v2/mapping/hl7_types.h"
 #include "adapters/hl7v2/mapping/message_kind.h"
 #include "adapters/hl7v2/mapping/patient_update.h"
 #include "adapters/hl7v2/mapping/session_matcher.h"
@@ -89,11 +92,31 @@ void CheckMappingError(const absl::Status& status) {
   }
 }
 
+// Every string of `message` is UTF-8 (what protobuf, the state store and
+// needlecheckd need): making it UTF-8 changes nothing.
+void CheckUtf8(const google::protobuf::Message& message) {
+  std::unique_ptr<google::protobuf::Message> copy(message.New());
+  copy->CopyFrom(message);
+  MakeStringsUtf8(TextEncoding::kUtf8, copy.get());
+  if (copy->SerializeAsString() != message.SerializeAsString()) std::abort();
+}
+
+void CheckIdentifiers(const std::vector<PatientIdentifier>& ids) {
+  for (const PatientIdentifier& id : ids) {
+    if (id.id.empty() || !IsValidUtf8(id.id) || !IsValidUtf8(id.authority) ||
+        !IsValidUtf8(id.type)) {
+      std::abort();
+    }
+  }
+}
+
 void CheckMapping(const Er7Message& m) {
   (void)ClassifyMessage(m);
   auto update = ReadPatientUpdate(m);
   if (update.ok()) {
     if (update->identifiers.empty()) std::abort();
+    CheckIdentifiers(update->identifiers);
+    CheckUtf8(update->facts);
     needlecheck::v1::PatientRecord once;
     ApplyPatientUpdate(*update, &once);
     needlecheck::v1::PatientRecord twice = once;
@@ -113,6 +136,7 @@ void CheckMapping(const Er7Message& m) {
       std::abort();
     }
     if (!booking->screen && booking->not_screened_reason.empty()) std::abort();
+    CheckUtf8(booking->session);
   } else {
     CheckMappingError(booking.status());
   }
@@ -120,6 +144,8 @@ void CheckMapping(const Er7Message& m) {
   if (merges.ok()) {
     for (const PatientMerge& merge : *merges) {
       if (merge.surviving.empty() || merge.prior.empty()) std::abort();
+      CheckIdentifiers(merge.surviving);
+      CheckIdentifiers(merge.prior);
     }
   } else {
     CheckMappingError(merges.status());

@@ -342,6 +342,7 @@ absl::StatusOr<Booking> ReadBooking(const Er7Message& message,
   absl::Status status = type == "SIU" ? ReadSiu(message, matcher, &booking)
                                       : ReadOrder(message, matcher, &booking);
   if (!status.ok()) return status;
+  MakeStringsUtf8(MessageEncoding(message), &booking.session);
   absl::StatusOr<PatientUpdate> patient = ReadPatientUpdate(message);
   if (patient.ok()) {
     booking.patient = *std::move(patient);

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapters/fhir/vocabulary.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
 
 namespace needlecheck::hl7v2 {
 namespace {
@@ -213,13 +215,17 @@ v1::Concept ReadConceptInComponent(const Er7Segment& segment, int field,
       [&](int sub) { return segment.Get(field, repetition, component, sub); });
 }
 
-std::string ReadText(const Er7Segment& segment, int field) {
-  std::vector<std::string> parts;
+std::vector<std::string> ReadRepetitions(const Er7Segment& segment, int field) {
+  std::vector<std::string> out;
   for (int r = 1; r <= segment.RepetitionCount(field); ++r) {
     std::string t = segment.GetRepetitionText(field, r);
-    if (!t.empty()) parts.push_back(std::move(t));
+    if (!t.empty()) out.push_back(std::move(t));
   }
-  return absl::StrJoin(parts, "\n");
+  return out;
+}
+
+std::string ReadText(const Er7Segment& segment, int field) {
+  return absl::StrJoin(ReadRepetitions(segment, field), "\n");
 }
 
 bool IsEmptyConcept(const v1::Concept& concept) {
@@ -243,6 +249,96 @@ std::vector<v1::TreatmentArea> AreasNamedInText(absl::string_view text) {
     if (a != v1::TREATMENT_AREA_OTHER) out.push_back(a);
   }
   return out;
+}
+
+TextEncoding MessageEncoding(const Er7Message& message) {
+  const std::string charset =
+      absl::AsciiStrToUpper(absl::StripAsciiWhitespace(message.Get("MSH-18")));
+  return charset == "8859/1" ? TextEncoding::kLatin1 : TextEncoding::kUtf8;
+}
+
+bool IsValidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    int extra = 0;
+    uint32_t code = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;  // truncated
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      code = (code << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (code < kMin[extra] || code > 0x10FFFF ||
+        (code >= 0xD800 && code <= 0xDFFF)) {
+      return false;  // overlong, beyond Unicode, or a surrogate
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+std::string ToUtf8(absl::string_view text, TextEncoding encoding) {
+  if (encoding == TextEncoding::kUtf8 && IsValidUtf8(text)) {
+    return std::string(text);
+  }
+  std::string out;
+  out.reserve(text.size() + text.size() / 4);
+  for (char ch : text) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out.push_back(ch);
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
+}
+
+void MakeStringsUtf8(TextEncoding encoding,
+                     google::protobuf::Message* message) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = message->GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(*message, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(*message, f); ++i) {
+          r->SetRepeatedString(
+              message, f, i,
+              ToUtf8(r->GetRepeatedString(*message, f, i), encoding));
+        }
+      } else {
+        r->SetString(message, f, ToUtf8(r->GetString(*message, f), encoding));
+      }
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(*message, f); ++i) {
+          MakeStringsUtf8(encoding, r->MutableRepeatedMessage(message, f, i));
+        }
+      } else {
+        MakeStringsUtf8(encoding, r->MutableMessage(message, f));
+      }
+    }
+  }
 }
 
 }  // namespace needlecheck::hl7v2

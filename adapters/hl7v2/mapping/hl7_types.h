@@ -47,6 +47,7 @@
 #include "absl/strings/string_view.h"
 #include "adapters/hl7v2/er7_message.h"
 #include "adapters/hl7v2/hl7_error.h"
+#include "google/protobuf/message.h"
 #include "needlecheck/v1/record.pb.h"
 
 namespace needlecheck::hl7v2 {
@@ -78,8 +79,11 @@ needlecheck::v1::Concept ReadConceptInComponent(const Er7Segment& segment,
                                                 int field, int repetition,
                                                 int component);
 
-// Every repetition of a text field (ST, TX, FT), each with its component
-// separators kept, joined with "\n"; "" when absent.
+// The non-empty repetitions of a field, each as text with its component
+// separators kept (AL1-5 reactions, OBX-5 values).
+std::vector<std::string> ReadRepetitions(const Er7Segment& segment, int field);
+// ReadRepetitions() of a text field (ST, TX, FT) joined with "\n"; "" when
+// absent.
 std::string ReadText(const Er7Segment& segment, int field);
 
 // Whether the concept has no coding and no text.
@@ -93,6 +97,19 @@ std::string ConceptName(const needlecheck::v1::Concept& concept);
 // when it names no known area (a name is not a body site, so never OTHER).
 std::vector<needlecheck::v1::TreatmentArea> AreasNamedInText(
     absl::string_view text);
+
+// Character sets. Protobuf strings (and the state store, and needlecheckd)
+// need UTF-8; HL7 senders declare theirs in MSH-18 and often send
+// ISO-8859-1 whatever they declare. kLatin1 (MSH-18 "8859/1"): every byte is
+// a Latin-1 character. kUtf8 (anything else, ASCII and "UNICODE UTF-8"
+// included): valid UTF-8 stays as it is, and a value that is not valid
+// UTF-8 is read as Latin-1 instead ("Lidoca\xEFne" -> "Lidocaïne").
+enum class TextEncoding { kUtf8, kLatin1 };
+TextEncoding MessageEncoding(const Er7Message& message);
+bool IsValidUtf8(absl::string_view text);
+std::string ToUtf8(absl::string_view text, TextEncoding encoding);
+// ToUtf8 on every string field of `message`, recursively.
+void MakeStringsUtf8(TextEncoding encoding, google::protobuf::Message* message);
 
 }  // namespace needlecheck::hl7v2
 

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -13,14 +14,12 @@
 #include "adapters/hl7v2/hl7_error.h"
 #include "adapters/hl7v2/mapping/hl7_types.h"
 #include "google/protobuf/repeated_ptr_field.h"
-#include "google/protobuf/util/message_differencer.h"
 
 namespace needlecheck::hl7v2 {
 namespace {
 
 namespace v1 = ::needlecheck::v1;
 using ::google::protobuf::RepeatedPtrField;
-using ::google::protobuf::util::MessageDifferencer;
 
 absl::Status Missing(const Hl7ErrorLocation& location, absl::string_view text) {
   return MakeHl7Error(absl::StatusCode::kInvalidArgument,
@@ -65,36 +64,45 @@ bool MentionsAllergy(absl::string_view text) {
   return false;
 }
 
-// Entries are the same when equal field by field except their ids.
+// What an entry says, without its id: two entries with the same key are
+// the same entry (the record's messages have no map fields, so the
+// serialization is deterministic).
 template <typename T>
-bool SameContent(const T& a, const T& b) {
-  T x = a, y = b;
-  x.clear_id();
-  y.clear_id();
-  return MessageDifferencer::Equals(x, y);
+std::string ContentKey(const T& entry) {
+  T copy = entry;
+  copy.clear_id();
+  return copy.SerializeAsString();
 }
 
-// Adds `entry` unless an equal one is stored; with `replace_same_id`, an
-// entry with the same (non-empty) id is replaced instead.
-template <typename T>
-void AddUnique(const T& entry, bool replace_same_id,
-               RepeatedPtrField<T>* stored) {
-  for (T& s : *stored) {
-    if (replace_same_id && !entry.id().empty() && s.id() == entry.id()) {
-      s = entry;
-      return;
-    }
-  }
-  for (const T& s : *stored) {
-    if (SameContent(s, entry)) return;
-  }
-  *stored->Add() = entry;
-}
-
+// Adds each of `entries` unless an equal one (ignoring ids) is stored; with
+// `replace_same_id`, an entry with the id (non-empty) of a stored one
+// replaces it instead. Linear: one key per entry, hash lookups.
 template <typename T>
 void AddAllUnique(const RepeatedPtrField<T>& entries, bool replace_same_id,
                   RepeatedPtrField<T>* stored) {
-  for (const T& e : entries) AddUnique(e, replace_same_id, stored);
+  absl::flat_hash_map<std::string, int> contents;  // key -> how many stored
+  absl::flat_hash_map<std::string, int> by_id;     // id -> index
+  for (int i = 0; i < stored->size(); ++i) {
+    ++contents[ContentKey(stored->Get(i))];
+    if (!stored->Get(i).id().empty()) by_id.emplace(stored->Get(i).id(), i);
+  }
+  for (const T& entry : entries) {
+    std::string key = ContentKey(entry);
+    auto same_id = replace_same_id && !entry.id().empty()
+                       ? by_id.find(entry.id())
+                       : by_id.end();
+    if (same_id != by_id.end()) {
+      T* old = stored->Mutable(same_id->second);
+      if (--contents[ContentKey(*old)] == 0) contents.erase(ContentKey(*old));
+      *old = entry;
+      ++contents[key];
+      continue;
+    }
+    if (contents.count(key) > 0) continue;
+    ++contents[key];
+    *stored->Add() = entry;
+    if (!entry.id().empty()) by_id.emplace(entry.id(), stored->size() - 1);
+  }
 }
 
 absl::StatusOr<v1::Allergy> ReadAl1(const Er7Segment& s) {
@@ -104,9 +112,8 @@ absl::StatusOr<v1::Allergy> ReadAl1(const Er7Segment& s) {
   absl::Status required = RequireConcept(a.substance(), s, 3);
   if (!required.ok()) return required;
   a.set_clinical_status("active");
-  for (int r = 1; r <= s.RepetitionCount(5); ++r) {
-    std::string reaction = s.GetRepetitionText(5, r);
-    if (!reaction.empty()) a.add_reactions(std::move(reaction));
+  for (std::string& reaction : ReadRepetitions(s, 5)) {
+    a.add_reactions(std::move(reaction));
   }
   absl::StatusOr<std::string> date = ReadDate(s, 6);
   if (!date.ok()) return date.status();
@@ -141,9 +148,8 @@ absl::StatusOr<AllergyAction> ReadIam(const Er7Segment& s) {
   *a.mutable_substance() = ReadConcept(s, 3);
   absl::Status required = RequireConcept(a.substance(), s, 3);
   if (!required.ok()) return required;
-  for (int r = 1; r <= s.RepetitionCount(5); ++r) {
-    std::string reaction = s.GetRepetitionText(5, r);
-    if (!reaction.empty()) a.add_reactions(std::move(reaction));
+  for (std::string& reaction : ReadRepetitions(s, 5)) {
+    a.add_reactions(std::move(reaction));
   }
   std::string reason = s.GetRepetitionText(8);
   if (!reason.empty()) a.add_notes(std::move(reason));
@@ -220,12 +226,7 @@ absl::StatusOr<v1::Observation> ReadObx(const Er7Segment& s,
   if (type == "CE" || type == "CWE" || type == "CNE") {
     *o.mutable_value() = ReadConcept(s, 5);
   } else {
-    std::vector<std::string> values;
-    for (int r = 1; r <= s.RepetitionCount(5); ++r) {
-      std::string v = s.GetRepetitionText(5, r);
-      if (!v.empty()) values.push_back(std::move(v));
-    }
-    std::string text = absl::StrJoin(values, ", ");
+    std::string text = absl::StrJoin(ReadRepetitions(s, 5), ", ");
     const std::string unit = s.Get(6);
     if (!text.empty() && !unit.empty()) absl::StrAppend(&text, " ", unit);
     o.mutable_value()->set_text(std::move(text));
@@ -400,7 +401,8 @@ void ApplyAllergyAction(const AllergyAction& action, v1::PatientRecord* r) {
 }  // namespace
 
 std::vector<PatientIdentifier> ReadIdentifiers(const Er7Segment& segment,
-                                               int field) {
+                                               int field,
+                                               TextEncoding encoding) {
   std::vector<PatientIdentifier> out;
   for (int r = 1; r <= segment.RepetitionCount(field); ++r) {
     PatientIdentifier id;
@@ -411,8 +413,9 @@ std::vector<PatientIdentifier> ReadIdentifiers(const Er7Segment& segment,
       hd.push_back(segment.Get(field, r, 4, sub));
     }
     while (!hd.empty() && hd.back().empty()) hd.pop_back();
-    id.authority = absl::StrJoin(hd, "&");
-    id.type = segment.Get(field, r, 5);
+    id.id = ToUtf8(id.id, encoding);
+    id.authority = ToUtf8(absl::StrJoin(hd, "&"), encoding);
+    id.type = ToUtf8(segment.Get(field, r, 5), encoding);
     bool seen = false;
     for (const PatientIdentifier& o : out) seen = seen || o == id;
     if (!seen) out.push_back(std::move(id));
@@ -426,7 +429,7 @@ absl::StatusOr<PatientUpdate> ReadPatientUpdate(const Er7Message& message) {
     return Missing(SegmentLocation("PID", 1), "the PID segment is missing");
   }
   PatientUpdate u;
-  u.identifiers = ReadIdentifiers(*pid, 3);
+  u.identifiers = ReadIdentifiers(*pid, 3, MessageEncoding(message));
   if (u.identifiers.empty()) {
     return Missing(FieldLocation(*pid, 3),
                    "no patient identifier (PID-3 with CX.1)");
@@ -446,6 +449,12 @@ absl::StatusOr<PatientUpdate> ReadPatientUpdate(const Er7Message& message) {
     }
     absl::Status status = ReadSegment(message, i, prefix, &context, &u);
     if (!status.ok()) return status;
+  }
+  const TextEncoding encoding = MessageEncoding(message);
+  MakeStringsUtf8(encoding, &u.facts);
+  for (AllergyAction& action : u.allergy_actions) {
+    action.unique_id = ToUtf8(action.unique_id, encoding);
+    MakeStringsUtf8(encoding, &action.allergy);
   }
   return u;
 }
@@ -481,12 +490,13 @@ void ApplyPatientUpdate(const PatientUpdate& update,
 absl::StatusOr<std::vector<PatientMerge>> ReadPatientMerges(
     const Er7Message& message) {
   std::vector<PatientMerge> out;
+  const TextEncoding encoding = MessageEncoding(message);
   const std::vector<Er7Segment>& segments = message.segments();
   for (size_t i = 0; i < segments.size(); ++i) {
     if (segments[i].id() != "PID") continue;
     const Er7Segment& pid = segments[i];
     PatientMerge merge;
-    merge.surviving = ReadIdentifiers(pid, 3);
+    merge.surviving = ReadIdentifiers(pid, 3, encoding);
     if (merge.surviving.empty()) {
       return Missing(FieldLocation(pid, 3),
                      "no patient identifier (PID-3 with CX.1)");
@@ -505,8 +515,8 @@ absl::StatusOr<std::vector<PatientMerge>> ReadPatientMerges(
                           SegmentLocation("PID", pid.sequence()),
                           "no MRG segment follows this PID");
     }
-    merge.prior = ReadIdentifiers(*mrg, 1);
-    if (merge.prior.empty()) merge.prior = ReadIdentifiers(*mrg, 4);
+    merge.prior = ReadIdentifiers(*mrg, 1, encoding);
+    if (merge.prior.empty()) merge.prior = ReadIdentifiers(*mrg, 4, encoding);
     if (merge.prior.empty()) {
       return Missing(FieldLocation(*mrg, 1),
                      "no prior patient identifier (MRG-1 with CX.1)");

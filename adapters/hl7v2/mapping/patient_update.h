@@ -36,6 +36,9 @@
 // the patient's history): entries already stored (same content, or same id) are
 // not added twice. ADT^A60 IAM segments are deltas on the stored allergies.
 //
+// Every string is UTF-8: values that are not are read as ISO-8859-1, and
+// all are when MSH-18 says "8859/1" (hl7_types.h).
+//
 // Entry ids (echoed in alert evidence): AL1 -> "AL1-<set id>", DG1 ->
 // DG1-20 else "DG1-<set id>", IAM -> IAM-7 else "IAM-<set id>", and for the
 // accumulating sections the message's control id in front so that two
@@ -58,6 +61,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/hl7v2/er7_message.h"
+#include "adapters/hl7v2/mapping/hl7_types.h"
 #include "adapters/hl7v2/patient_identifier.h"
 #include "needlecheck/v1/record.pb.h"
 
@@ -109,9 +113,10 @@ void MergePatientRecords(const needlecheck::v1::PatientRecord& prior,
                          needlecheck::v1::PatientRecord* surviving);
 
 // The identifiers of a CX field (PID-3, MRG-1): every repetition with a
-// CX.1; CX.4's subcomponents joined with '&'.
+// CX.1; CX.4's subcomponents joined with '&'; as UTF-8 (hl7_types.h).
 std::vector<PatientIdentifier> ReadIdentifiers(const Er7Segment& segment,
-                                               int field);
+                                               int field,
+                                               TextEncoding encoding);
 
 }  // namespace needlecheck::hl7v2
 

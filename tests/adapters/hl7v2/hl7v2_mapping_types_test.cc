@@ -129,6 +129,35 @@ TEST(ReadConceptTest, TextFallbacksAndFreeText) {
   EXPECT_TRUE(IsEmptyConcept(ConceptOf("")));
 }
 
+TEST(TextEncodingTest, Utf8AndLatin1) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("Lidoca\xC3\xAFne \xE2\x80\x93 \xF0\x9F\x98\x80"));
+  for (const char* bad :
+       {"\xEF", "Lidoca\xEFne", "\xC3", "\xC0\xAF", "\xED\xA0\x80",
+        "\xF4\x90\x80\x80", "\xFF", "\xE2\x80"}) {
+    EXPECT_FALSE(IsValidUtf8(bad)) << bad;
+  }
+  EXPECT_EQ(ToUtf8("Lidoca\xEFne", TextEncoding::kUtf8), "Lidoca\xC3\xAFne");
+  EXPECT_EQ(ToUtf8("Lidoca\xC3\xAFne", TextEncoding::kUtf8),
+            "Lidoca\xC3\xAFne");
+  // Declared Latin-1: even bytes that happen to be valid UTF-8.
+  EXPECT_EQ(ToUtf8("\xC3\xAF", TextEncoding::kLatin1), "\xC3\x83\xC2\xAF");
+  EXPECT_EQ(MessageEncoding(ParseOrFail(
+                "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|1|P|2.5||||||8859/1\r")),
+            TextEncoding::kLatin1);
+  EXPECT_EQ(MessageEncoding(
+                ParseOrFail("MSH|^~\\&|A|B|C|D|20260101||ADT^A08|1|P|2.5\r")),
+            TextEncoding::kUtf8);
+  v1::PatientRecord r;
+  r.add_allergies()->add_notes("EMLA \xE9ruption");
+  r.add_allergies()->mutable_substance()->add_codings()->set_code("\xFF" "1");
+  MakeStringsUtf8(TextEncoding::kUtf8, &r);
+  EXPECT_EQ(r.allergies(0).notes(0), "EMLA \xC3\xA9ruption");
+  EXPECT_EQ(r.allergies(1).substance().codings(0).code(),
+            "\xC3\xBF"
+            "1");
+}
+
 MessageKind KindOf(const std::string& type) {
   return ClassifyMessage(
       ParseOrFail("MSH|^~\\&|A|B|C|D|20260101||" + type + "|1|P|2.5.1\r"));

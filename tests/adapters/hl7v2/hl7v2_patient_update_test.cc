@@ -207,6 +207,38 @@ TEST(ReadPatientUpdateTest, ObservationsAndMedications) {
   EXPECT_EQ(u.facts.medications(1).id(), "M1/RXA-1");
 }
 
+// The parser's segment limit (2000) of observations: read and applied twice
+// (the second time every entry is a duplicate) without quadratic copying.
+TEST(ApplyPatientUpdateTest, ManyEntries) {
+  std::string m = std::string(kMsh) + "PID|1||7^^^H^MR\r";
+  for (int i = 0; i < 1990; ++i) {
+    m += "OBX|" + std::to_string(i) + "|NM|8867-4^Heart rate^LN||" +
+         std::to_string(i) + "|/min|||||F|||20260101\r";
+  }
+  const PatientUpdate u = ReadOrFail(m);
+  ASSERT_EQ(u.facts.observations_size(), 1990);
+  v1::PatientRecord stored;
+  ApplyPatientUpdate(u, &stored);
+  std::string resend = m;
+  resend.replace(resend.find("|M1|"), 4, "|M2|");  // other control id
+  ApplyPatientUpdate(ReadOrFail(resend), &stored);
+  EXPECT_EQ(stored.observations_size(), 1990);
+}
+
+TEST(ReadPatientUpdateTest, Latin1TextBecomesUtf8) {
+  // Not valid UTF-8 (a Latin-1 sender that declares nothing).
+  PatientUpdate u = ReadOrFail(std::string(kMsh) +
+                               "PID|1||M\xFCller-7^^^H\xF4pital^MR\r"
+                               "AL1|1|DA|Lidoca\xEFne - \xE9ruption\r");
+  EXPECT_EQ(u.identifiers[0].id, "M\xC3\xBCller-7");
+  EXPECT_EQ(u.identifiers[0].authority, "H\xC3\xB4pital");
+  EXPECT_EQ(u.facts.allergies(0).substance().text(),
+            "Lidoca\xC3\xAFne - \xC3\xA9ruption");
+  // Valid UTF-8 stays as it is.
+  u = ReadOrFail(std::string(kMsh) + "PID|1||7\rAL1|1|DA|Lidoca\xC3\xAFne\r");
+  EXPECT_EQ(u.facts.allergies(0).substance().text(), "Lidoca\xC3\xAFne");
+}
+
 TEST(ReadPatientUpdateTest, PatientAllergyNoteIsNeverLost) {
   const PatientUpdate u =
       ReadOrFail(std::string(kMsh) +
