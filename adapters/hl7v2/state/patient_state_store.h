@@ -27,7 +27,8 @@
 // - Mutations (RecordMutation, RecordMerge) may run more than once for one
 //   call (the transaction is retried after a conflict with a concurrent
 //   caller), always on a freshly loaded record: they must depend only on
-//   their arguments. An error from `mutate` rolls everything back and is
+//   their arguments, and must not call the store (they run inside its
+//   transaction). An error from `mutate` rolls everything back and is
 //   returned as is.
 // - Concurrent updates of one patient serialize: no update is lost.
 // - Errors: INVALID_ARGUMENT (no identifier, an identifier with an empty

@@ -775,6 +775,30 @@ TEST(SqliteStateStoreTest, AnotherProgramsDatabaseIsRefused) {
 
 // --- What only PostgreSQL does.
 
+struct StoreOnCluster {
+  std::unique_ptr<PostgresCluster> cluster;
+  std::unique_ptr<PatientStateStore> store;
+};
+
+// A throwaway cluster and a store on it, each statement bounded by
+// `statement_timeout`.
+absl::StatusOr<StoreOnCluster> OpenOnFreshCluster(
+    absl::Duration statement_timeout) {
+  StoreOnCluster pg;
+  absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster =
+      PostgresCluster::Create();
+  if (!cluster.ok()) return cluster.status();
+  pg.cluster = *std::move(cluster);
+  PostgresStateStoreOptions options;
+  options.dsn = pg.cluster->Dsn();
+  options.statement_timeout = statement_timeout;
+  absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
+      OpenPostgresStateStore(options);
+  if (!store.ok()) return store.status();
+  pg.store = *std::move(store);
+  return pg;
+}
+
 TEST(PostgresStateStoreTest, PasswordsComeFromAFileAndAreNeverInMessages) {
   NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
   PostgresCluster::Options cluster_options;
@@ -852,28 +876,22 @@ TEST(PostgresStateStoreTest, LivesBesideTheLedgerTablesUnderItsOwnVersion) {
 
 TEST(PostgresStateStoreTest, AHungServerFailsCallsWithinTheirDeadline) {
   NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
-  absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster =
-      PostgresCluster::Create();
-  ASSERT_THAT(cluster, IsOk());
-  PostgresStateStoreOptions options;
-  options.dsn = (*cluster)->Dsn();
-  options.statement_timeout = absl::Seconds(1);
-  absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
-      OpenPostgresStateStore(options);
-  ASSERT_THAT(store, IsOk());
-  ASSERT_THAT((*store)->RecordAck(Key("1"), "A", ""), IsOk());
-  ASSERT_THAT((*cluster)->Pause(), IsOk());
+  absl::StatusOr<StoreOnCluster> pg = OpenOnFreshCluster(absl::Seconds(1));
+  ASSERT_THAT(pg, IsOk());
+  PostgresCluster* cluster = pg->cluster.get();
+  PatientStateStore* store = pg->store.get();
+  ASSERT_THAT(store->RecordAck(Key("1"), "A", ""), IsOk());
+  ASSERT_THAT(cluster->Pause(), IsOk());
   const absl::Time start = absl::Now();
-  EXPECT_THAT(
-      (*store)->UpdatePatient(Key("2"), {Id("P")}, AddAllergy("a"), "B"),
-      StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(store->UpdatePatient(Key("2"), {Id("P")}, AddAllergy("a"), "B"),
+              StatusIs(absl::StatusCode::kUnavailable));
   // The deadline is 2 s (1 s + a second of slack); generous margin.
   EXPECT_LT(absl::Now() - start, absl::Seconds(30));
-  ASSERT_THAT((*cluster)->Resume(), IsOk());
+  ASSERT_THAT(cluster->Resume(), IsOk());
   // A fresh connection answers again once the server does.
   absl::StatusOr<std::string> ack;
   for (int i = 0; i < 50; ++i) {
-    ack = (*store)->UpdatePatient(Key("2"), {Id("P")}, AddAllergy("a"), "B");
+    ack = store->UpdatePatient(Key("2"), {Id("P")}, AddAllergy("a"), "B");
     if (ack.ok()) break;
     absl::SleepFor(absl::Milliseconds(200));
   }
@@ -884,23 +902,17 @@ TEST(PostgresStateStoreTest, AHungServerFailsCallsWithinTheirDeadline) {
 // back connects again instead of failing on a dead connection.
 TEST(PostgresStateStoreTest, AServerRestartBetweenCallsIsTransparent) {
   NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
-  absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster =
-      PostgresCluster::Create();
-  ASSERT_THAT(cluster, IsOk());
-  PostgresStateStoreOptions options;
-  options.dsn = (*cluster)->Dsn();
-  absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
-      OpenPostgresStateStore(options);
-  ASSERT_THAT(store, IsOk());
-  ASSERT_THAT(
-      (*store)->UpdatePatient(Key("1"), {Id("P")}, AddAllergy("a"), "A1"),
-      IsOk());
-  ASSERT_THAT((*cluster)->Stop("immediate"), IsOk());
-  ASSERT_THAT((*cluster)->Start(), IsOk());
-  EXPECT_THAT(
-      (*store)->UpdatePatient(Key("2"), {Id("P")}, AddAllergy("b"), "A2"),
-      IsOkAnd(std::string("A2")));
-  EXPECT_THAT((*store)->LoadPatient({Id("P")}),
+  absl::StatusOr<StoreOnCluster> pg = OpenOnFreshCluster(absl::Seconds(5));
+  ASSERT_THAT(pg, IsOk());
+  PostgresCluster* cluster = pg->cluster.get();
+  PatientStateStore* store = pg->store.get();
+  ASSERT_THAT(store->UpdatePatient(Key("1"), {Id("P")}, AddAllergy("a"), "A1"),
+              IsOk());
+  ASSERT_THAT(cluster->Stop("immediate"), IsOk());
+  ASSERT_THAT(cluster->Start(), IsOk());
+  EXPECT_THAT(store->UpdatePatient(Key("2"), {Id("P")}, AddAllergy("b"), "A2"),
+              IsOkAnd(std::string("A2")));
+  EXPECT_THAT(store->LoadPatient({Id("P")}),
               IsOkAnd(::testing::ResultOf(Allergies, ElementsAre("a", "b"))));
 }
 
@@ -909,18 +921,13 @@ TEST(PostgresStateStoreTest, AServerRestartBetweenCallsIsTransparent) {
 // AE and a resend), not INTERNAL.
 TEST(PostgresStateStoreTest, APatientLockedPastTheDeadlineIsUnavailable) {
   NEEDLECHECK_SKIP_WITHOUT_POSTGRES();
-  absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster =
-      PostgresCluster::Create();
-  ASSERT_THAT(cluster, IsOk());
-  PostgresStateStoreOptions options;
-  options.dsn = (*cluster)->Dsn();
-  options.statement_timeout = absl::Seconds(1);
-  absl::StatusOr<std::unique_ptr<PatientStateStore>> store =
-      OpenPostgresStateStore(options);
-  ASSERT_THAT(store, IsOk());
+  absl::StatusOr<StoreOnCluster> pg = OpenOnFreshCluster(absl::Seconds(1));
+  ASSERT_THAT(pg, IsOk());
+  PostgresCluster* cluster = pg->cluster.get();
+  PatientStateStore* store = pg->store.get();
   std::atomic<bool> holding{false};
   std::thread slow([&] {
-    EXPECT_THAT((*store)->UpdatePatient(
+    EXPECT_THAT(store->UpdatePatient(
                     Key("slow"), {Id("P")},
                     [&](PatientRecord*) {
                       holding = true;
@@ -932,10 +939,10 @@ TEST(PostgresStateStoreTest, APatientLockedPastTheDeadlineIsUnavailable) {
   });
   while (!holding.load()) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_THAT(
-      (*store)->UpdatePatient(Key("fast"), {Id("P")}, AddAllergy("a"), "fast"),
+      store->UpdatePatient(Key("fast"), {Id("P")}, AddAllergy("a"), "fast"),
       StatusIs(absl::StatusCode::kUnavailable));
   slow.join();
-  EXPECT_THAT((*store)->FindAck(Key("fast")),
+  EXPECT_THAT(store->FindAck(Key("fast")),
               IsOkAnd(std::optional<std::string>()));
 }
 
