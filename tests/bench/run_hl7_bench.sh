@@ -36,31 +36,17 @@ DAEMON="${BUILD_DIR}/service/needlecheckd"
 HL7="${BUILD_DIR}/adapters/hl7v2/needlecheck-hl7"
 ECHO="${BUILD_DIR}/tests/bench/needlecheck-mllp-echo"
 LOAD="${BUILD_DIR}/tests/bench/needlecheck-mllp-load"
-NEEDED=("${ECHO}" "${LOAD}")
-if [[ "${ECHO_ONLY}" != 1 ]]; then NEEDED+=("${DAEMON}" "${HL7}"); fi
-for bin in "${NEEDED[@]}"; do
-  [[ -x "${bin}" ]] || {
-    echo "run_hl7_bench.sh: ${bin} not found; build ${BUILD_DIR} first" \
-      "(docs/performance.md), or ECHO_ONLY=1" >&2
-    exit 2
-  }
-done
 ADT_FILE="${REPO_ROOT}/tests/bench/hl7/adt_a04.hl7"
 SIU_FILE="${REPO_ROOT}/tests/bench/hl7/siu_s12_microneedling.hl7"
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/needlecheck-hl7-bench.XXXXXX")"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "${pid}" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "${pid}" 2>/dev/null || true; done
-  rm -rf "${WORK}"
-}
-trap cleanup EXIT
 
 BENCH_NAME=run_hl7_bench.sh
 # shellcheck source=tests/bench/bench_common.sh
 source "${REPO_ROOT}/tests/bench/bench_common.sh"
+NEEDED=("${ECHO}" "${LOAD}")
+if [[ "${ECHO_ONLY}" != 1 ]]; then NEEDED+=("${DAEMON}" "${HL7}"); fi
+require_binaries "build ${BUILD_DIR} first (docs/performance.md), or ECHO_ONLY=1" \
+  "${NEEDED[@]}"
+make_work_dir
 
 start_server mllp-echo "${ECHO}" --listen=127.0.0.1:0
 ECHO_PORT="${PORT}"

@@ -95,7 +95,9 @@ struct MllpServerOptions {
 struct MllpPeer {
   std::string address;         // "IP:PORT" of the peer
   uint64_t connection_id = 0;  // unique per server, from 1
-  std::string tls_subject;     // the client certificate's subject (mTLS)
+  // The verified client certificate's subject, RFC 2253 ("CN=a,O=b"), under
+  // mutual TLS; "" otherwise.
+  std::string tls_subject;
 };
 
 // See the contract above.

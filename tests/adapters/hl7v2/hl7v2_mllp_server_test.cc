@@ -412,6 +412,28 @@ TEST(MllpServerTest, ShutdownFinishesMessagesInHand) {
   EXPECT_FALSE(late.connected());
 }
 
+TEST(MllpServerTest, DrainDeadlineClosesConnectionsStillBusy) {
+  absl::Notification entered;
+  absl::Notification release;
+  auto server =
+      StartOrDie(LoopbackOptions(), [&](const MllpEvent& e, const MllpPeer&) {
+        entered.Notify();
+        release.WaitForNotificationWithTimeout(kPatience);
+        return EchoKind(e);
+      });
+  ASSERT_NE(server, nullptr);
+  RawPeer stuck(server->port());
+  ASSERT_TRUE(stuck.Write(MllpFrame("stuck")));
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(kPatience));
+  std::thread stopper([&] { server->Shutdown(absl::Milliseconds(100)); });
+  // Past the drain the connection is closed though its handler still runs.
+  EXPECT_TRUE(stuck.ClosedByServer());
+  EXPECT_FALSE(release.HasBeenNotified());
+  release.Notify();  // Shutdown() waits for the handler call to return
+  stopper.join();
+  EXPECT_EQ(server->counters().connections_open, 0);
+}
+
 TEST(MllpServerTest, CountersArePublishedAsPrometheusMetrics) {
   auto server = StartEcho(LoopbackOptions());
   ASSERT_NE(server, nullptr);

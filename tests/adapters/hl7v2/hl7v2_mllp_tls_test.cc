@@ -1,5 +1,10 @@
 // MllpServer and MllpClient over TLS and mutual TLS on loopback, with
 // certificates the openssl tool makes for the test (tls_test_certs.h).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 
@@ -37,9 +42,11 @@ class MllpTlsTest : public ::testing::Test {
 
   // A TLS server (mutual when `client_ca` is set) answering
   // "<payload>|<client certificate subject>".
-  void StartServer(bool client_ca) {
+  void StartServer(bool client_ca,
+                   absl::Duration idle_timeout = absl::Minutes(5)) {
     MllpServerOptions options;
     options.listen = "127.0.0.1:0";
+    options.idle_timeout = idle_timeout;
     options.tls_cert_file = pki_.server_cert;
     options.tls_key_file = pki_.server_key;
     if (client_ca) options.tls_client_ca_file = pki_.ca_cert;
@@ -129,6 +136,24 @@ TEST_F(MllpTlsTest, PlainClientGetsNoReplyFromTlsServer) {
   MllpClientOptions options;
   options.reply_timeout = absl::Seconds(30);
   EXPECT_THAT(RoundTrip(options).status(), Not(IsOk()));
+}
+
+TEST_F(MllpTlsTest, SilentConnectionIsClosedBeforeAnyHandshake) {
+  StartServer(/*client_ca=*/true, /*idle_timeout=*/absl::Milliseconds(300));
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  // Say nothing: the server closes the connection (read returns 0) after
+  // idle_timeout; a generous bound in case of a busy machine.
+  timeval patience{60, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+  char byte = 0;
+  EXPECT_EQ(recv(fd, &byte, 1, 0), 0);
+  close(fd);
+  EXPECT_EQ(server_->counters().idle_timeouts, 1u);
 }
 
 TEST_F(MllpTlsTest, MutualTlsPassesTheClientSubject) {
