@@ -352,6 +352,16 @@ TEST_F(Hl7ListenerTest, FramingErrorsGetAnArAndTheConnectionStaysInSync) {
   ASSERT_EQ(bad.size(), 1u);
   EXPECT_EQ(ReadAck(bad[0]).code, "AR");
   EXPECT_EQ(ReadAck(bad[0]).control_id, "BAD-1");
+  // The peer half-closes inside a frame: the partial message gets an AR
+  // before the connection closes.
+  ASSERT_TRUE(peer.Write(absl::StrCat("\x0b", WithControlId(adt, "HALF-1"))));
+  ASSERT_EQ(shutdown(peer.fd(), SHUT_WR), 0);
+  const std::vector<std::string> half = peer.ReadFrames(1);
+  ASSERT_EQ(half.size(), 1u);
+  EXPECT_EQ(ReadAck(half[0]).code, "AR");
+  EXPECT_EQ(ReadAck(half[0]).control_id, "HALF-1");
+  EXPECT_THAT(ReadAck(half[0]).error_codes, ::testing::ElementsAre("100"));
+  EXPECT_TRUE(peer.ClosedByServer());
 }
 
 TEST_F(Hl7ListenerTest, RestartBetweenAdtAndSiuKeepsTheState) {
