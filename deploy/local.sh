@@ -4,10 +4,11 @@
 #   deploy/local.sh run    install missing Debian packages, build Release into
 #                          build/release, start needlecheckd on 127.0.0.1:50051
 #                          with the bundled knowledge base and --data_dir=./data,
-#                          and the CDS Hooks service needlecheck-cds-hooks on
+#                          the CDS Hooks service needlecheck-cds-hooks on
 #                          127.0.0.1:8080 (loopback, --insecure_no_auth: a local
-#                          trial), print how to try both; runs in the
-#                          foreground until Ctrl-C.
+#                          trial) and the HL7 v2 listener needlecheck-hl7 on
+#                          127.0.0.1:2575 (MLLP, state in ./data), print how to
+#                          try them; runs in the foreground until Ctrl-C.
 #   deploy/local.sh test   install missing packages (and the test-only ones),
 #                          build build/test (RelWithDebInfo;
 #                          NEEDLECHECK_SANITIZE=1 turns on AddressSanitizer +
@@ -45,7 +46,7 @@ PACKAGES=(
   libpq-dev
   libssl-dev
   golang-github-gogo-googleapis-dev  # google/rpc/*.proto
-  libevent-dev          # needlecheck-cds-hooks: event loop + OpenSSL bufferevents
+  libevent-dev          # needlecheck-cds-hooks, needlecheck-hl7: event loop + OpenSSL bufferevents
   libcurl4-openssl-dev  # needlecheck-cds-hooks: FHIR server client
   nlohmann-json3-dev    # needlecheck-cds-hooks: card and discovery JSON
   zlib1g-dev            # needlecheck-audit: .ndjson.gz exports
@@ -72,11 +73,13 @@ TEST_PACKAGES=(
   # apt repository), which Debian 12 does not ship.
   nodejs
   postgresql-15  # PostgreSQL ledger tests: throwaway clusters (initdb, pg_ctl)
+  python3-hl7    # hl7_listener_test: Debian's mllp_send as a real MLLP peer
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"
 LISTEN="127.0.0.1:50051"
 CDS_HOOKS_LISTEN="127.0.0.1:8080"
+HL7_LISTEN="127.0.0.1:2575"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${REPO_ROOT}"
@@ -130,6 +133,27 @@ knowledge_base_file() {
   printf '%s\n' "${files[0]}"
 }
 
+# wait_for_port NAME HOST:PORT PID [OTHER_PID...]: waits (up to 60 s) until
+# HOST:PORT accepts a connection; when process PID exits first or the time
+# runs out, sends SIGTERM to PID and the OTHER_PIDs and dies.
+wait_for_port() {
+  local name="$1" address="$2" server_pid="$3"
+  shift 3
+  local host="${address%:*}" port="${address##*:}" waited=0
+  until (exec 3<>"/dev/tcp/${host}/${port}") 2>/dev/null; do
+    if ! kill -0 "${server_pid}" 2>/dev/null; then
+      kill -TERM "$@" 2>/dev/null || true
+      die "${name} exited before it was serving (see its log above)"
+    fi
+    if ((waited >= 600)); then
+      kill -TERM "${server_pid}" "$@" 2>/dev/null || true
+      die "${name} was not serving within 60 s"
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
 cmd_run() {
   install_packages "${PACKAGES[@]}"
   configure_and_build build/release Release -DNEEDLECHECK_BUILD_TESTS=OFF
@@ -177,20 +201,18 @@ cmd_run() {
     --insecure_no_auth &
   local gateway_pid=$!
   trap 'kill -TERM "${pid}" "${gateway_pid}" 2>/dev/null || true' INT TERM
-  local cds_host="${CDS_HOOKS_LISTEN%:*}" cds_port="${CDS_HOOKS_LISTEN##*:}"
-  waited=0
-  until (exec 3<>"/dev/tcp/${cds_host}/${cds_port}") 2>/dev/null; do
-    if ! kill -0 "${gateway_pid}" 2>/dev/null; then
-      kill -TERM "${pid}" 2>/dev/null || true
-      die "needlecheck-cds-hooks exited before it was serving (see its log above)"
-    fi
-    if ((waited >= 600)); then
-      kill -TERM "${pid}" "${gateway_pid}" 2>/dev/null || true
-      die "needlecheck-cds-hooks was not serving within 60 s"
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
+  wait_for_port needlecheck-cds-hooks "${CDS_HOOKS_LISTEN}" "${gateway_pid}" "${pid}"
+
+  # The HL7 v2 listener beside them: MLLP on loopback, patient state in
+  # ./data/hl7-state.sqlite.
+  local hl7=build/release/adapters/hl7v2/needlecheck-hl7
+  [[ -x "${hl7}" ]] || die "${hl7} was not built"
+  log "starting needlecheck-hl7 on ${HL7_LISTEN} (MLLP, state in ./data)"
+  "${hl7}" --listen="${HL7_LISTEN}" --screening_service="${address}" \
+    --data_dir=./data &
+  local hl7_pid=$!
+  trap 'kill -TERM "${pid}" "${gateway_pid}" "${hl7_pid}" 2>/dev/null || true' INT TERM
+  wait_for_port needlecheck-hl7 "${HL7_LISTEN}" "${hl7_pid}" "${pid}" "${gateway_pid}"
 
   cat <<HELP
 
@@ -225,7 +247,18 @@ Audit the past sessions of a FHIR Bulk Data export (here the public sample in
   build/release/adapters/batch/needlecheck-audit \\
       ../shared/corpus/fhir-r4-bulk-ndjson --out audit-out --service ${LISTEN}
 
-Press Ctrl-C to stop both servers.
+needlecheck-hl7 is listening for HL7 v2 over MLLP on ${HL7_LISTEN} (pid ${hl7_pid}).
+Send it the example ADT feed (anesthetic allergies, eczema, acne, rosacea, a
+microneedling session on 2026-10-20) and then a microneedling booking 20 days
+later, e.g. with python3-hl7's mllp_send (apt-get install python3-hl7; it
+reads MLLP frames from a file); each reply is an ACK, and the booking's
+alerts ride in its ERR segments:
+
+  printf '\x0b%s\x1c\x0d' "\$(cat tests/testdata/hl7v2/derm_adt_a04.hl7)" \\
+      "\$(cat tests/testdata/hl7v2/derm_siu_s12.hl7)" > derm.mllp
+  mllp_send --file derm.mllp --port ${HL7_LISTEN##*:} ${HL7_LISTEN%:*} | tr '\r' '\n'
+
+Press Ctrl-C to stop the servers.
 
 HELP
   local rc=0
@@ -234,8 +267,9 @@ HELP
   if kill -0 "${pid}" 2>/dev/null; then
     wait "${pid}" || rc=$?
   fi
-  kill -TERM "${gateway_pid}" 2>/dev/null || true
+  kill -TERM "${gateway_pid}" "${hl7_pid}" 2>/dev/null || true
   wait "${gateway_pid}" 2>/dev/null || true
+  wait "${hl7_pid}" 2>/dev/null || true
   rm -f "${ready}"
   # 143 = ended by our SIGTERM after Ctrl-C: a normal stop.
   if ((rc == 143 || rc == 130)); then rc=0; fi

@@ -15,7 +15,8 @@ add_library(needlecheck_batch_core
 target_link_libraries(needlecheck_batch_core PUBLIC
   needlecheck_batch_summary needlecheck_batch_report needlecheck_fhir needlecheck_proto
   needlecheck_files
-  needlecheck_grpc_proto google_rpc_proto needlecheck_batch_export
+  needlecheck_grpc_proto google_rpc_proto needlecheck_grpc_error_details
+  needlecheck_batch_export
   PkgConfig::SQLite3 simdjson::simdjson
   nlohmann_json::nlohmann_json absl::status absl::statusor absl::strings
   absl::str_format absl::synchronization absl::time Threads::Threads)

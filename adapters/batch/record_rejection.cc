@@ -3,12 +3,12 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapters/batch/resource_route.h"
+#include "adapters/common/grpc_error_details.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -16,31 +16,6 @@ namespace needlecheck::batch {
 namespace {
 
 namespace v1 = needlecheck::v1;
-
-constexpr absl::string_view kBadRequestType = "google.rpc.BadRequest";
-
-// A field path as needlecheckd writes them; anything else becomes '?', so
-// that nothing but a path can reach errors.ndjson through it.
-std::string SafePath(absl::string_view path) {
-  std::string out;
-  for (char c : path.substr(0, 200)) {
-    const bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-                    c == '_' || c == '.' || c == '[' || c == ']';
-    out += ok ? c : '?';
-  }
-  return out;
-}
-
-// Printable and bounded, for transport and service messages.
-std::string Printable(absl::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 300)) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u >= 0x7f) ? '?' : c;
-  }
-  if (text.size() > 300) out += "...";
-  return out;
-}
 
 // The last name of a path, without index: "record.procedures[0].areas[1]"
 // -> "areas".
@@ -101,21 +76,11 @@ std::optional<std::string> EntryId(const v1::PatientRecord& record,
 
 std::vector<RejectedField> RejectedFields(const grpc::Status& status) {
   std::vector<RejectedField> fields;
-  google::rpc::Status rpc;
-  if (status.error_details().empty() ||
-      !rpc.ParseFromString(status.error_details())) {
-    return fields;
-  }
-  for (const google::protobuf::Any& detail : rpc.details()) {
-    if (!absl::EndsWith(detail.type_url(), kBadRequestType)) continue;
-    google::rpc::BadRequest bad_request;
-    if (!detail.UnpackTo(&bad_request)) continue;
-    for (const auto& violation : bad_request.field_violations()) {
-      RejectedField field;
-      field.field = SafePath(violation.field());
-      field.problem = ProblemOfField(field.field);
-      fields.push_back(std::move(field));
-    }
+  for (std::string& path : grpc_client::BadRequestFieldPaths(status)) {
+    RejectedField field;
+    field.problem = ProblemOfField(path);
+    field.field = std::move(path);
+    fields.push_back(std::move(field));
   }
   return fields;
 }
@@ -144,7 +109,8 @@ std::string DescribeNeedlecheckdStatus(const grpc::Status& status) {
   const std::string code = absl::StatusCodeToString(
       static_cast<absl::StatusCode>(status.error_code()));
   if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) {
-    return absl::StrCat(code, ": ", Printable(status.error_message()));
+    return absl::StrCat(code, ": ",
+                        grpc_client::PrintableText(status.error_message()));
   }
   std::vector<RejectedField> fields = RejectedFields(status);
   if (fields.empty()) return absl::StrCat(code, " (no field named)");

@@ -198,38 +198,14 @@ constexpr size_t kJwksMaxBytes = 256 << 10;
 // --screening_tls_* flags; INVALID_ARGUMENT naming the flag for a bad flag
 // or file. Warns when plaintext leaves the machine.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> ScreeningChannel() {
-  const std::string target = absl::GetFlag(FLAGS_screening_service);
   needlecheck::grpc_client::ClientTlsOptions tls;
   tls.ca_file = absl::GetFlag(FLAGS_screening_tls_ca);
   tls.cert_file = absl::GetFlag(FLAGS_screening_tls_cert);
   tls.key_file = absl::GetFlag(FLAGS_screening_tls_key);
   tls.server_name = absl::GetFlag(FLAGS_screening_tls_server_name);
-  absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
-      needlecheck::grpc_client::LoadClientChannelSecurity(tls, "screening_");
-  if (!security.ok()) return security.status();
-  if (absl::Status s = needlecheck::grpc_client::CheckClientTarget(
-          target, *security, "--screening_service");
-      !s.ok()) {
-    return s;
-  }
-  const std::vector<std::string> hosts =
-      needlecheck::grpc_client::TargetHosts(target);
-  if (!security->tls &&
-      (hosts.empty() ||
-       !std::all_of(hosts.begin(), hosts.end(), [](const std::string& host) {
-         return IsLoopbackHost(host);
-       }))) {
-    std::fprintf(stderr,
-                 "WARNING: plaintext gRPC to --screening_service=%s, which is "
-                 "not a loopback address: give --screening_tls_ca\n",
-                 target.c_str());
-  }
-  std::fprintf(stderr, "event=screening_channel target=%s tls=%s\n",
-               target.c_str(),
-               security->mutual ? "mutual"
-               : security->tls  ? "server"
-                                : "off");
-  return needlecheck::grpc_client::NewClientChannel(target, *security);
+  return needlecheck::grpc_client::OpenAdapterChannel(
+      absl::GetFlag(FLAGS_screening_service), tls, "screening_",
+      "--screening_service");
 }
 
 int Main() {

@@ -3,46 +3,43 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <event2/thread.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <exception>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "adapters/cds_hooks/http_request_parser.h"
+#include "adapters/common/event_server_support.h"
+#include "adapters/common/loop_worker_pool.h"
 
 namespace needlecheck::cds_hooks {
 
 namespace {
 
-// TLS 1.2: ECDHE key exchange with AEAD ciphers only.
-constexpr char kTls12Ciphers[] = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL";
+using event_server::EventBasePtr;
+using event_server::EventPtr;
+using event_server::ListenerPtr;
+using event_server::Millis;
+using event_server::PeerAddress;
+using event_server::SslCtxPtr;
+
 // After an error answer the connection reads (and drops) what the client
 // still sends for this long, or this many bytes, before closing, so the
 // client reads the answer instead of a reset.
@@ -159,98 +156,6 @@ std::string ResponseHead(const HttpResponse& r, bool head_request, bool close,
   return out;
 }
 
-std::string PeerAddress(const sockaddr* sa) {
-  char text[INET6_ADDRSTRLEN] = "";
-  if (sa->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr,
-              text, sizeof(text));
-  } else if (sa->sa_family == AF_INET6) {
-    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(&a)) {
-      inet_ntop(AF_INET, &a.s6_addr[12], text, sizeof(text));
-    } else {
-      inet_ntop(AF_INET6, &a, text, sizeof(text));
-    }
-  }
-  return text;
-}
-
-timeval Millis(int ms) {
-  timeval tv;
-  tv.tv_sec = ms / 1000;
-  tv.tv_usec = (ms % 1000) * 1000;
-  return tv;
-}
-
-struct EventBaseDeleter {
-  void operator()(event_base* b) const { event_base_free(b); }
-};
-struct EventDeleter {
-  void operator()(event* e) const { event_free(e); }
-};
-struct ListenerDeleter {
-  void operator()(evconnlistener* l) const { evconnlistener_free(l); }
-};
-struct SslCtxDeleter {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-using EventPtr = std::unique_ptr<event, EventDeleter>;
-
-absl::StatusOr<std::unique_ptr<SSL_CTX, SslCtxDeleter>> NewTlsContext(
-    const HttpServerOptions& options) {
-  std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx(SSL_CTX_new(TLS_server_method()));
-  if (ctx == nullptr) return absl::InternalError("SSL_CTX_new failed");
-  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                     SSL_OP_NO_RENEGOTIATION |
-                                     SSL_OP_NO_COMPRESSION);
-  // Idle TLS connections give their read/write buffers back.
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
-  if (SSL_CTX_set_cipher_list(ctx.get(), kTls12Ciphers) != 1) {
-    return absl::InternalError("OpenSSL refused the TLS 1.2 cipher list");
-  }
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(),
-                                         options.tls_cert_file.c_str()) != 1 ||
-      SSL_CTX_use_PrivateKey_file(ctx.get(), options.tls_key_file.c_str(),
-                                  SSL_FILETYPE_PEM) != 1 ||
-      SSL_CTX_check_private_key(ctx.get()) != 1) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError(
-        "cannot load the TLS certificate or key (PEM expected)");
-  }
-  return ctx;
-}
-
-// A listening socket for host:port (port 0: any free port).
-absl::StatusOr<evutil_socket_t> Listen(const std::string& host, int port) {
-  addrinfo hints = {};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  const absl::Status unavailable = absl::UnavailableError(
-      absl::StrCat("cannot listen on ", host, ":", port));
-  if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0) {
-    return unavailable;
-  }
-  evutil_socket_t fd = -1;
-  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                a->ai_protocol);
-    if (fd < 0) continue;
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(found);
-  if (fd < 0) return unavailable;
-  return fd;
-}
-
 class EventHttpServer : public HttpServer {
  public:
   EventHttpServer(const HttpServerOptions& options, CdsHooksService* service)
@@ -310,7 +215,6 @@ class EventHttpServer : public HttpServer {
   static void OnWrite(bufferevent*, void* c);
   static void OnEvent(bufferevent*, short what, void* c);
   static void OnTimer(evutil_socket_t, short, void* c);
-  static void OnAnswers(evutil_socket_t, short, void* self);
   static void OnStop(evutil_socket_t, short, void* self);
   static void OnDrainDeadline(evutil_socket_t, short, void* self);
   static void OnRefusedReadable(evutil_socket_t fd, short what, void* self);
@@ -330,7 +234,10 @@ class EventHttpServer : public HttpServer {
   void Arm(Connection* c, int ms);
   void Close(Connection* c);
   void BeginStop();
-  void WorkerLoop();
+  // Pool thread: CdsHooksService::Handle().
+  Answer Handle(Job& job);
+  // Loop thread: writes the answer.
+  void Deliver(Answer& answer);
 
   const HttpServerOptions options_;
   CdsHooksService* const service_;
@@ -338,10 +245,9 @@ class EventHttpServer : public HttpServer {
   int port_ = 0;
 
   // Loop-thread state.
-  std::unique_ptr<event_base, EventBaseDeleter> base_;
-  std::unique_ptr<SSL_CTX, SslCtxDeleter> tls_;
-  std::unique_ptr<evconnlistener, ListenerDeleter> listener_;
-  EventPtr answers_event_;
+  EventBasePtr base_;
+  SslCtxPtr tls_;
+  ListenerPtr listener_;
   EventPtr stop_event_;
   EventPtr resume_accept_;
   EventPtr drain_deadline_;
@@ -353,12 +259,7 @@ class EventHttpServer : public HttpServer {
   int64_t refused_ = 0;
   int refused_lingering_ = 0;  // refused sockets still draining
 
-  // Shared with the workers.
-  absl::Mutex mu_;
-  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
-  std::vector<Answer> answers_ ABSL_GUARDED_BY(mu_);
-  bool workers_stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> workers_;
+  std::unique_ptr<event_server::LoopWorkerPool<Job, Answer>> workers_;
 };
 
 absl::Status EventHttpServer::Init() {
@@ -369,13 +270,15 @@ absl::Status EventHttpServer::Init() {
       return absl::InvalidArgumentError(
           "TLS needs both a certificate and a key file");
     }
-    auto ctx = NewTlsContext(options_);
+    auto ctx = event_server::NewServerTlsContext(options_.tls_cert_file,
+                                                 options_.tls_key_file);
     if (!ctx.ok()) return ctx.status();
     tls_ = std::move(ctx).value();
   }
   base_.reset(event_base_new());
   if (base_ == nullptr) return absl::InternalError("event_base_new failed");
-  absl::StatusOr<evutil_socket_t> fd = Listen(options_.host, options_.port);
+  absl::StatusOr<evutil_socket_t> fd =
+      event_server::ListenSocket(options_.host, options_.port);
   if (!fd.ok()) return fd.status();
   listener_.reset(evconnlistener_new(
       base_.get(), &OnAccept, this,
@@ -385,32 +288,22 @@ absl::Status EventHttpServer::Init() {
     return absl::InternalError("evconnlistener_new failed");
   }
   evconnlistener_set_error_cb(listener_.get(), &OnAcceptError);
-  sockaddr_storage bound = {};
-  socklen_t length = sizeof(bound);
-  getsockname(*fd, reinterpret_cast<sockaddr*>(&bound), &length);
-  port_ = ntohs(bound.ss_family == AF_INET6
-                    ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  answers_event_.reset(event_new(base_.get(), -1, 0, &OnAnswers, this));
+  port_ = event_server::BoundPort(*fd);
   stop_event_.reset(event_new(base_.get(), -1, 0, &OnStop, this));
   resume_accept_.reset(evtimer_new(base_.get(), &OnResumeAccept, this));
   drain_deadline_.reset(evtimer_new(base_.get(), &OnDrainDeadline, this));
-  if (!answers_event_ || !stop_event_ || !resume_accept_ || !drain_deadline_) {
+  if (!stop_event_ || !resume_accept_ || !drain_deadline_) {
     return absl::InternalError("event_new failed");
   }
   const int threads = options_.threads > 0 ? options_.threads : 1;
-  for (int i = 0; i < threads; ++i) {
-    workers_.emplace_back([this] { WorkerLoop(); });
-  }
+  workers_ = std::make_unique<event_server::LoopWorkerPool<Job, Answer>>(
+      base_.get(), threads, [this](Job& job) { return Handle(job); },
+      [this](Answer& answer) { Deliver(answer); });
   return absl::OkStatus();
 }
 
 EventHttpServer::~EventHttpServer() {
-  {
-    absl::MutexLock lock(&mu_);
-    workers_stop_ = true;
-  }
-  for (std::thread& t : workers_) t.join();
+  if (workers_ != nullptr) workers_->Stop();
   // Run() has returned (or never ran): free what the loop still holds.
   while (!connections_.empty()) Close(connections_.begin()->second.get());
 }
@@ -451,47 +344,22 @@ void EventHttpServer::OnDrainDeadline(evutil_socket_t, short, void* self) {
   event_base_loopbreak(static_cast<EventHttpServer*>(self)->base_.get());
 }
 
-void EventHttpServer::WorkerLoop() {
-  for (;;) {
-    Job job;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return workers_stop_ || !jobs_.empty();
-      };
-      mu_.Await(absl::Condition(&ready));
-      if (workers_stop_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    Answer answer{job.connection, {}};
-    try {
-      answer.response = service_->Handle(job.request);
-    } catch (const std::exception&) {
-      answer.response = ErrorResponse(500, "exception", "internal error");
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      answers_.push_back(std::move(answer));
-    }
-    event_active(answers_event_.get(), EV_READ, 0);
+EventHttpServer::Answer EventHttpServer::Handle(Job& job) {
+  Answer answer{job.connection, {}};
+  try {
+    answer.response = service_->Handle(job.request);
+  } catch (const std::exception&) {
+    answer.response = ErrorResponse(500, "exception", "internal error");
   }
+  return answer;
 }
 
-void EventHttpServer::OnAnswers(evutil_socket_t, short, void* self) {
-  auto* s = static_cast<EventHttpServer*>(self);
-  std::vector<Answer> answers;
-  {
-    absl::MutexLock lock(&s->mu_);
-    answers.swap(s->answers_);
-  }
-  for (Answer& a : answers) {
-    auto it = s->connections_.find(a.connection);
-    if (it == s->connections_.end()) continue;  // closed meanwhile
-    Connection* c = it->second.get();
-    if (c->phase != Phase::kHandling) continue;
-    s->Reply(c, a.response, !c->parser.keep_alive());
-  }
+void EventHttpServer::Deliver(Answer& answer) {
+  auto it = connections_.find(answer.connection);
+  if (it == connections_.end()) return;  // closed meanwhile
+  Connection* c = it->second.get();
+  if (c->phase != Phase::kHandling) return;
+  Reply(c, answer.response, !c->parser.keep_alive());
 }
 
 void EventHttpServer::OnAccept(evconnlistener*, evutil_socket_t fd,
@@ -602,26 +470,9 @@ void EventHttpServer::OnRefusedReadable(evutil_socket_t fd, short what,
 }
 
 void EventHttpServer::Accept(evutil_socket_t fd, const std::string& ip) {
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  bufferevent* bev = nullptr;
-  if (tls_ != nullptr) {
-    SSL* ssl = SSL_new(tls_.get());
-    if (ssl == nullptr) {
-      close(fd);
-      return;
-    }
-    bev = bufferevent_openssl_socket_new(
-        base_.get(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == nullptr) SSL_free(ssl);
-    if (bev != nullptr) bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-  } else {
-    bev = bufferevent_socket_new(base_.get(), fd, BEV_OPT_CLOSE_ON_FREE);
-  }
-  if (bev == nullptr) {
-    close(fd);
-    return;
-  }
+  bufferevent* bev =
+      event_server::NewServerBufferevent(base_.get(), fd, tls_.get());
+  if (bev == nullptr) return;
   const uint64_t id = next_id_++;
   auto owned = std::make_unique<Connection>(this, id, ip, limits_);
   Connection* c = owned.get();
@@ -728,8 +579,7 @@ void EventHttpServer::Dispatch(Connection* c) {
   job.request.path = std::move(parsed.path);
   job.request.headers = std::move(parsed.headers);
   job.request.body = std::move(parsed.body);
-  absl::MutexLock lock(&mu_);
-  jobs_.push_back(std::move(job));
+  workers_->Submit(std::move(job));
 }
 
 void EventHttpServer::Reply(Connection* c, const HttpResponse& response,
@@ -823,19 +673,6 @@ void EventHttpServer::OnTimer(evutil_socket_t, short, void* arg) {
 
 }  // namespace
 
-bool IsLoopbackHost(const std::string& host) {
-  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
-  in_addr v4;
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  }
-  in6_addr v6;
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    return IN6_IS_ADDR_LOOPBACK(&v6);
-  }
-  return false;
-}
-
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     const HttpServerOptions& options, CdsHooksService* service) {
   if (options.max_connections < 1 || options.max_connections_per_client < 1 ||
@@ -845,11 +682,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     return absl::InvalidArgumentError(
         "HTTP limits and timeouts must be positive (max_header_bytes >= 64)");
   }
-  static std::once_flag once;
-  std::call_once(once, [] {
-    signal(SIGPIPE, SIG_IGN);
-    evthread_use_pthreads();
-  });
+  event_server::PrepareProcessForEventServers();
   auto server = std::make_unique<EventHttpServer>(options, service);
   if (absl::Status s = server->Init(); !s.ok()) return s;
   return std::unique_ptr<HttpServer>(std::move(server));

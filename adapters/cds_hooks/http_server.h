@@ -70,6 +70,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/cds_hooks/cds_service.h"
+#include "adapters/common/client_tls_options.h"
 
 namespace needlecheck::cds_hooks {
 
@@ -121,8 +122,9 @@ class HttpServer {
   virtual void Stop() = 0;
 };
 
-// True for 127.0.0.0/8, ::1 and "localhost".
-bool IsLoopbackHost(const std::string& host);
+// True for 127.0.0.0/8, ::1 and "localhost"
+// (adapters/common/client_tls_options.h).
+using ::needlecheck::grpc_client::IsLoopbackHost;
 
 }  // namespace needlecheck::cds_hooks
 

@@ -1,8 +1,12 @@
 #include "adapters/common/client_tls_options.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace needlecheck::grpc_client {
@@ -36,6 +40,19 @@ absl::Status CheckClientTlsOptions(const ClientTlsOptions& options,
                      " (it only applies to TLS)"));
   }
   return absl::OkStatus();
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+  return false;
 }
 
 }  // namespace needlecheck::grpc_client

@@ -50,6 +50,10 @@ std::string FlagName(absl::string_view flag_prefix, absl::string_view name);
 absl::Status CheckClientTlsOptions(const ClientTlsOptions& options,
                                    absl::string_view flag_prefix);
 
+// True for 127.0.0.0/8, ::1 and "localhost": where plaintext may go (and
+// what a loopback-only trial mode may listen on).
+bool IsLoopbackHost(const std::string& host);
+
 }  // namespace needlecheck::grpc_client
 
 #endif  // ADAPTERS_COMMON_CLIENT_TLS_OPTIONS_H_

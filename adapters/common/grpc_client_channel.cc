@@ -6,6 +6,8 @@
 #include <openssl/x509.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -280,6 +282,36 @@ std::shared_ptr<grpc::Channel> NewClientChannel(
                                        ? security.credentials
                                        : grpc::InsecureChannelCredentials(),
                                    args);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenAdapterChannel(
+    const std::string& target, const ClientTlsOptions& tls,
+    absl::string_view flag_prefix, absl::string_view address_flag) {
+  absl::StatusOr<ClientChannelSecurity> security =
+      LoadClientChannelSecurity(tls, flag_prefix);
+  if (!security.ok()) return security.status();
+  if (absl::Status s = CheckClientTarget(target, *security, address_flag);
+      !s.ok()) {
+    return s;
+  }
+  const std::vector<std::string> hosts = TargetHosts(target);
+  if (!security->tls &&
+      (hosts.empty() ||
+       !std::all_of(hosts.begin(), hosts.end(), [](const std::string& host) {
+         return IsLoopbackHost(host);
+       }))) {
+    std::fprintf(stderr,
+                 "WARNING: plaintext gRPC to %s=%s, which is not a loopback "
+                 "address: give %s\n",
+                 std::string(address_flag).c_str(), target.c_str(),
+                 FlagName(flag_prefix, "tls_ca").c_str());
+  }
+  std::fprintf(stderr, "event=screening_channel target=%s tls=%s\n",
+               target.c_str(),
+               security->mutual ? "mutual"
+               : security->tls  ? "server"
+                                : "off");
+  return NewClientChannel(target, *security);
 }
 
 std::string ConnectionHint(const ClientChannelSecurity& security,

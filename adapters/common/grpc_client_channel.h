@@ -117,6 +117,17 @@ std::shared_ptr<grpc::Channel> NewClientChannel(
     const std::string& target, const ClientChannelSecurity& security,
     grpc::ChannelArguments args = grpc::ChannelArguments());
 
+// An adapter's channel to needlecheckd from its flags, as every adapter
+// main opens it: LoadClientChannelSecurity(tls, flag_prefix),
+// CheckClientTarget(target, ..., address_flag), a WARNING on stderr when
+// plaintext leaves the machine (a host of `target` that is not loopback),
+// one "event=screening_channel target=... tls=off|server|mutual" line on
+// stderr, then NewClientChannel(). INVALID_ARGUMENT (a bad flag or file,
+// the callers exit 2) as those functions return it.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenAdapterChannel(
+    const std::string& target, const ClientTlsOptions& tls,
+    absl::string_view flag_prefix, absl::string_view address_flag);
+
 // E.g. "is needlecheckd running at 127.0.0.1:50051 (see --server)? if it
 // serves TLS, give --tls_ca". `address_flag` names the flag that gave
 // `target`.

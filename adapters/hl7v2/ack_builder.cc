@@ -3,27 +3,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace needlecheck::hl7v2 {
-namespace {
-
-// A raw incoming field copied into the ACK: already valid for the same
-// delimiters, but it may hold control bytes (0x0B, 0x1C would break the
-// MLLP frame), which become \Xhh\ (or a space without an escape character).
-std::string SanitizeRaw(absl::string_view raw, const Er7Delimiters& d) {
-  std::string out;
-  out.reserve(raw.size());
-  for (char c : raw) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) {
-      out += Er7Escape(absl::string_view(&c, 1), d);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 absl::string_view AckCodeText(AckCode code) {
   switch (code) {
     case AckCode::kAccept:
@@ -83,10 +62,10 @@ std::string BuildAck(const Er7Message* incoming, absl::string_view raw_incoming,
       trigger, control_id, processing = "P", version(kDefaultAckVersion);
   if (incoming != nullptr) {
     const Er7Segment& msh = incoming->msh();
-    sending_app = SanitizeRaw(msh.RawField(5), d);
-    sending_facility = SanitizeRaw(msh.RawField(6), d);
-    receiving_app = SanitizeRaw(msh.RawField(3), d);
-    receiving_facility = SanitizeRaw(msh.RawField(4), d);
+    sending_app = Er7EscapeControlBytes(msh.RawField(5), d);
+    sending_facility = Er7EscapeControlBytes(msh.RawField(6), d);
+    receiving_app = Er7EscapeControlBytes(msh.RawField(3), d);
+    receiving_facility = Er7EscapeControlBytes(msh.RawField(4), d);
     const Er7Header& h = incoming->header();
     trigger = esc(h.trigger_event);
     control_id = esc(h.control_id);

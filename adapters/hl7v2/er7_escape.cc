@@ -150,4 +150,19 @@ std::string Er7Escape(absl::string_view text, const Er7Delimiters& d) {
   return out;
 }
 
+std::string Er7EscapeControlBytes(absl::string_view raw,
+                                  const Er7Delimiters& d) {
+  std::string out;
+  out.reserve(raw.size());
+  for (char c : raw) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      out += Er7Escape(absl::string_view(&c, 1), d);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace needlecheck::hl7v2

@@ -19,6 +19,11 @@
 // Er7Escape is the inverse for text we write: every delimiter, and
 // control bytes (CR, LF, < 0x20, 0x7F) as \Xhh\, so the result never
 // contains a delimiter, CR, LF, 0x0B or 0x1C.
+// Er7EscapeControlBytes is for a raw field copied from one message into
+// another with the same delimiters (already escaped, so valid as it is):
+// only its control bytes (< 0x20, 0x7F) become \Xhh\ (or a space when no
+// escape character is declared), so a copied 0x0B or 0x1C cannot break an
+// MLLP frame.
 // Pure functions, thread-safe.
 #ifndef ADAPTERS_HL7V2_ER7_ESCAPE_H_
 #define ADAPTERS_HL7V2_ER7_ESCAPE_H_
@@ -45,6 +50,8 @@ struct Er7Delimiters {
 
 std::string Er7Unescape(absl::string_view value, const Er7Delimiters& d);
 std::string Er7Escape(absl::string_view text, const Er7Delimiters& d);
+std::string Er7EscapeControlBytes(absl::string_view raw,
+                                  const Er7Delimiters& d);
 
 }  // namespace needlecheck::hl7v2
 

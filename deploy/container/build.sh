@@ -50,7 +50,8 @@ if [[ -z "${binary_dir}" ]]; then
   cmake -S "${repo_root}" -B "${binary_dir}" -DCMAKE_BUILD_TYPE=Release \
     -DNEEDLECHECK_BUILD_TESTS=OFF -DNEEDLECHECK_BUILD_BENCHMARKS=OFF
   cmake --build "${binary_dir}" -j"${NEEDLECHECK_JOBS:-2}" --target \
-    needlecheckd needlecheck needlecheck-cds-hooks needlecheck-audit
+    needlecheckd needlecheck needlecheck-cds-hooks needlecheck-audit \
+    needlecheck-hl7
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/needlecheck-image.XXXXXX")"

@@ -4,7 +4,8 @@
 # Gathers what the needlecheck image adds on top of Debian's runtime
 # libraries, for both deploy/container/Containerfile and build.sh:
 #   STAGE_DIR/rootfs/usr/bin/        needlecheckd, needlecheck,
-#                                    needlecheck-cds-hooks, needlecheck-audit
+#                                    needlecheck-cds-hooks, needlecheck-audit,
+#                                    needlecheck-hl7
 #                                    from the CMake build folder BINARY_DIR
 #                                    (debug sections stripped)
 #   STAGE_DIR/rootfs/usr/share/needlecheck/microneedling.textproto
@@ -29,6 +30,7 @@ binaries=(
   tools/cli/needlecheck
   adapters/cds_hooks/needlecheck-cds-hooks
   adapters/batch/needlecheck-audit
+  adapters/hl7v2/needlecheck-hl7
 )
 
 # package_of FILE: the Debian package that ships FILE. Debian 12 merges /lib

@@ -12,8 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/ids/uuid.h"
-#include "service/ledger/internal/pg_conn.h"
-#include "service/ledger/internal/pg_pool.h"
+#include "common/postgres/pg_conn.h"
+#include "common/postgres/pg_pool.h"
 #include "service/ledger/internal/pg_schema.h"
 #include "service/ledger/internal/queued_ledger.h"
 #include "service/ledger/internal/write_queue.h"
@@ -22,14 +22,14 @@
 namespace needlecheck::ledger {
 namespace {
 
-using internal::PgConnection;
-using internal::PgParams;
-using internal::PgPool;
-using internal::PgResult;
-using internal::PgSafeText;
-using internal::PgTextArray;
-using internal::PgTransaction;
 using internal::QueuedWrite;
+using ::needlecheck::postgres::PgConnection;
+using ::needlecheck::postgres::PgParams;
+using ::needlecheck::postgres::PgPool;
+using ::needlecheck::postgres::PgResult;
+using ::needlecheck::postgres::PgSafeText;
+using ::needlecheck::postgres::PgTextArray;
+using ::needlecheck::postgres::PgTransaction;
 using ::needlecheck::v1::AlertStats;
 using ::needlecheck::v1::GetAlertStatsRequest;
 using ::needlecheck::v1::RecordFeedbackRequest;
@@ -58,7 +58,7 @@ int64_t Micros(absl::Time t) {
 class PostgresLedger final : public internal::QueuedLedger {
  public:
   PostgresLedger(const PostgresLedgerOptions& options,
-                 internal::PgConnectOptions connect,
+                 postgres::PgConnectOptions connect,
                  std::unique_ptr<PgConnection> writer_db, std::string instance)
       : options_(options),
         connect_(connect),
@@ -66,7 +66,8 @@ class PostgresLedger final : public internal::QueuedLedger {
         grace_(options.unknown_alert_grace.value_or(2 * options.flush_window +
                                                     absl::Milliseconds(100))),
         pool_(connect, options.pool_size,
-              options.statement_timeout + options.connect_timeout),
+              options.statement_timeout + options.connect_timeout,
+              "the alert ledger is closed"),
         write_db_(std::move(writer_db)) {
     internal::WriteQueueOptions queue =
         internal::WriteQueueOptionsFrom(options);
@@ -119,7 +120,7 @@ class PostgresLedger final : public internal::QueuedLedger {
   }
 
   const PostgresLedgerOptions options_;
-  const internal::PgConnectOptions connect_;
+  const postgres::PgConnectOptions connect_;
   const std::string instance_;  // unique per open: prefix of write keys
   const absl::Duration grace_;
   PgPool pool_;
@@ -600,7 +601,7 @@ absl::Status PostgresLedger::Close() {
 }  // namespace
 
 absl::Status CheckDsnHasNoPassword(const std::string& dsn) {
-  absl::StatusOr<bool> has = internal::DsnHasPassword(dsn);
+  absl::StatusOr<bool> has = postgres::DsnHasPassword(dsn);
   if (!has.ok()) return has.status();
   if (*has) {
     return absl::InvalidArgumentError(
@@ -612,7 +613,7 @@ absl::Status CheckDsnHasNoPassword(const std::string& dsn) {
 }
 
 std::string DsnForLogs(const std::string& dsn) {
-  return internal::DsnWithoutPassword(dsn);
+  return postgres::DsnWithoutPassword(dsn);
 }
 
 int LatestPostgresSchemaVersion() {
@@ -677,7 +678,8 @@ absl::StatusOr<std::unique_ptr<AlertLedger>> OpenPostgresLedger(
   PostgresOpenReport unused;
   if (report == nullptr) report = &unused;
   *report = PostgresOpenReport();
-  internal::PgConnectOptions connect;
+  postgres::PgConnectOptions connect;
+  connect.password_hint = "--ledger_password_file, PGPASSWORD or ~/.pgpass";
   connect.dsn = options.dsn;
   connect.password = options.password;
   connect.connect_timeout = options.connect_timeout;

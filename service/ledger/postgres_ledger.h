@@ -8,7 +8,7 @@
 // the connection state (PQstatus, PQping), of the socket (poll() with a
 // deadline on every result, TCP keepalives and tcp_user_timeout) and of the
 // connect timeout, which is what keeps every call bounded when the network
-// or the server goes away. internal/pg_conn.h wraps it in RAII types.
+// or the server goes away. common/postgres/pg_conn.h wraps it in RAII types.
 //
 // Same guarantees as SQLite
 // - RecordFeedback() is committed before OK (synchronous_commit = on is set

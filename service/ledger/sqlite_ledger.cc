@@ -25,8 +25,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/ids/uuid.h"
+#include "common/sqlite/sqlite_db.h"
 #include "service/ledger/internal/queued_ledger.h"
-#include "service/ledger/internal/sqlite_db.h"
 #include "service/ledger/internal/sqlite_schema.h"
 #include "service/ledger/internal/write_queue.h"
 #include "service/ledger/validation.h"
@@ -34,10 +34,10 @@
 namespace needlecheck::ledger {
 namespace {
 
-using internal::Connection;
-using internal::InTransaction;
 using internal::QueuedWrite;
-using internal::Statement;
+using ::needlecheck::sqlite::Connection;
+using ::needlecheck::sqlite::InTransaction;
+using ::needlecheck::sqlite::Statement;
 using ::needlecheck::v1::AlertStats;
 using ::needlecheck::v1::GetAlertStatsRequest;
 using ::needlecheck::v1::RecordFeedbackRequest;
@@ -711,11 +711,11 @@ absl::Status CheckIntegrity(Connection& db, const std::string& path,
     return absl::OkStatus();
   }
   const absl::Time start = absl::Now();
-  absl::StatusOr<internal::QuickCheckResult> check =
+  absl::StatusOr<sqlite::QuickCheckResult> check =
       db.QuickCheck(options.integrity_check_time_limit, kMaxCheckProblems);
   report->check_took = absl::Now() - start;
   if (!check.ok()) return WithPath(path, check.status());
-  using Outcome = internal::QuickCheckResult::Outcome;
+  using Outcome = sqlite::QuickCheckResult::Outcome;
   switch (check->outcome) {
     case Outcome::kOk:
       report->integrity_check = LedgerOpenReport::Check::kPassed;

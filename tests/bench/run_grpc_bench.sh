@@ -32,27 +32,12 @@ CHANNELS="${CHANNELS:-4}"
 DAEMON="${BUILD_DIR}/service/needlecheckd"
 ECHO="${BUILD_DIR}/tests/bench/needlecheck-echo-server"
 LOADGEN="${BUILD_DIR}/tests/bench/needlecheck-loadgen"
-for bin in "${DAEMON}" "${ECHO}" "${LOADGEN}"; do
-  [[ -x "${bin}" ]] || {
-    echo "run_grpc_bench.sh: ${bin} not found; build ${BUILD_DIR} first" \
-      "(docs/performance.md)" >&2
-    exit 2
-  }
-done
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/needlecheck-bench.XXXXXX")"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "${pid}" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "${pid}" 2>/dev/null || true; done
-  rm -rf "${WORK}"
-}
-trap cleanup EXIT
-
 BENCH_NAME=run_grpc_bench.sh
 # shellcheck source=tests/bench/bench_common.sh
 source "${REPO_ROOT}/tests/bench/bench_common.sh"
+require_binaries "build ${BUILD_DIR} first (docs/performance.md)" \
+  "${DAEMON}" "${ECHO}" "${LOADGEN}"
+make_work_dir
 
 start_server needlecheckd "${DAEMON}" --listen=127.0.0.1:0 --data_dir="${WORK}/data" \
   --metrics_listen=127.0.0.1:0

@@ -171,7 +171,7 @@ container_ports="$(instruction EXPOSE | tr ' ' '\n' | sed '/\//!s|$|/tcp|' | sor
 echo "configuration: User ${user}, WorkingDir ${workdir}, Volumes ${volumes}, ports ${ports}; the same as the Containerfile"
 
 # Every binary is there and its libraries resolve inside the root.
-for binary in needlecheckd needlecheck needlecheck-cds-hooks needlecheck-audit; do
+for binary in needlecheckd needlecheck needlecheck-cds-hooks needlecheck-audit needlecheck-hl7; do
   [[ -x "${root}/usr/bin/${binary}" ]] || fail "/usr/bin/${binary} is missing"
   libraries="$(chroot "${root}" /lib64/ld-linux-x86-64.so.2 --list "/usr/bin/${binary}")" ||
     fail "/usr/bin/${binary} does not load in the image: ${libraries}"

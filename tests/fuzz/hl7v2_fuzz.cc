@@ -6,10 +6,17 @@
 // events; no event payload exceeds the frame limit and a message payload
 // holds no 0x0B or 0x1C; every ACK (for a parsed message or for rejected
 // bytes) parses back with our parser, answers the incoming MSH-10 and its
-// MLLP frame deframes to exactly that ACK; escaping round-trips.
+// MLLP frame deframes to exactly that ACK; escaping round-trips. The
+// message mapping (adapters/hl7v2/mapping) runs on every parsed message,
+// with the session matcher of the bundled knowledge base: each reader
+// gives a result or a located table-0357 error (never 0 or 207), applying
+// an update twice equals applying it once, every string is UTF-8 (Latin-1
+// bytes converted), a screened booking has a date
+// naming a day and at least one area, a merge names both patients.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +26,13 @@
 #include "adapters/hl7v2/er7_escape.h"
 #include "adapters/hl7v2/er7_message.h"
 #include "adapters/hl7v2/hl7_error.h"
+#include "adapters/hl7v2/mapping/booking.h"
+#include "adapters/hl7v2/mapping/hl7_types.h"
+#include "adapters/hl7v2/mapping/message_kind.h"
+#include "adapters/hl7v2/mapping/patient_update.h"
+#include "adapters/hl7v2/mapping/session_matcher.h"
 #include "adapters/hl7v2/mllp_framer.h"
+#include "service/kb/knowledge_base.h"
 
 namespace {
 
@@ -55,6 +68,88 @@ void Walk(const Er7Message& m) {
     total += m.Get(path).size();
   }
   if (total > (size_t{1} << 30)) std::abort();
+}
+
+// The session matcher of the bundled knowledge base (built once).
+const SessionMatcher& Matcher() {
+  static const SessionMatcher* matcher = [] {
+    auto kb = needlecheck::kb::LoadBundledKnowledgeBase();
+    if (!kb.ok()) std::abort();
+    auto m = SessionMatcher::Create((*kb)->definition());
+    if (!m.ok()) std::abort();
+    return new SessionMatcher(*std::move(m));
+  }();
+  return *matcher;
+}
+
+// A mapping failure must carry a table-0357 code and a location.
+void CheckMappingError(const absl::Status& status) {
+  const Hl7ErrorDetail e = Hl7ErrorOf(status);
+  if (e.code == Hl7ErrorCode::kAccepted ||
+      e.code == Hl7ErrorCode::kApplicationInternalError ||
+      e.location.segment_id.empty()) {
+    std::abort();
+  }
+}
+
+// Every string of `message` is UTF-8 (what protobuf, the state store and
+// needlecheckd need): making it UTF-8 changes nothing.
+void CheckUtf8(const google::protobuf::Message& message) {
+  std::unique_ptr<google::protobuf::Message> copy(message.New());
+  copy->CopyFrom(message);
+  MakeStringsUtf8(TextEncoding::kUtf8, copy.get());
+  if (copy->SerializeAsString() != message.SerializeAsString()) std::abort();
+}
+
+void CheckIdentifiers(const std::vector<PatientIdentifier>& ids) {
+  for (const PatientIdentifier& id : ids) {
+    if (id.id.empty() || !IsValidUtf8(id.id) || !IsValidUtf8(id.authority) ||
+        !IsValidUtf8(id.type)) {
+      std::abort();
+    }
+  }
+}
+
+void CheckMapping(const Er7Message& m) {
+  (void)ClassifyMessage(m);
+  auto update = ReadPatientUpdate(m);
+  if (update.ok()) {
+    if (update->identifiers.empty()) std::abort();
+    CheckIdentifiers(update->identifiers);
+    CheckUtf8(update->facts);
+    needlecheck::v1::PatientRecord once;
+    ApplyPatientUpdate(*update, &once);
+    needlecheck::v1::PatientRecord twice = once;
+    ApplyPatientUpdate(*update, &twice);
+    if (once.SerializeAsString() != twice.SerializeAsString()) std::abort();
+    needlecheck::v1::PatientRecord merged = twice;
+    MergePatientRecords(once, &merged);
+    if (merged.allergies_size() != once.allergies_size()) std::abort();
+  } else {
+    CheckMappingError(update.status());
+  }
+  auto booking = ReadBooking(m, Matcher());
+  if (booking.ok()) {
+    if (booking->screen && (booking->session.date().size() < 10 ||
+                            booking->session.areas_size() == 0 ||
+                            booking->patient.identifiers.empty())) {
+      std::abort();
+    }
+    if (!booking->screen && booking->not_screened_reason.empty()) std::abort();
+    CheckUtf8(booking->session);
+  } else {
+    CheckMappingError(booking.status());
+  }
+  auto merges = ReadPatientMerges(m);
+  if (merges.ok()) {
+    for (const PatientMerge& merge : *merges) {
+      if (merge.surviving.empty() || merge.prior.empty()) std::abort();
+      CheckIdentifiers(merge.surviving);
+      CheckIdentifiers(merge.prior);
+    }
+  } else {
+    CheckMappingError(merges.status());
+  }
 }
 
 void CheckAck(const Er7Message* in, absl::string_view raw) {
@@ -105,6 +200,7 @@ void CheckMessage(absl::string_view raw) {
     if (m->segments().empty() || m->msh().id() != "MSH") std::abort();
     (void)ValidateHeader(*m);
     Walk(*m);
+    CheckMapping(*m);
     CheckAck(&*m, raw);
     const Er7Delimiters& d = m->delimiters();
     if (d.escape != '\0') {

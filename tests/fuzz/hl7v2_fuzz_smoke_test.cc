@@ -1,8 +1,8 @@
 // Runs the hl7v2_fuzz entry point on a bounded, deterministic set of inputs
-// (the seeds in corpus/hl7v2_fuzz, the shared corpus's HL7 v2 messages
-// when present, random bytes, token soups and seeded mutations), so that
-// ctest exercises the fuzz invariants on every compiler. A broken invariant
-// aborts the test binary.
+// (the seeds in corpus/hl7v2_fuzz, the dermatology messages in
+// tests/testdata/hl7v2, the shared corpus's HL7 v2 messages when present,
+// random bytes, token soups and seeded mutations), so that ctest exercises the
+// fuzz invariants on every compiler. A broken invariant aborts the test binary.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +42,7 @@ const std::vector<std::string>& Seeds() {
     std::vector<std::string> s{
         "", "MSH", "MSH|", "MSH|^~\\&|", "\x0B\x1C\x0D", "\x0BMSH|^\x1C\x0D"};
     AddFiles(NEEDLECHECK_HL7V2_FUZZ_CORPUS_DIR, &s);
+    AddFiles(NEEDLECHECK_HL7V2_TESTDATA_DIR, &s);
     AddFiles(std::filesystem::path(NEEDLECHECK_SHARED_DIR) / "corpus" / "hl7v2",
              &s);
     return s;
@@ -50,15 +51,52 @@ const std::vector<std::string>& Seeds() {
 }
 
 const char* const kTokens[] = {
-    "\x0B",  "\x1C\x0D", "\x1C",         "MSH|^~\\&|", "MSH|^~\\&#|", "\r",
-    "\n",    "\r\n",     "\xEF\xBB\xBF", "|",          "^",           "~",
-    "&",     "\\",       "\\F\\",        "\\S\\",      "\\X0D0A\\",   "\\.br\\",
-    "\\H\\", "\\P\\",    "PID|1||",      "AL1|1|DA|",  "DG1|1||",     "ADT^A01",
-    "|2.3",  "|2.8",     "SIU^S12",      "ZZZ|",       "\\X",         "MSH",
+    "\x0B",
+    "\x1C\x0D",
+    "\x1C",
+    "MSH|^~\\&|",
+    "MSH|^~\\&#|",
+    "\r",
+    "\n",
+    "\r\n",
+    "\xEF\xBB\xBF",
+    "|",
+    "^",
+    "~",
+    "&",
+    "\\",
+    "\\F\\",
+    "\\S\\",
+    "\\X0D0A\\",
+    "\\.br\\",
+    "\\H\\",
+    "\\P\\",
+    "PID|1||",
+    "AL1|1|DA|",
+    "DG1|1||",
+    "ADT^A01",
+    "|2.3",
+    "|2.8",
+    "SIU^S12",
+    "ZZZ|",
+    "\\X",
+    "MSH",
+    "AIS|1|A|^Microneedling - full face|",
+    "IAM|1|DA|^EMLA|||A|",
+    "MRG|",
+    "ORC|CA|",
+    "OBR|1|||^Dermapen|",
+    "NTE|1||needle depth 0.5 mm",
+    "20261109100000+0100",
+    "|ADT^A60|",
+    "|ADT^A40|",
+    "|ORM^O01|",
+    "TQ1|||||||",
 };
 
 TEST(Hl7v2FuzzSmokeTest, Seeds) {
-  ASSERT_GE(Seeds().size(), 6u + 7u);  // inline + corpus/hl7v2_fuzz
+  // inline + corpus/hl7v2_fuzz + tests/testdata/hl7v2
+  ASSERT_GE(Seeds().size(), 6u + 7u + 7u);
   for (const std::string& seed : Seeds()) EXPECT_EQ(RunInput(seed), 0);
 }
 

@@ -1,6 +1,5 @@
 #include "service/ledger/internal/pg_schema.h"
 
-#include "absl/strings/str_cat.h"
 #include "service/ledger/postgres_ledger.h"
 
 namespace needlecheck::ledger::internal {
@@ -92,93 +91,29 @@ CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log
   FOR EACH STATEMENT EXECUTE FUNCTION access_log_append_only();
 )sql";
 
-absl::StatusOr<int> ReadVersion(PgConnection& db) {
-  absl::StatusOr<PgResult> table = db.Query(
-      "SELECT to_regclass('needlecheck_schema_version') IS NOT NULL, "
-      "to_regclass('screenings') IS NOT NULL OR to_regclass('alerts') IS "
-      "NOT NULL OR to_regclass('feedback') IS NOT NULL OR "
-      "to_regclass('access_log') IS NOT NULL",
-      {}, "read schema version");
-  if (!table.ok()) return table.status();
-  if (table->Text(0, 0) != "t") {
-    if (table->Text(0, 1) == "t") {
-      return absl::FailedPreconditionError(
-          "the database has ledger tables (screenings, alerts, feedback or "
-          "access_log) but no needlecheck_schema_version table: not a "
-          "needlecheck ledger; use another database or schema");
-    }
-    if (absl::Status s = db.Exec(
-            "CREATE TABLE needlecheck_schema_version (one_row boolean PRIMARY "
-            "KEY DEFAULT true CHECK (one_row), version integer NOT NULL, "
-            "migrated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO "
-            "needlecheck_schema_version (one_row, version) VALUES (true, 0)",
-            "create needlecheck_schema_version");
-        !s.ok()) {
-      return s;
-    }
-  }
-  absl::StatusOr<PgResult> version =
-      db.Query("SELECT version FROM needlecheck_schema_version WHERE one_row",
-               {}, "read schema version");
-  if (!version.ok()) return version.status();
-  if (version->Rows() != 1) {
-    return absl::FailedPreconditionError(
-        "needlecheck_schema_version has no row: not a needlecheck ledger");
-  }
-  return static_cast<int>(version->Int(0, 0));
+const postgres::PgSchema& LedgerSchema() {
+  static const auto* const kSchema = new postgres::PgSchema{
+      "ledger",
+      "needlecheckd",
+      "needlecheck_schema_version",
+      kPostgresMigrationLockKey,
+      {"screenings", "alerts", "feedback", "access_log"},
+      {
+          {1,
+           "tables: screenings, alerts, feedback, feedback_suggestions, "
+           "access_log (append-only)",
+           kV1},
+      }};
+  return *kSchema;
 }
 
 }  // namespace
 
-const std::vector<PgMigration>& PgMigrations() {
-  static const auto* const kMigrations = new std::vector<PgMigration>{
-      {1,
-       "tables: screenings, alerts, feedback, feedback_suggestions, "
-       "access_log (append-only)",
-       kV1},
-  };
-  return *kMigrations;
-}
+const std::vector<PgMigration>& PgMigrations() { return LedgerSchema().steps; }
 
-absl::StatusOr<PgMigrationResult> PgMigrateTo(PgConnection& db, int target) {
-  PgMigrationResult result;
-  const int latest = PgMigrations().back().version;
-  absl::Status status = PgTransaction(db, [&]() -> absl::Status {
-    if (absl::Status s = db.Exec(absl::StrCat("SELECT pg_advisory_xact_lock(",
-                                              kPostgresMigrationLockKey, ")"),
-                                 "take the migration lock");
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<int> version = ReadVersion(db);
-    if (!version.ok()) return version.status();
-    result.before = *version;
-    result.after = *version;
-    if (*version > latest) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "schema version ", *version,
-          " is newer than this needlecheckd supports (", latest,
-          "); it was written by a newer needlecheckd. Run that version, or "
-          "use another database"));
-    }
-    for (const PgMigration& m : PgMigrations()) {
-      if (m.version <= *version || m.version > target) continue;
-      if (absl::Status s =
-              db.Exec(m.sql, absl::StrCat("migration to schema version ",
-                                          m.version, " (", m.description, ")"));
-          !s.ok()) {
-        return s;
-      }
-      result.after = m.version;
-    }
-    if (result.after == result.before) return absl::OkStatus();
-    return db.Exec(absl::StrCat("UPDATE needlecheck_schema_version SET "
-                                "version = ",
-                                result.after, ", migrated_at = now()"),
-                   "record schema version");
-  });
-  if (!status.ok()) return status;
-  return result;
+absl::StatusOr<PgMigrationResult> PgMigrateTo(postgres::PgConnection& db,
+                                              int target) {
+  return postgres::PgMigrate(db, LedgerSchema(), target);
 }
 
 }  // namespace needlecheck::ledger::internal

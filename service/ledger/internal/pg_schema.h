@@ -3,8 +3,8 @@
 //
 // Contract
 // - The version lives in the one-row table needlecheck_schema_version.
-// - PgMigrations() lists every step, version 1 first. PgMigrateTo() runs, in
-//   ONE transaction that first takes
+// - PgMigrations() lists every step, version 1 first. PgMigrateTo() runs
+//   (common/postgres/pg_migrate.h), in ONE transaction that first takes
 //   pg_advisory_xact_lock(kPostgresMigrationLockKey): read the version
 //   (creating the version table in a database without ledger tables),
 //   refuse a newer one, apply the missing steps, record the new version,
@@ -18,24 +18,18 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "service/ledger/internal/pg_conn.h"
+#include "common/postgres/pg_conn.h"
+#include "common/postgres/pg_migrate.h"
 
 namespace needlecheck::ledger::internal {
 
-struct PgMigration {
-  int version;
-  const char* description;
-  const char* sql;
-};
+using PgMigration = postgres::PgSchemaStep;
+using PgMigrationResult = postgres::PgMigrationResult;
 
 const std::vector<PgMigration>& PgMigrations();
 
-struct PgMigrationResult {
-  int before = 0;
-  int after = 0;
-};
-
-absl::StatusOr<PgMigrationResult> PgMigrateTo(PgConnection& db, int target);
+absl::StatusOr<PgMigrationResult> PgMigrateTo(postgres::PgConnection& db,
+                                              int target);
 
 }  // namespace needlecheck::ledger::internal
 

@@ -5,6 +5,10 @@
 namespace needlecheck::ledger::internal {
 namespace {
 
+using ::needlecheck::sqlite::Connection;
+using ::needlecheck::sqlite::InTransaction;
+using ::needlecheck::sqlite::Statement;
+
 // Version 1: the tables.
 //   screenings  one row per Screen call.
 //   alerts      one row per alert issued; issued_day is the UTC day of the

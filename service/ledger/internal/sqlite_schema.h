@@ -10,7 +10,7 @@
 //   sets user_version, so a crash mid-way leaves a file at a whole version
 //   and several processes opening the same file migrate it once.
 // - Errors: FAILED_PRECONDITION for a file newer than this binary knows, or
-//   one that is not a ledger; SQLite errors as in sqlite_db.h.
+//   one that is not a ledger; SQLite errors as in common/sqlite/sqlite_db.h.
 #ifndef SERVICE_LEDGER_INTERNAL_SQLITE_SCHEMA_H_
 #define SERVICE_LEDGER_INTERNAL_SQLITE_SCHEMA_H_
 
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "service/ledger/internal/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace needlecheck::ledger::internal {
 
@@ -39,7 +39,8 @@ int LatestSchemaVersion();
 
 // Migrates `db` (whose file is named `path` in errors) up to `target`
 // (<= LatestSchemaVersion()).
-absl::Status MigrateTo(Connection& db, const std::string& path, int target);
+absl::Status MigrateTo(sqlite::Connection& db, const std::string& path,
+                       int target);
 
 }  // namespace needlecheck::ledger::internal
 

@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/read_file.h"
+#include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::hl7v2 {
@@ -25,13 +26,9 @@ namespace {
 
 using ::needlecheck::testing::IsOk;
 
-// ../shared beside the source root; the environment variable
-// NEEDLECHECK_SHARED_DIR overrides it (a git worktree elsewhere).
 std::filesystem::path CorpusDir() {
-  const char* env = std::getenv("NEEDLECHECK_SHARED_DIR");
-  const std::filesystem::path shared =
-      env != nullptr && *env != '\0' ? env : NEEDLECHECK_SHARED_DIR;
-  return shared / "corpus" / "hl7v2";
+  return ::needlecheck::testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR,
+                                                 "hl7v2");
 }
 
 std::string ReadAll(const std::filesystem::path& path) {
@@ -39,13 +36,7 @@ std::string ReadAll(const std::filesystem::path& path) {
 }
 
 std::vector<std::filesystem::path> CorpusFiles() {
-  std::vector<std::filesystem::path> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(CorpusDir(), ec)) {
-    if (e.path().extension() == ".hl7") out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return ::needlecheck::testing::FilesWithExtension(CorpusDir(), ".hl7");
 }
 
 #define SKIP_WITHOUT_CORPUS() \

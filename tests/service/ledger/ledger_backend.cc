@@ -6,7 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "service/ledger/internal/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 #include "service/ledger/postgres_ledger.h"
 #include "service/ledger/sqlite_ledger.h"
 
@@ -73,11 +73,11 @@ absl::StatusOr<int64_t> LedgerBackend::QueryInt(const std::string& sql) {
     }
     return value;
   }
-  absl::StatusOr<std::unique_ptr<internal::Connection>> db =
-      internal::Connection::Open(dir_.Path(kLedgerFileName), false, false,
-                                 absl::Seconds(5));
+  absl::StatusOr<std::unique_ptr<sqlite::Connection>> db =
+      sqlite::Connection::Open(dir_.Path(kLedgerFileName), false, false,
+                               absl::Seconds(5));
   if (!db.ok()) return db.status();
-  absl::StatusOr<internal::Statement> stmt = (*db)->Prepare(sql, "query");
+  absl::StatusOr<sqlite::Statement> stmt = (*db)->Prepare(sql, "query");
   if (!stmt.ok()) return stmt.status();
   absl::StatusOr<bool> row = stmt->Step();
   if (!row.ok()) return row.status();
@@ -87,9 +87,9 @@ absl::StatusOr<int64_t> LedgerBackend::QueryInt(const std::string& sql) {
 
 absl::Status LedgerBackend::Exec(const std::string& sql) {
   if (kind_ == Backend::kPostgres) return cluster_->Sql(sql).status();
-  absl::StatusOr<std::unique_ptr<internal::Connection>> db =
-      internal::Connection::Open(dir_.Path(kLedgerFileName), false, false,
-                                 absl::Seconds(5));
+  absl::StatusOr<std::unique_ptr<sqlite::Connection>> db =
+      sqlite::Connection::Open(dir_.Path(kLedgerFileName), false, false,
+                               absl::Seconds(5));
   if (!db.ok()) return db.status();
   return (*db)->Exec(sql);
 }

@@ -21,9 +21,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/ids/uuid.h"
+#include "common/sqlite/sqlite_db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "service/ledger/internal/sqlite_db.h"
 #include "service/ledger/internal/sqlite_schema.h"
 #include "tests/service/ledger/ledger_backend.h"
 #include "tests/testing/postgres_cluster.h"
@@ -83,16 +83,16 @@ class SqliteLedgerTest : public ::testing::Test {
   }
 
   // A raw connection to the ledger file, for checks.
-  std::unique_ptr<internal::Connection> Raw() {
-    absl::StatusOr<std::unique_ptr<internal::Connection>> db =
-        internal::Connection::Open(FilePath(), false, true, absl::Seconds(5));
+  std::unique_ptr<sqlite::Connection> Raw() {
+    absl::StatusOr<std::unique_ptr<sqlite::Connection>> db =
+        sqlite::Connection::Open(FilePath(), false, true, absl::Seconds(5));
     EXPECT_THAT(db, IsOk());
     return db.ok() ? *std::move(db) : nullptr;
   }
 
   int64_t Count(const std::string& sql) {
-    std::unique_ptr<internal::Connection> db = Raw();
-    absl::StatusOr<internal::Statement> stmt = db->Prepare(sql, "count");
+    std::unique_ptr<sqlite::Connection> db = Raw();
+    absl::StatusOr<sqlite::Statement> stmt = db->Prepare(sql, "count");
     EXPECT_THAT(stmt, IsOk());
     absl::StatusOr<bool> row = stmt->Step();
     EXPECT_THAT(row, IsOk());
@@ -196,7 +196,7 @@ TEST_F(SqliteLedgerTest, CreatesAVersionedWalFile) {
   std::unique_ptr<AlertLedger> ledger = Open();
   ASSERT_NE(ledger, nullptr);
   EXPECT_TRUE(std::filesystem::exists(FilePath()));
-  std::unique_ptr<internal::Connection> db = Raw();
+  std::unique_ptr<sqlite::Connection> db = Raw();
   EXPECT_EQ(*db->PragmaText("journal_mode"), "wal");
   EXPECT_EQ(*db->PragmaInt("user_version"), internal::LatestSchemaVersion());
   EXPECT_EQ(*db->PragmaInt("application_id"), internal::kApplicationId);
@@ -574,7 +574,7 @@ TEST_F(SqliteLedgerTest, MigratesAVersion1File) {
   std::vector<std::string> ids;
   {
     // A file as a version-1 needlecheckd left it, with data.
-    std::unique_ptr<internal::Connection> db = Raw();
+    std::unique_ptr<sqlite::Connection> db = Raw();
     ASSERT_THAT(db->Exec("PRAGMA journal_mode = WAL"), IsOk());
     ASSERT_THAT(internal::MigrateTo(*db, FilePath(), 1), IsOk());
     ASSERT_EQ(*db->PragmaInt("user_version"), 1);
@@ -705,7 +705,7 @@ TEST_F(SqliteLedgerTest, FailingWritesRefuseAtOnceAndRecover) {
     recovered.Notify();
   };
   std::unique_ptr<AlertLedger> ledger = Open(options);
-  std::unique_ptr<internal::Connection> blocker = Raw();
+  std::unique_ptr<sqlite::Connection> blocker = Raw();
   ASSERT_THAT(blocker->Exec("BEGIN IMMEDIATE"), IsOk());
 
   std::vector<std::string> ids;

@@ -1,6 +1,6 @@
-// PgPool: a small pool of PostgreSQL connections (pg_conn.h) for the
-// ledger's feedback, statistics and access-log reads. Internal to
-// service/ledger.
+// PgPool: a small pool of PostgreSQL connections (pg_conn.h), e.g. for the
+// ledger's feedback, statistics and access-log reads. Base library
+// needlecheck_postgres.
 //
 // Contract
 // - At most `max_size` connections exist at once; Acquire() hands out an
@@ -13,12 +13,15 @@
 //   doubling up to 1 s; reset by a successful connect), so that no caller
 //   waits for a server that is down.
 // - Close() drops the idle connections; Acquire() then answers
-//   UNAVAILABLE. Leases still out are dropped when they return.
+//   UNAVAILABLE `closed_message`. Leases still out are dropped when they
+//   return.
 // - Thread-safe.
-#ifndef SERVICE_LEDGER_INTERNAL_PG_POOL_H_
-#define SERVICE_LEDGER_INTERNAL_PG_POOL_H_
+#ifndef COMMON_POSTGRES_PG_POOL_H_
+#define COMMON_POSTGRES_PG_POOL_H_
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -26,9 +29,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "service/ledger/internal/pg_conn.h"
+#include "common/postgres/pg_conn.h"
 
-namespace needlecheck::ledger::internal {
+namespace needlecheck::postgres {
 
 class PgPool {
  public:
@@ -52,8 +55,12 @@ class PgPool {
     bool reused_;
   };
 
-  PgPool(PgConnectOptions options, size_t max_size, absl::Duration wait)
-      : options_(std::move(options)), max_size_(max_size), wait_(wait) {}
+  PgPool(PgConnectOptions options, size_t max_size, absl::Duration wait,
+         std::string closed_message = "the connection pool is closed")
+      : options_(std::move(options)),
+        max_size_(max_size),
+        wait_(wait),
+        closed_message_(std::move(closed_message)) {}
 
   absl::StatusOr<Lease> Acquire() ABSL_LOCKS_EXCLUDED(mu_);
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
@@ -64,6 +71,7 @@ class PgPool {
   const PgConnectOptions options_;
   const size_t max_size_;
   const absl::Duration wait_;
+  const std::string closed_message_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<PgConnection>> idle_ ABSL_GUARDED_BY(mu_);
   size_t open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + leased + connecting
@@ -73,6 +81,6 @@ class PgPool {
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace needlecheck::ledger::internal
+}  // namespace needlecheck::postgres
 
-#endif  // SERVICE_LEDGER_INTERNAL_PG_POOL_H_
+#endif  // COMMON_POSTGRES_PG_POOL_H_

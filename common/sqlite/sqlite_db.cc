@@ -1,4 +1,4 @@
-#include "service/ledger/internal/sqlite_db.h"
+#include "common/sqlite/sqlite_db.h"
 
 #include <thread>
 #include <utility>
@@ -7,7 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
-namespace needlecheck::ledger::internal {
+namespace needlecheck::sqlite {
 
 absl::Status SqliteError(int rc, absl::string_view what,
                          absl::string_view detail) {
@@ -196,6 +196,15 @@ Statement& Statement::BindText(int index, absl::string_view value) {
   return *this;
 }
 
+Statement& Statement::BindBlob(int index, absl::string_view value) {
+  // A zero-length blob, not NULL, for "": the pointer must not be null.
+  const int rc =
+      sqlite3_bind_blob(stmt_, index, value.empty() ? "" : value.data(),
+                        static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
 Statement& Statement::BindInt(int index, int64_t value) {
   const int rc = sqlite3_bind_int64(stmt_, index, value);
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
@@ -247,8 +256,15 @@ std::string Statement::ColumnText(int col) const {
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
+std::string Statement::ColumnBlob(int col) const {
+  const void* bytes = sqlite3_column_blob(stmt_, col);
+  if (bytes == nullptr) return std::string();
+  return std::string(static_cast<const char*>(bytes),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
 bool Statement::ColumnIsNull(int col) const {
   return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
 }
 
-}  // namespace needlecheck::ledger::internal
+}  // namespace needlecheck::sqlite

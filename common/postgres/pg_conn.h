@@ -1,5 +1,6 @@
-// A small RAII layer over libpq for the PostgreSQL ledger. Internal to
-// service/ledger.
+// A small RAII layer over libpq. A base library (needlecheck_postgres): the
+// service's PostgreSQL ledger and the adapters' stores use it; it includes
+// nothing from either.
 //
 // Contract
 // - PgConnection owns one PGconn (PQfinish on destruction). Connect() takes
@@ -21,8 +22,8 @@
 //   carry the SQLSTATE and libpq's primary message only (never DETAIL, which
 //   quotes row values), prefixed with `what`.
 // - Not thread-safe: one thread uses a connection at a time.
-#ifndef SERVICE_LEDGER_INTERNAL_PG_CONN_H_
-#define SERVICE_LEDGER_INTERNAL_PG_CONN_H_
+#ifndef COMMON_POSTGRES_PG_CONN_H_
+#define COMMON_POSTGRES_PG_CONN_H_
 
 #include <libpq-fe.h>
 
@@ -38,7 +39,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace needlecheck::ledger::internal {
+namespace needlecheck::postgres {
 
 // The result of one statement (PQclear on destruction).
 class PgResult {
@@ -77,6 +78,9 @@ struct PgConnectOptions {
   absl::Duration statement_timeout = absl::Seconds(5);
   // application_name shown in pg_stat_activity.
   std::string application_name = "needlecheckd";
+  // Where a password may come from, named when the server asks for one and
+  // none was given.
+  std::string password_hint = "PGPASSWORD or ~/.pgpass";
 };
 
 class PgConnection {
@@ -144,6 +148,13 @@ absl::StatusOr<bool> DsnHasPassword(const std::string& dsn);
 // `dsn` without its password, for logs ("" when it cannot be parsed).
 std::string DsnWithoutPassword(const std::string& dsn);
 
-}  // namespace needlecheck::ledger::internal
+// The password kept in the file `path` (for PgConnectOptions::password):
+// its content without one trailing line end. At most 4 KiB. Errors name the
+// path, never the content: NOT_FOUND / PERMISSION_DENIED when it cannot be
+// opened, FAILED_PRECONDITION when it is not a regular file or too large,
+// INVALID_ARGUMENT when it is empty.
+absl::StatusOr<std::string> ReadPasswordFile(const std::string& path);
 
-#endif  // SERVICE_LEDGER_INTERNAL_PG_CONN_H_
+}  // namespace needlecheck::postgres
+
+#endif  // COMMON_POSTGRES_PG_CONN_H_

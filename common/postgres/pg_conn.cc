@@ -1,19 +1,24 @@
-#include "service/ledger/internal/pg_conn.h"
+#include "common/postgres/pg_conn.h"
 
 #include <poll.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
-namespace needlecheck::ledger::internal {
+namespace needlecheck::postgres {
 namespace {
 
 struct ResultDeleter {
@@ -120,9 +125,9 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
       return absl::PermissionDeniedError(absl::StrCat(
           "PostgreSQL refused the login: ", message,
           PQconnectionNeedsPassword(raw)
-              ? " (it needs a password: --ledger_password_file, PGPASSWORD "
-                "or ~/.pgpass)"
-              : ""));
+              ? absl::StrCat(" (it needs a password: ", options.password_hint,
+                             ")")
+              : std::string()));
     }
     return absl::UnavailableError(
         absl::StrCat("cannot connect to PostgreSQL: ", message));
@@ -330,4 +335,40 @@ std::string DsnWithoutPassword(const std::string& dsn) {
   return absl::StrJoin(parts, " ");
 }
 
-}  // namespace needlecheck::ledger::internal
+absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
+  constexpr size_t kMaxBytes = 4096;
+  struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rbe"));
+  if (file == nullptr) {
+    const int err = errno;
+    const std::string message = absl::StrCat(
+        "password file \"", path, "\": cannot open: ", std::strerror(err));
+    if (err == EACCES || err == EPERM) {
+      return absl::PermissionDeniedError(message);
+    }
+    return absl::NotFoundError(message);
+  }
+  struct stat st;
+  if (fstat(fileno(file.get()), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("password file \"", path, "\": not a regular file"));
+  }
+  std::string content(kMaxBytes + 1, '\0');
+  content.resize(std::fread(content.data(), 1, content.size(), file.get()));
+  if (content.size() > kMaxBytes) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "password file \"", path, "\": larger than ", kMaxBytes, " bytes"));
+  }
+  absl::string_view text = content;
+  absl::ConsumeSuffix(&text, "\n");
+  absl::ConsumeSuffix(&text, "\r");
+  if (text.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("password file \"", path, "\": empty"));
+  }
+  return std::string(text);
+}
+
+}  // namespace needlecheck::postgres

@@ -1,4 +1,4 @@
-#include "service/ledger/internal/pg_pool.h"
+#include "common/postgres/pg_pool.h"
 
 #include <algorithm>
 #include <utility>
@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-namespace needlecheck::ledger::internal {
+namespace needlecheck::postgres {
 namespace {
 
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
@@ -24,7 +24,7 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire() {
         "all ", max_size_, " PostgreSQL connections stayed busy for ",
         absl::FormatDuration(wait_)));
   }
-  if (closed_) return absl::UnavailableError("the alert ledger is closed");
+  if (closed_) return absl::UnavailableError(closed_message_);
   if (!idle_.empty()) {
     std::unique_ptr<PgConnection> conn = std::move(idle_.back());
     idle_.pop_back();
@@ -76,4 +76,4 @@ void PgPool::Close() {
   }
 }
 
-}  // namespace needlecheck::ledger::internal
+}  // namespace needlecheck::postgres

@@ -1,6 +1,6 @@
-// Thin RAII wrappers over the SQLite C API for the ledger: a connection and
-// a prepared statement. Internal to service/ledger; callers outside it must
-// not include this header.
+// Thin RAII wrappers over the SQLite C API: a connection and a prepared
+// statement. A base library (needlecheck_sqlite): the service's alert ledger
+// and the adapters' stores use it; it includes nothing from either.
 //
 // Contract
 // - Every failure becomes an absl::Status: SQLITE_BUSY/SQLITE_LOCKED (after
@@ -10,9 +10,9 @@
 //   error text (which never contains bound values) and the step ("BEGIN",
 //   "insert alert", ...), never bound values, so they are safe to log.
 // - Not thread-safe: one Connection (and its statements) per thread at a
-//   time; the ledger guards each with a mutex.
-#ifndef SERVICE_LEDGER_INTERNAL_SQLITE_DB_H_
-#define SERVICE_LEDGER_INTERNAL_SQLITE_DB_H_
+//   time; callers guard each with a mutex.
+#ifndef COMMON_SQLITE_SQLITE_DB_H_
+#define COMMON_SQLITE_SQLITE_DB_H_
 
 #include <sqlite3.h>
 
@@ -26,7 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace needlecheck::ledger::internal {
+namespace needlecheck::sqlite {
 
 // A status for SQLite result code `rc` (extended codes allowed).
 absl::Status SqliteError(int rc, absl::string_view what,
@@ -92,6 +92,8 @@ class Statement {
 
   // Parameters are 1-based. Text is copied (SQLITE_TRANSIENT).
   Statement& BindText(int index, absl::string_view value);
+  // Bytes as a BLOB (stored and compared byte-exact, whatever they hold).
+  Statement& BindBlob(int index, absl::string_view value);
   Statement& BindInt(int index, int64_t value);
   Statement& BindNull(int index);
 
@@ -105,6 +107,7 @@ class Statement {
   int64_t ColumnInt(int col) const;
   double ColumnDouble(int col) const;
   std::string ColumnText(int col) const;
+  std::string ColumnBlob(int col) const;
   bool ColumnIsNull(int col) const;
 
  private:
@@ -133,6 +136,6 @@ absl::Status InTransaction(Connection& db, Body&& body) {
   return status;
 }
 
-}  // namespace needlecheck::ledger::internal
+}  // namespace needlecheck::sqlite
 
-#endif  // SERVICE_LEDGER_INTERNAL_SQLITE_DB_H_
+#endif  // COMMON_SQLITE_SQLITE_DB_H_
