@@ -4,11 +4,11 @@
 #include <string>
 #include <vector>
 
-#include "adapters/batch/audit_merge.h"
-#include "adapters/batch/audit_outputs.h"
-#include "adapters/batch/audit_scratch.h"
-#include "adapters/batch/finding_record.h"
-#include "adapters/batch/summary_builder.h"
+#include "adapters/batch/findings/finding_lines.h"
+#include "adapters/batch/report/summary_builder.h"
+#include "adapters/batch/run/audit_merge.h"
+#include "adapters/batch/run/audit_outputs.h"
+#include "adapters/batch/run/audit_scratch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "needlecheck/v1/audit.pb.h"

@@ -1,5 +1,5 @@
 // Splitting a Bundle (or a lone resource) into routed, minified resources.
-#include "adapters/batch/bundle_splitter.h"
+#include "adapters/batch/export/bundle_splitter.h"
 
 #include <zlib.h>
 

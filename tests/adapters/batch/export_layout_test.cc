@@ -1,5 +1,5 @@
 // ListExportFiles: which files of an export folder are read, and how.
-#include "adapters/batch/export_layout.h"
+#include "adapters/batch/export/export_layout.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

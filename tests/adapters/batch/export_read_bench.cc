@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "adapters/batch/export_layout.h"
-#include "adapters/batch/line_reader.h"
-#include "adapters/batch/resource_route.h"
+#include "adapters/batch/export/export_layout.h"
+#include "adapters/batch/export/line_reader.h"
+#include "adapters/batch/export/resource_route.h"
 #include "tests/testing/scoped_temp_dir.h"
 
 namespace {

@@ -1,4 +1,4 @@
-# Tests of reading the export (adapters/batch/export.cmake): folder layout,
+# Tests of reading the export (adapters/batch/export/): folder layout,
 # line reader, routing, shards, bundle splitting, and the public corpus
 # (../shared/corpus; those tests skip when it is absent).
 foreach(t export_layout_test line_reader_test resource_route_test shard_test

@@ -1,6 +1,6 @@
 // NdjsonLineReader: plain and gzip files, line ends, blank, long and
 // over-long lines, truncated and corrupt gzip, resuming, progress.
-#include "adapters/batch/line_reader.h"
+#include "adapters/batch/export/line_reader.h"
 
 #include <zlib.h>
 

@@ -1,7 +1,7 @@
 // needlecheckd's rejection of a record, told without the record's values:
 // the field paths of the BadRequest detail, the problem from the path, the
 // export line of the resource a field came from.
-#include "adapters/batch/record_rejection.h"
+#include "adapters/batch/run/record_rejection.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "adapters/batch/report_html.h"
+#include "adapters/batch/report/report_html.h"
 
 #include <set>
 #include <string>

@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "adapters/batch/audit_summary.h"
+#include "adapters/batch/report/audit_summary.h"
 
 namespace needlecheck::batch::testing {
 

@@ -1,4 +1,4 @@
-# Tests of the audit report: summary.json and report.html (report.cmake).
+# Tests of the audit report: summary.json and report.html (adapters/batch/report/).
 # Imported targets are folder-scoped: the tests parse JSON themselves.
 find_package(nlohmann_json CONFIG REQUIRED)
 needlecheck_test(summary_json_test

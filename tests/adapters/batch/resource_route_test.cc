@@ -1,6 +1,6 @@
 // Routing one resource to its patient: every reference form, and malformed
 // lines of many kinds (errors, never crashes, no values in messages).
-#include "adapters/batch/resource_route.h"
+#include "adapters/batch/export/resource_route.h"
 
 #include <string>
 #include <vector>

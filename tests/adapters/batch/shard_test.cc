@@ -1,6 +1,6 @@
 // --shard K/N: a stable split of patients (pinned values), roughly even,
 // and strict parsing; --shard_count=N with JOB_COMPLETION_INDEX.
-#include "adapters/batch/shard.h"
+#include "adapters/batch/export/shard.h"
 
 #include <cstdint>
 #include <string>

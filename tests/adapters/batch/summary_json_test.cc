@@ -1,4 +1,4 @@
-#include "adapters/batch/summary_json.h"
+#include "adapters/batch/report/summary_json.h"
 
 #include <string>
 #include <vector>
