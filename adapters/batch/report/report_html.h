@@ -27,6 +27,11 @@
 // - Colours: critical red, warning amber, info blue, clear green; interval
 //   violations purple; the same everywhere on the page.
 // - Thread-safety: plain functions over values; safe from any thread.
+// - Parts: this file's .cc is the page (head, header, overview, the
+//   sections in order); html/text.h writes every text and figure,
+//   html/style.h the colours and verdict styles, html/tables.h the tables,
+//   and each chart is a function of its data to an SVG string
+//   (html/chart_by_rule.h, html/chart_by_month.h, html/chart_days_between.h).
 #ifndef ADAPTERS_BATCH_REPORT_REPORT_HTML_H_
 #define ADAPTERS_BATCH_REPORT_REPORT_HTML_H_
 

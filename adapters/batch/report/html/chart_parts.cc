@@ -1,0 +1,57 @@
+#include "adapters/batch/report/html/chart_parts.h"
+
+#include "absl/strings/str_cat.h"
+#include "adapters/batch/report/html/style.h"
+#include "adapters/batch/report/html/text.h"
+
+namespace needlecheck::batch::html {
+
+// A coloured square and a label, for SVG legends; returns the width used.
+double LegendItem(std::string& svg, double x, double y, const char* colour,
+                  absl::string_view label) {
+  absl::StrAppend(&svg, "<rect x=\"", Coord(x), "\" y=\"", Coord(y - 10),
+                  "\" width=\"12\" height=\"12\" rx=\"2\" fill=\"", colour,
+                  "\"/><text x=\"", Coord(x + 17), "\" y=\"", Coord(y),
+                  "\" font-size=\"12\" fill=\"", kInk, "\">", label, "</text>");
+  // DejaVu Sans / system sans at 12px: about 6.8 px per character.
+  return 17 + 6.8 * label.size() + 16;
+}
+
+// A round axis from 0 to at least `max_value`, with about five steps.
+Axis NiceAxis(int64_t max_value) {
+  Axis axis;
+  if (max_value <= 0) return axis;
+  const double raw = static_cast<double>(max_value) / 5.0;
+  int64_t magnitude = 1;
+  while (static_cast<double>(magnitude) * 10 <= raw) magnitude *= 10;
+  for (int64_t m : {1, 2, 5, 10}) {
+    if (static_cast<double>(m * magnitude) >= raw) {
+      axis.step = m * magnitude;
+      break;
+    }
+  }
+  axis.max = (max_value + axis.step - 1) / axis.step * axis.step;
+  return axis;
+}
+
+// The horizontal grid lines and value labels of a vertical bar chart, from
+// 0 to axis.max every axis.step, between x0 and x1 (`bottom` is the y of 0,
+// `scale` pixels a unit), and the axis title "sessions" at `title_y`.
+void AppendSessionsAxis(std::string& svg, const Axis& axis, double x0,
+                        double x1, double bottom, double scale,
+                        double title_y) {
+  for (int64_t t = 0; t <= axis.max; t += axis.step) {
+    const double gy = bottom - t * scale;
+    absl::StrAppend(&svg, "<line x1=\"", Coord(x0), "\" y1=\"", Coord(gy),
+                    "\" x2=\"", Coord(x1), "\" y2=\"", Coord(gy),
+                    "\" stroke=\"", t == 0 ? "#94a3b8" : kGrid,
+                    "\"/><text x=\"", Coord(x0 - 6), "\" y=\"", Coord(gy + 4),
+                    "\" font-size=\"11\" text-anchor=\"end\" fill=\"", kMuted,
+                    "\">", Num(t), "</text>");
+  }
+  absl::StrAppend(&svg, "<text x=\"", Coord(x0 - 6), "\" y=\"", Coord(title_y),
+                  "\" font-size=\"11\" text-anchor=\"end\" fill=\"", kMuted,
+                  "\">sessions</text>");
+}
+
+}  // namespace needlecheck::batch::html
