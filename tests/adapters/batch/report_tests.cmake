@@ -7,6 +7,10 @@ needlecheck_test(summary_json_test
 needlecheck_test(report_html_test
   SOURCES report_html_test.cc
   LIBS needlecheck_batch_report)
+# Each chart as a function of its data to SVG (report/html/chart_*.h).
+needlecheck_test(report_charts_test
+  SOURCES report_charts_test.cc
+  LIBS needlecheck_batch_report)
 # Renders a realistic report in Debian's chromium (headless): no console
 # errors, the three charts with their bars, a screenshot. Skipped when
 # chromium is missing, unless CI=true (then it fails): `deploy/local.sh test`
