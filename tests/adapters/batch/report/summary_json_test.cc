@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/adapters/batch/report_test_data.h"
+#include "tests/adapters/batch/report/report_test_data.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::batch {

@@ -12,7 +12,7 @@
 #include "adapters/batch/report/report_html.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/adapters/batch/report_test_data.h"
+#include "tests/adapters/batch/report/report_test_data.h"
 
 namespace needlecheck::batch::html {
 namespace {

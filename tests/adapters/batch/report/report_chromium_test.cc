@@ -28,7 +28,7 @@
 #include "adapters/batch/report/report_html.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/adapters/batch/report_test_data.h"
+#include "tests/adapters/batch/report/report_test_data.h"
 #include "tests/testing/headless_chromium.h"
 #include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/adapters/batch/report_test_data.h"
+#include "tests/adapters/batch/report/report_test_data.h"
 
 namespace needlecheck::batch {
 namespace {
