@@ -6,7 +6,6 @@
 
 namespace needlecheck::batch::html {
 
-// A coloured square and a label, for SVG legends; returns the width used.
 double LegendItem(std::string& svg, double x, double y, const char* colour,
                   absl::string_view label) {
   absl::StrAppend(&svg, "<rect x=\"", Coord(x), "\" y=\"", Coord(y - 10),
@@ -17,7 +16,6 @@ double LegendItem(std::string& svg, double x, double y, const char* colour,
   return 17 + 6.8 * label.size() + 16;
 }
 
-// A round axis from 0 to at least `max_value`, with about five steps.
 Axis NiceAxis(int64_t max_value) {
   Axis axis;
   if (max_value <= 0) return axis;
@@ -34,9 +32,6 @@ Axis NiceAxis(int64_t max_value) {
   return axis;
 }
 
-// The horizontal grid lines and value labels of a vertical bar chart, from
-// 0 to axis.max every axis.step, between x0 and x1 (`bottom` is the y of 0,
-// `scale` pixels a unit), and the axis title "sessions" at `title_y`.
 void AppendSessionsAxis(std::string& svg, const Axis& axis, double x0,
                         double x1, double bottom, double scale,
                         double title_y) {

@@ -37,9 +37,6 @@ std::string MiniBar(const VerdictCounts& counts) {
 
 }  // namespace
 
-// "<table>" with a fixed layout and these column widths (percent), so that
-// long untrusted texts wrap inside their column instead of squeezing the
-// others.
 std::string FixedTable(std::initializer_list<int> widths) {
   std::string out = "<table class=\"fixed\"><colgroup>";
   for (int w : widths) absl::StrAppend(&out, "<col style=\"width:", w, "%\">");
@@ -47,7 +44,6 @@ std::string FixedTable(std::initializer_list<int> widths) {
   return out;
 }
 
-// The sentence that stands in for a chart without data.
 void AppendEmpty(absl::string_view sentence, std::string& out) {
   absl::StrAppend(&out, "<p class=\"empty\">", sentence, "</p>\n");
 }
