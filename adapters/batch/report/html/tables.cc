@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "adapters/batch/report/html/style.h"
 #include "adapters/batch/report/html/text.h"
+#include "adapters/batch/report/summary_json.h"
 
 namespace needlecheck::batch::html {
 namespace {
@@ -147,13 +148,7 @@ void AppendWorstCases(const AuditSummary& summary, std::string& out) {
 }
 
 void AppendInput(const InputCounts& input, std::string& out) {
-  InputFileCounts total;
-  for (const auto& [name, counts] : input.files) {
-    total.lines += counts.lines;
-    total.resources += counts.resources;
-    total.malformed += counts.malformed;
-    total.without_patient += counts.without_patient;
-  }
+  const InputFileCounts total = TotalFileCounts(input);
   auto cell = [](int64_t n, bool warn_if_positive) {
     return absl::StrCat("<td class=\"num",
                         warn_if_positive && n > 0 ? " warn" : "", "\">", Num(n),

@@ -17,19 +17,11 @@
 namespace needlecheck::batch::html {
 namespace {
 
+using ::needlecheck::batch::testing::Count;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-size_t Count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + needle.size())) {
-    ++n;
-  }
-  return n;
-}
 
 TEST(ReportChartsTest, ThePageEmbedsEachChartAsDrawnFromItsData) {
   const AuditSummary summary = testing::RealisticSummary();

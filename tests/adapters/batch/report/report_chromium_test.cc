@@ -38,6 +38,7 @@ extern char** environ;
 namespace needlecheck::batch {
 namespace {
 
+using ::needlecheck::batch::testing::Count;
 using ::needlecheck::testing::FindChromium;
 using ::needlecheck::testing::PageProblems;
 using ::needlecheck::testing::RunChromium;
@@ -47,15 +48,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 using ::needlecheck::testing::ReadFile;
-
-size_t Count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + needle.size())) {
-    ++n;
-  }
-  return n;
-}
 
 uint32_t BigEndian32(const std::string& bytes, size_t at) {
   return (static_cast<uint32_t>(static_cast<unsigned char>(bytes[at])) << 24) |

@@ -13,6 +13,7 @@
 namespace needlecheck::batch {
 namespace {
 
+using ::needlecheck::batch::testing::Count;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -26,15 +27,6 @@ std::string SvgById(const std::string& html, absl::string_view id) {
   const size_t end = html.find("</svg>", start);
   if (end == std::string::npos) return "";
   return html.substr(start, end - start);
-}
-
-size_t Count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + needle.size())) {
-    ++n;
-  }
-  return n;
 }
 
 // The names of all tags in `html` (after "<" or "</"), lower case.

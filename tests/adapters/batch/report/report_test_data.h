@@ -1,8 +1,8 @@
 // AuditSummary fixtures for the report tests (summary.json, report.html,
 // the headless-Chromium test). Test-only; deterministic (no clock, no
 // random: every count comes from a formula).
-#ifndef TESTS_ADAPTERS_BATCH_REPORT_TEST_DATA_H_
-#define TESTS_ADAPTERS_BATCH_REPORT_TEST_DATA_H_
+#ifndef TESTS_ADAPTERS_BATCH_REPORT_REPORT_TEST_DATA_H_
+#define TESTS_ADAPTERS_BATCH_REPORT_REPORT_TEST_DATA_H_
 
 #include <cstdint>
 #include <string>
@@ -18,6 +18,16 @@ namespace needlecheck::batch::testing {
 inline constexpr char kHostilePatientId[] = "<script>alert(1)</script>";
 inline constexpr char kHostilePerformer[] =
     "Dr. \"Eve\" <img src=x onerror=alert(2)> & Co";
+
+// How many times `needle` occurs in `text`, without overlaps.
+inline size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
 
 inline VerdictCounts MakeCounts(int64_t interval, int64_t critical,
                                 int64_t warning, int64_t clear) {
@@ -178,4 +188,4 @@ inline AuditSummary RealisticSummary() {
 
 }  // namespace needlecheck::batch::testing
 
-#endif  // TESTS_ADAPTERS_BATCH_REPORT_TEST_DATA_H_
+#endif  // TESTS_ADAPTERS_BATCH_REPORT_REPORT_TEST_DATA_H_
