@@ -36,6 +36,19 @@ RULES = [
      "the knowledge base is data the engine reads; it knows no server"),
     ("proto/", ("service/", "adapters/", "tools/", "common/"),
      "proto/ is the contract; it depends on nothing of ours"),
+    # The batch audit's parts, in dependency order: export, findings,
+    # report, run (adapters/batch/CMakeLists.txt).
+    ("adapters/batch/export/", ("adapters/batch/findings/",
+                                "adapters/batch/report/",
+                                "adapters/batch/run/"),
+     "reading the export knows nothing of findings, the report or the run"),
+    ("adapters/batch/findings/", ("adapters/batch/export/",
+                                  "adapters/batch/report/",
+                                  "adapters/batch/run/"),
+     "a finding is a value; its formats need no other part"),
+    ("adapters/batch/report/", ("adapters/batch/export/",
+                                "adapters/batch/run/"),
+     "the report is a function of the findings and the input counts"),
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
@@ -86,6 +99,13 @@ def self_test():
                             '#include "adapters/fhir/vocabulary.h"\n', 0),
         "tools/cli/g.cc": ('#include "service/kb/knowledge_base.h"\n', 0),
         "proto/needlecheck/v1/h.proto": ('import "needlecheck/v1/a.proto";\n', 0),
+        "adapters/batch/export/i.cc": ('#include "adapters/batch/run/audit_run.h"\n'
+                                       '#include "adapters/batch/export/shard.h"\n', 1),
+        "adapters/batch/report/j.cc": ('#include "adapters/batch/export/shard.h"\n'
+                                       '#include "adapters/batch/findings/finding_record.h"\n', 1),
+        "adapters/batch/findings/k.h": ('#include "adapters/batch/report/audit_summary.h"\n', 1),
+        "adapters/batch/run/l.cc": ('#include "adapters/batch/export/shard.h"\n'
+                                    '#include "adapters/batch/report/report_html.h"\n', 0),
     }
     failures = 0
     for rel, (text, expected) in cases.items():

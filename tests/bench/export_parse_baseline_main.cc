@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "adapters/batch/export_layout.h"
-#include "adapters/batch/line_reader.h"
+#include "adapters/batch/export/export_layout.h"
+#include "adapters/batch/export/line_reader.h"
 #include "simdjson.h"
 
 int main(int argc, char** argv) {

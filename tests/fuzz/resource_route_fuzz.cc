@@ -28,9 +28,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
-#include "adapters/batch/bundle_splitter.h"
-#include "adapters/batch/line_reader.h"
-#include "adapters/batch/resource_route.h"
+#include "adapters/batch/export/bundle_splitter.h"
+#include "adapters/batch/export/line_reader.h"
+#include "adapters/batch/export/resource_route.h"
 
 namespace {
 

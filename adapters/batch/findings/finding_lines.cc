@@ -1,0 +1,319 @@
+#include "adapters/batch/findings/finding_lines.h"
+
+#include <cmath>
+#include <cstdint>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
+#include "simdjson.h"
+
+namespace needlecheck::batch {
+namespace {
+
+namespace v1 = needlecheck::v1;
+
+std::string EnumSuffix(const std::string& name, absl::string_view prefix) {
+  absl::string_view rest = name;
+  if (absl::StartsWith(rest, prefix)) rest.remove_prefix(prefix.size());
+  return absl::AsciiStrToLower(rest);
+}
+
+std::string ConceptName(const v1::Concept& concept) {
+  if (!concept.text().empty()) return concept.text();
+  for (const v1::Coding& coding : concept.codings()) {
+    if (!coding.display().empty()) return coding.display();
+  }
+  for (const v1::Coding& coding : concept.codings()) {
+    if (!coding.code().empty()) {
+      return absl::StrCat(coding.system(), "|", coding.code());
+    }
+  }
+  return "";
+}
+
+nlohmann::ordered_json StringOrNull(const std::string& s) {
+  if (s.empty()) return nullptr;
+  return s;
+}
+
+// Reads a string member that may be null or absent (-> empty).
+absl::Status OptionalString(simdjson::dom::object object, const char* key,
+                            std::string* out) {
+  simdjson::dom::element value;
+  if (object.at_key(key).get(value) != simdjson::SUCCESS || value.is_null()) {
+    out->clear();
+    return absl::OkStatus();
+  }
+  std::string_view text;
+  if (value.get_string().get(text) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", key, "\" is not a string"));
+  }
+  out->assign(text.data(), text.size());
+  return absl::OkStatus();
+}
+
+absl::Status RequiredString(simdjson::dom::object object, const char* key,
+                            std::string* out) {
+  std::string_view text;
+  if (object.at_key(key).get_string().get(text) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", key, "\" is missing or not a string"));
+  }
+  out->assign(text.data(), text.size());
+  return absl::OkStatus();
+}
+
+std::string CsvCell(absl::string_view value) {
+  std::string cell;
+  if (!value.empty() &&
+      (value[0] == '=' || value[0] == '+' || value[0] == '-' ||
+       value[0] == '@' || value[0] == '\t' || value[0] == '\r')) {
+    cell = absl::StrCat("'", value);
+  } else {
+    cell = std::string(value);
+  }
+  if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
+  std::string quoted = "\"";
+  for (char c : cell) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  quoted += '"';
+  return quoted;
+}
+
+std::string FormatDepth(double mm) {
+  // Shortest form that reads back the same (depths are like 0.5, 1.25).
+  std::string text = absl::StrCat(mm);
+  return text;
+}
+
+}  // namespace
+
+bool ParseVerdict(absl::string_view name, Verdict* verdict) {
+  for (int i = 0; i < kNumVerdicts; ++i) {
+    if (name == VerdictName(static_cast<Verdict>(i))) {
+      *verdict = static_cast<Verdict>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+FindingRecord FindingFromProto(const v1::AuditFinding& finding) {
+  FindingRecord record;
+  record.patient_id = finding.patient_id();
+  const v1::AuditedSession& session = finding.session();
+  record.session_id = session.procedure_id();
+  record.session_date = session.date();
+  switch (finding.verdict()) {
+    case v1::AUDIT_VERDICT_INTERVAL_VIOLATION:
+      record.verdict = Verdict::kIntervalViolation;
+      break;
+    case v1::AUDIT_VERDICT_TREATED_DESPITE_CRITICAL:
+      record.verdict = Verdict::kTreatedDespiteCritical;
+      break;
+    case v1::AUDIT_VERDICT_TREATED_DESPITE_WARNING:
+      record.verdict = Verdict::kTreatedDespiteWarning;
+      break;
+    default:
+      record.verdict = Verdict::kClear;
+      break;
+  }
+  for (int area : session.areas()) {
+    record.areas.push_back(
+        EnumSuffix(v1::TreatmentArea_Name(static_cast<v1::TreatmentArea>(area)),
+                   "TREATMENT_AREA_"));
+  }
+  record.needle_depth_mm = session.needle_depth_mm();
+  record.anesthetic = ConceptName(session.anesthetic());
+  record.performer = session.performer();
+  record.location = session.location();
+  record.days_since_previous_session =
+      session.has_days_since_previous_session()
+          ? session.days_since_previous_session()
+          : -1;
+  for (const v1::Alert& alert : finding.alerts()) {
+    record.alerts.push_back(
+        {alert.rule_id(),
+         EnumSuffix(v1::Severity_Name(alert.severity()), "SEVERITY_"),
+         alert.summary(), alert.category()});
+  }
+  record.knowledge_base_version = finding.knowledge_base_version();
+  return record;
+}
+
+std::string FindingToJsonLine(const FindingRecord& finding) {
+  nlohmann::ordered_json line;
+  line["patient_id"] = finding.patient_id;
+  line["session_id"] = finding.session_id;
+  line["session_date"] = finding.session_date;
+  line["verdict"] = VerdictName(finding.verdict);
+  nlohmann::ordered_json alerts = nlohmann::ordered_json::array();
+  for (const FindingAlert& alert : finding.alerts) {
+    nlohmann::ordered_json a;
+    a["rule_id"] = alert.rule_id;
+    a["severity"] = alert.severity;
+    a["category"] = alert.category;
+    a["summary"] = alert.summary;
+    alerts.push_back(std::move(a));
+  }
+  line["alerts"] = std::move(alerts);
+  line["areas"] = finding.areas;
+  if (finding.needle_depth_mm > 0) {
+    line["needle_depth_mm"] = finding.needle_depth_mm;
+  } else {
+    line["needle_depth_mm"] = nullptr;
+  }
+  line["anesthetic"] = StringOrNull(finding.anesthetic);
+  line["performer"] = StringOrNull(finding.performer);
+  line["location"] = StringOrNull(finding.location);
+  if (finding.days_since_previous_session >= 0) {
+    line["days_since_previous_session"] = finding.days_since_previous_session;
+  } else {
+    line["days_since_previous_session"] = nullptr;
+  }
+  line["knowledge_base_version"] = finding.knowledge_base_version;
+  // Invalid UTF-8 (never from the service, which checks its strings) is
+  // replaced rather than thrown on.
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+absl::StatusOr<FindingRecord> FindingFromJsonLine(absl::string_view line) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto error = parser.parse(line.data(), line.size()).get(root)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed JSON (", simdjson::error_message(error), ")"));
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError("not a JSON object");
+  }
+  FindingRecord record;
+  absl::Status status =
+      RequiredString(object, "patient_id", &record.patient_id);
+  if (status.ok())
+    status = RequiredString(object, "session_id", &record.session_id);
+  if (status.ok()) {
+    status = RequiredString(object, "session_date", &record.session_date);
+  }
+  std::string verdict;
+  if (status.ok()) status = RequiredString(object, "verdict", &verdict);
+  if (status.ok() && !ParseVerdict(verdict, &record.verdict)) {
+    status = absl::InvalidArgumentError("\"verdict\" is not a known verdict");
+  }
+  if (status.ok())
+    status = OptionalString(object, "anesthetic", &record.anesthetic);
+  if (status.ok())
+    status = OptionalString(object, "performer", &record.performer);
+  if (status.ok())
+    status = OptionalString(object, "location", &record.location);
+  if (status.ok()) {
+    status = OptionalString(object, "knowledge_base_version",
+                            &record.knowledge_base_version);
+  }
+  if (!status.ok()) return status;
+
+  simdjson::dom::element value;
+  if (object.at_key("needle_depth_mm").get(value) == simdjson::SUCCESS &&
+      !value.is_null()) {
+    double depth = 0;
+    if (value.get_double().get(depth) != simdjson::SUCCESS) {
+      return absl::InvalidArgumentError("\"needle_depth_mm\" is not a number");
+    }
+    record.needle_depth_mm = depth;
+  }
+  if (object.at_key("days_since_previous_session").get(value) ==
+          simdjson::SUCCESS &&
+      !value.is_null()) {
+    int64_t days = 0;
+    if (value.get_int64().get(days) != simdjson::SUCCESS || days < 0 ||
+        days > INT32_MAX) {
+      return absl::InvalidArgumentError(
+          "\"days_since_previous_session\" is not a day count");
+    }
+    record.days_since_previous_session = static_cast<int>(days);
+  }
+  simdjson::dom::array array;
+  if (object.at_key("areas").get_array().get(array) == simdjson::SUCCESS) {
+    for (simdjson::dom::element area : array) {
+      std::string_view text;
+      if (area.get_string().get(text) != simdjson::SUCCESS) {
+        return absl::InvalidArgumentError("\"areas\" holds a non-string");
+      }
+      record.areas.emplace_back(text);
+    }
+  }
+  if (object.at_key("alerts").get_array().get(array) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError("\"alerts\" is missing or not an array");
+  }
+  for (simdjson::dom::element element : array) {
+    simdjson::dom::object alert;
+    if (element.get_object().get(alert) != simdjson::SUCCESS) {
+      return absl::InvalidArgumentError("\"alerts\" holds a non-object");
+    }
+    FindingAlert parsed;
+    absl::Status alert_status =
+        RequiredString(alert, "rule_id", &parsed.rule_id);
+    if (alert_status.ok()) {
+      alert_status = RequiredString(alert, "severity", &parsed.severity);
+    }
+    if (alert_status.ok()) {
+      alert_status = OptionalString(alert, "category", &parsed.category);
+    }
+    if (alert_status.ok()) {
+      alert_status = OptionalString(alert, "summary", &parsed.summary);
+    }
+    if (!alert_status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("alerts: ", alert_status.message()));
+    }
+    record.alerts.push_back(std::move(parsed));
+  }
+  return record;
+}
+
+std::string FindingsCsvHeader() {
+  return "patient_id,session_id,session_date,verdict,critical,warning,info,"
+         "alerts,areas,needle_depth_mm,anesthetic,performer,location,"
+         "days_since_previous_session,knowledge_base_version\r\n";
+}
+
+std::string FindingToCsvRow(const FindingRecord& finding) {
+  int critical = 0, warning = 0, info = 0;
+  std::vector<std::string> alerts;
+  for (const FindingAlert& alert : finding.alerts) {
+    if (alert.severity == "critical") ++critical;
+    if (alert.severity == "warning") ++warning;
+    if (alert.severity == "info") ++info;
+    alerts.push_back(absl::StrCat(alert.rule_id, ":", alert.severity));
+  }
+  std::vector<std::string> cells = {
+      CsvCell(finding.patient_id),
+      CsvCell(finding.session_id),
+      CsvCell(finding.session_date),
+      VerdictName(finding.verdict),
+      absl::StrCat(critical),
+      absl::StrCat(warning),
+      absl::StrCat(info),
+      CsvCell(absl::StrJoin(alerts, ";")),
+      CsvCell(absl::StrJoin(finding.areas, ";")),
+      finding.needle_depth_mm > 0 ? FormatDepth(finding.needle_depth_mm) : "",
+      CsvCell(finding.anesthetic),
+      CsvCell(finding.performer),
+      CsvCell(finding.location),
+      finding.days_since_previous_session >= 0
+          ? absl::StrCat(finding.days_since_previous_session)
+          : "",
+      CsvCell(finding.knowledge_base_version)};
+  return absl::StrCat(absl::StrJoin(cells, ","), "\r\n");
+}
+
+}  // namespace needlecheck::batch

@@ -1,0 +1,122 @@
+// FindingRecord <-> findings.ndjson and findings.csv lines, and from the
+// Audit RPC's AuditFinding.
+#include "adapters/batch/findings/finding_lines.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "needlecheck/v1/audit.pb.h"
+#include "tests/adapters/batch/findings/finding_test_data.h"
+#include "tests/testing/status_matchers.h"
+
+namespace needlecheck::batch {
+namespace {
+
+using ::needlecheck::batch::testing::Finding;
+using ::needlecheck::testing::IsOk;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(FindingRecordTest, JsonLineRoundTripsEveryField) {
+  FindingRecord f =
+      Finding("p\"1", "s1", "2026-03-01", Verdict::kTreatedDespiteWarning);
+  f.areas = {"cheeks", "forehead"};
+  f.needle_depth_mm = 0.75;
+  f.anesthetic = "EMLA cream";
+  f.performer = "Dr. Ana Ruiz";
+  f.location = "North Clinic";
+  f.days_since_previous_session = 41;
+  f.alerts = {{"MN-ANTICOAGULANT", "warning", "On warfarin", "medication"},
+              {"MN-SKIN-TYPE-MISSING", "info", "No skin type", "data quality"}};
+  const std::string line = FindingToJsonLine(f);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_THAT(line, HasSubstr("\"verdict\":\"treated_despite_warning\""));
+  EXPECT_THAT(line, HasSubstr("{\"rule_id\":\"MN-ANTICOAGULANT\",\"severity\":"
+                              "\"warning\",\"category\":\"medication\","
+                              "\"summary\":\"On warfarin\"}"));
+  absl::StatusOr<FindingRecord> back = FindingFromJsonLine(line);
+  ASSERT_THAT(back.status(), IsOk());
+  EXPECT_EQ(FindingToJsonLine(*back), line);
+  EXPECT_EQ(back->patient_id, "p\"1");
+  EXPECT_EQ(back->days_since_previous_session, 41);
+  EXPECT_DOUBLE_EQ(back->needle_depth_mm, 0.75);
+  ASSERT_EQ(back->alerts.size(), 2u);
+  EXPECT_EQ(back->alerts[1].severity, "info");
+  EXPECT_EQ(back->alerts[1].category, "data quality");
+}
+
+TEST(FindingRecordTest, UnknownValuesAreNulls) {
+  const FindingRecord f = Finding("p1", "s1", "2026-03-01", Verdict::kClear);
+  const std::string line = FindingToJsonLine(f);
+  EXPECT_THAT(line, HasSubstr("\"needle_depth_mm\":null"));
+  EXPECT_THAT(line, HasSubstr("\"days_since_previous_session\":null"));
+  EXPECT_THAT(line, HasSubstr("\"performer\":null"));
+  absl::StatusOr<FindingRecord> back = FindingFromJsonLine(line);
+  ASSERT_THAT(back.status(), IsOk());
+  EXPECT_EQ(back->days_since_previous_session, -1);
+  EXPECT_EQ(back->performer, "");
+}
+
+TEST(FindingRecordTest, BadLinesAreErrorsNamingTheProblem) {
+  EXPECT_THAT(FindingFromJsonLine("{").status().message(),
+              HasSubstr("malformed JSON"));
+  EXPECT_THAT(FindingFromJsonLine("[]").status().message(),
+              HasSubstr("not a JSON object"));
+  EXPECT_THAT(
+      FindingFromJsonLine(
+          R"({"patient_id":"p","session_id":"s","session_date":"d","verdict":"bad","alerts":[]})")
+          .status()
+          .message(),
+      HasSubstr("verdict"));
+  EXPECT_THAT(
+      FindingFromJsonLine(
+          R"({"patient_id":"p","session_id":"s","session_date":"d","verdict":"clear"})")
+          .status()
+          .message(),
+      HasSubstr("alerts"));
+}
+
+TEST(FindingRecordTest, FromProtoNamesAreasSeveritiesAndVerdict) {
+  v1::AuditFinding finding;
+  finding.set_patient_id("p1");
+  finding.set_verdict(v1::AUDIT_VERDICT_INTERVAL_VIOLATION);
+  finding.set_knowledge_base_version("kb1");
+  v1::AuditedSession* session = finding.mutable_session();
+  session->set_procedure_id("s2");
+  session->set_date("2026-01-25");
+  session->add_areas(v1::TREATMENT_AREA_FULL_FACE);
+  session->set_days_since_previous_session(15);
+  session->mutable_anesthetic()->add_codings()->set_display("Lidocaine");
+  session->set_performer("Dr. X");
+  v1::Alert* alert = finding.add_alerts();
+  alert->set_rule_id("MN-FREQ-INTERVAL");
+  alert->set_severity(v1::SEVERITY_CRITICAL);
+  alert->set_summary("Too soon");
+  const FindingRecord record = FindingFromProto(finding);
+  EXPECT_EQ(record.verdict, Verdict::kIntervalViolation);
+  EXPECT_THAT(record.areas, ElementsAre("full_face"));
+  EXPECT_EQ(record.days_since_previous_session, 15);
+  EXPECT_EQ(record.anesthetic, "Lidocaine");
+  EXPECT_EQ(record.performer, "Dr. X");
+  ASSERT_EQ(record.alerts.size(), 1u);
+  EXPECT_EQ(record.alerts[0].severity, "critical");
+}
+
+TEST(FindingRecordTest, CsvQuotesAndDefusesFormulas) {
+  FindingRecord f =
+      Finding("=HYPERLINK(\"x\")", "s,1", "2026-03-01", Verdict::kClear);
+  f.performer = "Ruiz, \"Ana\"";
+  f.alerts = {{"MN-A", "critical", "", "contraindication"},
+              {"MN-B", "info", "", "data quality"}};
+  const std::string row = FindingToCsvRow(f);
+  EXPECT_THAT(row, HasSubstr("\"'=HYPERLINK(\"\"x\"\")\""));
+  EXPECT_THAT(row, HasSubstr("\"s,1\""));
+  EXPECT_THAT(row, HasSubstr("\"Ruiz, \"\"Ana\"\"\""));
+  EXPECT_THAT(row, HasSubstr(",clear,1,0,1,MN-A:critical;MN-B:info,"));
+  EXPECT_EQ(row.substr(row.size() - 2), "\r\n");
+  EXPECT_THAT(FindingsCsvHeader(), HasSubstr("patient_id,session_id"));
+}
+
+}  // namespace
+}  // namespace needlecheck::batch

@@ -1,0 +1,186 @@
+// The parts of the audit run below the tool: the scratch store, the
+// manifest and error lines, and the merge of shard runs.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/batch/run/audit_merge.h"
+#include "adapters/batch/run/audit_outputs.h"
+#include "adapters/batch/run/audit_scratch.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/scoped_temp_dir.h"
+#include "tests/testing/status_matchers.h"
+
+namespace needlecheck::batch {
+namespace {
+
+using ::needlecheck::testing::IsOk;
+using ::needlecheck::testing::ScopedTempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class AuditScratchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto scratch = AuditScratch::Open(dir_.Path("scratch.sqlite3"), 16);
+    ASSERT_THAT(scratch.status(), IsOk());
+    scratch_ = *std::move(scratch);
+    ASSERT_THAT(scratch_->RegisterFiles({"Condition.ndjson", "Patient.ndjson"}),
+                IsOk());
+  }
+  ScopedTempDir dir_;
+  std::unique_ptr<AuditScratch> scratch_;
+};
+
+TEST_F(AuditScratchTest, GroupsByPatientThenFileThenLine) {
+  ASSERT_THAT(scratch_->Begin(), IsOk());
+  ASSERT_THAT(scratch_->AddResource("b", 0, 2, "c-b-2"), IsOk());
+  ASSERT_THAT(scratch_->AddResource("a", 0, 1, "c-a-1"), IsOk());
+  ASSERT_THAT(scratch_->AddResource("b", 1, 1, "p-b"), IsOk());
+  ASSERT_THAT(scratch_->AddResource("a", 1, 2, "p-a"), IsOk());
+  ASSERT_THAT(scratch_->AddResource("b", 0, 1, "c-b-1"), IsOk());
+  ASSERT_THAT(scratch_->Commit(), IsOk());
+  ASSERT_THAT(scratch_->Group(), IsOk());
+  ASSERT_THAT(scratch_->Group(), IsOk());  // idempotent
+  absl::StatusOr<int64_t> count = scratch_->PatientCount();
+  ASSERT_THAT(count.status(), IsOk());
+  EXPECT_EQ(*count, 2);
+
+  auto reader = scratch_->OpenReader("", 100);
+  ASSERT_THAT(reader.status(), IsOk());
+  PatientResources patient;
+  absl::StatusOr<bool> more = (*reader)->Next(&patient);
+  ASSERT_THAT(more.status(), IsOk());
+  ASSERT_TRUE(*more);
+  EXPECT_EQ(patient.patient_id, "a");
+  ASSERT_EQ(patient.resources.size(), 2u);
+  EXPECT_EQ(patient.resources[0].body, "c-a-1");
+  EXPECT_EQ(patient.resources[1].body, "p-a");
+  more = (*reader)->Next(&patient);
+  ASSERT_TRUE(more.ok() && *more);
+  EXPECT_EQ(patient.patient_id, "b");
+  ASSERT_EQ(patient.resources.size(), 3u);
+  EXPECT_EQ(patient.resources[0].body, "c-b-1");
+  EXPECT_EQ(patient.resources[1].body, "c-b-2");
+  EXPECT_EQ(patient.resources[2].body, "p-b");
+  more = (*reader)->Next(&patient);
+  ASSERT_TRUE(more.ok());
+  EXPECT_FALSE(*more);
+
+  // From a later row, with a cap: b only, two kept, one dropped.
+  auto capped = scratch_->OpenReader("a", 2);
+  ASSERT_THAT(capped.status(), IsOk());
+  more = (*capped)->Next(&patient);
+  ASSERT_TRUE(more.ok() && *more);
+  EXPECT_EQ(patient.patient_id, "b");
+  EXPECT_EQ(patient.resources.size(), 2u);
+  EXPECT_EQ(patient.resources_dropped, 1);
+}
+
+TEST_F(AuditScratchTest, ProgressErrorsAndFilesPersist) {
+  ASSERT_THAT(scratch_->Begin(), IsOk());
+  FileProgress file;
+  file.lines_done = 10;
+  file.byte_offset = 321;
+  file.counts.lines = 10;
+  file.counts.malformed = 1;
+  ASSERT_THAT(scratch_->SaveFile(1, file), IsOk());
+  ASSERT_THAT(scratch_->AddError({1, 7, "malformed line: x"}), IsOk());
+  ASSERT_THAT(scratch_->AddTypeCounts({{"Patient", 9}}), IsOk());
+  ASSERT_THAT(scratch_->Commit(), IsOk());
+  AuditProgress progress;
+  progress.after_patient = "p5";
+  progress.findings_bytes = 99;
+  progress.patients_audited = 2;
+  ASSERT_THAT(
+      scratch_->SaveAuditProgress(progress, {{0, 3, "resource skipped"}}),
+      IsOk());
+  scratch_.reset();
+
+  auto reopened = AuditScratch::Open(dir_.Path("scratch.sqlite3"), 16);
+  ASSERT_THAT(reopened.status(), IsOk());
+  EXPECT_THAT((*reopened)->RegisterFiles({"Other.ndjson"}).code(),
+              absl::StatusCode::kFailedPrecondition);
+  ASSERT_THAT(
+      (*reopened)->RegisterFiles({"Condition.ndjson", "Patient.ndjson"}),
+      IsOk());
+  auto files = (*reopened)->Files();
+  ASSERT_THAT(files.status(), IsOk());
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[1].lines_done, 10);
+  EXPECT_EQ((*files)[1].byte_offset, 321);
+  EXPECT_EQ((*files)[1].counts.malformed, 1);
+  EXPECT_FALSE((*files)[1].complete);
+  auto loaded = (*reopened)->LoadAuditProgress();
+  ASSERT_THAT(loaded.status(), IsOk());
+  EXPECT_EQ(loaded->after_patient, "p5");
+  EXPECT_EQ(loaded->findings_bytes, 99);
+  EXPECT_EQ(loaded->patients_audited, 2);
+  auto types = (*reopened)->TypeCounts();
+  ASSERT_THAT(types.status(), IsOk());
+  EXPECT_EQ(types->at("Patient"), 9);
+  std::vector<std::string> errors;
+  ASSERT_THAT((*reopened)->ForEachError([&](const InputError& e) {
+    errors.push_back(absl::StrCat(e.file, ":", e.line, " ", e.message));
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_THAT(errors,
+              ElementsAre("0:3 resource skipped", "1:7 malformed line: x"));
+}
+
+TEST(AuditOutputsTest, ManifestAndErrorLinesRoundTrip) {
+  AuditManifest manifest;
+  manifest.files = {{"Patient.ndjson", 12}, {"Procedure.ndjson.gz", 34}};
+  manifest.shard_index = 2;
+  manifest.shard_count = 3;
+  manifest.complete = true;
+  auto back = ManifestFromJson(ManifestToJson(manifest));
+  ASSERT_THAT(back.status(), IsOk());
+  EXPECT_EQ(back->files.size(), 2u);
+  EXPECT_EQ(back->files[1].bytes, 34u);
+  EXPECT_EQ(back->shard_index, 2u);
+  EXPECT_TRUE(back->complete);
+  EXPECT_FALSE(ManifestFromJson("{}").ok());
+
+  ErrorLine error{"Patient.ndjson", 3, "malformed line: x"};
+  auto parsed = ErrorFromJsonLine(ErrorToJsonLine(error));
+  ASSERT_THAT(parsed.status(), IsOk());
+  EXPECT_EQ(parsed->file, "Patient.ndjson");
+  EXPECT_EQ(parsed->line, 3);
+  EXPECT_FALSE(ErrorFromJsonLine("{\"file\":1}").ok());
+  EXPECT_TRUE(ErrorLineBefore({"A", 9, "z"}, {"B", 1, "a"}));
+  EXPECT_TRUE(ErrorLineBefore({"A", 2, "z"}, {"A", 10, "a"}));
+}
+
+TEST(AuditMergeTest, InputCountsAdd) {
+  InputCounts a, b, total;
+  a.files["P.ndjson"] = {10, 8, 1, 1};
+  b.files["P.ndjson"] = {5, 5, 0, 0};
+  a.skipped_files["log.ndjson"] = "why";
+  b.skipped_files["log.ndjson"] = "why";
+  a.resources_by_type["Patient"] = 8;
+  b.resources_by_type["Patient"] = 5;
+  a.patients_audited = 3;
+  b.patients_audited = 4;
+  b.rejected_resources = 2;
+  AddInputCounts(a, &total);
+  AddInputCounts(b, &total);
+  EXPECT_EQ(total.files["P.ndjson"].lines, 15);
+  EXPECT_EQ(total.files["P.ndjson"].malformed, 1);
+  EXPECT_EQ(total.skipped_files.size(), 1u);
+  EXPECT_EQ(total.resources_by_type["Patient"], 13);
+  EXPECT_EQ(total.patients_audited, 7);
+  EXPECT_EQ(total.rejected_resources, 2);
+}
+
+TEST(AuditMergeTest, RefusesFoldersThatAreNotShardRuns) {
+  ScopedTempDir dir;
+  auto merged = MergeShardOutputs({dir.path()}, dir.Path("out"));
+  EXPECT_EQ(merged.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(merged.status().message(), HasSubstr("not an audit output"));
+}
+
+}  // namespace
+}  // namespace needlecheck::batch
