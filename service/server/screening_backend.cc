@@ -27,6 +27,15 @@ using ::needlecheck::v1::ScreenResponse;
 // meets it while the disk is full.
 constexpr absl::Duration kRecordFailureLogInterval = absl::Seconds(10);
 
+// One engine cache per gRPC thread (the engine's caches are not
+// thread-safe): readings of texts met before and the evaluation's working
+// buffers. At most 1 MiB of text readings a thread, in memory only; a
+// knowledge-base reload empties them.
+engine::EvaluationCache& ThreadEvaluationCache() {
+  thread_local engine::EvaluationCache cache;
+  return cache;
+}
+
 class EngineBackend : public ScreeningBackend {
  public:
   EngineBackend(const KnowledgeBaseStore* store, ledger::AlertLedger* ledger,
@@ -77,7 +86,8 @@ class EngineBackend : public ScreeningBackend {
       response->set_request_id(request.request_id());
     }
     std::vector<needlecheck::v1::Alert> alerts =
-        engine::EvaluateAsOf(kb, request.record(), request.session(), *as_of);
+        engine::EvaluateAsOf(kb, request.record(), request.session(), *as_of,
+                             &ThreadEvaluationCache());
     response->mutable_alerts()->Reserve(static_cast<int>(alerts.size()));
     for (needlecheck::v1::Alert& alert : alerts) {
       *response->add_alerts() = std::move(alert);
