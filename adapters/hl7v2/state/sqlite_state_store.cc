@@ -271,9 +271,7 @@ class SqliteStateStore final : public internal::TransactionalStateStore {
   absl::Status RunTransaction(Mode mode, const Body& body) override {
     absl::Status status;
     if (mode == Mode::kWrite) {
-      absl::MutexLock lock(&write_mu_);
-      SqliteTransaction tx(*writer_);
-      status = InTransaction(*writer_, [&] { return body(tx); });
+      status = RunGroupedWrite(body);
     } else {
       absl::MutexLock lock(&read_mu_);
       SqliteTransaction tx(*reader_);
@@ -289,7 +287,89 @@ class SqliteStateStore final : public internal::TransactionalStateStore {
   }
 
  private:
+  // One write transaction waiting for (or in) a group commit.
+  struct PendingWrite {
+    const Body* body = nullptr;
+    absl::Status status;
+    bool done = false;
+  };
+
+  // Group commit: write transactions that arrive while a commit is in
+  // flight wait for it, then run together in one SQLite transaction, each
+  // inside its own SAVEPOINT (a body's error undoes only its own changes),
+  // and share one COMMIT, so one fsync makes the whole group durable. No
+  // caller returns before the COMMIT holding its changes succeeded; when it
+  // fails, every body of the group gets the error and none of it is kept.
+  absl::Status RunGroupedWrite(const Body& body) {
+    PendingWrite mine;
+    mine.body = &body;
+    absl::MutexLock lock(&queue_mu_);
+    queue_.push_back(&mine);
+    while (!mine.done) {
+      if (leader_active_) {
+        queue_changed_.Wait(&queue_mu_);
+        continue;
+      }
+      // Lead: commit everything queued so far (ours included).
+      leader_active_ = true;
+      std::vector<PendingWrite*> group;
+      group.swap(queue_);
+      queue_mu_.Unlock();
+      CommitGroup(group);
+      queue_mu_.Lock();
+      for (PendingWrite* write : group) write->done = true;
+      leader_active_ = false;
+      queue_changed_.SignalAll();
+    }
+    return mine.status;
+  }
+
+  void CommitGroup(const std::vector<PendingWrite*>& group) {
+    absl::MutexLock lock(&write_mu_);
+    SqliteTransaction tx(*writer_);
+    const absl::Status begin = writer_->Exec("BEGIN IMMEDIATE");
+    if (!begin.ok()) {
+      for (PendingWrite* write : group) write->status = begin;
+      return;
+    }
+    absl::Status aborted;  // set once SQLite itself ended the transaction
+    for (PendingWrite* write : group) {
+      if (!aborted.ok()) {
+        write->status = aborted;
+        continue;
+      }
+      absl::Status status = writer_->Exec("SAVEPOINT grouped_write");
+      if (status.ok()) {
+        status = (*write->body)(tx);
+        if (status.ok()) {
+          status = writer_->Exec("RELEASE grouped_write");
+        } else if (sqlite3_get_autocommit(writer_->raw()) != 0) {
+          // A disk or I/O error rolled the whole transaction back: the
+          // group's earlier bodies are gone too.
+          aborted = status;
+        } else {
+          writer_->Exec("ROLLBACK TO grouped_write").IgnoreError();
+          writer_->Exec("RELEASE grouped_write").IgnoreError();
+        }
+      }
+      write->status = status;
+    }
+    absl::Status end = aborted.ok() ? writer_->Exec("COMMIT") : aborted;
+    if (!end.ok()) {
+      // A failed COMMIT may leave the transaction open; ROLLBACK ends it
+      // (and fails harmlessly when SQLite already rolled back).
+      writer_->Exec("ROLLBACK").IgnoreError();
+      for (PendingWrite* write : group) {
+        if (write->status.ok()) write->status = end;
+      }
+    }
+  }
+
   const std::string path_;
+  absl::Mutex queue_mu_;
+  absl::CondVar queue_changed_;
+  std::vector<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool leader_active_ ABSL_GUARDED_BY(queue_mu_) = false;
   absl::Mutex write_mu_;
   std::unique_ptr<Connection> writer_ ABSL_GUARDED_BY(write_mu_);
   absl::Mutex read_mu_;

@@ -13,9 +13,12 @@
 //   (FAILED_PRECONDITION), a damaged or non-SQLite file (DATA_LOSS, after a
 //   bounded PRAGMA quick_check), a file or folder it cannot open or write
 //   (UNAVAILABLE). Messages name the path, never contents.
-// - Concurrency: one write connection behind a mutex (SQLite has one
-//   writer at a time anyway; each commit waits for its fsync) and one read
-//   connection behind another, so that LoadPatient, FindAck and
+// - Concurrency: one write connection (SQLite has one writer at a time
+//   anyway) with group commit: the writes that arrive while a commit waits
+//   for its fsync run next, together, each in its own SAVEPOINT, under one
+//   COMMIT and one fsync; each call still returns only once its own changes
+//   are durable, and one call's error undoes only its own changes. One read
+//   connection behind its own mutex, so that LoadPatient, FindAck and
 //   PendingOutbound read a committed snapshot while a write is in flight.
 #ifndef ADAPTERS_HL7V2_STATE_SQLITE_STATE_STORE_H_
 #define ADAPTERS_HL7V2_STATE_SQLITE_STATE_STORE_H_
