@@ -212,8 +212,13 @@ class FhirRecordBuilder::Impl {
     return fhir::Finish(std::move(c), options_);
   }
 
+  void Restart(ExtractOptions options) {
+    options_ = std::move(options);
+    all_.Clear();
+  }
+
  private:
-  const ExtractOptions options_;
+  ExtractOptions options_;
   simdjson::dom::parser parser_;
   Collected all_;
 };
@@ -249,6 +254,10 @@ absl::Status FhirRecordBuilder::AddNdjson(absl::string_view ndjson) {
 
 absl::StatusOr<FhirExtract> FhirRecordBuilder::Finish() {
   return impl_->Finish();
+}
+
+void FhirRecordBuilder::Restart(ExtractOptions options) {
+  impl_->Restart(std::move(options));
 }
 
 absl::StatusOr<FhirExtract> ExtractFromJson(absl::string_view json,

@@ -75,9 +75,12 @@ class JobQueue {
   bool finished_ = false;
 };
 
-// Builds the record of one patient; fills `job` (rejected when impossible).
+// Builds the record of one patient with `builder` (restarted for it; one
+// builder serves patient after patient); fills `job` (rejected when
+// impossible).
 void BuildRequest(const PatientResources& patient, size_t max_resources,
-                  int64_t position, Job* job, v1::AuditRequest* request) {
+                  int64_t position, fhir::FhirRecordBuilder& builder, Job* job,
+                  v1::AuditRequest* request) {
   AuditedPatient& result = job->result;
   result.patient_id = patient.patient_id;
   job->request_id = absl::StrCat("n", position);
@@ -100,7 +103,7 @@ void BuildRequest(const PatientResources& patient, size_t max_resources,
   fhir::ExtractOptions options;
   options.patient_id = patient.patient_id;
   options.max_resources = max_resources;
-  fhir::FhirRecordBuilder builder(options);
+  builder.Restart(std::move(options));
   for (const StoredResource& resource : patient.resources) {
     absl::Status status = builder.AddNdjsonLine(resource.body);
     if (!status.ok()) {
@@ -207,6 +210,7 @@ StreamEnd RunStream(
       ~NotifyAtEnd() { done.Notify(); }
     } notify_at_end{producer_done};
     PatientResources patient;
+    fhir::FhirRecordBuilder builder{fhir::ExtractOptions()};
     bool writable = true;
     int64_t position = 0;
     // The batch being filled (its elements' jobs are already queued).
@@ -233,8 +237,8 @@ StreamEnd RunStream(
       if (!*more) break;
       Job job;
       v1::AuditRequest request;
-      BuildRequest(patient, options.max_resources_per_patient, position++, &job,
-                   &request);
+      BuildRequest(patient, options.max_resources_per_patient, position++,
+                   builder, &job, &request);
       const bool sent = job.sent;
       size_t bytes = 0;
       if (sent && per_message > 1) {
@@ -360,7 +364,9 @@ absl::Status ReportRejection(AuditScratch& scratch,
   v1::AuditRequest request;
   const bool rebuilt = *more && patient.patient_id == rejected->patient_id;
   if (rebuilt) {
-    BuildRequest(patient, options.max_resources_per_patient, 0, &job, &request);
+    fhir::FhirRecordBuilder builder{fhir::ExtractOptions()};
+    BuildRequest(patient, options.max_resources_per_patient, 0, builder, &job,
+                 &request);
   }
   for (size_t i = 0; i < fields.size() && i < kMaxFieldErrors; ++i) {
     std::optional<ExportPosition> at;
