@@ -107,6 +107,10 @@ ABSL_FLAG(int, max_retries, 5,
           "How many times in a row a failed Audit call to needlecheckd "
           "(unreachable, restarting) is retried, waiting 1 s, 2 s, 4 s, ... "
           "in between, before the run fails.");
+ABSL_FLAG(int, patients_per_message, 64,
+          "Patients per Audit message to needlecheckd (1..128). 1 sends one "
+          "patient per message, the form needlecheckd releases without "
+          "batched Audit requests understand.");
 
 namespace {
 
@@ -270,6 +274,12 @@ int main(int argc, char** argv) {
   if (options.stream.max_retries < 0) {
     return Fail(absl::InvalidArgumentError("--max_retries must be >= 0"));
   }
+  const int per_message = absl::GetFlag(FLAGS_patients_per_message);
+  if (per_message < 1 || per_message > 128) {
+    return Fail(absl::InvalidArgumentError(
+        "--patients_per_message must be between 1 and 128"));
+  }
+  options.stream.patients_per_message = static_cast<size_t>(per_message);
 
   // SQLite's sort files go beside the scratch file, not to a small /tmp.
   if (std::getenv("SQLITE_TMPDIR") == nullptr) {

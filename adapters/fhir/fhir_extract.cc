@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "adapters/fhir/internal/collector.h"
 #include "adapters/fhir/internal/fhir_date.h"
+#include "adapters/fhir/patient_reference.h"
 #include "common/status/status_macros.h"
 #include "simdjson.h"
 
@@ -26,27 +27,21 @@ namespace {
 namespace v1 = ::needlecheck::v1;
 using internal::Collected;
 
-// The Patient id a reference names: "Patient/123", ".../Patient/123",
-// "Patient/123/_history/2", or the fullUrl of a Patient entry. nullopt when
-// it names no patient we can tell (another resource type, a contained
-// "#ref", an unknown urn:uuid).
+// The Patient id a reference names: the fullUrl of a Patient entry, else
+// by the one patient-reference rule (patient_reference.h) that the batch
+// router uses too. nullopt when it names no patient we can tell (another
+// resource type, a contained "#ref", an unknown urn:uuid).
 std::optional<std::string> ReferencedPatient(
     absl::string_view ref, const std::map<std::string, std::string>& by_url) {
   if (ref.empty()) return std::nullopt;
   if (auto it = by_url.find(std::string(ref)); it != by_url.end()) {
     return it->second;
   }
-  constexpr absl::string_view kPatient = "Patient/";
-  size_t pos = 0;
-  while ((pos = ref.find(kPatient, pos)) != absl::string_view::npos) {
-    if (pos == 0 || ref[pos - 1] == '/') {
-      absl::string_view rest = ref.substr(pos + kPatient.size());
-      absl::string_view id = rest.substr(0, rest.find('/'));
-      if (!id.empty()) return std::string(id);
-    }
-    pos += kPatient.size();
+  const PatientReference parsed = ParsePatientReference(ref);
+  if (parsed.form != ReferenceForm::kPatient || parsed.patient_id.empty()) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return std::string(parsed.patient_id);
 }
 
 absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options) {
@@ -217,8 +212,13 @@ class FhirRecordBuilder::Impl {
     return fhir::Finish(std::move(c), options_);
   }
 
+  void Restart(ExtractOptions options) {
+    options_ = std::move(options);
+    all_.Clear();
+  }
+
  private:
-  const ExtractOptions options_;
+  ExtractOptions options_;
   simdjson::dom::parser parser_;
   Collected all_;
 };
@@ -254,6 +254,10 @@ absl::Status FhirRecordBuilder::AddNdjson(absl::string_view ndjson) {
 
 absl::StatusOr<FhirExtract> FhirRecordBuilder::Finish() {
   return impl_->Finish();
+}
+
+void FhirRecordBuilder::Restart(ExtractOptions options) {
+  impl_->Restart(std::move(options));
 }
 
 absl::StatusOr<FhirExtract> ExtractFromJson(absl::string_view json,

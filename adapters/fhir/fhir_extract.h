@@ -281,6 +281,12 @@ class FhirRecordBuilder {
   // The record of everything added. The builder is empty afterwards.
   absl::StatusOr<FhirExtract> Finish();
 
+  // Empties the builder and reads with `options` from now on, as a new
+  // FhirRecordBuilder(options) would, but keeping the JSON parser's buffers:
+  // a batch reader building one patient's record after another saves their
+  // allocation.
+  void Restart(ExtractOptions options);
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;

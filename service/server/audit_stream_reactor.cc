@@ -30,29 +30,60 @@ void AuditStreamReactor::OnReadDone(bool ok) {
   if (absl::Status parsed = ParseWireMessage(read_bytes_, &request_);
       !parsed.ok()) {
     FinishOnce(ReportUnparseableStreamMessage(
-        "Audit", index_, read_bytes_.Length(), parsed, identity_, trail_));
+        "Audit", messages_, read_bytes_.Length(), parsed, identity_, trail_));
     return;
   }
+  ++messages_;
   read_bytes_.Clear();
-  absl::Status status = CheckCall(GetCallState(*context_), absl::Now());
-  if (status.ok()) {
-    findings_.clear();
-    next_ = 0;
-    status = backend_->Audit(request_, &findings_);
+  findings_.clear();
+  next_ = 0;
+  if (request_.batch_size() == 0) {
+    if (absl::Status status = AuditOne(request_, &findings_); !status.ok()) {
+      FinishOnce(ToGrpcStatus(
+          StreamRequestError(status, index_, request_.request_id())));
+      return;
+    }
+    ++index_;
+    WriteNextOrRead();
+    return;
   }
+  // A batch: one answer message for all its elements; a rejected element
+  // ends the stream once the answers before it are written.
+  needlecheck::v1::AuditFinding answer;
+  std::vector<needlecheck::v1::AuditFinding> one;
+  for (const needlecheck::v1::AuditRequest& element : request_.batch()) {
+    absl::Status status = element.batch_size() > 0
+                              ? absl::InvalidArgumentError(
+                                    "a batch element holds a batch of its own")
+                              : AuditOne(element, &one);
+    if (!status.ok()) {
+      pending_error_ = ToGrpcStatus(
+          StreamRequestError(status, index_, element.request_id()));
+      break;
+    }
+    ++index_;
+    for (needlecheck::v1::AuditFinding& finding : one) {
+      answer.add_batch()->Swap(&finding);
+    }
+  }
+  if (answer.batch_size() > 0) findings_.push_back(std::move(answer));
+  WriteNextOrRead();
+}
+
+absl::Status AuditStreamReactor::AuditOne(
+    const needlecheck::v1::AuditRequest& request,
+    std::vector<needlecheck::v1::AuditFinding>* findings) {
+  findings->clear();
+  absl::Status status = CheckCall(GetCallState(*context_), absl::Now());
+  if (status.ok()) status = backend_->Audit(request, findings);
   if (absl::Status recorded =
-          trail_->Record(identity_, "Audit", request_.record().patient_id(),
-                         status, request_.request_id(), index_);
+          trail_->Record(identity_, "Audit", request.record().patient_id(),
+                         status, request.request_id(), index_);
       !recorded.ok() && status.ok()) {
-    findings_.clear();
+    findings->clear();
     status = AccessNotRecorded(recorded);
   }
-  if (!status.ok()) {
-    FinishOnce(ToGrpcStatus(
-        StreamRequestError(status, index_, request_.request_id())));
-    return;
-  }
-  WriteNextOrRead();
+  return status;
 }
 
 void AuditStreamReactor::WriteNextOrRead() {
@@ -65,8 +96,11 @@ void AuditStreamReactor::WriteNextOrRead() {
     StartWrite(&write_bytes_);
     return;
   }
-  ++index_;
   findings_.clear();
+  if (!pending_error_.ok()) {
+    FinishOnce(pending_error_);
+    return;
+  }
   StartRead(&read_bytes_);
 }
 

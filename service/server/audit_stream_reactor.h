@@ -1,7 +1,9 @@
 // AuditStreamReactor: the Audit RPC. Each request carries one patient's
 // record; its findings (one per past microneedling session) and then its
 // end-of-record marker are written one by one before the next request is
-// read.
+// read. A request carrying a batch of patients (AuditRequest.batch) is
+// answered with ONE message holding every element's findings and marker,
+// in order (audit.proto); positions in errors count patients.
 //
 // Contract
 // - Flow control end to end: one request and its findings in memory per
@@ -43,9 +45,13 @@ class AuditStreamReactor
   void OnDone() override;
 
  private:
-  // Writes findings_[next_] or, when all are written, reads the next
-  // request.
+  // Writes findings_[next_] or, when all are written, ends the stream with
+  // pending_error_ if set, else reads the next request.
   void WriteNextOrRead();
+  // Checks the call, audits one patient's request into *findings and
+  // records the access; the status of the first that fails.
+  absl::Status AuditOne(const needlecheck::v1::AuditRequest& request,
+                        std::vector<needlecheck::v1::AuditFinding>* findings);
   void FinishOnce(const grpc::Status& status);
 
   grpc::CallbackServerContext* const context_;
@@ -56,8 +62,11 @@ class AuditStreamReactor
   grpc::ByteBuffer write_bytes_;
   needlecheck::v1::AuditRequest request_;
   std::vector<needlecheck::v1::AuditFinding> findings_;
-  size_t next_ = 0;    // next finding to write
-  int64_t index_ = 0;  // position of request_ in the stream
+  size_t next_ = 0;       // next finding to write
+  int64_t index_ = 0;     // position of the next patient in the stream
+  int64_t messages_ = 0;  // messages read so far
+  // A batch element's rejection, sent once the answers before it are.
+  grpc::Status pending_error_;
   std::atomic<bool> finished_{false};
 };
 

@@ -193,5 +193,76 @@ TEST_F(AuditRpcTest, ARecordOfTooManySessionsIsRefusedAtOnce) {
   EXPECT_THAT(status.error_message(), HasSubstr("4000 microneedling sessions"));
 }
 
+// Many patients in one message (AuditRequest.batch): one answer message
+// holding what the unbatched requests get, in order; an unbatched request
+// after it on the same stream is answered as always.
+TEST_F(AuditRpcTest, ABatchIsAnsweredInOneMessageAsUnbatchedRequestsAre) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  auto stream = stub_->Audit(&context);
+  v1::AuditRequest batch;
+  *batch.add_batch() = Request("r1", kIntervalPatient);
+  *batch.add_batch() = Request("r2", kNoSessions);
+  *batch.add_batch() = Request("r3", kEczemaPatient);
+  ASSERT_TRUE(stream->Write(batch));
+  ASSERT_TRUE(stream->Write(Request("r4", kNoSessions)));
+  stream->WritesDone();
+  std::vector<v1::AuditFinding> messages;
+  v1::AuditFinding message;
+  while (stream->Read(&message)) messages.push_back(message);
+  ASSERT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(messages.size(), 2u);
+  const v1::AuditFinding& answer = messages[0];
+  EXPECT_TRUE(answer.request_id().empty());
+  EXPECT_FALSE(answer.end_of_record());
+  ASSERT_EQ(answer.batch_size(), 6);
+  EXPECT_EQ(answer.batch(0).request_id(), "r1");
+  EXPECT_EQ(answer.batch(0).session().procedure_id(), "s1");
+  EXPECT_EQ(answer.batch(1).verdict(), v1::AUDIT_VERDICT_INTERVAL_VIOLATION);
+  EXPECT_EQ(answer.batch(1).session().days_since_previous_session(), 15);
+  EXPECT_TRUE(answer.batch(2).end_of_record());
+  EXPECT_EQ(answer.batch(2).sessions_audited(), 2);
+  EXPECT_TRUE(answer.batch(3).end_of_record());
+  EXPECT_EQ(answer.batch(3).request_id(), "r2");
+  EXPECT_EQ(answer.batch(4).verdict(),
+            v1::AUDIT_VERDICT_TREATED_DESPITE_CRITICAL);
+  EXPECT_TRUE(answer.batch(5).end_of_record());
+  EXPECT_EQ(answer.batch(5).request_id(), "r3");
+  EXPECT_EQ(messages[1].batch_size(), 0);
+  EXPECT_TRUE(messages[1].end_of_record());
+  EXPECT_EQ(messages[1].request_id(), "r4");
+}
+
+// A bad record inside a batch: the answers of the elements before it come
+// first (one message), then the stream ends naming the patient's position.
+TEST_F(AuditRpcTest, BadRecordInABatchEndsTheStreamAfterTheAnswersBeforeIt) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  auto stream = stub_->Audit(&context);
+  ASSERT_TRUE(stream->Write(Request("r0", kNoSessions)));
+  v1::AuditRequest batch;
+  *batch.add_batch() = Request("r1", kEczemaPatient);
+  v1::AuditRequest* bad = batch.add_batch();
+  *bad = Request("r2", kNoSessions);
+  bad->mutable_record()->add_conditions()->set_onset("2026-02-30");
+  *batch.add_batch() = Request("r3", kIntervalPatient);
+  stream->Write(batch);
+  stream->WritesDone();
+  std::vector<v1::AuditFinding> messages;
+  v1::AuditFinding message;
+  while (stream->Read(&message)) messages.push_back(message);
+  const grpc::Status status = stream->Finish();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].request_id(), "r0");
+  ASSERT_EQ(messages[1].batch_size(), 2);
+  EXPECT_EQ(messages[1].batch(0).request_id(), "r1");
+  EXPECT_TRUE(messages[1].batch(1).end_of_record());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("request at index 2"));
+  EXPECT_THAT(status.error_message(), HasSubstr("record.conditions[0].onset"));
+}
+
 }  // namespace
 }  // namespace needlecheck

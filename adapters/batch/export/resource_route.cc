@@ -13,6 +13,7 @@
 #include "adapters/batch/export/internal/route_object.h"
 #include "adapters/batch/export/line_reader.h"
 #include "adapters/common/json_type_name.h"
+#include "adapters/fhir/patient_reference.h"
 #include "simdjson.h"
 
 namespace needlecheck::batch {
@@ -30,65 +31,51 @@ absl::string_view ToAbsl(std::string_view s) {
   return absl::string_view(s.data(), s.size());
 }
 
-bool IsResourceTypeName(absl::string_view s) {
-  if (s.empty() || s.size() > 64 || s[0] < 'A' || s[0] > 'Z') return false;
-  for (char c : s) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
-  }
-  return true;
-}
+using fhir::IsResourceTypeName;
 
 // The patient members, in priority order.
 constexpr const char* kPatientFields[] = {"subject", "patient", "beneficiary",
                                           "individual"};
 constexpr int kNumPatientFields = 4;
 
-// Reads one reference string into out->patient_id / out->link. Errors only
-// for a Patient reference with an invalid id.
+// Reads one reference string into out->patient_id / out->link, by the
+// FHIR adapter's rule (patient_reference.h), so that the extractor reads
+// the same patient from it. Errors only for a Patient reference with an
+// invalid id.
 absl::Status ParseReference(absl::string_view ref, const char* field,
                             const UrnPatientMap* urns, RouteResult* out) {
   out->field = field;
   out->patient_id.clear();
-  if (!ref.empty() && ref[0] == '#') {
-    out->link = PatientLink::kContained;
-    return absl::OkStatus();
-  }
-  if (absl::StartsWith(ref, "urn:")) {
-    if (urns != nullptr) {
-      auto it = urns->find(ref);
-      if (it != urns->end()) {
-        out->patient_id = it->second;
-        out->link = PatientLink::kUrn;
-        return absl::OkStatus();
+  const fhir::PatientReference parsed = fhir::ParsePatientReference(ref);
+  switch (parsed.form) {
+    case fhir::ReferenceForm::kContained:
+      out->link = PatientLink::kContained;
+      return absl::OkStatus();
+    case fhir::ReferenceForm::kUrn:
+      if (urns != nullptr) {
+        auto it = urns->find(ref);
+        if (it != urns->end()) {
+          out->patient_id = it->second;
+          out->link = PatientLink::kUrn;
+          return absl::OkStatus();
+        }
       }
-    }
-    out->link = PatientLink::kUnresolvedUrn;
-    return absl::OkStatus();
+      out->link = PatientLink::kUnresolvedUrn;
+      return absl::OkStatus();
+    case fhir::ReferenceForm::kOtherType:
+      out->link = PatientLink::kOtherType;
+      return absl::OkStatus();
+    case fhir::ReferenceForm::kUnrecognized:
+      out->link = PatientLink::kUnrecognized;
+      return absl::OkStatus();
+    case fhir::ReferenceForm::kPatient:
+      break;
   }
-  if (const size_t h = ref.find("/_history/"); h != absl::string_view::npos) {
-    ref = ref.substr(0, h);
-  }
-  const size_t slash = ref.rfind('/');
-  if (slash == absl::string_view::npos ||
-      ref.find_first_of("?#") != absl::string_view::npos) {
-    out->link = PatientLink::kUnrecognized;
-    return absl::OkStatus();
-  }
-  const absl::string_view id = ref.substr(slash + 1);
-  absl::string_view type = ref.substr(0, slash);
-  if (const size_t s = type.rfind('/'); s != absl::string_view::npos) {
-    type = type.substr(s + 1);
-  }
-  if (type != "Patient") {
-    out->link = IsResourceTypeName(type) ? PatientLink::kOtherType
-                                         : PatientLink::kUnrecognized;
-    return absl::OkStatus();
-  }
-  if (!IsFhirId(id)) {
+  if (!IsFhirId(parsed.patient_id)) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ".reference names a Patient with an invalid id"));
   }
-  out->patient_id.assign(id.data(), id.size());
+  out->patient_id.assign(parsed.patient_id.data(), parsed.patient_id.size());
   out->link = PatientLink::kReference;
   return absl::OkStatus();
 }
@@ -399,16 +386,6 @@ const char* PatientLinkName(PatientLink link) {
       return "unrecognized";
   }
   return "unknown";
-}
-
-bool IsFhirId(absl::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                    (c >= '0' && c <= '9') || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 class ResourceRouter::Impl {

@@ -3,7 +3,9 @@
 // bundle_splitter.h). Part of `needlecheck_batch_export`. The input is
 // untrusted: any bytes give a result or an error, never a crash.
 //
-// Which patient (RouteResult::patient_id, `link` says how it was found):
+// Which patient (RouteResult::patient_id, `link` says how it was found);
+// a reference is read by the FHIR adapter's rule (adapters/fhir/
+// patient_reference.h), the one the extractor uses too:
 //   - a Patient: its own id (kSelf);
 //   - otherwise the FIRST of these members that is present and not null, in
 //     this order: subject, patient, beneficiary, individual (an object, or an
@@ -77,6 +79,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "adapters/fhir/patient_reference.h"
 
 namespace needlecheck::batch {
 
@@ -155,8 +158,9 @@ absl::StatusOr<RouteResult> RouteResource(
     absl::string_view json, const RouteOptions& options = RouteOptions(),
     const UrnPatientMap* urns = nullptr);
 
-// Whether `id` is a FHIR id: 1 to 64 of [A-Za-z0-9.-].
-bool IsFhirId(absl::string_view id);
+// Whether `id` is a FHIR id: 1 to 64 of [A-Za-z0-9.-] (the FHIR adapter's
+// check, patient_reference.h).
+using fhir::IsFhirId;
 
 }  // namespace needlecheck::batch
 

@@ -75,9 +75,12 @@ class JobQueue {
   bool finished_ = false;
 };
 
-// Builds the record of one patient; fills `job` (rejected when impossible).
+// Builds the record of one patient with `builder` (restarted for it; one
+// builder serves patient after patient); fills `job` (rejected when
+// impossible).
 void BuildRequest(const PatientResources& patient, size_t max_resources,
-                  int64_t position, Job* job, v1::AuditRequest* request) {
+                  int64_t position, fhir::FhirRecordBuilder& builder, Job* job,
+                  v1::AuditRequest* request) {
   AuditedPatient& result = job->result;
   result.patient_id = patient.patient_id;
   job->request_id = absl::StrCat("n", position);
@@ -100,7 +103,7 @@ void BuildRequest(const PatientResources& patient, size_t max_resources,
   fhir::ExtractOptions options;
   options.patient_id = patient.patient_id;
   options.max_resources = max_resources;
-  fhir::FhirRecordBuilder builder(options);
+  builder.Restart(std::move(options));
   for (const StoredResource& resource : patient.resources) {
     absl::Status status = builder.AddNdjsonLine(resource.body);
     if (!status.ok()) {
@@ -140,6 +143,37 @@ bool Retryable(grpc::StatusCode code) {
   }
 }
 
+// Reads the answers of a stream one finding (or end-of-record marker) at a
+// time, unpacking the answers to batched requests (AuditFinding.batch).
+class AnswerReader {
+ public:
+  explicit AnswerReader(
+      grpc::ClientReaderWriterInterface<v1::AuditRequest, v1::AuditFinding>*
+          stream)
+      : stream_(stream) {}
+
+  // False when the stream has no more answers.
+  bool Next(v1::AuditFinding* finding) {
+    while (next_ >= message_.batch_size()) {
+      message_.Clear();
+      next_ = 0;
+      if (!stream_->Read(&message_)) return false;
+      if (message_.batch_size() == 0) {
+        finding->Swap(&message_);
+        return true;
+      }
+    }
+    finding->Swap(message_.mutable_batch(next_++));
+    return true;
+  }
+
+ private:
+  grpc::ClientReaderWriterInterface<v1::AuditRequest, v1::AuditFinding>*
+      stream_;
+  v1::AuditFinding message_;
+  int next_ = 0;
+};
+
 // How one stream ended.
 struct StreamEnd {
   absl::Status local;             // an error of ours (stop for good)
@@ -176,8 +210,24 @@ StreamEnd RunStream(
       ~NotifyAtEnd() { done.Notify(); }
     } notify_at_end{producer_done};
     PatientResources patient;
+    fhir::FhirRecordBuilder builder{fhir::ExtractOptions()};
     bool writable = true;
     int64_t position = 0;
+    // The batch being filled (its elements' jobs are already queued).
+    v1::AuditRequest batch;
+    size_t batch_bytes = 0;
+    const size_t per_message = std::max<size_t>(
+        1, std::min(options.patients_per_message,
+                    std::max<size_t>(1, options.max_in_flight / 2)));
+    auto flush = [&] {
+      if (batch.batch_size() == 0) return;
+      if (writable) {
+        writable = batch.batch_size() == 1 ? stream->Write(batch.batch(0))
+                                           : stream->Write(batch);
+      }
+      batch.Clear();
+      batch_bytes = 0;
+    };
     while (writable) {
       absl::StatusOr<bool> more = (*reader)->Next(&patient);
       if (!more.ok()) {
@@ -187,16 +237,34 @@ StreamEnd RunStream(
       if (!*more) break;
       Job job;
       v1::AuditRequest request;
-      BuildRequest(patient, options.max_resources_per_patient, position++, &job,
-                   &request);
+      BuildRequest(patient, options.max_resources_per_patient, position++,
+                   builder, &job, &request);
       const bool sent = job.sent;
+      size_t bytes = 0;
+      if (sent && per_message > 1) {
+        bytes = request.ByteSizeLong();
+        if (batch_bytes + bytes > options.max_batch_bytes) flush();
+      }
+      // Queued before it is written: the reader expects its answer.
       if (!queue.Push(std::move(job))) return;  // stopped
-      if (sent) writable = stream->Write(request);
+      if (!sent) continue;
+      if (per_message == 1) {
+        writable = stream->Write(request);
+        continue;
+      }
+      batch.add_batch()->Swap(&request);
+      batch_bytes += bytes;
+      if (static_cast<size_t>(batch.batch_size()) >= per_message ||
+          batch_bytes >= options.max_batch_bytes) {
+        flush();
+      }
     }
+    flush();
     if (writable) stream->WritesDone();
     queue.Finish();
   });
 
+  AnswerReader answers(stream.get());
   absl::Status local;
   bool server_ended = false;
   while (true) {
@@ -208,7 +276,7 @@ StreamEnd RunStream(
     if (job->sent) {
       v1::AuditFinding finding;
       bool answered = false;
-      while (stream->Read(&finding)) {
+      while (answers.Next(&finding)) {
         if (finding.request_id() != job->request_id) {
           local = absl::InternalError(
               absl::StrCat("needlecheckd answered another request where ",
@@ -250,7 +318,7 @@ StreamEnd RunStream(
   producer.join();
   if (end.complete) {
     v1::AuditFinding extra;
-    if (stream->Read(&extra)) {
+    if (answers.Next(&extra)) {
       local = absl::InternalError("needlecheckd sent a finding for no request");
     }
   }
@@ -296,7 +364,9 @@ absl::Status ReportRejection(AuditScratch& scratch,
   v1::AuditRequest request;
   const bool rebuilt = *more && patient.patient_id == rejected->patient_id;
   if (rebuilt) {
-    BuildRequest(patient, options.max_resources_per_patient, 0, &job, &request);
+    fhir::FhirRecordBuilder builder{fhir::ExtractOptions()};
+    BuildRequest(patient, options.max_resources_per_patient, 0, builder, &job,
+                 &request);
   }
   for (size_t i = 0; i < fields.size() && i < kMaxFieldErrors; ++i) {
     std::optional<ExportPosition> at;

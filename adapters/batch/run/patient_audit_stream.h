@@ -29,6 +29,11 @@
 //   paths for INVALID_ARGUMENT: never a value from the record.
 // - Request ids are "n<position in the stream>" (never a patient id:
 //   request ids reach server logs).
+// - Patients go `patients_per_message` to a message (AuditRequest.batch,
+//   answered by one message per batch; 1: one patient per message, the
+//   form every needlecheckd understands). A batch is written when full, when
+//   its records reach `max_batch_bytes`, or when the scratch file has no
+//   more patients; a record of more than `max_batch_bytes` goes alone.
 // - Returns the first error of `on_patient` (after stopping the stream), or
 //   of the scratch file, or the gRPC error after the retries.
 #ifndef ADAPTERS_BATCH_RUN_PATIENT_AUDIT_STREAM_H_
@@ -65,7 +70,13 @@ struct AuditedPatient {
 };
 
 struct AuditStreamOptions {
+  // Patients sent and not yet answered (at least 2 x patients_per_message).
   size_t max_in_flight = 256;
+  // Patients per Audit message; 1 = unbatched. Default 64.
+  size_t patients_per_message = 64;
+  // Serialized records per message, in bytes, before it is written.
+  // Default 1 MiB (needlecheckd accepts 4 MiB messages by default).
+  size_t max_batch_bytes = size_t{1} << 20;
   size_t max_resources_per_patient = 200000;
   int max_retries = 5;
   absl::Duration first_backoff = absl::Seconds(1);

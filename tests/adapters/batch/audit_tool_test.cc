@@ -298,6 +298,25 @@ TEST_F(AuditToolTest, GzipExportGivesTheSameOutput) {
             ReadFile(out_gzip + "/findings.csv"));
 }
 
+// One patient per Audit message (the form older needlecheckd releases
+// understand) and batches of patients give the same bytes, including a
+// record needlecheckd rejects in the middle of a batch.
+TEST_F(AuditToolTest, PatientsPerMessageDoesNotChangeTheOutput) {
+  const std::string export_dir = Synth(400, 17);
+  AddRejectedPatient(export_dir, "syn17-1x");
+  const std::string out_one = temp_.Path("one");
+  const std::string out_many = temp_.Path("many");
+  ASSERT_EQ(Run({export_dir, "--out=" + out_one, "--progress=none",
+                 "--patients_per_message=1"}),
+            0);
+  ASSERT_EQ(Run({export_dir, "--out=" + out_many, "--progress=none",
+                 "--patients_per_message=128"}),
+            0);
+  ExpectSameFiles(out_one, out_many);
+  EXPECT_NE(ReadFile(out_many + "/errors.ndjson").find("needlecheckd rejected"),
+            std::string::npos);
+}
+
 // Kills the tool (SIGKILL) while it shows progress in a phase, resumes it,
 // and expects the same files as an uninterrupted run.
 TEST_F(AuditToolTest, ResumeAfterAKillGivesIdenticalOutput) {

@@ -627,6 +627,34 @@ TEST(FhirExtractTest, BuilderMergesPrefetchAndFetchedSearches) {
   EXPECT_EQ(got->stats.null_prefetch, 1);
 }
 
+// One builder, restarted for each patient (as a batch reader uses it),
+// reads each record as a new builder would: nothing of the previous
+// patient, the new options (patient id, limits) in force.
+TEST(FhirExtractTest, RestartReadsTheNextRecordAsANewBuilderWould) {
+  ExtractOptions first;
+  first.patient_id = "p1";
+  FhirRecordBuilder builder(first);
+  ASSERT_THAT(builder.AddJson(kCondition), IsOk());
+  absl::StatusOr<FhirExtract> got = builder.Finish();
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->record.patient_id(), "p1");
+  EXPECT_EQ(got->record.conditions_size(), 1);
+
+  ExtractOptions second;
+  second.patient_id = "p2";
+  second.max_resources = 1;
+  builder.Restart(second);
+  ASSERT_THAT(builder.AddJson(kCondition), IsOk());  // p1's: left out
+  EXPECT_THAT(builder.AddJson(kCondition),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  got = builder.Finish();
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->record.patient_id(), "p2");
+  EXPECT_EQ(got->record.conditions_size(), 0);
+  EXPECT_EQ(got->stats.other_patient, 1);
+  EXPECT_EQ(got->stats.resources, 1);
+}
+
 TEST(FhirExtractTest, MaxResources) {
   ExtractOptions options;
   options.max_resources = 2;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/fhir/fhir_extract.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -351,4 +352,46 @@ TEST(ResourceRouteTest, IdsAndLinkNames) {
 }
 
 }  // namespace
+// The router groups a resource under the patient its reference names, and
+// the FHIR extractor, reading that patient's resources, keeps a resource
+// only if its reference names the same patient: both read references by one
+// rule (adapters/fhir/patient_reference.h), so they agree on every form,
+// including the odd ones where two hand-written rules once differed.
+TEST(ResourceRouteTest, TheRouterAndTheExtractorNameTheSamePatient) {
+  const char* const kReferences[] = {
+      "Patient/p1",
+      "Patient/p1/_history/3",
+      "https://fhir.example.org/r4/Patient/p1",
+      "https://fhir.example.org/r4/Patient/p1/_history/2",
+      "Patient/B/Patient/A",
+      "https://fhir.example.org/Patient/Patient/A",
+      "Patient/p1/extra",
+      "Group/g1",
+      "#c1",
+      "urn:uuid:6a1e3b52-04a1-4d8c-9f3e-111111111111",
+      "Patient?identifier=x",
+      "p1",
+  };
+  for (const char* reference : kReferences) {
+    const std::string line = absl::StrCat(
+        R"({"resourceType":"Condition","id":"c","subject":{"reference":")",
+        reference, R"("},"code":{"text":"Eczema"}})");
+    absl::StatusOr<RouteResult> route = RouteResource(line);
+    ASSERT_THAT(route.status(), IsOk()) << reference;
+    absl::StatusOr<fhir::FhirExtract> extract =
+        fhir::ExtractFromNdjsonLine(line, fhir::ExtractOptions());
+    ASSERT_THAT(extract.status(), IsOk()) << reference;
+    EXPECT_EQ(route->patient_id, extract->record.patient_id()) << reference;
+    // Read as the routed patient's resource, it is kept (not "another
+    // patient's").
+    if (route->patient_id.empty()) continue;
+    fhir::ExtractOptions options;
+    options.patient_id = route->patient_id;
+    extract = fhir::ExtractFromNdjsonLine(line, options);
+    ASSERT_THAT(extract.status(), IsOk()) << reference;
+    EXPECT_EQ(extract->record.conditions_size(), 1) << reference;
+    EXPECT_EQ(extract->stats.other_patient, 0) << reference;
+  }
+}
+
 }  // namespace needlecheck::batch
