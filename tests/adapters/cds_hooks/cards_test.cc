@@ -221,7 +221,8 @@ TEST(CardsTest, BodyIsWhatAnOrderedDumpOfTheSameCardsWrites) {
       {"ServiceRequest/bad", R"([1,2])"}};
   needlecheck::v1::ScreenResponse response = Response(kThree);
   response.MergeFrom(Response(kInterval));
-  response.mutable_alerts(0)->set_detail("tab\there \"quoted\" \x01 caf\xC3\xA9");
+  response.mutable_alerts(0)->set_detail(
+      "tab\there \"quoted\" \x01 caf\xC3\xA9");
   absl::StatusOr<std::string> body = RenderCards(response, options);
   ASSERT_THAT(body, IsOk());
   const std::string dumped = nlohmann::ordered_json::parse(*body).dump(
