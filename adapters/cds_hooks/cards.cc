@@ -1,7 +1,8 @@
 #include "adapters/cds_hooks/cards.h"
 
+#include <algorithm>
 #include <cstdint>
-#include <exception>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,13 +13,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
-#include "nlohmann/json.hpp"
+#include "adapters/cds_hooks/json_writer.h"
+#include "simdjson.h"
 
 namespace needlecheck::cds_hooks {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
 using needlecheck::v1::Alert;
 
 const char* Indicator(needlecheck::v1::Severity severity) {
@@ -80,6 +81,8 @@ std::string Slug(absl::string_view text) {
   return out.empty() ? "reason" : out;
 }
 
+absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
+
 bool ParseDay(absl::string_view date, absl::CivilDay* day) {
   if (date.size() < 10) return false;
   return absl::ParseCivilTime(date.substr(0, 10), day);
@@ -92,47 +95,105 @@ std::string ShiftDate(absl::string_view value, int64_t days) {
   return absl::StrCat(absl::FormatCivilTime(day + days), value.substr(10));
 }
 
-// The resource moved so that its date is `earliest`.
-bool MoveResource(Json* resource, const absl::CivilDay& earliest) {
-  const std::string type = resource->value("resourceType", "");
-  auto shift_field = [&](Json* holder, const char* field) -> bool {
-    auto it = holder->find(field);
-    if (it == holder->end() || !it->is_string()) return false;
-    absl::CivilDay day;
-    if (!ParseDay(it->get<std::string>(), &day)) return false;
-    const int64_t delta = earliest - day;
-    *it = ShiftDate(it->get<std::string>(), delta);
-    return true;
+// The planned resource moved so that its date is `earliest`, written to
+// `w`: the date fields are replaced where they are (or added at the end),
+// every other member is written as it came. False when `json` is not an
+// object (nothing written).
+bool WriteMovedResource(absl::string_view json, const absl::CivilDay& earliest,
+                        JsonWriter* w) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object resource;
+  if (parser.parse(json.data(), json.size()).get(resource) !=
+      simdjson::SUCCESS) {
+    return false;
+  }
+  // Member -> new value, of the resource and of its period member.
+  std::vector<std::pair<std::string, std::string>> top;
+  std::vector<std::pair<std::string, std::string>> in_period;
+  auto string_member = [](simdjson::dom::object o, absl::string_view key,
+                          std::string_view* out) {
+    return o.at_key(std::string_view(key.data(), key.size())).get(*out) ==
+           simdjson::SUCCESS;
   };
-  auto shift_pair = [&](Json* holder, const char* first, const char* second) {
-    auto it = holder->find(first);
-    if (it == holder->end() || !it->is_string()) return false;
+  // Shifts `first` (and `second` by as many days) of `o` into `out`.
+  auto shift_pair = [&](simdjson::dom::object o, const char* first,
+                        const char* second,
+                        std::vector<std::pair<std::string, std::string>>* out) {
+    std::string_view value;
     absl::CivilDay day;
-    if (!ParseDay(it->get<std::string>(), &day)) return false;
+    if (!string_member(o, first, &value) || !ParseDay(AV(value), &day)) {
+      return false;
+    }
     const int64_t delta = earliest - day;
-    *it = ShiftDate(it->get<std::string>(), delta);
-    auto end = holder->find(second);
-    if (end != holder->end() && end->is_string()) {
-      *end = ShiftDate(end->get<std::string>(), delta);
+    out->emplace_back(first, ShiftDate(AV(value), delta));
+    if (second != nullptr && string_member(o, second, &value)) {
+      out->emplace_back(second, ShiftDate(AV(value), delta));
     }
     return true;
   };
+  std::string_view type;
+  string_member(resource, "resourceType", &type);
+  const char* period_field = nullptr;
   if (type == "Appointment") {
-    if (shift_pair(resource, "start", "end")) return true;
-    (*resource)["start"] = absl::FormatCivilTime(earliest);
-    return true;
+    if (!shift_pair(resource, "start", "end", &top)) {
+      top.emplace_back("start", absl::FormatCivilTime(earliest));
+    }
+  } else {
+    const char* date_field =
+        type == "Procedure" ? "performedDateTime" : "occurrenceDateTime";
+    period_field = type == "Procedure" ? "performedPeriod" : "occurrencePeriod";
+    simdjson::dom::object period;
+    if (!shift_pair(resource, date_field, nullptr, &top) &&
+        !(resource.at_key(period_field).get(period) == simdjson::SUCCESS &&
+          shift_pair(period, "start", "end", &in_period))) {
+      top.emplace_back(date_field, absl::FormatCivilTime(earliest));
+    }
   }
-  const char* date_field =
-      type == "Procedure" ? "performedDateTime" : "occurrenceDateTime";
-  const char* period_field =
-      type == "Procedure" ? "performedPeriod" : "occurrencePeriod";
-  if (shift_field(resource, date_field)) return true;
-  auto period = resource->find(period_field);
-  if (period != resource->end() && period->is_object() &&
-      shift_pair(&*period, "start", "end")) {
-    return true;
-  }
-  (*resource)[date_field] = absl::FormatCivilTime(earliest);
+  auto find = [](const std::vector<std::pair<std::string, std::string>>& v,
+                 std::string_view key) -> const std::string* {
+    for (const auto& [k, value] : v) {
+      if (k == key) return &value;
+    }
+    return nullptr;
+  };
+  // Writes `o` with the values of `changed` in place of its members, and
+  // those it lacks at the end. (FHIR JSON has no repeated keys; should one
+  // come, every occurrence is written.)
+  auto write_object =
+      [&](simdjson::dom::object o,
+          const std::vector<std::pair<std::string, std::string>>& changed,
+          const std::function<bool(std::string_view, simdjson::dom::element)>&
+              nested) {
+        std::vector<std::string_view> replaced;
+        w->BeginObject();
+        for (auto field : o) {
+          w->Key(AV(field.key));
+          if (const std::string* v = find(changed, field.key)) {
+            w->String(*v);
+            replaced.push_back(field.key);
+          } else if (!nested || !nested(field.key, field.value)) {
+            w->Element(field.value);
+          }
+        }
+        for (const auto& [k, value] : changed) {
+          if (std::find(replaced.begin(), replaced.end(), k) ==
+              replaced.end()) {
+            w->Key(k);
+            w->String(value);
+          }
+        }
+        w->EndObject();
+      };
+  write_object(
+      resource, top, [&](std::string_view key, simdjson::dom::element value) {
+        simdjson::dom::object period;
+        if (in_period.empty() || period_field == nullptr ||
+            key != period_field || value.get(period) != simdjson::SUCCESS) {
+          return false;
+        }
+        write_object(period, in_period, nullptr);
+        return true;
+      });
   return true;
 }
 
@@ -187,16 +248,18 @@ std::string EarliestDate(const Alert& alert) {
   return "";
 }
 
-absl::StatusOr<Json> Card(const Alert& alert,
-                          const needlecheck::v1::ScreenResponse& response,
-                          const CardOptions& options) {
-  Json card = Json::object();
+// Writes the card of `alert` to `w`.
+absl::Status WriteCard(const Alert& alert,
+                       const needlecheck::v1::ScreenResponse& response,
+                       const CardOptions& options, JsonWriter* w) {
+  w->BeginObject();
+  w->Key("uuid");
   if (alert.alert_id().empty()) {
     absl::StatusOr<std::string> uuid = options.new_uuid();
     if (!uuid.ok()) return uuid.status();
-    card["uuid"] = *std::move(uuid);
+    w->String(*uuid);
   } else {
-    card["uuid"] = alert.alert_id();
+    w->String(alert.alert_id());
   }
   const bool interval = alert.rule_id() == kIntervalRuleId;
   const std::string earliest = EarliestDate(alert);
@@ -208,69 +271,104 @@ absl::StatusOr<Json> Card(const Alert& alert,
                            " (last session fewer than 28 days ago)");
   }
   if (summary.empty()) summary = alert.rule_id();
-  card["summary"] = ShortenSummary(summary);
-  card["indicator"] = Indicator(severity);
-  card["detail"] = Detail(alert, response.knowledge_base_version());
+  w->Key("summary");
+  w->String(ShortenSummary(summary));
+  w->Key("indicator");
+  w->String(Indicator(severity));
+  w->Key("detail");
+  w->String(Detail(alert, response.knowledge_base_version()));
 
-  Json source = Json::object();
-  source["label"] = "needlecheck";
+  w->Key("source");
+  w->BeginObject();
+  w->Key("label");
+  w->String("needlecheck");
   auto citation = options.citation_urls.find(alert.rule_id());
   if (citation != options.citation_urls.end()) {
     const std::string url = ResolveUrl(options.docs_base_url, citation->second);
-    if (!url.empty()) source["url"] = url;
+    if (!url.empty()) {
+      w->Key("url");
+      w->String(url);
+    }
   }
-  Json topic = Json::object();
-  topic["system"] = kRuleSystem;
-  topic["code"] = alert.rule_id();
-  topic["display"] =
-      alert.category().empty()
-          ? alert.rule_id()
-          : absl::StrCat(alert.category(), " (", alert.rule_id(), ")");
-  source["topic"] = std::move(topic);
-  card["source"] = std::move(source);
+  w->Key("topic");
+  w->BeginObject();
+  w->Key("system");
+  w->String(kRuleSystem);
+  w->Key("code");
+  w->String(alert.rule_id());
+  w->Key("display");
+  w->String(alert.category().empty()
+                ? alert.rule_id()
+                : absl::StrCat(alert.category(), " (", alert.rule_id(), ")"));
+  w->EndObject();
+  w->EndObject();
 
   // The interval suggestion: move the planned resources.
   absl::CivilDay earliest_day;
   if (!options.readiness && interval && !earliest.empty() &&
       ParseDay(earliest, &earliest_day) && !options.planned_resources.empty()) {
-    Json actions = Json::array();
+    JsonWriter actions;
+    actions.BeginArray();
+    bool any = false;
     for (const PlannedResource& planned : options.planned_resources) {
-      Json resource = Json::parse(planned.json, nullptr, false);
-      if (resource.is_discarded() || !resource.is_object()) continue;
-      MoveResource(&resource, earliest_day);
-      Json action = Json::object();
-      action["type"] = "update";
-      action["description"] =
-          absl::StrCat("Move ", planned.reference, " to ", earliest, ".");
-      action["resource"] = std::move(resource);
-      actions.push_back(std::move(action));
+      JsonWriter resource;
+      if (!WriteMovedResource(planned.json, earliest_day, &resource)) continue;
+      any = true;
+      actions.BeginObject();
+      actions.Key("type");
+      actions.String("update");
+      actions.Key("description");
+      actions.String(
+          absl::StrCat("Move ", planned.reference, " to ", earliest, "."));
+      actions.Key("resource");
+      actions.Raw(std::move(resource).Text());
+      actions.EndObject();
     }
-    if (!actions.empty()) {
-      Json suggestion = Json::object();
-      suggestion["label"] =
-          absl::StrCat("Move the session to ", earliest, " (earliest allowed)");
+    actions.EndArray();
+    if (any) {
       absl::StatusOr<std::string> uuid = options.new_uuid();
       if (!uuid.ok()) return uuid.status();
-      suggestion["uuid"] = *std::move(uuid);
-      suggestion["isRecommended"] = true;
-      suggestion["actions"] = std::move(actions);
-      card["suggestions"] = Json::array({std::move(suggestion)});
-      card["selectionBehavior"] = "at-most-one";
+      w->Key("suggestions");
+      w->BeginArray();
+      w->BeginObject();
+      w->Key("label");
+      w->String(absl::StrCat("Move the session to ", earliest,
+                             " (earliest allowed)"));
+      w->Key("uuid");
+      w->String(*uuid);
+      w->Key("isRecommended");
+      w->Bool(true);
+      w->Key("actions");
+      w->Raw(std::move(actions).Text());
+      w->EndObject();
+      w->EndArray();
+      w->Key("selectionBehavior");
+      w->String("at-most-one");
     }
   }
 
-  if (severity == needlecheck::v1::SEVERITY_CRITICAL &&
-      alert.override_reasons_size() > 0) {
-    Json reasons = Json::array();
+  if (severity == needlecheck::v1::SEVERITY_CRITICAL) {
+    bool any = false;
     for (const std::string& text : alert.override_reasons()) {
       if (text.empty()) continue;
-      reasons.push_back(Json{{"system", kOverrideReasonSystem},
-                             {"code", Slug(text)},
-                             {"display", text}});
+      if (!any) {
+        w->Key("overrideReasons");
+        w->BeginArray();
+        any = true;
+      }
+      w->BeginObject();
+      w->Key("system");
+      w->String(kOverrideReasonSystem);
+      w->Key("code");
+      w->String(Slug(text));
+      w->Key("display");
+      w->String(text);
+      w->EndObject();
     }
-    if (!reasons.empty()) card["overrideReasons"] = std::move(reasons);
+    if (any) w->EndArray();
   }
-  return card;
+  w->EndObject();
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -317,19 +415,17 @@ std::string ResolveUrl(absl::string_view base, absl::string_view relative) {
 absl::StatusOr<std::string> RenderCards(
     const needlecheck::v1::ScreenResponse& response,
     const CardOptions& options) {
-  try {
-    Json cards = Json::array();
-    for (const Alert& alert : response.alerts()) {
-      absl::StatusOr<Json> card = Card(alert, response, options);
-      if (!card.ok()) return card.status();
-      cards.push_back(*std::move(card));
-    }
-    Json body = Json::object();
-    body["cards"] = std::move(cards);
-    return body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("rendering cards: ", e.what()));
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("cards");
+  w.BeginArray();
+  for (const Alert& alert : response.alerts()) {
+    absl::Status written = WriteCard(alert, response, options, &w);
+    if (!written.ok()) return written;
   }
+  w.EndArray();
+  w.EndObject();
+  return std::move(w).Text();
 }
 
 }  // namespace needlecheck::cds_hooks

@@ -21,12 +21,12 @@
 #include "adapters/cds_hooks/cards.h"
 #include "adapters/cds_hooks/discovery.h"
 #include "adapters/cds_hooks/hook_request.h"
+#include "adapters/cds_hooks/json_writer.h"
 #include "adapters/cds_hooks/log_digest.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/planned_session.h"
 #include "common/ids/uuid.h"
 #include "common/trace/traceparent.h"
-#include "nlohmann/json.hpp"
 
 namespace needlecheck::cds_hooks {
 
@@ -49,6 +49,10 @@ constexpr char kException[] = "exception";
 constexpr char kTooLong[] = "too-long";
 constexpr char kIncomplete[] = "incomplete";
 constexpr char kNotSupported[] = "not-supported";
+
+// Deepest nesting the FHIR reader accepts in a body or a fetched page (its
+// default: fhir::ExtractOptions::max_depth, fhir::SessionOptions::max_depth).
+constexpr size_t kFhirMaxDepth = 64;
 
 std::string Trimmed(absl::string_view base) {
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
@@ -158,16 +162,25 @@ OnBehalfOf OnBehalfOfCaller(const std::string& traceparent,
 
 HttpResponse ErrorResponse(int status, absl::string_view code,
                            absl::string_view problem) {
-  nlohmann::ordered_json body = {
-      {"resourceType", "OperationOutcome"},
-      {"issue", nlohmann::ordered_json::array(
-                    {{{"severity", "error"},
-                      {"code", std::string(code)},
-                      {"diagnostics", std::string(problem)}}})}};
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("resourceType");
+  w.String("OperationOutcome");
+  w.Key("issue");
+  w.BeginArray();
+  w.BeginObject();
+  w.Key("severity");
+  w.String("error");
+  w.Key("code");
+  w.String(code);
+  w.Key("diagnostics");
+  w.String(problem);
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
   HttpResponse response;
   response.status = status;
-  response.body = body.dump(-1, ' ', false,
-                            nlohmann::ordered_json::error_handler_t::replace);
+  response.body = std::move(w).Text();
   return response;
 }
 
@@ -394,7 +407,16 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   Clock::time_point phase = Clock::now();
   int64_t parse_ns = 0;
 
-  absl::StatusOr<HookRequest> hook = ParseHookRequest(request.body, service_id);
+  // The body is parsed once, with the FHIR reader's limits; the request,
+  // the planned session and the record all read this tree. When it does not
+  // parse within them, the request is still validated on its own (a
+  // malformed body or a bad field answers as such) before the limit's error.
+  fhir::JsonDocument document;
+  const absl::Status parsed =
+      document.Parse(request.body, options_.max_body_bytes, kFhirMaxDepth);
+  absl::StatusOr<HookRequest> hook =
+      parsed.ok() ? ParseHookRequest(document.root(), service_id)
+                  : ParseHookRequest(request.body, service_id);
   if (!hook.ok()) {
     return ErrorResponse(400, kInvalid, hook.status().message());
   }
@@ -415,9 +437,10 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   } else {
     fhir::SessionOptions session_options;
     session_options.max_input_bytes = options_.max_body_bytes;
+    session_options.max_depth = kFhirMaxDepth;
     session_options.default_date = today;
     absl::StatusOr<fhir::PlannedSessionExtract> planned =
-        fhir::PlannedSessionFromHookRequest(request.body, session_options);
+        fhir::PlannedSessionFromHookRequest(document, session_options);
     if (absl::IsNotFound(planned.status())) {
       absl::StrAppend(log_fields, " session=none cards=0");
       HttpResponse r;
@@ -439,7 +462,7 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   parse_ns += NanosSince(phase);
 
   // Data the prefetch does not hold.
-  std::vector<std::string> fetched;
+  std::vector<std::unique_ptr<fhir::JsonDocument>> fetched;
   if (!hook->prefetch_missing.empty() || !hook->prefetch_next_pages.empty()) {
     const Clock::time_point fetch_start = Clock::now();
     if (!hook->fhir_authorization.has_value() || hook->fhir_server.empty()) {
@@ -495,10 +518,11 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   extract_options.patient_id = hook->patient_id;
   extract_options.as_of_date = screen.session().date();
   extract_options.max_input_bytes = options_.max_body_bytes;
+  extract_options.max_depth = kFhirMaxDepth;
   fhir::FhirRecordBuilder builder(extract_options);
-  absl::Status added = builder.AddJson(request.body);
+  absl::Status added = builder.AddDocument(document);
   for (size_t i = 0; added.ok() && i < fetched.size(); ++i) {
-    added = builder.AddJson(fetched[i]);
+    added = builder.AddDocument(*fetched[i]);
     if (!added.ok()) {
       return FhirUnreadable(
           absl::StrCat("unreadable code=",
@@ -566,7 +590,7 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
 
 absl::Status CdsHooksService::FetchMissing(
     const HookRequest& hook, absl::Time deadline,
-    std::vector<std::string>* fetched,
+    std::vector<std::unique_ptr<fhir::JsonDocument>>* fetched,
     needlecheck::v1::RecordAccessRequest* fetch_log, std::string* log_fields) {
   // Reasons are short fixed words (the log field); never the URL.
   absl::StatusOr<HttpUrl> server = ParseHttpUrl(hook.fhir_server);
@@ -628,10 +652,14 @@ absl::Status CdsHooksService::FetchMissing(
             "fetch code=", absl::StatusCodeToString(page.status().code())));
       } else {
         bytes += page->size();
-        for (std::string& next : BundleNextLinks(*page)) {
-          queue.push_back(std::move(next));
+        auto document = std::make_unique<fhir::JsonDocument>();
+        if (document->Parse(*page, options_.max_body_bytes, kFhirMaxDepth)
+                .ok()) {
+          for (std::string& next : BundleNextLinks(document->root())) {
+            queue.push_back(std::move(next));
+          }
         }
-        fetched->push_back(std::move(page).value());
+        fetched->push_back(std::move(document));
       }
     }
   }

@@ -94,6 +94,7 @@
 #include "adapters/cds_hooks/fhir_server_policy.h"
 #include "adapters/cds_hooks/hook_request.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
+#include "adapters/fhir/json_document.h"
 #include "needlecheck/v1/access_log.pb.h"
 #include "needlecheck/v1/screening.pb.h"
 
@@ -256,13 +257,15 @@ class CdsHooksService {
                     const std::vector<std::string>& audiences, bool required,
                     HttpResponse* error, std::string* log_fields,
                     JwtClaims* claims = nullptr);
-  // Fetches what the prefetch lacks into `fetched`. Non-OK: the generic 412
-  // is the answer (the reason is in the log fields).
+  // Fetches what the prefetch lacks into `fetched`, each page parsed once
+  // (for its next links and, later, its resources; a page that does not
+  // parse keeps its error for the record step). Non-OK: the generic 412 is
+  // the answer (the reason is in the log fields).
   // `fetch_log` gets each URL requested and its outcome.
-  absl::Status FetchMissing(const HookRequest& hook, absl::Time deadline,
-                            std::vector<std::string>* fetched,
-                            needlecheck::v1::RecordAccessRequest* fetch_log,
-                            std::string* log_fields);
+  absl::Status FetchMissing(
+      const HookRequest& hook, absl::Time deadline,
+      std::vector<std::unique_ptr<fhir::JsonDocument>>* fetched,
+      needlecheck::v1::RecordAccessRequest* fetch_log, std::string* log_fields);
   std::map<std::string, std::string> CitationUrls(const std::string& kb_version,
                                                   absl::Time deadline);
 

@@ -249,6 +249,11 @@ absl::StatusOr<HookRequest> ParseHookRequest(absl::string_view body,
   if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("the request body is not valid JSON");
   }
+  return ParseHookRequest(root, service_id);
+}
+
+absl::StatusOr<HookRequest> ParseHookRequest(const simdjson::dom::element& root,
+                                             absl::string_view service_id) {
   object request;
   if (root.get(request) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -390,12 +395,18 @@ absl::StatusOr<HookRequest> ParseHookRequest(absl::string_view body,
 }
 
 std::vector<std::string> BundleNextLinks(absl::string_view json) {
-  std::vector<std::string> out;
   simdjson::dom::parser parser;
-  object bundle;
-  if (parser.parse(json.data(), json.size()).get(bundle) != simdjson::SUCCESS) {
-    return out;
+  element root;
+  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
+    return {};
   }
+  return BundleNextLinks(root);
+}
+
+std::vector<std::string> BundleNextLinks(const simdjson::dom::element& root) {
+  std::vector<std::string> out;
+  object bundle;
+  if (root.get(bundle) != simdjson::SUCCESS) return out;
   std::string_view type;
   if (bundle["resourceType"].get(type) != simdjson::SUCCESS ||
       type != "Bundle") {

@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "needlecheck/v1/ledger.pb.h"
+#include "simdjson.h"
 
 namespace needlecheck::cds_hooks {
 
@@ -82,10 +83,16 @@ struct HookRequest {
 
 absl::StatusOr<HookRequest> ParseHookRequest(absl::string_view body,
                                              absl::string_view service_id);
+// Same, on a body already parsed (its root element), so the service parses
+// the body once for the request, the planned session and the record.
+absl::StatusOr<HookRequest> ParseHookRequest(const simdjson::dom::element& root,
+                                             absl::string_view service_id);
 
 // The `next` links of a FHIR searchset Bundle (a page the service fetched
 // itself); empty when the JSON is not a Bundle or has none.
 std::vector<std::string> BundleNextLinks(absl::string_view json);
+// Same, on a page already parsed.
+std::vector<std::string> BundleNextLinks(const simdjson::dom::element& root);
 
 // A prefetch template with {{context.patientId}} (and {{context.userId}},
 // {{context.encounterId}}) replaced by the URL-escaped values.

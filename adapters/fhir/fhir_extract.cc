@@ -206,6 +206,16 @@ class FhirRecordBuilder::Impl {
     return absl::OkStatus();
   }
 
+  absl::Status Add(const JsonDocument& document) {
+    RETURN_IF_ERROR(document.status());
+    Collected one;
+    RETURN_IF_ERROR(internal::CollectParsed(
+        document.root(), internal::DocumentShape::kAny,
+        LimitsOf(options_, static_cast<size_t>(all_.stats.resources)), &one));
+    all_.MergeFrom(std::move(one));
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<FhirExtract> Finish() {
     Collected c = std::move(all_);
     all_.Clear();
@@ -232,6 +242,10 @@ FhirRecordBuilder& FhirRecordBuilder::operator=(FhirRecordBuilder&&) noexcept =
 
 absl::Status FhirRecordBuilder::AddJson(absl::string_view json) {
   return impl_->Add(json, internal::DocumentShape::kAny);
+}
+
+absl::Status FhirRecordBuilder::AddDocument(const JsonDocument& document) {
+  return impl_->Add(document);
 }
 
 absl::Status FhirRecordBuilder::AddNdjsonLine(absl::string_view line) {

@@ -158,6 +158,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "adapters/fhir/json_document.h"
 #include "needlecheck/v1/record.pb.h"
 #include "needlecheck/v1/session.pb.h"
 
@@ -272,6 +273,9 @@ class FhirRecordBuilder {
 
   // One JSON document, as ExtractFromJson reads it.
   absl::Status AddJson(absl::string_view json);
+  // One document already parsed (see json_document.h), read as AddJson
+  // reads its text; a document whose Parse() failed gives that error.
+  absl::Status AddDocument(const JsonDocument& document);
   // A single resource or Bundle on one NDJSON line (blank: no-op).
   absl::Status AddNdjsonLine(absl::string_view line);
   // Many NDJSON lines ("\n" or "\r\n"); errors are prefixed "line N: ".

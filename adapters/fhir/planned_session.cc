@@ -211,10 +211,17 @@ absl::StatusOr<PlannedSessionExtract> PlannedSessionFromHookContext(
 
 absl::StatusOr<PlannedSessionExtract> PlannedSessionFromHookRequest(
     absl::string_view request_json, const SessionOptions& options) {
+  JsonDocument document;
+  RETURN_IF_ERROR(
+      document.Parse(request_json, options.max_input_bytes, options.max_depth));
+  return PlannedSessionFromHookRequest(document, options);
+}
+
+absl::StatusOr<PlannedSessionExtract> PlannedSessionFromHookRequest(
+    const JsonDocument& document, const SessionOptions& options) {
+  RETURN_IF_ERROR(document.status());
   const internal::Limits limits = LimitsOf(options);
-  simdjson::dom::parser parser;
-  JsonElement root;
-  RETURN_IF_ERROR(internal::ParseJson(request_json, limits, &parser, &root));
+  const JsonElement& root = document.root();
   JsonObject request;
   if (root.get_object().get(request) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError(

@@ -71,6 +71,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "adapters/fhir/fhir_extract.h"
+#include "adapters/fhir/json_document.h"
 #include "needlecheck/v1/session.pb.h"
 
 namespace needlecheck::fhir {
@@ -108,6 +109,12 @@ absl::StatusOr<PlannedSessionExtract> PlannedSessionFromHookContext(
 // (INVALID_ARGUMENT when absent or not an object).
 absl::StatusOr<PlannedSessionExtract> PlannedSessionFromHookRequest(
     absl::string_view request_json, const SessionOptions& options);
+
+// Same, from a request body already parsed (json_document.h): the hook
+// request, the session and the record read one tree. A document whose
+// Parse() failed gives that error.
+absl::StatusOr<PlannedSessionExtract> PlannedSessionFromHookRequest(
+    const JsonDocument& request, const SessionOptions& options);
 
 }  // namespace needlecheck::fhir
 

@@ -728,6 +728,11 @@ absl::Status CollectDocument(absl::string_view json, DocumentShape shape,
   }
   JsonElement root;
   RETURN_IF_ERROR(ParseJson(json, limits, parser, &root));
+  return CollectParsed(root, shape, limits, out);
+}
+
+absl::Status CollectParsed(const JsonElement& root, DocumentShape shape,
+                           const Limits& limits, Collected* out) {
   JsonObject obj;
   if (root.get_object().get(obj) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError(absl::StrCat(

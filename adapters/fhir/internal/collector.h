@@ -101,6 +101,10 @@ absl::Status CollectDocument(absl::string_view json, DocumentShape shape,
                              const Limits& limits,
                              simdjson::dom::parser* parser, Collected* out);
 
+// CollectDocument on a document already parsed (its `root`).
+absl::Status CollectParsed(const JsonElement& root, DocumentShape shape,
+                           const Limits& limits, Collected* out);
+
 // Parses `json` into `*root` with the size and depth checks of `limits`.
 // The element lives as long as `parser` is not reused.
 absl::Status ParseJson(absl::string_view json, const Limits& limits,

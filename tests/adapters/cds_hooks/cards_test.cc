@@ -205,6 +205,39 @@ TEST(CardsTest, IntervalRuleMovesServiceRequests) {
   EXPECT_EQ(actions[1]["resource"]["occurrenceDateTime"], "2026-12-09");
 }
 
+// The body is written without a DOM; it is byte for byte what an ordered
+// nlohmann dump of the same cards gives (the way it was written before):
+// key order, escapes, numbers of the moved resources.
+TEST(CardsTest, BodyIsWhatAnOrderedDumpOfTheSameCardsWrites) {
+  CardOptions options = Options();
+  options.planned_resources = {
+      {"Procedure/p1",
+       R"({"resourceType":"Procedure","id":"p1","status":"preparation",)"
+       R"("performedPeriod":{"start":"2026-11-30T09:00:00Z","end":"2026-11-30T10:00:00Z","x":1},)"
+       R"("extension":[{"url":"urn:needlecheck:fhir:needle-depth",)"
+       R"("valueQuantity":{"value":0.5,"unit":"mm"}}],"note":[{"text":"a\"b\u0001é"}],"n":-3})"},
+      {"Appointment/a1",
+       R"({"resourceType":"Appointment","id":"a1","start":12})"},
+      {"ServiceRequest/bad", R"([1,2])"}};
+  needlecheck::v1::ScreenResponse response = Response(kThree);
+  response.MergeFrom(Response(kInterval));
+  response.mutable_alerts(0)->set_detail(
+      "tab\there \"quoted\" \x01 caf\xC3\xA9");
+  absl::StatusOr<std::string> body = RenderCards(response, options);
+  ASSERT_THAT(body, IsOk());
+  const std::string dumped = nlohmann::ordered_json::parse(*body).dump(
+      -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  EXPECT_EQ(*body, dumped);
+  Json json = Render(response, options);
+  const Json& actions = json["cards"][3]["suggestions"][0]["actions"];
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[0]["resource"]["performedPeriod"]["start"],
+            "2026-12-09T09:00:00Z");
+  EXPECT_EQ(actions[0]["resource"]["performedPeriod"]["end"],
+            "2026-12-09T10:00:00Z");
+  EXPECT_EQ(actions[1]["resource"]["start"], "2026-12-09");
+}
+
 TEST(CardsTest, NoSuggestionWithoutPlannedResources) {
   Json json = Render(Response(kInterval), Options());
   EXPECT_FALSE(json["cards"][0].contains("suggestions"));

@@ -280,6 +280,40 @@ TEST_F(CdsServiceTest, ScreensTheOrderAndRendersCards) {
   EXPECT_THAT(Header(r, "Server-Timing"), HasSubstr("screen;dur="));
 }
 
+// The body is parsed once with the FHIR reader's depth limit; a body
+// nested deeper still answers as it did when each reader parsed it: a bad
+// field first, then the limit, named for the part that reads it.
+TEST_F(CdsServiceTest, BodyNestedTooDeepKeepsItsErrors) {
+  Make(false);
+  const std::string deep =
+      std::string(70, '[') + std::string(70, ']');  // valid JSON, 70 levels
+  std::string order = MicroneedlingOrderSign().dump();
+  order.insert(1, "\"extension\":" + deep + ",");
+  HttpResponse r = Call("POST", "/cds-services/microneedling-safety", order);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Diagnostics(r), "context: JSON nests deeper than 64 levels");
+
+  Json readiness_json = {
+      {"hook", "patient-view"},
+      {"hookInstance", "h-1"},
+      {"context", {{"userId", "Practitioner/p1"}, {"patientId", "pat1"}}},
+      {"prefetch", FullPrefetch()}};
+  std::string readiness = readiness_json.dump();
+  readiness.insert(1, "\"extension\":" + deep + ",");
+  r = Call("POST", "/cds-services/microneedling-readiness", readiness);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Diagnostics(r), "prefetch: JSON nests deeper than 64 levels");
+
+  Json wrong = MicroneedlingOrderSign();
+  wrong["context"].erase("userId");
+  std::string wrong_deep = wrong.dump();
+  wrong_deep.insert(1, "\"extension\":" + deep + ",");
+  r = Call("POST", "/cds-services/microneedling-safety", wrong_deep);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Diagnostics(r), "context.userId: required string missing");
+  EXPECT_TRUE(screening_.screened.empty());
+}
+
 TEST_F(CdsServiceTest, NoMicroneedlingSessionGivesNoCards) {
   Make(false);
   Json j = MicroneedlingOrderSign();
