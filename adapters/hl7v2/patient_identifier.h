@@ -42,8 +42,7 @@ struct MessageKey {
   std::string control_id;  // MSH-10
 
   friend bool operator==(const MessageKey& a, const MessageKey& b) {
-    return std::tie(a.sender, a.control_id) ==
-           std::tie(b.sender, b.control_id);
+    return std::tie(a.sender, a.control_id) == std::tie(b.sender, b.control_id);
   }
 };
 

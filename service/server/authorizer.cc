@@ -4,10 +4,10 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "common/files/bounded_file.h"
 #include "google/protobuf/descriptor.h"
 #include "grpc/grpc_security_constants.h"
 #include "needlecheck/v1/screening.pb.h"
-#include "common/files/bounded_file.h"
 #include "service/server/log.h"
 
 namespace needlecheck::server {

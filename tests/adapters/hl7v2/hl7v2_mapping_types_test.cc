@@ -150,7 +150,9 @@ TEST(TextEncodingTest, Utf8AndLatin1) {
             TextEncoding::kUtf8);
   v1::PatientRecord r;
   r.add_allergies()->add_notes("EMLA \xE9ruption");
-  r.add_allergies()->mutable_substance()->add_codings()->set_code("\xFF" "1");
+  r.add_allergies()->mutable_substance()->add_codings()->set_code(
+      "\xFF"
+      "1");
   MakeStringsUtf8(TextEncoding::kUtf8, &r);
   EXPECT_EQ(r.allergies(0).notes(0), "EMLA \xC3\xA9ruption");
   EXPECT_EQ(r.allergies(1).substance().codings(0).code(),
