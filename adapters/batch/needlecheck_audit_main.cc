@@ -89,8 +89,10 @@ ABSL_FLAG(std::string, progress, "auto",
 ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(10),
           "How often a progress line is printed when not on a terminal.");
 ABSL_FLAG(int, scratch_memory_mib, 64,
-          "Memory for the scratch file's cache and its sort by patient, MiB. "
-          "Peak memory does not grow with the export beyond this.");
+          "Memory for grouping the resources by patient, MiB: one spill "
+          "partition is grouped at a time in at most this (a larger one is "
+          "sorted in runs on disk), and a quarter of it buffers the spill "
+          "writes. Peak memory does not grow with the export beyond this.");
 ABSL_FLAG(absl::Duration, checkpoint_interval, absl::Seconds(2),
           "How often progress is committed (the most a kill can lose).");
 ABSL_FLAG(int64_t, commit_lines, 100000,

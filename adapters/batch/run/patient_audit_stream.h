@@ -1,5 +1,5 @@
 // AuditPatients: sends each grouped patient of the scratch file (after
-// `after_patient`, in id order) to
+// `after_patient`, in the scratch file's audit order) to
 // needlecheckd's Audit RPC and hands back each patient's findings, in order.
 //
 // Contract
