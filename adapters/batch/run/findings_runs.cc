@@ -36,20 +36,20 @@ class FrameCursor {
 
   // Advances to the next frame; false at the end of the range.
   absl::StatusOr<bool> Advance() {
-    buffer_.erase(0, used_);
+    pos_ += used_;
     used_ = 0;
-    frame_start_ = offset_ - static_cast<int64_t>(buffer_.size());
-    if (buffer_.empty() && offset_ >= end_) return false;
+    frame_start_ = offset_ - static_cast<int64_t>(buffer_.size() - pos_);
+    if (pos_ == buffer_.size() && offset_ >= end_) return false;
     if (absl::Status status = Fill(kFrameHeader); !status.ok()) return status;
     uint32_t id_bytes, lines_bytes;
-    std::memcpy(&id_bytes, buffer_.data(), 4);
-    std::memcpy(&lines_bytes, buffer_.data() + 4, 4);
+    std::memcpy(&id_bytes, buffer_.data() + pos_, 4);
+    std::memcpy(&lines_bytes, buffer_.data() + pos_ + 4, 4);
     const size_t total = kFrameHeader + id_bytes + size_t{lines_bytes};
     if (id_bytes == 0) return Damaged(path_, frame_start_, "no patient id");
     if (absl::Status status = Fill(total); !status.ok()) return status;
-    patient_id_ = absl::string_view(buffer_.data() + kFrameHeader, id_bytes);
-    lines_ = absl::string_view(buffer_.data() + kFrameHeader + id_bytes,
-                               lines_bytes);
+    const char* frame = buffer_.data() + pos_;
+    patient_id_ = absl::string_view(frame + kFrameHeader, id_bytes);
+    lines_ = absl::string_view(frame + kFrameHeader + id_bytes, lines_bytes);
     used_ = total;
     return true;
   }
@@ -58,8 +58,12 @@ class FrameCursor {
   int64_t frame_start() const { return frame_start_; }
 
  private:
-  // Makes the buffer hold at least `want` bytes.
+  // Makes the buffer hold at least `want` bytes from pos_ on (moving what
+  // is left to its start first, only when it must read).
   absl::Status Fill(size_t want) {
+    if (buffer_.size() - pos_ >= want) return absl::OkStatus();
+    buffer_.erase(0, pos_);
+    pos_ = 0;
     while (buffer_.size() < want) {
       if (offset_ >= end_) {
         return Damaged(path_, frame_start_, "a frame cut short");
@@ -71,10 +75,8 @@ class FrameCursor {
       buffer_.resize(at + chunk);
       const ssize_t n = pread(fd_, buffer_.data() + at, chunk, offset_);
       if (n <= 0) {
-        if (n < 0 && errno == EINTR) {
-          buffer_.resize(at);
-          continue;
-        }
+        buffer_.resize(at);
+        if (n < 0 && errno == EINTR) continue;
         return n < 0 ? absl::UnavailableError(absl::StrCat(
                            "cannot read ", path_, ": ", std::strerror(errno)))
                      : Damaged(path_, offset_, "shorter than committed");
@@ -91,7 +93,8 @@ class FrameCursor {
   int64_t end_;
   int64_t frame_start_ = 0;
   std::string buffer_;
-  size_t used_ = 0;
+  size_t pos_ = 0;   // where the current frame starts in buffer_
+  size_t used_ = 0;  // its length
   absl::string_view patient_id_;
   absl::string_view lines_;
 };
