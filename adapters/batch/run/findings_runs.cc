@@ -19,7 +19,7 @@ namespace needlecheck::batch {
 namespace {
 
 constexpr size_t kFrameHeader = 8;
-constexpr size_t kReadChunk = 256 << 10;
+constexpr size_t kReadChunk = 64 << 10;  // per run: at most 256 of them
 
 absl::Status Damaged(const std::string& path, int64_t offset,
                      absl::string_view what) {

@@ -9,8 +9,8 @@
 // partition changes) and merges them by patient id.
 //
 // Contract: pure file work; memory: one read buffer per run (at most
-// kMaxSpillPartitions). A frame that does not parse, or a run out of id
-// order: DATA_LOSS naming the part file and the byte offset.
+// kMaxSpillPartitions, 64 KiB each). A frame that does not parse, or a run out
+// of id order: DATA_LOSS naming the part file and the byte offset.
 #ifndef ADAPTERS_BATCH_RUN_FINDINGS_RUNS_H_
 #define ADAPTERS_BATCH_RUN_FINDINGS_RUNS_H_
 
