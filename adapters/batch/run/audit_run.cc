@@ -804,7 +804,8 @@ absl::StatusOr<AuditSummary> RunAudit(
     if (absl::Status status = (*scratch)->RegisterFiles(names); !status.ok()) {
       return status;
     }
-    if (absl::Status status = (*scratch)->OpenSpill(SpillEstimate(*layout));
+    if (absl::Status status = (*scratch)->OpenSpill(SpillEstimate(*layout),
+                                                    options.spill_partitions);
         !status.ok()) {
       return status;
     }

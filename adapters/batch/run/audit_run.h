@@ -93,6 +93,10 @@ struct AuditRunOptions {
   // Memory for grouping by patient (spill partitions, their write
   // buffers), in MiB (audit_scratch.h).
   int scratch_cache_mib = 64;
+  // Spill partitions of a new audit, 1 to kMaxSpillPartitions; 0 (the
+  // default): chosen from the export's size and scratch_cache_mib. A
+  // resumed audit keeps the count it began with.
+  uint32_t spill_partitions = 0;
   int64_t commit_lines = 100000;
   absl::Duration checkpoint_interval = absl::Seconds(2);
   // Keep the scratch folder (patient data) when the run ends, after

@@ -121,7 +121,7 @@ absl::StatusOr<std::unique_ptr<AuditScratch>> AuditScratch::Open(
   return scratch;
 }
 
-absl::Status AuditScratch::OpenSpill(int64_t input_bytes) {
+absl::Status AuditScratch::OpenSpill(int64_t input_bytes, uint32_t partitions) {
   absl::StatusOr<sqlite::Statement> select = db_->Prepare(
       "SELECT id, bytes FROM spill_files ORDER BY id", "read spill files");
   if (!select.ok()) return select.status();
@@ -140,8 +140,9 @@ absl::Status AuditScratch::OpenSpill(int64_t input_bytes) {
     // with room to spare; a larger one (a skewed export, compressed input
     // underestimated) is sorted in runs.
     const int64_t target = std::max<int64_t>(1, memory_bytes_ / 4);
-    const int64_t wanted = (input_bytes + target - 1) / target;
-    const uint32_t partitions = static_cast<uint32_t>(
+    const int64_t wanted =
+        partitions > 0 ? partitions : (input_bytes + target - 1) / target;
+    partitions = static_cast<uint32_t>(
         std::clamp<int64_t>(wanted, 1, kMaxSpillPartitions));
     absl::Status status = sqlite::InTransaction(*db_, [&]() -> absl::Status {
       absl::StatusOr<sqlite::Statement> insert = db_->Prepare(

@@ -135,10 +135,11 @@ class AuditScratch {
   absl::Status RegisterFiles(const std::vector<std::string>& names);
   absl::StatusOr<std::vector<FileProgress>> Files();
 
-  // Sets up the spill files: on a new audit, enough partitions for about
-  // `input_bytes` of resources (recorded); on a resumed one, those recorded,
+  // Sets up the spill files: on a new audit, `partitions` of them (at most
+  // kMaxSpillPartitions), or with 0 enough for about `input_bytes` of
+  // resources (the count is recorded); on a resumed one, those recorded,
   // each file truncated to its committed length. Before Begin().
-  absl::Status OpenSpill(int64_t input_bytes);
+  absl::Status OpenSpill(int64_t input_bytes, uint32_t partitions = 0);
   uint32_t partitions() const {
     return static_cast<uint32_t>(committed_sizes_.size());
   }

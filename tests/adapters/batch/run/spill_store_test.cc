@@ -50,6 +50,15 @@ void AddPatients(AuditScratch& scratch, int first, int patients) {
   }
 }
 
+// The whole reading phase: patients [first, first + patients), committed,
+// then the ingest finished.
+void IngestPatients(AuditScratch& scratch, int first, int patients) {
+  ASSERT_THAT(scratch.Begin(), IsOk());
+  AddPatients(scratch, first, patients);
+  ASSERT_THAT(scratch.Commit(), IsOk());
+  ASSERT_THAT(scratch.FinishIngest(), IsOk());
+}
+
 // Reads every patient of `scratch` after `after`: id -> bodies, and the
 // ids in the order read.
 struct ReadBack {
@@ -118,10 +127,7 @@ TEST_F(SpillStoreTest, EveryPatientOnceInPartitionThenIdOrder) {
   std::unique_ptr<AuditScratch> scratch = Open(1, 3 << 20);
   ASSERT_NE(scratch, nullptr);
   EXPECT_GT(scratch->partitions(), 4u);
-  ASSERT_THAT(scratch->Begin(), IsOk());
-  AddPatients(*scratch, 0, 500);
-  ASSERT_THAT(scratch->Commit(), IsOk());
-  ASSERT_THAT(scratch->FinishIngest(), IsOk());
+  IngestPatients(*scratch, 0, 500);
   ExpectAllPatients(ReadAll(*scratch), 500, scratch->partitions());
 }
 
@@ -131,10 +137,7 @@ TEST_F(SpillStoreTest, PartitionLargerThanMemoryIsSortedInRuns) {
   std::unique_ptr<AuditScratch> scratch = Open(1, 0);
   ASSERT_NE(scratch, nullptr);
   ASSERT_EQ(scratch->partitions(), 1u);
-  ASSERT_THAT(scratch->Begin(), IsOk());
-  AddPatients(*scratch, 0, 12000);
-  ASSERT_THAT(scratch->Commit(), IsOk());
-  ASSERT_THAT(scratch->FinishIngest(), IsOk());
+  IngestPatients(*scratch, 0, 12000);
   struct stat st {};
   ASSERT_EQ(stat(SpillFilePath(SpillDir(), 0).c_str(), &st), 0);
   ASSERT_GT(st.st_size, 2 << 20);
@@ -161,20 +164,14 @@ TEST_F(SpillStoreTest, KillMidReadKeepsOnlyWhatWasCommitted) {
   // again.
   std::unique_ptr<AuditScratch> scratch = Open(1, 3 << 20);
   ASSERT_NE(scratch, nullptr);
-  ASSERT_THAT(scratch->Begin(), IsOk());
-  AddPatients(*scratch, 300, 200);
-  ASSERT_THAT(scratch->Commit(), IsOk());
-  ASSERT_THAT(scratch->FinishIngest(), IsOk());
+  IngestPatients(*scratch, 300, 200);
   ExpectAllPatients(ReadAll(*scratch), 500, scratch->partitions());
 }
 
 TEST_F(SpillStoreTest, ResumeMidAuditGoesOnAfterTheLastPatient) {
   std::unique_ptr<AuditScratch> scratch = Open(1, 3 << 20);
   ASSERT_NE(scratch, nullptr);
-  ASSERT_THAT(scratch->Begin(), IsOk());
-  AddPatients(*scratch, 0, 500);
-  ASSERT_THAT(scratch->Commit(), IsOk());
-  ASSERT_THAT(scratch->FinishIngest(), IsOk());
+  IngestPatients(*scratch, 0, 500);
   const ReadBack all = ReadAll(*scratch);
   ASSERT_EQ(all.order.size(), 500u);
   // Killed after patient 237 (of the audit order): a reopened scratch goes
@@ -191,10 +188,7 @@ TEST_F(SpillStoreTest, TruncatedSpillFileIsDataLoss) {
   {
     std::unique_ptr<AuditScratch> scratch = Open(1, 0);
     ASSERT_NE(scratch, nullptr);
-    ASSERT_THAT(scratch->Begin(), IsOk());
-    AddPatients(*scratch, 0, 100);
-    ASSERT_THAT(scratch->Commit(), IsOk());
-    ASSERT_THAT(scratch->FinishIngest(), IsOk());
+    IngestPatients(*scratch, 0, 100);
   }
   ASSERT_EQ(truncate(SpillFilePath(SpillDir(), 0).c_str(), 100), 0);
   auto scratch = AuditScratch::Open(dir_.Path("scratch.sqlite3"), 1);
@@ -207,11 +201,8 @@ TEST_F(SpillStoreTest, TruncatedSpillFileIsDataLoss) {
 TEST_F(SpillStoreTest, DamagedSpillFileIsDataLossWithItsOffset) {
   std::unique_ptr<AuditScratch> scratch = Open(1, 0);
   ASSERT_NE(scratch, nullptr);
-  ASSERT_THAT(scratch->Begin(), IsOk());
-  AddPatients(*scratch, 0, 100);
-  ASSERT_THAT(scratch->Commit(), IsOk());
-  ASSERT_THAT(scratch->FinishIngest(), IsOk());
-  // Overwrite 16 bytes in the middle (inside some record's header or body).
+  IngestPatients(*scratch, 0, 100);
+  // Overwrite the first record's header.
   {
     std::fstream file(SpillFilePath(SpillDir(), 0),
                       std::ios::in | std::ios::out | std::ios::binary);
@@ -230,10 +221,7 @@ TEST_F(SpillStoreTest, RecordOfAnotherPartitionIsDataLoss) {
   std::unique_ptr<AuditScratch> scratch = Open(1, 3 << 20);
   ASSERT_NE(scratch, nullptr);
   ASSERT_GT(scratch->partitions(), 1u);
-  ASSERT_THAT(scratch->Begin(), IsOk());
-  AddPatients(*scratch, 0, 100);
-  ASSERT_THAT(scratch->Commit(), IsOk());
-  ASSERT_THAT(scratch->FinishIngest(), IsOk());
+  IngestPatients(*scratch, 0, 100);
   // Partition 1's file replaced by partition 0's records: whatever its
   // committed length, reading it ends in DATA_LOSS.
   const std::string p0 = SpillFilePath(SpillDir(), 0);
