@@ -136,6 +136,23 @@ absl::Status AuditScratch::OpenSpill(int64_t input_bytes, uint32_t partitions) {
     committed_sizes_.push_back(select->ColumnInt(1));
   }
   if (committed_sizes_.empty()) {
+    // No spill files yet, but reading begun: a scratch file of a version
+    // that kept the resources in an SQLite table. Its resources are not
+    // in spill files; going on would audit none of them.
+    absl::StatusOr<sqlite::Statement> begun = db_->Prepare(
+        "SELECT EXISTS(SELECT 1 FROM files WHERE lines_done > 0 OR "
+        "complete != 0) OR EXISTS(SELECT 1 FROM meta WHERE key = 'grouped') "
+        "OR EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'staged')",
+        "check the scratch's format");
+    if (!begun.ok()) return begun.status();
+    absl::StatusOr<bool> row = begun->Step();
+    if (!row.ok()) return row.status();
+    if (*row && begun->ColumnInt(0) != 0) {
+      return absl::FailedPreconditionError(
+          "the unfinished audit in this folder was begun by an older "
+          "needlecheck-audit (its resources are in an SQLite table, not in "
+          "spill files): pass --overwrite to start it over");
+    }
     // A partition of about a quarter of the memory budget sorts in memory
     // with room to spare; a larger one (a skewed export, compressed input
     // underestimated) is sorted in runs.

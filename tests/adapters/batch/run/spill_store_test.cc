@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "adapters/batch/run/audit_scratch.h"
 #include "adapters/batch/run/findings_runs.h"
+#include "common/sqlite/sqlite_db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/scoped_temp_dir.h"
@@ -254,6 +256,27 @@ TEST_F(SpillStoreTest, FullDiskIsUnavailableNamingTheFile) {
   if (status.ok()) status = scratch->Commit();
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable,
                                HasSubstr("No space left on device")));
+}
+
+TEST_F(SpillStoreTest, ScratchOfTheSqliteTableVersionIsRefused) {
+  // What the version that kept resources in an SQLite table left after a
+  // kill mid-read: no spill files, a file half read, a table of resources.
+  {
+    auto old = sqlite::Connection::Open(dir_.Path("scratch.sqlite3"), false,
+                                        true, absl::Seconds(10));
+    ASSERT_THAT(old.status(), IsOk());
+    ASSERT_THAT(
+        (*old)->Exec("CREATE TABLE staged(patient TEXT NOT NULL, file INTEGER "
+                     "NOT NULL, line INTEGER NOT NULL, body BLOB NOT NULL);"
+                     "INSERT INTO staged VALUES('p', 0, 1, '{}');"),
+        IsOk());
+  }
+  auto scratch = AuditScratch::Open(dir_.Path("scratch.sqlite3"), 16);
+  ASSERT_THAT(scratch.status(), IsOk());
+  ASSERT_THAT((*scratch)->RegisterFiles({"a"}), IsOk());
+  EXPECT_THAT((*scratch)->OpenSpill(0),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("--overwrite")));
 }
 
 TEST(FindingsRunsTest, RunsMergeBackIntoPatientIdOrder) {
