@@ -394,13 +394,16 @@ absl::Status AuditGroupedPatients(
     last_checkpoint = absl::Now();
     return status;
   };
+  // Progress counts resources: their total is known from the reading
+  // phase, the patients' only once the last partition is grouped.
+  absl::StatusOr<std::vector<FileProgress>> files = scratch.Files();
+  if (!files.ok()) return files.status();
+  int64_t total = 0;
+  for (const FileProgress& file : *files) total += file.counts.resources;
   const auto done = [&] {
-    return static_cast<double>(progress.patients_audited +
-                               progress.rejected_patients);
+    return static_cast<double>(progress.resources_done);
   };
-  // The number of patients is known only at the end (they are grouped one
-  // partition at a time): no total, no bar.
-  meter.StartPhase("auditing", "patients", 0, done());
+  meter.StartPhase("auditing", "resources", static_cast<double>(total), done());
   std::string lines;
   std::string frame;
   AuditStreamOptions stream_options = options.stream;
@@ -433,6 +436,7 @@ absl::Status AuditGroupedPatients(
           ++progress.patients_audited;
         }
         progress.rejected_resources += patient.rejected_resources;
+        progress.resources_done += patient.resources;
         progress.after_patient = patient.patient_id;
         for (InputError& error : patient.errors) {
           pending_errors.push_back(std::move(error));

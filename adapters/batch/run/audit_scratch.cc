@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS errors(file INTEGER NOT NULL, line INTEGER NOT NULL,
 CREATE TABLE IF NOT EXISTS audit_progress(
   id INTEGER PRIMARY KEY CHECK (id = 1), after_patient TEXT NOT NULL,
   findings_bytes INTEGER NOT NULL, patients INTEGER NOT NULL,
-  rejected_patients INTEGER NOT NULL, rejected_resources INTEGER NOT NULL);
+  rejected_patients INTEGER NOT NULL, rejected_resources INTEGER NOT NULL,
+  resources_done INTEGER NOT NULL DEFAULT 0);
 )sql";
 
 }  // namespace
@@ -386,7 +387,7 @@ absl::StatusOr<std::unique_ptr<GroupedReader>> AuditScratch::OpenReader(
 absl::StatusOr<AuditProgress> AuditScratch::LoadAuditProgress() {
   absl::StatusOr<sqlite::Statement> select = db_->Prepare(
       "SELECT after_patient, findings_bytes, patients, rejected_patients, "
-      "rejected_resources FROM audit_progress WHERE id = 1",
+      "rejected_resources, resources_done FROM audit_progress WHERE id = 1",
       "read audit progress");
   if (!select.ok()) return select.status();
   AuditProgress progress;
@@ -398,6 +399,7 @@ absl::StatusOr<AuditProgress> AuditScratch::LoadAuditProgress() {
   progress.patients_audited = select->ColumnInt(2);
   progress.rejected_patients = select->ColumnInt(3);
   progress.rejected_resources = select->ColumnInt(4);
+  progress.resources_done = select->ColumnInt(5);
   return progress;
 }
 
@@ -409,20 +411,22 @@ absl::Status AuditScratch::SaveAuditProgress(
     }
     absl::StatusOr<sqlite::Statement> upsert = db_->Prepare(
         "INSERT INTO audit_progress(id, after_patient, findings_bytes, "
-        "patients, rejected_patients, rejected_resources) "
-        "VALUES(1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET "
+        "patients, rejected_patients, rejected_resources, resources_done) "
+        "VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET "
         "after_patient = excluded.after_patient, "
         "findings_bytes = excluded.findings_bytes, "
         "patients = excluded.patients, "
         "rejected_patients = excluded.rejected_patients, "
-        "rejected_resources = excluded.rejected_resources",
+        "rejected_resources = excluded.rejected_resources, "
+        "resources_done = excluded.resources_done",
         "save audit progress");
     if (!upsert.ok()) return upsert.status();
     upsert->BindText(1, progress.after_patient)
         .BindInt(2, progress.findings_bytes)
         .BindInt(3, progress.patients_audited)
         .BindInt(4, progress.rejected_patients)
-        .BindInt(5, progress.rejected_resources);
+        .BindInt(5, progress.rejected_resources)
+        .BindInt(6, progress.resources_done);
     return upsert->Run();
   });
 }

@@ -69,6 +69,8 @@ struct AuditProgress {
   int64_t patients_audited = 0;
   int64_t rejected_patients = 0;
   int64_t rejected_resources = 0;
+  // Resources of the patients audited or rejected (the progress shown).
+  int64_t resources_done = 0;
 };
 
 // One input problem: a malformed line, a rejected resource, a rejected
