@@ -44,6 +44,7 @@
 #include "adapters/batch/export/shard.h"
 #include "adapters/batch/run/audit_merge.h"
 #include "adapters/batch/run/audit_run.h"
+#include "adapters/batch/run/spill_store.h"
 #include "adapters/common/grpc_client_channel.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
@@ -89,8 +90,15 @@ ABSL_FLAG(std::string, progress, "auto",
 ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(10),
           "How often a progress line is printed when not on a terminal.");
 ABSL_FLAG(int, scratch_memory_mib, 64,
-          "Memory for the scratch file's cache and its sort by patient, MiB. "
-          "Peak memory does not grow with the export beyond this.");
+          "Memory for grouping the resources by patient, MiB: one spill "
+          "partition is grouped at a time in at most this (a larger one is "
+          "sorted in runs on disk), and a quarter of it buffers the spill "
+          "writes. Peak memory does not grow with the export beyond this.");
+ABSL_FLAG(int, spill_partitions, 0,
+          "How many spill files (partitions by patient) the reading phase "
+          "writes, 1 to 256; 0: chosen from the export's size and "
+          "--scratch_memory_mib. A resumed audit keeps the count it began "
+          "with.");
 ABSL_FLAG(absl::Duration, checkpoint_interval, absl::Seconds(2),
           "How often progress is committed (the most a kill can lose).");
 ABSL_FLAG(int64_t, commit_lines, 100000,
@@ -263,6 +271,14 @@ int main(int argc, char** argv) {
     return Fail(
         absl::InvalidArgumentError("--scratch_memory_mib must be >= 16"));
   }
+  const int spill_partitions = absl::GetFlag(FLAGS_spill_partitions);
+  if (spill_partitions < 0 ||
+      spill_partitions >
+          static_cast<int>(needlecheck::batch::kMaxSpillPartitions)) {
+    return Fail(absl::InvalidArgumentError(
+        "--spill_partitions must be between 0 (automatic) and 256"));
+  }
+  options.spill_partitions = static_cast<uint32_t>(spill_partitions);
   options.checkpoint_interval = absl::GetFlag(FLAGS_checkpoint_interval);
   options.commit_lines = absl::GetFlag(FLAGS_commit_lines);
   if (options.commit_lines < 1) {

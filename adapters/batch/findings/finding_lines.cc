@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "adapters/common/json_string.h"
 #include "nlohmann/json.hpp"
 #include "simdjson.h"
 
@@ -34,11 +35,6 @@ std::string ConceptName(const v1::Concept& concept) {
     }
   }
   return "";
-}
-
-nlohmann::ordered_json StringOrNull(const std::string& s) {
-  if (s.empty()) return nullptr;
-  return s;
 }
 
 // Reads a string member that may be null or absent (-> empty).
@@ -150,39 +146,81 @@ FindingRecord FindingFromProto(const v1::AuditFinding& finding) {
 }
 
 std::string FindingToJsonLine(const FindingRecord& finding) {
-  nlohmann::ordered_json line;
-  line["patient_id"] = finding.patient_id;
-  line["session_id"] = finding.session_id;
-  line["session_date"] = finding.session_date;
-  line["verdict"] = VerdictName(finding.verdict);
-  nlohmann::ordered_json alerts = nlohmann::ordered_json::array();
-  for (const FindingAlert& alert : finding.alerts) {
-    nlohmann::ordered_json a;
-    a["rule_id"] = alert.rule_id;
-    a["severity"] = alert.severity;
-    a["category"] = alert.category;
-    a["summary"] = alert.summary;
-    alerts.push_back(std::move(a));
+  // Written without a DOM, byte for byte what nlohmann::ordered_json's
+  // dump(-1, ' ', false, replace) gave for the same members (this is on
+  // the audit's path, once per finding).
+  std::string line;
+  line.reserve(256 + finding.alerts.size() * 160);
+  const auto key = [&line](absl::string_view name) {
+    line.push_back(line.empty() ? '{' : ',');
+    line.push_back('"');
+    line.append(name.data(), name.size());
+    line.append("\":");
+  };
+  const auto string_or_null = [&line](const std::string& value) {
+    if (value.empty()) {
+      line.append("null");
+    } else {
+      adapters::AppendJsonString(value, &line);
+    }
+  };
+  key("patient_id");
+  adapters::AppendJsonString(finding.patient_id, &line);
+  key("session_id");
+  adapters::AppendJsonString(finding.session_id, &line);
+  key("session_date");
+  adapters::AppendJsonString(finding.session_date, &line);
+  key("verdict");
+  adapters::AppendJsonString(VerdictName(finding.verdict), &line);
+  key("alerts");
+  line.push_back('[');
+  for (size_t i = 0; i < finding.alerts.size(); ++i) {
+    const FindingAlert& alert = finding.alerts[i];
+    if (i > 0) line.push_back(',');
+    line.append("{\"rule_id\":");
+    adapters::AppendJsonString(alert.rule_id, &line);
+    line.append(",\"severity\":");
+    adapters::AppendJsonString(alert.severity, &line);
+    line.append(",\"category\":");
+    adapters::AppendJsonString(alert.category, &line);
+    line.append(",\"summary\":");
+    adapters::AppendJsonString(alert.summary, &line);
+    line.push_back('}');
   }
-  line["alerts"] = std::move(alerts);
-  line["areas"] = finding.areas;
-  if (finding.needle_depth_mm > 0) {
-    line["needle_depth_mm"] = finding.needle_depth_mm;
+  line.push_back(']');
+  key("areas");
+  line.push_back('[');
+  for (size_t i = 0; i < finding.areas.size(); ++i) {
+    if (i > 0) line.push_back(',');
+    adapters::AppendJsonString(finding.areas[i], &line);
+  }
+  line.push_back(']');
+  key("needle_depth_mm");
+  if (finding.needle_depth_mm > 0 && std::isfinite(finding.needle_depth_mm)) {
+    // nlohmann's own number formatter (shortest round trip, its layout).
+    char number[64];
+    const char* end = nlohmann::detail::to_chars(
+        number, number + sizeof(number), finding.needle_depth_mm);
+    line.append(number, static_cast<size_t>(end - number));
   } else {
-    line["needle_depth_mm"] = nullptr;
+    line.append("null");
   }
-  line["anesthetic"] = StringOrNull(finding.anesthetic);
-  line["performer"] = StringOrNull(finding.performer);
-  line["location"] = StringOrNull(finding.location);
+  key("anesthetic");
+  string_or_null(finding.anesthetic);
+  key("performer");
+  string_or_null(finding.performer);
+  key("location");
+  string_or_null(finding.location);
+  key("days_since_previous_session");
   if (finding.days_since_previous_session >= 0) {
-    line["days_since_previous_session"] = finding.days_since_previous_session;
+    absl::StrAppend(&line, finding.days_since_previous_session);
   } else {
-    line["days_since_previous_session"] = nullptr;
+    line.append("null");
   }
-  line["knowledge_base_version"] = finding.knowledge_base_version;
-  // Invalid UTF-8 (never from the service, which checks its strings) is
-  // replaced rather than thrown on.
-  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  key("knowledge_base_version");
+  adapters::AppendJsonString(finding.knowledge_base_version, &line);
+  line.push_back('}');
+  return line;
 }
 
 absl::StatusOr<FindingRecord> FindingFromJsonLine(absl::string_view line) {

@@ -27,6 +27,7 @@
 #include "adapters/batch/report/summary_json.h"
 #include "adapters/batch/run/audit_outputs.h"
 #include "adapters/batch/run/audit_scratch.h"
+#include "adapters/batch/run/findings_runs.h"
 #include "common/files/atomic_file.h"
 #include "nlohmann/json.hpp"
 
@@ -37,7 +38,11 @@ namespace fs = std::filesystem;
 
 constexpr char kStateDir[] = ".needlecheck-audit";
 constexpr char kScratchFile[] = "scratch.sqlite3";
+// The findings in patient-id order, before they become findings.ndjson.
 constexpr char kFindingsPart[] = "findings.ndjson.part";
+// The findings as audited: one frame per patient, in audit order
+// (findings_runs.h).
+constexpr char kFindingsFrames[] = "findings.frames";
 // Left in the scratch folder, alone, by a run that failed (without
 // --keep_scratch): the input fingerprint and nothing else, so --resume
 // knows the audit and reads the export again.
@@ -366,18 +371,15 @@ class ExportIngest {
 absl::Status AuditGroupedPatients(
     const AuditRunOptions& options, AuditScratch& scratch,
     needlecheck::v1::ScreeningService::StubInterface& stub,
-    const std::string& part_path, ProgressMeter& meter, std::FILE* log) {
+    const std::string& frames_path, ProgressMeter& meter, std::FILE* log) {
   absl::StatusOr<AuditProgress> loaded = scratch.LoadAuditProgress();
   if (!loaded.ok()) return loaded.status();
   AuditProgress progress = *loaded;
-  absl::StatusOr<int64_t> patients = scratch.PatientCount();
-  if (!patients.ok()) return patients.status();
-
   // Drop whatever was appended after the last committed checkpoint.
-  File part(std::fopen(part_path.c_str(), "ab"));
-  if (part == nullptr) return ErrnoError("cannot open", part_path);
+  File part(std::fopen(frames_path.c_str(), "ab"));
+  if (part == nullptr) return ErrnoError("cannot open", frames_path);
   if (ftruncate(fileno(part.get()), progress.findings_bytes) != 0) {
-    return ErrnoError("cannot truncate", part_path);
+    return ErrnoError("cannot truncate", frames_path);
   }
   std::setvbuf(part.get(), nullptr, _IOFBF, 1 << 20);
 
@@ -385,20 +387,25 @@ absl::Status AuditGroupedPatients(
   absl::Time last_checkpoint = absl::Now();
   const auto checkpoint = [&]() -> absl::Status {
     if (std::fflush(part.get()) != 0 || fsync(fileno(part.get())) != 0) {
-      return ErrnoError("cannot write", part_path);
+      return ErrnoError("cannot write", frames_path);
     }
     absl::Status status = scratch.SaveAuditProgress(progress, pending_errors);
     pending_errors.clear();
     last_checkpoint = absl::Now();
     return status;
   };
+  // Progress counts resources: their total is known from the reading
+  // phase, the patients' only once the last partition is grouped.
+  absl::StatusOr<std::vector<FileProgress>> files = scratch.Files();
+  if (!files.ok()) return files.status();
+  int64_t total = 0;
+  for (const FileProgress& file : *files) total += file.counts.resources;
   const auto done = [&] {
-    return static_cast<double>(progress.patients_audited +
-                               progress.rejected_patients);
+    return static_cast<double>(progress.resources_done);
   };
-  meter.StartPhase("auditing", "patients", static_cast<double>(*patients),
-                   done());
+  meter.StartPhase("auditing", "resources", static_cast<double>(total), done());
   std::string lines;
+  std::string frame;
   AuditStreamOptions stream_options = options.stream;
   stream_options.stop = options.stop;
   // Retries are always told, whatever the progress style: a run that
@@ -414,17 +421,22 @@ absl::Status AuditGroupedPatients(
           absl::StrAppend(&lines, FindingToJsonLine(FindingFromProto(finding)),
                           "\n");
         }
-        if (!lines.empty() && std::fwrite(lines.data(), 1, lines.size(),
-                                          part.get()) != lines.size()) {
-          return ErrnoError("cannot write", part_path);
+        if (!lines.empty()) {
+          frame.clear();
+          AppendFindingsFrame(patient.patient_id, lines, &frame);
+          if (std::fwrite(frame.data(), 1, frame.size(), part.get()) !=
+              frame.size()) {
+            return ErrnoError("cannot write", frames_path);
+          }
+          progress.findings_bytes += static_cast<int64_t>(frame.size());
         }
-        progress.findings_bytes += static_cast<int64_t>(lines.size());
         if (patient.rejected) {
           ++progress.rejected_patients;
         } else {
           ++progress.patients_audited;
         }
         progress.rejected_resources += patient.rejected_resources;
+        progress.resources_done += patient.resources;
         progress.after_patient = patient.patient_id;
         for (InputError& error : patient.errors) {
           pending_errors.push_back(std::move(error));
@@ -545,6 +557,17 @@ absl::StatusOr<std::optional<std::string>> RestartFingerprint(
   return std::optional<std::string>(json["input"].get<std::string>());
 }
 
+// About how many bytes of resources the export holds (what the spill
+// files will hold at most): compressed files count several times their
+// size.
+int64_t SpillEstimate(const ExportLayout& layout) {
+  int64_t bytes = 0;
+  for (const ExportFile& file : layout.files) {
+    bytes += static_cast<int64_t>(file.size_bytes) * (file.gzip ? 8 : 1);
+  }
+  return bytes;
+}
+
 absl::Status InputDiffers() {
   return absl::FailedPreconditionError(
       "the export (its files, their sizes or times) or the shard differ "
@@ -566,24 +589,24 @@ absl::StatusOr<AuditSummary> RunPhases(
   if (!grouped->has_value()) {
     ExportIngest ingest(options, layout, scratch, meter, log);
     if (absl::Status status = ingest.Run(); !status.ok()) return status;
-    // Grouping is one SQLite statement: no progress within it, only its
-    // start and its end.
     if (StopRequested(options)) return Stopped();
-    meter.StartPhase("grouping", "", 0);
-    meter.Print("by patient (external sort)");
-    if (absl::Status status = scratch.Group(); !status.ok()) return status;
-    meter.FinishPhase(0);
+    // Grouping happens while auditing, one spill partition at a time.
+    if (absl::Status status = scratch.FinishIngest(); !status.ok()) {
+      return status;
+    }
   }
 
   const std::string part_path = (fs::path(state_dir) / kFindingsPart).string();
+  const std::string frames_path =
+      (fs::path(state_dir) / kFindingsFrames).string();
   const std::string findings_path =
       (fs::path(options.out_dir) / kFindingsFile).string();
   absl::StatusOr<std::optional<std::string>> audited =
       scratch.GetMeta("audited");
   if (!audited.ok()) return audited.status();
   if (!audited->has_value()) {
-    if (absl::Status status =
-            AuditGroupedPatients(options, scratch, stub, part_path, meter, log);
+    if (absl::Status status = AuditGroupedPatients(options, scratch, stub,
+                                                   frames_path, meter, log);
         !status.ok()) {
       return status;
     }
@@ -597,6 +620,15 @@ absl::StatusOr<AuditSummary> RunPhases(
   meter.StartPhase("writing", "", 0);
   absl::StatusOr<AuditProgress> progress = scratch.LoadAuditProgress();
   if (!progress.ok()) return progress.status();
+  // The findings in patient-id order (unless a killed run got that far).
+  if (!fs::exists(part_path) && !fs::exists(findings_path)) {
+    if (absl::Status status =
+            MergeFindingsRuns(frames_path, progress->findings_bytes,
+                              scratch.partitions(), part_path);
+        !status.ok()) {
+      return status;
+    }
+  }
   absl::StatusOr<std::vector<FileProgress>> files = scratch.Files();
   if (!files.ok()) return files.status();
   absl::StatusOr<std::map<std::string, int64_t>> types = scratch.TypeCounts();
@@ -774,6 +806,11 @@ absl::StatusOr<AuditSummary> RunAudit(
   // it (patient data) unless --keep_scratch.
   absl::StatusOr<AuditSummary> summary = [&]() -> absl::StatusOr<AuditSummary> {
     if (absl::Status status = (*scratch)->RegisterFiles(names); !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = (*scratch)->OpenSpill(SpillEstimate(*layout),
+                                                    options.spill_partitions);
+        !status.ok()) {
       return status;
     }
     return RunPhases(options, *layout, state_dir, **scratch, stub, log);

@@ -8,16 +8,22 @@
 // and duplicates nothing:
 //   1. reading: every resource file, line by line (bundles entry by entry);
 //      each resource is routed to its patient (resource_route.h) and, when
-//      the patient is in this run's shard, stored; a malformed line is
+//      the patient is in this run's shard, appended to the spill file of
+//      its patient's partition (audit_scratch.h); a malformed line is
 //      counted, written to errors.ndjson with its file and line number and
 //      skipped; a resource without a patient reference is counted.
-//      Committed every `commit_lines` lines with the file's position.
-//   2. grouping: the stored resources sorted by patient (external sort).
-//   3. auditing: patients in patient-id order through the Audit RPC
-//      (patient_audit_stream.h); findings appended to a part file; every
-//      `checkpoint_interval` the part file is synced and its length
-//      committed with the position, so a resumed run truncates it to the
-//      committed length and goes on from there.
+//      Committed every `commit_lines` lines (or every second) with the
+//      file's position and the spill files' lengths.
+//   2. auditing: one spill partition at a time grouped by patient in
+//      memory (a partition larger than the memory budget: sorted in runs
+//      on disk), its patients in id order through the Audit RPC
+//      (patient_audit_stream.h); findings appended to a part file, one
+//      frame per patient; every `checkpoint_interval` the part file is
+//      synced and its length committed with the position, so a resumed run
+//      truncates it to the committed length and goes on from there.
+//   3. merging: the part file's runs (one per partition) merged into
+//      patient-id order (findings_runs.h), the order findings.ndjson always
+//      had.
 //   4. writing: findings.ndjson, findings.csv, summary.json, report.html,
 //      errors.ndjson, audit.json; the scratch folder is then removed.
 //
@@ -84,8 +90,13 @@ struct AuditRunOptions {
   // 1-based shard index and count (1/1: everything).
   uint32_t shard_index = 1;
   uint32_t shard_count = 1;
-  // Memory for the scratch file's cache and sort, in MiB.
+  // Memory for grouping by patient (spill partitions, their write
+  // buffers), in MiB (audit_scratch.h).
   int scratch_cache_mib = 64;
+  // Spill partitions of a new audit, 1 to kMaxSpillPartitions; 0 (the
+  // default): chosen from the export's size and scratch_cache_mib. A
+  // resumed audit keeps the count it began with.
+  uint32_t spill_partitions = 0;
   int64_t commit_lines = 100000;
   absl::Duration checkpoint_interval = absl::Seconds(2);
   // Keep the scratch folder (patient data) when the run ends, after
@@ -96,16 +107,16 @@ struct AuditRunOptions {
   int max_logged_errors = 20;
   AuditStreamOptions stream;
   // Set (by another thread, e.g. on SIGINT or SIGTERM) to stop the run: it
-  // stops at the next line, patient or retry wait (grouping, one SQLite
-  // statement, ends first) and fails with CANCELLED, a failure exit like any
-  // other (see above). Null: never.
+  // stops at the next line, patient or retry wait and fails with CANCELLED, a
+  // failure exit like any other (see above). Null: never.
   const std::atomic<bool>* stop = nullptr;
   ProgressStyle progress = ProgressStyle::kAuto;
   absl::Duration progress_interval = absl::Seconds(10);
 };
 
 // The scratch folder of an audit writing to `out_dir` (where the tool
-// points SQLITE_TMPDIR, so sort files stay beside the scratch file).
+// points SQLITE_TMPDIR, so any temporary file of SQLite's stays beside the
+// scratch file).
 std::string ScratchFolder(const std::string& out_dir);
 
 // Runs (or resumes) the audit; `stub` reaches needlecheckd. Progress and

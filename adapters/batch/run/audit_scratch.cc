@@ -1,48 +1,14 @@
 #include "adapters/batch/run/audit_scratch.h"
 
-#include <sqlite3.h>
-
+#include <algorithm>
 #include <utility>
 
 #include "absl/memory/memory.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace needlecheck::batch {
 namespace {
-
-absl::Status SqliteError(sqlite3* db, absl::string_view what) {
-  return absl::InternalError(
-      absl::StrCat("scratch file: ", what, ": ", sqlite3_errmsg(db)));
-}
-
-// Finalizes a statement when it goes out of scope.
-struct StatementDeleter {
-  void operator()(sqlite3_stmt* statement) const {
-    sqlite3_finalize(statement);
-  }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
-
-absl::StatusOr<Statement> PrepareStatement(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
-    return SqliteError(db, sql);
-  }
-  return Statement(raw);
-}
-
-void BindText(sqlite3_stmt* statement, int index, absl::string_view text) {
-  sqlite3_bind_text(statement, index, text.data(),
-                    static_cast<int>(text.size()), SQLITE_TRANSIENT);
-}
-
-std::string ColumnText(sqlite3_stmt* statement, int column) {
-  const unsigned char* text = sqlite3_column_text(statement, column);
-  const int size = sqlite3_column_bytes(statement, column);
-  if (text == nullptr) return "";
-  return std::string(reinterpret_cast<const char*>(text),
-                     static_cast<size_t>(size));
-}
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,160 +20,192 @@ CREATE TABLE IF NOT EXISTS files(
   without_patient INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS type_counts(type TEXT PRIMARY KEY,
                                        n INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS staged(patient TEXT NOT NULL, file INTEGER NOT NULL,
-                                  line INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS spill_files(id INTEGER PRIMARY KEY,
+                                       bytes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS errors(file INTEGER NOT NULL, line INTEGER NOT NULL,
                                   message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_progress(
   id INTEGER PRIMARY KEY CHECK (id = 1), after_patient TEXT NOT NULL,
   findings_bytes INTEGER NOT NULL, patients INTEGER NOT NULL,
-  rejected_patients INTEGER NOT NULL, rejected_resources INTEGER NOT NULL);
+  rejected_patients INTEGER NOT NULL, rejected_resources INTEGER NOT NULL,
+  resources_done INTEGER NOT NULL DEFAULT 0);
 )sql";
 
 }  // namespace
 
-GroupedReader::GroupedReader(sqlite3* db, sqlite3_stmt* select,
+GroupedReader::GroupedReader(std::unique_ptr<SpillReader> spill,
                              size_t max_resources)
-    : db_(db), select_(select), max_resources_(max_resources) {}
+    : spill_(std::move(spill)), max_resources_(max_resources) {}
 
-GroupedReader::~GroupedReader() {
-  sqlite3_finalize(select_);
-  sqlite3_close_v2(db_);
-}
+GroupedReader::~GroupedReader() = default;
 
 absl::StatusOr<bool> GroupedReader::Next(PatientResources* patient) {
+  // Storage of the previous patient is kept for reuse (its strings keep
+  // their capacity).
+  size_t kept = 0;
   patient->patient_id.clear();
-  patient->resources.clear();
   patient->resources_dropped = 0;
-  if (done_) return false;
   bool have = false;
-  while (true) {
-    if (!pending_) {
-      const int rc = sqlite3_step(select_);
-      if (rc == SQLITE_DONE) {
-        done_ = true;
-        return have;
-      }
-      if (rc != SQLITE_ROW) return SqliteError(db_, "reading patients");
-      pending_ = true;
-    }
-    const unsigned char* id = sqlite3_column_text(select_, 0);
-    const int id_size = sqlite3_column_bytes(select_, 0);
-    absl::string_view patient_id(reinterpret_cast<const char*>(id),
-                                 static_cast<size_t>(id_size));
-    if (have && patient_id != patient->patient_id) return true;
-    if (!have) {
-      have = true;
-      patient->patient_id.assign(patient_id.data(), patient_id.size());
-    }
-    if (patient->resources.size() < max_resources_) {
-      StoredResource resource;
-      resource.file = sqlite3_column_int(select_, 1);
-      resource.line = sqlite3_column_int64(select_, 2);
-      const void* body = sqlite3_column_blob(select_, 3);
-      const int body_size = sqlite3_column_bytes(select_, 3);
-      if (body != nullptr) {
-        resource.body.assign(static_cast<const char*>(body),
-                             static_cast<size_t>(body_size));
-      }
-      patient->resources.push_back(std::move(resource));
+  const auto take = [&](const SpillRecord& record) {
+    if (kept < max_resources_) {
+      if (kept == patient->resources.size()) patient->resources.emplace_back();
+      StoredResource& resource = patient->resources[kept++];
+      resource.file = record.file;
+      resource.line = record.line;
+      resource.body.assign(record.body.data(), record.body.size());
     } else {
       ++patient->resources_dropped;
     }
-    pending_ = false;
+  };
+  if (has_pending_) {
+    have = true;
+    has_pending_ = false;
+    patient->patient_id.assign(pending_.patient_id.data(),
+                               pending_.patient_id.size());
+    take(pending_);
   }
+  while (!done_) {
+    absl::StatusOr<bool> more = spill_->Next(&pending_);
+    if (!more.ok()) return more.status();
+    if (!*more) {
+      done_ = true;
+      break;
+    }
+    if (have && pending_.patient_id != patient->patient_id) {
+      has_pending_ = true;
+      break;
+    }
+    if (!have) {
+      have = true;
+      patient->patient_id.assign(pending_.patient_id.data(),
+                                 pending_.patient_id.size());
+    }
+    take(pending_);
+  }
+  patient->resources.resize(kept);
+  return have;
 }
 
-AuditScratch::AuditScratch(sqlite3* db, std::string path)
-    : db_(db), path_(std::move(path)) {}
+AuditScratch::AuditScratch(std::unique_ptr<sqlite::Connection> db,
+                           std::string path, size_t memory_bytes)
+    : db_(std::move(db)),
+      path_(std::move(path)),
+      spill_dir_(absl::StrCat(path_, "-spill")),
+      memory_bytes_(memory_bytes) {}
 
-AuditScratch::~AuditScratch() {
-  sqlite3_finalize(insert_resource_);
-  sqlite3_finalize(insert_error_);
-  sqlite3_close_v2(db_);
-}
+AuditScratch::~AuditScratch() = default;
 
 absl::StatusOr<std::unique_ptr<AuditScratch>> AuditScratch::Open(
-    const std::string& path, int cache_mib) {
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
-  if (rc != SQLITE_OK) {
-    absl::Status status = absl::UnavailableError(
-        absl::StrCat("cannot open the scratch file ", path, ": ",
-                     db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
-    sqlite3_close_v2(db);
-    return status;
+    const std::string& path, int memory_mib) {
+  absl::StatusOr<std::unique_ptr<sqlite::Connection>> db =
+      sqlite::Connection::Open(path, /*read_only=*/false, /*create=*/true,
+                               absl::Seconds(10));
+  if (!db.ok()) {
+    return absl::Status(
+        db.status().code(),
+        absl::StrCat("scratch file ", path, ": ", db.status().message()));
   }
-  std::unique_ptr<AuditScratch> scratch =
-      absl::WrapUnique(new AuditScratch(db, path));
-  sqlite3_busy_timeout(db, 10000);
+  auto scratch = absl::WrapUnique(
+      new AuditScratch(*std::move(db), path,
+                       static_cast<size_t>(std::max(memory_mib, 1)) << 20));
   // WAL: a commit is atomic and survives a kill of this process; NORMAL
   // sync is enough for a scratch file (an OS crash at worst loses the last
-  // commits, which --resume redoes). The cache is the sort's memory budget.
-  const std::string pragmas = absl::StrCat(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-      "PRAGMA temp_store=FILE; PRAGMA cache_size=-",
-      static_cast<int64_t>(cache_mib) * 1024, ";");
-  if (absl::Status status = scratch->Exec(pragmas.c_str()); !status.ok()) {
+  // commits, which --resume redoes).
+  if (absl::Status status = scratch->db_->Exec(
+          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+      !status.ok()) {
     return status;
   }
-  if (absl::Status status = scratch->Exec(kSchema); !status.ok()) {
+  if (absl::Status status = scratch->db_->Exec(kSchema); !status.ok()) {
     return status;
   }
   return scratch;
 }
 
-absl::Status AuditScratch::Exec(const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    absl::Status status = absl::InternalError(
-        absl::StrCat("scratch file: ", message != nullptr ? message : "?"));
-    sqlite3_free(message);
-    return status;
+absl::Status AuditScratch::OpenSpill(int64_t input_bytes, uint32_t partitions) {
+  absl::StatusOr<sqlite::Statement> select = db_->Prepare(
+      "SELECT id, bytes FROM spill_files ORDER BY id", "read spill files");
+  if (!select.ok()) return select.status();
+  committed_sizes_.clear();
+  while (true) {
+    absl::StatusOr<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (select->ColumnInt(0) != static_cast<int64_t>(committed_sizes_.size())) {
+      return absl::DataLossError("scratch file: the spill file list has gaps");
+    }
+    committed_sizes_.push_back(select->ColumnInt(1));
   }
-  return absl::OkStatus();
-}
-
-absl::Status AuditScratch::Prepare(const char* sql, sqlite3_stmt** statement) {
-  if (*statement != nullptr) {
-    sqlite3_reset(*statement);
-    sqlite3_clear_bindings(*statement);
-    return absl::OkStatus();
+  if (committed_sizes_.empty()) {
+    // No spill files yet, but reading begun: a scratch file of a version
+    // that kept the resources in an SQLite table. Its resources are not
+    // in spill files; going on would audit none of them.
+    absl::StatusOr<sqlite::Statement> begun = db_->Prepare(
+        "SELECT EXISTS(SELECT 1 FROM files WHERE lines_done > 0 OR "
+        "complete != 0) OR EXISTS(SELECT 1 FROM meta WHERE key = 'grouped') "
+        "OR EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'staged')",
+        "check the scratch's format");
+    if (!begun.ok()) return begun.status();
+    absl::StatusOr<bool> row = begun->Step();
+    if (!row.ok()) return row.status();
+    if (*row && begun->ColumnInt(0) != 0) {
+      return absl::FailedPreconditionError(
+          "the unfinished audit in this folder was begun by an older "
+          "needlecheck-audit (its resources are in an SQLite table, not in "
+          "spill files): pass --overwrite to start it over");
+    }
+    // A partition of about a quarter of the memory budget sorts in memory
+    // with room to spare; a larger one (a skewed export, compressed input
+    // underestimated) is sorted in runs.
+    const int64_t target = std::max<int64_t>(1, memory_bytes_ / 4);
+    const int64_t wanted =
+        partitions > 0 ? partitions : (input_bytes + target - 1) / target;
+    partitions = static_cast<uint32_t>(
+        std::clamp<int64_t>(wanted, 1, kMaxSpillPartitions));
+    absl::Status status = sqlite::InTransaction(*db_, [&]() -> absl::Status {
+      absl::StatusOr<sqlite::Statement> insert = db_->Prepare(
+          "INSERT INTO spill_files(id, bytes) VALUES(?1, 0)", "add spill file");
+      if (!insert.ok()) return insert.status();
+      for (uint32_t i = 0; i < partitions; ++i) {
+        insert->Reset();
+        insert->BindInt(1, i);
+        if (absl::Status s = insert->Run(); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    committed_sizes_.assign(partitions, 0);
   }
-  if (sqlite3_prepare_v2(db_, sql, -1, statement, nullptr) != SQLITE_OK) {
-    return SqliteError(db_, sql);
-  }
+  const size_t buffer_bytes = std::clamp<size_t>(
+      memory_bytes_ / 4 / committed_sizes_.size(), 4096, size_t{1} << 20);
+  absl::StatusOr<std::unique_ptr<SpillWriter>> writer =
+      SpillWriter::Open(spill_dir_, committed_sizes_, buffer_bytes);
+  if (!writer.ok()) return writer.status();
+  spill_ = *std::move(writer);
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::string>> AuditScratch::GetMeta(
     absl::string_view key) {
-  absl::StatusOr<Statement> select =
-      PrepareStatement(db_, "SELECT value FROM meta WHERE key = ?1");
+  absl::StatusOr<sqlite::Statement> select =
+      db_->Prepare("SELECT value FROM meta WHERE key = ?1", "read meta");
   if (!select.ok()) return select.status();
-  BindText(select->get(), 1, key);
-  const int rc = sqlite3_step(select->get());
-  if (rc == SQLITE_DONE) return std::optional<std::string>();
-  if (rc != SQLITE_ROW) return SqliteError(db_, "reading meta");
-  return std::optional<std::string>(ColumnText(select->get(), 0));
+  select->BindText(1, key);
+  absl::StatusOr<bool> row = select->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(select->ColumnText(0));
 }
 
 absl::Status AuditScratch::SetMeta(absl::string_view key,
                                    absl::string_view value) {
-  absl::StatusOr<Statement> upsert =
-      PrepareStatement(db_,
-                       "INSERT INTO meta(key, value) VALUES(?1, ?2) "
-                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  absl::StatusOr<sqlite::Statement> upsert = db_->Prepare(
+      "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      "write meta");
   if (!upsert.ok()) return upsert.status();
-  BindText(upsert->get(), 1, key);
-  BindText(upsert->get(), 2, value);
-  if (sqlite3_step(upsert->get()) != SQLITE_DONE) {
-    return SqliteError(db_, "writing meta");
-  }
-  return absl::OkStatus();
+  upsert->BindText(1, key).BindText(2, value);
+  return upsert->Run();
 }
 
 absl::Status AuditScratch::RegisterFiles(
@@ -225,286 +223,230 @@ absl::Status AuditScratch::RegisterFiles(
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<Statement> insert =
-      PrepareStatement(db_, "INSERT INTO files(id, name) VALUES(?1, ?2)");
+  absl::StatusOr<sqlite::Statement> insert = db_->Prepare(
+      "INSERT INTO files(id, name) VALUES(?1, ?2)", "register files");
   if (!insert.ok()) return insert.status();
   for (size_t i = 0; i < names.size(); ++i) {
-    sqlite3_reset(insert->get());
-    sqlite3_bind_int64(insert->get(), 1, static_cast<int64_t>(i));
-    BindText(insert->get(), 2, names[i]);
-    if (sqlite3_step(insert->get()) != SQLITE_DONE) {
-      return SqliteError(db_, "registering files");
-    }
+    insert->Reset();
+    insert->BindInt(1, static_cast<int64_t>(i)).BindText(2, names[i]);
+    if (absl::Status status = insert->Run(); !status.ok()) return status;
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<FileProgress>> AuditScratch::Files() {
-  absl::StatusOr<Statement> select = PrepareStatement(
-      db_,
+  absl::StatusOr<sqlite::Statement> select = db_->Prepare(
       "SELECT name, lines_done, byte_offset, complete, lines, resources, "
-      "malformed, without_patient FROM files ORDER BY id");
+      "malformed, without_patient FROM files ORDER BY id",
+      "read files");
   if (!select.ok()) return select.status();
   std::vector<FileProgress> files;
-  int rc;
-  while ((rc = sqlite3_step(select->get())) == SQLITE_ROW) {
-    sqlite3_stmt* s = select->get();
+  while (true) {
+    absl::StatusOr<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const sqlite::Statement& s = *select;
     FileProgress file;
-    file.name = ColumnText(s, 0);
-    file.lines_done = sqlite3_column_int64(s, 1);
-    file.byte_offset = sqlite3_column_int64(s, 2);
-    file.complete = sqlite3_column_int(s, 3) != 0;
-    file.counts.lines = sqlite3_column_int64(s, 4);
-    file.counts.resources = sqlite3_column_int64(s, 5);
-    file.counts.malformed = sqlite3_column_int64(s, 6);
-    file.counts.without_patient = sqlite3_column_int64(s, 7);
+    file.name = s.ColumnText(0);
+    file.lines_done = s.ColumnInt(1);
+    file.byte_offset = s.ColumnInt(2);
+    file.complete = s.ColumnInt(3) != 0;
+    file.counts.lines = s.ColumnInt(4);
+    file.counts.resources = s.ColumnInt(5);
+    file.counts.malformed = s.ColumnInt(6);
+    file.counts.without_patient = s.ColumnInt(7);
     files.push_back(std::move(file));
   }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "reading files");
   return files;
 }
 
-absl::Status AuditScratch::Begin() { return Exec("BEGIN IMMEDIATE"); }
-absl::Status AuditScratch::Commit() { return Exec("COMMIT"); }
+absl::Status AuditScratch::Begin() { return db_->Exec("BEGIN IMMEDIATE"); }
+
+absl::Status AuditScratch::Commit() {
+  absl::Status status = SaveSpillSizes();
+  if (status.ok()) status = db_->Exec("COMMIT");
+  if (!status.ok()) db_->Exec("ROLLBACK").IgnoreError();  // report the first
+  return status;
+}
+
+absl::Status AuditScratch::SaveSpillSizes() {
+  if (spill_ == nullptr) return absl::OkStatus();
+  // The bytes reach the kernel before their lengths are committed: a kill
+  // after the commit finds them all.
+  if (absl::Status status = spill_->Flush(); !status.ok()) return status;
+  const std::vector<int64_t>& sizes = spill_->sizes();
+  absl::StatusOr<sqlite::Statement> update = db_->Prepare(
+      "UPDATE spill_files SET bytes = ?2 WHERE id = ?1", "save spill sizes");
+  if (!update.ok()) return update.status();
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == committed_sizes_[i]) continue;
+    update->Reset();
+    update->BindInt(1, static_cast<int64_t>(i)).BindInt(2, sizes[i]);
+    if (absl::Status status = update->Run(); !status.ok()) return status;
+  }
+  // Counted as committed now; should the COMMIT fail, the run fails and a
+  // resumed one truncates to the lengths in the file.
+  committed_sizes_ = sizes;
+  return absl::OkStatus();
+}
 
 absl::Status AuditScratch::AddResource(absl::string_view patient_id, int file,
                                        int64_t line, absl::string_view body) {
-  if (absl::Status status = Prepare(
-          "INSERT INTO staged(patient, file, line, body) VALUES(?1,?2,?3,?4)",
-          &insert_resource_);
-      !status.ok()) {
-    return status;
+  if (spill_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "scratch: resources added before OpenSpill() or after FinishIngest()");
   }
-  BindText(insert_resource_, 1, patient_id);
-  sqlite3_bind_int(insert_resource_, 2, file);
-  sqlite3_bind_int64(insert_resource_, 3, line);
-  sqlite3_bind_blob(insert_resource_, 4, body.data(),
-                    static_cast<int>(body.size()), SQLITE_STATIC);
-  const int rc = sqlite3_step(insert_resource_);
-  sqlite3_reset(insert_resource_);
-  if (rc != SQLITE_DONE) return SqliteError(db_, "storing a resource");
-  return absl::OkStatus();
+  return spill_->Append(patient_id, file, line, body);
 }
 
 absl::Status AuditScratch::AddError(const InputError& error) {
-  if (absl::Status status =
-          Prepare("INSERT INTO errors(file, line, message) VALUES(?1, ?2, ?3)",
-                  &insert_error_);
-      !status.ok()) {
-    return status;
+  if (!insert_error_.has_value()) {
+    absl::StatusOr<sqlite::Statement> insert = db_->Prepare(
+        "INSERT INTO errors(file, line, message) VALUES(?1, ?2, ?3)",
+        "store an error");
+    if (!insert.ok()) return insert.status();
+    insert_error_.emplace(*std::move(insert));
   }
-  sqlite3_bind_int(insert_error_, 1, error.file);
-  sqlite3_bind_int64(insert_error_, 2, error.line);
-  BindText(insert_error_, 3, error.message);
-  const int rc = sqlite3_step(insert_error_);
-  sqlite3_reset(insert_error_);
-  if (rc != SQLITE_DONE) return SqliteError(db_, "storing an error");
-  return absl::OkStatus();
+  insert_error_->Reset();
+  insert_error_->BindInt(1, error.file)
+      .BindInt(2, error.line)
+      .BindText(3, error.message);
+  return insert_error_->Run();
 }
 
 absl::Status AuditScratch::SaveFile(int file, const FileProgress& progress) {
-  absl::StatusOr<Statement> update = PrepareStatement(
-      db_,
+  absl::StatusOr<sqlite::Statement> update = db_->Prepare(
       "UPDATE files SET lines_done=?2, byte_offset=?3, complete=?4, lines=?5, "
-      "resources=?6, malformed=?7, without_patient=?8 WHERE id=?1");
+      "resources=?6, malformed=?7, without_patient=?8 WHERE id=?1",
+      "save file progress");
   if (!update.ok()) return update.status();
-  sqlite3_stmt* s = update->get();
-  sqlite3_bind_int(s, 1, file);
-  sqlite3_bind_int64(s, 2, progress.lines_done);
-  sqlite3_bind_int64(s, 3, progress.byte_offset);
-  sqlite3_bind_int(s, 4, progress.complete ? 1 : 0);
-  sqlite3_bind_int64(s, 5, progress.counts.lines);
-  sqlite3_bind_int64(s, 6, progress.counts.resources);
-  sqlite3_bind_int64(s, 7, progress.counts.malformed);
-  sqlite3_bind_int64(s, 8, progress.counts.without_patient);
-  if (sqlite3_step(s) != SQLITE_DONE) {
-    return SqliteError(db_, "saving file progress");
-  }
-  return absl::OkStatus();
+  update->BindInt(1, file)
+      .BindInt(2, progress.lines_done)
+      .BindInt(3, progress.byte_offset)
+      .BindInt(4, progress.complete ? 1 : 0)
+      .BindInt(5, progress.counts.lines)
+      .BindInt(6, progress.counts.resources)
+      .BindInt(7, progress.counts.malformed)
+      .BindInt(8, progress.counts.without_patient);
+  return update->Run();
 }
 
 absl::Status AuditScratch::AddTypeCounts(
     const std::map<std::string, int64_t>& delta) {
-  absl::StatusOr<Statement> upsert =
-      PrepareStatement(db_,
-                       "INSERT INTO type_counts(type, n) VALUES(?1, ?2) "
-                       "ON CONFLICT(type) DO UPDATE SET n = n + excluded.n");
+  absl::StatusOr<sqlite::Statement> upsert = db_->Prepare(
+      "INSERT INTO type_counts(type, n) VALUES(?1, ?2) "
+      "ON CONFLICT(type) DO UPDATE SET n = n + excluded.n",
+      "save type counts");
   if (!upsert.ok()) return upsert.status();
   for (const auto& [type, n] : delta) {
-    sqlite3_reset(upsert->get());
-    BindText(upsert->get(), 1, type);
-    sqlite3_bind_int64(upsert->get(), 2, n);
-    if (sqlite3_step(upsert->get()) != SQLITE_DONE) {
-      return SqliteError(db_, "saving type counts");
-    }
+    upsert->Reset();
+    upsert->BindText(1, type).BindInt(2, n);
+    if (absl::Status status = upsert->Run(); !status.ok()) return status;
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::map<std::string, int64_t>> AuditScratch::TypeCounts() {
-  absl::StatusOr<Statement> select =
-      PrepareStatement(db_, "SELECT type, n FROM type_counts ORDER BY type");
+  absl::StatusOr<sqlite::Statement> select = db_->Prepare(
+      "SELECT type, n FROM type_counts ORDER BY type", "read type counts");
   if (!select.ok()) return select.status();
   std::map<std::string, int64_t> counts;
-  int rc;
-  while ((rc = sqlite3_step(select->get())) == SQLITE_ROW) {
-    counts[ColumnText(select->get(), 0)] =
-        sqlite3_column_int64(select->get(), 1);
+  while (true) {
+    absl::StatusOr<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    counts[select->ColumnText(0)] = select->ColumnInt(1);
   }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "reading type counts");
   return counts;
 }
 
-absl::Status AuditScratch::Group() {
+absl::Status AuditScratch::FinishIngest() {
   absl::StatusOr<std::optional<std::string>> grouped = GetMeta("grouped");
   if (!grouped.ok()) return grouped.status();
   if (grouped->has_value()) return absl::OkStatus();
-  // One transaction: either the index and the count exist, or (after a
-  // kill) neither does and Group() runs again.
-  if (absl::Status status = Exec("BEGIN IMMEDIATE;"
-                                 "CREATE INDEX IF NOT EXISTS staged_by_patient "
-                                 "  ON staged(patient, file, line);");
-      !status.ok()) {
-    Exec("ROLLBACK").IgnoreError();  // the first error is the one to report
-    return status;
+  if (spill_ != nullptr) {
+    absl::Status status = sqlite::InTransaction(*db_, [&]() -> absl::Status {
+      if (absl::Status s = SaveSpillSizes(); !s.ok()) return s;
+      return SetMeta("grouped", "1");
+    });
+    if (!status.ok()) return status;
+    spill_.reset();
+    return absl::OkStatus();
   }
-  absl::StatusOr<Statement> count =
-      PrepareStatement(db_, "SELECT count(DISTINCT patient) FROM staged");
-  if (!count.ok()) {
-    Exec("ROLLBACK").IgnoreError();  // the first error is the one to report
-    return count.status();
-  }
-  if (sqlite3_step(count->get()) != SQLITE_ROW) {
-    absl::Status status = SqliteError(db_, "counting patients");
-    Exec("ROLLBACK").IgnoreError();  // the first error is the one to report
-    return status;
-  }
-  const int64_t patients = sqlite3_column_int64(count->get(), 0);
-  count->reset();
-  if (absl::Status status = SetMeta("patients", absl::StrCat(patients));
-      !status.ok()) {
-    Exec("ROLLBACK").IgnoreError();  // the first error is the one to report
-    return status;
-  }
-  if (absl::Status status = SetMeta("grouped", "1"); !status.ok()) {
-    Exec("ROLLBACK").IgnoreError();  // the first error is the one to report
-    return status;
-  }
-  return Exec("COMMIT");
-}
-
-absl::StatusOr<int64_t> AuditScratch::PatientCount() {
-  absl::StatusOr<std::optional<std::string>> patients = GetMeta("patients");
-  if (!patients.ok()) return patients.status();
-  if (!patients->has_value()) {
-    return absl::FailedPreconditionError("the resources are not grouped yet");
-  }
-  return std::stoll(**patients);
+  return SetMeta("grouped", "1");
 }
 
 absl::StatusOr<std::unique_ptr<GroupedReader>> AuditScratch::OpenReader(
     const std::string& after_patient, size_t max_resources) {
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    absl::Status status = absl::UnavailableError(
-        absl::StrCat("cannot open the scratch file for reading: ",
-                     db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
-    sqlite3_close_v2(db);
-    return status;
-  }
-  sqlite3_busy_timeout(db, 10000);
-  sqlite3_stmt* select = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT patient, file, line, body FROM staged "
-                         "INDEXED BY staged_by_patient WHERE patient > ?1 "
-                         "ORDER BY patient, file, line",
-                         -1, &select, nullptr) != SQLITE_OK) {
-    absl::Status status = SqliteError(db, "reading patients");
-    sqlite3_close_v2(db);
-    return status;
-  }
-  sqlite3_bind_text(select, 1, after_patient.data(),
-                    static_cast<int>(after_patient.size()), SQLITE_TRANSIENT);
-  return absl::WrapUnique(new GroupedReader(db, select, max_resources));
+  absl::StatusOr<std::unique_ptr<SpillReader>> spill = SpillReader::Open(
+      spill_dir_, committed_sizes_, memory_bytes_, after_patient);
+  if (!spill.ok()) return spill.status();
+  return absl::WrapUnique(new GroupedReader(*std::move(spill), max_resources));
 }
 
 absl::StatusOr<AuditProgress> AuditScratch::LoadAuditProgress() {
-  absl::StatusOr<Statement> select = PrepareStatement(
-      db_,
+  absl::StatusOr<sqlite::Statement> select = db_->Prepare(
       "SELECT after_patient, findings_bytes, patients, rejected_patients, "
-      "rejected_resources FROM audit_progress WHERE id = 1");
+      "rejected_resources, resources_done FROM audit_progress WHERE id = 1",
+      "read audit progress");
   if (!select.ok()) return select.status();
   AuditProgress progress;
-  const int rc = sqlite3_step(select->get());
-  if (rc == SQLITE_DONE) return progress;
-  if (rc != SQLITE_ROW) return SqliteError(db_, "reading audit progress");
-  sqlite3_stmt* s = select->get();
-  progress.after_patient = ColumnText(s, 0);
-  progress.findings_bytes = sqlite3_column_int64(s, 1);
-  progress.patients_audited = sqlite3_column_int64(s, 2);
-  progress.rejected_patients = sqlite3_column_int64(s, 3);
-  progress.rejected_resources = sqlite3_column_int64(s, 4);
+  absl::StatusOr<bool> row = select->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return progress;
+  progress.after_patient = select->ColumnText(0);
+  progress.findings_bytes = select->ColumnInt(1);
+  progress.patients_audited = select->ColumnInt(2);
+  progress.rejected_patients = select->ColumnInt(3);
+  progress.rejected_resources = select->ColumnInt(4);
+  progress.resources_done = select->ColumnInt(5);
   return progress;
 }
 
 absl::Status AuditScratch::SaveAuditProgress(
     const AuditProgress& progress, const std::vector<InputError>& errors) {
-  if (absl::Status status = Begin(); !status.ok()) return status;
-  absl::Status status;
-  for (const InputError& error : errors) {
-    status = AddError(error);
-    if (!status.ok()) break;
-  }
-  if (status.ok()) {
-    absl::StatusOr<Statement> upsert = PrepareStatement(
-        db_,
-        "INSERT INTO audit_progress(id, after_patient, findings_bytes, "
-        "patients, "
-        "rejected_patients, rejected_resources) VALUES(1, ?1, ?2, ?3, ?4, ?5) "
-        "ON CONFLICT(id) DO UPDATE SET after_patient = "
-        "excluded.after_patient, "
-        "findings_bytes = excluded.findings_bytes, patients = "
-        "excluded.patients, rejected_patients = excluded.rejected_patients, "
-        "rejected_resources = excluded.rejected_resources");
-    if (!upsert.ok()) {
-      status = upsert.status();
-    } else {
-      sqlite3_stmt* s = upsert->get();
-      BindText(s, 1, progress.after_patient);
-      sqlite3_bind_int64(s, 2, progress.findings_bytes);
-      sqlite3_bind_int64(s, 3, progress.patients_audited);
-      sqlite3_bind_int64(s, 4, progress.rejected_patients);
-      sqlite3_bind_int64(s, 5, progress.rejected_resources);
-      if (sqlite3_step(s) != SQLITE_DONE) {
-        status = SqliteError(db_, "saving audit progress");
-      }
+  return sqlite::InTransaction(*db_, [&]() -> absl::Status {
+    for (const InputError& error : errors) {
+      if (absl::Status status = AddError(error); !status.ok()) return status;
     }
-  }
-  if (!status.ok()) {
-    Exec("ROLLBACK").IgnoreError();  // the first error is the one to report
-    return status;
-  }
-  return Commit();
+    absl::StatusOr<sqlite::Statement> upsert = db_->Prepare(
+        "INSERT INTO audit_progress(id, after_patient, findings_bytes, "
+        "patients, rejected_patients, rejected_resources, resources_done) "
+        "VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET "
+        "after_patient = excluded.after_patient, "
+        "findings_bytes = excluded.findings_bytes, "
+        "patients = excluded.patients, "
+        "rejected_patients = excluded.rejected_patients, "
+        "rejected_resources = excluded.rejected_resources, "
+        "resources_done = excluded.resources_done",
+        "save audit progress");
+    if (!upsert.ok()) return upsert.status();
+    upsert->BindText(1, progress.after_patient)
+        .BindInt(2, progress.findings_bytes)
+        .BindInt(3, progress.patients_audited)
+        .BindInt(4, progress.rejected_patients)
+        .BindInt(5, progress.rejected_resources)
+        .BindInt(6, progress.resources_done);
+    return upsert->Run();
+  });
 }
 
 absl::Status AuditScratch::ForEachError(
     const std::function<absl::Status(const InputError&)>& visit) {
-  absl::StatusOr<Statement> select = PrepareStatement(
-      db_,
-      "SELECT file, line, message FROM errors ORDER BY file, line, message");
+  absl::StatusOr<sqlite::Statement> select = db_->Prepare(
+      "SELECT file, line, message FROM errors ORDER BY file, line, message",
+      "read errors");
   if (!select.ok()) return select.status();
-  int rc;
   InputError error;
-  while ((rc = sqlite3_step(select->get())) == SQLITE_ROW) {
-    error.file = sqlite3_column_int(select->get(), 0);
-    error.line = sqlite3_column_int64(select->get(), 1);
-    error.message = ColumnText(select->get(), 2);
+  while (true) {
+    absl::StatusOr<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+    error.file = static_cast<int>(select->ColumnInt(0));
+    error.line = select->ColumnInt(1);
+    error.message = select->ColumnText(2);
     if (absl::Status status = visit(error); !status.ok()) return status;
   }
-  if (rc != SQLITE_DONE) return SqliteError(db_, "reading errors");
-  return absl::OkStatus();
 }
 
 }  // namespace needlecheck::batch

@@ -1,31 +1,34 @@
-// AuditScratch: the batch audit's working state on disk, one SQLite file:
-// the export's resources grouped by patient, the reading and auditing
-// progress, and the input problems found so far.
+// AuditScratch: the batch audit's working state on disk: the export's
+// resources in spill files hash-partitioned by patient (spill_store.h), and
+// one small SQLite file with the reading and auditing progress, the length
+// of every spill file, and the input problems found so far.
 //
-// Why an indexed SQLite scratch file (and not the whole export in RAM): an
-// export of 1,000,000 patients is tens of GB; resources of one patient are
-// spread over one file per resource type. Ingest appends every resource
-// (patient id, file, line, JSON) to a table in file order; Group() then
-// builds an index on (patient, file, line), which SQLite sorts with its
-// external merge sort (sorted runs on disk, memory capped by the cache
-// size), so memory stays bounded whatever the export size; the audit then
-// reads one patient at a time in index order. Only the keys are sorted and
-// written again, not the resources (an earlier version copied the whole
-// table in patient order: twice the disk writes). The
-// same file is the checkpoint that makes --resume exact: every batch of
-// lines read, and every batch of patients audited, is committed together
-// with its progress marker (WAL mode), so a kill loses at most the work since
-// the last commit and never records work twice. SQLite is already a
-// dependency of the project (the alert ledger), well kept in Debian, and
-// needs no server.
+// Why spill files (and not the whole export in RAM, nor an SQLite table of
+// resources): an export of 1,000,000 patients is tens of GB, and a
+// patient's resources are spread over one file per resource type. Each
+// resource is appended to its patient's partition file while reading (one
+// buffered write, no B-tree insert); while auditing, one partition at a
+// time is grouped by patient in memory (or, when larger than the memory
+// budget, sorted externally in runs), so memory is flat in the number of
+// patients. Patients are audited in (partition, id) order; the findings are
+// put back in patient-id order at the end (findings_runs.h).
 //
-// Disk: about the size of the (uncompressed) resource lines, plus the
-// index; temporary sort files go where SQLITE_TMPDIR points.
+// The SQLite file is the checkpoint that makes --resume exact: every batch
+// of lines read is committed together with the file positions and the
+// spill files' lengths (a reopened scratch truncates them to those), and
+// every batch of patients audited with its progress marker (WAL mode), so
+// a kill loses at most the work since the last commit and never records
+// work twice. A spill file found shorter than committed, or damaged, is
+// DATA_LOSS with what to do.
+//
+// Disk: about the size of the (uncompressed) resource lines; a partition
+// sorted externally writes its runs beside it once more.
 //
 // Contract
-// - One writer (the owning thread); OpenReader() gives a second, read-only
-//   connection for another thread (WAL lets it read while the owner writes).
-// - Every method returns a Status naming the SQLite error; nothing throws.
+// - One writer (the owning thread); OpenReader() gives a reader of the
+//   grouped patients for another thread (its own file descriptors).
+// - Every method returns a Status (SQLite's through common/sqlite, the
+//   spill files' naming the file); nothing throws.
 // - Holds patient data (the resource lines): it lives in the output folder,
 //   is never logged, and is deleted when the audit completes.
 #ifndef ADAPTERS_BATCH_RUN_AUDIT_SCRATCH_H_
@@ -43,9 +46,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "adapters/batch/report/audit_summary.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "adapters/batch/run/spill_store.h"
+#include "common/sqlite/sqlite_db.h"
 
 namespace needlecheck::batch {
 
@@ -67,6 +69,8 @@ struct AuditProgress {
   int64_t patients_audited = 0;
   int64_t rejected_patients = 0;
   int64_t rejected_resources = 0;
+  // Resources of the patients audited or rejected (the progress shown).
+  int64_t resources_done = 0;
 };
 
 // One input problem: a malformed line, a rejected resource, a rejected
@@ -92,33 +96,34 @@ struct PatientResources {
   int64_t resources_dropped = 0;
 };
 
-// Reads the grouped table patient by patient (its own connection).
+// Reads the grouped patients one by one, in audit order (spill_store.h).
 class GroupedReader {
  public:
   ~GroupedReader();
   GroupedReader(const GroupedReader&) = delete;
   GroupedReader& operator=(const GroupedReader&) = delete;
 
-  // The next patient in byte order of the id; false at the end. At most
-  // `max_resources` resources are kept per patient.
+  // The next patient; false at the end. At most `max_resources` resources
+  // are kept per patient.
   absl::StatusOr<bool> Next(PatientResources* patient);
 
  private:
   friend class AuditScratch;
-  GroupedReader(sqlite3* db, sqlite3_stmt* select, size_t max_resources);
-  sqlite3* db_;
-  sqlite3_stmt* select_;
+  GroupedReader(std::unique_ptr<SpillReader> spill, size_t max_resources);
+  std::unique_ptr<SpillReader> spill_;
   size_t max_resources_;
-  bool pending_ = false;  // select_ holds a row of the next patient
+  SpillRecord pending_;  // the first resource of the next patient
+  bool has_pending_ = false;
   bool done_ = false;
 };
 
 class AuditScratch {
  public:
-  // Opens (creating if needed) the scratch file at `path`, with a page
-  // cache of at most `cache_mib` MiB (also the sort's memory budget).
+  // Opens (creating if needed) the scratch file at `path`, its spill files
+  // in the folder `path` + "-spill". `memory_mib`: the memory budget for
+  // grouping a partition (and, a quarter of it, the spill write buffers).
   static absl::StatusOr<std::unique_ptr<AuditScratch>> Open(
-      const std::string& path, int cache_mib);
+      const std::string& path, int memory_mib);
   ~AuditScratch();
   AuditScratch(const AuditScratch&) = delete;
   AuditScratch& operator=(const AuditScratch&) = delete;
@@ -132,7 +137,17 @@ class AuditScratch {
   absl::Status RegisterFiles(const std::vector<std::string>& names);
   absl::StatusOr<std::vector<FileProgress>> Files();
 
-  // Ingest: Begin(), any number of AddResource/AddError/SaveFile, Commit().
+  // Sets up the spill files: on a new audit, `partitions` of them (at most
+  // kMaxSpillPartitions), or with 0 enough for about `input_bytes` of
+  // resources (the count is recorded); on a resumed one, those recorded,
+  // each file truncated to its committed length. Before Begin().
+  absl::Status OpenSpill(int64_t input_bytes, uint32_t partitions = 0);
+  uint32_t partitions() const {
+    return static_cast<uint32_t>(committed_sizes_.size());
+  }
+
+  // Ingest: Begin(), any number of AddResource/AddError/SaveFile, Commit()
+  // (which hands the spill buffers to the kernel first).
   absl::Status Begin();
   absl::Status Commit();
   absl::Status AddResource(absl::string_view patient_id, int file, int64_t line,
@@ -143,11 +158,10 @@ class AuditScratch {
   absl::Status AddTypeCounts(const std::map<std::string, int64_t>& delta);
   absl::StatusOr<std::map<std::string, int64_t>> TypeCounts();
 
-  // Sorts the ingested resources by patient (see the top of this file) and
-  // counts the patients. Idempotent: a second call does nothing.
-  absl::Status Group();
-  absl::StatusOr<int64_t> PatientCount();
-  // Reads the patients whose id is after `after_patient` ("": all).
+  // Ends the reading phase: the spill files are complete (recorded as meta
+  // "grouped"). Idempotent.
+  absl::Status FinishIngest();
+  // Reads the patients after `after_patient` in audit order ("": all).
   absl::StatusOr<std::unique_ptr<GroupedReader>> OpenReader(
       const std::string& after_patient, size_t max_resources);
 
@@ -166,14 +180,17 @@ class AuditScratch {
   const std::string& path() const { return path_; }
 
  private:
-  AuditScratch(sqlite3* db, std::string path);
-  absl::Status Exec(const char* sql);
-  absl::Status Prepare(const char* sql, sqlite3_stmt** statement);
+  AuditScratch(std::unique_ptr<sqlite::Connection> db, std::string path,
+               size_t memory_bytes);
+  absl::Status SaveSpillSizes();
 
-  sqlite3* db_;
+  std::unique_ptr<sqlite::Connection> db_;
   std::string path_;
-  sqlite3_stmt* insert_resource_ = nullptr;
-  sqlite3_stmt* insert_error_ = nullptr;
+  std::string spill_dir_;
+  size_t memory_bytes_;
+  std::unique_ptr<SpillWriter> spill_;
+  std::vector<int64_t> committed_sizes_;  // of the spill files
+  std::optional<sqlite::Statement> insert_error_;
 };
 
 }  // namespace needlecheck::batch

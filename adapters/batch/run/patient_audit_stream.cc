@@ -90,6 +90,8 @@ void BuildRequest(const PatientResources& patient, size_t max_resources,
       patient.resources.empty() ? 0 : patient.resources.front().line;
   result.first_file = first_file;
   result.first_line = first_line;
+  result.resources = static_cast<int64_t>(patient.resources.size()) +
+                     patient.resources_dropped;
   if (patient.resources_dropped > 0) {
     result.rejected = true;
     result.errors.push_back(

@@ -1,5 +1,5 @@
 // AuditPatients: sends each grouped patient of the scratch file (after
-// `after_patient`, in id order) to
+// `after_patient`, in the scratch file's audit order) to
 // needlecheckd's Audit RPC and hands back each patient's findings, in order.
 //
 // Contract
@@ -60,6 +60,8 @@ struct AuditedPatient {
   // name it).
   int first_file = 0;
   int64_t first_line = 0;
+  // The patient's resources (kept or beyond the cap).
+  int64_t resources = 0;
   // The findings (end-of-record marker not included), in record order.
   std::vector<needlecheck::v1::AuditFinding> findings;
   // Resources the FHIR adapter rejected (skipped), and, when rejected, the

@@ -3,10 +3,12 @@
 #include "adapters/batch/findings/finding_lines.h"
 
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "needlecheck/v1/audit.pb.h"
+#include "nlohmann/json.hpp"
 #include "tests/adapters/batch/findings/finding_test_data.h"
 #include "tests/testing/status_matchers.h"
 
@@ -44,6 +46,81 @@ TEST(FindingRecordTest, JsonLineRoundTripsEveryField) {
   ASSERT_EQ(back->alerts.size(), 2u);
   EXPECT_EQ(back->alerts[1].severity, "info");
   EXPECT_EQ(back->alerts[1].category, "data quality");
+}
+
+// What FindingToJsonLine wrote with nlohmann's DOM before it wrote the
+// text itself: the oracle for byte identity.
+std::string NlohmannJsonLine(const FindingRecord& finding) {
+  const auto string_or_null = [](const std::string& s) {
+    return s.empty() ? nlohmann::ordered_json(nullptr)
+                     : nlohmann::ordered_json(s);
+  };
+  nlohmann::ordered_json line;
+  line["patient_id"] = finding.patient_id;
+  line["session_id"] = finding.session_id;
+  line["session_date"] = finding.session_date;
+  line["verdict"] = VerdictName(finding.verdict);
+  nlohmann::ordered_json alerts = nlohmann::ordered_json::array();
+  for (const FindingAlert& alert : finding.alerts) {
+    nlohmann::ordered_json a;
+    a["rule_id"] = alert.rule_id;
+    a["severity"] = alert.severity;
+    a["category"] = alert.category;
+    a["summary"] = alert.summary;
+    alerts.push_back(std::move(a));
+  }
+  line["alerts"] = std::move(alerts);
+  line["areas"] = finding.areas;
+  line["needle_depth_mm"] =
+      finding.needle_depth_mm > 0
+          ? nlohmann::ordered_json(finding.needle_depth_mm)
+          : nlohmann::ordered_json(nullptr);
+  line["anesthetic"] = string_or_null(finding.anesthetic);
+  line["performer"] = string_or_null(finding.performer);
+  line["location"] = string_or_null(finding.location);
+  line["days_since_previous_session"] =
+      finding.days_since_previous_session >= 0
+          ? nlohmann::ordered_json(finding.days_since_previous_session)
+          : nlohmann::ordered_json(nullptr);
+  line["knowledge_base_version"] = finding.knowledge_base_version;
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+TEST(FindingRecordTest, JsonLineIsByteForByteWhatNlohmannWrote) {
+  // Escapes, control characters, UTF-8 (good and bad), numbers of every
+  // shape: the text written without a DOM is the DOM's.
+  const std::vector<std::string> texts = {
+      "",
+      "plain",
+      "q\"uote\\back/slash",
+      std::string("ctl\0\x01\x1f\b\t\n\f\r\x7f end", 16),
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\x89",
+      "bad \xff lead, cut \xe2\x82, overlong \xc0\xaf, surrogate \xed\xa0\x80",
+      "tail cut \xf0\x9f\x92",
+  };
+  const std::vector<double> depths = {0,    0.5,  0.75,  1.0,
+                                      2.5,  0.1,  1e-7,  3.0,
+                                      1e17, 1.25, 1e300, 0.3333333333333333};
+  int cases = 0;
+  for (const std::string& text : texts) {
+    for (double depth : depths) {
+      FindingRecord f =
+          Finding(text, "s" + text, "2026-03-01", Verdict::kIntervalViolation);
+      f.areas = {text, "cheeks"};
+      f.needle_depth_mm = depth;
+      f.anesthetic = text;
+      f.performer = "Dr. " + text;
+      f.location = text;
+      f.days_since_previous_session = cases % 3 == 0 ? -1 : cases * 7;
+      f.alerts = {{text, "critical", text, "c"}, {"R2", "info", "s", text}};
+      f.knowledge_base_version = text;
+      EXPECT_EQ(FindingToJsonLine(f), NlohmannJsonLine(f))
+          << "text case " << cases;
+      ++cases;
+    }
+  }
+  FindingRecord empty;
+  EXPECT_EQ(FindingToJsonLine(empty), NlohmannJsonLine(empty));
 }
 
 TEST(FindingRecordTest, UnknownValuesAreNulls) {
