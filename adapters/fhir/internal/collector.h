@@ -113,9 +113,9 @@ absl::Status ParseJson(absl::string_view json, const Limits& limits,
 // Adds the resources of `element`: a Bundle, a single resource, or (when
 // `allow_array`) a JSON array of resources. `path` names the element in
 // messages, e.g. "$.draftOrders".
-absl::Status CollectResources(const JsonElement& element,
-                              const std::string& path, bool allow_array,
-                              const Limits& limits, Collected* out);
+absl::Status CollectResources(const JsonElement& element, const JsonPath& path,
+                              bool allow_array, const Limits& limits,
+                              Collected* out);
 
 }  // namespace needlecheck::fhir::internal
 
