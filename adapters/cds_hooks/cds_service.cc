@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -53,6 +54,13 @@ constexpr char kNotSupported[] = "not-supported";
 // Deepest nesting the FHIR reader accepts in a body or a fetched page (its
 // default: fhir::ExtractOptions::max_depth, fhir::SessionOptions::max_depth).
 constexpr size_t kFhirMaxDepth = 64;
+
+// Parsed bodies up to this size give their document (the parser's buffers:
+// about 14 times the body's size) back for the next call; a larger body's
+// is freed. At most kSpareDocuments wait for reuse, so the spares hold at
+// most about 14 x 256 KiB x 16 = 56 MiB.
+constexpr size_t kReusedDocumentBytes = size_t{256} << 10;
+constexpr size_t kSpareDocuments = 16;
 
 std::string Trimmed(absl::string_view base) {
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
@@ -390,6 +398,28 @@ std::map<std::string, std::string> CdsHooksService::CitationUrls(
   return urls;
 }
 
+CdsHooksService::PooledDocument::PooledDocument(CdsHooksService* service,
+                                                size_t body_bytes)
+    : service(service), body_bytes(body_bytes) {
+  {
+    absl::MutexLock lock(&service->documents_mu_);
+    if (!service->spare_documents_.empty()) {
+      document = std::move(service->spare_documents_.back());
+      service->spare_documents_.pop_back();
+      return;
+    }
+  }
+  document = std::make_unique<fhir::JsonDocument>();
+}
+
+CdsHooksService::PooledDocument::~PooledDocument() {
+  if (body_bytes > kReusedDocumentBytes) return;
+  absl::MutexLock lock(&service->documents_mu_);
+  if (service->spare_documents_.size() < kSpareDocuments) {
+    service->spare_documents_.push_back(std::move(document));
+  }
+}
+
 HttpResponse CdsHooksService::Hook(const HttpRequest& request,
                                    const std::string& service_id,
                                    const std::string& traceparent,
@@ -411,7 +441,8 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   // the planned session and the record all read this tree. When it does not
   // parse within them, the request is still validated on its own (a
   // malformed body or a bad field answers as such) before the limit's error.
-  fhir::JsonDocument document;
+  const PooledDocument body_document(this, request.body.size());
+  fhir::JsonDocument& document = *body_document.document;
   const absl::Status parsed =
       document.Parse(request.body, options_.max_body_bytes, kFhirMaxDepth);
   absl::StatusOr<HookRequest> hook =

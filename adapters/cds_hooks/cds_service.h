@@ -269,12 +269,29 @@ class CdsHooksService {
   std::map<std::string, std::string> CitationUrls(const std::string& kb_version,
                                                   absl::Time deadline);
 
+  // A document for a hook body of `body_bytes`, taken from the spares (or
+  // new) and given back when done if the body was small enough, so calls
+  // reuse the parser's buffers instead of allocating them each time.
+  struct PooledDocument {
+    PooledDocument(CdsHooksService* service, size_t body_bytes);
+    ~PooledDocument();
+    PooledDocument(const PooledDocument&) = delete;
+    PooledDocument& operator=(const PooledDocument&) = delete;
+    CdsHooksService* const service;
+    const size_t body_bytes;
+    std::unique_ptr<fhir::JsonDocument> document;
+  };
+
   const CdsServiceOptions options_;
   ScreeningClient* const screening_;
   FhirClient* const fhir_;
   const std::shared_ptr<JwtVerifier> verifier_;
   const std::function<absl::Time()> now_;
   CdsTimings timings_;
+
+  absl::Mutex documents_mu_;
+  std::vector<std::unique_ptr<fhir::JsonDocument>> spare_documents_
+      ABSL_GUARDED_BY(documents_mu_);
 
   absl::Mutex kb_mu_;
   std::string kb_version_ ABSL_GUARDED_BY(kb_mu_);
