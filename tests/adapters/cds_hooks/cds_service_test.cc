@@ -409,10 +409,9 @@ class DeferredScreening : public FakeScreening {
   void GetKnowledgeBaseAsync(absl::Time deadline,
                              KnowledgeBaseDone done) override {
     absl::MutexLock lock(&mu);
-    kb_waiting.push_back(
-        [this, deadline, done = std::move(done)] {
-          done(GetKnowledgeBase(deadline));
-        });
+    kb_waiting.push_back([this, deadline, done = std::move(done)] {
+      done(GetKnowledgeBase(deadline));
+    });
   }
   absl::Mutex mu;
   std::vector<ScreenDone> screens_waiting;
