@@ -162,7 +162,7 @@ class ResourceMapper {
 
   absl::Status Condition(absl::string_view id) {
     Collected::Item<v1::Condition> item;
-    v1::Condition& c = item.value;
+    v1::Condition& c = *item.value;
     c.set_id(std::string(id));
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", c.mutable_code()));
     RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "clinicalStatus",
@@ -190,7 +190,7 @@ class ResourceMapper {
 
   absl::Status Allergy(absl::string_view id) {
     Collected::AllergyItem item;
-    v1::Allergy& a = item.value;
+    v1::Allergy& a = *item.value;
     a.set_id(std::string(id));
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", a.mutable_substance()));
     RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "clinicalStatus",
@@ -235,7 +235,7 @@ class ResourceMapper {
 
   absl::Status MedicationStatement(absl::string_view id) {
     Collected::Item<v1::Medication> item;
-    v1::Medication& m = item.value;
+    v1::Medication& m = *item.value;
     m.set_id(std::string(id));
     RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
     RETURN_IF_ERROR(ctx_.String(res_, "$", "status", m.mutable_status()));
@@ -254,7 +254,7 @@ class ResourceMapper {
   // the record's Medication status (AdministrationStatus).
   absl::Status MedicationAdministration(absl::string_view id) {
     Collected::Item<v1::Medication> item;
-    v1::Medication& m = item.value;
+    v1::Medication& m = *item.value;
     m.set_id(std::string(id));
     RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
     std::string status;
@@ -277,7 +277,7 @@ class ResourceMapper {
 
   absl::Status MedicationRequest(absl::string_view id) {
     Collected::Item<v1::Medication> item;
-    v1::Medication& m = item.value;
+    v1::Medication& m = *item.value;
     m.set_id(std::string(id));
     RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
     RETURN_IF_ERROR(ctx_.String(res_, "$", "status", m.mutable_status()));
@@ -311,7 +311,7 @@ class ResourceMapper {
 
   absl::Status Procedure(absl::string_view id) {
     Collected::Item<v1::Procedure> item;
-    v1::Procedure& p = item.value;
+    v1::Procedure& p = *item.value;
     p.set_id(std::string(id));
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", p.mutable_code()));
     RETURN_IF_ERROR(ctx_.String(res_, "$", "status", p.mutable_status()));
@@ -401,7 +401,7 @@ class ResourceMapper {
 
   absl::Status Observation(absl::string_view id) {
     Collected::ObservationItem item;
-    v1::Observation& o = item.value;
+    v1::Observation& o = *item.value;
     o.set_id(std::string(id));
     std::string status;
     RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &status));
