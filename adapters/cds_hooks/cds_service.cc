@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "adapters/cds_hooks/cards.h"
@@ -53,6 +55,13 @@ constexpr char kNotSupported[] = "not-supported";
 // Deepest nesting the FHIR reader accepts in a body or a fetched page (its
 // default: fhir::ExtractOptions::max_depth, fhir::SessionOptions::max_depth).
 constexpr size_t kFhirMaxDepth = 64;
+
+// Parsed bodies up to this size give their document (the parser's buffers:
+// about 14 times the body's size) back for the next call; a larger body's
+// is freed. At most kSpareDocuments wait for reuse, so the spares hold at
+// most about 14 x 256 KiB x 16 = 56 MiB.
+constexpr size_t kReusedDocumentBytes = size_t{256} << 10;
+constexpr size_t kSpareDocuments = 16;
 
 std::string Trimmed(absl::string_view base) {
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
@@ -194,32 +203,73 @@ CdsHooksService::CdsHooksService(CdsServiceOptions options,
       verifier_(std::move(verifier)),
       now_(std::move(now)) {}
 
-HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
-  const Clock::time_point start = Clock::now();
+struct CdsHooksService::Call {
+  Clock::time_point start;
+  std::string method;
+  std::string path;
+  std::string trace_id;  // validated: 32 hex digits, or empty
   std::string log_fields;
+  Reply reply;
+};
+
+struct CdsHooksService::ScreenedHook {
+  std::shared_ptr<Call> call;
+  absl::Time deadline;
+  bool readiness = false;
+  std::vector<PlannedResource> planned_resources;
+  int64_t parse_ns = 0;
+  Clock::time_point screen_start;
+  int64_t screen_ns = 0;
+  needlecheck::v1::ScreenResponse screened;
+};
+
+HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
+  absl::Notification done;
   HttpResponse response;
+  HandleAsync(request, [&](HttpResponse r) {
+    response = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return response;
+}
+
+void CdsHooksService::HandleAsync(const HttpRequest& request, Reply reply) {
+  auto call = std::make_shared<Call>();
+  call->start = Clock::now();
+  call->method = request.method;
+  call->path = request.path;
+  call->reply = std::move(reply);
   // W3C trace context: the EHR's traceparent when valid, else a new trace
   // (a malformed one is replaced, never forwarded or logged).
   auto incoming = request.headers.find(trace::kTraceparentHeader);
   std::string traceparent;
-  std::string trace_id;
   if (incoming != request.headers.end()) {
-    trace_id = trace::TraceIdFromTraceparent(incoming->second);
-    if (!trace_id.empty()) traceparent = incoming->second;
+    call->trace_id = trace::TraceIdFromTraceparent(incoming->second);
+    if (!call->trace_id.empty()) traceparent = incoming->second;
   }
-  if (trace_id.empty()) {
+  if (call->trace_id.empty()) {
     traceparent = trace::NewTraceparent();  // "" only if RAND_bytes fails
-    trace_id = trace::TraceIdFromTraceparent(traceparent);
+    call->trace_id = trace::TraceIdFromTraceparent(traceparent);
   }
+  HttpResponse response;
+  bool pending = false;
   try {
-    response = Route(request, traceparent, &log_fields);
+    response = Route(request, traceparent, call, &pending);
   } catch (const std::exception& e) {
-    // Nothing below should throw; contain it if something does.
+    // Nothing below should throw; contain it if something does. (Once the
+    // answer is pending, what gives it catches its own.)
+    if (pending) return;
     response = ErrorResponse(500, kException, "internal error");
     // The type only: what() may quote the input.
-    absl::StrAppend(&log_fields,
+    absl::StrAppend(&call->log_fields,
                     " exception=", absl::CHexEscape(typeid(e).name()));
   }
+  if (!pending) FinishCall(call, std::move(response));
+}
+
+void CdsHooksService::FinishCall(const std::shared_ptr<Call>& call,
+                                 HttpResponse response) {
   // CORS (CDS Hooks "Cross-Origin Resource Sharing"; OWASP HTML5 cheat
   // sheet: explicit origin, methods and headers; no credentials).
   response.headers.emplace_back("Access-Control-Allow-Origin",
@@ -233,22 +283,26 @@ HttpResponse CdsHooksService::Handle(const HttpRequest& request) {
     response.headers.emplace_back("Vary", "Origin");
   }
   response.headers.emplace_back("Cache-Control", "no-store");
-  const int64_t took_ns = NanosSince(start);
+  const int64_t took_ns = NanosSince(call->start);
   if (options_.metrics != nullptr) {
-    options_.metrics->RequestDone(request.method, request.path, response.status,
+    options_.metrics->RequestDone(call->method, call->path, response.status,
                                   absl::Nanoseconds(took_ns));
   }
   const double ms = static_cast<double>(took_ns) / 1e6;
-  if (!trace_id.empty()) absl::StrAppend(&log_fields, " trace_id=", trace_id);
+  if (!call->trace_id.empty()) {
+    absl::StrAppend(&call->log_fields, " trace_id=", call->trace_id);
+  }
   std::fprintf(stderr, "event=http method=%s status=%d ms=%.2f%s\n",
-               std::string(LoggedMethod(request.method)).c_str(),
-               response.status, ms, log_fields.c_str());
-  return response;
+               std::string(LoggedMethod(call->method)).c_str(), response.status,
+               ms, call->log_fields.c_str());
+  call->reply(std::move(response));
 }
 
 HttpResponse CdsHooksService::Route(const HttpRequest& request,
                                     const std::string& traceparent,
-                                    std::string* log_fields) {
+                                    const std::shared_ptr<Call>& call,
+                                    bool* pending) {
+  std::string* const log_fields = &call->log_fields;
   absl::string_view path = request.path;
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   if (request.method == "OPTIONS") {
@@ -310,7 +364,7 @@ HttpResponse CdsHooksService::Route(const HttpRequest& request,
     return Feedback(request, service_id, traceparent, log_fields);
   }
   absl::StrAppend(log_fields, " route=hook service=", service_id);
-  return Hook(request, service_id, traceparent, log_fields);
+  return Hook(request, service_id, traceparent, call, pending);
 }
 
 bool CdsHooksService::Authenticate(const HttpRequest& request,
@@ -365,35 +419,71 @@ HttpResponse CdsHooksService::Discovery(const HttpRequest& request,
   return r;
 }
 
-std::map<std::string, std::string> CdsHooksService::CitationUrls(
-    const std::string& kb_version, absl::Time deadline) {
+void CdsHooksService::WithCitationUrls(
+    const std::string& kb_version, absl::Time deadline,
+    std::function<void(std::map<std::string, std::string>)> then) {
+  std::map<std::string, std::string> known;
+  bool current = false;
   {
     absl::MutexLock lock(&kb_mu_);
-    if ((!kb_version_.empty() && kb_version_ == kb_version) ||
-        absl::Now() >= deadline) {
-      return citation_urls_;
+    known = citation_urls_;
+    current = (!kb_version_.empty() && kb_version_ == kb_version) ||
+              absl::Now() >= deadline;
+  }
+  if (current) {
+    then(std::move(known));
+    return;
+  }
+  screening_->GetKnowledgeBaseAsync(
+      deadline, [this, then = std::move(then), known = std::move(known)](
+                    absl::StatusOr<needlecheck::v1::KnowledgeBase> kb) mutable {
+        if (!kb.ok()) {
+          then(std::move(known));  // the last known, possibly empty
+          return;
+        }
+        std::map<std::string, std::string> urls;
+        for (const auto& rule : kb->rules()) {
+          if (!rule.citation_url().empty()) {
+            urls[rule.id()] = rule.citation_url();
+          }
+        }
+        {
+          absl::MutexLock lock(&kb_mu_);
+          kb_version_ = kb->version();
+          citation_urls_ = urls;
+        }
+        then(std::move(urls));
+      });
+}
+
+CdsHooksService::PooledDocument::PooledDocument(CdsHooksService* service,
+                                                size_t body_bytes)
+    : service(service), body_bytes(body_bytes) {
+  {
+    absl::MutexLock lock(&service->documents_mu_);
+    if (!service->spare_documents_.empty()) {
+      document = std::move(service->spare_documents_.back());
+      service->spare_documents_.pop_back();
+      return;
     }
   }
-  absl::StatusOr<needlecheck::v1::KnowledgeBase> kb =
-      screening_->GetKnowledgeBase(deadline);
-  if (!kb.ok()) {
-    absl::MutexLock lock(&kb_mu_);
-    return citation_urls_;  // the last known, possibly empty
+  document = std::make_unique<fhir::JsonDocument>();
+}
+
+CdsHooksService::PooledDocument::~PooledDocument() {
+  if (body_bytes > kReusedDocumentBytes) return;
+  absl::MutexLock lock(&service->documents_mu_);
+  if (service->spare_documents_.size() < kSpareDocuments) {
+    service->spare_documents_.push_back(std::move(document));
   }
-  std::map<std::string, std::string> urls;
-  for (const auto& rule : kb->rules()) {
-    if (!rule.citation_url().empty()) urls[rule.id()] = rule.citation_url();
-  }
-  absl::MutexLock lock(&kb_mu_);
-  kb_version_ = kb->version();
-  citation_urls_ = urls;
-  return urls;
 }
 
 HttpResponse CdsHooksService::Hook(const HttpRequest& request,
                                    const std::string& service_id,
                                    const std::string& traceparent,
-                                   std::string* log_fields) {
+                                   const std::shared_ptr<Call>& call,
+                                   bool* pending) {
+  std::string* const log_fields = &call->log_fields;
   // Everything below ends by then (FHIR requests and Screen).
   const absl::Time deadline = absl::Now() + options_.hook_deadline;
   HttpResponse error;
@@ -411,7 +501,8 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   // the planned session and the record all read this tree. When it does not
   // parse within them, the request is still validated on its own (a
   // malformed body or a bad field answers as such) before the limit's error.
-  fhir::JsonDocument document;
+  const PooledDocument body_document(this, request.body.size());
+  fhir::JsonDocument& document = *body_document.document;
   const absl::Status parsed =
       document.Parse(request.body, options_.max_body_bytes, kFhirMaxDepth);
   absl::StatusOr<HookRequest> hook =
@@ -548,44 +639,86 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   parse_ns += NanosSince(phase);
   timings_.parse_ns.fetch_add(parse_ns, std::memory_order_relaxed);
 
-  // Screen.
-  phase = Clock::now();
-  absl::StatusOr<needlecheck::v1::ScreenResponse> screened =
-      absl::Now() >= deadline
-          ? absl::DeadlineExceededError("the hook call's deadline passed")
-          : screening_->Screen(screen, deadline, on_behalf);
-  const int64_t screen_ns = NanosSince(phase);
-  timings_.screen_ns.fetch_add(screen_ns, std::memory_order_relaxed);
-  if (!screened.ok()) {
-    absl::StrAppend(log_fields, " screen=",
-                    absl::StatusCodeToString(screened.status().code()));
-    return ServiceError(screened.status(), "Screen");
+  // Screen, without holding this thread while needlecheckd works: the
+  // cards are rendered where its answer arrives.
+  if (absl::Now() >= deadline) {
+    absl::StrAppend(log_fields, " screen=DEADLINE_EXCEEDED");
+    return ServiceError(
+        absl::DeadlineExceededError("the hook call's deadline passed"),
+        "Screen");
   }
+  auto screened_hook = std::make_shared<ScreenedHook>();
+  screened_hook->call = call;
+  screened_hook->deadline = deadline;
+  screened_hook->readiness = readiness;
+  screened_hook->planned_resources = std::move(planned_resources);
+  screened_hook->parse_ns = parse_ns;
+  screened_hook->screen_start = Clock::now();
+  *pending = true;
+  screening_->ScreenAsync(
+      std::move(screen), deadline, on_behalf,
+      [this, screened_hook](
+          absl::StatusOr<needlecheck::v1::ScreenResponse> screened) {
+        AfterScreen(screened_hook, std::move(screened));
+      });
+  return HttpResponse();
+}
 
-  // Cards.
-  phase = Clock::now();
-  CardOptions card_options;
-  card_options.citation_urls =
-      CitationUrls(screened->knowledge_base_version(), deadline);
-  card_options.docs_base_url = options_.docs_base_url;
-  card_options.planned_resources = std::move(planned_resources);
-  card_options.readiness = readiness;
-  card_options.new_uuid = ids::NewUuidV4;
-  absl::StatusOr<std::string> body = RenderCards(*screened, card_options);
-  const int64_t render_ns = NanosSince(phase);
-  timings_.render_ns.fetch_add(render_ns, std::memory_order_relaxed);
-  if (!body.ok()) {
-    return ErrorResponse(500, kException, "could not render the cards");
+void CdsHooksService::AfterScreen(
+    const std::shared_ptr<ScreenedHook>& hook,
+    absl::StatusOr<needlecheck::v1::ScreenResponse> screened) {
+  hook->screen_ns = NanosSince(hook->screen_start);
+  timings_.screen_ns.fetch_add(hook->screen_ns, std::memory_order_relaxed);
+  if (!screened.ok()) {
+    absl::StrAppend(&hook->call->log_fields, " screen=",
+                    absl::StatusCodeToString(screened.status().code()));
+    FinishCall(hook->call, ServiceError(screened.status(), "Screen"));
+    return;
   }
-  absl::StrAppend(log_fields, " cards=", screened->alerts_size(),
-                  " kb=", screened->knowledge_base_version());
+  hook->screened = *std::move(screened);
+  WithCitationUrls(
+      hook->screened.knowledge_base_version(), hook->deadline,
+      [this, hook](std::map<std::string, std::string> citation_urls) {
+        RenderHookCards(hook, std::move(citation_urls));
+      });
+}
+
+void CdsHooksService::RenderHookCards(
+    const std::shared_ptr<ScreenedHook>& hook,
+    std::map<std::string, std::string> citation_urls) {
+  const Clock::time_point phase = Clock::now();
   HttpResponse r;
-  r.body = std::move(body).value();
-  r.headers.emplace_back(
-      "Server-Timing",
-      absl::StrFormat("parse;dur=%.3f, screen;dur=%.3f, render;dur=%.3f",
-                      parse_ns / 1e6, screen_ns / 1e6, render_ns / 1e6));
-  return r;
+  try {
+    CardOptions card_options;
+    card_options.citation_urls = std::move(citation_urls);
+    card_options.docs_base_url = options_.docs_base_url;
+    card_options.planned_resources = std::move(hook->planned_resources);
+    card_options.readiness = hook->readiness;
+    card_options.new_uuid = ids::NewUuidV4;
+    absl::StatusOr<std::string> body =
+        RenderCards(hook->screened, card_options);
+    const int64_t render_ns = NanosSince(phase);
+    timings_.render_ns.fetch_add(render_ns, std::memory_order_relaxed);
+    if (!body.ok()) {
+      FinishCall(hook->call,
+                 ErrorResponse(500, kException, "could not render the cards"));
+      return;
+    }
+    absl::StrAppend(&hook->call->log_fields,
+                    " cards=", hook->screened.alerts_size(),
+                    " kb=", hook->screened.knowledge_base_version());
+    r.body = std::move(body).value();
+    r.headers.emplace_back(
+        "Server-Timing",
+        absl::StrFormat("parse;dur=%.3f, screen;dur=%.3f, render;dur=%.3f",
+                        hook->parse_ns / 1e6, hook->screen_ns / 1e6,
+                        render_ns / 1e6));
+  } catch (const std::exception& e) {
+    r = ErrorResponse(500, kException, "internal error");
+    absl::StrAppend(&hook->call->log_fields,
+                    " exception=", absl::CHexEscape(typeid(e).name()));
+  }
+  FinishCall(hook->call, std::move(r));
 }
 
 absl::Status CdsHooksService::FetchMissing(

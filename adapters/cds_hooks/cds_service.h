@@ -117,14 +117,33 @@ struct OnBehalfOf {
 // send `on_behalf` as gRPC metadata (x-needlecheck-caller-iss, -sub,
 // -tenant, -user, percent-encoded; traceparent) and map gRPC codes one to
 // one onto absl codes.
+//
+// The *Async calls give the same outcome to `done`, which runs exactly once:
+// on a thread of the client's while no caller thread waits (the gRPC
+// client), or on the caller's thread before the call returns (the defaults
+// below, which call the blocking version). `done` must not block.
 class ScreeningClient {
  public:
+  using ScreenDone =
+      std::function<void(absl::StatusOr<needlecheck::v1::ScreenResponse>)>;
+  using KnowledgeBaseDone =
+      std::function<void(absl::StatusOr<needlecheck::v1::KnowledgeBase>)>;
+
   virtual ~ScreeningClient() = default;
   virtual absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
       const needlecheck::v1::ScreenRequest& request, absl::Time deadline,
       const OnBehalfOf& on_behalf) = 0;
+  virtual void ScreenAsync(needlecheck::v1::ScreenRequest request,
+                           absl::Time deadline, const OnBehalfOf& on_behalf,
+                           ScreenDone done) {
+    done(Screen(request, deadline, on_behalf));
+  }
   virtual absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase(
       absl::Time deadline) = 0;
+  virtual void GetKnowledgeBaseAsync(absl::Time deadline,
+                                     KnowledgeBaseDone done) {
+    done(GetKnowledgeBase(deadline));
+  }
   virtual absl::StatusOr<needlecheck::v1::RecordFeedbackResponse>
   RecordFeedback(const needlecheck::v1::RecordFeedbackRequest& request,
                  const OnBehalfOf& on_behalf) = 0;
@@ -236,17 +255,41 @@ class CdsHooksService {
                   FhirClient* fhir, std::shared_ptr<JwtVerifier> verifier,
                   std::function<absl::Time()> now);
 
+  using Reply = std::function<void(HttpResponse)>;
+
+  // Answers `request`: `reply` runs exactly once with the response. A hook
+  // call does not hold the calling thread while needlecheckd screens: its
+  // cards are rendered, and `reply` runs, on the ScreeningClient's thread
+  // that receives the answer (ScreenAsync). Every other answer is given on
+  // the calling thread before HandleAsync returns. Never throws.
+  void HandleAsync(const HttpRequest& request, Reply reply);
+  // HandleAsync(), waiting for the reply.
   HttpResponse Handle(const HttpRequest& request);
 
   const CdsTimings& timings() const { return timings_; }
 
  private:
-  // `traceparent`: the request's valid W3C traceparent (Handle()).
+  // One request in progress (cds_service.cc).
+  struct Call;
+  // A hook call waiting for Screen (cds_service.cc).
+  struct ScreenedHook;
+
+  // `traceparent`: the request's valid W3C traceparent (HandleAsync()).
+  // `*pending`: the answer will be given later, by FinishCall().
   HttpResponse Route(const HttpRequest& request, const std::string& traceparent,
-                     std::string* log_fields);
+                     const std::shared_ptr<Call>& call, bool* pending);
+  // Adds the headers every answer has, counts and logs the call, and
+  // replies.
+  void FinishCall(const std::shared_ptr<Call>& call, HttpResponse response);
   HttpResponse Discovery(const HttpRequest& request, std::string* log_fields);
   HttpResponse Hook(const HttpRequest& request, const std::string& service_id,
-                    const std::string& traceparent, std::string* log_fields);
+                    const std::string& traceparent,
+                    const std::shared_ptr<Call>& call, bool* pending);
+  // The hook call's answer once Screen answered: the cards, or the error.
+  void AfterScreen(const std::shared_ptr<ScreenedHook>& hook,
+                   absl::StatusOr<needlecheck::v1::ScreenResponse> screened);
+  void RenderHookCards(const std::shared_ptr<ScreenedHook>& hook,
+                       std::map<std::string, std::string> citation_urls);
   HttpResponse Feedback(const HttpRequest& request,
                         const std::string& service_id,
                         const std::string& traceparent,
@@ -266,8 +309,25 @@ class CdsHooksService {
       const HookRequest& hook, absl::Time deadline,
       std::vector<std::unique_ptr<fhir::JsonDocument>>* fetched,
       needlecheck::v1::RecordAccessRequest* fetch_log, std::string* log_fields);
-  std::map<std::string, std::string> CitationUrls(const std::string& kb_version,
-                                                  absl::Time deadline);
+  // Calls `then` with the knowledge base's citation URLs by rule id: the
+  // cached ones when they are of `kb_version` (or the deadline has passed),
+  // else fetched (GetKnowledgeBaseAsync; on failure the last known ones).
+  void WithCitationUrls(
+      const std::string& kb_version, absl::Time deadline,
+      std::function<void(std::map<std::string, std::string>)> then);
+
+  // A document for a hook body of `body_bytes`, taken from the spares (or
+  // new) and given back when done if the body was small enough, so calls
+  // reuse the parser's buffers instead of allocating them each time.
+  struct PooledDocument {
+    PooledDocument(CdsHooksService* service, size_t body_bytes);
+    ~PooledDocument();
+    PooledDocument(const PooledDocument&) = delete;
+    PooledDocument& operator=(const PooledDocument&) = delete;
+    CdsHooksService* const service;
+    const size_t body_bytes;
+    std::unique_ptr<fhir::JsonDocument> document;
+  };
 
   const CdsServiceOptions options_;
   ScreeningClient* const screening_;
@@ -275,6 +335,10 @@ class CdsHooksService {
   const std::shared_ptr<JwtVerifier> verifier_;
   const std::function<absl::Time()> now_;
   CdsTimings timings_;
+
+  absl::Mutex documents_mu_;
+  std::vector<std::unique_ptr<fhir::JsonDocument>> spare_documents_
+      ABSL_GUARDED_BY(documents_mu_);
 
   absl::Mutex kb_mu_;
   std::string kb_version_ ABSL_GUARDED_BY(kb_mu_);

@@ -1,10 +1,11 @@
 #include "adapters/cds_hooks/discovery.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_join.h"
-#include "nlohmann/json.hpp"
+#include "adapters/cds_hooks/json_writer.h"
 
 namespace needlecheck::cds_hooks {
 
@@ -79,20 +80,35 @@ std::string HooksOf(absl::string_view id) {
 }
 
 std::string DiscoveryJson() {
-  nlohmann::ordered_json prefetch = nlohmann::ordered_json::object();
+  JsonWriter prefetch;
+  prefetch.BeginObject();
   for (const PrefetchTemplate& t : PrefetchTemplates()) {
-    prefetch[t.key] = t.query;
+    prefetch.Key(t.key);
+    prefetch.String(t.query);
   }
-  nlohmann::ordered_json services = nlohmann::ordered_json::array();
+  prefetch.EndObject();
+  const std::string prefetch_json = std::move(prefetch).Text();
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("services");
+  w.BeginArray();
   for (const CdsServiceEntry& e : CdsServiceEntries()) {
-    services.push_back({{"hook", e.hook},
-                        {"title", e.title},
-                        {"description", e.description},
-                        {"id", e.id},
-                        {"prefetch", prefetch}});
+    w.BeginObject();
+    w.Key("hook");
+    w.String(e.hook);
+    w.Key("title");
+    w.String(e.title);
+    w.Key("description");
+    w.String(e.description);
+    w.Key("id");
+    w.String(e.id);
+    w.Key("prefetch");
+    w.Raw(prefetch_json);
+    w.EndObject();
   }
-  nlohmann::ordered_json doc = {{"services", services}};
-  return doc.dump();
+  w.EndArray();
+  w.EndObject();
+  return std::move(w).Text();
 }
 
 }  // namespace needlecheck::cds_hooks

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -50,6 +51,24 @@ absl::Status ToAbsl(const grpc::Status& status) {
                       status.error_message());
 }
 
+// One call of the callback API: what gRPC needs to outlive the call (held by
+// the completion callback, freed after it) and the caller's `done`.
+template <typename Request, typename Response>
+struct AsyncCall {
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+  std::function<void(absl::StatusOr<Response>)> done;
+
+  void Finish(const grpc::Status& status) {
+    if (!status.ok()) {
+      done(ToAbsl(status));
+    } else {
+      done(std::move(response));
+    }
+  }
+};
+
 class GrpcScreeningClient : public ScreeningClient {
  public:
   GrpcScreeningClient(std::shared_ptr<grpc::Channel> channel,
@@ -67,6 +86,31 @@ class GrpcScreeningClient : public ScreeningClient {
     const grpc::Status status = stub_->Screen(&context, request, &response);
     if (!status.ok()) return ToAbsl(status);
     return response;
+  }
+
+  void ScreenAsync(needlecheck::v1::ScreenRequest request, absl::Time deadline,
+                   const OnBehalfOf& on_behalf, ScreenDone done) override {
+    auto call = std::make_shared<AsyncCall<needlecheck::v1::ScreenRequest,
+                                           needlecheck::v1::ScreenResponse>>();
+    call->request = std::move(request);
+    call->done = std::move(done);
+    SetDeadline(&call->context, deadline);
+    AddOnBehalfOf(&call->context, on_behalf);
+    stub_->async()->Screen(
+        &call->context, &call->request, &call->response,
+        [call](grpc::Status status) { call->Finish(status); });
+  }
+
+  void GetKnowledgeBaseAsync(absl::Time deadline,
+                             KnowledgeBaseDone done) override {
+    auto call =
+        std::make_shared<AsyncCall<needlecheck::v1::GetKnowledgeBaseRequest,
+                                   needlecheck::v1::KnowledgeBase>>();
+    call->done = std::move(done);
+    SetDeadline(&call->context, deadline);
+    stub_->async()->GetKnowledgeBase(
+        &call->context, &call->request, &call->response,
+        [call](grpc::Status status) { call->Finish(status); });
   }
 
   absl::StatusOr<needlecheck::v1::KnowledgeBase> GetKnowledgeBase(

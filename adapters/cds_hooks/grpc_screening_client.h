@@ -2,7 +2,10 @@
 // call (`rpc_timeout`, or the caller's deadline when sooner) and no
 // wait-for-ready, so an unreachable needlecheckd (or one whose TLS
 // handshake fails) fails fast with UNAVAILABLE instead of hanging. gRPC
-// codes map one to one onto absl codes. Thread-safe (gRPC stubs are).
+// codes map one to one onto absl codes. ScreenAsync and
+// GetKnowledgeBaseAsync use gRPC's callback API: `done` runs on a gRPC
+// thread when the answer (or the error) arrives, and no thread waits
+// meanwhile. Thread-safe (gRPC stubs are).
 #ifndef ADAPTERS_CDS_HOOKS_GRPC_SCREENING_CLIENT_H_
 #define ADAPTERS_CDS_HOOKS_GRPC_SCREENING_CLIENT_H_
 

@@ -14,9 +14,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <exception>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -25,6 +25,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "adapters/cds_hooks/http_request_parser.h"
 #include "adapters/common/event_server_support.h"
 #include "adapters/common/loop_worker_pool.h"
@@ -234,10 +235,12 @@ class EventHttpServer : public HttpServer {
   void Arm(Connection* c, int ms);
   void Close(Connection* c);
   void BeginStop();
-  // Pool thread: CdsHooksService::Handle().
-  Answer Handle(Job& job);
+  // Pool thread: CdsHooksService::HandleAsync(); its answer is Post()ed
+  // to the loop when ready (a hook call's by the gRPC thread that receives
+  // needlecheckd's answer), so the result of the job itself is empty.
+  std::optional<Answer> Handle(Job& job);
   // Loop thread: writes the answer.
-  void Deliver(Answer& answer);
+  void Deliver(std::optional<Answer>& answer);
 
   const HttpServerOptions options_;
   CdsHooksService* const service_;
@@ -259,7 +262,12 @@ class EventHttpServer : public HttpServer {
   int64_t refused_ = 0;
   int refused_lingering_ = 0;  // refused sockets still draining
 
-  std::unique_ptr<event_server::LoopWorkerPool<Job, Answer>> workers_;
+  std::unique_ptr<event_server::LoopWorkerPool<Job, std::optional<Answer>>>
+      workers_;
+  // Requests handed to the service and not answered yet: the server is not
+  // destroyed before every reply has been posted.
+  absl::Mutex replies_mu_;
+  int replies_pending_ ABSL_GUARDED_BY(replies_mu_) = 0;
 };
 
 absl::Status EventHttpServer::Init() {
@@ -296,14 +304,22 @@ absl::Status EventHttpServer::Init() {
     return absl::InternalError("event_new failed");
   }
   const int threads = options_.threads > 0 ? options_.threads : 1;
-  workers_ = std::make_unique<event_server::LoopWorkerPool<Job, Answer>>(
+  workers_ = std::make_unique<
+      event_server::LoopWorkerPool<Job, std::optional<Answer>>>(
       base_.get(), threads, [this](Job& job) { return Handle(job); },
-      [this](Answer& answer) { Deliver(answer); });
+      [this](std::optional<Answer>& answer) { Deliver(answer); });
   return absl::OkStatus();
 }
 
 EventHttpServer::~EventHttpServer() {
   if (workers_ != nullptr) workers_->Stop();
+  {
+    // Answers still on their way (each within the service's hook deadline)
+    // post to the pool, so it must outlive them.
+    absl::MutexLock lock(&replies_mu_);
+    replies_mu_.Await(absl::Condition(
+        +[](int* pending) { return *pending == 0; }, &replies_pending_));
+  }
   // Run() has returned (or never ran): free what the loop still holds.
   while (!connections_.empty()) Close(connections_.begin()->second.get());
 }
@@ -344,22 +360,27 @@ void EventHttpServer::OnDrainDeadline(evutil_socket_t, short, void* self) {
   event_base_loopbreak(static_cast<EventHttpServer*>(self)->base_.get());
 }
 
-EventHttpServer::Answer EventHttpServer::Handle(Job& job) {
-  Answer answer{job.connection, {}};
-  try {
-    answer.response = service_->Handle(job.request);
-  } catch (const std::exception&) {
-    answer.response = ErrorResponse(500, "exception", "internal error");
+std::optional<EventHttpServer::Answer> EventHttpServer::Handle(Job& job) {
+  {
+    absl::MutexLock lock(&replies_mu_);
+    ++replies_pending_;
   }
-  return answer;
+  const uint64_t connection = job.connection;
+  service_->HandleAsync(job.request, [this, connection](HttpResponse r) {
+    workers_->Post(Answer{connection, std::move(r)});
+    absl::MutexLock lock(&replies_mu_);
+    --replies_pending_;
+  });
+  return std::nullopt;
 }
 
-void EventHttpServer::Deliver(Answer& answer) {
-  auto it = connections_.find(answer.connection);
+void EventHttpServer::Deliver(std::optional<Answer>& answer) {
+  if (!answer.has_value()) return;  // posted later by the reply
+  auto it = connections_.find(answer->connection);
   if (it == connections_.end()) return;  // closed meanwhile
   Connection* c = it->second.get();
   if (c->phase != Phase::kHandling) return;
-  Reply(c, answer.response, !c->parser.keep_alive());
+  Reply(c, answer->response, !c->parser.keep_alive());
 }
 
 void EventHttpServer::OnAccept(evconnlistener*, evutil_socket_t fd,

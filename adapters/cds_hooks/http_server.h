@@ -7,9 +7,11 @@
 // (http_request_parser.h), deadlines and writing answers. A connection that
 // is idle, slow or stalled costs a file descriptor and a few KiB, never a
 // thread. Only a complete request reaches the worker pool (`threads`
-// threads; Handle() blocks on the gRPC call), and the answer goes back to
-// the loop through a queue. A connection has at most one request in flight;
-// pipelined requests wait in its buffer.
+// threads run CdsHooksService::HandleAsync(): validation and FHIR mapping;
+// a hook call's Screen is asynchronous, so no worker waits for
+// needlecheckd), and the answer goes back to the loop through a queue. A
+// connection has at most one request in flight; pipelined requests wait in its
+// buffer.
 //
 // Limits (HttpServerOptions):
 // - at most max_connections connections, and max_connections_per_client
@@ -28,10 +30,9 @@
 //   idle_timeout_ms (silently); writing an answer may take write_timeout_ms.
 // - a head over max_header_bytes: 431; a body over max_body_bytes: 413
 //   (from Content-Length, before the body is read). Every error the server
-//   produces itself (400, 408, 413, 431, 501, 503, 505, and 500 should
-//   Handle() throw) is a FHIR OperationOutcome JSON (ErrorResponse) and
-//   closes the connection after a short lingering read, so the client sees
-//   the answer rather than a reset.
+//   produces itself (400, 408, 413, 431, 501, 503, 505) is a FHIR
+//   OperationOutcome JSON (ErrorResponse) and closes the connection after a
+//   short lingering read, so the client sees the answer rather than a reset.
 //
 // TLS (tls_cert_file + tls_key_file): OpenSSL 3, TLS 1.2 and 1.3 only; the
 // TLS 1.2 suites are ECDHE with AES-GCM or ChaCha20-Poly1305 only (no
@@ -81,7 +82,7 @@ struct HttpServerOptions {
   // PEM certificate chain and private key; both set: HTTPS.
   std::string tls_cert_file;
   std::string tls_key_file;
-  // Worker threads running CdsHooksService::Handle(). Default 16.
+  // Worker threads running CdsHooksService::HandleAsync(). Default 16.
   int threads = 16;
   // Largest request body read; larger ones get 413 (with a JSON body).
   // Default 16 MiB.

@@ -12,8 +12,10 @@
 // - Stop(): jobs not started are dropped, the threads are joined (a job in
 //   progress is waited for). Idempotent; the destructor calls it. Call it
 //   before `base` is freed, and before what `work` uses goes.
-// - Thread safety: Submit() from any thread (normally the loop's);
-//   Stop() from one thread, not a pool thread.
+// - Post(result): a result made outside `work` (a job finished by an
+//   asynchronous callback) goes to `deliver` the same way.
+// - Thread safety: Submit() and Post() from any thread (normally the
+//   loop's and a callback's); Stop() from one thread, not a pool thread.
 #ifndef ADAPTERS_COMMON_LOOP_WORKER_POOL_H_
 #define ADAPTERS_COMMON_LOOP_WORKER_POOL_H_
 
@@ -57,6 +59,17 @@ class LoopWorkerPool {
     jobs_.push_back(std::move(job));
   }
 
+  // Hands a result made elsewhere (say, by a callback that finishes a job
+  // asynchronously) to `deliver` on the loop thread, as if a pool thread
+  // had returned it. Any thread; only while the pool exists.
+  void Post(Result result) ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::MutexLock lock(&mu_);
+      results_.push_back(std::move(result));
+    }
+    event_active(results_event_, EV_READ, 0);
+  }
+
   void Stop() ABSL_LOCKS_EXCLUDED(mu_) {
     {
       absl::MutexLock lock(&mu_);
@@ -80,12 +93,7 @@ class LoopWorkerPool {
         job = std::move(jobs_.front());
         jobs_.pop_front();
       }
-      Result result = work_(job);
-      {
-        absl::MutexLock lock(&mu_);
-        results_.push_back(std::move(result));
-      }
-      event_active(results_event_, EV_READ, 0);
+      Post(work_(job));
     }
   }
 

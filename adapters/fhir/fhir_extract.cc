@@ -124,21 +124,24 @@ absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options) {
   };
 
   for (auto& x : c.conditions) {
-    if (mine(x.subject)) *record.add_conditions() = std::move(x.value);
+    if (mine(x.subject))
+      record.mutable_conditions()->AddAllocated(x.value.release());
   }
   for (auto& x : c.allergies) {
     if (!mine(x.subject)) continue;
-    const std::string& vs = x.value.verification_status();
+    const std::string& vs = x.value->verification_status();
     if (x.no_known_allergy && vs != "refuted" && vs != "entered-in-error") {
       record.set_no_known_allergies(true);
     }
-    *record.add_allergies() = std::move(x.value);
+    record.mutable_allergies()->AddAllocated(x.value.release());
   }
   for (auto& x : c.medications) {
-    if (mine(x.subject)) *record.add_medications() = std::move(x.value);
+    if (mine(x.subject))
+      record.mutable_medications()->AddAllocated(x.value.release());
   }
   for (auto& x : c.procedures) {
-    if (mine(x.subject)) *record.add_procedures() = std::move(x.value);
+    if (mine(x.subject))
+      record.mutable_procedures()->AddAllocated(x.value.release());
   }
   // Fitzpatrick: the latest clear value on or before as_of_date; undated
   // values count only when no dated one does.
@@ -157,7 +160,8 @@ absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options) {
   }
   if (best != nullptr) record.set_fitzpatrick_skin_type(best->fitzpatrick);
   for (auto& x : c.observations) {
-    if (x.fitzpatrick >= 0) *record.add_observations() = std::move(x.value);
+    if (x.fitzpatrick >= 0)
+      record.mutable_observations()->AddAllocated(x.value.release());
   }
 
   // Planned-session candidates (outside a hook context: drafts only).

@@ -27,26 +27,6 @@ void Append(std::vector<T>* to, std::vector<T>* from) {
              std::make_move_iterator(from->end()));
 }
 
-// "Type/id", or "Type at <where>" when the resource has no id.
-std::string Label(absl::string_view type, absl::string_view id,
-                  absl::string_view where) {
-  if (!id.empty()) return absl::StrCat(type, "/", id);
-  return absl::StrCat(type, " at ", where);
-}
-
-// Bounded, printable copy of an untrusted string for a label.
-std::string Printable(absl::string_view s) {
-  // Fast path: short and printable (every id and type in practice).
-  if (s.size() <= 60 && std::all_of(s.begin(), s.end(), [](char c) {
-        const unsigned char u = static_cast<unsigned char>(c);
-        return u >= 0x20 && u != 0x7f && c != '"' && c != '\\';
-      })) {
-    return std::string(s);
-  }
-  std::string q = QuoteForError(s);
-  return q.substr(1, q.size() - 2);
-}
-
 // Every text of a CodeableConcept, one entry each: its text, then each
 // coding display not equal to one already taken.
 void AddConceptTexts(const v1::Concept& c,
@@ -84,7 +64,7 @@ absl::Status ReadNeedleDepth(const ResourceContext& ctx, const JsonObject& res,
   bool found = false;
   RETURN_IF_ERROR(ctx.ForEachObject(
       res, "$", "extension",
-      [&](const JsonObject& ext, const std::string& path) -> absl::Status {
+      [&](const JsonObject& ext, const JsonPath& path) -> absl::Status {
         std::string url;
         RETURN_IF_ERROR(ctx.String(ext, path, "url", &url));
         if (url != kNeedleDepthExtensionUrl || found) return absl::OkStatus();
@@ -94,12 +74,12 @@ absl::Status ReadNeedleDepth(const ResourceContext& ctx, const JsonObject& res,
           return ctx.Error(path,
                            "the needle-depth extension needs a valueQuantity");
         }
-        const std::string qpath = absl::StrCat(path, ".valueQuantity");
+        const JsonPath qpath = path.Member("valueQuantity");
         std::optional<double> value;
         RETURN_IF_ERROR(ctx.Number(*q, qpath, "value", &value));
         if (!value) return ctx.Error(qpath, "the needle depth has no value");
         if (!std::isfinite(*value) || *value <= 0) {
-          return ctx.Error(absl::StrCat(qpath, ".value"),
+          return ctx.Error(qpath.Member("value"),
                            "the needle depth must be greater than 0");
         }
         std::string code, unit;
@@ -108,13 +88,13 @@ absl::Status ReadNeedleDepth(const ResourceContext& ctx, const JsonObject& res,
         const bool use_code = !code.empty();
         std::optional<double> per = MillimetresPerUnit(use_code ? code : unit);
         if (!per) {
-          return ctx.Error(absl::StrCat(qpath, use_code ? ".code" : ".unit"),
+          return ctx.Error(qpath.Member(use_code ? "code" : "unit"),
                            "the unit is not a needle-depth unit (mm, cm or "
                            "um)");
         }
         const double mm = *value * *per;
         if (!std::isfinite(mm) || mm > kMaxNeedleDepthMm) {
-          return ctx.Error(absl::StrCat(qpath, ".value"),
+          return ctx.Error(qpath.Member("value"),
                            absl::StrCat("the needle depth is not plausible "
                                         "(at most ",
                                         kMaxNeedleDepthMm, " mm)"));
@@ -182,7 +162,7 @@ class ResourceMapper {
 
   absl::Status Condition(absl::string_view id) {
     Collected::Item<v1::Condition> item;
-    v1::Condition& c = item.value;
+    v1::Condition& c = *item.value;
     c.set_id(std::string(id));
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", c.mutable_code()));
     RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "clinicalStatus",
@@ -210,7 +190,7 @@ class ResourceMapper {
 
   absl::Status Allergy(absl::string_view id) {
     Collected::AllergyItem item;
-    v1::Allergy& a = item.value;
+    v1::Allergy& a = *item.value;
     a.set_id(std::string(id));
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", a.mutable_substance()));
     RETURN_IF_ERROR(ctx_.StatusConcept(res_, "$", "clinicalStatus",
@@ -232,7 +212,7 @@ class ResourceMapper {
     for (std::string& n : notes) *a.add_notes() = std::move(n);
     RETURN_IF_ERROR(ctx_.ForEachObject(
         res_, "$", "reaction",
-        [&](const JsonObject& r, const std::string& path) -> absl::Status {
+        [&](const JsonObject& r, const JsonPath& path) -> absl::Status {
           v1::Concept substance;
           RETURN_IF_ERROR(ctx_.Concept(r, path, "substance", &substance));
           std::vector<v1::Concept> manifestations;
@@ -255,7 +235,7 @@ class ResourceMapper {
 
   absl::Status MedicationStatement(absl::string_view id) {
     Collected::Item<v1::Medication> item;
-    v1::Medication& m = item.value;
+    v1::Medication& m = *item.value;
     m.set_id(std::string(id));
     RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
     RETURN_IF_ERROR(ctx_.String(res_, "$", "status", m.mutable_status()));
@@ -274,7 +254,7 @@ class ResourceMapper {
   // the record's Medication status (AdministrationStatus).
   absl::Status MedicationAdministration(absl::string_view id) {
     Collected::Item<v1::Medication> item;
-    v1::Medication& m = item.value;
+    v1::Medication& m = *item.value;
     m.set_id(std::string(id));
     RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
     std::string status;
@@ -295,10 +275,9 @@ class ResourceMapper {
     return absl::OkStatus();
   }
 
-  absl::Status MedicationRequest(absl::string_view id,
-                                 absl::string_view label) {
+  absl::Status MedicationRequest(absl::string_view id) {
     Collected::Item<v1::Medication> item;
-    v1::Medication& m = item.value;
+    v1::Medication& m = *item.value;
     m.set_id(std::string(id));
     RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
     RETURN_IF_ERROR(ctx_.String(res_, "$", "status", m.mutable_status()));
@@ -320,7 +299,7 @@ class ResourceMapper {
     RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
     if (IsTopicalAnesthetic(m.code())) {
       Collected::AnestheticItem an;
-      an.source = std::string(label);
+      an.source = ctx_.label();
       an.status = m.status();
       an.concept = m.code();
       an.subject = item.subject;
@@ -330,9 +309,9 @@ class ResourceMapper {
     return absl::OkStatus();
   }
 
-  absl::Status Procedure(absl::string_view id, absl::string_view label) {
+  absl::Status Procedure(absl::string_view id) {
     Collected::Item<v1::Procedure> item;
-    v1::Procedure& p = item.value;
+    v1::Procedure& p = *item.value;
     p.set_id(std::string(id));
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", p.mutable_code()));
     RETURN_IF_ERROR(ctx_.String(res_, "$", "status", p.mutable_status()));
@@ -368,7 +347,7 @@ class ResourceMapper {
     RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &item.subject));
     if (ConceptMentionsMicroneedling(p.code())) {
       Collected::OrderItem order;
-      order.source = std::string(label);
+      order.source = ctx_.label();
       order.type = "Procedure";
       order.status = p.status();
       order.date = p.performed();
@@ -381,7 +360,7 @@ class ResourceMapper {
     return absl::OkStatus();
   }
 
-  absl::Status ServiceRequest(absl::string_view label) {
+  absl::Status ServiceRequest() {
     Collected::OrderItem order;
     v1::Concept code;
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", &code));
@@ -412,7 +391,7 @@ class ResourceMapper {
     RETURN_IF_ERROR(ReadNeedleDepth(ctx_, res_, texts, &depth));
     RETURN_IF_ERROR(ctx_.Reference(res_, "$", "subject", &order.subject));
     if (ConceptMentionsMicroneedling(code)) {
-      order.source = std::string(label);
+      order.source = ctx_.label();
       order.type = "ServiceRequest";
       order.areas = AreaPlans(sites, depth);
       out_->orders.push_back(std::move(order));
@@ -422,7 +401,7 @@ class ResourceMapper {
 
   absl::Status Observation(absl::string_view id) {
     Collected::ObservationItem item;
-    v1::Observation& o = item.value;
+    v1::Observation& o = *item.value;
     o.set_id(std::string(id));
     std::string status;
     RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &status));
@@ -502,9 +481,9 @@ class ResourceMapper {
     return absl::OkStatus();
   }
 
-  absl::Status Appointment(absl::string_view label) {
+  absl::Status Appointment() {
     PlannedAppointment ap;
-    ap.source = std::string(label);
+    ap.source = ctx_.label();
     RETURN_IF_ERROR(ctx_.String(res_, "$", "status", &ap.status));
     RETURN_IF_ERROR(ctx_.Date(res_, "$", "start", &ap.start));
     std::vector<v1::Concept> concepts;
@@ -531,7 +510,7 @@ class ResourceMapper {
     std::optional<JsonObject> p;
     RETURN_IF_ERROR(ctx_.Object(res_, "$", period, &p));
     if (!p) return absl::OkStatus();
-    return ctx_.Date(*p, absl::StrCat("$.", period), field, out);
+    return ctx_.Date(*p, JsonPath("$").Member(period), field, out);
   }
 
   // Who performed it: performer[].actor (display, else reference) of the
@@ -539,7 +518,7 @@ class ResourceMapper {
   // Every performer is type-checked.
   absl::Status Performer(std::string* out) {
     auto read_actor = [&](const JsonObject& performer,
-                          const std::string& path) -> absl::Status {
+                          const JsonPath& path) -> absl::Status {
       std::string actor;
       RETURN_IF_ERROR(ctx_.ReferenceName(performer, path, "actor", &actor));
       if (out->empty()) *out = std::move(actor);
@@ -566,47 +545,52 @@ class ResourceMapper {
   Collected* out_;
 };
 
-absl::Status CollectResource(const JsonObject& res, const std::string& where,
+absl::Status CollectResource(const JsonObject& res, const JsonPath& where,
                              absl::string_view full_url, const Limits& limits,
                              Collected* out);
 
 absl::Status CollectBundle(const ResourceContext& ctx, const JsonObject& bundle,
-                           const std::string& where, const Limits& limits,
+                           const JsonPath& where, const Limits& limits,
                            Collected* out) {
   return ctx.ForEachObject(
       bundle, "$", "entry",
-      [&](const JsonObject& entry, const std::string& path) -> absl::Status {
-        std::string full_url;
-        RETURN_IF_ERROR(ctx.String(entry, path, "fullUrl", &full_url));
+      [&](const JsonObject& entry, const JsonPath& path) -> absl::Status {
+        std::string_view full_url;
+        if (std::optional<JsonElement> e = Member(entry, "fullUrl");
+            e && e->get_string().get(full_url) != simdjson::SUCCESS) {
+          return ctx.TypeError(path.Member("fullUrl"), "a string", *e);
+        }
         std::optional<JsonObject> res;
         RETURN_IF_ERROR(ctx.Object(entry, path, "resource", &res));
         if (!res) return absl::OkStatus();  // e.g. a batch-response error
-        // "$.entry[3]" -> "<where>.entry[3].resource"
-        const std::string res_where =
-            absl::StrCat(where, path.substr(1), ".resource");
-        return CollectResource(*res, res_where, full_url, limits, out);
+        // "<where>.entry[3].resource"
+        const JsonPath entry_where = where.Element("entry", path.index());
+        return CollectResource(*res, entry_where.Member("resource"),
+                               ToAbsl(full_url), limits, out);
       });
 }
 
-absl::Status CollectResource(const JsonObject& res, const std::string& where,
+absl::Status CollectResource(const JsonObject& res, const JsonPath& where,
                              absl::string_view full_url, const Limits& limits,
                              Collected* out) {
-  std::string type, id;
+  std::string_view type_view, id_view;
   {
-    const ResourceContext anon(absl::StrCat("resource at ", where));
+    const ResourceContext anon(where);
     std::optional<JsonElement> t = Member(res, "resourceType");
     if (!t) return anon.Error("$.resourceType", "missing");
-    std::string_view sv;
-    if (t->get_string().get(sv) != simdjson::SUCCESS) {
+    if (t->get_string().get(type_view) != simdjson::SUCCESS) {
       return anon.TypeError("$.resourceType", "a string", *t);
     }
-    type.assign(sv.data(), sv.size());
-    if (type.empty()) return anon.Error("$.resourceType", "empty");
-    RETURN_IF_ERROR(ResourceContext(Label(Printable(type), "", where))
-                        .String(res, "$", "id", &id));
+    if (type_view.empty()) return anon.Error("$.resourceType", "empty");
+    std::optional<JsonElement> i = Member(res, "id");
+    if (i && i->get_string().get(id_view) != simdjson::SUCCESS) {
+      return ResourceContext(ToAbsl(type_view), "", where)
+          .TypeError(JsonPath("$").Member("id"), "a string", *i);
+    }
   }
-  const std::string label = Label(Printable(type), Printable(id), where);
-  const ResourceContext ctx(label);
+  const absl::string_view type = ToAbsl(type_view);
+  const absl::string_view id = ToAbsl(id_view);
+  const ResourceContext ctx(type, id, where);
   if (type == "Bundle") return CollectBundle(ctx, res, where, limits, out);
 
   ++out->stats.resources;
@@ -625,14 +609,14 @@ absl::Status CollectResource(const JsonObject& res, const std::string& where,
   if (type == "Condition") return m.Condition(id);
   if (type == "AllergyIntolerance") return m.Allergy(id);
   if (type == "MedicationStatement") return m.MedicationStatement(id);
-  if (type == "MedicationRequest") return m.MedicationRequest(id, label);
+  if (type == "MedicationRequest") return m.MedicationRequest(id);
   if (type == "MedicationAdministration") {
     return m.MedicationAdministration(id);
   }
-  if (type == "Procedure") return m.Procedure(id, label);
+  if (type == "Procedure") return m.Procedure(id);
   if (type == "Observation") return m.Observation(id);
-  if (type == "ServiceRequest") return m.ServiceRequest(label);
-  if (type == "Appointment") return m.Appointment(label);
+  if (type == "ServiceRequest") return m.ServiceRequest();
+  if (type == "Appointment") return m.Appointment();
   ++out->stats.skipped_by_type[stat_type];
   return absl::OkStatus();
 }
@@ -690,9 +674,9 @@ absl::Status ParseJson(absl::string_view json, const Limits& limits,
   return absl::OkStatus();
 }
 
-absl::Status CollectResources(const JsonElement& element,
-                              const std::string& path, bool allow_array,
-                              const Limits& limits, Collected* out) {
+absl::Status CollectResources(const JsonElement& element, const JsonPath& path,
+                              bool allow_array, const Limits& limits,
+                              Collected* out) {
   JsonObject obj;
   if (element.get_object().get(obj) == simdjson::SUCCESS) {
     return CollectResource(obj, path, "", limits, out);
@@ -701,20 +685,20 @@ absl::Status CollectResources(const JsonElement& element,
   if (allow_array && element.get_array().get(arr) == simdjson::SUCCESS) {
     size_t i = 0;
     for (JsonElement item : arr) {
-      const std::string item_path = absl::StrCat(path, "[", i++, "]");
+      const JsonPath item_path = path.Element("", i++);
       if (item.is_null()) continue;
       JsonObject o;
       if (item.get_object().get(o) != simdjson::SUCCESS) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(item_path, ": expected a FHIR resource object, got ",
-                         JsonTypeName(item)));
+        return absl::InvalidArgumentError(absl::StrCat(
+            item_path.ToString(), ": expected a FHIR resource object, got ",
+            JsonTypeName(item)));
       }
       RETURN_IF_ERROR(CollectResource(o, item_path, "", limits, out));
     }
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(
-      absl::StrCat(path, ": expected a FHIR resource or Bundle",
+      absl::StrCat(path.ToString(), ": expected a FHIR resource or Bundle",
                    allow_array ? " (or an array of resources)" : "", ", got ",
                    JsonTypeName(element)));
 }

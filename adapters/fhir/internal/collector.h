@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,18 +38,22 @@ struct Collected {
     std::string full_url;  // Bundle entry fullUrl, may be empty
     std::string birth_date;
   };
+  // Each mapped message is allocated once and handed to the record as is
+  // (RepeatedPtrField::AddAllocated), never copied or moved into a new one.
   template <typename T>
   struct Item {
-    T value;
+    std::unique_ptr<T> value = std::make_unique<T>();
     std::string subject;  // the subject/patient reference, may be empty
   };
   struct AllergyItem {
-    needlecheck::v1::Allergy value;
+    std::unique_ptr<needlecheck::v1::Allergy> value =
+        std::make_unique<needlecheck::v1::Allergy>();
     std::string subject;
     bool no_known_allergy = false;
   };
   struct ObservationItem {
-    needlecheck::v1::Observation value;
+    std::unique_ptr<needlecheck::v1::Observation> value =
+        std::make_unique<needlecheck::v1::Observation>();
     std::string subject;
     int fitzpatrick = 0;  // 1-6 when a clear Fitzpatrick value
     bool dated = false;
@@ -113,9 +118,9 @@ absl::Status ParseJson(absl::string_view json, const Limits& limits,
 // Adds the resources of `element`: a Bundle, a single resource, or (when
 // `allow_array`) a JSON array of resources. `path` names the element in
 // messages, e.g. "$.draftOrders".
-absl::Status CollectResources(const JsonElement& element,
-                              const std::string& path, bool allow_array,
-                              const Limits& limits, Collected* out);
+absl::Status CollectResources(const JsonElement& element, const JsonPath& path,
+                              bool allow_array, const Limits& limits,
+                              Collected* out);
 
 }  // namespace needlecheck::fhir::internal
 

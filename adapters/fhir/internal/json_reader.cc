@@ -1,5 +1,6 @@
 #include "adapters/fhir/internal/json_reader.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,6 +27,18 @@ std::string QuoteForError(absl::string_view s) {
   return out;
 }
 
+std::string Printable(absl::string_view s) {
+  // Fast path: short and printable (every id and type in practice).
+  if (s.size() <= 60 && std::all_of(s.begin(), s.end(), [](char c) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u != 0x7f && c != '"' && c != '\\';
+      })) {
+    return std::string(s);
+  }
+  std::string q = QuoteForError(s);
+  return q.substr(1, q.size() - 2);
+}
+
 std::optional<JsonElement> Member(const JsonObject& obj,
                                   absl::string_view key) {
   JsonElement e;
@@ -37,13 +50,37 @@ std::optional<JsonElement> Member(const JsonObject& obj,
   return e;
 }
 
-absl::Status ResourceContext::Error(absl::string_view path,
-                                    absl::string_view what) const {
-  return absl::InvalidArgumentError(
-      absl::StrCat(label_, ": ", path, ": ", what));
+void JsonPath::AppendTo(std::string* out) const {
+  if (parent_ == nullptr) {
+    out->append(text_.data(), text_.size());
+    return;
+  }
+  parent_->AppendTo(out);
+  if (!text_.empty()) absl::StrAppend(out, ".", text_);
+  if (index_ != kNoIndex) absl::StrAppend(out, "[", index_, "]");
 }
 
-absl::Status ResourceContext::TypeError(absl::string_view path,
+std::string JsonPath::ToString() const {
+  std::string out;
+  AppendTo(&out);
+  return out;
+}
+
+std::string ResourceContext::label() const {
+  if (type_.empty()) return absl::StrCat("resource at ", where_->ToString());
+  if (!id_.empty()) {
+    return absl::StrCat(Printable(type_), "/", Printable(id_));
+  }
+  return absl::StrCat(Printable(type_), " at ", where_->ToString());
+}
+
+absl::Status ResourceContext::Error(const JsonPath& path,
+                                    absl::string_view what) const {
+  return absl::InvalidArgumentError(
+      absl::StrCat(label(), ": ", path.ToString(), ": ", what));
+}
+
+absl::Status ResourceContext::TypeError(const JsonPath& path,
                                         absl::string_view expected,
                                         const JsonElement& got) const {
   return Error(
@@ -51,80 +88,78 @@ absl::Status ResourceContext::TypeError(absl::string_view path,
 }
 
 absl::Status ResourceContext::String(const JsonObject& obj,
-                                     absl::string_view path,
+                                     const JsonPath& path,
                                      absl::string_view key,
                                      std::string* out) const {
   std::optional<JsonElement> e = Member(obj, key);
   if (!e) return absl::OkStatus();
   std::string_view s;
   if (e->get_string().get(s) != simdjson::SUCCESS) {
-    return TypeError(absl::StrCat(path, ".", key), "a string", *e);
+    return TypeError(path.Member(key), "a string", *e);
   }
   out->assign(s.data(), s.size());
   return absl::OkStatus();
 }
 
 absl::Status ResourceContext::Object(const JsonObject& obj,
-                                     absl::string_view path,
+                                     const JsonPath& path,
                                      absl::string_view key,
                                      std::optional<JsonObject>* out) const {
   std::optional<JsonElement> e = Member(obj, key);
   if (!e) return absl::OkStatus();
   JsonObject o;
   if (e->get_object().get(o) != simdjson::SUCCESS) {
-    return TypeError(absl::StrCat(path, ".", key), "an object", *e);
+    return TypeError(path.Member(key), "an object", *e);
   }
   *out = o;
   return absl::OkStatus();
 }
 
-absl::Status ResourceContext::Array(const JsonObject& obj,
-                                    absl::string_view path,
+absl::Status ResourceContext::Array(const JsonObject& obj, const JsonPath& path,
                                     absl::string_view key,
                                     std::optional<JsonArray>* out) const {
   std::optional<JsonElement> e = Member(obj, key);
   if (!e) return absl::OkStatus();
   JsonArray a;
   if (e->get_array().get(a) != simdjson::SUCCESS) {
-    return TypeError(absl::StrCat(path, ".", key), "an array", *e);
+    return TypeError(path.Member(key), "an array", *e);
   }
   *out = a;
   return absl::OkStatus();
 }
 
 absl::Status ResourceContext::Number(const JsonObject& obj,
-                                     absl::string_view path,
+                                     const JsonPath& path,
                                      absl::string_view key,
                                      std::optional<double>* out) const {
   std::optional<JsonElement> e = Member(obj, key);
   if (!e) return absl::OkStatus();
   double d = 0;
   if (!e->is_number() || e->get_double().get(d) != simdjson::SUCCESS) {
-    return TypeError(absl::StrCat(path, ".", key), "a number", *e);
+    return TypeError(path.Member(key), "a number", *e);
   }
   *out = d;
   return absl::OkStatus();
 }
 
-absl::Status ResourceContext::Date(const JsonObject& obj,
-                                   absl::string_view path,
+absl::Status ResourceContext::Date(const JsonObject& obj, const JsonPath& path,
                                    absl::string_view key,
                                    std::string* out) const {
   std::string s;
   if (absl::Status st = String(obj, path, key, &s); !st.ok()) return st;
   if (s.empty() && !Member(obj, key)) return absl::OkStatus();
   DateCheck check = CheckFhirDate(s);
-  if (!check.ok) return Error(absl::StrCat(path, ".", key), check.error);
+  if (!check.ok) return Error(path.Member(key), check.error);
   *out = std::move(s);
   return absl::OkStatus();
 }
 
 absl::Status ResourceContext::ConceptFromObject(
-    const JsonObject& cc, const std::string& path,
+    const JsonObject& cc, const JsonPath& path,
     needlecheck::v1::Concept* out) const {
   absl::Status st = ForEachObject(
       cc, path, "coding",
-      [&](const JsonObject& coding, const std::string& cpath) -> absl::Status {
+      [&](const JsonObject& coding, const JsonPath& cpath) -> absl::Status {
         needlecheck::v1::Coding* c = out->add_codings();
         if (absl::Status s =
                 String(coding, cpath, "system", c->mutable_system());
@@ -142,7 +177,7 @@ absl::Status ResourceContext::ConceptFromObject(
 }
 
 absl::Status ResourceContext::Concept(const JsonObject& obj,
-                                      absl::string_view path,
+                                      const JsonPath& path,
                                       absl::string_view key,
                                       needlecheck::v1::Concept* out,
                                       bool* present) const {
@@ -151,17 +186,17 @@ absl::Status ResourceContext::Concept(const JsonObject& obj,
   if (absl::Status st = Object(obj, path, key, &cc); !st.ok()) return st;
   if (!cc) return absl::OkStatus();
   if (present != nullptr) *present = true;
-  return ConceptFromObject(*cc, absl::StrCat(path, ".", key), out);
+  return ConceptFromObject(*cc, path.Member(key), out);
 }
 
 absl::Status ResourceContext::StatusConcept(const JsonObject& obj,
-                                            absl::string_view path,
+                                            const JsonPath& path,
                                             absl::string_view key,
                                             std::string* out) const {
   std::optional<JsonElement> e = Member(obj, key);
   if (!e) return absl::OkStatus();
   if (e->is_string()) {
-    return Error(absl::StrCat(path, ".", key),
+    return Error(path.Member(key),
                  "expected a CodeableConcept object (FHIR R4), got a string "
                  "(the FHIR STU3 shape)");
   }
@@ -177,15 +212,15 @@ absl::Status ResourceContext::StatusConcept(const JsonObject& obj,
 }
 
 absl::Status ResourceContext::ForEachObject(
-    const JsonObject& obj, absl::string_view path, absl::string_view key,
-    absl::FunctionRef<absl::Status(const JsonObject&, const std::string&)> fn)
+    const JsonObject& obj, const JsonPath& path, absl::string_view key,
+    absl::FunctionRef<absl::Status(const JsonObject&, const JsonPath&)> fn)
     const {
   std::optional<JsonArray> arr;
   if (absl::Status st = Array(obj, path, key, &arr); !st.ok()) return st;
   if (!arr) return absl::OkStatus();
   size_t i = 0;
   for (JsonElement item : *arr) {
-    const std::string item_path = absl::StrCat(path, ".", key, "[", i++, "]");
+    const JsonPath item_path = path.Element(key, i++);
     if (item.is_null()) continue;
     JsonObject o;
     if (item.get_object().get(o) != simdjson::SUCCESS) {
@@ -197,11 +232,11 @@ absl::Status ResourceContext::ForEachObject(
 }
 
 absl::Status ResourceContext::AnnotationTexts(
-    const JsonObject& obj, absl::string_view path, absl::string_view key,
+    const JsonObject& obj, const JsonPath& path, absl::string_view key,
     std::vector<std::string>* out) const {
   return ForEachObject(
       obj, path, key,
-      [&](const JsonObject& note, const std::string& npath) -> absl::Status {
+      [&](const JsonObject& note, const JsonPath& npath) -> absl::Status {
         std::string text;
         if (absl::Status st = String(note, npath, "text", &text); !st.ok()) {
           return st;
@@ -212,34 +247,34 @@ absl::Status ResourceContext::AnnotationTexts(
 }
 
 absl::Status ResourceContext::Concepts(
-    const JsonObject& obj, absl::string_view path, absl::string_view key,
+    const JsonObject& obj, const JsonPath& path, absl::string_view key,
     std::vector<needlecheck::v1::Concept>* out) const {
   return ForEachObject(
       obj, path, key,
-      [&](const JsonObject& cc, const std::string& cpath) -> absl::Status {
+      [&](const JsonObject& cc, const JsonPath& cpath) -> absl::Status {
         out->emplace_back();
         return ConceptFromObject(cc, cpath, &out->back());
       });
 }
 
 absl::Status ResourceContext::Reference(const JsonObject& obj,
-                                        absl::string_view path,
+                                        const JsonPath& path,
                                         absl::string_view key,
                                         std::string* out) const {
   std::optional<JsonObject> ref;
   if (absl::Status st = Object(obj, path, key, &ref); !st.ok()) return st;
   if (!ref) return absl::OkStatus();
-  return String(*ref, absl::StrCat(path, ".", key), "reference", out);
+  return String(*ref, path.Member(key), "reference", out);
 }
 
 absl::Status ResourceContext::ReferenceName(const JsonObject& obj,
-                                            absl::string_view path,
+                                            const JsonPath& path,
                                             absl::string_view key,
                                             std::string* out) const {
   std::optional<JsonObject> ref;
   if (absl::Status st = Object(obj, path, key, &ref); !st.ok()) return st;
   if (!ref) return absl::OkStatus();
-  const std::string ref_path = absl::StrCat(path, ".", key);
+  const JsonPath ref_path = path.Member(key);
   std::string display, reference;
   if (absl::Status st = String(*ref, ref_path, "display", &display); !st.ok()) {
     return st;

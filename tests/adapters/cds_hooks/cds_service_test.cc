@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -393,6 +394,109 @@ TEST_F(CdsServiceTest, MapsScreeningErrors) {
   screening_.screen_status = absl::InternalError("boom");
   EXPECT_EQ(Call("POST", "/cds-services/microneedling-safety", body).status,
             502);
+}
+
+// A ScreeningClient that answers as the gRPC one does: later, on a thread
+// of its own, while no caller thread waits.
+class DeferredScreening : public FakeScreening {
+ public:
+  void ScreenAsync(needlecheck::v1::ScreenRequest request, absl::Time,
+                   const OnBehalfOf&, ScreenDone done) override {
+    absl::MutexLock lock(&mu);
+    screened.push_back(std::move(request));
+    screens_waiting.push_back(std::move(done));
+  }
+  void GetKnowledgeBaseAsync(absl::Time deadline,
+                             KnowledgeBaseDone done) override {
+    absl::MutexLock lock(&mu);
+    kb_waiting.push_back([this, deadline, done = std::move(done)] {
+      done(GetKnowledgeBase(deadline));
+    });
+  }
+  absl::Mutex mu;
+  std::vector<ScreenDone> screens_waiting;
+  std::vector<std::function<void()>> kb_waiting;
+};
+
+// Hook calls hand Screen to the client and return: one thread starts
+// several calls, and each answer (cards, or the error) is given where
+// needlecheckd's answer arrives, with the same bytes Handle() gives.
+TEST_F(CdsServiceTest, HookCallsDoNotHoldTheCallerWhileScreening) {
+  DeferredScreening screening;
+  FakeFhir fhir;
+  CdsServiceOptions options;
+  options.require_auth = false;
+  options.docs_base_url = "https://docs.example.org/";
+  CdsHooksService service(options, &screening, &fhir, nullptr,
+                          [] { return absl::FromUnixSeconds(kNow); });
+  auto* alert = screening.response.add_alerts();
+  alert->set_rule_id("MN-FREQ-INTERVAL");
+  alert->set_severity(needlecheck::v1::SEVERITY_CRITICAL);
+  alert->set_summary("Too soon");
+  alert->set_alert_id("11111111-1111-4111-8111-111111111111");
+  screening.response.set_knowledge_base_version("kb-1");
+  HttpRequest request;
+  request.method = "POST";
+  request.path = "/cds-services/microneedling-safety";
+  request.headers["content-type"] = "application/json";
+  request.body = MicroneedlingOrderSign().dump();
+
+  absl::Mutex mu;
+  std::vector<HttpResponse> replies;
+  constexpr int kCalls = 3;
+  for (int i = 0; i < kCalls; ++i) {
+    service.HandleAsync(request, [&](HttpResponse r) {
+      absl::MutexLock lock(&mu);
+      replies.push_back(std::move(r));
+    });
+  }
+  {
+    absl::MutexLock lock(&screening.mu);
+    ASSERT_EQ(screening.screens_waiting.size(), size_t{kCalls});
+  }
+  EXPECT_TRUE(replies.empty());
+
+  // needlecheckd answers the first two with cards (the first also waits
+  // for the knowledge base's citations), the third with an error.
+  std::thread needlecheckd([&] {
+    std::vector<ScreeningClient::ScreenDone> screens;
+    {
+      absl::MutexLock lock(&screening.mu);
+      screens.swap(screening.screens_waiting);
+    }
+    screens[0](screening.response);
+    std::vector<std::function<void()>> kb;
+    {
+      absl::MutexLock lock(&screening.mu);
+      kb.swap(screening.kb_waiting);
+    }
+    ASSERT_EQ(kb.size(), 1u);
+    kb[0]();
+    screens[1](screening.response);
+    screens[2](absl::UnavailableError("connect failed"));
+  });
+  needlecheckd.join();
+
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(replies.size(), size_t{kCalls});
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(replies[i].status, 200) << replies[i].body;
+    Json cards = Json::parse(replies[i].body);
+    EXPECT_THAT(testing::ValidateCdsResponse(cards), IsEmpty());
+    EXPECT_EQ(cards["cards"][0]["source"]["url"],
+              "https://docs.example.org/docs/rules.md#mn-freq-interval");
+    EXPECT_THAT(Header(replies[i], "Server-Timing"), HasSubstr("screen;dur="));
+    EXPECT_EQ(Header(replies[i], "Cache-Control"), "no-store");
+  }
+  EXPECT_EQ(replies[2].status, 503);
+  EXPECT_EQ(Header(replies[2], "Retry-After"), "5");
+
+  // The blocking entry point gives the same bytes.
+  FakeScreening blocking;
+  blocking.response = screening.response;
+  CdsHooksService blocking_service(options, &blocking, &fhir, nullptr,
+                                   [] { return absl::FromUnixSeconds(kNow); });
+  EXPECT_EQ(blocking_service.Handle(request).body, replies[0].body);
 }
 
 TEST_F(CdsServiceTest, ReadinessScreensTodayWithUnknownAreas) {

@@ -43,6 +43,25 @@ TEST(DiscoveryTest, ListsFourEntriesWithPrefetch) {
                                  "microneedling-readiness patient-view"));
 }
 
+// The document as nlohmann's ordered_json wrote it before the service had
+// its own writer: the same bytes.
+TEST(DiscoveryTest, BytesAreWhatNlohmannWrote) {
+  nlohmann::ordered_json prefetch = nlohmann::ordered_json::object();
+  for (const PrefetchTemplate& t : PrefetchTemplates()) {
+    prefetch[t.key] = t.query;
+  }
+  nlohmann::ordered_json services = nlohmann::ordered_json::array();
+  for (const CdsServiceEntry& e : CdsServiceEntries()) {
+    services.push_back({{"hook", e.hook},
+                        {"title", e.title},
+                        {"description", e.description},
+                        {"id", e.id},
+                        {"prefetch", prefetch}});
+  }
+  const nlohmann::ordered_json doc = {{"services", services}};
+  EXPECT_EQ(DiscoveryJson(), doc.dump());
+}
+
 Json MinimalOrderSign() {
   return Json::parse(R"({
     "hook": "order-sign", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
