@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
-#include "adapters/cds_hooks/json_writer.h"
+#include "adapters/common/json_writer.h"
 #include "simdjson.h"
 
 namespace needlecheck::cds_hooks {
@@ -100,7 +100,7 @@ std::string ShiftDate(absl::string_view value, int64_t days) {
 // every other member is written as it came. False when `json` is not an
 // object (nothing written).
 bool WriteMovedResource(absl::string_view json, const absl::CivilDay& earliest,
-                        JsonWriter* w) {
+                        adapters::JsonWriter* w) {
   simdjson::dom::parser parser;
   simdjson::dom::object resource;
   if (parser.parse(json.data(), json.size()).get(resource) !=
@@ -251,7 +251,7 @@ std::string EarliestDate(const Alert& alert) {
 // Writes the card of `alert` to `w`.
 absl::Status WriteCard(const Alert& alert,
                        const needlecheck::v1::ScreenResponse& response,
-                       const CardOptions& options, JsonWriter* w) {
+                       const CardOptions& options, adapters::JsonWriter* w) {
   w->BeginObject();
   w->Key("uuid");
   if (alert.alert_id().empty()) {
@@ -307,11 +307,11 @@ absl::Status WriteCard(const Alert& alert,
   absl::CivilDay earliest_day;
   if (!options.readiness && interval && !earliest.empty() &&
       ParseDay(earliest, &earliest_day) && !options.planned_resources.empty()) {
-    JsonWriter actions;
+    adapters::JsonWriter actions;
     actions.BeginArray();
     bool any = false;
     for (const PlannedResource& planned : options.planned_resources) {
-      JsonWriter resource;
+      adapters::JsonWriter resource;
       if (!WriteMovedResource(planned.json, earliest_day, &resource)) continue;
       any = true;
       actions.BeginObject();
@@ -415,7 +415,7 @@ std::string ResolveUrl(absl::string_view base, absl::string_view relative) {
 absl::StatusOr<std::string> RenderCards(
     const needlecheck::v1::ScreenResponse& response,
     const CardOptions& options) {
-  JsonWriter w;
+  adapters::JsonWriter w;
   w.BeginObject();
   w.Key("cards");
   w.BeginArray();

@@ -23,7 +23,7 @@
 #include "adapters/cds_hooks/cards.h"
 #include "adapters/cds_hooks/discovery.h"
 #include "adapters/cds_hooks/hook_request.h"
-#include "adapters/cds_hooks/json_writer.h"
+#include "adapters/common/json_writer.h"
 #include "adapters/cds_hooks/log_digest.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/planned_session.h"
@@ -171,7 +171,7 @@ OnBehalfOf OnBehalfOfCaller(const std::string& traceparent,
 
 HttpResponse ErrorResponse(int status, absl::string_view code,
                            absl::string_view problem) {
-  JsonWriter w;
+  adapters::JsonWriter w;
   w.BeginObject();
   w.Key("resourceType");
   w.String("OperationOutcome");

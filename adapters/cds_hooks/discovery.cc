@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
-#include "adapters/cds_hooks/json_writer.h"
+#include "adapters/common/json_writer.h"
 
 namespace needlecheck::cds_hooks {
 
@@ -80,7 +80,7 @@ std::string HooksOf(absl::string_view id) {
 }
 
 std::string DiscoveryJson() {
-  JsonWriter prefetch;
+  adapters::JsonWriter prefetch;
   prefetch.BeginObject();
   for (const PrefetchTemplate& t : PrefetchTemplates()) {
     prefetch.Key(t.key);
@@ -88,7 +88,7 @@ std::string DiscoveryJson() {
   }
   prefetch.EndObject();
   const std::string prefetch_json = std::move(prefetch).Text();
-  JsonWriter w;
+  adapters::JsonWriter w;
   w.BeginObject();
   w.Key("services");
   w.BeginArray();

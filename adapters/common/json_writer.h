@@ -1,5 +1,5 @@
-// A small JSON text writer for the service's answers (cards,
-// OperationOutcome): compact, members in the order written, no DOM. The
+// A small JSON text writer for the adapters' answers (CDS Hooks cards,
+// discovery, OperationOutcome): compact, members in the order written, no DOM. The
 // output is what nlohmann::ordered_json::dump(-1, ' ', false,
 // error_handler_t::replace) gives for the same values: `"` `\` and the
 // control characters escaped (\b \t \n \f \r, others \u00XX in lower case),
@@ -16,19 +16,17 @@
 //
 // The caller nests Begin/End correctly and writes a Key before each member
 // value; the writer only places the commas. Not thread-safe.
-#ifndef ADAPTERS_CDS_HOOKS_JSON_WRITER_H_
-#define ADAPTERS_CDS_HOOKS_JSON_WRITER_H_
+#ifndef ADAPTERS_COMMON_JSON_WRITER_H_
+#define ADAPTERS_COMMON_JSON_WRITER_H_
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "adapters/common/json_string.h"  // AppendJsonString: one string
 #include "simdjson.h"
 
-namespace needlecheck::cds_hooks {
-
-// Appends `value` as a JSON string (quoted, escaped as above) to `out`.
-void AppendJsonString(absl::string_view value, std::string* out);
+namespace needlecheck::adapters {
 
 class JsonWriter {
  public:
@@ -56,6 +54,6 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-}  // namespace needlecheck::cds_hooks
+}  // namespace needlecheck::adapters
 
-#endif  // ADAPTERS_CDS_HOOKS_JSON_WRITER_H_
+#endif  // ADAPTERS_COMMON_JSON_WRITER_H_

@@ -2,7 +2,7 @@
 // dump (the library the cards were written with before) writes for the same
 // values: the escapes, UTF-8 kept, invalid UTF-8 replaced by U+FFFD the same
 // way, commas and nesting.
-#include "adapters/cds_hooks/json_writer.h"
+#include "adapters/common/json_writer.h"
 
 #include <random>
 #include <string>
@@ -11,7 +11,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
-namespace needlecheck::cds_hooks {
+namespace needlecheck::adapters {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -94,4 +94,4 @@ TEST(JsonWriterTest, ElementsAreWrittenAsParsed) {
 }
 
 }  // namespace
-}  // namespace needlecheck::cds_hooks
+}  // namespace needlecheck::adapters
