@@ -95,6 +95,71 @@ struct ClassifiedObservation : Classified<ParsedDate> {
   bool value_read = false;
 };
 
+// What evaluating one rule collects before it becomes an alert. Strings
+// the alert copies anyway (labels, entry ids) are views into the knowledge
+// base and the record; the findings are written into one string as they are
+// found.
+struct Firing {
+  // The alert lists the first kShownFindings findings, then a count.
+  static constexpr size_t kShownFindings = 5;
+  struct Proof {
+    absl::string_view entry_id;
+    std::string matched_text;
+  };
+
+  Severity severity = v1::SEVERITY_UNSPECIFIED;
+  std::vector<Proof> evidence;
+  absl::InlinedVector<absl::string_view, 4> labels;  // distinct labels
+  std::string findings;        // human-readable, the first kShownFindings
+  size_t finding_count = 0;    // one per evidence
+  std::string hidden_finding;  // where findings past those are written
+  // Extra template values (names are literals).
+  std::vector<std::pair<absl::string_view, std::string>> values;
+
+  bool fired() const { return severity != v1::SEVERITY_UNSPECIFIED; }
+  // Empty again, keeping the buffers' capacity for the next rule.
+  void Clear() {
+    severity = v1::SEVERITY_UNSPECIFIED;
+    evidence.clear();
+    labels.clear();
+    findings.clear();
+    finding_count = 0;
+    values.clear();
+  }
+  void Raise(Severity s) { severity = std::max(severity, s); }
+  void AddLabel(absl::string_view label) {
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
+      labels.push_back(label);
+    }
+  }
+  bool HasEvidence(absl::string_view entry_id) const {
+    for (const auto& e : evidence) {
+      if (!entry_id.empty() && e.entry_id == entry_id) return true;
+    }
+    return false;
+  }
+  bool HasProof(absl::string_view entry_id,
+                absl::string_view matched_text) const {
+    for (const auto& e : evidence) {
+      if (e.entry_id == entry_id && e.matched_text == matched_text) {
+        return true;
+      }
+    }
+    return false;
+  }
+  // Adds evidence and returns the string its finding is to be appended to.
+  std::string* AddEvidence(absl::string_view entry_id,
+                           std::string matched_text) {
+    evidence.push_back(Proof{entry_id, std::move(matched_text)});
+    if (finding_count++ >= kShownFindings) {
+      hidden_finding.clear();
+      return &hidden_finding;
+    }
+    if (finding_count > 1) findings += "; ";
+    return &findings;
+  }
+};
+
 }  // namespace
 
 namespace internal {
@@ -120,6 +185,13 @@ struct EvaluationScratch {
   // Working buffers of single rules.
   std::vector<PreviousSession> previous_sessions;
   std::vector<ConceptMatch> condition_texts;
+  // What the rules collect, reused rule after rule and call after call.
+  std::vector<Firing> firings;
+  // The fired rules: (rule index, index into firings).
+  std::vector<std::pair<int, size_t>> fired;
+  // The evaluation date as alerts print it, for date_day.
+  std::optional<DayNumber> date_day;
+  std::string date_text;
 
   void Classify(const KnowledgeBase& kb, const v1::PatientRecord& r,
                 kb::TextClassificationCache* texts) {
@@ -181,62 +253,6 @@ namespace {
 
 using internal::EvaluationScratch;
 
-// What evaluating one rule collects before it becomes an alert. Strings
-// the alert copies anyway (labels, entry ids) are views into the knowledge
-// base and the record; the findings are written into one string as they are
-// found.
-struct Firing {
-  // The alert lists the first kShownFindings findings, then a count.
-  static constexpr size_t kShownFindings = 5;
-  struct Proof {
-    absl::string_view entry_id;
-    std::string matched_text;
-  };
-
-  Severity severity = v1::SEVERITY_UNSPECIFIED;
-  std::vector<Proof> evidence;
-  absl::InlinedVector<absl::string_view, 4> labels;  // distinct labels
-  std::string findings;        // human-readable, the first kShownFindings
-  size_t finding_count = 0;    // one per evidence
-  std::string hidden_finding;  // where findings past those are written
-  // Extra template values (names are literals).
-  std::vector<std::pair<absl::string_view, std::string>> values;
-
-  bool fired() const { return severity != v1::SEVERITY_UNSPECIFIED; }
-  void Raise(Severity s) { severity = std::max(severity, s); }
-  void AddLabel(absl::string_view label) {
-    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
-      labels.push_back(label);
-    }
-  }
-  bool HasEvidence(absl::string_view entry_id) const {
-    for (const auto& e : evidence) {
-      if (!entry_id.empty() && e.entry_id == entry_id) return true;
-    }
-    return false;
-  }
-  bool HasProof(absl::string_view entry_id,
-                absl::string_view matched_text) const {
-    for (const auto& e : evidence) {
-      if (e.entry_id == entry_id && e.matched_text == matched_text) {
-        return true;
-      }
-    }
-    return false;
-  }
-  // Adds evidence and returns the string its finding is to be appended to.
-  std::string* AddEvidence(absl::string_view entry_id,
-                           std::string matched_text) {
-    evidence.push_back(Proof{entry_id, std::move(matched_text)});
-    if (finding_count++ >= kShownFindings) {
-      hidden_finding.clear();
-      return &hidden_finding;
-    }
-    if (finding_count > 1) findings += "; ";
-    return &findings;
-  }
-};
-
 class Evaluator {
  public:
   Evaluator(const KnowledgeBase& kb, const v1::PatientRecord& record,
@@ -255,14 +271,19 @@ class Evaluator {
   void Run(google::protobuf::RepeatedPtrField<Alert>* out) {
     // The fired rules, by index, then their alerts in the final order
     // (severity, then rule id), built in place.
-    std::vector<std::pair<int, Firing>> fired;
+    std::vector<Firing>& firings = classified_.firings;
+    std::vector<std::pair<int, size_t>>& fired = classified_.fired;
+    fired.clear();
+    size_t used = 0;
     const auto& rules = kb_.definition().rules();
     for (int r = 0; r < rules.size(); ++r) {
       const v1::RuleDefinition& rule = rules[r];
       if (!rule.enabled()) continue;
       if (!rule.requires_planned_areas().empty() && !PlansAnyArea(rule))
         continue;
-      Firing firing;
+      if (used == firings.size()) firings.emplace_back();
+      Firing& firing = firings[used];
+      firing.Clear();
       switch (rule.kind()) {
         case v1::RULE_KIND_CRITERIA:
           for (int k = 0; k < rule.criteria_size(); ++k) {
@@ -292,26 +313,30 @@ class Evaluator {
         default:
           break;
       }
-      if (firing.fired()) fired.emplace_back(r, std::move(firing));
+      if (firing.fired()) fired.emplace_back(r, used++);
     }
     std::stable_sort(fired.begin(), fired.end(),
                      [&](const auto& a, const auto& b) {
-                       if (a.second.severity != b.second.severity) {
-                         return a.second.severity > b.second.severity;
-                       }
+                       const Severity sa = firings[a.second].severity;
+                       const Severity sb = firings[b.second].severity;
+                       if (sa != sb) return sa > sb;
                        return rules[a.first].id() < rules[b.first].id();
                      });
     if (!fired.empty()) {
       out->Reserve(out->size() + static_cast<int>(fired.size()));
       // Values every alert's texts may use, formatted once.
       const v1::Thresholds& th = kb_.thresholds();
-      const std::string date = FormatDay(t_);
+      if (classified_.date_day != t_) {
+        classified_.date_text = FormatDay(t_);
+        classified_.date_day = t_;
+      }
+      const std::string& date = classified_.date_text;
       const std::string min_depth = FormatMm(th.eye_min_depth_mm());
       const std::string max_depth = FormatMm(th.eye_max_depth_mm());
       const std::string interval_days = absl::StrCat(th.min_interval_days());
       const CommonValues common{date, min_depth, max_depth, interval_days};
       for (size_t i = 0; i < fired.size(); ++i) {
-        MakeAlert(rules[fired[i].first], std::move(fired[i].second), common,
+        MakeAlert(rules[fired[i].first], firings[fired[i].second], common,
                   out->Add());
       }
     }
@@ -859,10 +884,10 @@ class Evaluator {
     absl::string_view date, min_depth, max_depth, interval_days;
   };
 
-  void MakeAlert(const v1::RuleDefinition& rule, Firing f,
+  void MakeAlert(const v1::RuleDefinition& rule, Firing& f,
                  const CommonValues& common, Alert* alert) const {
     const std::string labels = absl::StrJoin(f.labels, ", ");
-    std::string findings = std::move(f.findings);
+    std::string& findings = f.findings;
     if (f.finding_count > Firing::kShownFindings) {
       absl::StrAppend(&findings, "; and ",
                       f.finding_count - Firing::kShownFindings, " more");
