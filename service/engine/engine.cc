@@ -618,7 +618,7 @@ class Evaluator {
   };
 
   void CollectAllergens(const ConceptMatch& m, absl::string_view entry_id,
-                        std::vector<Allergen>* out) const {
+                        absl::InlinedVector<Allergen, 8>* out) const {
     for (const auto& hit : m.agents) {
       out->push_back({hit.index, entry_id, hit.EvidenceText(),
                       hit.coding
@@ -645,7 +645,7 @@ class Evaluator {
   }
 
   void EvaluateAnestheticAllergy(Firing* f) {
-    std::vector<Allergen> allergens;
+    absl::InlinedVector<Allergen, 8> allergens;
     for (int i = 0; i < record_.allergies_size(); ++i) {
       if (classified_.allergies[i].is_nka) continue;
       const v1::Allergy& a = record_.allergies(i);
@@ -701,7 +701,7 @@ class Evaluator {
     kb_.ClassifyConcept(session_.anesthetic(), &planned_match, texts_);
     const bool planned_given = !session_.anesthetic().text().empty() ||
                                !session_.anesthetic().codings().empty();
-    std::vector<int32_t> planned_components;
+    absl::InlinedVector<int32_t, 8> planned_components;
     bool planned_amide = false, planned_ester = false;
     absl::InlinedVector<absl::string_view, 2> planned_names;
     for (const auto& hit : planned_match.agents) {
@@ -726,7 +726,7 @@ class Evaluator {
     absl::InlinedVector<absl::string_view, 4> allergen_names;
     for (const Allergen& al : allergens) {
       Severity s;
-      std::string why;
+      absl::string_view why;
       const absl::string_view cls = ClassName(al.agent);
       if (al.agent < 0) {
         any_generic = true;
@@ -766,14 +766,12 @@ class Evaluator {
         }
       }
       s = CapForReading(s, *al.hit);
-      if (al.hit->judged_unlikely()) {
-        absl::StrAppend(&why, "; judged unlikely in the record");
-      }
-      if (al.hit->historical()) {
-        absl::StrAppend(&why,
-                        "; a historical mention (allergies do not "
-                        "expire)");
-      }
+      const absl::string_view unlikely =
+          al.hit->judged_unlikely() ? "; judged unlikely in the record" : "";
+      const absl::string_view historical =
+          al.hit->historical()
+              ? "; a historical mention (allergies do not expire)"
+              : "";
       f->Raise(s);
       if (std::find(allergen_names.begin(), allergen_names.end(), al.name) ==
           allergen_names.end()) {
@@ -784,7 +782,8 @@ class Evaluator {
           !f->HasProof(al.entry_id, al.evidence_text)) {
         absl::StrAppend(f->AddEvidence(al.entry_id, al.evidence_text), "\"",
                         al.name, "\" (", cls, "; allergy entry ", al.entry_id,
-                        ") vs planned ", planned_text, ": ", why, ".");
+                        ") vs planned ", planned_text, ": ", why, unlikely,
+                        historical, ".");
       }
     }
 
