@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
@@ -192,6 +193,9 @@ struct EvaluationScratch {
   // The evaluation date as alerts print it, for date_day.
   std::optional<DayNumber> date_day;
   std::string date_text;
+  // The thresholds as alerts print them, for the values in `thresholds`.
+  std::optional<std::tuple<double, double, int>> thresholds;
+  std::string min_depth_text, max_depth_text, interval_days_text;
 
   void Classify(const KnowledgeBase& kb, const v1::PatientRecord& r,
                 kb::TextClassificationCache* texts) {
@@ -331,9 +335,17 @@ class Evaluator {
         classified_.date_day = t_;
       }
       const std::string& date = classified_.date_text;
-      const std::string min_depth = FormatMm(th.eye_min_depth_mm());
-      const std::string max_depth = FormatMm(th.eye_max_depth_mm());
-      const std::string interval_days = absl::StrCat(th.min_interval_days());
+      const std::tuple<double, double, int> thresholds(
+          th.eye_min_depth_mm(), th.eye_max_depth_mm(), th.min_interval_days());
+      if (classified_.thresholds != thresholds) {
+        classified_.min_depth_text = FormatMm(th.eye_min_depth_mm());
+        classified_.max_depth_text = FormatMm(th.eye_max_depth_mm());
+        classified_.interval_days_text = absl::StrCat(th.min_interval_days());
+        classified_.thresholds = thresholds;
+      }
+      const std::string& min_depth = classified_.min_depth_text;
+      const std::string& max_depth = classified_.max_depth_text;
+      const std::string& interval_days = classified_.interval_days_text;
       const CommonValues common{date, min_depth, max_depth, interval_days};
       for (size_t i = 0; i < fired.size(); ++i) {
         MakeAlert(rules[fired[i].first], firings[fired[i].second], common,
