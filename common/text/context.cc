@@ -178,7 +178,9 @@ class ContextClassifierImpl final : public ContextClassifier {
 
  private:
   void Tokenize(absl::string_view text, Tokens* tokens) const;
-  MentionContext ClassifyTokens(const Tokens& tokens, size_t begin,
+  // The mention text[begin, end) among `tokens`, the tokens of its sentence
+  // (offsets relative to where tokenizing started).
+  MentionContext ClassifyTokens(absl::Span<const Token> tokens, size_t begin,
                                 size_t end) const;
   absl::Status Add(absl::string_view phrase, Phrase p, absl::string_view what);
   int32_t Lookup(absl::string_view word) const;
@@ -369,28 +371,45 @@ MentionContext ContextClassifierImpl::Classify(absl::string_view text,
 void ContextClassifierImpl::ClassifyAll(
     absl::string_view text, absl::Span<const std::pair<size_t, size_t>> spans,
     absl::Span<MentionContext> out) const {
-  Tokens tokens;
+  // Only a mention's sentence matters: nothing reaches across a sentence end
+  // (phrases holding one are rejected by the knowledge-base validation and
+  // could never match anyway). The sentences of all the mentions are
+  // tokenized once, as one stretch of the text: a sentence starts right
+  // after a sentence end, so its tokens are the same read alone or within
+  // the stretch.
+  absl::InlinedVector<std::pair<size_t, size_t>, 4> sentences(spans.size());
+  size_t lo = text.size(), hi = 0;
   for (size_t i = 0; i < spans.size(); ++i) {
     const auto [begin, end] = spans[i];
     out[i] = MentionContext();
     if (begin >= end || end > text.size()) continue;
-    // Only the mention's sentence matters: nothing reaches across a
-    // sentence end (phrases holding one are rejected by the knowledge-base
-    // validation and could never match anyway).
     size_t first = begin;
     while (first > 0 && !EndsSentence(text, first - 1)) --first;
     size_t last = end;
     while (last < text.size() && !EndsSentence(text, last)) ++last;
-    const absl::string_view sentence = text.substr(first, last - first);
-    tokens.clear();
-    Tokenize(sentence, &tokens);
-    out[i] = ClassifyTokens(tokens, begin - first, end - first);
+    sentences[i] = {first, last};
+    lo = std::min(lo, first);
+    hi = std::max(hi, last);
+  }
+  if (lo >= hi) return;
+  Tokens tokens;
+  Tokenize(text.substr(lo, hi - lo), &tokens);
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const auto [begin, end] = spans[i];
+    if (begin >= end || end > text.size()) continue;
+    const auto [first, last] = sentences[i];
+    // The tokens of [first, last), offsets relative to lo.
+    size_t a = 0;
+    while (a < tokens.size() && tokens[a].raw.begin < first - lo) ++a;
+    size_t b = a;
+    while (b < tokens.size() && tokens[b].raw.end <= last - lo) ++b;
+    out[i] = ClassifyTokens(absl::MakeConstSpan(tokens.data() + a, b - a),
+                            begin - lo, end - lo);
   }
 }
 
-MentionContext ContextClassifierImpl::ClassifyTokens(const Tokens& tokens,
-                                                     size_t begin,
-                                                     size_t end) const {
+MentionContext ContextClassifierImpl::ClassifyTokens(
+    absl::Span<const Token> tokens, size_t begin, size_t end) const {
   MentionContext out;
   // The mention's tokens: those overlapping [begin, end).
   size_t ms = tokens.size(), me = 0;

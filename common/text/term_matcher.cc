@@ -169,7 +169,7 @@ class TermMatcherImpl final : public TermMatcher {
       const std::vector<TermSpec>& suffix_terms,
       const std::vector<TermSpec>& exclusions, const MatcherOptions& options);
 
-  std::vector<TermHit> FindAll(absl::string_view text) const override;
+  void FindAll(absl::string_view text, Hits* out) const override;
 
  private:
   struct Unit {
@@ -513,9 +513,9 @@ bool TermMatcherImpl::EndsWithSuffix(absl::string_view word) const {
   return false;
 }
 
-std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
-  std::vector<TermHit> out;
-  if (text.empty()) return out;
+void TermMatcherImpl::FindAll(absl::string_view text, Hits* out) const {
+  out->clear();
+  if (text.empty()) return;
 
   // 1. Tokenize, look words up, and number clauses cut by punctuation.
   internal::SmallVector<Token, 32> tokens;
@@ -564,7 +564,7 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
     }
   }
   // Most texts mention no term: nothing more to do.
-  if (cands.empty() && !any_suffix) return out;
+  if (cands.empty() && !any_suffix) return;
   const size_t num_tokens = tokens.size();
 
   // 2. Exact phrases: triggers, terminators, exclusions.
@@ -662,7 +662,7 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
       }
     }
   }
-  if (raw.empty()) return out;
+  if (raw.empty()) return;
 
   // 6. Per tag, leftmost-longest without overlap; on equal spans prefer a
   //    correctly spelled match.
@@ -698,7 +698,6 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
   std::sort(post_begins.begin(), post_begins.end());
   const size_t window = static_cast<size_t>(options_.negation.window_words);
 
-  out.reserve(raw.size());
   bool have_tag = false;
   int32_t tag = 0;
   size_t taken_last = 0;
@@ -732,16 +731,21 @@ std::vector<TermHit> TermMatcherImpl::FindAll(absl::string_view text) const {
     hit.end = tokens[h.last].end;
     hit.negated = negated;
     hit.misspelled = h.misspelled;
-    out.push_back(hit);
+    out->push_back(hit);
   }
-  std::sort(out.begin(), out.end(), [](const TermHit& a, const TermHit& b) {
+  std::sort(out->begin(), out->end(), [](const TermHit& a, const TermHit& b) {
     if (a.begin != b.begin) return a.begin < b.begin;
     return a.tag < b.tag;
   });
-  return out;
 }
 
 }  // namespace
+
+std::vector<TermHit> TermMatcher::FindAll(absl::string_view text) const {
+  Hits hits;
+  FindAll(text, &hits);
+  return std::vector<TermHit>(hits.begin(), hits.end());
+}
 
 absl::StatusOr<std::unique_ptr<TermMatcher>> TermMatcher::Create(
     const std::vector<TermSpec>& terms,

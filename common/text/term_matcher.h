@@ -58,6 +58,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -104,7 +105,13 @@ class TermMatcher {
 
   // Every hit in `text`, negated ones included (with negated = true),
   // excluded ones left out; ordered by begin, then tag.
-  virtual std::vector<TermHit> FindAll(absl::string_view text) const = 0;
+  std::vector<TermHit> FindAll(absl::string_view text) const;
+
+  // The same hits into `out` (cleared first). A text of at most
+  // kInlineHits hits allocates nothing.
+  static constexpr size_t kInlineHits = 8;
+  using Hits = absl::InlinedVector<TermHit, kInlineHits>;
+  virtual void FindAll(absl::string_view text, Hits* out) const = 0;
 };
 
 }  // namespace needlecheck::text

@@ -10,25 +10,36 @@ const absl::string_view* Lookup(TemplateValues values, absl::string_view name) {
   return nullptr;
 }
 
-}  // namespace
-
-void ExpandTemplate(absl::string_view text, TemplateValues values,
-                    std::string* out) {
+// Calls fn(piece) for each piece of the expansion of `text`, in order.
+template <typename Fn>
+void ForEachPiece(absl::string_view text, TemplateValues values, Fn&& fn) {
   size_t i = 0;
   while (i < text.size()) {
     const size_t open = text.find('{', i);
     const size_t close =
         open == absl::string_view::npos ? open : text.find('}', open);
     if (close == absl::string_view::npos) {
-      out->append(text.data() + i, text.size() - i);
+      fn(text.substr(i));
       return;
     }
-    out->append(text.data() + i, open - i);
+    fn(text.substr(i, open - i));
     const absl::string_view* value =
         Lookup(values, text.substr(open + 1, close - open - 1));
-    if (value != nullptr) out->append(value->data(), value->size());
+    if (value != nullptr) fn(*value);
     i = close + 1;
   }
+}
+
+}  // namespace
+
+void ExpandTemplate(absl::string_view text, TemplateValues values,
+                    std::string* out) {
+  // Sized first: one allocation instead of one per growth.
+  size_t size = out->size();
+  ForEachPiece(text, values, [&](absl::string_view p) { size += p.size(); });
+  out->reserve(size);
+  ForEachPiece(text, values,
+               [&](absl::string_view p) { out->append(p.data(), p.size()); });
 }
 
 bool TemplateLacksValue(absl::string_view text, TemplateValues values) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
@@ -23,7 +24,7 @@ constexpr size_t kMaxSummaryChars = 140;
 
 // The name a clinician knows an entry by: its text, else a display, else
 // the code.
-std::string ConceptName(const v1::Concept& c) {
+absl::string_view ConceptName(const v1::Concept& c) {
   if (!c.text().empty()) return c.text();
   for (const auto& coding : c.codings()) {
     if (!coding.display().empty()) return coding.display();
@@ -95,6 +96,71 @@ struct ClassifiedObservation : Classified<ParsedDate> {
   bool value_read = false;
 };
 
+// What evaluating one rule collects before it becomes an alert. Strings
+// the alert copies anyway (labels, entry ids) are views into the knowledge
+// base and the record; the findings are written into one string as they are
+// found.
+struct Firing {
+  // The alert lists the first kShownFindings findings, then a count.
+  static constexpr size_t kShownFindings = 5;
+  struct Proof {
+    absl::string_view entry_id;
+    std::string matched_text;
+  };
+
+  Severity severity = v1::SEVERITY_UNSPECIFIED;
+  std::vector<Proof> evidence;
+  absl::InlinedVector<absl::string_view, 4> labels;  // distinct labels
+  std::string findings;        // human-readable, the first kShownFindings
+  size_t finding_count = 0;    // one per evidence
+  std::string hidden_finding;  // where findings past those are written
+  // Extra template values (names are literals).
+  std::vector<std::pair<absl::string_view, std::string>> values;
+
+  bool fired() const { return severity != v1::SEVERITY_UNSPECIFIED; }
+  // Empty again, keeping the buffers' capacity for the next rule.
+  void Clear() {
+    severity = v1::SEVERITY_UNSPECIFIED;
+    evidence.clear();
+    labels.clear();
+    findings.clear();
+    finding_count = 0;
+    values.clear();
+  }
+  void Raise(Severity s) { severity = std::max(severity, s); }
+  void AddLabel(absl::string_view label) {
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
+      labels.push_back(label);
+    }
+  }
+  bool HasEvidence(absl::string_view entry_id) const {
+    for (const auto& e : evidence) {
+      if (!entry_id.empty() && e.entry_id == entry_id) return true;
+    }
+    return false;
+  }
+  bool HasProof(absl::string_view entry_id,
+                absl::string_view matched_text) const {
+    for (const auto& e : evidence) {
+      if (e.entry_id == entry_id && e.matched_text == matched_text) {
+        return true;
+      }
+    }
+    return false;
+  }
+  // Adds evidence and returns the string its finding is to be appended to.
+  std::string* AddEvidence(absl::string_view entry_id,
+                           std::string matched_text) {
+    evidence.push_back(Proof{entry_id, std::move(matched_text)});
+    if (finding_count++ >= kShownFindings) {
+      hidden_finding.clear();
+      return &hidden_finding;
+    }
+    if (finding_count > 1) findings += "; ";
+    return &findings;
+  }
+};
+
 }  // namespace
 
 namespace internal {
@@ -120,6 +186,16 @@ struct EvaluationScratch {
   // Working buffers of single rules.
   std::vector<PreviousSession> previous_sessions;
   std::vector<ConceptMatch> condition_texts;
+  // What the rules collect, reused rule after rule and call after call.
+  std::vector<Firing> firings;
+  // The fired rules: (rule index, index into firings).
+  std::vector<std::pair<int, size_t>> fired;
+  // The evaluation date as alerts print it, for date_day.
+  std::optional<DayNumber> date_day;
+  std::string date_text;
+  // The thresholds as alerts print them, for the values in `thresholds`.
+  std::optional<std::tuple<double, double, int>> thresholds;
+  std::string min_depth_text, max_depth_text, interval_days_text;
 
   void Classify(const KnowledgeBase& kb, const v1::PatientRecord& r,
                 kb::TextClassificationCache* texts) {
@@ -181,38 +257,6 @@ namespace {
 
 using internal::EvaluationScratch;
 
-// What evaluating one rule collects before it becomes an alert.
-struct Firing {
-  Severity severity = v1::SEVERITY_UNSPECIFIED;
-  std::vector<v1::Evidence> evidence;
-  std::vector<std::string> labels;    // distinct criterion labels
-  std::vector<std::string> findings;  // human-readable, one per evidence
-  // Extra template values (names are literals).
-  std::vector<std::pair<absl::string_view, std::string>> values;
-
-  bool fired() const { return severity != v1::SEVERITY_UNSPECIFIED; }
-  void Raise(Severity s) { severity = std::max(severity, s); }
-  void AddLabel(const std::string& label) {
-    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
-      labels.push_back(label);
-    }
-  }
-  bool HasEvidence(absl::string_view entry_id) const {
-    for (const auto& e : evidence) {
-      if (!entry_id.empty() && e.entry_id() == entry_id) return true;
-    }
-    return false;
-  }
-  void AddEvidence(const std::string& entry_id, std::string matched_text,
-                   std::string finding) {
-    v1::Evidence e;
-    e.set_entry_id(entry_id);
-    e.set_matched_text(std::move(matched_text));
-    evidence.push_back(std::move(e));
-    findings.push_back(std::move(finding));
-  }
-};
-
 class Evaluator {
  public:
   Evaluator(const KnowledgeBase& kb, const v1::PatientRecord& record,
@@ -227,17 +271,23 @@ class Evaluator {
     classified_.Classify(kb, record, texts);
   }
 
-  std::vector<Alert> Run() {
+  // Appends the alerts to `out`.
+  void Run(google::protobuf::RepeatedPtrField<Alert>* out) {
     // The fired rules, by index, then their alerts in the final order
     // (severity, then rule id), built in place.
-    std::vector<std::pair<int, Firing>> fired;
+    std::vector<Firing>& firings = classified_.firings;
+    std::vector<std::pair<int, size_t>>& fired = classified_.fired;
+    fired.clear();
+    size_t used = 0;
     const auto& rules = kb_.definition().rules();
     for (int r = 0; r < rules.size(); ++r) {
       const v1::RuleDefinition& rule = rules[r];
       if (!rule.enabled()) continue;
       if (!rule.requires_planned_areas().empty() && !PlansAnyArea(rule))
         continue;
-      Firing firing;
+      if (used == firings.size()) firings.emplace_back();
+      Firing& firing = firings[used];
+      firing.Clear();
       switch (rule.kind()) {
         case v1::RULE_KIND_CRITERIA:
           for (int k = 0; k < rule.criteria_size(); ++k) {
@@ -267,30 +317,41 @@ class Evaluator {
         default:
           break;
       }
-      if (firing.fired()) fired.emplace_back(r, std::move(firing));
+      if (firing.fired()) fired.emplace_back(r, used++);
     }
     std::stable_sort(fired.begin(), fired.end(),
                      [&](const auto& a, const auto& b) {
-                       if (a.second.severity != b.second.severity) {
-                         return a.second.severity > b.second.severity;
-                       }
+                       const Severity sa = firings[a.second].severity;
+                       const Severity sb = firings[b.second].severity;
+                       if (sa != sb) return sa > sb;
                        return rules[a.first].id() < rules[b.first].id();
                      });
-    std::vector<Alert> alerts(fired.size());
     if (!fired.empty()) {
+      out->Reserve(out->size() + static_cast<int>(fired.size()));
       // Values every alert's texts may use, formatted once.
       const v1::Thresholds& th = kb_.thresholds();
-      const std::string date = FormatDay(t_);
-      const std::string min_depth = FormatMm(th.eye_min_depth_mm());
-      const std::string max_depth = FormatMm(th.eye_max_depth_mm());
-      const std::string interval_days = absl::StrCat(th.min_interval_days());
+      if (classified_.date_day != t_) {
+        classified_.date_text = FormatDay(t_);
+        classified_.date_day = t_;
+      }
+      const std::string& date = classified_.date_text;
+      const std::tuple<double, double, int> thresholds(
+          th.eye_min_depth_mm(), th.eye_max_depth_mm(), th.min_interval_days());
+      if (classified_.thresholds != thresholds) {
+        classified_.min_depth_text = FormatMm(th.eye_min_depth_mm());
+        classified_.max_depth_text = FormatMm(th.eye_max_depth_mm());
+        classified_.interval_days_text = absl::StrCat(th.min_interval_days());
+        classified_.thresholds = thresholds;
+      }
+      const std::string& min_depth = classified_.min_depth_text;
+      const std::string& max_depth = classified_.max_depth_text;
+      const std::string& interval_days = classified_.interval_days_text;
       const CommonValues common{date, min_depth, max_depth, interval_days};
       for (size_t i = 0; i < fired.size(); ++i) {
-        MakeAlert(rules[fired[i].first], std::move(fired[i].second), common,
-                  &alerts[i]);
+        MakeAlert(rules[fired[i].first], firings[fired[i].second], common,
+                  out->Add());
       }
     }
-    return alerts;
   }
 
  private:
@@ -315,15 +376,19 @@ class Evaluator {
                                                     : rule.severity();
   }
 
+  // Records a match of criterion `c`; `write(std::string*)` appends its
+  // finding, called only when the entry is new evidence.
+  template <typename WriteFinding>
   void Matched(const v1::RuleDefinition& rule, const v1::Criterion& c,
-               const std::string& entry_id, const ConceptMatch::Hit& hit,
-               std::string finding, Firing* f) {
+               absl::string_view entry_id, const ConceptMatch::Hit& hit,
+               Firing* f, WriteFinding&& write) {
     f->Raise(CapForReading(CriterionSeverity(rule, c), hit));
     f->AddLabel(c.label());
     if (f->HasEvidence(entry_id)) return;
+    std::string* finding = f->AddEvidence(entry_id, hit.EvidenceText());
+    write(finding);
     const std::string note = ReadingNote(hit);
-    if (!note.empty()) absl::StrAppend(&finding, " [", note, "]");
-    f->AddEvidence(entry_id, hit.EvidenceText(), std::move(finding));
+    if (!note.empty()) absl::StrAppend(finding, " [", note, "]");
   }
 
   void EvaluateCriterion(const v1::RuleDefinition& rule, const v1::Criterion& c,
@@ -358,19 +423,19 @@ class Evaluator {
               break;
           }
           if (!counts) continue;
-          std::string finding =
-              absl::StrCat(ConceptName(cond.code()), " (", c.label(),
-                           "; condition ", cond.id());
-          if (!cond.onset().empty())
-            absl::StrAppend(&finding, ", onset ", cond.onset());
-          if (!cond.abatement().empty()) {
-            absl::StrAppend(&finding, ", abated ", cond.abatement());
-          }
-          if (!cond.clinical_status().empty()) {
-            absl::StrAppend(&finding, ", status ", cond.clinical_status());
-          }
-          finding += ")";
-          Matched(rule, c, cond.id(), *hit, std::move(finding), f);
+          Matched(rule, c, cond.id(), *hit, f, [&](std::string* finding) {
+            absl::StrAppend(finding, ConceptName(cond.code()), " (", c.label(),
+                            "; condition ", cond.id());
+            if (!cond.onset().empty())
+              absl::StrAppend(finding, ", onset ", cond.onset());
+            if (!cond.abatement().empty()) {
+              absl::StrAppend(finding, ", abated ", cond.abatement());
+            }
+            if (!cond.clinical_status().empty()) {
+              absl::StrAppend(finding, ", status ", cond.clinical_status());
+            }
+            finding->push_back(')');
+          });
         }
         break;
       case v1::ENTRY_SOURCE_MEDICATION:
@@ -386,15 +451,16 @@ class Evaluator {
                   ? MedicationBegunBy(m, dates, t_)
                   : MedicationActiveAt(m, dates, t_, c.lookback_days());
           if (!counts) continue;
-          std::string finding =
-              absl::StrCat(ConceptName(m.code()), " (medication ", m.id());
-          if (!m.start().empty())
-            absl::StrAppend(&finding, ", from ", m.start());
-          if (!m.end().empty()) absl::StrAppend(&finding, " to ", m.end());
-          if (!m.status().empty())
-            absl::StrAppend(&finding, ", status ", m.status());
-          finding += ")";
-          Matched(rule, c, m.id(), *hit, std::move(finding), f);
+          Matched(rule, c, m.id(), *hit, f, [&](std::string* finding) {
+            absl::StrAppend(finding, ConceptName(m.code()), " (medication ",
+                            m.id());
+            if (!m.start().empty())
+              absl::StrAppend(finding, ", from ", m.start());
+            if (!m.end().empty()) absl::StrAppend(finding, " to ", m.end());
+            if (!m.status().empty())
+              absl::StrAppend(finding, ", status ", m.status());
+            finding->push_back(')');
+          });
         }
         break;
       case v1::ENTRY_SOURCE_PROCEDURE:
@@ -410,11 +476,11 @@ class Evaluator {
                                     t_, lookback)) {
             continue;
           }
-          Matched(rule, c, p.id(), *hit,
-                  absl::StrCat(ConceptName(p.code()), " (procedure ", p.id(),
-                               p.performed().empty() ? "" : ", performed ",
-                               p.performed(), ")"),
-                  f);
+          Matched(rule, c, p.id(), *hit, f, [&](std::string* finding) {
+            absl::StrAppend(finding, ConceptName(p.code()), " (procedure ",
+                            p.id(), p.performed().empty() ? "" : ", performed ",
+                            p.performed(), ")");
+          });
         }
         break;
       case v1::ENTRY_SOURCE_ALLERGY:
@@ -427,12 +493,12 @@ class Evaluator {
           const v1::Allergy& a = record_.allergies(i);
           if (!AllergyActiveAt(a, classified_.allergies[i].DatesFor(a), t_))
             continue;
-          Matched(rule, c, a.id(), *hit,
-                  absl::StrCat("allergy to ", c.label(), ": \"",
-                               hit->coding ? ConceptName(a.substance())
-                                           : std::string(hit->span),
-                               "\" (allergy ", a.id(), ")"),
-                  f);
+          Matched(rule, c, a.id(), *hit, f, [&](std::string* finding) {
+            absl::StrAppend(
+                finding, "allergy to ", c.label(), ": \"",
+                hit->coding ? ConceptName(a.substance()) : hit->span,
+                "\" (allergy ", a.id(), ")");
+          });
         }
         break;
       case v1::ENTRY_SOURCE_OBSERVATION:
@@ -445,12 +511,13 @@ class Evaluator {
                                                    "IV", "V", "VI"};
           f->Raise(CriterionSeverity(rule, c));
           f->AddLabel(c.label());
-          f->AddEvidence(
-              entry_id, text,
-              absl::StrCat("Fitzpatrick skin type ", kRoman[type],
-                           entry_id.empty() ? " (record)"
-                                            : absl::StrCat(" (observation ",
-                                                           entry_id, ")")));
+          std::string* finding = f->AddEvidence(entry_id, std::move(text));
+          absl::StrAppend(finding, "Fitzpatrick skin type ", kRoman[type]);
+          if (entry_id.empty()) {
+            absl::StrAppend(finding, " (record)");
+          } else {
+            absl::StrAppend(finding, " (observation ", entry_id, ")");
+          }
         }
         break;
       }
@@ -496,18 +563,18 @@ class Evaluator {
     const v1::Observation& o = record_.observations(i);
     const ConceptMatch::Hit* hit = ObservationValue(i).FindValueSet(value_vs);
     if (hit == nullptr) return;
-    Matched(rule, c, o.id(), *hit,
-            absl::StrCat(ConceptName(o.code()), ": ", ConceptName(o.value()),
-                         " (observation ", o.id(),
-                         o.effective().empty() ? "" : ", ", o.effective(), ")"),
-            f);
+    Matched(rule, c, o.id(), *hit, f, [&](std::string* finding) {
+      absl::StrAppend(finding, ConceptName(o.code()), ": ",
+                      ConceptName(o.value()), " (observation ", o.id(),
+                      o.effective().empty() ? "" : ", ", o.effective(), ")");
+    });
   }
 
   // Skin type ----------------------------------------------------------------
   struct SkinTypeFact {
-    int type = 0;          // 1-6, 0 unknown
-    std::string entry_id;  // observation id, empty for the record field
-    std::string text;      // evidence text
+    int type = 0;                // 1-6, 0 unknown
+    absl::string_view entry_id;  // observation id, empty for the record field
+    std::string text;            // evidence text
   };
 
   SkinTypeFact SkinType() {
@@ -556,31 +623,33 @@ class Evaluator {
   // One anesthetic an allergy names: an agent, or -1 for unknown class.
   struct Allergen {
     int32_t agent = -1;
-    std::string entry_id;
+    absl::string_view entry_id;
     std::string evidence_text;
-    std::string name;                        // what the clinician wrote
+    absl::string_view name;                  // what the clinician wrote
     const ConceptMatch::Hit* hit = nullptr;  // how it was read
   };
 
-  void CollectAllergens(const ConceptMatch& m, const std::string& entry_id,
-                        std::vector<Allergen>* out) const {
+  void CollectAllergens(const ConceptMatch& m, absl::string_view entry_id,
+                        absl::InlinedVector<Allergen, 8>* out) const {
     for (const auto& hit : m.agents) {
-      out->push_back(
-          {hit.index, entry_id, hit.EvidenceText(),
-           hit.coding ? kb_.agents()[hit.index].name : std::string(hit.span),
-           &hit});
+      out->push_back({hit.index, entry_id, hit.EvidenceText(),
+                      hit.coding
+                          ? absl::string_view(kb_.agents()[hit.index].name)
+                          : hit.span,
+                      &hit});
     }
     for (const auto& hit : m.generic_anesthetic) {
-      out->push_back(
-          {-1, entry_id, hit.EvidenceText(),
-           hit.coding ? (hit.coding->display().empty() ? hit.coding->code()
-                                                       : hit.coding->display())
-                      : std::string(hit.span),
-           &hit});
+      out->push_back({-1, entry_id, hit.EvidenceText(),
+                      hit.coding
+                          ? absl::string_view(hit.coding->display().empty()
+                                                  ? hit.coding->code()
+                                                  : hit.coding->display())
+                          : hit.span,
+                      &hit});
     }
   }
 
-  std::string ClassName(int32_t agent) const {
+  absl::string_view ClassName(int32_t agent) const {
     if (agent < 0) return "unknown class";
     const kb::AnestheticAgent& a = kb_.agents()[agent];
     if (a.amide && a.ester) return "ester and amide";
@@ -588,7 +657,7 @@ class Evaluator {
   }
 
   void EvaluateAnestheticAllergy(Firing* f) {
-    std::vector<Allergen> allergens;
+    absl::InlinedVector<Allergen, 8> allergens;
     for (int i = 0; i < record_.allergies_size(); ++i) {
       if (classified_.allergies[i].is_nka) continue;
       const v1::Allergy& a = record_.allergies(i);
@@ -644,9 +713,9 @@ class Evaluator {
     kb_.ClassifyConcept(session_.anesthetic(), &planned_match, texts_);
     const bool planned_given = !session_.anesthetic().text().empty() ||
                                !session_.anesthetic().codings().empty();
-    std::vector<int32_t> planned_components;
+    absl::InlinedVector<int32_t, 8> planned_components;
     bool planned_amide = false, planned_ester = false;
-    std::vector<std::string> planned_names;
+    absl::InlinedVector<absl::string_view, 2> planned_names;
     for (const auto& hit : planned_match.agents) {
       const kb::AnestheticAgent& a = kb_.agents()[hit.index];
       planned_amide |= a.amide;
@@ -659,18 +728,18 @@ class Evaluator {
       }
     }
     const bool planned_known = !planned_components.empty();
-    std::string planned_text = !planned_given ? "none planned"
-                               : planned_known
-                                   ? absl::StrJoin(planned_names, " + ")
-                                   : ConceptName(session_.anesthetic());
+    std::string planned_text =
+        !planned_given  ? "none planned"
+        : planned_known ? absl::StrJoin(planned_names, " + ")
+                        : std::string(ConceptName(session_.anesthetic()));
 
     bool any_allergen_amide = false, any_allergen_ester = false,
          any_generic = false;
-    std::vector<std::string> allergen_names;
+    absl::InlinedVector<absl::string_view, 4> allergen_names;
     for (const Allergen& al : allergens) {
       Severity s;
-      std::string why;
-      const std::string cls = ClassName(al.agent);
+      absl::string_view why;
+      const absl::string_view cls = ClassName(al.agent);
       if (al.agent < 0) {
         any_generic = true;
         s = v1::SEVERITY_WARNING;
@@ -709,43 +778,26 @@ class Evaluator {
         }
       }
       s = CapForReading(s, *al.hit);
-      if (al.hit->judged_unlikely()) {
-        absl::StrAppend(&why, "; judged unlikely in the record");
-      }
-      if (al.hit->historical()) {
-        absl::StrAppend(&why,
-                        "; a historical mention (allergies do not "
-                        "expire)");
-      }
+      const absl::string_view unlikely =
+          al.hit->judged_unlikely() ? "; judged unlikely in the record" : "";
+      const absl::string_view historical =
+          al.hit->historical()
+              ? "; a historical mention (allergies do not expire)"
+              : "";
       f->Raise(s);
       if (std::find(allergen_names.begin(), allergen_names.end(), al.name) ==
           allergen_names.end()) {
         allergen_names.push_back(al.name);
       }
-      if (!f->HasEvidence(al.entry_id) || al.agent >= 0) {
-        f->AddEvidence(
-            al.entry_id, al.evidence_text,
-            absl::StrCat("\"", al.name, "\" (", cls, "; allergy entry ",
-                         al.entry_id, ") vs planned ", planned_text, ": ", why,
-                         "."));
+      // Identical evidence (the same span found twice) is listed once.
+      if ((!f->HasEvidence(al.entry_id) || al.agent >= 0) &&
+          !f->HasProof(al.entry_id, al.evidence_text)) {
+        absl::StrAppend(f->AddEvidence(al.entry_id, al.evidence_text), "\"",
+                        al.name, "\" (", cls, "; allergy entry ", al.entry_id,
+                        ") vs planned ", planned_text, ": ", why, unlikely,
+                        historical, ".");
       }
     }
-    // Deduplicate identical evidence (the same span found twice).
-    std::vector<v1::Evidence> unique;
-    std::vector<std::string> unique_findings;
-    for (size_t i = 0; i < f->evidence.size(); ++i) {
-      bool dup = false;
-      for (const auto& u : unique) {
-        dup |= u.entry_id() == f->evidence[i].entry_id() &&
-               u.matched_text() == f->evidence[i].matched_text();
-      }
-      if (!dup) {
-        unique.push_back(f->evidence[i]);
-        unique_findings.push_back(f->findings[i]);
-      }
-    }
-    f->evidence = std::move(unique);
-    f->findings = std::move(unique_findings);
 
     f->values.emplace_back("allergen", absl::StrJoin(allergen_names, ", "));
     f->values.emplace_back("planned", planned_text);
@@ -792,9 +844,9 @@ class Evaluator {
       const v1::Procedure& p = record_.procedures(i);
       const ConceptMatch::Hit* hit =
           classified_.procedures[i].match.FindValueSet(mn);
-      f->AddEvidence(p.id(), hit->EvidenceText(),
-                     absl::StrCat(ConceptName(p.code()), " on ", p.performed(),
-                                  " (procedure ", p.id(), ")"));
+      absl::StrAppend(f->AddEvidence(p.id(), hit->EvidenceText()),
+                      ConceptName(p.code()), " on ", p.performed(),
+                      " (procedure ", p.id(), ")");
     }
     f->values.emplace_back("last_date", FormatDay(*last));
     f->values.emplace_back("days", absl::StrCat(t_ - *last));
@@ -815,8 +867,9 @@ class Evaluator {
     if (deepest <= max_depth + 1e-9) return;
     f->Raise(rule.severity());
     const std::string depth = FormatMm(deepest);
-    f->AddEvidence("", absl::StrCat("periorbital:", depth, " mm"),
-                   absl::StrCat("periorbital area planned at ", depth, " mm"));
+    absl::StrAppend(
+        f->AddEvidence("", absl::StrCat("periorbital:", depth, " mm")),
+        "periorbital area planned at ", depth, " mm");
     f->values.emplace_back("depth", depth);
   }
 
@@ -825,8 +878,8 @@ class Evaluator {
       if (a.area() == v1::TREATMENT_AREA_PERIORBITAL &&
           a.needle_depth_mm() <= 0) {
         f->Raise(rule.severity());
-        f->AddEvidence("", "periorbital",
-                       "periorbital area planned without a depth");
+        absl::StrAppend(f->AddEvidence("", "periorbital"),
+                        "periorbital area planned without a depth");
         return;
       }
     }
@@ -842,15 +895,14 @@ class Evaluator {
     absl::string_view date, min_depth, max_depth, interval_days;
   };
 
-  void MakeAlert(const v1::RuleDefinition& rule, Firing f,
+  void MakeAlert(const v1::RuleDefinition& rule, Firing& f,
                  const CommonValues& common, Alert* alert) const {
     const std::string labels = absl::StrJoin(f.labels, ", ");
-    const std::string findings =
-        f.findings.size() <= 5
-            ? absl::StrJoin(f.findings, "; ")
-            : absl::StrCat(absl::StrJoin(f.findings.begin(),
-                                         f.findings.begin() + 5, "; "),
-                           "; and ", f.findings.size() - 5, " more");
+    std::string& findings = f.findings;
+    if (f.finding_count > Firing::kShownFindings) {
+      absl::StrAppend(&findings, "; and ",
+                      f.finding_count - Firing::kShownFindings, " more");
+    }
     std::string lookback_days;
     for (const auto& c : rule.criteria()) {
       if (c.lookback_days() > 0) {
@@ -881,7 +933,11 @@ class Evaluator {
                            : LimitChars(summary, kMaxSummaryChars));
     ExpandTemplate(rule.detail(), values, alert->mutable_detail());
     alert->mutable_evidence()->Reserve(static_cast<int>(f.evidence.size()));
-    for (auto& e : f.evidence) *alert->add_evidence() = std::move(e);
+    for (Firing::Proof& proof : f.evidence) {
+      v1::Evidence* e = alert->add_evidence();
+      e->set_entry_id(std::string(proof.entry_id));
+      e->set_matched_text(std::move(proof.matched_text));
+    }
     alert->set_citation(rule.citation());
     const v1::Thresholds& th = kb_.thresholds();
     for (const std::string& text : rule.suggestions()) {
@@ -933,16 +989,29 @@ EvaluationCache::EvaluationCache(size_t max_text_bytes)
 
 EvaluationCache::~EvaluationCache() = default;
 
+void EvaluateAsOf(const KnowledgeBase& kb, const v1::PatientRecord& record,
+                  const v1::PlannedSession& session, DayNumber as_of,
+                  EvaluationCache* cache,
+                  google::protobuf::RepeatedPtrField<Alert>* alerts) {
+  if (cache == nullptr) {
+    EvaluationScratch scratch;
+    Evaluator(kb, record, session, as_of, nullptr, scratch).Run(alerts);
+    return;
+  }
+  Evaluator(kb, record, session, as_of, &cache->texts_, *cache->scratch_)
+      .Run(alerts);
+}
+
 std::vector<Alert> EvaluateAsOf(const KnowledgeBase& kb,
                                 const v1::PatientRecord& record,
                                 const v1::PlannedSession& session,
                                 DayNumber as_of, EvaluationCache* cache) {
-  if (cache == nullptr) {
-    EvaluationScratch scratch;
-    return Evaluator(kb, record, session, as_of, nullptr, scratch).Run();
-  }
-  return Evaluator(kb, record, session, as_of, &cache->texts_, *cache->scratch_)
-      .Run();
+  google::protobuf::RepeatedPtrField<Alert> built;
+  EvaluateAsOf(kb, record, session, as_of, cache, &built);
+  // Heap messages: each move is a swap.
+  std::vector<Alert> alerts(built.size());
+  for (int i = 0; i < built.size(); ++i) alerts[i].Swap(built.Mutable(i));
+  return alerts;
 }
 
 std::vector<Alert> EvaluateAsOf(const KnowledgeBase& kb,

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "google/protobuf/repeated_ptr_field.h"
 #include "needlecheck/v1/alert.pb.h"
 #include "needlecheck/v1/record.pb.h"
 #include "needlecheck/v1/session.pb.h"
@@ -55,10 +56,11 @@ class EvaluationCache {
   size_t texts_held() const { return texts_.size(); }
 
  private:
-  friend std::vector<needlecheck::v1::Alert> EvaluateAsOf(
+  friend void EvaluateAsOf(
       const kb::KnowledgeBase& kb, const needlecheck::v1::PatientRecord& record,
       const needlecheck::v1::PlannedSession& session, DayNumber as_of,
-      EvaluationCache* cache);
+      EvaluationCache* cache,
+      google::protobuf::RepeatedPtrField<needlecheck::v1::Alert>* alerts);
 
   kb::TextClassificationCache texts_;
   std::unique_ptr<internal::EvaluationScratch> scratch_;
@@ -74,6 +76,15 @@ std::vector<needlecheck::v1::Alert> EvaluateAsOf(
     const kb::KnowledgeBase& kb, const needlecheck::v1::PatientRecord& record,
     const needlecheck::v1::PlannedSession& session, DayNumber as_of,
     EvaluationCache* cache);
+
+// The same alerts appended to `alerts`, built in place on its arena if it
+// has one (a response message's `alerts` field): no copy, and with an arena
+// nothing to free one by one.
+void EvaluateAsOf(
+    const kb::KnowledgeBase& kb, const needlecheck::v1::PatientRecord& record,
+    const needlecheck::v1::PlannedSession& session, DayNumber as_of,
+    EvaluationCache* cache,
+    google::protobuf::RepeatedPtrField<needlecheck::v1::Alert>* alerts);
 
 }  // namespace needlecheck::engine
 

@@ -320,7 +320,8 @@ void TextClassificationCache::Clear() {
 
 template <typename Fn>
 void KnowledgeBase::ForEachTextHit(absl::string_view text, Fn&& add) const {
-  const std::vector<text::TermHit> hits = matcher_->FindAll(text);
+  text::TermMatcher::Hits hits;
+  matcher_->FindAll(text, &hits);
   if (hits.empty()) return;
   absl::InlinedVector<std::pair<size_t, size_t>, 4> spans;
   for (const text::TermHit& hit : hits) spans.emplace_back(hit.begin, hit.end);

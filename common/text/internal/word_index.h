@@ -227,11 +227,18 @@ class WordHashIndex {
   bool empty() const { return map_.empty(); }
 
  private:
+  // A blocked Bloom filter: both bits of a key lie in one 64-bit word, so a
+  // probe costs one load (a text word looks up several keys, each a likely
+  // cache miss in a large index).
+  static uint64_t BloomBits(uint64_t key) {
+    return (uint64_t{1} << (key & 63)) | (uint64_t{1} << ((key >> 6) & 63));
+  }
+  size_t BloomWord(uint64_t key) const {
+    return static_cast<size_t>(key >> 12) & bloom_word_mask_;
+  }
   bool MayContain(uint64_t key) const {
-    const uint64_t a = key & bloom_mask_;
-    const uint64_t b = (key >> 32) & bloom_mask_;
-    return ((bloom_[a >> 6] >> (a & 63)) & (bloom_[b >> 6] >> (b & 63)) & 1) !=
-           0;
+    const uint64_t bits = BloomBits(key);
+    return (bloom_[BloomWord(key)] & bits) == bits;
   }
 
   absl::Span<const int32_t> FindInMap(uint64_t key) const;
@@ -240,7 +247,7 @@ class WordHashIndex {
   absl::flat_hash_map<uint64_t, std::pair<uint32_t, uint32_t>> map_;
   std::vector<int32_t> ids_;
   std::vector<uint64_t> bloom_ = std::vector<uint64_t>(1, 0);
-  uint64_t bloom_mask_ = 0;
+  uint64_t bloom_word_mask_ = 0;
 };
 
 }  // namespace needlecheck::text::internal

@@ -2,8 +2,11 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -274,6 +277,54 @@ TEST(NormalizedPhraseTest, FoldsCaseAndSpaces) {
   EXPECT_EQ(NormalizedPhrase("  Ruled   OUT "), "ruled out");
   EXPECT_EQ(NormalizedPhrase("->"), "- >");
   EXPECT_EQ(NormalizedPhrase(" \t"), "");
+}
+
+TEST_F(ContextTest, ClassifyAllReadsEachMentionAsItsSentenceAlone) {
+  // Several sentences, mentions in some of them, cut by '.', ';', '!', a
+  // line break and a list number; "0.5" does not cut. Each mention must read
+  // exactly as in its sentence taken alone, however many mentions share the
+  // text.
+  const std::vector<std::string> sentences = {
+      "No rash with lidocaine",
+      " Mother had hives after EMLA, following: edema",
+      " history of hives 0.5 mg",
+      "\n2) denies rash",
+      " rash resolved",
+  };
+  const std::vector<std::string> seps = {".", ";", "!", "\n", ""};
+  std::string text;
+  std::vector<std::pair<size_t, size_t>> spans;
+  std::vector<MentionContext> alone;
+  for (size_t s = 0; s < sentences.size(); ++s) {
+    const std::string& sentence = sentences[s];
+    for (const char* term : {"rash", "lidocaine", "hives", "EMLA", "edema"}) {
+      const size_t at = sentence.find(term);
+      if (at == std::string::npos) continue;
+      const size_t len = std::string(term).size();
+      spans.emplace_back(text.size() + at, text.size() + at + len);
+      alone.push_back(classifier_->Classify(sentence, at, at + len));
+    }
+    text += sentence + seps[s];
+  }
+  ASSERT_GE(spans.size(), 8u);
+  std::vector<MentionContext> all(spans.size());
+  classifier_->ClassifyAll(text, spans, absl::MakeSpan(all));
+  for (size_t i = 0; i < spans.size(); ++i) {
+    EXPECT_EQ(all[i], alone[i])
+        << text.substr(spans[i].first, spans[i].second - spans[i].first)
+        << " at " << spans[i].first;
+    EXPECT_EQ(classifier_->Classify(text, spans[i].first, spans[i].second),
+              alone[i]);
+  }
+  // Spans that cover nothing, or lie outside the text, read as affirmed
+  // among the others.
+  std::vector<std::pair<size_t, size_t>> odd = {
+      {3, 3}, spans[0], {text.size(), text.size() + 4}};
+  std::vector<MentionContext> odd_out(odd.size());
+  classifier_->ClassifyAll(text, odd, absl::MakeSpan(odd_out));
+  EXPECT_EQ(odd_out[0], MentionContext());
+  EXPECT_EQ(odd_out[1], alone[0]);
+  EXPECT_EQ(odd_out[2], MentionContext());
 }
 
 TEST(ContextCreateTest, RejectsEmptyPhrasesAndNegativeScope) {

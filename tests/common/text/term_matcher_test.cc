@@ -834,5 +834,28 @@ TEST(WordIndexTest, HashIndexFindsAddedIdsOnly) {
   EXPECT_TRUE(index.Find(internal::WordKeyOf("w1000")).empty());
 }
 
+TEST_F(TermMatcherTest, FindAllIntoABufferClearsItAndGivesTheSameHits) {
+  // More hits than the buffer holds inline, negated and misspelled ones
+  // among them.
+  const std::string text =
+      "EMLA, lidocaine, lidocane; no prilocaine. benzocaine, tetracaine, "
+      "articaine, mepivacaine, bupivacaine, ropivacaine, EMLA again";
+  const std::vector<TermHit> expected = matcher_->FindAll(text);
+  ASSERT_GT(expected.size(), TermMatcher::kInlineHits);
+  TermMatcher::Hits hits;
+  hits.push_back(TermHit{-7, 0, 1, false, false});  // cleared first
+  matcher_->FindAll(text, &hits);
+  ASSERT_EQ(hits.size(), expected.size());
+  for (size_t i = 0; i < hits.size(); ++i) {
+    EXPECT_EQ(hits[i].tag, expected[i].tag);
+    EXPECT_EQ(hits[i].begin, expected[i].begin);
+    EXPECT_EQ(hits[i].end, expected[i].end);
+    EXPECT_EQ(hits[i].negated, expected[i].negated);
+    EXPECT_EQ(hits[i].misspelled, expected[i].misspelled);
+  }
+  matcher_->FindAll("nothing to see", &hits);
+  EXPECT_TRUE(hits.empty());
+}
+
 }  // namespace
 }  // namespace needlecheck::text

@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "needlecheck/v1/screening.pb.h"
 #include "service/kb/knowledge_base.h"
 
 namespace needlecheck::engine {
@@ -67,6 +69,18 @@ class EngineTest : public ::testing::Test {
     EXPECT_EQ(Serialized(EvaluateAsOf(*Kb(), record, session, *day, &Cache())),
               expected);
     EXPECT_EQ(Serialized(EvaluateAsOf(*Kb(), record, session, *day, &Cache())),
+              expected);
+    // And appended, in place, to a response on an arena that already holds
+    // an alert.
+    google::protobuf::Arena arena;
+    auto* response =
+        google::protobuf::Arena::CreateMessage<v1::ScreenResponse>(&arena);
+    response->add_alerts()->set_rule_id("ALREADY-THERE");
+    EvaluateAsOf(*Kb(), record, session, *day, &Cache(),
+                 response->mutable_alerts());
+    EXPECT_EQ(response->alerts(0).rule_id(), "ALREADY-THERE");
+    EXPECT_EQ(Serialized(std::vector<Alert>(response->alerts().begin() + 1,
+                                            response->alerts().end())),
               expected);
     return results_.back();
   }
