@@ -178,6 +178,10 @@ void WriteQueue::Committed(const std::vector<QueuedWrite>& batch) {
   }
 }
 
+size_t WriteQueue::MaxBatchWrites() const {
+  return 2 * options_.max_batch_screenings;
+}
+
 void WriteQueue::WriterLoop() {
   std::vector<QueuedWrite> batch;
   absl::Duration retry_delay = kFirstRetryDelay;
@@ -213,7 +217,8 @@ void WriteQueue::WriterLoop() {
       // waiting for it or it is already full.
       auto cut_short = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return closing_ || flush_target_ > committed_seq_ ||
-               queue_.size() >= options_.max_batch_screenings;
+               screenings_waiting_ >= options_.max_batch_screenings ||
+               queue_.size() >= MaxBatchWrites();
       };
       // Clamped, so that a wall-clock step cannot stretch the window.
       const absl::Duration waited = absl::Now() - queue_.front().queued_at;
@@ -221,9 +226,12 @@ void WriteQueue::WriterLoop() {
           std::clamp(options_.flush_window - waited, absl::ZeroDuration(),
                      options_.flush_window);
       mu_.AwaitWithTimeout(absl::Condition(&cut_short), left);
-      const size_t n = std::min(queue_.size(), options_.max_batch_screenings);
-      batch.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
+      size_t screenings = 0;
+      while (!queue_.empty() && batch.size() < MaxBatchWrites()) {
+        if (!queue_.front().is_access) {
+          if (screenings == options_.max_batch_screenings) break;
+          ++screenings;
+        }
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

@@ -14,9 +14,10 @@
 // - AddScreening()/AddAccess() queue or refuse at once (UNAVAILABLE:
 //   closing, queue full, and, with refuse_screenings_while_failing, a
 //   screening while the last commit failed). The writer commits at least
-//   every flush_window, at most max_batch_screenings per batch, in queue
-//   order; a failed batch is kept and retried (backoff 50 ms doubling to
-//   1 s), calling on_write_error; the first success after failures calls
+//   every flush_window, at most max_batch_screenings screenings per batch
+//   (and at most as many access records besides), in queue order; a
+//   failed batch is kept and retried (backoff 50 ms doubling to 1 s),
+//   calling on_write_error; the first success after failures calls
 //   on_write_recovered; each success calls on_batch_committed.
 // - Stop() commits what is queued (a few attempts once stopping), stops
 //   the writer and returns DATA_LOSS naming what it could not write; the
@@ -117,6 +118,10 @@ class WriteQueue {
   void Committed(const std::vector<QueuedWrite>& batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WritesFailing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes per batch, at most: max_batch_screenings screenings plus as many
+  // access records (each Screen queues one), so a batch is bounded whatever
+  // the mix.
+  size_t MaxBatchWrites() const;
 
   const WriteQueueOptions options_;
   const WriteBatchFn write_batch_;

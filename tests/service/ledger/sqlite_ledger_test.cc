@@ -287,6 +287,43 @@ TEST_P(LedgerContractTest, ReportsEachSuccessfulBatchCommitForMetrics) {
   for (absl::Duration d : took) EXPECT_GE(d, absl::ZeroDuration());
 }
 
+// max_batch_screenings counts screenings: the access record each Screen
+// queues rides in the same transaction; access records alone are bounded
+// by as many again.
+TEST_F(SqliteLedgerTest, BatchLimitCountsScreeningsNotTheirAccessRecords) {
+  SqliteLedgerOptions options = Options();
+  options.max_batch_screenings = 2;
+  absl::Mutex mu;
+  std::vector<size_t> batches;  // writes per committed batch
+  options.on_batch_committed = [&](absl::Duration, size_t writes) {
+    absl::MutexLock lock(&mu);
+    batches.push_back(writes);
+  };
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  ASSERT_NE(ledger, nullptr);
+  AccessEntry access;
+  access.at = kDay1;
+  access.caller = "unauthenticated ipv4:127.0.0.1:1";
+  access.action = "Screen";
+  access.patient_id = "PATIENT-SECRET-7";
+  access.outcome = "OK";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+                IsOk());
+    ASSERT_THAT(ledger->access_log()->RecordAccess(access), IsOk());
+  }
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_THAT(ledger->access_log()->RecordAccess(access), IsOk());
+  }
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  ASSERT_THAT(ledger->Close(), IsOk());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(batches, (std::vector<size_t>{4, 2, 4, 1}));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 3);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM access_log"), 8);
+}
+
 TEST_P(LedgerContractTest, FeedbackRightAfterScreeningFindsTheQueuedAlert) {
   std::unique_ptr<AlertLedger> ledger = Open();  // 1 hour window
   std::vector<std::string> ids;
