@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 
 namespace needlecheck::ledger::internal {
@@ -15,6 +17,11 @@ constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(50);
 constexpr absl::Duration kMaxRetryDelay = absl::Seconds(1);
 // Attempts per batch once Stop() has begun, before giving up.
 constexpr int kCloseAttempts = 3;
+
+// The key of an alert id in pending_alert_ids_.
+uint64_t AlertIdKey(absl::string_view alert_id) {
+  return static_cast<uint64_t>(absl::HashOf(alert_id));
+}
 
 }  // namespace
 
@@ -51,7 +58,7 @@ absl::Status WriteQueue::AddScreening(ScreeningRecord screening) {
                      options_.storage, ")"));
   }
   for (const IssuedAlert& alert : screening.alerts) {
-    ++pending_alert_ids_[alert.alert_id];
+    ++pending_alert_ids_[AlertIdKey(alert.alert_id)];
   }
   QueuedWrite item;
   item.seq = queued_seq_++;
@@ -128,7 +135,7 @@ absl::StatusOr<bool> WriteQueue::CheckFeedbackWritable(
     ++counters_.feedback_refused;
     return WritesFailing();
   }
-  return pending_alert_ids_.contains(alert_id);
+  return pending_alert_ids_.contains(AlertIdKey(alert_id));
 }
 
 absl::Status WriteQueue::CheckOpen() const {
@@ -170,7 +177,7 @@ void WriteQueue::Committed(const std::vector<QueuedWrite>& batch) {
     --screenings_waiting_;
     ++counters_.screenings_committed;
     for (const IssuedAlert& alert : w.record.alerts) {
-      auto it = pending_alert_ids_.find(alert.alert_id);
+      auto it = pending_alert_ids_.find(AlertIdKey(alert.alert_id));
       if (it != pending_alert_ids_.end() && --it->second <= 0) {
         pending_alert_ids_.erase(it);
       }

@@ -94,7 +94,8 @@ class WriteQueue {
 
   // For RecordFeedback: UNAVAILABLE when closed or stopping, or while
   // commits fail (then counted as feedback_refused); else whether the
-  // alert is still waiting in this queue.
+  // alert may still be waiting in this queue (rarely true of one that is
+  // not: ids are tracked by 64-bit hash, and a false true costs a Flush).
   absl::StatusOr<bool> CheckFeedbackWritable(const std::string& alert_id)
       ABSL_LOCKS_EXCLUDED(mu_);
   // UNAVAILABLE once MarkClosed() was called.
@@ -129,9 +130,11 @@ class WriteQueue {
 
   mutable absl::Mutex mu_;
   std::deque<QueuedWrite> queue_ ABSL_GUARDED_BY(mu_);
-  // Alert ids queued or in the batch being written -> how many times (a
-  // repeated id would be a bug, but must not corrupt the count).
-  absl::flat_hash_map<std::string, int> pending_alert_ids_ ABSL_GUARDED_BY(mu_);
+  // Hashes of the alert ids queued or in the batch being written -> how
+  // many times (a repeated id would be a bug, but must not corrupt the
+  // count). Hashes, not the ids: no copy of each id allocated under mu_ by
+  // the gRPC threads and freed by the writer.
+  absl::flat_hash_map<uint64_t, int> pending_alert_ids_ ABSL_GUARDED_BY(mu_);
   // Sequence numbers count writes queued since open; committed_seq_ is a
   // prefix of them (the writer takes from the front, commits in order).
   uint64_t queued_seq_ ABSL_GUARDED_BY(mu_) = 0;
