@@ -50,6 +50,7 @@ PACKAGES=(
   libcurl4-openssl-dev  # needlecheck-cds-hooks: FHIR server client
   nlohmann-json3-dev    # needlecheck-cds-hooks: card and discovery JSON
   zlib1g-dev            # needlecheck-audit: .ndjson.gz exports
+  libgoogle-perftools-dev  # needlecheckd: tcmalloc (-DNEEDLECHECK_TCMALLOC=OFF: glibc malloc)
 )
 
 # Packages only the tests need, installed by `test` and never by `run` (so a

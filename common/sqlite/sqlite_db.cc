@@ -34,9 +34,25 @@ absl::Status SqliteError(int rc, absl::string_view what,
   }
 }
 
+namespace {
+
+// Process-wide settings, made once before SQLite initializes (afterwards
+// sqlite3_config() refuses with SQLITE_MISUSE, which leaves the defaults:
+// slower, not wrong).
+void ConfigureSqliteOnce() {
+  static const bool configured = [] {
+    // The memory statistics cost a global mutex per sqlite3_malloc/free.
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  }();
+  (void)configured;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
     const std::string& path, bool read_only, bool create,
     absl::Duration busy_timeout) {
+  ConfigureSqliteOnce();
   int flags = SQLITE_OPEN_NOMUTEX;  // each Connection is used by one thread
   if (read_only) {
     flags |= SQLITE_OPEN_READONLY;
@@ -192,6 +208,15 @@ Statement& Statement::BindText(int index, absl::string_view value) {
   const int rc =
       sqlite3_bind_text(stmt_, index, value.data(),
                         static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Statement& Statement::BindTextNoCopy(int index, absl::string_view value) {
+  // Empty text, not NULL, for "": the pointer must not be null.
+  const int rc = sqlite3_bind_text(
+      stmt_, index, value.data() == nullptr ? "" : value.data(),
+      static_cast<int>(value.size()), SQLITE_STATIC);
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
 }

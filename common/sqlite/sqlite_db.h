@@ -10,7 +10,12 @@
 //   error text (which never contains bound values) and the step ("BEGIN",
 //   "insert alert", ...), never bound values, so they are safe to log.
 // - Not thread-safe: one Connection (and its statements) per thread at a
-//   time; callers guard each with a mutex.
+//   time; callers guard each with a mutex. Connections are opened
+//   SQLITE_OPEN_NOMUTEX (that guard is the caller's), and the first Open()
+//   in the process turns off SQLite's memory statistics
+//   (SQLITE_CONFIG_MEMSTATUS), which otherwise take a process-wide mutex on
+//   every allocation SQLite makes; nothing here reads them. All SQLite use
+//   goes through this wrapper, so that setting precedes any other.
 #ifndef COMMON_SQLITE_SQLITE_DB_H_
 #define COMMON_SQLITE_SQLITE_DB_H_
 
@@ -92,6 +97,10 @@ class Statement {
 
   // Parameters are 1-based. Text is copied (SQLITE_TRANSIENT).
   Statement& BindText(int index, absl::string_view value);
+  // Text that is not copied (SQLITE_STATIC): `value`'s bytes must stay
+  // valid and unchanged until Reset() (or the statement's end). For hot
+  // loops that bind, run and reset.
+  Statement& BindTextNoCopy(int index, absl::string_view value);
   // Bytes as a BLOB (stored and compared byte-exact, whatever they hold).
   Statement& BindBlob(int index, absl::string_view value);
   Statement& BindInt(int index, int64_t value);

@@ -68,6 +68,26 @@ absl::Status RunAndReset(Statement& statement) {
   return status;
 }
 
+// UtcDay() of the instants of a batch, formatted once per day: a batch's
+// screenings fall on one day, or two around midnight.
+class UtcDayText {
+ public:
+  const std::string& Of(absl::Time t) {
+    // Unix time has no leap seconds: a UTC day is 86,400 s exactly.
+    const int64_t day = absl::ToInt64Seconds(
+        absl::Floor(t - absl::UnixEpoch(), absl::Hours(24)));
+    if (text_.empty() || day != day_) {
+      day_ = day;
+      text_ = UtcDay(t);
+    }
+    return text_;
+  }
+
+ private:
+  int64_t day_ = 0;
+  std::string text_;
+};
+
 // The three inserts of a batch (WriteBatch).
 struct BatchStatements {
   Statement screening;
@@ -194,41 +214,44 @@ absl::Status SqliteLedger::WriteBatch(const std::vector<QueuedWrite>& batch) {
   Statement& insert_screening = (*statements)->screening;
   Statement& insert_alert = (*statements)->alert;
   Statement& insert_access = (*statements)->access;
+  // The bound text is not copied: every value lives in `batch` (or `day`)
+  // until RunAndReset() clears the bindings.
+  UtcDayText day;
   return InTransaction(db, [&]() -> absl::Status {
     for (const QueuedWrite& queued : batch) {
       if (queued.is_access) {
         const AccessEntry& e = queued.access;
         insert_access.BindInt(1, absl::ToUnixMicros(e.at))
-            .BindText(2, e.caller)
-            .BindText(3, e.on_behalf_iss)
-            .BindText(4, e.on_behalf_sub)
-            .BindText(5, e.on_behalf_tenant)
-            .BindText(6, e.on_behalf_user)
-            .BindText(7, e.action)
-            .BindText(8, e.patient_id)
-            .BindText(9, e.outcome)
-            .BindText(10, e.trace_id)
-            .BindText(11, e.detail)
+            .BindTextNoCopy(2, e.caller)
+            .BindTextNoCopy(3, e.on_behalf_iss)
+            .BindTextNoCopy(4, e.on_behalf_sub)
+            .BindTextNoCopy(5, e.on_behalf_tenant)
+            .BindTextNoCopy(6, e.on_behalf_user)
+            .BindTextNoCopy(7, e.action)
+            .BindTextNoCopy(8, e.patient_id)
+            .BindTextNoCopy(9, e.outcome)
+            .BindTextNoCopy(10, e.trace_id)
+            .BindTextNoCopy(11, e.detail)
             .BindInt(12, e.stream_index)
-            .BindText(13, e.patient_of_alert);
+            .BindTextNoCopy(13, e.patient_of_alert);
         if (absl::Status st = RunAndReset(insert_access); !st.ok()) return st;
         continue;
       }
       const ScreeningRecord& s = queued.record;
-      const std::string day = UtcDay(s.screened_at);
-      insert_screening.BindText(1, s.request_id)
+      const std::string& screened_day = day.Of(s.screened_at);
+      insert_screening.BindTextNoCopy(1, s.request_id)
           .BindInt(2, absl::ToUnixMicros(s.screened_at))
-          .BindText(3, day)
-          .BindText(4, s.patient_id)
-          .BindText(5, s.knowledge_base_version);
+          .BindTextNoCopy(3, screened_day)
+          .BindTextNoCopy(4, s.patient_id)
+          .BindTextNoCopy(5, s.knowledge_base_version);
       if (absl::Status st = RunAndReset(insert_screening); !st.ok()) return st;
       const int64_t screening_id = sqlite3_last_insert_rowid(db.raw());
       for (const IssuedAlert& alert : s.alerts) {
-        insert_alert.BindText(1, alert.alert_id)
+        insert_alert.BindTextNoCopy(1, alert.alert_id)
             .BindInt(2, screening_id)
-            .BindText(3, alert.rule_id)
+            .BindTextNoCopy(3, alert.rule_id)
             .BindInt(4, static_cast<int64_t>(alert.severity))
-            .BindText(5, day);
+            .BindTextNoCopy(5, screened_day);
         if (absl::Status st = RunAndReset(insert_alert); !st.ok()) return st;
       }
     }

@@ -76,8 +76,10 @@ struct SqliteLedgerOptions {
   // beyond it is refused at once (UNAVAILABLE). Must be > 0. Default: 10000.
   size_t max_queued_screenings = 10000;
 
-  // Screenings per transaction, at most; a queue this long is committed
-  // without waiting for the window. Must be > 0. Default: 1000.
+  // Screenings per transaction, at most, each with the access records
+  // queued among them (at most as many again); a queue of this many
+  // screenings is committed without waiting for the window. Must be > 0.
+  // Default: 1000.
   size_t max_batch_screenings = 1000;
 
   // SQLite's busy timeout (waiting for another connection's lock). Must be

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 
 namespace needlecheck::ledger::internal {
@@ -15,6 +17,11 @@ constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(50);
 constexpr absl::Duration kMaxRetryDelay = absl::Seconds(1);
 // Attempts per batch once Stop() has begun, before giving up.
 constexpr int kCloseAttempts = 3;
+
+// The key of an alert id in pending_alert_ids_.
+uint64_t AlertIdKey(absl::string_view alert_id) {
+  return static_cast<uint64_t>(absl::HashOf(alert_id));
+}
 
 }  // namespace
 
@@ -51,7 +58,7 @@ absl::Status WriteQueue::AddScreening(ScreeningRecord screening) {
                      options_.storage, ")"));
   }
   for (const IssuedAlert& alert : screening.alerts) {
-    ++pending_alert_ids_[alert.alert_id];
+    ++pending_alert_ids_[AlertIdKey(alert.alert_id)];
   }
   QueuedWrite item;
   item.seq = queued_seq_++;
@@ -128,7 +135,7 @@ absl::StatusOr<bool> WriteQueue::CheckFeedbackWritable(
     ++counters_.feedback_refused;
     return WritesFailing();
   }
-  return pending_alert_ids_.contains(alert_id);
+  return pending_alert_ids_.contains(AlertIdKey(alert_id));
 }
 
 absl::Status WriteQueue::CheckOpen() const {
@@ -170,12 +177,16 @@ void WriteQueue::Committed(const std::vector<QueuedWrite>& batch) {
     --screenings_waiting_;
     ++counters_.screenings_committed;
     for (const IssuedAlert& alert : w.record.alerts) {
-      auto it = pending_alert_ids_.find(alert.alert_id);
+      auto it = pending_alert_ids_.find(AlertIdKey(alert.alert_id));
       if (it != pending_alert_ids_.end() && --it->second <= 0) {
         pending_alert_ids_.erase(it);
       }
     }
   }
+}
+
+size_t WriteQueue::MaxBatchWrites() const {
+  return 2 * options_.max_batch_screenings;
 }
 
 void WriteQueue::WriterLoop() {
@@ -213,7 +224,8 @@ void WriteQueue::WriterLoop() {
       // waiting for it or it is already full.
       auto cut_short = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return closing_ || flush_target_ > committed_seq_ ||
-               queue_.size() >= options_.max_batch_screenings;
+               screenings_waiting_ >= options_.max_batch_screenings ||
+               queue_.size() >= MaxBatchWrites();
       };
       // Clamped, so that a wall-clock step cannot stretch the window.
       const absl::Duration waited = absl::Now() - queue_.front().queued_at;
@@ -221,9 +233,12 @@ void WriteQueue::WriterLoop() {
           std::clamp(options_.flush_window - waited, absl::ZeroDuration(),
                      options_.flush_window);
       mu_.AwaitWithTimeout(absl::Condition(&cut_short), left);
-      const size_t n = std::min(queue_.size(), options_.max_batch_screenings);
-      batch.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
+      size_t screenings = 0;
+      while (!queue_.empty() && batch.size() < MaxBatchWrites()) {
+        if (!queue_.front().is_access) {
+          if (screenings == options_.max_batch_screenings) break;
+          ++screenings;
+        }
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

@@ -14,9 +14,10 @@
 // - AddScreening()/AddAccess() queue or refuse at once (UNAVAILABLE:
 //   closing, queue full, and, with refuse_screenings_while_failing, a
 //   screening while the last commit failed). The writer commits at least
-//   every flush_window, at most max_batch_screenings per batch, in queue
-//   order; a failed batch is kept and retried (backoff 50 ms doubling to
-//   1 s), calling on_write_error; the first success after failures calls
+//   every flush_window, at most max_batch_screenings screenings per batch
+//   (and at most as many access records besides), in queue order; a
+//   failed batch is kept and retried (backoff 50 ms doubling to 1 s),
+//   calling on_write_error; the first success after failures calls
 //   on_write_recovered; each success calls on_batch_committed.
 // - Stop() commits what is queued (a few attempts once stopping), stops
 //   the writer and returns DATA_LOSS naming what it could not write; the
@@ -93,7 +94,8 @@ class WriteQueue {
 
   // For RecordFeedback: UNAVAILABLE when closed or stopping, or while
   // commits fail (then counted as feedback_refused); else whether the
-  // alert is still waiting in this queue.
+  // alert may still be waiting in this queue (rarely true of one that is
+  // not: ids are tracked by 64-bit hash, and a false true costs a Flush).
   absl::StatusOr<bool> CheckFeedbackWritable(const std::string& alert_id)
       ABSL_LOCKS_EXCLUDED(mu_);
   // UNAVAILABLE once MarkClosed() was called.
@@ -117,6 +119,10 @@ class WriteQueue {
   void Committed(const std::vector<QueuedWrite>& batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WritesFailing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes per batch, at most: max_batch_screenings screenings plus as many
+  // access records (each Screen queues one), so a batch is bounded whatever
+  // the mix.
+  size_t MaxBatchWrites() const;
 
   const WriteQueueOptions options_;
   const WriteBatchFn write_batch_;
@@ -124,9 +130,11 @@ class WriteQueue {
 
   mutable absl::Mutex mu_;
   std::deque<QueuedWrite> queue_ ABSL_GUARDED_BY(mu_);
-  // Alert ids queued or in the batch being written -> how many times (a
-  // repeated id would be a bug, but must not corrupt the count).
-  absl::flat_hash_map<std::string, int> pending_alert_ids_ ABSL_GUARDED_BY(mu_);
+  // Hashes of the alert ids queued or in the batch being written -> how
+  // many times (a repeated id would be a bug, but must not corrupt the
+  // count). Hashes, not the ids: no copy of each id allocated under mu_ by
+  // the gRPC threads and freed by the writer.
+  absl::flat_hash_map<uint64_t, int> pending_alert_ids_ ABSL_GUARDED_BY(mu_);
   // Sequence numbers count writes queued since open; committed_seq_ is a
   // prefix of them (the writer takes from the front, commits in order).
   uint64_t queued_seq_ ABSL_GUARDED_BY(mu_) = 0;

@@ -227,6 +227,45 @@ TEST_P(LedgerContractTest, FlushCommitsQueuedScreenings) {
   EXPECT_EQ(counters.queue_depth, 0);
 }
 
+// One batch whose screenings straddle UTC midnights (and the Unix epoch):
+// each screening and its alerts keep their own day, and empty texts are
+// stored as empty, not NULL.
+TEST_P(LedgerContractTest, OneBatchAcrossMidnightsKeepsEachScreeningsDay) {
+  std::unique_ptr<AlertLedger> ledger = Open();
+  const absl::Time midnight = absl::FromCivil(
+      absl::CivilSecond(2026, 11, 24, 0, 0, 0), absl::UTCTimeZone());
+  const absl::Time epoch = absl::UnixEpoch();
+  const std::vector<absl::Time> instants = {
+      midnight - absl::Microseconds(1),
+      midnight,
+      midnight + absl::Hours(24) - absl::Microseconds(1),
+      midnight - absl::Microseconds(2),
+      epoch - absl::Microseconds(1),
+      epoch};
+  for (absl::Time at : instants) {
+    ScreeningRecord s = Screening(at, {{"R", kInfo}});
+    s.request_id = absl::StrCat("at-", absl::ToUnixMicros(at));
+    s.knowledge_base_version = "";
+    ASSERT_THAT(ledger->RecordScreening(std::move(s)), IsOk());
+  }
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  const std::vector<std::pair<absl::Time, std::string>> expected = {
+      {instants[0], "2026-11-23"}, {instants[1], "2026-11-24"},
+      {instants[2], "2026-11-24"}, {instants[3], "2026-11-23"},
+      {instants[4], "1969-12-31"}, {instants[5], "1970-01-01"}};
+  for (const auto& [at, day] : expected) {
+    const std::string request_id = absl::StrCat("at-", absl::ToUnixMicros(at));
+    EXPECT_EQ(Count(absl::StrCat("SELECT COUNT(*) FROM screenings s JOIN "
+                                 "alerts a ON a.screening_id = s.id WHERE "
+                                 "s.request_id = '",
+                                 request_id, "' AND s.screened_day = '", day,
+                                 "' AND a.issued_day = '", day,
+                                 "' AND s.kb_version = ''")),
+              1)
+        << request_id << " should be on " << day;
+  }
+}
+
 TEST_P(LedgerContractTest, ReportsEachSuccessfulBatchCommitForMetrics) {
   LedgerTestConfig options = Options();
   absl::Mutex mu;
@@ -246,6 +285,43 @@ TEST_P(LedgerContractTest, ReportsEachSuccessfulBatchCommitForMetrics) {
   absl::MutexLock lock(&mu);
   EXPECT_EQ(batches, (std::vector<size_t>{2, 1}));
   for (absl::Duration d : took) EXPECT_GE(d, absl::ZeroDuration());
+}
+
+// max_batch_screenings counts screenings: the access record each Screen
+// queues rides in the same transaction; access records alone are bounded
+// by as many again.
+TEST_F(SqliteLedgerTest, BatchLimitCountsScreeningsNotTheirAccessRecords) {
+  SqliteLedgerOptions options = Options();
+  options.max_batch_screenings = 2;
+  absl::Mutex mu;
+  std::vector<size_t> batches;  // writes per committed batch
+  options.on_batch_committed = [&](absl::Duration, size_t writes) {
+    absl::MutexLock lock(&mu);
+    batches.push_back(writes);
+  };
+  std::unique_ptr<AlertLedger> ledger = Open(options);
+  ASSERT_NE(ledger, nullptr);
+  AccessEntry access;
+  access.at = kDay1;
+  access.caller = "unauthenticated ipv4:127.0.0.1:1";
+  access.action = "Screen";
+  access.patient_id = "PATIENT-SECRET-7";
+  access.outcome = "OK";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(ledger->RecordScreening(Screening(kDay1, {{"R", kInfo}})),
+                IsOk());
+    ASSERT_THAT(ledger->access_log()->RecordAccess(access), IsOk());
+  }
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_THAT(ledger->access_log()->RecordAccess(access), IsOk());
+  }
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  ASSERT_THAT(ledger->Close(), IsOk());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(batches, (std::vector<size_t>{4, 2, 4, 1}));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 3);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM access_log"), 8);
 }
 
 TEST_P(LedgerContractTest, FeedbackRightAfterScreeningFindsTheQueuedAlert) {
