@@ -85,13 +85,10 @@ class EngineBackend : public ScreeningBackend {
     } else {
       response->set_request_id(request.request_id());
     }
-    std::vector<needlecheck::v1::Alert> alerts =
-        engine::EvaluateAsOf(kb, request.record(), request.session(), *as_of,
-                             &ThreadEvaluationCache());
-    response->mutable_alerts()->Reserve(static_cast<int>(alerts.size()));
-    for (needlecheck::v1::Alert& alert : alerts) {
-      *response->add_alerts() = std::move(alert);
-    }
+    // Built in place in the response (on its arena when it has one).
+    response->clear_alerts();
+    engine::EvaluateAsOf(kb, request.record(), request.session(), *as_of,
+                         &ThreadEvaluationCache(), response->mutable_alerts());
     response->set_knowledge_base_version(kb.version());
     if (ledger_ != nullptr) Record(request, response);
     return absl::OkStatus();
