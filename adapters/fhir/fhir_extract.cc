@@ -216,6 +216,24 @@ class FhirRecordBuilder::Impl {
     return absl::OkStatus();
   }
 
+  absl::Status AddFragment(absl::string_view fragment) {
+    Collected one;
+    const absl::Status mapped = internal::DecodeFragment(fragment, &one);
+    if (absl::IsDataLoss(mapped)) return mapped;
+    // As CollectResource: a resource counts against the limit before it is
+    // mapped, so a full builder refuses it whatever its mapping gave.
+    const size_t remaining =
+        LimitsOf(options_, static_cast<size_t>(all_.stats.resources))
+            .max_resources;
+    if (remaining == 0) return internal::TooManyResources(remaining);
+    RETURN_IF_ERROR(mapped);
+    if (static_cast<size_t>(one.stats.resources) > remaining) {
+      return internal::TooManyResources(remaining);
+    }
+    all_.MergeFrom(std::move(one));
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<FhirExtract> Finish() {
     Collected c = std::move(all_);
     all_.Clear();
@@ -250,6 +268,10 @@ absl::Status FhirRecordBuilder::AddDocument(const JsonDocument& document) {
 
 absl::Status FhirRecordBuilder::AddNdjsonLine(absl::string_view line) {
   return impl_->Add(line, internal::DocumentShape::kNdjsonLine);
+}
+
+absl::Status FhirRecordBuilder::AddFragment(absl::string_view fragment) {
+  return impl_->AddFragment(fragment);
 }
 
 absl::Status FhirRecordBuilder::AddNdjson(absl::string_view ndjson) {

@@ -14,6 +14,7 @@
 #include "adapters/batch/export/line_reader.h"
 #include "adapters/common/json_type_name.h"
 #include "adapters/fhir/patient_reference.h"
+#include "adapters/fhir/resource_fragment.h"
 #include "simdjson.h"
 
 namespace needlecheck::batch {
@@ -394,19 +395,23 @@ class ResourceRouter::Impl {
 
   absl::Status Route(absl::string_view json, bool padded,
                      const UrnPatientMap* urns, RouteResult* out) {
-    element root;
     if (absl::Status s =
             internal::ParseJson(&parser_, json, padded, options_.max_bytes,
-                                options_.max_depth, &root);
+                                options_.max_depth, &root_);
         !s.ok()) {
       return s;
     }
-    return internal::RouteElement(root, urns, out);
+    return internal::RouteElement(root_, urns, out);
+  }
+
+  void MapRouted(std::string* fragment) const {
+    fhir::MapResourceFragment(root_, fragment);
   }
 
  private:
   RouteOptions options_;
   simdjson::dom::parser parser_;
+  element root_;  // of the last parse
 };
 
 ResourceRouter::ResourceRouter(const RouteOptions& options)
@@ -424,6 +429,10 @@ absl::Status ResourceRouter::RoutePadded(absl::string_view json,
                                          RouteResult* out,
                                          const UrnPatientMap* urns) {
   return impl_->Route(json, /*padded=*/true, urns, out);
+}
+
+void ResourceRouter::MapRouted(std::string* fragment) const {
+  impl_->MapRouted(fragment);
 }
 
 absl::StatusOr<RouteResult> RouteResource(absl::string_view json,

@@ -117,6 +117,14 @@ absl::Status CollectResources(const JsonElement& element,
                               const std::string& path, bool allow_array,
                               const Limits& limits, Collected* out);
 
+// RESOURCE_EXHAUSTED: more than `limit` resources (Limits::max_resources).
+absl::Status TooManyResources(size_t limit);
+
+// Adds what a fragment of resource_fragment.h holds to `out` (which may
+// hold part of it on error): the mapping's own error when the fragment
+// holds one, DATA_LOSS when it does not decode. In resource_fragment.cc.
+absl::Status DecodeFragment(absl::string_view fragment, Collected* out);
+
 }  // namespace needlecheck::fhir::internal
 
 #endif  // ADAPTERS_FHIR_INTERNAL_COLLECTOR_H_
