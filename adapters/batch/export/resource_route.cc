@@ -395,6 +395,7 @@ class ResourceRouter::Impl {
 
   absl::Status Route(absl::string_view json, bool padded,
                      const UrnPatientMap* urns, RouteResult* out) {
+    ++parses_;
     if (absl::Status s =
             internal::ParseJson(&parser_, json, padded, options_.max_bytes,
                                 options_.max_depth, &root_);
@@ -404,6 +405,8 @@ class ResourceRouter::Impl {
     return internal::RouteElement(root_, urns, out);
   }
 
+  int64_t parses() const { return parses_; }
+
   void MapRouted(std::string* fragment) const {
     fhir::MapResourceFragment(root_, fragment);
   }
@@ -412,6 +415,7 @@ class ResourceRouter::Impl {
   RouteOptions options_;
   simdjson::dom::parser parser_;
   element root_;  // of the last parse
+  int64_t parses_ = 0;
 };
 
 ResourceRouter::ResourceRouter(const RouteOptions& options)
@@ -434,6 +438,8 @@ absl::Status ResourceRouter::RoutePadded(absl::string_view json,
 void ResourceRouter::MapRouted(std::string* fragment) const {
   impl_->MapRouted(fragment);
 }
+
+int64_t ResourceRouter::parses() const { return impl_->parses(); }
 
 absl::StatusOr<RouteResult> RouteResource(absl::string_view json,
                                           const RouteOptions& options,

@@ -76,6 +76,7 @@
 #define ADAPTERS_BATCH_EXPORT_RESOURCE_ROUTE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -156,6 +157,11 @@ class ResourceRouter {
   // call's parse: the resource is not parsed again. Undefined after a
   // failed call.
   void MapRouted(std::string* fragment) const;
+
+  // JSON documents this router has parsed (one per Route()/RoutePadded()
+  // call that got as far as parsing): with MapRouted() the only parse of a
+  // resource on the batch path.
+  int64_t parses() const;
 
  private:
   class Impl;
