@@ -217,21 +217,12 @@ class FhirRecordBuilder::Impl {
   }
 
   absl::Status AddFragment(absl::string_view fragment) {
-    Collected one;
-    const absl::Status mapped = internal::DecodeFragment(fragment, &one);
-    if (absl::IsDataLoss(mapped)) return mapped;
-    // As CollectResource: a resource counts against the limit before it is
-    // mapped, so a full builder refuses it whatever its mapping gave.
-    const size_t remaining =
+    // Straight into the builder's lists (no per-resource Collected).
+    return internal::AddFragmentTo(
+        fragment,
         LimitsOf(options_, static_cast<size_t>(all_.stats.resources))
-            .max_resources;
-    if (remaining == 0) return internal::TooManyResources(remaining);
-    RETURN_IF_ERROR(mapped);
-    if (static_cast<size_t>(one.stats.resources) > remaining) {
-      return internal::TooManyResources(remaining);
-    }
-    all_.MergeFrom(std::move(one));
-    return absl::OkStatus();
+            .max_resources,
+        &all_);
   }
 
   absl::StatusOr<FhirExtract> Finish() {

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -186,44 +187,86 @@ void Encode(const Collected& c, Writer& w) {
   w.Signed(c.stats.null_prefetch);
 }
 
-void Decode(Reader& r, Collected* c) {
-  c->patients.resize(r.Count());
-  for (auto& p : c->patients) {
+// Sizes of the lists of a Collected, to undo a partial decode.
+struct ListSizes {
+  size_t patients, conditions, allergies, medications, procedures, observations,
+      orders, anesthetics, appointments;
+};
+
+ListSizes SizesOf(const Collected& c) {
+  return {c.patients.size(),    c.conditions.size(),  c.allergies.size(),
+          c.medications.size(), c.procedures.size(),  c.observations.size(),
+          c.orders.size(),      c.anesthetics.size(), c.appointments.size()};
+}
+
+void Truncate(const ListSizes& n, Collected* c) {
+  c->patients.resize(n.patients);
+  c->conditions.resize(n.conditions);
+  c->allergies.resize(n.allergies);
+  c->medications.resize(n.medications);
+  c->procedures.resize(n.procedures);
+  c->observations.resize(n.observations);
+  c->orders.resize(n.orders);
+  c->anesthetics.resize(n.anesthetics);
+  c->appointments.resize(n.appointments);
+}
+
+// Grows `v` by the count `r` reads; returns the first new index.
+template <typename T>
+size_t Grow(Reader& r, std::vector<T>* v) {
+  const size_t from = v->size();
+  v->resize(from + r.Count());
+  return from;
+}
+
+// A fragment's stats, applied to the builder only once it decoded whole.
+struct FragmentStats {
+  int64_t resources = 0;
+  std::vector<std::pair<std::string, int64_t>> by_type;
+  std::vector<std::pair<std::string, int64_t>> skipped_by_type;
+  int64_t other_patient = 0;
+  int64_t null_prefetch = 0;
+};
+
+// Appends the fragment's lists to *c (the caller undoes them on error).
+void Decode(Reader& r, Collected* c, FragmentStats* stats) {
+  for (size_t i = Grow(r, &c->patients); i < c->patients.size(); ++i) {
+    auto& p = c->patients[i];
     r.String(&p.id);
     r.String(&p.full_url);
     r.String(&p.birth_date);
   }
-  c->conditions.resize(r.Count());
-  for (auto& x : c->conditions) {
+  for (size_t i = Grow(r, &c->conditions); i < c->conditions.size(); ++i) {
+    auto& x = c->conditions[i];
     r.Message(&x.value);
     r.String(&x.subject);
   }
-  c->allergies.resize(r.Count());
-  for (auto& x : c->allergies) {
+  for (size_t i = Grow(r, &c->allergies); i < c->allergies.size(); ++i) {
+    auto& x = c->allergies[i];
     r.Message(&x.value);
     r.String(&x.subject);
     x.no_known_allergy = r.Varint() != 0;
   }
-  c->medications.resize(r.Count());
-  for (auto& x : c->medications) {
+  for (size_t i = Grow(r, &c->medications); i < c->medications.size(); ++i) {
+    auto& x = c->medications[i];
     r.Message(&x.value);
     r.String(&x.subject);
   }
-  c->procedures.resize(r.Count());
-  for (auto& x : c->procedures) {
+  for (size_t i = Grow(r, &c->procedures); i < c->procedures.size(); ++i) {
+    auto& x = c->procedures[i];
     r.Message(&x.value);
     r.String(&x.subject);
   }
-  c->observations.resize(r.Count());
-  for (auto& x : c->observations) {
+  for (size_t i = Grow(r, &c->observations); i < c->observations.size(); ++i) {
+    auto& x = c->observations[i];
     r.Message(&x.value);
     r.String(&x.subject);
     x.fitzpatrick = static_cast<int>(r.Signed());
     x.dated = r.Varint() != 0;
     x.day = static_cast<int32_t>(r.Signed());
   }
-  c->orders.resize(r.Count());
-  for (auto& x : c->orders) {
+  for (size_t i = Grow(r, &c->orders); i < c->orders.size(); ++i) {
+    auto& x = c->orders[i];
     r.String(&x.source);
     r.String(&x.type);
     r.String(&x.status);
@@ -233,31 +276,31 @@ void Decode(Reader& r, Collected* c) {
     for (auto& a : x.areas) r.Message(&a);
     r.String(&x.subject);
   }
-  c->anesthetics.resize(r.Count());
-  for (auto& x : c->anesthetics) {
+  for (size_t i = Grow(r, &c->anesthetics); i < c->anesthetics.size(); ++i) {
+    auto& x = c->anesthetics[i];
     r.String(&x.source);
     r.String(&x.status);
     r.Message(&x.concept);
     r.String(&x.subject);
   }
-  c->appointments.resize(r.Count());
-  for (auto& x : c->appointments) {
+  for (size_t i = Grow(r, &c->appointments); i < c->appointments.size(); ++i) {
+    auto& x = c->appointments[i];
     r.String(&x.source);
     r.String(&x.start);
     r.String(&x.status);
     x.microneedling = r.Varint() != 0;
   }
-  c->stats.resources = r.Signed();
+  stats->resources = r.Signed();
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     std::string k(r.String());
-    c->stats.by_type[std::move(k)] += r.Signed();
+    stats->by_type.emplace_back(std::move(k), r.Signed());
   }
   for (size_t n = r.Count(); n > 0 && r.ok(); --n) {
     std::string k(r.String());
-    c->stats.skipped_by_type[std::move(k)] += r.Signed();
+    stats->skipped_by_type.emplace_back(std::move(k), r.Signed());
   }
-  c->stats.other_patient = r.Signed();
-  c->stats.null_prefetch = r.Signed();
+  stats->other_patient = r.Signed();
+  stats->null_prefetch = r.Signed();
 }
 
 // The member `key` of `resource` when it is a string, else "".
@@ -302,7 +345,8 @@ absl::StatusOr<FragmentSource> ReadFragmentSource(absl::string_view fragment) {
 
 namespace internal {
 
-absl::Status DecodeFragment(absl::string_view fragment, Collected* out) {
+absl::Status AddFragmentTo(absl::string_view fragment, size_t max_resources,
+                           Collected* out) {
   Reader r(fragment);
   r.String();  // resourceType
   r.String();  // id
@@ -311,10 +355,32 @@ absl::Status DecodeFragment(absl::string_view fragment, Collected* out) {
   if (code != 0) {
     const absl::string_view message = r.String();
     if (!r.ok() || !r.done() || code > 16) return Corrupt();
+    // As CollectResource: a resource counts against the limit before it is
+    // mapped, so a full builder refuses it whatever its mapping gave.
+    if (max_resources == 0) return TooManyResources(max_resources);
     return absl::Status(static_cast<absl::StatusCode>(code), message);
   }
-  Decode(r, out);
-  if (!r.ok() || !r.done()) return Corrupt();
+  const ListSizes before = SizesOf(*out);
+  FragmentStats stats;
+  Decode(r, out, &stats);
+  absl::Status status;
+  if (!r.ok() || !r.done()) {
+    status = Corrupt();
+  } else if (stats.resources < 0 ||
+             static_cast<uint64_t>(stats.resources) > max_resources) {
+    status = TooManyResources(max_resources);
+  }
+  if (!status.ok()) {
+    Truncate(before, out);
+    return status;
+  }
+  out->stats.resources += stats.resources;
+  for (auto& [k, v] : stats.by_type) out->stats.by_type[std::move(k)] += v;
+  for (auto& [k, v] : stats.skipped_by_type) {
+    out->stats.skipped_by_type[std::move(k)] += v;
+  }
+  out->stats.other_patient += stats.other_patient;
+  out->stats.null_prefetch += stats.null_prefetch;
   return absl::OkStatus();
 }
 

@@ -120,10 +120,13 @@ absl::Status CollectResources(const JsonElement& element,
 // RESOURCE_EXHAUSTED: more than `limit` resources (Limits::max_resources).
 absl::Status TooManyResources(size_t limit);
 
-// Adds what a fragment of resource_fragment.h holds to `out` (which may
-// hold part of it on error): the mapping's own error when the fragment
-// holds one, DATA_LOSS when it does not decode. In resource_fragment.cc.
-absl::Status DecodeFragment(absl::string_view fragment, Collected* out);
+// Adds what a fragment of resource_fragment.h holds to `out`, which may
+// take at most `max_resources` more resources: the mapping's own error when
+// the fragment holds one, RESOURCE_EXHAUSTED beyond the limit (as
+// CollectResource), DATA_LOSS when it does not decode; `out` is unchanged
+// on error. In resource_fragment.cc.
+absl::Status AddFragmentTo(absl::string_view fragment, size_t max_resources,
+                           Collected* out);
 
 }  // namespace needlecheck::fhir::internal
 
