@@ -220,6 +220,15 @@ class FhirRecordBuilder::Impl {
     return absl::OkStatus();
   }
 
+  absl::Status AddFragment(absl::string_view fragment) {
+    // Straight into the builder's lists (no per-resource Collected).
+    return internal::AddFragmentTo(
+        fragment,
+        LimitsOf(options_, static_cast<size_t>(all_.stats.resources))
+            .max_resources,
+        &all_);
+  }
+
   absl::StatusOr<FhirExtract> Finish() {
     Collected c = std::move(all_);
     all_.Clear();
@@ -254,6 +263,10 @@ absl::Status FhirRecordBuilder::AddDocument(const JsonDocument& document) {
 
 absl::Status FhirRecordBuilder::AddNdjsonLine(absl::string_view line) {
   return impl_->Add(line, internal::DocumentShape::kNdjsonLine);
+}
+
+absl::Status FhirRecordBuilder::AddFragment(absl::string_view fragment) {
+  return impl_->AddFragment(fragment);
 }
 
 absl::Status FhirRecordBuilder::AddNdjson(absl::string_view ndjson) {

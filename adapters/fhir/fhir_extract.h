@@ -13,7 +13,10 @@
 //     "hook", "hookInstance", "context" or "prefetch"): only its "prefetch"
 //     member is read here (see planned_session.h for the context);
 //   - NDJSON (FHIR Bulk Data): one resource per line, via
-//     ExtractFromNdjsonLine() or FhirRecordBuilder::AddNdjson().
+//     ExtractFromNdjsonLine() or FhirRecordBuilder::AddNdjson();
+//   - one resource mapped ahead from a tree parsed elsewhere (a batch
+//     reader's routing parse): resource_fragment.h, then
+//     FhirRecordBuilder::AddFragment().
 //
 // What it maps (every CodeableConcept keeps ALL its codings and its text):
 //   Patient             -> patient_id, birth_date
@@ -278,6 +281,11 @@ class FhirRecordBuilder {
   absl::Status AddDocument(const JsonDocument& document);
   // A single resource or Bundle on one NDJSON line (blank: no-op).
   absl::Status AddNdjsonLine(absl::string_view line);
+  // One resource already mapped by MapResourceFragment
+  // (resource_fragment.h), as AddNdjsonLine adds its text, without parsing
+  // anything: the mapping's error when the fragment holds one, DATA_LOSS
+  // when it does not decode.
+  absl::Status AddFragment(absl::string_view fragment);
   // Many NDJSON lines ("\n" or "\r\n"); errors are prefixed "line N: ".
   // Stops at the first bad line (earlier lines stay added).
   absl::Status AddNdjson(absl::string_view ndjson);

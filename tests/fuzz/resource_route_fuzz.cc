@@ -16,6 +16,10 @@
 // - SplitBundle: entries are numbered 1, 2, ...; the stats add up; every
 //   routed entry's minified JSON routes again to the same type and id (and
 //   patient, for references that need no bundle context).
+// - the FHIR adapter's mapping from the routing parse (MapRouted, and
+//   MapResourceFragment on a bundle entry's tree) builds what reading the
+//   resource's text builds: the same status per resource and the same
+//   record (one parse per resource on the batch path changes nothing).
 //
 // Built as a libFuzzer binary with clang and -DNEEDLECHECK_FUZZ=ON; always
 // linked into resource_route_fuzz_smoke_test so ctest exercises it on gcc.
@@ -31,6 +35,8 @@
 #include "adapters/batch/export/bundle_splitter.h"
 #include "adapters/batch/export/line_reader.h"
 #include "adapters/batch/export/resource_route.h"
+#include "adapters/fhir/fhir_extract.h"
+#include "adapters/fhir/resource_fragment.h"
 
 namespace {
 
@@ -145,6 +151,28 @@ bool SameRoute(const RouteResult& a, const RouteResult& b) {
          std::string(a.field) == b.field;
 }
 
+// Adds `fragment` and `text` (the same resource) to a builder each; they
+// must agree, and so must the records.
+void CheckMapping(absl::string_view input, absl::string_view fragment,
+                  absl::string_view text) {
+  needlecheck::fhir::FhirRecordBuilder from_fragment{
+      needlecheck::fhir::ExtractOptions()};
+  needlecheck::fhir::FhirRecordBuilder from_text{
+      needlecheck::fhir::ExtractOptions()};
+  const absl::Status a = from_fragment.AddFragment(fragment);
+  const absl::Status b = from_text.AddNdjsonLine(text);
+  if (a != b) {
+    Fail(input, "the mapped fragment and the text disagree: " + a.ToString() +
+                    " vs " + b.ToString());
+  }
+  absl::StatusOr<needlecheck::fhir::FhirExtract> x = from_fragment.Finish();
+  absl::StatusOr<needlecheck::fhir::FhirExtract> y = from_text.Finish();
+  if (x.ok() != y.ok() || (x.ok() && x->record.SerializeAsString() !=
+                                         y->record.SerializeAsString())) {
+    Fail(input, "the record from the fragment differs from the text's");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -168,6 +196,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (s1.ok()) {
     CheckRoute(input, first);
     if (!SameRoute(first, second)) Fail(input, "RoutePadded result differs");
+    if (first.resource_type != "Bundle") {
+      std::string fragment;
+      router.MapRouted(&fragment);  // the padded parse of the same bytes
+      CheckMapping(input, fragment, input);
+    }
     auto again = needlecheck::batch::RouteResource(input, options);
     if (!again.ok() || !SameRoute(*again, first)) {
       Fail(input, "routing twice differs");
@@ -192,6 +225,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           return absl::OkStatus();
         }
         CheckRoute(input, e.route);
+        std::string fragment;
+        needlecheck::fhir::MapResourceFragment(e.resource, &fragment);
+        CheckMapping(input, fragment, e.json);
         RouteResult r;
         if (!rerouter.Route(e.json, &r).ok() ||
             r.resource_type != e.route.resource_type || r.id != e.route.id) {

@@ -77,6 +77,7 @@ class Walker {
   Walker(const UrnPatientMap* urns, BundleEntryCallback on_entry,
          BundleStats* stats)
       : urns_(urns), on_entry_(on_entry), stats_(stats) {}
+  void set_keep_json(bool keep) { keep_json_ = keep; }
 
   // `path` is the path of the entry array, e.g. "$.entry".
   absl::Status Entries(const array& entries, const std::string& path) {
@@ -140,7 +141,8 @@ class Walker {
   absl::Status EmitResource(const element& resource, std::string path) {
     BundleEntry entry;
     entry.path = std::move(path);
-    entry.json = simdjson::to_string(resource);
+    if (keep_json_) entry.json = simdjson::to_string(resource);
+    entry.resource = resource;
     entry.status = internal::RouteElement(resource, urns_, &entry.route);
     return Emit(&entry);
   }
@@ -163,6 +165,7 @@ class Walker {
   const UrnPatientMap* urns_;
   BundleEntryCallback on_entry_;
   BundleStats* stats_;
+  bool keep_json_ = true;
 };
 
 absl::StatusOr<BundleStats> Split(absl::string_view json, bool padded,
@@ -190,6 +193,7 @@ absl::StatusOr<BundleStats> Split(absl::string_view json, bool padded,
   BundleStats stats;
   UrnPatientMap urns;
   Walker walker(&urns, on_entry, &stats);
+  walker.set_keep_json(options.keep_json);
   if (!IsBundle(top)) {
     if (absl::Status s = walker.EmitResource(root, "$"); !s.ok()) return s;
     return stats;

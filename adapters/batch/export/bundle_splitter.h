@@ -72,6 +72,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "adapters/batch/export/resource_route.h"
+#include "simdjson.h"
 
 namespace needlecheck::batch {
 
@@ -82,13 +83,21 @@ struct BundleOptions {
   // Deepest nesting of objects and arrays in the whole document (a Bundle
   // adds 3 levels above its resources). Default 64, as the FHIR adapter.
   size_t max_depth = 64;
+  // Fill BundleEntry::json (the minified resource). A reader that maps
+  // BundleEntry::resource instead saves the serialization. Default true.
+  bool keep_json = true;
 };
 
 // One resource of the document.
 struct BundleEntry {
-  int64_t index = 0;    // 1-based, document order
-  std::string path;     // "$.entry[3].resource"; "$" for a lone resource
-  std::string json;     // the resource, minified; may be empty on error
+  int64_t index = 0;  // 1-based, document order
+  std::string path;   // "$.entry[3].resource"; "$" for a lone resource
+  std::string json;   // the resource, minified (when keep_json); may be
+                      // empty on error
+  // The resource in the document's parsed tree (valid during the callback
+  // only; meaningful when status is OK), for the FHIR adapter's mapping
+  // (adapters/fhir/resource_fragment.h) without a second parse.
+  simdjson::dom::element resource;
   RouteResult route;    // meaningful when status is OK
   absl::Status status;  // OK, or why this entry cannot be routed
 };

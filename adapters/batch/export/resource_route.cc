@@ -14,6 +14,7 @@
 #include "adapters/batch/export/line_reader.h"
 #include "adapters/common/json_type_name.h"
 #include "adapters/fhir/patient_reference.h"
+#include "adapters/fhir/resource_fragment.h"
 #include "simdjson.h"
 
 namespace needlecheck::batch {
@@ -394,19 +395,27 @@ class ResourceRouter::Impl {
 
   absl::Status Route(absl::string_view json, bool padded,
                      const UrnPatientMap* urns, RouteResult* out) {
-    element root;
+    ++parses_;
     if (absl::Status s =
             internal::ParseJson(&parser_, json, padded, options_.max_bytes,
-                                options_.max_depth, &root);
+                                options_.max_depth, &root_);
         !s.ok()) {
       return s;
     }
-    return internal::RouteElement(root, urns, out);
+    return internal::RouteElement(root_, urns, out);
+  }
+
+  int64_t parses() const { return parses_; }
+
+  void MapRouted(std::string* fragment) const {
+    fhir::MapResourceFragment(root_, fragment);
   }
 
  private:
   RouteOptions options_;
   simdjson::dom::parser parser_;
+  element root_;  // of the last parse
+  int64_t parses_ = 0;
 };
 
 ResourceRouter::ResourceRouter(const RouteOptions& options)
@@ -425,6 +434,12 @@ absl::Status ResourceRouter::RoutePadded(absl::string_view json,
                                          const UrnPatientMap* urns) {
   return impl_->Route(json, /*padded=*/true, urns, out);
 }
+
+void ResourceRouter::MapRouted(std::string* fragment) const {
+  impl_->MapRouted(fragment);
+}
+
+int64_t ResourceRouter::parses() const { return impl_->parses(); }
 
 absl::StatusOr<RouteResult> RouteResource(absl::string_view json,
                                           const RouteOptions& options,

@@ -53,6 +53,10 @@
 // A line holding a Bundle routes like any resource (no patient); split it
 // with bundle_splitter.h to route its entries.
 //
+// Mapping: MapRouted() hands the tree the routing parsed to the FHIR
+// adapter (adapters/fhir/resource_fragment.h), so a reader that keeps the
+// mapped resource parses every line once.
+//
 // Speed: simdjson's DOM parser, reused across calls (no allocation per call
 // once it has grown to the largest line), and one pass over the top-level
 // members. Use RoutePadded() on lines from NdjsonLineReader to save the
@@ -72,6 +76,7 @@
 #define ADAPTERS_BATCH_EXPORT_RESOURCE_ROUTE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -146,6 +151,17 @@ class ResourceRouter {
   // guarantees for its lines.
   absl::Status RoutePadded(absl::string_view json, RouteResult* out,
                            const UrnPatientMap* urns = nullptr);
+
+  // The FHIR adapter's mapping (fhir::MapResourceFragment) of the resource
+  // the last Route()/RoutePadded() call routed without error, from that
+  // call's parse: the resource is not parsed again. Undefined after a
+  // failed call.
+  void MapRouted(std::string* fragment) const;
+
+  // JSON documents this router has parsed (one per Route()/RoutePadded()
+  // call that got as far as parsing): with MapRouted() the only parse of a
+  // resource on the batch path.
+  int64_t parses() const;
 
  private:
   class Impl;

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -28,6 +29,7 @@
 #include "adapters/batch/run/audit_outputs.h"
 #include "adapters/batch/run/audit_scratch.h"
 #include "adapters/batch/run/findings_runs.h"
+#include "adapters/fhir/resource_fragment.h"
 #include "common/files/atomic_file.h"
 #include "nlohmann/json.hpp"
 
@@ -201,7 +203,10 @@ class ExportIngest {
 
   // One resource (an NDJSON line or a bundle entry's resource), routed
   // with `route` (its error: a malformed line).
-  absl::Status Handle(int file, int64_t line, absl::string_view text,
+  // `map` writes the FHIR adapter's mapping of the routed resource (from
+  // the routing parse) into its argument; only called for a resource kept.
+  absl::Status Handle(int file, int64_t line,
+                      absl::FunctionRef<void(std::string*)> map,
                       const absl::Status& route, const RouteResult& routed,
                       FileProgress& progress) {
     const bool has_patient = route.ok() && !routed.patient_id.empty();
@@ -222,7 +227,8 @@ class ExportIngest {
       return absl::OkStatus();
     }
     ++progress.counts.resources;
-    return scratch_.AddResource(routed.patient_id, file, line, text);
+    map(&fragment_);
+    return scratch_.AddResource(routed.patient_id, file, line, fragment_);
   }
 
   absl::Status Commit(int file, const FileProgress& progress) {
@@ -284,8 +290,10 @@ class ExportIngest {
         break;
       } else {
         const absl::Status route = router_.RoutePadded(line.text, &routed_);
-        absl::Status status =
-            Handle(file, line.number, line.text, route, routed_, progress);
+        absl::Status status = Handle(
+            file, line.number,
+            [this](std::string* out) { router_.MapRouted(out); }, route,
+            routed_, progress);
         if (!status.ok()) return status;
       }
       ++since_commit;
@@ -317,11 +325,17 @@ class ExportIngest {
     // A bundle is read whole and committed as one (one patient, usually).
     if (absl::Status status = scratch_.Begin(); !status.ok()) return status;
     absl::Status stored;  // the first error of ours, not the document's
+    BundleOptions bundle_options;
+    bundle_options.keep_json = false;  // entries are mapped, not stored
     absl::StatusOr<BundleStats> stats =
-        SplitBundleFile(export_file.path, BundleOptions(),
+        SplitBundleFile(export_file.path, bundle_options,
                         [&](const BundleEntry& entry) -> absl::Status {
-                          stored = Handle(file, entry.index, entry.json,
-                                          entry.status, entry.route, progress);
+                          stored = Handle(
+                              file, entry.index,
+                              [&entry](std::string* out) {
+                                fhir::MapResourceFragment(entry.resource, out);
+                              },
+                              entry.status, entry.route, progress);
                           return stored;
                         });
     if (!stored.ok()) return stored;
@@ -363,6 +377,7 @@ class ExportIngest {
   const std::string other_type_ = kOtherResourceType;
   ResourceRouter router_;
   RouteResult routed_;
+  std::string fragment_;  // the mapped resource being stored
   double done_bytes_ = 0;
   int logged_errors_ = 0;
 };

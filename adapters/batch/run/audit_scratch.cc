@@ -6,9 +6,14 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/fhir/resource_fragment.h"
+#include "common/status/status_macros.h"
 
 namespace needlecheck::batch {
 namespace {
+
+// meta key: the format of the spill files' resource bodies.
+constexpr char kSpillFormatKey[] = "spill_format";
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -136,7 +141,22 @@ absl::Status AuditScratch::OpenSpill(int64_t input_bytes, uint32_t partitions) {
     }
     committed_sizes_.push_back(select->ColumnInt(1));
   }
-  if (committed_sizes_.empty()) {
+  if (!committed_sizes_.empty()) {
+    // The spill files hold resources mapped by the FHIR adapter; files of
+    // another format (raw JSON before it was recorded, or fragments of
+    // another encoding) would not decode.
+    absl::StatusOr<std::optional<std::string>> format =
+        GetMeta(kSpillFormatKey);
+    if (!format.ok()) return format.status();
+    if (!format->has_value() || **format != fhir::kFragmentFormat) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the unfinished audit in this folder was begun by another "
+          "needlecheck-audit version (its spill files hold ",
+          format->has_value() ? "another format" : "raw JSON resources",
+          ", this version stores mapped resources, format ",
+          fhir::kFragmentFormat, "): pass --overwrite to start it over"));
+    }
+  } else {
     // No spill files yet, but reading begun: a scratch file of a version
     // that kept the resources in an SQLite table. Its resources are not
     // in spill files; going on would audit none of them.
@@ -163,6 +183,7 @@ absl::Status AuditScratch::OpenSpill(int64_t input_bytes, uint32_t partitions) {
     partitions = static_cast<uint32_t>(
         std::clamp<int64_t>(wanted, 1, kMaxSpillPartitions));
     absl::Status status = sqlite::InTransaction(*db_, [&]() -> absl::Status {
+      RETURN_IF_ERROR(SetMeta(kSpillFormatKey, fhir::kFragmentFormat));
       absl::StatusOr<sqlite::Statement> insert = db_->Prepare(
           "INSERT INTO spill_files(id, bytes) VALUES(?1, 0)", "add spill file");
       if (!insert.ok()) return insert.status();

@@ -85,7 +85,9 @@ struct InputError {
 struct StoredResource {
   int file = 0;
   int64_t line = 0;
-  std::string body;  // the resource JSON
+  // The resource as the FHIR adapter mapped it when it was routed
+  // (adapters/fhir/resource_fragment.h), not its JSON.
+  std::string body;
 };
 
 // All resources of one patient, in (file, line) order.
@@ -141,6 +143,9 @@ class AuditScratch {
   // kMaxSpillPartitions), or with 0 enough for about `input_bytes` of
   // resources (the count is recorded); on a resumed one, those recorded,
   // each file truncated to its committed length. Before Begin().
+  // FAILED_PRECONDITION (naming --overwrite) when the recorded spill files
+  // hold another format than this build's (fhir::kFragmentFormat, kept in
+  // the meta table): an audit begun by another version.
   absl::Status OpenSpill(int64_t input_bytes, uint32_t partitions = 0);
   uint32_t partitions() const {
     return static_cast<uint32_t>(committed_sizes_.size());

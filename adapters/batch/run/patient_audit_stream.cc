@@ -107,7 +107,7 @@ void BuildRequest(const PatientResources& patient, size_t max_resources,
   options.max_resources = max_resources;
   builder.Restart(std::move(options));
   for (const StoredResource& resource : patient.resources) {
-    absl::Status status = builder.AddNdjsonLine(resource.body);
+    absl::Status status = builder.AddFragment(resource.body);
     if (!status.ok()) {
       ++result.rejected_resources;
       result.errors.push_back(

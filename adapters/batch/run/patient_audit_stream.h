@@ -5,8 +5,10 @@
 // Contract
 // - Two threads: a producer reads patients from the scratch file (its own
 //   connection), builds each record with the FHIR adapter
-//   (FhirRecordBuilder: a resource it rejects is skipped and reported, the
-//   rest of the record is used) and writes the requests; the calling thread
+//   (FhirRecordBuilder::AddFragment over the resources the reader mapped
+//   when it routed them: nothing is parsed again; a resource the mapping
+//   rejected is skipped and reported, the rest of the record is used) and
+//   writes the requests; the calling thread
 //   reads the findings and calls `on_patient` once per patient, in grouped
 //   order. gRPC flow control plus a bounded queue of in-flight patients
 //   (`max_in_flight`) keep memory bounded: a slow server slows the reader.

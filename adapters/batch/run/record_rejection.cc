@@ -7,8 +7,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "adapters/batch/export/resource_route.h"
 #include "adapters/common/grpc_error_details.h"
+#include "adapters/fhir/resource_fragment.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -144,13 +144,13 @@ std::optional<ExportPosition> LocateRecordField(
     id = *std::move(entry_id);
   }
   if (types.empty() || id.empty()) return std::nullopt;
-  ResourceRouter router;
-  RouteResult route;
   std::optional<ExportPosition> found;
   for (const StoredResource& resource : resources) {
-    if (!router.Route(resource.body, &route).ok() || route.id != id) continue;
+    absl::StatusOr<fhir::FragmentSource> source =
+        fhir::ReadFragmentSource(resource.body);
+    if (!source.ok() || source->id != id) continue;
     for (absl::string_view type : types) {
-      if (route.resource_type != type) continue;
+      if (source->resource_type != type) continue;
       // Two resources of one type with one id: the position is ambiguous.
       if (found.has_value()) return std::nullopt;
       found = ExportPosition{resource.file, resource.line};

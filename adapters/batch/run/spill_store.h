@@ -1,5 +1,8 @@
 // Spill files: the export's resources, hash-partitioned by patient on disk,
 // then read back one partition at a time, grouped by patient in memory.
+// A body is opaque here; the audit stores each resource as the FHIR adapter
+// mapped it when it was routed (adapters/fhir/resource_fragment.h), and
+// records that format in the scratch's meta table (audit_scratch.h).
 //
 // Why: grouping an export by patient must work for any size with bounded
 // memory. Appending each resource to the file of its patient's partition

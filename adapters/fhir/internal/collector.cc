@@ -595,9 +595,7 @@ absl::Status CollectResource(const JsonObject& res, const JsonPath& where,
 
   ++out->stats.resources;
   if (static_cast<size_t>(out->stats.resources) > limits.max_resources) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("more than ", limits.max_resources,
-                     " FHIR resources (ExtractOptions::max_resources)"));
+    return TooManyResources(limits.max_resources);
   }
   // Type names come from untrusted input; cap what the stats map may hold.
   const std::string stat_type =
@@ -622,6 +620,11 @@ absl::Status CollectResource(const JsonObject& res, const JsonPath& where,
 }
 
 }  // namespace
+
+absl::Status TooManyResources(size_t limit) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "more than ", limit, " FHIR resources (ExtractOptions::max_resources)"));
+}
 
 void Collected::MergeFrom(Collected&& o) {
   Append(&patients, &o.patients);

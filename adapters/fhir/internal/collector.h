@@ -122,6 +122,17 @@ absl::Status CollectResources(const JsonElement& element, const JsonPath& path,
                               bool allow_array, const Limits& limits,
                               Collected* out);
 
+// RESOURCE_EXHAUSTED: more than `limit` resources (Limits::max_resources).
+absl::Status TooManyResources(size_t limit);
+
+// Adds what a fragment of resource_fragment.h holds to `out`, which may
+// take at most `max_resources` more resources: the mapping's own error when
+// the fragment holds one, RESOURCE_EXHAUSTED beyond the limit (as
+// CollectResource), DATA_LOSS when it does not decode; `out` is unchanged
+// on error. In resource_fragment.cc.
+absl::Status AddFragmentTo(absl::string_view fragment, size_t max_resources,
+                           Collected* out);
+
 }  // namespace needlecheck::fhir::internal
 
 #endif  // ADAPTERS_FHIR_INTERNAL_COLLECTOR_H_

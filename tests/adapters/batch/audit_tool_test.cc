@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "sqlite3.h"
 #include "tests/testing/headless_chromium.h"
 #include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
@@ -807,6 +808,38 @@ TEST_F(AuditToolTest, FailureExitWithKeepScratchResumesFromTheCheckpoint) {
   EXPECT_THAT(output, Not(HasSubstr("reading:")));
   ExpectSameFiles(reference, out);
   EXPECT_FALSE(fs::exists(out + "/.needlecheck-audit"));
+}
+
+// An unfinished audit whose spill files were written by the previous
+// build (raw JSON resources; that build recorded no spill format) is not
+// resumed: exit 2 naming --overwrite; with --overwrite the run completes to
+// the reference bytes.
+TEST_F(AuditToolTest, ResumeRefusesSpillFilesOfThePreviousFormat) {
+  const std::string export_dir = Synth(300, 72);
+  const std::string reference = temp_.Path("format-reference");
+  ASSERT_EQ(Run({export_dir, "--out=" + reference, "--progress=none"}), 0);
+  const std::string out = temp_.Path("format");
+  std::string output;
+  ASSERT_EQ(RunAgainstDyingNeedlecheckd(temp_, export_dir, out,
+                                        {"--keep_scratch"}, &output),
+            1)
+      << output;
+  const std::string scratch = out + "/.needlecheck-audit/scratch.sqlite3";
+  ASSERT_TRUE(fs::exists(scratch));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(scratch.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM meta WHERE key = 'spill_format'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(Run({export_dir, "--out=" + out, "--resume"}, &output), 2);
+  EXPECT_THAT(output, HasSubstr("raw JSON"));
+  EXPECT_THAT(output, HasSubstr("--overwrite"));
+  ASSERT_EQ(Run({export_dir, "--out=" + out, "--overwrite", "--progress=none"},
+                &output),
+            0)
+      << output;
+  ExpectSameFiles(reference, out);
 }
 
 // SIGTERM or SIGINT (Ctrl-C) stops the run as a failure exit: 128 + the

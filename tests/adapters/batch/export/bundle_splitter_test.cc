@@ -8,6 +8,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/fhir/fhir_extract.h"
+#include "adapters/fhir/resource_fragment.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/scoped_temp_dir.h"
@@ -110,6 +112,41 @@ TEST(BundleSplitterTest, TransactionBundle) {
   EXPECT_EQ(stats.errors, 3);
   EXPECT_EQ(stats.without_resource, 1);
   EXPECT_EQ(stats.nested_bundles, 1);
+}
+
+// An entry's tree element maps as its minified text reads (the audit maps
+// the element, parsing the bundle once); with keep_json off the text is not
+// made at all.
+TEST(BundleSplitterTest, EntriesMapFromTheTreeAsFromTheirText) {
+  for (bool keep_json : {true, false}) {
+    BundleOptions options;
+    options.keep_json = keep_json;
+    fhir::FhirRecordBuilder from_tree{fhir::ExtractOptions()};
+    fhir::FhirRecordBuilder from_text{fhir::ExtractOptions()};
+    int mapped = 0;
+    absl::StatusOr<BundleStats> stats =
+        SplitBundle(kTransaction, options, [&](const BundleEntry& e) {
+          if (!e.status.ok()) return absl::OkStatus();
+          EXPECT_EQ(e.json.empty(), !keep_json);
+          std::string fragment;
+          fhir::MapResourceFragment(e.resource, &fragment);
+          const absl::Status a = from_tree.AddFragment(fragment);
+          if (keep_json) EXPECT_EQ(a, from_text.AddNdjsonLine(e.json));
+          ++mapped;
+          return absl::OkStatus();
+        });
+    ASSERT_THAT(stats, IsOk());
+    EXPECT_EQ(mapped, 6);
+    absl::StatusOr<fhir::FhirExtract> a = from_tree.Finish();
+    ASSERT_THAT(a, IsOk());
+    EXPECT_EQ(a->record.patient_id(), "p1");
+    EXPECT_EQ(a->record.conditions_size(), 1);
+    if (keep_json) {
+      absl::StatusOr<fhir::FhirExtract> b = from_text.Finish();
+      ASSERT_THAT(b, IsOk());
+      EXPECT_EQ(a->record.SerializeAsString(), b->record.SerializeAsString());
+    }
+  }
 }
 
 TEST(BundleSplitterTest, LoneResource) {

@@ -395,3 +395,44 @@ TEST(ResourceRouteTest, TheRouterAndTheExtractorNameTheSamePatient) {
 }
 
 }  // namespace needlecheck::batch
+
+namespace needlecheck::batch {
+namespace {
+
+// The batch path parses each resource once: the router's parse is what the
+// FHIR adapter maps (MapRouted), and the record is then built from the
+// mapped fragments without parsing anything (a fragment is not JSON). The
+// record, and each resource's error, are those of reading the lines' text.
+TEST(ResourceRouteTest, OneParsePerResourceRoutesAndMaps) {
+  const std::vector<std::string> lines = {
+      R"({"resourceType":"Patient","id":"p1","birthDate":"1980-01-01"})",
+      R"({"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p1"},"code":{"text":"Keloid"}})",
+      R"({"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p1"},"onsetDateTime":"2021-02-30"})",
+      R"({"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/p1"},"status":"final","code":{"coding":[{"system":"http://loinc.org","code":"66555-4"}]},"valueInteger":3})",
+  };
+  ResourceRouter router;
+  fhir::ExtractOptions options;
+  options.patient_id = "p1";
+  fhir::FhirRecordBuilder from_fragments(options);
+  fhir::FhirRecordBuilder from_text(options);
+  for (const std::string& line : lines) {
+    RouteResult route;
+    ASSERT_TRUE(router.Route(line, &route).ok());
+    EXPECT_EQ(route.patient_id, "p1");
+    std::string fragment;
+    router.MapRouted(&fragment);
+    EXPECT_FALSE(RouteResource(fragment).ok());  // not JSON
+    EXPECT_EQ(from_fragments.AddFragment(fragment),
+              from_text.AddNdjsonLine(line));
+  }
+  EXPECT_EQ(router.parses(), static_cast<int64_t>(lines.size()));
+  absl::StatusOr<fhir::FhirExtract> a = from_fragments.Finish();
+  absl::StatusOr<fhir::FhirExtract> b = from_text.Finish();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->record.SerializeAsString(), b->record.SerializeAsString());
+  EXPECT_EQ(a->record.conditions_size(), 1);
+  EXPECT_EQ(a->record.fitzpatrick_skin_type(), 3);
+}
+
+}  // namespace
+}  // namespace needlecheck::batch

@@ -9,6 +9,7 @@
 #include "adapters/batch/run/audit_scratch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sqlite3.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/status_matchers.h"
 
@@ -127,6 +128,49 @@ TEST_F(AuditScratchTest, ProgressErrorsAndFilesPersist) {
               IsOk());
   EXPECT_THAT(errors,
               ElementsAre("0:3 resource skipped", "1:7 malformed line: x"));
+}
+
+// A resumed audit whose spill files were written in another format (raw
+// JSON, before the format was recorded; or fragments of another encoding)
+// is refused, naming --overwrite, instead of decoding garbage.
+TEST_F(AuditScratchTest, RefusesSpillFilesOfAnotherFormat) {
+  const std::string path = dir_.Path("scratch.sqlite3");
+  scratch_.reset();
+  auto reopen = [&]() -> absl::Status {
+    auto scratch = AuditScratch::Open(path, 16);
+    if (!scratch.ok()) return scratch.status();
+    if (absl::Status s =
+            (*scratch)->RegisterFiles({"Condition.ndjson", "Patient.ndjson"});
+        !s.ok()) {
+      return s;
+    }
+    return (*scratch)->OpenSpill(1000);
+  };
+  // This build's format: resumes.
+  ASSERT_THAT(reopen(), IsOk());
+
+  // The previous version recorded no format.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM meta WHERE key = 'spill_format'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  absl::Status refused = reopen();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("--overwrite"));
+  EXPECT_THAT(refused.message(), HasSubstr("raw JSON"));
+
+  // Another encoding.
+  {
+    auto scratch = AuditScratch::Open(path, 16);
+    ASSERT_THAT(scratch.status(), IsOk());
+    ASSERT_THAT((*scratch)->SetMeta("spill_format", "fhir-fragment-0"), IsOk());
+  }
+  refused = reopen();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("--overwrite"));
+  EXPECT_THAT(refused.message(), HasSubstr("another format"));
 }
 
 TEST(AuditOutputsTest, ManifestAndErrorLinesRoundTrip) {

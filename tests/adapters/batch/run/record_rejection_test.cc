@@ -6,10 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "adapters/fhir/resource_fragment.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "simdjson.h"
 
 namespace needlecheck::batch {
 namespace {
@@ -80,7 +82,8 @@ TEST(RecordRejectionTest, OtherCodesKeepTheirMessage) {
 }
 
 TEST(RecordRejectionTest, FieldsPointAtTheResourceTheyCameFrom) {
-  const std::vector<StoredResource> resources = {
+  // Stored as the audit stores them: mapped by the FHIR adapter.
+  std::vector<StoredResource> resources = {
       {0, 4, R"({"resourceType":"Condition","id":"c1"})"},
       {1, 7, R"({"resourceType":"MedicationRequest","id":"m1"})"},
       {1, 8, R"({"resourceType":"MedicationAdministration","id":"m2"})"},
@@ -89,6 +92,12 @@ TEST(RecordRejectionTest, FieldsPointAtTheResourceTheyCameFrom) {
       {3, 10, R"({"resourceType":"Procedure","id":"s2"})"},
       {4, 2, R"({"resourceType":"Observation","id":"s2"})"},
   };
+  simdjson::dom::parser parser;
+  for (StoredResource& resource : resources) {
+    simdjson::dom::element root;
+    ASSERT_EQ(parser.parse(resource.body).get(root), simdjson::SUCCESS);
+    fhir::MapResourceFragment(root, &resource.body);
+  }
   needlecheck::v1::PatientRecord record;
   record.set_patient_id("p");
   record.add_conditions()->set_id("c1");
