@@ -120,28 +120,28 @@ void Encode(const Collected& c, Writer& w) {
   }
   w.Varint(c.conditions.size());
   for (const auto& x : c.conditions) {
-    w.Message(x.value);
+    w.Message(*x.value);
     w.String(x.subject);
   }
   w.Varint(c.allergies.size());
   for (const auto& x : c.allergies) {
-    w.Message(x.value);
+    w.Message(*x.value);
     w.String(x.subject);
     w.Varint(x.no_known_allergy ? 1 : 0);
   }
   w.Varint(c.medications.size());
   for (const auto& x : c.medications) {
-    w.Message(x.value);
+    w.Message(*x.value);
     w.String(x.subject);
   }
   w.Varint(c.procedures.size());
   for (const auto& x : c.procedures) {
-    w.Message(x.value);
+    w.Message(*x.value);
     w.String(x.subject);
   }
   w.Varint(c.observations.size());
   for (const auto& x : c.observations) {
-    w.Message(x.value);
+    w.Message(*x.value);
     w.String(x.subject);
     w.Signed(x.fitzpatrick);
     w.Varint(x.dated ? 1 : 0);
@@ -238,28 +238,28 @@ void Decode(Reader& r, Collected* c, FragmentStats* stats) {
   }
   for (size_t i = Grow(r, &c->conditions); i < c->conditions.size(); ++i) {
     auto& x = c->conditions[i];
-    r.Message(&x.value);
+    r.Message(x.value.get());
     r.String(&x.subject);
   }
   for (size_t i = Grow(r, &c->allergies); i < c->allergies.size(); ++i) {
     auto& x = c->allergies[i];
-    r.Message(&x.value);
+    r.Message(x.value.get());
     r.String(&x.subject);
     x.no_known_allergy = r.Varint() != 0;
   }
   for (size_t i = Grow(r, &c->medications); i < c->medications.size(); ++i) {
     auto& x = c->medications[i];
-    r.Message(&x.value);
+    r.Message(x.value.get());
     r.String(&x.subject);
   }
   for (size_t i = Grow(r, &c->procedures); i < c->procedures.size(); ++i) {
     auto& x = c->procedures[i];
-    r.Message(&x.value);
+    r.Message(x.value.get());
     r.String(&x.subject);
   }
   for (size_t i = Grow(r, &c->observations); i < c->observations.size(); ++i) {
     auto& x = c->observations[i];
-    r.Message(&x.value);
+    r.Message(x.value.get());
     r.String(&x.subject);
     x.fitzpatrick = static_cast<int>(r.Signed());
     x.dated = r.Varint() != 0;
