@@ -10,7 +10,7 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
-#include "service/common/fhir_date.h"
+#include "common/calendar/fhir_date.h"
 #include "service/engine/engine.h"
 #include "service/kb/knowledge_base.h"
 #include "tests/bench/bench_payload.h"

@@ -7,7 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "adapters/fhir/internal/fhir_date.h"
+#include "common/calendar/fhir_date.h"
 
 namespace needlecheck::fhir::internal {
 
@@ -113,8 +113,10 @@ absl::Status ResourceContext::Date(const JsonObject& obj,
   std::string s;
   if (absl::Status st = String(obj, path, key, &s); !st.ok()) return st;
   if (s.empty() && !Member(obj, key)) return absl::OkStatus();
-  DateCheck check = CheckFhirDate(s);
-  if (!check.ok) return Error(absl::StrCat(path, ".", key), check.error);
+  if (absl::StatusOr<FhirDate> date = ParseFhirDate(s, kFhirJsonDates);
+      !date.ok()) {
+    return Error(absl::StrCat(path, ".", key), date.status().message());
+  }
   *out = std::move(s);
   return absl::OkStatus();
 }
