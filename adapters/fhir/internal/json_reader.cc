@@ -50,60 +50,70 @@ absl::Status ResourceContext::TypeError(absl::string_view path,
       path, absl::StrCat("expected ", expected, ", got ", JsonTypeName(got)));
 }
 
+namespace {
+
+// Member `key` of `obj` through `read` (true when the element has the
+// wanted type; it stores the value). Absent or null: OK, nothing read.
+// Another type: the context's TypeError naming `expected`.
+template <typename Read>
+absl::Status ReadMember(const ResourceContext& ctx, const JsonObject& obj,
+                        absl::string_view path, absl::string_view key,
+                        absl::string_view expected, Read read) {
+  std::optional<JsonElement> e = Member(obj, key);
+  if (!e || read(*e)) return absl::OkStatus();
+  return ctx.TypeError(absl::StrCat(path, ".", key), expected, *e);
+}
+
+}  // namespace
+
 absl::Status ResourceContext::String(const JsonObject& obj,
                                      absl::string_view path,
                                      absl::string_view key,
                                      std::string* out) const {
-  std::optional<JsonElement> e = Member(obj, key);
-  if (!e) return absl::OkStatus();
-  std::string_view s;
-  if (e->get_string().get(s) != simdjson::SUCCESS) {
-    return TypeError(absl::StrCat(path, ".", key), "a string", *e);
-  }
-  out->assign(s.data(), s.size());
-  return absl::OkStatus();
+  return ReadMember(*this, obj, path, key, "a string", [out](JsonElement e) {
+    std::string_view s;
+    if (e.get_string().get(s) != simdjson::SUCCESS) return false;
+    out->assign(s.data(), s.size());
+    return true;
+  });
 }
 
 absl::Status ResourceContext::Object(const JsonObject& obj,
                                      absl::string_view path,
                                      absl::string_view key,
                                      std::optional<JsonObject>* out) const {
-  std::optional<JsonElement> e = Member(obj, key);
-  if (!e) return absl::OkStatus();
-  JsonObject o;
-  if (e->get_object().get(o) != simdjson::SUCCESS) {
-    return TypeError(absl::StrCat(path, ".", key), "an object", *e);
-  }
-  *out = o;
-  return absl::OkStatus();
+  return ReadMember(*this, obj, path, key, "an object", [out](JsonElement e) {
+    JsonObject o;
+    if (e.get_object().get(o) != simdjson::SUCCESS) return false;
+    *out = o;
+    return true;
+  });
 }
 
 absl::Status ResourceContext::Array(const JsonObject& obj,
                                     absl::string_view path,
                                     absl::string_view key,
                                     std::optional<JsonArray>* out) const {
-  std::optional<JsonElement> e = Member(obj, key);
-  if (!e) return absl::OkStatus();
-  JsonArray a;
-  if (e->get_array().get(a) != simdjson::SUCCESS) {
-    return TypeError(absl::StrCat(path, ".", key), "an array", *e);
-  }
-  *out = a;
-  return absl::OkStatus();
+  return ReadMember(*this, obj, path, key, "an array", [out](JsonElement e) {
+    JsonArray a;
+    if (e.get_array().get(a) != simdjson::SUCCESS) return false;
+    *out = a;
+    return true;
+  });
 }
 
 absl::Status ResourceContext::Number(const JsonObject& obj,
                                      absl::string_view path,
                                      absl::string_view key,
                                      std::optional<double>* out) const {
-  std::optional<JsonElement> e = Member(obj, key);
-  if (!e) return absl::OkStatus();
-  double d = 0;
-  if (!e->is_number() || e->get_double().get(d) != simdjson::SUCCESS) {
-    return TypeError(absl::StrCat(path, ".", key), "a number", *e);
-  }
-  *out = d;
-  return absl::OkStatus();
+  return ReadMember(*this, obj, path, key, "a number", [out](JsonElement e) {
+    double d = 0;
+    if (!e.is_number() || e.get_double().get(d) != simdjson::SUCCESS) {
+      return false;
+    }
+    *out = d;
+    return true;
+  });
 }
 
 absl::Status ResourceContext::Date(const JsonObject& obj,
