@@ -3,25 +3,14 @@
 #include "absl/strings/str_format.h"
 
 namespace needlecheck {
-namespace {
-
-constexpr absl::CivilDay kEpoch(1970, 1, 1);
-
-}  // namespace
-
-absl::CivilDay ToCivilDay(DayNumber day) { return kEpoch + day; }
-
-DayNumber ToDayNumber(absl::CivilDay day) {
-  return static_cast<DayNumber>(day - kEpoch);
-}
-
 DayNumber DaysFromCivil(int year, int month, int day) {
   return ToDayNumber(absl::CivilDay(year, month, day));
 }
 
 int DaysInMonth(int year, int month) {
-  // Day 0 of the next month is the last day of this one.
-  return absl::CivilDay(year, month + 1, 0).day();
+  const absl::CivilMonth civil_month(year, month);
+  return static_cast<int>(absl::CivilDay(civil_month + 1) -
+                          absl::CivilDay(civil_month));
 }
 
 std::string FormatDay(DayNumber day) {

@@ -28,11 +28,18 @@ namespace needlecheck {
 // A calendar day, as days since 1970-01-01.
 using DayNumber = int32_t;
 
+// Day 0.
+inline constexpr absl::CivilDay kDayNumberEpoch(1970, 1, 1);
+
 // The civil day of `day`.
-absl::CivilDay ToCivilDay(DayNumber day);
+inline absl::CivilDay ToCivilDay(DayNumber day) {
+  return kDayNumberEpoch + day;
+}
 
 // The DayNumber of `day` (whose year must keep it within int32).
-DayNumber ToDayNumber(absl::CivilDay day);
+inline DayNumber ToDayNumber(absl::CivilDay day) {
+  return static_cast<DayNumber>(day - kDayNumberEpoch);
+}
 
 // Days since 1970-01-01 of the date year-month-day, which must exist.
 DayNumber DaysFromCivil(int year, int month, int day);

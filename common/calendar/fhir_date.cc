@@ -252,7 +252,7 @@ absl::StatusOr<FhirDate> ParseFhirDate(absl::string_view text,
   FhirDate out;
   if (text.size() == 4) {
     out.first_day = ToDayNumber(absl::CivilDay(year, 1, 1));
-    out.last_day = ToDayNumber(absl::CivilDay(year, 12, 31));
+    out.last_day = ToDayNumber(absl::CivilDay(year + 1, 1, 1)) - 1;
     out.precision = DatePrecision::kYear;
     return out;
   }
@@ -268,7 +268,9 @@ absl::StatusOr<FhirDate> ParseFhirDate(absl::string_view text,
   if (text.size() == 7) {
     const absl::CivilMonth civil_month(year, month);
     out.first_day = ToDayNumber(absl::CivilDay(civil_month));
-    out.last_day = ToDayNumber(absl::CivilDay(civil_month + 1) - 1);
+    // The day before the next month begins (whole-month steps are cheaper in
+    // absl than stepping a day back across a month).
+    out.last_day = ToDayNumber(absl::CivilDay(civil_month + 1)) - 1;
     out.precision = DatePrecision::kMonth;
     return out;
   }
