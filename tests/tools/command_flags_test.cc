@@ -88,28 +88,40 @@ TEST(CommandFlagsTest, HelpAnywhere) {
   EXPECT_FALSE(HelpRequested({"--helpful"}));
 }
 
-TEST(CommandFlagsTest, ConnectionFlags) {
-  std::string server;
+TEST(CommandFlagsTest, SharedFlags) {
+  std::string from, to, server;
+  bool json = false;
   absl::Duration timeout = absl::Seconds(10);
   needlecheck::grpc_client::ClientTlsOptions tls;
-  const ConnectionFlags out{&server, &timeout, &tls};
+  const SharedFlags out{&from, &to, &json, &server, &timeout, &tls};
   absl::Status status;
-  EXPECT_TRUE(ApplyConnectionFlag({"server", "h:1"}, out, &status));
-  EXPECT_TRUE(ApplyConnectionFlag({"timeout", "500ms"}, out, &status));
-  EXPECT_TRUE(ApplyConnectionFlag({"tls_ca", "ca.pem"}, out, &status));
-  EXPECT_TRUE(ApplyConnectionFlag({"tls_cert", "c.pem"}, out, &status));
-  EXPECT_TRUE(ApplyConnectionFlag({"tls_key", "k.pem"}, out, &status));
-  EXPECT_TRUE(ApplyConnectionFlag({"tls_server_name", "n"}, out, &status));
+  EXPECT_TRUE(ApplySharedFlag({"from", "2026-11-01"}, out, &status));
+  EXPECT_TRUE(ApplySharedFlag({"to", "2026-11-30"}, out, &status));
+  EXPECT_TRUE(ApplySharedFlag({"json", ""}, out, &status));
+  EXPECT_TRUE(ApplySharedFlag({"server", "h:1"}, out, &status));
+  EXPECT_TRUE(ApplySharedFlag({"timeout", "500ms"}, out, &status));
+  EXPECT_TRUE(ApplySharedFlag({"tls_ca", "ca.pem"}, out, &status));
+  EXPECT_TRUE(ApplySharedFlag({"tls_cert", "c.pem"}, out, &status));
+  EXPECT_TRUE(ApplySharedFlag({"tls_key", "k.pem"}, out, &status));
+  EXPECT_TRUE(ApplySharedFlag({"tls_server_name", "n"}, out, &status));
   EXPECT_THAT(status, IsOk());
+  EXPECT_EQ(from, "2026-11-01");
+  EXPECT_EQ(to, "2026-11-30");
+  EXPECT_TRUE(json);
   EXPECT_EQ(server, "h:1");
   EXPECT_EQ(timeout, absl::Milliseconds(500));
   EXPECT_EQ(tls.ca_file, "ca.pem");
   EXPECT_EQ(tls.cert_file, "c.pem");
   EXPECT_EQ(tls.key_file, "k.pem");
   EXPECT_EQ(tls.server_name, "n");
-  EXPECT_FALSE(ApplyConnectionFlag({"from", "x"}, out, &status));
+  EXPECT_FALSE(ApplySharedFlag({"rule", "x"}, out, &status));
+  EXPECT_THAT(status, IsOk());
+  EXPECT_TRUE(ApplySharedFlag({"to", "2026-02-30"}, out, &status));
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument,
+                               "--to 2026-02-30: not a calendar day (expected "
+                               "YYYY-MM-DD)"));
   for (const char* bad : {"forever", "0s", "-1s", "inf"}) {
-    EXPECT_TRUE(ApplyConnectionFlag({"timeout", bad}, out, &status));
+    EXPECT_TRUE(ApplySharedFlag({"timeout", bad}, out, &status));
     EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument,
                                  HasSubstr("positive duration")))
         << bad;

@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/calendar/day.h"
 #include "tools/cli/command_flags.h"
 
 namespace needlecheck::cli {
@@ -35,32 +34,19 @@ absl::StatusOr<AccessLogOptions> ParseAccessLogArgs(
     options.help = true;
     return options;
   }
-  std::vector<CommandFlagSpec> accepted = {{"from"},
-                                           {"to"},
-                                           {"patient"},
-                                           {"limit"},
-                                           {"json", CommandFlagSpec::kSwitch}};
-  accepted.insert(accepted.end(), std::begin(kConnectionFlags),
-                  std::end(kConnectionFlags));
-  const ConnectionFlags connection{&options.server, &options.timeout,
-                                   &options.tls};
+  std::vector<CommandFlagSpec> accepted = {{"patient"}, {"limit"}};
+  accepted.insert(accepted.end(), std::begin(kSharedFlags),
+                  std::end(kSharedFlags));
+  const SharedFlags shared{&options.from,   &options.to,      &options.json,
+                           &options.server, &options.timeout, &options.tls};
   absl::Status read = ReadCommandFlags(
       args, "access-log", accepted,
       [&](const CommandFlag& flag) -> absl::Status {
         const std::string& name = flag.name;
         const std::string& value = flag.value;
         absl::Status status;
-        if (ApplyConnectionFlag(flag, connection, &status)) {
+        if (ApplySharedFlag(flag, shared, &status)) {
           return status;
-        } else if (name == "json") {
-          options.json = true;
-        } else if (name == "from" || name == "to") {
-          if (!IsCivilDayText(value)) {
-            return UsageError(
-                absl::StrCat("--", name, " ", value,
-                             ": not a calendar day (expected YYYY-MM-DD)"));
-          }
-          (name == "from" ? options.from : options.to) = value;
         } else if (name == "patient") {
           options.patient_id = value;
         } else {  // limit

@@ -5,10 +5,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/calendar/day.h"
 
 namespace needlecheck::cli {
 
-const CommandFlagSpec kConnectionFlags[6] = {
+const CommandFlagSpec kSharedFlags[9] = {
+    {"from"},     {"to"},      {"json", CommandFlagSpec::kSwitch},
     {"server"},   {"timeout"}, {"tls_ca"},
     {"tls_cert"}, {"tls_key"}, {"tls_server_name"},
 };
@@ -78,11 +80,20 @@ absl::Status ReadCommandFlags(
   return absl::OkStatus();
 }
 
-bool ApplyConnectionFlag(const CommandFlag& flag, const ConnectionFlags& out,
-                         absl::Status* status) {
+bool ApplySharedFlag(const CommandFlag& flag, const SharedFlags& out,
+                     absl::Status* status) {
   *status = absl::OkStatus();
   const std::string& v = flag.value;
-  if (flag.name == "server") {
+  if (flag.name == "from" || flag.name == "to") {
+    if (!IsCivilDayText(v)) {
+      *status = absl::InvalidArgumentError(
+          absl::StrCat("--", flag.name, " ", v,
+                       ": not a calendar day (expected YYYY-MM-DD)"));
+    }
+    *(flag.name == "from" ? out.from : out.to) = v;
+  } else if (flag.name == "json") {
+    *out.json = true;
+  } else if (flag.name == "server") {
     *out.server = v;
   } else if (flag.name == "tls_ca") {
     out.tls->ca_file = v;

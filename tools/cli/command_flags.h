@@ -1,7 +1,7 @@
 // The flag reader of the `needlecheck` commands that take only flags and
-// talk to needlecheckd (`stats`, `access-log`): "--name value",
-// "--name=value", switches without a value, and the connection flags every
-// such command shares (--server, --timeout, --tls_*).
+// ask needlecheckd for a period's records (`stats`, `access-log`):
+// "--name value", "--name=value", switches without a value, and the flags
+// such commands share (--from, --to, --json, --server, --timeout, --tls_*).
 //
 // Contract
 // - HelpRequested(): "--help", "-h" or "-help" anywhere; it wins over every
@@ -14,7 +14,8 @@
 //   "--json takes no value" (a switch given =value), "unknown flag --x for
 //   '<command>'", "--x needs a value" (the last argument), "--x needs a
 //   non-empty value", "--x given twice" (unless the flag may repeat).
-// - ApplyConnectionFlag() sets --server, --timeout (a positive finite
+// - ApplySharedFlag() sets --from or --to (a day as YYYY-MM-DD:
+//   IsCivilDayText), --json, --server, --timeout (a positive finite
 //   duration) or a --tls_* flag; false for any other flag.
 // - CheckPeriodAndTls(): --from not after --to, and the TLS combination
 //   (client_tls_options.h), once all flags are read.
@@ -46,8 +47,9 @@ struct CommandFlagSpec {
   Kind kind = kValue;
 };
 
-// The flags of --server, --timeout and the four --tls_* flags (kValue).
-extern const CommandFlagSpec kConnectionFlags[6];
+// --from, --to, --json (a switch), --server, --timeout and the four --tls_*
+// flags.
+extern const CommandFlagSpec kSharedFlags[9];
 
 // One flag as given.
 struct CommandFlag {
@@ -64,17 +66,20 @@ absl::Status ReadCommandFlags(
     absl::Span<const CommandFlagSpec> accepted,
     absl::FunctionRef<absl::Status(const CommandFlag&)> apply);
 
-// The connection settings of a command.
-struct ConnectionFlags {
+// Where a command keeps the shared flags.
+struct SharedFlags {
+  std::string* from;
+  std::string* to;
+  bool* json;
   std::string* server;
   absl::Duration* timeout;
   needlecheck::grpc_client::ClientTlsOptions* tls;
 };
 
-// Applies `flag` when it is a connection flag: true with the status of its
+// Applies `flag` when it is a shared flag: true with the status of its
 // value, false (and OK) when it is not one.
-bool ApplyConnectionFlag(const CommandFlag& flag, const ConnectionFlags& out,
-                         absl::Status* status);
+bool ApplySharedFlag(const CommandFlag& flag, const SharedFlags& out,
+                     absl::Status* status);
 
 // The checks once every flag is read: "--from A is after --to B" when both
 // are given, then CheckClientTlsOptions.

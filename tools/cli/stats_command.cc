@@ -10,7 +10,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/calendar/day.h"
 #include "tools/cli/command_flags.h"
 
 namespace needlecheck::cli {
@@ -41,31 +40,18 @@ absl::StatusOr<StatsOptions> ParseStatsArgs(
     return options;
   }
   std::vector<CommandFlagSpec> accepted = {
-      {"from"},
-      {"to"},
-      {"rule", CommandFlagSpec::kRepeatedValue},
-      {"top"},
-      {"json", CommandFlagSpec::kSwitch}};
-  accepted.insert(accepted.end(), std::begin(kConnectionFlags),
-                  std::end(kConnectionFlags));
-  const ConnectionFlags connection{&options.server, &options.timeout,
-                                   &options.tls};
+      {"rule", CommandFlagSpec::kRepeatedValue}, {"top"}};
+  accepted.insert(accepted.end(), std::begin(kSharedFlags),
+                  std::end(kSharedFlags));
+  const SharedFlags shared{&options.from,   &options.to,      &options.json,
+                           &options.server, &options.timeout, &options.tls};
   absl::Status read = ReadCommandFlags(
       args, "stats", accepted, [&](const CommandFlag& flag) -> absl::Status {
         const std::string& name = flag.name;
         const std::string& value = flag.value;
         absl::Status status;
-        if (ApplyConnectionFlag(flag, connection, &status)) {
+        if (ApplySharedFlag(flag, shared, &status)) {
           return status;
-        } else if (name == "json") {
-          options.json = true;
-        } else if (name == "from" || name == "to") {
-          if (!IsCivilDayText(value)) {
-            return UsageError(absl::StrCat("--", name, " ", value,
-                                           ": not a calendar day (expected "
-                                           "YYYY-MM-DD)"));
-          }
-          (name == "from" ? options.from : options.to) = value;
         } else if (name == "rule") {
           options.rules.push_back(value);
         } else {  // top
