@@ -64,6 +64,21 @@ absl::Status ReadMember(const ResourceContext& ctx, const JsonObject& obj,
   return ctx.TypeError(absl::StrCat(path, ".", key), expected, *e);
 }
 
+// ReadMember for a member whose simdjson value `get` reads as is (an
+// object, an array) into `*out`.
+template <typename T, typename Get>
+absl::Status ReadValue(const ResourceContext& ctx, const JsonObject& obj,
+                       absl::string_view path, absl::string_view key,
+                       absl::string_view expected, Get get,
+                       std::optional<T>* out) {
+  return ReadMember(ctx, obj, path, key, expected, [&](JsonElement e) {
+    T value;
+    if (get(e).get(value) != simdjson::SUCCESS) return false;
+    *out = value;
+    return true;
+  });
+}
+
 }  // namespace
 
 absl::Status ResourceContext::String(const JsonObject& obj,
@@ -82,24 +97,18 @@ absl::Status ResourceContext::Object(const JsonObject& obj,
                                      absl::string_view path,
                                      absl::string_view key,
                                      std::optional<JsonObject>* out) const {
-  return ReadMember(*this, obj, path, key, "an object", [out](JsonElement e) {
-    JsonObject o;
-    if (e.get_object().get(o) != simdjson::SUCCESS) return false;
-    *out = o;
-    return true;
-  });
+  return ReadValue(
+      *this, obj, path, key, "an object",
+      [](JsonElement e) { return e.get_object(); }, out);
 }
 
 absl::Status ResourceContext::Array(const JsonObject& obj,
                                     absl::string_view path,
                                     absl::string_view key,
                                     std::optional<JsonArray>* out) const {
-  return ReadMember(*this, obj, path, key, "an array", [out](JsonElement e) {
-    JsonArray a;
-    if (e.get_array().get(a) != simdjson::SUCCESS) return false;
-    *out = a;
-    return true;
-  });
+  return ReadValue(
+      *this, obj, path, key, "an array",
+      [](JsonElement e) { return e.get_array(); }, out);
 }
 
 absl::Status ResourceContext::Number(const JsonObject& obj,
