@@ -45,6 +45,7 @@
 #include "adapters/batch/run/audit_merge.h"
 #include "adapters/batch/run/audit_run.h"
 #include "adapters/batch/run/spill_store.h"
+#include "adapters/common/client_tls_flags.h"
 #include "adapters/common/grpc_client_channel.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
@@ -57,18 +58,7 @@ ABSL_FLAG(std::string, service, "127.0.0.1:50051",
           "--tls_ca). Several replicas: dns:///HOST:PORT (every address of "
           "the name) or ipv4:ADDR:PORT,ADDR:PORT,...; calls are spread "
           "round-robin. With TLS, a list needs --tls_server_name.");
-ABSL_FLAG(std::string, tls_ca, "",
-          "PEM CA certificate(s) that signed needlecheckd's certificate: TLS "
-          "to --service, verifying the server.");
-ABSL_FLAG(std::string, tls_cert, "",
-          "PEM client certificate chain for a needlecheckd that requires "
-          "client certificates (mutual TLS); needs --tls_key and --tls_ca.");
-ABSL_FLAG(std::string, tls_key, "",
-          "PEM private key (unencrypted) of --tls_cert.");
-ABSL_FLAG(std::string, tls_server_name, "",
-          "Optional: the name needlecheckd's certificate carries when it is "
-          "not the host of --service; required for an ipv4:/ipv6: list of "
-          "several replicas (each certificate must carry it).");
+NEEDLECHECK_CLIENT_TLS_FLAGS(, service);
 ABSL_FLAG(bool, resume, false,
           "Continue the unfinished audit in --out (after a kill or an "
           "error) without redoing or duplicating work; start one when --out "
@@ -304,11 +294,8 @@ int main(int argc, char** argv) {
   }
 
   const std::string target = absl::GetFlag(FLAGS_service);
-  needlecheck::grpc_client::ClientTlsOptions tls;
-  tls.ca_file = absl::GetFlag(FLAGS_tls_ca);
-  tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
-  tls.key_file = absl::GetFlag(FLAGS_tls_key);
-  tls.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  const needlecheck::grpc_client::ClientTlsOptions tls =
+      NEEDLECHECK_CLIENT_TLS_FROM_FLAGS();
   absl::StatusOr<needlecheck::grpc_client::ClientChannelSecurity> security =
       needlecheck::grpc_client::LoadClientChannelSecurity(tls, "");
   if (!security.ok()) return Fail(security.status());  // INVALID_ARGUMENT: 2

@@ -44,6 +44,7 @@
 #include "adapters/cds_hooks/https_fetch.h"
 #include "adapters/cds_hooks/jwks_cache.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
+#include "adapters/common/client_tls_flags.h"
 #include "adapters/common/grpc_client_channel.h"
 #include "common/metrics/http_endpoint.h"
 #include "common/metrics/registry.h"
@@ -58,18 +59,7 @@ ABSL_FLAG(std::string, screening_service, "127.0.0.1:50051",
           "--screening_tls_server_name.");
 // TLS to needlecheckd (adapters/common/client_tls_options.h); none given:
 // plaintext, fit for needlecheckd on loopback only.
-ABSL_FLAG(std::string, screening_tls_ca, "",
-          "PEM CA certificate(s) that signed needlecheckd's certificate: "
-          "TLS to --screening_service, verifying the server.");
-ABSL_FLAG(std::string, screening_tls_cert, "",
-          "PEM client certificate chain for a needlecheckd that requires "
-          "client certificates (mutual TLS); needs --screening_tls_key.");
-ABSL_FLAG(std::string, screening_tls_key, "",
-          "PEM private key (unencrypted) of --screening_tls_cert.");
-ABSL_FLAG(std::string, screening_tls_server_name, "",
-          "Optional: the name needlecheckd's certificate carries when it is "
-          "not the host of --screening_service; required for an ipv4:/ipv6: "
-          "list of several replicas (each certificate must carry it).");
+NEEDLECHECK_CLIENT_TLS_FLAGS(screening_, screening_service);
 ABSL_FLAG(std::string, jwks_file, "",
           "JWK Set (JSON) with the EHR's public keys (EC P-384, RSA).");
 ABSL_FLAG(std::vector<std::string>, trusted_issuers, {},
@@ -198,13 +188,9 @@ constexpr size_t kJwksMaxBytes = 256 << 10;
 // --screening_tls_* flags; INVALID_ARGUMENT naming the flag for a bad flag
 // or file. Warns when plaintext leaves the machine.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> ScreeningChannel() {
-  needlecheck::grpc_client::ClientTlsOptions tls;
-  tls.ca_file = absl::GetFlag(FLAGS_screening_tls_ca);
-  tls.cert_file = absl::GetFlag(FLAGS_screening_tls_cert);
-  tls.key_file = absl::GetFlag(FLAGS_screening_tls_key);
-  tls.server_name = absl::GetFlag(FLAGS_screening_tls_server_name);
   return needlecheck::grpc_client::OpenAdapterChannel(
-      absl::GetFlag(FLAGS_screening_service), tls, "screening_",
+      absl::GetFlag(FLAGS_screening_service),
+      NEEDLECHECK_CLIENT_TLS_FROM_FLAGS(screening_), "screening_",
       "--screening_service");
 }
 

@@ -16,8 +16,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "adapters/fhir/internal/collector.h"
-#include "adapters/fhir/internal/fhir_date.h"
 #include "adapters/fhir/patient_reference.h"
+#include "common/calendar/fhir_date.h"
 #include "common/status/status_macros.h"
 #include "simdjson.h"
 
@@ -47,12 +47,13 @@ std::optional<std::string> ReferencedPatient(
 absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options) {
   std::optional<int32_t> as_of_day;
   if (!options.as_of_date.empty()) {
-    internal::DateCheck d = internal::CheckFhirDate(options.as_of_date);
-    if (!d.ok) {
+    absl::StatusOr<FhirDate> d =
+        ParseFhirDate(options.as_of_date, kFhirJsonDates);
+    if (!d.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("ExtractOptions::as_of_date: ", d.error));
+          absl::StrCat("ExtractOptions::as_of_date: ", d.status().message()));
     }
-    as_of_day = d.first_day;
+    as_of_day = d->first_day;
   }
 
   // fullUrl -> Patient.id, and the distinct Patient ids in input order.

@@ -10,8 +10,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/fhir/internal/collector.h"
-#include "adapters/fhir/internal/fhir_date.h"
 #include "adapters/fhir/internal/json_reader.h"
+#include "common/calendar/fhir_date.h"
 #include "common/status/status_macros.h"
 #include "simdjson.h"
 
@@ -36,16 +36,18 @@ bool LiveAppointmentStatus(absl::string_view s) {
 // The first day `date` names; INVALID_ARGUMENT unless a full day.
 absl::StatusOr<int32_t> FullDay(absl::string_view what,
                                 absl::string_view date) {
-  internal::DateCheck d = internal::CheckFhirDate(date);
-  if (!d.ok)
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ", d.error));
-  if (!d.full_day) {
+  absl::StatusOr<FhirDate> d = ParseFhirDate(date, kFhirJsonDates);
+  if (!d.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", d.status().message()));
+  }
+  if (d->precision != DatePrecision::kDay) {
     return absl::InvalidArgumentError(
         absl::StrCat(what,
                      ": the date does not name a full day; a session date "
                      "needs one"));
   }
-  return d.first_day;
+  return d->first_day;
 }
 
 absl::StatusOr<PlannedSessionExtract> FromContext(

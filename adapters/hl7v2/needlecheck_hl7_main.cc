@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "adapters/common/client_tls_flags.h"
 #include "adapters/common/grpc_client_channel.h"
 #include "adapters/hl7v2/processing/hl7_metrics.h"
 #include "adapters/hl7v2/processing/knowledge_base_cache.h"
@@ -47,17 +48,7 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:2575",
 ABSL_FLAG(std::string, screening_service, "127.0.0.1:50051",
           "needlecheckd's gRPC address (HOST:PORT, dns:///HOST:PORT or an "
           "ipv4:/ipv6: list of replicas, as for needlecheck-cds-hooks).");
-ABSL_FLAG(std::string, screening_tls_ca, "",
-          "PEM CA certificate(s) that signed needlecheckd's certificate: "
-          "TLS to --screening_service, verifying the server.");
-ABSL_FLAG(std::string, screening_tls_cert, "",
-          "PEM client certificate chain for a needlecheckd that requires "
-          "client certificates (mutual TLS); needs --screening_tls_key.");
-ABSL_FLAG(std::string, screening_tls_key, "",
-          "PEM private key (unencrypted) of --screening_tls_cert.");
-ABSL_FLAG(std::string, screening_tls_server_name, "",
-          "Optional: the name needlecheckd's certificate carries when it is "
-          "not the host of --screening_service.");
+NEEDLECHECK_CLIENT_TLS_FLAGS(screening_, screening_service);
 ABSL_FLAG(std::string, data_dir, "",
           "With --state_store=sqlite: the folder of the patient-state store, "
           "DIR/hl7-state.sqlite (created when missing).");
@@ -170,14 +161,11 @@ int Main() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  grpc_client::ClientTlsOptions tls;
-  tls.ca_file = absl::GetFlag(FLAGS_screening_tls_ca);
-  tls.cert_file = absl::GetFlag(FLAGS_screening_tls_cert);
-  tls.key_file = absl::GetFlag(FLAGS_screening_tls_key);
-  tls.server_name = absl::GetFlag(FLAGS_screening_tls_server_name);
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      grpc_client::OpenAdapterChannel(absl::GetFlag(FLAGS_screening_service),
-                                      tls, "screening_", "--screening_service");
+      grpc_client::OpenAdapterChannel(
+          absl::GetFlag(FLAGS_screening_service),
+          NEEDLECHECK_CLIENT_TLS_FROM_FLAGS(screening_), "screening_",
+          "--screening_service");
   if (!channel.ok()) {
     std::fprintf(stderr, "%s\n",
                  std::string(channel.status().message()).c_str());

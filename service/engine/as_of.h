@@ -14,8 +14,8 @@
 #include <optional>
 #include <string>
 
+#include "common/calendar/fhir_date.h"
 #include "needlecheck/v1/record.pb.h"
-#include "service/common/fhir_date.h"
 
 namespace needlecheck::engine {
 

@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "common/calendar/fhir_date.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "needlecheck/v1/alert.pb.h"
 #include "needlecheck/v1/record.pb.h"
 #include "needlecheck/v1/session.pb.h"
-#include "service/common/fhir_date.h"
 #include "service/kb/knowledge_base.h"
 
 namespace needlecheck::engine {

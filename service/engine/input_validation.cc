@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "service/common/fhir_date.h"
+#include "common/calendar/fhir_date.h"
 
 namespace needlecheck::engine {
 namespace {

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/calendar/fhir_date.h"
 #include "common/ids/uuid.h"
-#include "service/common/fhir_date.h"
 #include "service/engine/audit.h"
 #include "service/engine/engine.h"
 #include "service/engine/input_validation.h"

@@ -39,10 +39,10 @@
 #include "absl/time/time.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/planned_session.h"
+#include "common/calendar/fhir_date.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 #include "nlohmann/json.hpp"
-#include "service/common/fhir_date.h"
 #include "service/engine/engine.h"
 #include "service/kb/knowledge_base.h"
 

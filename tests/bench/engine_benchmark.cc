@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "common/calendar/fhir_date.h"
 #include "google/protobuf/arena.h"
-#include "service/common/fhir_date.h"
 #include "service/engine/engine.h"
 #include "service/kb/knowledge_base.h"
 #include "tests/bench/bench_payload.h"

@@ -130,11 +130,24 @@ const mainFiles = {
   "needlecheck-cds-hooks": "adapters/cds_hooks/cds_hooks_main.cc",
   "needlecheck-audit": "adapters/batch/needlecheck_audit_main.cc",
 };
+// The client TLS flags a main defines with
+// NEEDLECHECK_CLIENT_TLS_FLAGS(prefix, ...) (adapters/common/
+// client_tls_flags.h): the macro's `prefix##name` flags, with the prefix.
+function clientTlsFlagNames() {
+  const text = fs.readFileSync(
+      path.join(sourceDir, "adapters/common/client_tls_flags.h"), "utf8");
+  return [...text.matchAll(/ABSL_FLAG\(\s*[\w:<>]+,\s*prefix##(\w+),/g)]
+      .map((m) => m[1]);
+}
 function definedFlags(command) {
   const text = fs.readFileSync(path.join(sourceDir, mainFiles[command]),
                                "utf8");
-  return new Set([...text.matchAll(/ABSL_FLAG\(\s*[\w:<>]+,\s*(\w+),/g)]
-      .map((m) => m[1]));
+  const names = [...text.matchAll(/ABSL_FLAG\(\s*[\w:<>]+,\s*(\w+),/g)]
+      .map((m) => m[1]);
+  for (const m of text.matchAll(/^NEEDLECHECK_CLIENT_TLS_FLAGS\(\s*(\w*)\s*,/gm)) {
+    for (const name of clientTlsFlagNames()) names.push(m[1] + name);
+  }
+  return new Set(names);
 }
 
 // The PostgreSQL ledger's flags (--ledger=postgres) come with the change

@@ -24,8 +24,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "adapters/fhir/fhir_extract.h"
-#include "adapters/fhir/internal/fhir_date.h"
 #include "adapters/fhir/planned_session.h"
+#include "common/calendar/fhir_date.h"
 
 namespace {
 
@@ -63,7 +63,7 @@ void CheckError(absl::string_view input, const absl::Status& st,
 void CheckDate(absl::string_view input, const std::string& date,
                const char* what) {
   if (date.empty()) return;
-  if (!needlecheck::fhir::internal::CheckFhirDate(date).ok) {
+  if (!needlecheck::ParseFhirDate(date, needlecheck::kFhirJsonDates).ok()) {
     Fail(input, std::string("invalid date in ") + what + ": " + date);
   }
 }
@@ -151,9 +151,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto session =
       needlecheck::fhir::PlannedSessionFromHookContext(input, session_options);
   if (session.ok()) {
-    const needlecheck::fhir::internal::DateCheck d =
-        needlecheck::fhir::internal::CheckFhirDate(session->session.date());
-    if (!d.ok || !d.full_day) Fail(input, "session date is not a full day");
+    const absl::StatusOr<needlecheck::FhirDate> d = needlecheck::ParseFhirDate(
+        session->session.date(), needlecheck::kFhirJsonDates);
+    if (!d.ok() || d->precision != needlecheck::DatePrecision::kDay) {
+      Fail(input, "session date is not a full day");
+    }
     for (const auto& plan : session->session.areas()) {
       if (!std::isfinite(plan.needle_depth_mm()) ||
           plan.needle_depth_mm() < 0) {

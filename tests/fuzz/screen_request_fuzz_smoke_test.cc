@@ -15,11 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "common/calendar/fhir_date.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "needlecheck/v1/screening.pb.h"
-#include "service/common/fhir_date.h"
 #include "service/engine/engine.h"
 #include "service/engine/input_validation.h"
 #include "service/kb/knowledge_base.h"

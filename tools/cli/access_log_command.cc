@@ -1,28 +1,21 @@
 #include "tools/cli/access_log_command.h"
 
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "tools/cli/command_flags.h"
 
 namespace needlecheck::cli {
 namespace {
 
 absl::Status UsageError(absl::string_view message) {
   return absl::InvalidArgumentError(message);
-}
-
-bool IsDay(absl::string_view text) {
-  if (text.size() != 10) return false;
-  absl::Time t;
-  std::string error;
-  return absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &error) &&
-         absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()) == text;
 }
 
 // A stored value for the table: "-" when empty, control characters and
@@ -37,97 +30,39 @@ std::string Cell(absl::string_view value) {
 absl::StatusOr<AccessLogOptions> ParseAccessLogArgs(
     const std::vector<std::string>& args) {
   AccessLogOptions options;
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h" || arg == "-help") {
-      AccessLogOptions help;
-      help.help = true;
-      return help;
-    }
+  if (HelpRequested(args)) {
+    options.help = true;
+    return options;
   }
-  std::vector<std::string> seen;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
-      return UsageError(
-          absl::StrCat("unexpected argument '", arg, "' for 'access-log'"));
-    }
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (const size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-      has_value = true;
-    }
-    for (const std::string& s : seen) {
-      if (s == name)
-        return UsageError(absl::StrCat("--", name, " given twice"));
-    }
-    seen.push_back(name);
-    if (name == "json") {
-      if (has_value) return UsageError("--json takes no value");
-      options.json = true;
-      continue;
-    }
-    if (name != "from" && name != "to" && name != "patient" &&
-        name != "limit" && name != "server" && name != "timeout" &&
-        name != "tls_ca" && name != "tls_cert" && name != "tls_key" &&
-        name != "tls_server_name") {
-      return UsageError(
-          absl::StrCat("unknown flag --", name, " for 'access-log'"));
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) {
-        return UsageError(absl::StrCat("--", name, " needs a value"));
-      }
-      value = args[++i];
-    }
-    if (value.empty()) {
-      return UsageError(absl::StrCat("--", name, " needs a non-empty value"));
-    }
-    if (name == "from" || name == "to") {
-      if (!IsDay(value)) {
-        return UsageError(
-            absl::StrCat("--", name, " ", value,
-                         ": not a calendar day (expected YYYY-MM-DD)"));
-      }
-      (name == "from" ? options.from : options.to) = value;
-    } else if (name == "patient") {
-      options.patient_id = value;
-    } else if (name == "limit") {
-      if (!absl::SimpleAtoi(value, &options.limit) || options.limit < 1 ||
-          options.limit > 10000) {
-        return UsageError(absl::StrCat("--limit ", value,
-                                       ": expected a number from 1 to 10000"));
-      }
-    } else if (name == "server") {
-      options.server = value;
-    } else if (name == "tls_ca") {
-      options.tls.ca_file = value;
-    } else if (name == "tls_cert") {
-      options.tls.cert_file = value;
-    } else if (name == "tls_key") {
-      options.tls.key_file = value;
-    } else if (name == "tls_server_name") {
-      options.tls.server_name = value;
-    } else {  // timeout
-      if (!absl::ParseDuration(value, &options.timeout) ||
-          options.timeout <= absl::ZeroDuration() ||
-          options.timeout == absl::InfiniteDuration()) {
-        return UsageError(absl::StrCat(
-            "--timeout ", value, ": expected a positive duration such as 10s"));
-      }
-    }
-  }
+  std::vector<CommandFlagSpec> accepted = {{"patient"}, {"limit"}};
+  accepted.insert(accepted.end(), std::begin(kSharedFlags),
+                  std::end(kSharedFlags));
+  const SharedFlags shared{&options.from,   &options.to,      &options.json,
+                           &options.server, &options.timeout, &options.tls};
+  absl::Status read = ReadCommandFlags(
+      args, "access-log", accepted,
+      [&](const CommandFlag& flag) -> absl::Status {
+        const std::string& name = flag.name;
+        const std::string& value = flag.value;
+        absl::Status status;
+        if (ApplySharedFlag(flag, shared, &status)) {
+          return status;
+        } else if (name == "patient") {
+          options.patient_id = value;
+        } else {  // limit
+          if (!absl::SimpleAtoi(value, &options.limit) || options.limit < 1 ||
+              options.limit > 10000) {
+            return UsageError(absl::StrCat(
+                "--limit ", value, ": expected a number from 1 to 10000"));
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (!read.ok()) return read;
   if (options.from.empty() || options.to.empty()) {
     return UsageError("--from and --to are required (YYYY-MM-DD, UTC days)");
   }
-  if (options.from > options.to) {
-    return UsageError(
-        absl::StrCat("--from ", options.from, " is after --to ", options.to));
-  }
-  if (absl::Status s =
-          needlecheck::grpc_client::CheckClientTlsOptions(options.tls, "");
+  if (absl::Status s = CheckPeriodAndTls(options.from, options.to, options.tls);
       !s.ok()) {
     return s;
   }

@@ -12,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "common/calendar/fhir_date.h"
 #include "needlecheck/v1/record.pb.h"
-#include "service/common/fhir_date.h"
 
 namespace needlecheck::cli {
 namespace {

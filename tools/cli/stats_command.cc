@@ -1,30 +1,22 @@
 #include "tools/cli/stats_command.h"
 
 #include <algorithm>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "tools/cli/command_flags.h"
 
 namespace needlecheck::cli {
 namespace {
 
 absl::Status UsageError(absl::string_view message) {
   return absl::InvalidArgumentError(message);
-}
-
-// A real calendar day written YYYY-MM-DD.
-bool IsDay(absl::string_view text) {
-  if (text.size() != 10) return false;
-  absl::Time t;
-  std::string error;
-  return absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &error) &&
-         absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()) == text;
 }
 
 std::string Period(const needlecheck::v1::AlertStats& stats) {
@@ -42,110 +34,37 @@ std::string Period(const needlecheck::v1::AlertStats& stats) {
 absl::StatusOr<StatsOptions> ParseStatsArgs(
     const std::vector<std::string>& args) {
   StatsOptions options;
-  bool seen_from = false, seen_to = false, seen_top = false,
-       seen_server = false, seen_json = false, seen_timeout = false,
-       seen_tls_ca = false, seen_tls_cert = false, seen_tls_key = false,
-       seen_tls_server_name = false;
   // --help anywhere wins over every other problem.
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h" || arg == "-help") {
-      StatsOptions help;
-      help.help = true;
-      return help;
-    }
+  if (HelpRequested(args)) {
+    options.help = true;
+    return options;
   }
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
-      return UsageError(
-          absl::StrCat("unexpected argument '", arg, "' for 'stats'"));
-    }
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (const size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-      has_value = true;
-    }
-    if (name == "json") {
-      if (has_value) return UsageError("--json takes no value");
-      if (seen_json) return UsageError("--json given twice");
-      seen_json = true;
-      options.json = true;
-      continue;
-    }
-    if (name != "from" && name != "to" && name != "rule" && name != "top" &&
-        name != "server" && name != "timeout" && name != "tls_ca" &&
-        name != "tls_cert" && name != "tls_key" && name != "tls_server_name") {
-      return UsageError(absl::StrCat("unknown flag --", name, " for 'stats'"));
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) {
-        return UsageError(absl::StrCat("--", name, " needs a value"));
-      }
-      value = args[++i];
-    }
-    if (value.empty()) {
-      return UsageError(absl::StrCat("--", name, " needs a non-empty value"));
-    }
-    auto once = [&](bool* seen) -> absl::Status {
-      if (*seen) return UsageError(absl::StrCat("--", name, " given twice"));
-      *seen = true;
-      return absl::OkStatus();
-    };
-    absl::Status status;
-    if (name == "from" || name == "to") {
-      status = once(name == "from" ? &seen_from : &seen_to);
-      if (status.ok() && !IsDay(value)) {
-        status = UsageError(absl::StrCat("--", name, " ", value,
-                                         ": not a calendar day (expected "
-                                         "YYYY-MM-DD)"));
-      }
-      (name == "from" ? options.from : options.to) = value;
-    } else if (name == "rule") {
-      options.rules.push_back(value);
-    } else if (name == "top") {
-      status = once(&seen_top);
-      if (status.ok() && (!absl::SimpleAtoi(value, &options.top) ||
-                          options.top < 1 || options.top > 50)) {
-        status = UsageError(
-            absl::StrCat("--top ", value, ": expected a number from 1 to 50"));
-      }
-    } else if (name == "server") {
-      status = once(&seen_server);
-      options.server = value;
-    } else if (name == "tls_ca") {
-      status = once(&seen_tls_ca);
-      options.tls.ca_file = value;
-    } else if (name == "tls_cert") {
-      status = once(&seen_tls_cert);
-      options.tls.cert_file = value;
-    } else if (name == "tls_key") {
-      status = once(&seen_tls_key);
-      options.tls.key_file = value;
-    } else if (name == "tls_server_name") {
-      status = once(&seen_tls_server_name);
-      options.tls.server_name = value;
-    } else {  // timeout
-      status = once(&seen_timeout);
-      if (status.ok() && (!absl::ParseDuration(value, &options.timeout) ||
-                          options.timeout <= absl::ZeroDuration() ||
-                          options.timeout == absl::InfiniteDuration())) {
-        status = UsageError(absl::StrCat(
-            "--timeout ", value,
-            ": expected a positive duration such as 10s, 500ms or 1m"));
-      }
-    }
-    if (!status.ok()) return status;
-  }
-  if (!options.from.empty() && !options.to.empty() &&
-      options.from > options.to) {
-    return UsageError(
-        absl::StrCat("--from ", options.from, " is after --to ", options.to));
-  }
-  if (absl::Status s =
-          needlecheck::grpc_client::CheckClientTlsOptions(options.tls, "");
+  std::vector<CommandFlagSpec> accepted = {
+      {"rule", CommandFlagSpec::kRepeatedValue}, {"top"}};
+  accepted.insert(accepted.end(), std::begin(kSharedFlags),
+                  std::end(kSharedFlags));
+  const SharedFlags shared{&options.from,   &options.to,      &options.json,
+                           &options.server, &options.timeout, &options.tls};
+  absl::Status read = ReadCommandFlags(
+      args, "stats", accepted, [&](const CommandFlag& flag) -> absl::Status {
+        const std::string& name = flag.name;
+        const std::string& value = flag.value;
+        absl::Status status;
+        if (ApplySharedFlag(flag, shared, &status)) {
+          return status;
+        } else if (name == "rule") {
+          options.rules.push_back(value);
+        } else {  // top
+          if (!absl::SimpleAtoi(value, &options.top) || options.top < 1 ||
+              options.top > 50) {
+            return UsageError(absl::StrCat("--top ", value,
+                                           ": expected a number from 1 to 50"));
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (!read.ok()) return read;
+  if (absl::Status s = CheckPeriodAndTls(options.from, options.to, options.tls);
       !s.ok()) {
     return s;
   }

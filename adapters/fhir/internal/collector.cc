@@ -11,9 +11,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "adapters/fhir/internal/fhir_date.h"
 #include "adapters/fhir/internal/json_reader.h"
 #include "adapters/fhir/vocabulary.h"
+#include "common/calendar/fhir_date.h"
 #include "common/status/status_macros.h"
 
 namespace needlecheck::fhir::internal {
@@ -473,9 +473,9 @@ class ResourceMapper {
       }
     }
     if (!o.effective().empty()) {
-      DateCheck d = CheckFhirDate(o.effective());
-      item.dated = d.ok;
-      item.day = d.first_day;
+      absl::StatusOr<FhirDate> d = ParseFhirDate(o.effective(), kFhirJsonDates);
+      item.dated = d.ok();
+      if (d.ok()) item.day = d->first_day;
     }
     out_->observations.push_back(std::move(item));
     return absl::OkStatus();

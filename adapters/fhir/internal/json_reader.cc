@@ -8,7 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "adapters/fhir/internal/fhir_date.h"
+#include "common/calendar/fhir_date.h"
 
 namespace needlecheck::fhir::internal {
 
@@ -87,59 +87,78 @@ absl::Status ResourceContext::TypeError(const JsonPath& path,
       path, absl::StrCat("expected ", expected, ", got ", JsonTypeName(got)));
 }
 
+namespace {
+
+// Member `key` of `obj` through `read` (true when the element has the
+// wanted type; it stores the value). Absent or null: OK, nothing read.
+// Another type: the context's TypeError naming `expected`.
+template <typename Read>
+absl::Status ReadMember(const ResourceContext& ctx, const JsonObject& obj,
+                        const JsonPath& path, absl::string_view key,
+                        absl::string_view expected, Read read) {
+  std::optional<JsonElement> e = Member(obj, key);
+  if (!e || read(*e)) return absl::OkStatus();
+  return ctx.TypeError(path.Member(key), expected, *e);
+}
+
+// ReadMember for a member whose simdjson value `get` reads as is (an
+// object, an array) into `*out`.
+template <typename T, typename Get>
+absl::Status ReadValue(const ResourceContext& ctx, const JsonObject& obj,
+                       const JsonPath& path, absl::string_view key,
+                       absl::string_view expected, Get get,
+                       std::optional<T>* out) {
+  return ReadMember(ctx, obj, path, key, expected, [&](JsonElement e) {
+    T value;
+    if (get(e).get(value) != simdjson::SUCCESS) return false;
+    *out = value;
+    return true;
+  });
+}
+
+}  // namespace
+
 absl::Status ResourceContext::String(const JsonObject& obj,
                                      const JsonPath& path,
                                      absl::string_view key,
                                      std::string* out) const {
-  std::optional<JsonElement> e = Member(obj, key);
-  if (!e) return absl::OkStatus();
-  std::string_view s;
-  if (e->get_string().get(s) != simdjson::SUCCESS) {
-    return TypeError(path.Member(key), "a string", *e);
-  }
-  out->assign(s.data(), s.size());
-  return absl::OkStatus();
+  return ReadMember(*this, obj, path, key, "a string", [out](JsonElement e) {
+    std::string_view s;
+    if (e.get_string().get(s) != simdjson::SUCCESS) return false;
+    out->assign(s.data(), s.size());
+    return true;
+  });
 }
 
 absl::Status ResourceContext::Object(const JsonObject& obj,
                                      const JsonPath& path,
                                      absl::string_view key,
                                      std::optional<JsonObject>* out) const {
-  std::optional<JsonElement> e = Member(obj, key);
-  if (!e) return absl::OkStatus();
-  JsonObject o;
-  if (e->get_object().get(o) != simdjson::SUCCESS) {
-    return TypeError(path.Member(key), "an object", *e);
-  }
-  *out = o;
-  return absl::OkStatus();
+  return ReadValue(
+      *this, obj, path, key, "an object",
+      [](JsonElement e) { return e.get_object(); }, out);
 }
 
 absl::Status ResourceContext::Array(const JsonObject& obj, const JsonPath& path,
                                     absl::string_view key,
                                     std::optional<JsonArray>* out) const {
-  std::optional<JsonElement> e = Member(obj, key);
-  if (!e) return absl::OkStatus();
-  JsonArray a;
-  if (e->get_array().get(a) != simdjson::SUCCESS) {
-    return TypeError(path.Member(key), "an array", *e);
-  }
-  *out = a;
-  return absl::OkStatus();
+  return ReadValue(
+      *this, obj, path, key, "an array",
+      [](JsonElement e) { return e.get_array(); }, out);
 }
 
 absl::Status ResourceContext::Number(const JsonObject& obj,
                                      const JsonPath& path,
                                      absl::string_view key,
                                      std::optional<double>* out) const {
-  std::optional<JsonElement> e = Member(obj, key);
-  if (!e) return absl::OkStatus();
-  double d = 0;
-  if (!e->is_number() || e->get_double().get(d) != simdjson::SUCCESS) {
-    return TypeError(path.Member(key), "a number", *e);
-  }
-  *out = d;
-  return absl::OkStatus();
+  return ReadMember(*this, obj, path, key, "a number", [out](JsonElement e) {
+    double d = 0;
+    if (!e.is_number() || e.get_double().get(d) != simdjson::SUCCESS) {
+      return false;
+    }
+    *out = d;
+    return true;
+  });
 }
 
 absl::Status ResourceContext::Date(const JsonObject& obj, const JsonPath& path,
@@ -148,8 +167,10 @@ absl::Status ResourceContext::Date(const JsonObject& obj, const JsonPath& path,
   std::string s;
   if (absl::Status st = String(obj, path, key, &s); !st.ok()) return st;
   if (s.empty() && !Member(obj, key)) return absl::OkStatus();
-  DateCheck check = CheckFhirDate(s);
-  if (!check.ok) return Error(path.Member(key), check.error);
+  if (absl::StatusOr<FhirDate> date = ParseFhirDate(s, kFhirJsonDates);
+      !date.ok()) {
+    return Error(path.Member(key), date.status().message());
+  }
   *out = std::move(s);
   return absl::OkStatus();
 }

@@ -13,9 +13,9 @@
 #include <optional>
 #include <vector>
 
+#include "common/calendar/fhir_date.h"
 #include "needlecheck/v1/record.pb.h"
 #include "needlecheck/v1/session.pb.h"
-#include "service/common/fhir_date.h"
 #include "service/kb/knowledge_base.h"
 
 namespace needlecheck::engine::internal {

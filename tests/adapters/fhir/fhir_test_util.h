@@ -10,11 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/shared_corpus.h"
+
 namespace needlecheck::fhir::testing {
 
-inline std::filesystem::path SharedDir() { return NEEDLECHECK_SHARED_DIR; }
+// $NEEDLECHECK_SHARED_DIR/corpus/<sub> when set (a worktree elsewhere), as
+// tests/testing/shared_corpus.h.
 inline std::filesystem::path CorpusDir(const std::string& sub) {
-  return SharedDir() / "corpus" / sub;
+  return ::needlecheck::testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR, sub);
 }
 inline std::filesystem::path TestdataDir() {
   return NEEDLECHECK_FHIR_TESTDATA_DIR;
