@@ -1,6 +1,6 @@
 // A small JSON text writer for the adapters' answers (CDS Hooks cards,
-// discovery, OperationOutcome): compact, members in the order written, no DOM. The
-// output is what nlohmann::ordered_json::dump(-1, ' ', false,
+// discovery, OperationOutcome): compact, members in the order written, no DOM.
+// The output is what nlohmann::ordered_json::dump(-1, ' ', false,
 // error_handler_t::replace) gives for the same values: `"` `\` and the
 // control characters escaped (\b \t \n \f \r, others \u00XX in lower case),
 // other characters written as UTF-8, invalid UTF-8 replaced by U+FFFD.
