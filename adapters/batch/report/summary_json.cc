@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/common/json_members.h"
 #include "adapters/common/json_string.h"
 #include "adapters/common/json_writer.h"
 #include "simdjson.h"
@@ -160,40 +161,12 @@ void WriteInput(const InputCounts& input, JsonWriter& w) {
 // As nlohmann's parser (which read these files before) sees a document: of
 // a key given twice the last value counts, at the place of the first.
 
+using adapters::JsonMember;
+using adapters::LastMember;
+using adapters::UniqueMembers;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
-
-struct JsonMember {
-  std::string_view key;
-  element value;
-};
-
-// The members of `o` in order, each key once (its last value).
-std::vector<JsonMember> Members(object o) {
-  std::vector<JsonMember> members;
-  for (simdjson::dom::key_value_pair field : o) {
-    bool seen = false;
-    for (JsonMember& member : members) {
-      if (member.key == field.key) {
-        member.value = field.value;
-        seen = true;
-        break;
-      }
-    }
-    if (!seen) members.push_back({field.key, field.value});
-  }
-  return members;
-}
-
-// The last value of `key` in `o`, or nullopt.
-std::optional<element> Find(object o, std::string_view key) {
-  std::optional<element> found;
-  for (simdjson::dom::key_value_pair field : o) {
-    if (field.key == key) found = field.value;
-  }
-  return found;
-}
 
 // A JSON object key written as it would appear in a path: ["key"].
 std::string KeyPath(std::string_view key) {
@@ -203,25 +176,8 @@ std::string KeyPath(std::string_view key) {
   return path;
 }
 
-// The type as nlohmann names it (what the messages said before).
 const char* TypeName(element value) {
-  switch (value.type()) {
-    case element_type::ARRAY:
-      return "array";
-    case element_type::OBJECT:
-      return "object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "number";
-    case element_type::STRING:
-      return "string";
-    case element_type::BOOL:
-      return "boolean";
-    case element_type::NULL_VALUE:
-      return "null";
-  }
-  return "null";
+  return adapters::NlohmannTypeName(value);
 }
 
 absl::Status Invalid(absl::string_view path, absl::string_view what) {
@@ -232,7 +188,7 @@ absl::Status Invalid(absl::string_view path, absl::string_view what) {
 // The member `key` of `o`; NotFound-like error if absent.
 absl::StatusOr<element> Member(object o, const std::string& path,
                                const char* key) {
-  std::optional<element> found = Find(o, key);
+  std::optional<element> found = LastMember(o, key);
   if (!found.has_value()) {
     return Invalid(path, absl::StrCat("missing \"", key, "\""));
   }
@@ -274,7 +230,7 @@ absl::StatusOr<object> ObjectMember(object o, const std::string& path,
 
 absl::Status ReadFiles(object files, const std::string& path,
                        InputCounts& input) {
-  for (const JsonMember& member : Members(files)) {
+  for (const JsonMember& member : UniqueMembers(files)) {
     const std::string file_path = absl::StrCat(path, KeyPath(member.key));
     object file;
     if (member.value.get_object().get(file) != simdjson::SUCCESS) {
@@ -325,7 +281,7 @@ absl::StatusOr<InputCounts> ReadInput(object input_json) {
   absl::StatusOr<object> skipped =
       ObjectMember(input_json, path, "skipped_files");
   if (!skipped.ok()) return skipped.status();
-  for (const JsonMember& member : Members(*skipped)) {
+  for (const JsonMember& member : UniqueMembers(*skipped)) {
     std::string_view reason;
     if (member.value.get_string().get(reason) != simdjson::SUCCESS) {
       return Invalid(
@@ -338,7 +294,7 @@ absl::StatusOr<InputCounts> ReadInput(object input_json) {
   absl::StatusOr<object> by_type =
       ObjectMember(input_json, path, "resources_by_type");
   if (!by_type.ok()) return by_type.status();
-  for (const JsonMember& member : Members(*by_type)) {
+  for (const JsonMember& member : UniqueMembers(*by_type)) {
     absl::StatusOr<int64_t> n =
         Count(member.value,
               absl::StrCat(path, ".resources_by_type", KeyPath(member.key)));
@@ -452,7 +408,7 @@ absl::StatusOr<InputCounts> InputCountsFromSummaryJson(absl::string_view json) {
     return Invalid("(root)",
                    absl::StrCat("expected an object, got ", TypeName(root)));
   }
-  std::optional<element> schema = Find(root_object, "schema");
+  std::optional<element> schema = LastMember(root_object, "schema");
   if (!schema.has_value()) return Invalid("(root)", "missing \"schema\"");
   std::string_view schema_text;
   if (schema->get_string().get(schema_text) != simdjson::SUCCESS ||
