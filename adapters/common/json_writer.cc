@@ -1,6 +1,7 @@
 #include "adapters/common/json_writer.h"
 
 #include <charconv>
+#include <cmath>
 
 #include "adapters/common/json_string.h"
 
@@ -74,6 +75,22 @@ void JsonWriter::Uint(uint64_t value) {
   BeforeValue();
   char buffer[24];
   out_.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
+}
+
+void JsonWriter::Double(double value) {
+  BeforeValue();
+  AppendJsonDouble(value, &out_);
+}
+
+void AppendJsonDouble(double value, std::string* out) {
+  if (!std::isfinite(value)) {
+    out->append("null");
+    return;
+  }
+  char buffer[64];
+  const char* end =
+      simdjson::internal::to_chars(buffer, buffer + sizeof buffer, value);
+  out->append(buffer, static_cast<size_t>(end - buffer));
 }
 
 void JsonWriter::Null() {

@@ -50,6 +50,8 @@ class JsonWriter {
   void Bool(bool value);
   void Int(int64_t value);
   void Uint(uint64_t value);
+  // As AppendJsonDouble below.
+  void Double(double value);
   void Null();
   // A value of a parsed document, written as simdjson::minify writes it.
   void Element(const simdjson::dom::element& value);
@@ -73,6 +75,11 @@ class JsonWriter {
   bool after_key_ = false;
   int indent_ = -1;
 };
+
+// Appends `value` as nlohmann's dump writes a double: the shortest text that
+// reads back to the same double (Grisu2, the algorithm and layout simdjson
+// took from nlohmann), e.g. 1.0, 0.1, 1e+20, -0.0; null when not finite.
+void AppendJsonDouble(double value, std::string* out);
 
 }  // namespace needlecheck::adapters
 

@@ -5,6 +5,7 @@
 #include "adapters/common/json_writer.h"
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -194,6 +195,45 @@ TEST(JsonWriterTest, PrettyAndCompactLayoutsAreNlohmanns) {
           << "indent " << indent;
     }
   }
+}
+
+TEST(JsonWriterTest, DoublesAreWrittenAsNlohmannDumpsThem) {
+  std::vector<double> cases = {0.0,
+                               -0.0,
+                               1.0,
+                               -1.5,
+                               0.1,
+                               1e-5,
+                               1e-4,
+                               123456789012345.0,
+                               1234567890123456.0,
+                               1e15,
+                               1e16,
+                               1e+20,
+                               5e-324,
+                               1.7976931348623157e308,
+                               std::numeric_limits<double>::quiet_NaN(),
+                               std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity()};
+  std::mt19937_64 random(5);
+  for (int n = 0; n < 200000; ++n) {
+    const uint64_t bits = random();
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    cases.push_back(d);
+    cases.push_back(static_cast<double>(random() % 100000) / 10.0);
+  }
+  for (double d : cases) {
+    std::string written;
+    AppendJsonDouble(d, &written);
+    ASSERT_EQ(written, Dumped(Json(d))) << Dumped(Json(d));
+  }
+  JsonWriter w;
+  w.BeginArray();
+  w.Double(2.5);
+  w.Double(3.0);
+  w.EndArray();
+  EXPECT_EQ(std::move(w).Text(), "[2.5,3.0]");
 }
 
 TEST(JsonWriterTest, PrettyEmptyContainersStayOnTheirLine) {
