@@ -4,6 +4,17 @@
 
 namespace needlecheck::adapters {
 
+std::optional<simdjson::dom::object> ParseObject(simdjson::dom::parser& parser,
+                                                 std::string_view text) {
+  simdjson::dom::element root;
+  simdjson::dom::object object;
+  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS ||
+      root.get_object().get(object) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  return object;
+}
+
 std::vector<JsonMember> UniqueMembers(simdjson::dom::object object) {
   std::vector<JsonMember> members;
   std::unordered_map<std::string_view, size_t> index;

@@ -17,6 +17,11 @@
 
 namespace needlecheck::adapters {
 
+// The top-level object of `text`, parsed by `parser` (its copy of the text
+// lives in it); nullopt when `text` is not JSON or not an object.
+std::optional<simdjson::dom::object> ParseObject(simdjson::dom::parser& parser,
+                                                 std::string_view text);
+
 struct JsonMember {
   std::string_view key;
   simdjson::dom::element value;

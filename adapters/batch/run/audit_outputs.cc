@@ -108,14 +108,12 @@ absl::StatusOr<ErrorLine> ErrorFromJsonLine(absl::string_view text) {
   // Accepts what nlohmann's parser did (a repeated key: its last value; an
   // integer above INT64_MAX: wrapped, as its get<int64_t>() gave).
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::dom::object object;
   std::optional<simdjson::dom::element> file, line, error_text;
-  if (parser.parse(text.data(), text.size()).get(root) == simdjson::SUCCESS &&
-      root.get_object().get(object) == simdjson::SUCCESS) {
-    file = adapters::LastMember(object, "file");
-    line = adapters::LastMember(object, "line");
-    error_text = adapters::LastMember(object, "error");
+  if (std::optional<simdjson::dom::object> object = adapters::ParseObject(
+          parser, std::string_view(text.data(), text.size()))) {
+    file = adapters::LastMember(*object, "file");
+    line = adapters::LastMember(*object, "line");
+    error_text = adapters::LastMember(*object, "error");
   }
   if (!file.has_value() || !file->is_string() || !line.has_value() ||
       !(line->is_int64() || line->is_uint64()) || !error_text.has_value() ||
@@ -184,12 +182,10 @@ absl::StatusOr<AuditManifest> ManifestFromJson(absl::string_view text) {
         absl::StrCat("not an audit.json manifest: ", what));
   };
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::dom::object json;
-  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS ||
-      root.get_object().get(json) != simdjson::SUCCESS) {
-    return bad("not JSON");
-  }
+  const std::optional<simdjson::dom::object> parsed =
+      adapters::ParseObject(parser, std::string_view(text.data(), text.size()));
+  if (!parsed.has_value()) return bad("not JSON");
+  const simdjson::dom::object json = *parsed;
   // A schema that is not a string was a type_error thrown by nlohmann's
   // value(); it is now this answer.
   std::string_view schema;

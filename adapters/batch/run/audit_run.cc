@@ -591,12 +591,10 @@ absl::StatusOr<std::optional<std::string>> RestartFingerprint(
   absl::StatusOr<std::string> text = ReadSmallFile(path);
   if (!text.ok()) return text.status();
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::dom::object object;
   std::optional<simdjson::dom::element> input;
-  if (parser.parse(*text).get(root) == simdjson::SUCCESS &&
-      root.get_object().get(object) == simdjson::SUCCESS) {
-    input = adapters::LastMember(object, "input");
+  if (std::optional<simdjson::dom::object> object =
+          adapters::ParseObject(parser, *text)) {
+    input = adapters::LastMember(*object, "input");
   }
   std::string_view fingerprint;
   if (!input.has_value() ||

@@ -536,6 +536,33 @@ TEST_F(AuditToolTest, BadInputIsReportedWithFileAndLineAndSkipped) {
   EXPECT_EQ(findings[0]["verdict"], "treated_despite_critical");
 }
 
+// File names are bytes: one that is not UTF-8 is audited and listed with
+// U+FFFD in its place (the input fingerprint and the list of files skipped
+// while reading were dumped by nlohmann's strict writer, which threw and
+// aborted the tool).
+TEST_F(AuditToolTest, FileNamesThatAreNotUtf8AreAuditedAndListed) {
+  ScopedTempDir input;
+  input.WriteFile("Patient.ndjson",
+                  "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n");
+  input.WriteFile("Condition.caf\xff.ndjson",
+                  "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":"
+                  "{\"reference\":\"Patient/p1\"},\"code\":{\"text\":"
+                  "\"acne\"}}\n");
+  input.WriteFile("x\xfd.json", "{\"a\":1}\n");  // skipped while reading
+  const std::string out = temp_.Path("utf8");
+  std::string output;
+  ASSERT_EQ(Run({input.path(), "--out=" + out, "--progress=none"}, &output), 0)
+      << output;
+  const nlohmann::json summary =
+      nlohmann::json::parse(ReadFile(out + "/summary.json"));
+  EXPECT_EQ(summary["input"]["files"]["Condition.caf\xEF\xBF\xBD.ndjson"]
+                   ["resources"],
+            1);
+  EXPECT_TRUE(summary["input"]["skipped_files"].contains("x\xEF\xBF\xBD.json"))
+      << summary["input"]["skipped_files"].dump();
+  EXPECT_EQ(summary["patients"]["audited"], 1);
+}
+
 TEST_F(AuditToolTest, UsageErrors) {
   std::string output;
   EXPECT_EQ(
