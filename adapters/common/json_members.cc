@@ -4,11 +4,18 @@
 
 namespace needlecheck::adapters {
 
+simdjson::simdjson_result<simdjson::dom::element> ParseJson(
+    simdjson::dom::parser& parser, std::string_view text) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
+  return parser.parse(text.data(), text.size());
+}
+
 std::optional<simdjson::dom::object> ParseObject(simdjson::dom::parser& parser,
                                                  std::string_view text) {
   simdjson::dom::element root;
   simdjson::dom::object object;
-  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS ||
+  if (ParseJson(parser, text).get(root) != simdjson::SUCCESS ||
       root.get_object().get(object) != simdjson::SUCCESS) {
     return std::nullopt;
   }

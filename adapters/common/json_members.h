@@ -17,8 +17,13 @@
 
 namespace needlecheck::adapters {
 
-// The top-level object of `text`, parsed by `parser` (its copy of the text
-// lives in it); nullopt when `text` is not JSON or not an object.
+// `text` parsed by `parser` (its copy of the text lives in it), a UTF-8 byte
+// order mark at the start skipped as nlohmann's parser skipped it.
+simdjson::simdjson_result<simdjson::dom::element> ParseJson(
+    simdjson::dom::parser& parser, std::string_view text);
+
+// The top-level object of ParseJson(parser, text); nullopt when `text` is
+// not JSON or not an object.
 std::optional<simdjson::dom::object> ParseObject(simdjson::dom::parser& parser,
                                                  std::string_view text);
 

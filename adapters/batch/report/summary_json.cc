@@ -400,7 +400,8 @@ std::string SummaryToJson(const AuditSummary& summary) {
 absl::StatusOr<InputCounts> InputCountsFromSummaryJson(absl::string_view json) {
   simdjson::dom::parser parser;
   element root;
-  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
+  if (adapters::ParseJson(parser, std::string_view(json.data(), json.size()))
+          .get(root) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("summary.json: not valid JSON");
   }
   object root_object;

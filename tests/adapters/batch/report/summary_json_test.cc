@@ -438,6 +438,18 @@ TEST(InputCountsFromSummaryJsonTest, RepeatedKeyTakesTheLastValue) {
   EXPECT_EQ(input->skipped_files.at("b"), "why");
 }
 
+// nlohmann's parser skipped a UTF-8 byte order mark (an editor's) at the
+// start; so does this reader.
+TEST(InputCountsFromSummaryJsonTest, ByteOrderMarkIsSkipped) {
+  absl::StatusOr<InputCounts> input =
+      InputCountsFromSummaryJson("\xEF\xBB\xBF" + SummaryToJson(HandBuilt()));
+  ASSERT_THAT(input, IsOk());
+  ExpectSameInput(*input, HandBuilt().input);
+  EXPECT_THAT(InputCountsFromSummaryJson("\xEF\xBB\xBF"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not valid JSON")));
+}
+
 TEST(InputCountsFromSummaryJsonTest, TrailingTextIsNotJson) {
   EXPECT_THAT(InputCountsFromSummaryJson(SummaryToJson(HandBuilt()) + "{}"),
               StatusIs(absl::StatusCode::kInvalidArgument,

@@ -254,6 +254,7 @@ TEST(AuditOutputsTest, ManifestReaderBranches) {
     return m.ok() ? std::string("ok") : std::string(m.status().message());
   };
   EXPECT_EQ(reason(head + files + shard + tail), "ok");
+  EXPECT_EQ(reason("\xEF\xBB\xBF" + head + files + shard + tail), "ok");
   EXPECT_EQ(reason("{"), "not an audit.json manifest: not JSON");
   EXPECT_EQ(reason("[1]"), "not an audit.json manifest: not JSON");
   EXPECT_EQ(reason(head + files + shard + tail + "x"),
@@ -321,6 +322,10 @@ TEST(AuditOutputsTest, ErrorLineReaderBranches) {
                            R"({"file": "a", "line": 1, "error": "e"} {})"}) {
     EXPECT_EQ(ErrorFromJsonLine(text).status().message(), bad) << text;
   }
+  EXPECT_THAT(ErrorFromJsonLine("\xEF\xBB\xBF{\"file\": \"a\", \"line\": 1, "
+                                "\"error\": \"e\"}")
+                  .status(),
+              IsOk());
   absl::StatusOr<ErrorLine> error = ErrorFromJsonLine(
       R"({"file": 1, "file": "b", "line": -3, "error": "e", "x": []})");
   ASSERT_THAT(error.status(), IsOk());
