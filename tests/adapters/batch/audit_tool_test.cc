@@ -25,6 +25,7 @@
 #include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
+#include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tls_test_certs.h"
 #include "tests/tools/synth/synth.h"
@@ -436,7 +437,8 @@ TEST_F(AuditToolTest, ShardsMergeIntoTheSingleRun) {
 
 TEST_F(AuditToolTest, CorpusBulkSampleAuditsCleanly) {
   const std::string corpus =
-      std::string(NEEDLECHECK_SHARED_DIR) + "/corpus/fhir-r4-bulk-ndjson";
+      testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR, "fhir-r4-bulk-ndjson")
+          .string();
   if (!fs::exists(corpus)) GTEST_SKIP() << "no shared corpus at " << corpus;
   const std::string out = temp_.Path("corpus");
   std::string output;
@@ -461,7 +463,8 @@ TEST_F(AuditToolTest, CorpusBulkSampleAuditsCleanly) {
 
 TEST_F(AuditToolTest, CorpusBundlesAudit) {
   const std::string corpus =
-      std::string(NEEDLECHECK_SHARED_DIR) + "/corpus/fhir-r4-bundles";
+      testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR, "fhir-r4-bundles")
+          .string();
   if (!fs::exists(corpus)) GTEST_SKIP() << "no shared corpus at " << corpus;
   const std::string out = temp_.Path("bundles");
   std::string output;
