@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "adapters/common/json_string.h"
-#include "nlohmann/json.hpp"
+#include "adapters/common/json_writer.h"
 #include "simdjson.h"
 
 namespace needlecheck::batch {
@@ -197,11 +197,7 @@ std::string FindingToJsonLine(const FindingRecord& finding) {
   line.push_back(']');
   key("needle_depth_mm");
   if (finding.needle_depth_mm > 0 && std::isfinite(finding.needle_depth_mm)) {
-    // nlohmann's own number formatter (shortest round trip, its layout).
-    char number[64];
-    const char* end = nlohmann::detail::to_chars(
-        number, number + sizeof(number), finding.needle_depth_mm);
-    line.append(number, static_cast<size_t>(end - number));
+    adapters::AppendJsonDouble(finding.needle_depth_mm, &line);
   } else {
     line.append("null");
   }

@@ -1,157 +1,207 @@
 #include "adapters/batch/report/summary_json.h"
 
 #include <cstdint>
-#include <limits>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
+#include "adapters/common/json_members.h"
+#include "adapters/common/json_string.h"
+#include "adapters/common/json_writer.h"
+#include "simdjson.h"
 
 namespace needlecheck::batch {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using adapters::JsonWriter;
 
 constexpr Verdict kVerdicts[kNumVerdicts] = {
     Verdict::kIntervalViolation, Verdict::kTreatedDespiteCritical,
     Verdict::kTreatedDespiteWarning, Verdict::kClear};
 
-Json VerdictCountsJson(const VerdictCounts& counts, bool with_total) {
-  Json out = Json::object();
+void WriteVerdictCounts(const VerdictCounts& counts, bool with_total,
+                        JsonWriter& w) {
+  w.BeginObject();
   for (Verdict verdict : kVerdicts) {
-    out[VerdictName(verdict)] = counts.by_verdict[static_cast<int>(verdict)];
+    w.Key(VerdictName(verdict));
+    w.Int(counts.by_verdict[static_cast<int>(verdict)]);
   }
-  if (with_total) out["total"] = counts.sessions();
-  return out;
+  if (with_total) {
+    w.Key("total");
+    w.Int(counts.sessions());
+  }
+  w.EndObject();
 }
 
-Json VerdictCountsMapJson(const std::map<std::string, VerdictCounts>& map) {
-  Json out = Json::object();
+void WriteVerdictCountsMap(const std::map<std::string, VerdictCounts>& map,
+                           JsonWriter& w) {
+  w.BeginObject();
   for (const auto& [key, counts] : map) {
-    out[key] = VerdictCountsJson(counts, /*with_total=*/true);
+    w.Key(key);
+    WriteVerdictCounts(counts, /*with_total=*/true, w);
   }
-  return out;
+  w.EndObject();
 }
 
-Json HistogramJson(const IntervalHistogram& histogram) {
-  Json buckets = Json::array();
+// `key`: `value`, an integer member.
+void IntMember(const char* key, int64_t value, JsonWriter& w) {
+  w.Key(key);
+  w.Int(value);
+}
+
+void StringMember(const char* key, absl::string_view value, JsonWriter& w) {
+  w.Key(key);
+  w.String(value);
+}
+
+void WriteHistogram(const IntervalHistogram& histogram, JsonWriter& w) {
+  w.BeginObject();
+  IntMember("bucket_days", IntervalHistogram::kBucketDays, w);
+  w.Key("buckets");
+  w.BeginArray();
   for (int i = 0; i < IntervalHistogram::kBuckets; ++i) {
     const int from = i * IntervalHistogram::kBucketDays;
-    Json bucket = Json::object();
-    bucket["from"] = from;
+    w.BeginObject();
+    IntMember("from", from, w);
+    w.Key("to");
     if (i + 1 < IntervalHistogram::kBuckets) {
-      bucket["to"] = from + IntervalHistogram::kBucketDays - 1;
+      w.Int(from + IntervalHistogram::kBucketDays - 1);
     } else {
-      bucket["to"] = nullptr;
+      w.Null();
     }
-    bucket["sessions"] = histogram.buckets[i];
-    buckets.push_back(std::move(bucket));
+    IntMember("sessions", histogram.buckets[i], w);
+    w.EndObject();
   }
-  Json out = Json::object();
-  out["bucket_days"] = IntervalHistogram::kBucketDays;
-  out["buckets"] = std::move(buckets);
-  out["under_28_days"] = histogram.under_28_days;
-  out["with_previous"] = histogram.with_previous;
-  return out;
+  w.EndArray();
+  IntMember("under_28_days", histogram.under_28_days, w);
+  IntMember("with_previous", histogram.with_previous, w);
+  w.EndObject();
 }
 
-Json WorstCaseJson(const WorstCase& worst) {
+void WriteWorstCase(const WorstCase& worst, JsonWriter& w) {
   const FindingRecord& f = worst.finding;
-  Json out = Json::object();
-  out["patient_id"] = f.patient_id;
-  out["session_id"] = f.session_id;
-  out["session_date"] = f.session_date;
-  out["verdict"] = VerdictName(f.verdict);
-  out["areas"] = f.areas;
-  out["performer"] = f.performer;
-  out["location"] = f.location;
+  w.BeginObject();
+  StringMember("patient_id", f.patient_id, w);
+  StringMember("session_id", f.session_id, w);
+  StringMember("session_date", f.session_date, w);
+  StringMember("verdict", VerdictName(f.verdict), w);
+  w.Key("areas");
+  w.BeginArray();
+  for (const std::string& area : f.areas) w.String(area);
+  w.EndArray();
+  StringMember("performer", f.performer, w);
+  StringMember("location", f.location, w);
+  w.Key("days_since_previous_session");
   if (f.days_since_previous_session < 0) {
-    out["days_since_previous_session"] = nullptr;
+    w.Null();
   } else {
-    out["days_since_previous_session"] = f.days_since_previous_session;
+    w.Int(f.days_since_previous_session);
   }
-  out["critical"] = worst.critical;
-  out["warning"] = worst.warning;
-  Json alerts = Json::array();
+  IntMember("critical", worst.critical, w);
+  IntMember("warning", worst.warning, w);
+  w.Key("alerts");
+  w.BeginArray();
   for (const FindingAlert& alert : f.alerts) {
-    Json a = Json::object();
-    a["rule_id"] = alert.rule_id;
-    a["severity"] = alert.severity;
-    a["summary"] = alert.summary;
-    alerts.push_back(std::move(a));
+    w.BeginObject();
+    StringMember("rule_id", alert.rule_id, w);
+    StringMember("severity", alert.severity, w);
+    StringMember("summary", alert.summary, w);
+    w.EndObject();
   }
-  out["alerts"] = std::move(alerts);
-  return out;
+  w.EndArray();
+  w.EndObject();
 }
 
-Json InputJson(const InputCounts& input) {
-  Json files = Json::object();
+void WriteInput(const InputCounts& input, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("files");
+  w.BeginObject();
   for (const auto& [name, counts] : input.files) {
-    Json file = Json::object();
-    file["lines"] = counts.lines;
-    file["resources"] = counts.resources;
-    file["malformed"] = counts.malformed;
-    file["without_patient"] = counts.without_patient;
-    files[name] = std::move(file);
+    w.Key(name);
+    w.BeginObject();
+    IntMember("lines", counts.lines, w);
+    IntMember("resources", counts.resources, w);
+    IntMember("malformed", counts.malformed, w);
+    IntMember("without_patient", counts.without_patient, w);
+    w.EndObject();
   }
-  Json skipped = Json::object();
+  w.EndObject();
+  w.Key("skipped_files");
+  w.BeginObject();
   for (const auto& [name, reason] : input.skipped_files) {
-    skipped[name] = reason;
+    w.Key(name);
+    w.String(reason);
   }
-  Json by_type = Json::object();
-  for (const auto& [type, n] : input.resources_by_type) by_type[type] = n;
+  w.EndObject();
+  w.Key("resources_by_type");
+  w.BeginObject();
+  for (const auto& [type, n] : input.resources_by_type) {
+    w.Key(type);
+    w.Int(n);
+  }
+  w.EndObject();
 
   const InputFileCounts total = TotalFileCounts(input);
-  Json out = Json::object();
-  out["files"] = std::move(files);
-  out["skipped_files"] = std::move(skipped);
-  out["resources_by_type"] = std::move(by_type);
-  out["lines"] = total.lines;
-  out["resources"] = total.resources;
-  out["malformed_lines"] = total.malformed;
-  out["resources_without_patient"] = total.without_patient;
-  out["rejected_resources"] = input.rejected_resources;
-  out["rejected_patients"] = input.rejected_patients;
-  return out;
+  IntMember("lines", total.lines, w);
+  IntMember("resources", total.resources, w);
+  IntMember("malformed_lines", total.malformed, w);
+  IntMember("resources_without_patient", total.without_patient, w);
+  IntMember("rejected_resources", input.rejected_resources, w);
+  IntMember("rejected_patients", input.rejected_patients, w);
+  w.EndObject();
 }
 
 // --- Reading back ---------------------------------------------------------
+//
+// As nlohmann's parser (which read these files before) sees a document: of
+// a key given twice the last value counts, at the place of the first.
+
+using adapters::JsonMember;
+using adapters::LastMember;
+using adapters::UniqueMembers;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
 
 // A JSON object key written as it would appear in a path: ["key"].
-std::string KeyPath(const std::string& key) {
-  return absl::StrCat(
-      "[", Json(key).dump(-1, ' ', false, Json::error_handler_t::replace), "]");
+std::string KeyPath(std::string_view key) {
+  std::string path = "[";
+  adapters::AppendJsonString(absl::string_view(key.data(), key.size()), &path);
+  path.push_back(']');
+  return path;
 }
 
-const char* TypeName(const Json& value) { return value.type_name(); }
+const char* TypeName(element value) {
+  return adapters::NlohmannTypeName(value);
+}
 
 absl::Status Invalid(absl::string_view path, absl::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrCat("summary.json: ", path, ": ", what));
 }
 
-// The member `key` of `object` (an object); NotFound-like error if absent.
-absl::StatusOr<const Json*> Member(const Json& object, const std::string& path,
-                                   const char* key) {
-  auto it = object.find(key);
-  if (it == object.end()) {
+// The member `key` of `o`; NotFound-like error if absent.
+absl::StatusOr<element> Member(object o, const std::string& path,
+                               const char* key) {
+  std::optional<element> found = LastMember(o, key);
+  if (!found.has_value()) {
     return Invalid(path, absl::StrCat("missing \"", key, "\""));
   }
-  return &*it;
+  return *found;
 }
 
-absl::StatusOr<int64_t> Count(const Json& value, const std::string& path) {
-  if (value.is_number_unsigned()) {
-    const uint64_t n = value.get<uint64_t>();
-    if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return Invalid(path, "count out of range");
-    }
-    return static_cast<int64_t>(n);
+absl::StatusOr<int64_t> Count(element value, const std::string& path) {
+  if (value.type() == element_type::UINT64) {
+    // simdjson keeps integers that fit int64 as INT64: this one does not.
+    return Invalid(path, "count out of range");
   }
-  if (value.is_number_integer()) {
-    const int64_t n = value.get<int64_t>();
+  if (value.type() == element_type::INT64) {
+    const int64_t n = int64_t(value);
     if (n < 0) return Invalid(path, absl::StrCat("negative count ", n));
     return n;
   }
@@ -159,34 +209,33 @@ absl::StatusOr<int64_t> Count(const Json& value, const std::string& path) {
                                     TypeName(value)));
 }
 
-absl::StatusOr<int64_t> CountMember(const Json& object, const std::string& path,
+absl::StatusOr<int64_t> CountMember(object o, const std::string& path,
                                     const char* key) {
-  absl::StatusOr<const Json*> member = Member(object, path, key);
+  absl::StatusOr<element> member = Member(o, path, key);
   if (!member.ok()) return member.status();
-  return Count(**member, absl::StrCat(path, ".", key));
+  return Count(*member, absl::StrCat(path, ".", key));
 }
 
-absl::StatusOr<const Json*> ObjectMember(const Json& object,
-                                         const std::string& path,
-                                         const char* key) {
-  absl::StatusOr<const Json*> member = Member(object, path, key);
+absl::StatusOr<object> ObjectMember(object o, const std::string& path,
+                                    const char* key) {
+  absl::StatusOr<element> member = Member(o, path, key);
   if (!member.ok()) return member.status();
-  if (!(*member)->is_object()) {
-    return Invalid(
-        absl::StrCat(path, ".", key),
-        absl::StrCat("expected an object, got ", TypeName(**member)));
+  object result;
+  if (member->get_object().get(result) != simdjson::SUCCESS) {
+    return Invalid(absl::StrCat(path, ".", key),
+                   absl::StrCat("expected an object, got ", TypeName(*member)));
   }
-  return member;
+  return result;
 }
 
-absl::Status ReadFiles(const Json& files, const std::string& path,
+absl::Status ReadFiles(object files, const std::string& path,
                        InputCounts& input) {
-  for (auto it = files.begin(); it != files.end(); ++it) {
-    const std::string file_path = absl::StrCat(path, KeyPath(it.key()));
-    const Json& file = it.value();
-    if (!file.is_object()) {
-      return Invalid(file_path,
-                     absl::StrCat("expected an object, got ", TypeName(file)));
+  for (const JsonMember& member : UniqueMembers(files)) {
+    const std::string file_path = absl::StrCat(path, KeyPath(member.key));
+    object file;
+    if (member.value.get_object().get(file) != simdjson::SUCCESS) {
+      return Invalid(file_path, absl::StrCat("expected an object, got ",
+                                             TypeName(member.value)));
     }
     InputFileCounts counts;
     struct Field {
@@ -201,14 +250,14 @@ absl::Status ReadFiles(const Json& files, const std::string& path,
       if (!n.ok()) return n.status();
       *field.value = *n;
     }
-    input.files[it.key()] = counts;
+    input.files[std::string(member.key)] = counts;
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckTotal(const Json& object, const std::string& path,
-                        const char* key, int64_t sum) {
-  absl::StatusOr<int64_t> total = CountMember(object, path, key);
+absl::Status CheckTotal(object o, const std::string& path, const char* key,
+                        int64_t sum) {
+  absl::StatusOr<int64_t> total = CountMember(o, path, key);
   if (!total.ok()) return total.status();
   if (*total != sum) {
     return Invalid(absl::StrCat(path, ".", key),
@@ -220,36 +269,37 @@ absl::Status CheckTotal(const Json& object, const std::string& path,
   return absl::OkStatus();
 }
 
-absl::StatusOr<InputCounts> ReadInput(const Json& input_json) {
+absl::StatusOr<InputCounts> ReadInput(object input_json) {
   const std::string path = "input";
   InputCounts input;
 
-  absl::StatusOr<const Json*> files = ObjectMember(input_json, path, "files");
+  absl::StatusOr<object> files = ObjectMember(input_json, path, "files");
   if (!files.ok()) return files.status();
-  absl::Status status = ReadFiles(**files, path + ".files", input);
+  absl::Status status = ReadFiles(*files, path + ".files", input);
   if (!status.ok()) return status;
 
-  absl::StatusOr<const Json*> skipped =
+  absl::StatusOr<object> skipped =
       ObjectMember(input_json, path, "skipped_files");
   if (!skipped.ok()) return skipped.status();
-  for (auto it = (*skipped)->begin(); it != (*skipped)->end(); ++it) {
-    if (!it.value().is_string()) {
+  for (const JsonMember& member : UniqueMembers(*skipped)) {
+    std::string_view reason;
+    if (member.value.get_string().get(reason) != simdjson::SUCCESS) {
       return Invalid(
-          absl::StrCat(path, ".skipped_files", KeyPath(it.key())),
-          absl::StrCat("expected a string, got ", TypeName(it.value())));
+          absl::StrCat(path, ".skipped_files", KeyPath(member.key)),
+          absl::StrCat("expected a string, got ", TypeName(member.value)));
     }
-    input.skipped_files[it.key()] = it.value().get<std::string>();
+    input.skipped_files[std::string(member.key)] = std::string(reason);
   }
 
-  absl::StatusOr<const Json*> by_type =
+  absl::StatusOr<object> by_type =
       ObjectMember(input_json, path, "resources_by_type");
   if (!by_type.ok()) return by_type.status();
-  for (auto it = (*by_type)->begin(); it != (*by_type)->end(); ++it) {
+  for (const JsonMember& member : UniqueMembers(*by_type)) {
     absl::StatusOr<int64_t> n =
-        Count(it.value(),
-              absl::StrCat(path, ".resources_by_type", KeyPath(it.key())));
+        Count(member.value,
+              absl::StrCat(path, ".resources_by_type", KeyPath(member.key)));
     if (!n.ok()) return n.status();
-    input.resources_by_type[it.key()] = *n;
+    input.resources_by_type[std::string(member.key)] = *n;
   }
 
   const InputFileCounts total = TotalFileCounts(input);
@@ -286,84 +336,99 @@ InputFileCounts TotalFileCounts(const InputCounts& input) {
 }
 
 std::string SummaryToJson(const AuditSummary& summary) {
-  Json out = Json::object();
-  out["schema"] = kSummarySchema;
-  Json versions = Json::array();
-  for (const std::string& version : summary.knowledge_base_versions) {
-    versions.push_back(version);
-  }
-  out["knowledge_base_versions"] = std::move(versions);
-
-  Json patients = Json::object();
-  patients["audited"] = summary.patients;
-  patients["with_sessions"] = summary.patients_with_sessions;
-  patients["flagged"] = summary.patients_flagged;
-  out["patients"] = std::move(patients);
-
-  Json sessions = Json::object();
-  sessions["total"] = summary.totals.sessions();
-  sessions["by_verdict"] = VerdictCountsJson(summary.totals,
-                                             /*with_total=*/false);
-  out["sessions"] = std::move(sessions);
-
-  Json by_rule = Json::object();
-  for (const auto& [rule_id, counts] : summary.by_rule) {
-    Json rule = Json::object();
-    rule["category"] = counts.category;
-    rule["summary"] = counts.summary;
-    rule["sessions"] = counts.sessions;
-    rule["critical"] = counts.critical;
-    rule["warning"] = counts.warning;
-    rule["info"] = counts.info;
-    by_rule[rule_id] = std::move(rule);
-  }
-  out["by_rule"] = std::move(by_rule);
-  out["by_month"] = VerdictCountsMapJson(summary.by_month);
-  out["by_performer"] = VerdictCountsMapJson(summary.by_performer);
-  out["by_location"] = VerdictCountsMapJson(summary.by_location);
-  out["days_between_sessions"] = HistogramJson(summary.days_between_sessions);
-
-  Json worst = Json::array();
-  for (const WorstCase& w : summary.worst_cases) {
-    worst.push_back(WorstCaseJson(w));
-  }
-  out["worst_cases"] = std::move(worst);
-  out["input"] = InputJson(summary.input);
-
   // ensure_ascii off (UTF-8 as is); invalid UTF-8 replaced, never thrown.
-  std::string text = out.dump(2, ' ', false, Json::error_handler_t::replace);
+  JsonWriter w(/*indent=*/2);
+  w.BeginObject();
+  StringMember("schema", kSummarySchema, w);
+  w.Key("knowledge_base_versions");
+  w.BeginArray();
+  for (const std::string& version : summary.knowledge_base_versions) {
+    w.String(version);
+  }
+  w.EndArray();
+
+  w.Key("patients");
+  w.BeginObject();
+  IntMember("audited", summary.patients, w);
+  IntMember("with_sessions", summary.patients_with_sessions, w);
+  IntMember("flagged", summary.patients_flagged, w);
+  w.EndObject();
+
+  w.Key("sessions");
+  w.BeginObject();
+  IntMember("total", summary.totals.sessions(), w);
+  w.Key("by_verdict");
+  WriteVerdictCounts(summary.totals, /*with_total=*/false, w);
+  w.EndObject();
+
+  w.Key("by_rule");
+  w.BeginObject();
+  for (const auto& [rule_id, counts] : summary.by_rule) {
+    w.Key(rule_id);
+    w.BeginObject();
+    StringMember("category", counts.category, w);
+    StringMember("summary", counts.summary, w);
+    IntMember("sessions", counts.sessions, w);
+    IntMember("critical", counts.critical, w);
+    IntMember("warning", counts.warning, w);
+    IntMember("info", counts.info, w);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.Key("by_month");
+  WriteVerdictCountsMap(summary.by_month, w);
+  w.Key("by_performer");
+  WriteVerdictCountsMap(summary.by_performer, w);
+  w.Key("by_location");
+  WriteVerdictCountsMap(summary.by_location, w);
+  w.Key("days_between_sessions");
+  WriteHistogram(summary.days_between_sessions, w);
+
+  w.Key("worst_cases");
+  w.BeginArray();
+  for (const WorstCase& worst : summary.worst_cases) WriteWorstCase(worst, w);
+  w.EndArray();
+  w.Key("input");
+  WriteInput(summary.input, w);
+  w.EndObject();
+
+  std::string text = std::move(w).Text();
   text.push_back('\n');
   return text;
 }
 
 absl::StatusOr<InputCounts> InputCountsFromSummaryJson(absl::string_view json) {
-  const Json root = Json::parse(json.data(), json.data() + json.size(),
-                                /*cb=*/nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) {
+  simdjson::dom::parser parser;
+  element root;
+  if (adapters::ParseJson(parser, std::string_view(json.data(), json.size()))
+          .get(root) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("summary.json: not valid JSON");
   }
-  if (!root.is_object()) {
+  object root_object;
+  if (root.get_object().get(root_object) != simdjson::SUCCESS) {
     return Invalid("(root)",
                    absl::StrCat("expected an object, got ", TypeName(root)));
   }
-  auto schema = root.find("schema");
-  if (schema == root.end()) return Invalid("(root)", "missing \"schema\"");
-  if (!schema->is_string() || schema->get<std::string>() != kSummarySchema) {
-    return Invalid("schema",
-                   absl::StrCat("expected \"", kSummarySchema, "\", got ",
-                                schema->dump(-1, ' ', false,
-                                             Json::error_handler_t::replace)));
+  std::optional<element> schema = LastMember(root_object, "schema");
+  if (!schema.has_value()) return Invalid("(root)", "missing \"schema\"");
+  std::string_view schema_text;
+  if (schema->get_string().get(schema_text) != simdjson::SUCCESS ||
+      schema_text != kSummarySchema) {
+    adapters::JsonWriter got;
+    got.Element(*schema);
+    return Invalid("schema", absl::StrCat("expected \"", kSummarySchema,
+                                          "\", got ", std::move(got).Text()));
   }
-  absl::StatusOr<const Json*> input = ObjectMember(root, "(root)", "input");
+  absl::StatusOr<object> input = ObjectMember(root_object, "(root)", "input");
   if (!input.ok()) return input.status();
-  absl::StatusOr<InputCounts> counts = ReadInput(**input);
+  absl::StatusOr<InputCounts> counts = ReadInput(*input);
   if (!counts.ok()) return counts.status();
   // patients.audited is the input side's patients_audited (audit_summary.h).
-  absl::StatusOr<const Json*> patients =
-      ObjectMember(root, "(root)", "patients");
+  absl::StatusOr<object> patients =
+      ObjectMember(root_object, "(root)", "patients");
   if (!patients.ok()) return patients.status();
   absl::StatusOr<int64_t> audited =
-      CountMember(**patients, "patients", "audited");
+      CountMember(*patients, "patients", "audited");
   if (!audited.ok()) return audited.status();
   counts->patients_audited = *audited;
   return counts;

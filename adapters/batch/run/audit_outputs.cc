@@ -8,7 +8,9 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -17,8 +19,10 @@
 #include "adapters/batch/report/report_html.h"
 #include "adapters/batch/report/summary_builder.h"
 #include "adapters/batch/report/summary_json.h"
+#include "adapters/common/json_members.h"
+#include "adapters/common/json_writer.h"
 #include "common/files/atomic_file.h"
-#include "nlohmann/json.hpp"
+#include "simdjson.h"
 
 namespace needlecheck::batch {
 namespace {
@@ -88,26 +92,40 @@ absl::StatusOr<AuditSummary> WriteReports(const std::string& findings_path,
 }
 
 std::string ErrorToJsonLine(const ErrorLine& error) {
-  nlohmann::ordered_json line;
-  line["file"] = error.file;
-  line["line"] = error.line;
-  line["error"] = error.error;
-  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  adapters::JsonWriter line;
+  line.BeginObject();
+  line.Key("file");
+  line.String(error.file);
+  line.Key("line");
+  line.Int(error.line);
+  line.Key("error");
+  line.String(error.error);
+  line.EndObject();
+  return std::move(line).Text();
 }
 
 absl::StatusOr<ErrorLine> ErrorFromJsonLine(absl::string_view text) {
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("file") ||
-      !json["file"].is_string() || !json.contains("line") ||
-      !json["line"].is_number_integer() || !json.contains("error") ||
-      !json["error"].is_string()) {
+  // Accepts what nlohmann's parser did (a repeated key: its last value; an
+  // integer above INT64_MAX: wrapped, as its get<int64_t>() gave).
+  simdjson::dom::parser parser;
+  std::optional<simdjson::dom::element> file, line, error_text;
+  if (std::optional<simdjson::dom::object> object = adapters::ParseObject(
+          parser, std::string_view(text.data(), text.size()))) {
+    file = adapters::LastMember(*object, "file");
+    line = adapters::LastMember(*object, "line");
+    error_text = adapters::LastMember(*object, "error");
+  }
+  if (!file.has_value() || !file->is_string() || !line.has_value() ||
+      !(line->is_int64() || line->is_uint64()) || !error_text.has_value() ||
+      !error_text->is_string()) {
     return absl::InvalidArgumentError(
         "not an errors.ndjson line ({\"file\", \"line\", \"error\"})");
   }
   ErrorLine error;
-  error.file = json["file"].get<std::string>();
-  error.line = json["line"].get<int64_t>();
-  error.error = json["error"].get<std::string>();
+  error.file = std::string(std::string_view(*file));
+  error.line =
+      line->is_int64() ? int64_t(*line) : static_cast<int64_t>(uint64_t(*line));
+  error.error = std::string(std::string_view(*error_text));
   return error;
 }
 
@@ -116,60 +134,112 @@ bool ErrorLineBefore(const ErrorLine& a, const ErrorLine& b) {
 }
 
 std::string ManifestToJson(const AuditManifest& manifest) {
-  nlohmann::ordered_json json;
-  json["schema"] = "needlecheck.audit.run/1";
-  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  adapters::JsonWriter json(/*indent=*/2);
+  json.BeginObject();
+  json.Key("schema");
+  json.String("needlecheck.audit.run/1");
+  json.Key("export_files");
+  json.BeginArray();
   for (const ExportFileFacts& file : manifest.files) {
-    files.push_back({{"name", file.name}, {"bytes", file.bytes}});
+    json.BeginObject();
+    json.Key("name");
+    json.String(file.name);
+    json.Key("bytes");
+    json.Uint(file.bytes);
+    json.EndObject();
   }
-  json["export_files"] = std::move(files);
-  json["shard"] = {{"index", manifest.shard_index},
-                   {"count", manifest.shard_count}};
-  json["merged_from"] = manifest.merged_from;
-  json["complete"] = manifest.complete;
-  return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-         "\n";
+  json.EndArray();
+  json.Key("shard");
+  json.BeginObject();
+  json.Key("index");
+  json.Uint(manifest.shard_index);
+  json.Key("count");
+  json.Uint(manifest.shard_count);
+  json.EndObject();
+  json.Key("merged_from");
+  json.Uint(manifest.merged_from);
+  json.Key("complete");
+  json.Bool(manifest.complete);
+  json.EndObject();
+  return std::move(json).Text() + "\n";
 }
 
+namespace {
+
+// A non-negative integer (nlohmann's is_number_unsigned()).
+bool IsUnsigned(const std::optional<simdjson::dom::element>& value) {
+  return value.has_value() && value->is_uint64();
+}
+
+}  // namespace
+
 absl::StatusOr<AuditManifest> ManifestFromJson(absl::string_view text) {
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
+  // Accepts what nlohmann's parser did: of a repeated key the last value
+  // counts; 32-bit fields take the low bits of a larger integer, as its
+  // get<uint32_t>() did.
   const auto bad = [](absl::string_view what) {
     return absl::InvalidArgumentError(
         absl::StrCat("not an audit.json manifest: ", what));
   };
-  if (json.is_discarded() || !json.is_object()) return bad("not JSON");
-  if (json.value("schema", "") != "needlecheck.audit.run/1") {
+  simdjson::dom::parser parser;
+  const std::optional<simdjson::dom::object> parsed =
+      adapters::ParseObject(parser, std::string_view(text.data(), text.size()));
+  if (!parsed.has_value()) return bad("not JSON");
+  const simdjson::dom::object json = *parsed;
+  // A schema that is not a string was a type_error thrown by nlohmann's
+  // value(); it is now this answer.
+  std::string_view schema;
+  std::optional<simdjson::dom::element> schema_value =
+      adapters::LastMember(json, "schema");
+  if (!schema_value.has_value() ||
+      schema_value->get_string().get(schema) != simdjson::SUCCESS ||
+      schema != "needlecheck.audit.run/1") {
     return bad("schema is not needlecheck.audit.run/1");
   }
   AuditManifest manifest;
-  if (!json.contains("export_files") || !json["export_files"].is_array()) {
+  std::optional<simdjson::dom::element> files_value =
+      adapters::LastMember(json, "export_files");
+  simdjson::dom::array files;
+  if (!files_value.has_value() ||
+      files_value->get_array().get(files) != simdjson::SUCCESS) {
     return bad("export_files missing");
   }
-  for (const nlohmann::json& file : json["export_files"]) {
-    if (!file.is_object() || !file.contains("name") ||
-        !file["name"].is_string() || !file.contains("bytes") ||
-        !file["bytes"].is_number_unsigned()) {
+  for (simdjson::dom::element file : files) {
+    simdjson::dom::object entry;
+    std::optional<simdjson::dom::element> name, bytes;
+    if (file.get_object().get(entry) == simdjson::SUCCESS) {
+      name = adapters::LastMember(entry, "name");
+      bytes = adapters::LastMember(entry, "bytes");
+    }
+    if (!name.has_value() || !name->is_string() || !IsUnsigned(bytes)) {
       return bad("export_files holds a bad entry");
     }
     manifest.files.push_back(
-        {file["name"].get<std::string>(), file["bytes"].get<uint64_t>()});
+        {std::string(std::string_view(*name)), uint64_t(*bytes)});
   }
-  const nlohmann::json& shard = json.value("shard", nlohmann::json());
-  if (!shard.is_object() || !shard.contains("index") ||
-      !shard["index"].is_number_unsigned() || !shard.contains("count") ||
-      !shard["count"].is_number_unsigned()) {
-    return bad("shard missing");
+  std::optional<simdjson::dom::element> shard_value =
+      adapters::LastMember(json, "shard");
+  simdjson::dom::object shard;
+  std::optional<simdjson::dom::element> index, count;
+  if (shard_value.has_value() &&
+      shard_value->get_object().get(shard) == simdjson::SUCCESS) {
+    index = adapters::LastMember(shard, "index");
+    count = adapters::LastMember(shard, "count");
   }
-  manifest.shard_index = shard["index"].get<uint32_t>();
-  manifest.shard_count = shard["count"].get<uint32_t>();
-  if (json.contains("merged_from") &&
-      json["merged_from"].is_number_unsigned()) {
-    manifest.merged_from = json["merged_from"].get<uint32_t>();
+  if (!IsUnsigned(index) || !IsUnsigned(count)) return bad("shard missing");
+  manifest.shard_index = static_cast<uint32_t>(uint64_t(*index));
+  manifest.shard_count = static_cast<uint32_t>(uint64_t(*count));
+  std::optional<simdjson::dom::element> merged_from =
+      adapters::LastMember(json, "merged_from");
+  if (IsUnsigned(merged_from)) {
+    manifest.merged_from = static_cast<uint32_t>(uint64_t(*merged_from));
   }
-  if (!json.contains("complete") || !json["complete"].is_boolean()) {
+  std::optional<simdjson::dom::element> complete =
+      adapters::LastMember(json, "complete");
+  if (!complete.has_value() || !complete->is_bool()) {
     return bad("complete missing");
   }
-  manifest.complete = json["complete"].get<bool>();
+  manifest.complete = bool(*complete);
   return manifest;
 }
 

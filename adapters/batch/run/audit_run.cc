@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -29,9 +30,11 @@
 #include "adapters/batch/run/audit_outputs.h"
 #include "adapters/batch/run/audit_scratch.h"
 #include "adapters/batch/run/findings_runs.h"
+#include "adapters/common/json_members.h"
+#include "adapters/common/json_writer.h"
 #include "adapters/fhir/resource_fragment.h"
 #include "common/files/atomic_file.h"
-#include "nlohmann/json.hpp"
+#include "simdjson.h"
 
 namespace needlecheck::batch {
 namespace {
@@ -86,8 +89,10 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
 // What identifies the input of a run: a resumed run must see the same.
 std::string InputFingerprint(const ExportLayout& layout,
                              const AuditRunOptions& options) {
-  nlohmann::ordered_json json;
-  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  adapters::JsonWriter json;
+  json.BeginObject();
+  json.Key("files");
+  json.BeginArray();
   for (const ExportFile& file : layout.files) {
     struct stat st {};
     int64_t mtime_ns = 0;
@@ -95,13 +100,20 @@ std::string InputFingerprint(const ExportLayout& layout,
       mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
                  st.st_mtim.tv_nsec;
     }
-    files.push_back({{"name", file.name},
-                     {"bytes", file.size_bytes},
-                     {"mtime_ns", mtime_ns}});
+    json.BeginObject();
+    json.Key("name");
+    json.String(file.name);
+    json.Key("bytes");
+    json.Uint(file.size_bytes);
+    json.Key("mtime_ns");
+    json.Int(mtime_ns);
+    json.EndObject();
   }
-  json["files"] = std::move(files);
-  json["shard"] = absl::StrCat(options.shard_index, "/", options.shard_count);
-  return json.dump();
+  json.EndArray();
+  json.Key("shard");
+  json.String(absl::StrCat(options.shard_index, "/", options.shard_count));
+  json.EndObject();
+  return std::move(json).Text();
 }
 
 absl::StatusOr<std::map<std::string, std::string>> SkippedWhileReading(
@@ -111,12 +123,18 @@ absl::StatusOr<std::map<std::string, std::string>> SkippedWhileReading(
   if (!text.ok()) return text.status();
   std::map<std::string, std::string> skipped;
   if (text->has_value()) {
-    nlohmann::json json = nlohmann::json::parse(**text, nullptr, false);
-    if (!json.is_object()) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    simdjson::dom::object object;
+    if (parser.parse(**text).get(root) != simdjson::SUCCESS ||
+        root.get_object().get(object) != simdjson::SUCCESS) {
       return absl::DataLossError("scratch file: bad skipped-file list");
     }
-    for (auto it = json.begin(); it != json.end(); ++it) {
-      if (it.value().is_string()) skipped[it.key()] = it.value();
+    for (const adapters::JsonMember& member : adapters::UniqueMembers(object)) {
+      std::string_view reason;
+      if (member.value.get_string().get(reason) == simdjson::SUCCESS) {
+        skipped[std::string(member.key)] = std::string(reason);
+      }
     }
   }
   return skipped;
@@ -172,8 +190,14 @@ class ExportIngest {
         SkippedWhileReading(scratch_);
     if (!skipped.ok()) return skipped.status();
     (*skipped)[name] = reason;
-    return scratch_.SetMeta("skipped_while_reading",
-                            nlohmann::json(*skipped).dump());
+    adapters::JsonWriter json;
+    json.BeginObject();
+    for (const auto& [file, why] : *skipped) {
+      json.Key(file);
+      json.String(why);
+    }
+    json.EndObject();
+    return scratch_.SetMeta("skipped_while_reading", std::move(json).Text());
   }
 
   // The key a resource is counted under in summary.json: its resourceType
@@ -511,10 +535,13 @@ absl::Status RemoveOutputs(const std::string& out_dir) {
 void DiscardAfterFailure(const std::string& out_dir,
                          const std::string& fingerprint, std::FILE* log) {
   const fs::path state_dir = ScratchFolder(out_dir);
-  nlohmann::ordered_json restart;
-  restart["input"] = fingerprint;
+  adapters::JsonWriter restart;
+  restart.BeginObject();
+  restart.Key("input");
+  restart.String(fingerprint);
+  restart.EndObject();
   absl::Status marked = files::WriteFileAtomically(
-      (state_dir / kRestartFile).string(), restart.dump());
+      (state_dir / kRestartFile).string(), std::move(restart).Text());
   std::error_code error;
   bool removed = marked.ok();
   if (marked.ok()) {
@@ -563,13 +590,19 @@ absl::StatusOr<std::optional<std::string>> RestartFingerprint(
   if (!fs::exists(path)) return std::optional<std::string>();
   absl::StatusOr<std::string> text = ReadSmallFile(path);
   if (!text.ok()) return text.status();
-  nlohmann::json json = nlohmann::json::parse(*text, nullptr, false);
-  if (!json.is_object() || !json.contains("input") ||
-      !json["input"].is_string()) {
+  simdjson::dom::parser parser;
+  std::optional<simdjson::dom::element> input;
+  if (std::optional<simdjson::dom::object> object =
+          adapters::ParseObject(parser, *text)) {
+    input = adapters::LastMember(*object, "input");
+  }
+  std::string_view fingerprint;
+  if (!input.has_value() ||
+      input->get_string().get(fingerprint) != simdjson::SUCCESS) {
     return absl::DataLossError(absl::StrCat(
         path, " is damaged: pass --overwrite to start the audit over"));
   }
-  return std::optional<std::string>(json["input"].get<std::string>());
+  return std::optional<std::string>(std::string(fingerprint));
 }
 
 // About how many bytes of resources the export holds (what the spill

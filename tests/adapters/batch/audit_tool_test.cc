@@ -25,6 +25,7 @@
 #include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/server_process.h"
+#include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/tls_test_certs.h"
 #include "tests/tools/synth/synth.h"
@@ -436,7 +437,8 @@ TEST_F(AuditToolTest, ShardsMergeIntoTheSingleRun) {
 
 TEST_F(AuditToolTest, CorpusBulkSampleAuditsCleanly) {
   const std::string corpus =
-      std::string(NEEDLECHECK_SHARED_DIR) + "/corpus/fhir-r4-bulk-ndjson";
+      testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR, "fhir-r4-bulk-ndjson")
+          .string();
   if (!fs::exists(corpus)) GTEST_SKIP() << "no shared corpus at " << corpus;
   const std::string out = temp_.Path("corpus");
   std::string output;
@@ -461,7 +463,8 @@ TEST_F(AuditToolTest, CorpusBulkSampleAuditsCleanly) {
 
 TEST_F(AuditToolTest, CorpusBundlesAudit) {
   const std::string corpus =
-      std::string(NEEDLECHECK_SHARED_DIR) + "/corpus/fhir-r4-bundles";
+      testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR, "fhir-r4-bundles")
+          .string();
   if (!fs::exists(corpus)) GTEST_SKIP() << "no shared corpus at " << corpus;
   const std::string out = temp_.Path("bundles");
   std::string output;
@@ -534,6 +537,33 @@ TEST_F(AuditToolTest, BadInputIsReportedWithFileAndLineAndSkipped) {
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0]["patient_id"], "p1");
   EXPECT_EQ(findings[0]["verdict"], "treated_despite_critical");
+}
+
+// File names are bytes: one that is not UTF-8 is audited and listed with
+// U+FFFD in its place (the input fingerprint and the list of files skipped
+// while reading were dumped by nlohmann's strict writer, which threw and
+// aborted the tool).
+TEST_F(AuditToolTest, FileNamesThatAreNotUtf8AreAuditedAndListed) {
+  ScopedTempDir input;
+  input.WriteFile("Patient.ndjson",
+                  "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n");
+  input.WriteFile("Condition.caf\xff.ndjson",
+                  "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":"
+                  "{\"reference\":\"Patient/p1\"},\"code\":{\"text\":"
+                  "\"acne\"}}\n");
+  input.WriteFile("x\xfd.json", "{\"a\":1}\n");  // skipped while reading
+  const std::string out = temp_.Path("utf8");
+  std::string output;
+  ASSERT_EQ(Run({input.path(), "--out=" + out, "--progress=none"}, &output), 0)
+      << output;
+  const nlohmann::json summary =
+      nlohmann::json::parse(ReadFile(out + "/summary.json"));
+  EXPECT_EQ(summary["input"]["files"]["Condition.caf\xEF\xBF\xBD.ndjson"]
+                   ["resources"],
+            1);
+  EXPECT_TRUE(summary["input"]["skipped_files"].contains("x\xEF\xBF\xBD.json"))
+      << summary["input"]["skipped_files"].dump();
+  EXPECT_EQ(summary["patients"]["audited"], 1);
 }
 
 TEST_F(AuditToolTest, UsageErrors) {

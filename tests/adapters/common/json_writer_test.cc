@@ -4,6 +4,9 @@
 // way, commas and nesting.
 #include "adapters/common/json_writer.h"
 
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -91,6 +94,162 @@ TEST(JsonWriterTest, ElementsAreWrittenAsParsed) {
   w.Element(e);
   const std::string written = std::move(w).Text();
   EXPECT_EQ(written, Dumped(Json::parse(text)));
+}
+
+// Writes `value` through `w`, member by member, in its order.
+void WriteValue(const Json& value, JsonWriter& w) {
+  switch (value.type()) {
+    case Json::value_t::object:
+      w.BeginObject();
+      for (const auto& [key, member] : value.items()) {
+        w.Key(key);
+        WriteValue(member, w);
+      }
+      w.EndObject();
+      break;
+    case Json::value_t::array:
+      w.BeginArray();
+      for (const Json& element : value) WriteValue(element, w);
+      w.EndArray();
+      break;
+    case Json::value_t::string:
+      w.String(value.get<std::string>());
+      break;
+    case Json::value_t::boolean:
+      w.Bool(value.get<bool>());
+      break;
+    case Json::value_t::number_integer:
+      w.Int(value.get<int64_t>());
+      break;
+    case Json::value_t::number_unsigned:
+      w.Uint(value.get<uint64_t>());
+      break;
+    default:
+      ASSERT_TRUE(value.is_null()) << value.type_name();
+      w.Null();
+  }
+}
+
+// A random value of depth <= `depth`: containers (often empty), integers
+// at the ends of their ranges, strings with escapes and bad UTF-8.
+Json RandomValue(std::mt19937& random, int depth) {
+  const int kind = static_cast<int>(random() % (depth > 0 ? 8 : 6));
+  switch (kind) {
+    case 0:
+      return nullptr;
+    case 1:
+      return random() % 2 == 0;
+    case 2: {
+      const int64_t ints[] = {0,
+                              -1,
+                              7,
+                              std::numeric_limits<int64_t>::min(),
+                              std::numeric_limits<int64_t>::max(),
+                              static_cast<int64_t>(random())};
+      return ints[random() % 6];
+    }
+    case 3: {
+      const uint64_t uints[] = {0, 42, std::numeric_limits<uint64_t>::max(),
+                                uint64_t{1} << 63};
+      return uints[random() % 4];
+    }
+    case 4:
+    case 5: {
+      const std::string strings[] = {"",
+                                     "x",
+                                     "tab\there \"q\"",
+                                     "caf\xC3\xA9",
+                                     "bad \xFF",
+                                     std::string("nul\0", 4)};
+      return strings[random() % 6];
+    }
+    case 6: {
+      Json object = Json::object();
+      const int n = static_cast<int>(random() % 4);
+      for (int i = 0; i < n; ++i) {
+        object[std::string(1, static_cast<char>('a' + random() % 6)) +
+               (random() % 3 == 0 ? "\xE2\x80" : "")] =
+            RandomValue(random, depth - 1);
+      }
+      return object;
+    }
+    default: {
+      Json array = Json::array();
+      const int n = static_cast<int>(random() % 4);
+      for (int i = 0; i < n; ++i)
+        array.push_back(RandomValue(random, depth - 1));
+      return array;
+    }
+  }
+}
+
+TEST(JsonWriterTest, PrettyAndCompactLayoutsAreNlohmanns) {
+  std::mt19937 random(2);
+  for (int n = 0; n < 5000; ++n) {
+    const Json value = RandomValue(random, 4);
+    for (int indent : {-1, 0, 2, 4}) {
+      JsonWriter w(indent);
+      WriteValue(value, w);
+      ASSERT_EQ(std::move(w).Text(),
+                value.dump(indent, ' ', false, Json::error_handler_t::replace))
+          << "indent " << indent;
+    }
+  }
+}
+
+TEST(JsonWriterTest, DoublesAreWrittenAsNlohmannDumpsThem) {
+  std::vector<double> cases = {0.0,
+                               -0.0,
+                               1.0,
+                               -1.5,
+                               0.1,
+                               1e-5,
+                               1e-4,
+                               123456789012345.0,
+                               1234567890123456.0,
+                               1e15,
+                               1e16,
+                               1e+20,
+                               5e-324,
+                               1.7976931348623157e308,
+                               std::numeric_limits<double>::quiet_NaN(),
+                               std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity()};
+  std::mt19937_64 random(5);
+  for (int n = 0; n < 200000; ++n) {
+    const uint64_t bits = random();
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    cases.push_back(d);
+    cases.push_back(static_cast<double>(random() % 100000) / 10.0);
+  }
+  for (double d : cases) {
+    std::string written;
+    AppendJsonDouble(d, &written);
+    ASSERT_EQ(written, Dumped(Json(d))) << Dumped(Json(d));
+  }
+  JsonWriter w;
+  w.BeginArray();
+  w.Double(2.5);
+  w.Double(3.0);
+  w.EndArray();
+  EXPECT_EQ(std::move(w).Text(), "[2.5,3.0]");
+}
+
+TEST(JsonWriterTest, PrettyEmptyContainersStayOnTheirLine) {
+  JsonWriter w(2);
+  w.BeginObject();
+  w.Key("files");
+  w.BeginArray();
+  w.EndArray();
+  w.Key("shard");
+  w.BeginObject();
+  w.EndObject();
+  w.Key("n");
+  w.Int(-5);
+  w.EndObject();
+  EXPECT_EQ(std::move(w).Text(),
+            "{\n  \"files\": [],\n  \"shard\": {},\n  \"n\": -5\n}");
 }
 
 }  // namespace

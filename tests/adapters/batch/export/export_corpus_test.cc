@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/read_file.h"
 #include "tests/testing/scoped_temp_dir.h"
+#include "tests/testing/shared_corpus.h"
 #include "tests/testing/status_matchers.h"
 
 namespace needlecheck::batch {
@@ -42,7 +43,7 @@ using ::testing::ElementsAre;
 using ::testing::Key;
 
 std::string CorpusDir(const char* name) {
-  return absl::StrCat(NEEDLECHECK_SHARED_DIR, "/corpus/", name);
+  return testing::SharedCorpusDir(NEEDLECHECK_SHARED_DIR, name).string();
 }
 
 #define SKIP_WITHOUT(dir)                              \

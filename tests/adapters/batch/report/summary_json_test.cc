@@ -230,6 +230,23 @@ TEST(SummaryToJsonTest, InvalidUtf8IsReplacedNotThrown) {
   EXPECT_TRUE(json["by_performer"].contains("bad\xEF\xBF\xBD"));
 }
 
+// The layout is nlohmann's dump(2) (what wrote summary.json before):
+// parsed and dumped again by nlohmann, the text comes back byte for byte.
+TEST(SummaryToJsonTest, LayoutIsNlohmannsPrettyDump) {
+  AuditSummary bad_utf8;
+  WorstCase w;
+  w.finding.patient_id = "pat-\xff\x01\"";
+  bad_utf8.worst_cases.push_back(w);
+  bad_utf8.input.skipped_files["x\xc3"] = "tab\there";
+  for (const AuditSummary& s :
+       {HandBuilt(), testing::RealisticSummary(), AuditSummary(), bad_utf8}) {
+    const std::string text = SummaryToJson(s);
+    EXPECT_EQ(
+        text,
+        Parse(text).dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+  }
+}
+
 TEST(SummaryToJsonTest, Deterministic) {
   EXPECT_EQ(SummaryToJson(testing::RealisticSummary()),
             SummaryToJson(testing::RealisticSummary()));
@@ -371,6 +388,72 @@ TEST(InputCountsFromSummaryJsonTest, BadCountsNameTheirPath) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("input.rejected_resources: count out of "
                                  "range")));
+}
+
+TEST(InputCountsFromSummaryJsonTest, SchemaOfAnotherTypeIsShownAsJson) {
+  EXPECT_THAT(ReadEdited([](Json& j) { j["schema"] = 7; }),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("schema: expected \"needlecheck.audit."
+                                 "summary/1\", got 7")));
+  EXPECT_THAT(ReadEdited([](Json& j) {
+                j["schema"] = {{"v", nullptr}};
+              }),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("got {\"v\":null}")));
+}
+
+TEST(InputCountsFromSummaryJsonTest, MissingOrWrongPatients) {
+  EXPECT_THAT(ReadEdited([](Json& j) { j.erase("patients"); }),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("(root): missing \"patients\"")));
+  EXPECT_THAT(ReadEdited([](Json& j) { j["patients"] = Json::array(); }),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("patients: expected an object, got array")));
+  EXPECT_THAT(ReadEdited([](Json& j) { j["patients"].erase("audited"); }),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("patients: missing \"audited\"")));
+  EXPECT_THAT(ReadEdited([](Json& j) { j["patients"]["audited"] = true; }),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("patients.audited: expected a non-negative "
+                                 "integer, got boolean")));
+  EXPECT_THAT(
+      ReadEdited([](Json& j) { j["patients"]["audited"] = nullptr; }),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got null")));
+}
+
+// As nlohmann read it: of a key given twice, the last value counts.
+TEST(InputCountsFromSummaryJsonTest, RepeatedKeyTakesTheLastValue) {
+  const std::string text = R"({"schema": "x", "schema":
+      "needlecheck.audit.summary/1", "patients": {"audited": -1,
+      "audited": 4}, "input": {"files": {"a.ndjson": 5, "a.ndjson":
+      {"lines": 2, "resources": 2, "malformed": 0, "without_patient": 0}},
+      "skipped_files": {"b": 1, "b": "why"}, "resources_by_type": {},
+      "lines": 2, "resources": 2, "malformed_lines": 0,
+      "resources_without_patient": 0, "rejected_resources": 0,
+      "rejected_patients": 0}})";
+  absl::StatusOr<InputCounts> input = InputCountsFromSummaryJson(text);
+  ASSERT_THAT(input, IsOk());
+  EXPECT_EQ(input->patients_audited, 4);
+  EXPECT_EQ(input->files.at("a.ndjson").lines, 2);
+  EXPECT_EQ(input->skipped_files.at("b"), "why");
+}
+
+// nlohmann's parser skipped a UTF-8 byte order mark (an editor's) at the
+// start; so does this reader.
+TEST(InputCountsFromSummaryJsonTest, ByteOrderMarkIsSkipped) {
+  absl::StatusOr<InputCounts> input =
+      InputCountsFromSummaryJson("\xEF\xBB\xBF" + SummaryToJson(HandBuilt()));
+  ASSERT_THAT(input, IsOk());
+  ExpectSameInput(*input, HandBuilt().input);
+  EXPECT_THAT(InputCountsFromSummaryJson("\xEF\xBB\xBF"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not valid JSON")));
+}
+
+TEST(InputCountsFromSummaryJsonTest, TrailingTextIsNotJson) {
+  EXPECT_THAT(InputCountsFromSummaryJson(SummaryToJson(HandBuilt()) + "{}"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not valid JSON")));
 }
 
 TEST(InputCountsFromSummaryJsonTest, TotalsMustMatchTheFiles) {

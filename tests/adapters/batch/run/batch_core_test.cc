@@ -9,6 +9,7 @@
 #include "adapters/batch/run/audit_scratch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "sqlite3.h"
 #include "tests/testing/scoped_temp_dir.h"
 #include "tests/testing/status_matchers.h"
@@ -195,6 +196,146 @@ TEST(AuditOutputsTest, ManifestAndErrorLinesRoundTrip) {
   EXPECT_FALSE(ErrorFromJsonLine("{\"file\":1}").ok());
   EXPECT_TRUE(ErrorLineBefore({"A", 9, "z"}, {"B", 1, "a"}));
   EXPECT_TRUE(ErrorLineBefore({"A", 2, "z"}, {"A", 10, "a"}));
+}
+
+// audit.json and errors.ndjson lines are the bytes nlohmann wrote them as
+// (the writer of earlier versions; the oracle here).
+TEST(AuditOutputsTest, ManifestIsNlohmannsPrettyDump) {
+  using Json = nlohmann::ordered_json;
+  AuditManifest empty;
+  AuditManifest full;
+  full.files = {{"Patient.ndjson", 0},
+                {"bad \xff name\t\"q\"", 18446744073709551615u},
+                {"caf\xc3\xa9.ndjson.gz", 34}};
+  full.shard_index = 4294967295u;
+  full.shard_count = 3;
+  full.merged_from = 2;
+  full.complete = true;
+  for (const AuditManifest& manifest : {empty, full}) {
+    Json json;
+    json["schema"] = "needlecheck.audit.run/1";
+    Json files = Json::array();
+    for (const ExportFileFacts& file : manifest.files) {
+      files.push_back({{"name", file.name}, {"bytes", file.bytes}});
+    }
+    json["export_files"] = std::move(files);
+    json["shard"] = {{"index", manifest.shard_index},
+                     {"count", manifest.shard_count}};
+    json["merged_from"] = manifest.merged_from;
+    json["complete"] = manifest.complete;
+    EXPECT_EQ(ManifestToJson(manifest),
+              json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+  }
+}
+
+TEST(AuditOutputsTest, ErrorLineIsNlohmannsDump) {
+  using Json = nlohmann::ordered_json;
+  for (const ErrorLine& error :
+       {ErrorLine{"", 0, ""}, ErrorLine{"P.ndjson", -7, "a\x01\\b"},
+        ErrorLine{"bad\xc3", 9223372036854775807, "x\xed\xa0\x80y"}}) {
+    Json line;
+    line["file"] = error.file;
+    line["line"] = error.line;
+    line["error"] = error.error;
+    EXPECT_EQ(ErrorToJsonLine(error),
+              line.dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+}
+
+// What the manifest reader accepts and the reason it gives otherwise (as
+// when nlohmann read it).
+TEST(AuditOutputsTest, ManifestReaderBranches) {
+  const std::string head = R"({"schema": "needlecheck.audit.run/1", )";
+  const std::string files = R"("export_files": [{"name": "a", "bytes": 5}], )";
+  const std::string shard = R"("shard": {"index": 1, "count": 2}, )";
+  const std::string tail = R"("complete": true})";
+  const auto reason = [](const std::string& text) {
+    absl::StatusOr<AuditManifest> m = ManifestFromJson(text);
+    return m.ok() ? std::string("ok") : std::string(m.status().message());
+  };
+  EXPECT_EQ(reason(head + files + shard + tail), "ok");
+  EXPECT_EQ(reason("\xEF\xBB\xBF" + head + files + shard + tail), "ok");
+  EXPECT_EQ(reason("{"), "not an audit.json manifest: not JSON");
+  EXPECT_EQ(reason("[1]"), "not an audit.json manifest: not JSON");
+  EXPECT_EQ(reason(head + files + shard + tail + "x"),
+            "not an audit.json manifest: not JSON");
+  EXPECT_EQ(reason(R"({"schema": "needlecheck.audit.run/2"})"),
+            "not an audit.json manifest: schema is not "
+            "needlecheck.audit.run/1");
+  EXPECT_EQ(reason(head + shard + tail),
+            "not an audit.json manifest: export_files missing");
+  EXPECT_EQ(reason(head + R"("export_files": {}, )" + shard + tail),
+            "not an audit.json manifest: export_files missing");
+  for (const char* entry :
+       {"1", R"({"name": 1, "bytes": 5})", R"({"name": "a", "bytes": -5})",
+        R"({"name": "a", "bytes": 1.5})", R"({"name": "a"})"}) {
+    EXPECT_EQ(
+        reason(head + "\"export_files\": [" + entry + "], " + shard + tail),
+        "not an audit.json manifest: export_files holds a bad entry")
+        << entry;
+  }
+  for (const char* bad_shard :
+       {"", R"("shard": 1, )", R"("shard": {"index": 1}, )",
+        R"("shard": {"index": -1, "count": 2}, )",
+        R"("shard": {"index": 1, "count": 2.0}, )"}) {
+    EXPECT_EQ(reason(head + files + bad_shard + tail),
+              "not an audit.json manifest: shard missing")
+        << bad_shard;
+  }
+  EXPECT_EQ(reason(head + files + shard + "\"x\": 1}"),
+            "not an audit.json manifest: complete missing");
+  EXPECT_EQ(reason(head + files + shard + R"("complete": 1})"),
+            "not an audit.json manifest: complete missing");
+
+  // A repeated key: its last value. merged_from of another type: 0. 32-bit
+  // fields: the low bits of a larger integer.
+  absl::StatusOr<AuditManifest> m = ManifestFromJson(
+      head + files +
+      R"("shard": {"index": -1, "index": 4294967298, "count": 2},
+         "merged_from": "3", "complete": 1, "complete": false})");
+  ASSERT_THAT(m.status(), IsOk());
+  EXPECT_EQ(m->shard_index, 2u);
+  EXPECT_EQ(m->merged_from, 0u);
+  EXPECT_FALSE(m->complete);
+  ASSERT_EQ(m->files.size(), 1u);
+  EXPECT_EQ(m->files[0].name, "a");
+  EXPECT_EQ(m->files[0].bytes, 5u);
+}
+
+// nlohmann's value() threw a type_error (the tool aborted) on a schema that
+// is not a string; it is now the schema answer.
+TEST(AuditOutputsTest, ManifestSchemaOfAnotherTypeIsRefused) {
+  absl::StatusOr<AuditManifest> m = ManifestFromJson(R"({"schema": 1})");
+  EXPECT_EQ(m.status().message(),
+            "not an audit.json manifest: schema is not "
+            "needlecheck.audit.run/1");
+}
+
+TEST(AuditOutputsTest, ErrorLineReaderBranches) {
+  const std::string bad =
+      "not an errors.ndjson line ({\"file\", \"line\", \"error\"})";
+  for (const char* text : {"", "[]", R"({"file": "a", "line": 1})",
+                           R"({"file": "a", "line": 1.5, "error": "e"})",
+                           R"({"file": "a", "line": "1", "error": "e"})",
+                           R"({"file": null, "line": 1, "error": "e"})",
+                           R"({"file": "a", "line": 1, "error": 2})",
+                           R"({"file": "a", "line": 1, "error": "e"} {})"}) {
+    EXPECT_EQ(ErrorFromJsonLine(text).status().message(), bad) << text;
+  }
+  EXPECT_THAT(ErrorFromJsonLine("\xEF\xBB\xBF{\"file\": \"a\", \"line\": 1, "
+                                "\"error\": \"e\"}")
+                  .status(),
+              IsOk());
+  absl::StatusOr<ErrorLine> error = ErrorFromJsonLine(
+      R"({"file": 1, "file": "b", "line": -3, "error": "e", "x": []})");
+  ASSERT_THAT(error.status(), IsOk());
+  EXPECT_EQ(error->file, "b");
+  EXPECT_EQ(error->line, -3);
+  // Above INT64_MAX: wrapped, as nlohmann's get<int64_t>() gave it.
+  error = ErrorFromJsonLine(
+      R"({"file": "a", "line": 18446744073709551615, "error": "e"})");
+  ASSERT_THAT(error.status(), IsOk());
+  EXPECT_EQ(error->line, -1);
 }
 
 TEST(AuditMergeTest, InputCountsAdd) {
