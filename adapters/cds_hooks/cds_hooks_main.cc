@@ -393,18 +393,16 @@ int Main() {
     return 1;
   }
   options.metrics = cds_metrics->get();
-  std::unique_ptr<metrics::MetricsHttpEndpoint> metrics_endpoint;
-  if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen);
-      !listen.empty()) {
-    absl::StatusOr<std::unique_ptr<metrics::MetricsHttpEndpoint>> endpoint =
-        metrics::MetricsHttpEndpoint::Start(listen, &metrics_registry);
-    if (!endpoint.ok()) {
-      std::fprintf(stderr, "--metrics_listen: %s\n",
-                   std::string(endpoint.status().message()).c_str());
-      return absl::IsInvalidArgument(endpoint.status()) ? 2 : 1;
-    }
-    metrics_endpoint = *std::move(endpoint);
+  absl::StatusOr<std::unique_ptr<metrics::MetricsHttpEndpoint>>
+      started_metrics = metrics::MetricsHttpEndpoint::StartIfListed(
+          absl::GetFlag(FLAGS_metrics_listen), &metrics_registry);
+  if (!started_metrics.ok()) {
+    std::fprintf(stderr, "--metrics_listen: %s\n",
+                 std::string(started_metrics.status().message()).c_str());
+    return absl::IsInvalidArgument(started_metrics.status()) ? 2 : 1;
   }
+  std::unique_ptr<metrics::MetricsHttpEndpoint> metrics_endpoint =
+      *std::move(started_metrics);
   CdsHooksService service(options, screening.get(), fhir.get(), verifier,
                           [] { return absl::Now(); });
 

@@ -250,19 +250,17 @@ int Main() {
     std::fprintf(stderr, "metrics: %s\n", std::string(s.message()).c_str());
     return 1;
   }
-  std::unique_ptr<metrics::MetricsHttpEndpoint> metrics_endpoint;
-  if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen);
-      !listen.empty()) {
-    absl::StatusOr<std::unique_ptr<metrics::MetricsHttpEndpoint>> endpoint =
-        metrics::MetricsHttpEndpoint::Start(listen, &registry);
-    if (!endpoint.ok()) {
-      std::fprintf(stderr, "--metrics_listen: %s\n",
-                   std::string(endpoint.status().message()).c_str());
-      (*server)->Shutdown(absl::ZeroDuration());
-      return absl::IsInvalidArgument(endpoint.status()) ? 2 : 1;
-    }
-    metrics_endpoint = *std::move(endpoint);
+  absl::StatusOr<std::unique_ptr<metrics::MetricsHttpEndpoint>>
+      started_metrics = metrics::MetricsHttpEndpoint::StartIfListed(
+          absl::GetFlag(FLAGS_metrics_listen), &registry);
+  if (!started_metrics.ok()) {
+    std::fprintf(stderr, "--metrics_listen: %s\n",
+                 std::string(started_metrics.status().message()).c_str());
+    (*server)->Shutdown(absl::ZeroDuration());
+    return absl::IsInvalidArgument(started_metrics.status()) ? 2 : 1;
   }
+  std::unique_ptr<metrics::MetricsHttpEndpoint> metrics_endpoint =
+      *std::move(started_metrics);
 
   const std::string listen = server_options.listen;
   const std::string host = listen.substr(0, listen.rfind(':'));

@@ -132,6 +132,13 @@ class Endpoint final : public MetricsHttpEndpoint {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>>
+MetricsHttpEndpoint::StartIfListed(const std::string& listen_address,
+                                   const Registry* registry) {
+  if (listen_address.empty()) return nullptr;
+  return Start(listen_address, registry);
+}
+
 absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> MetricsHttpEndpoint::Start(
     const std::string& listen_address, const Registry* registry) {
   signal(SIGPIPE, SIG_IGN);

@@ -15,6 +15,8 @@
 // - Start() binds `listen_address` ("HOST:PORT", "[::1]:PORT"; port 0
 //   picks a free port) and starts the thread. INVALID_ARGUMENT for an
 //   address that is not HOST:PORT, UNAVAILABLE when it cannot be bound.
+// - StartIfListed() is Start() for a --metrics_listen value that may be
+//   empty: empty means "no endpoint" and gives a null pointer.
 // - Answers: GET or HEAD /metrics (a query string is ignored): 200,
 //   Content-Type "text/plain; version=0.0.4; charset=utf-8", the registry
 //   rendered at that moment. Any other path: 404; any other method: 501
@@ -41,6 +43,8 @@ namespace needlecheck::metrics {
 class MetricsHttpEndpoint {
  public:
   static absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> Start(
+      const std::string& listen_address, const Registry* registry);
+  static absl::StatusOr<std::unique_ptr<MetricsHttpEndpoint>> StartIfListed(
       const std::string& listen_address, const Registry* registry);
   virtual ~MetricsHttpEndpoint() = default;
 

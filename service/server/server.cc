@@ -222,13 +222,11 @@ absl::StatusOr<std::unique_ptr<NeedlecheckServer>> NeedlecheckServer::Start(
       absl::StrCat(HostOf(options.listen_address), ":", server->port_);
   if (absl::Status s = server->StartHealthServer(); !s.ok()) return s;
   server->SetServingStatus(true);
-  if (!options.metrics_listen.empty()) {
-    absl::StatusOr<std::unique_ptr<metrics::MetricsHttpEndpoint>> endpoint =
-        metrics::MetricsHttpEndpoint::Start(options.metrics_listen,
-                                            &server->metrics_->registry());
-    if (!endpoint.ok()) return endpoint.status();
-    server->metrics_endpoint_ = *std::move(endpoint);
-  }
+  absl::StatusOr<std::unique_ptr<metrics::MetricsHttpEndpoint>> endpoint =
+      metrics::MetricsHttpEndpoint::StartIfListed(
+          options.metrics_listen, &server->metrics_->registry());
+  if (!endpoint.ok()) return endpoint.status();
+  server->metrics_endpoint_ = *std::move(endpoint);
 
   if (!options.ready_file.empty()) {
     if (absl::Status s = files::WriteFileAtomically(options.ready_file,
