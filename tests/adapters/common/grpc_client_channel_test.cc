@@ -381,19 +381,37 @@ TEST(RoundRobinTest, CallsSpreadOverEveryAddressOfTheList) {
   std::shared_ptr<grpc::Channel> channel = NewClientChannel(
       absl::StrCat("ipv4:", absl::StrJoin(addresses, ",")), *plain);
   auto stub = grpc::health::v1::Health::NewStub(channel);
-  constexpr int kCalls = 60;
-  for (int i = 0; i < kCalls; ++i) {
+  auto check = [&stub] {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
     HealthCheckResponse response;
-    ASSERT_TRUE(stub->Check(&context, HealthCheckRequest(), &response).ok());
+    return stub->Check(&context, HealthCheckRequest(), &response).ok();
+  };
+  // round_robin starts calls only on ready connections, and each connection
+  // gets ready on its own time (its health-check stream answers first): on a
+  // busy machine the first calls may all go to the first ones ready. Call
+  // until every server has had one (pick_first never gets there), then count.
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  auto every_server_called = [&health] {
+    for (const CountingHealth& h : health) {
+      if (h.calls.load() == 0) return false;
+    }
+    return true;
+  };
+  while (!every_server_called() && absl::Now() < give_up) {
+    ASSERT_TRUE(check());
   }
+  ASSERT_TRUE(every_server_called())
+      << "round_robin never reached every address in 60 s";
+  int before[kServers];
+  for (int i = 0; i < kServers; ++i) before[i] = health[i].calls.load();
+  constexpr int kCalls = 60;
+  for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(check());
   int total = 0;
   for (int i = 0; i < kServers; ++i) {
-    // round_robin starts calls only on ready connections; the first calls
-    // may all go to the first one ready, but the rest go round.
-    EXPECT_GE(health[i].calls.load(), kCalls / kServers / 2) << i;
-    total += health[i].calls.load();
+    const int calls = health[i].calls.load() - before[i];
+    EXPECT_GE(calls, kCalls / kServers / 2) << i;
+    total += calls;
   }
   EXPECT_EQ(total, kCalls);
   for (auto& server : servers) {
