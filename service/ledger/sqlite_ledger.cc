@@ -88,11 +88,63 @@ class UtcDayText {
   std::string text_;
 };
 
-// The three inserts of a batch (WriteBatch).
+// The statements of a batch (WriteBatch): three inserts, and the two
+// upserts that add the batch's counts to screening_days and alert_days.
 struct BatchStatements {
   Statement screening;
   Statement alert;
   Statement access;
+  Statement count_screenings;
+  Statement count_alerts;
+};
+
+// The screenings and alerts of one batch counted per day (and per rule and
+// severity), added to the per-day count tables once per batch instead of
+// once per row. A batch spans one day, or two around midnight.
+class BatchCounts {
+ public:
+  // Counts a screening on `day` with `alerts`; the rule ids must outlive
+  // this object (they live in the batch).
+  void Add(const std::string& day, const std::vector<IssuedAlert>& alerts) {
+    if (days_.empty() || days_.back().day != day) {
+      auto it = std::find_if(days_.begin(), days_.end(),
+                             [&](const Day& d) { return d.day == day; });
+      if (it == days_.end()) {
+        days_.push_back(Day{day, 0, {}});
+      } else {
+        std::iter_swap(it, days_.end() - 1);
+      }
+    }
+    Day& d = days_.back();
+    ++d.screenings;
+    for (const IssuedAlert& alert : alerts) {
+      ++d.alerts[{alert.rule_id, static_cast<int>(alert.severity)}];
+    }
+  }
+
+  // Adds the counts through the two prepared upserts.
+  absl::Status Write(Statement& count_screenings, Statement& count_alerts) {
+    for (const Day& d : days_) {
+      count_screenings.BindTextNoCopy(1, d.day).BindInt(2, d.screenings);
+      if (absl::Status s = RunAndReset(count_screenings); !s.ok()) return s;
+      for (const auto& [key, n] : d.alerts) {
+        count_alerts.BindTextNoCopy(1, d.day)
+            .BindTextNoCopy(2, key.first)
+            .BindInt(3, key.second)
+            .BindInt(4, n);
+        if (absl::Status s = RunAndReset(count_alerts); !s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Day {
+    std::string day;
+    int64_t screenings;
+    absl::flat_hash_map<std::pair<absl::string_view, int>, int64_t> alerts;
+  };
+  std::vector<Day> days_;
 };
 
 class SqliteLedger final : public internal::QueuedLedger {
@@ -199,8 +251,21 @@ absl::StatusOr<BatchStatements*> SqliteLedger::PreparedBatchStatements() {
       "?9, ?10, ?11, ?12)",
       "insert access record");
   if (!access.ok()) return access.status();
+  absl::StatusOr<Statement> count_screenings = db.Prepare(
+      "INSERT INTO screening_days (day, screenings) VALUES (?1, ?2) "
+      "ON CONFLICT (day) DO UPDATE SET screenings = screenings + "
+      "excluded.screenings",
+      "count screenings");
+  if (!count_screenings.ok()) return count_screenings.status();
+  absl::StatusOr<Statement> count_alerts = db.Prepare(
+      "INSERT INTO alert_days (day, rule_id, severity, alerts) VALUES (?1, "
+      "?2, ?3, ?4) ON CONFLICT (day, rule_id, severity) DO UPDATE SET "
+      "alerts = alerts + excluded.alerts",
+      "count alerts");
+  if (!count_alerts.ok()) return count_alerts.status();
   batch_statements_.emplace(BatchStatements{
-      *std::move(screening), *std::move(alert), *std::move(access)});
+      *std::move(screening), *std::move(alert), *std::move(access),
+      *std::move(count_screenings), *std::move(count_alerts)});
   return &*batch_statements_;
 }
 
@@ -214,9 +279,10 @@ absl::Status SqliteLedger::WriteBatch(const std::vector<QueuedWrite>& batch) {
   Statement& insert_screening = (*statements)->screening;
   Statement& insert_alert = (*statements)->alert;
   Statement& insert_access = (*statements)->access;
-  // The bound text is not copied: every value lives in `batch` (or `day`)
-  // until RunAndReset() clears the bindings.
+  // The bound text is not copied: every value lives in `batch` (or `day`,
+  // or `counts`) until RunAndReset() clears the bindings.
   UtcDayText day;
+  BatchCounts counts;
   return InTransaction(db, [&]() -> absl::Status {
     for (const QueuedWrite& queued : batch) {
       if (queued.is_access) {
@@ -254,8 +320,10 @@ absl::Status SqliteLedger::WriteBatch(const std::vector<QueuedWrite>& batch) {
             .BindTextNoCopy(5, screened_day);
         if (absl::Status st = RunAndReset(insert_alert); !st.ok()) return st;
       }
+      counts.Add(screened_day, s.alerts);
     }
-    return absl::OkStatus();
+    return counts.Write((*statements)->count_screenings,
+                        (*statements)->count_alerts);
   });
 }
 
@@ -398,8 +466,9 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
   const int64_t outcome_at_us = absl::ToUnixMicros(outcome_at);
   bool not_found = false;
   absl::Status status = InTransaction(db, [&]() -> absl::Status {
-    absl::StatusOr<Statement> find_alert = db.Prepare(
-        "SELECT rule_id FROM alerts WHERE alert_id = ?1", "find alert");
+    absl::StatusOr<Statement> find_alert =
+        db.Prepare("SELECT rule_id, issued_day FROM alerts WHERE alert_id = ?1",
+                   "find alert");
     if (!find_alert.ok()) return find_alert.status();
     find_alert->BindText(1, request.alert_id());
     absl::StatusOr<bool> found = find_alert->Step();
@@ -409,6 +478,7 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
       return absl::OkStatus();  // nothing written; COMMIT is a no-op
     }
     response.set_rule_id(find_alert->ColumnText(0));
+    const std::string issued_day = find_alert->ColumnText(1);
     absl::StatusOr<Statement> find_feedback = db.Prepare(
         "SELECT feedback_id FROM feedback WHERE alert_id = ?1 AND "
         "outcome = ?2 AND outcome_at_us = ?3",
@@ -427,8 +497,9 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
     absl::StatusOr<Statement> insert = db.Prepare(
         "INSERT INTO feedback (feedback_id, alert_id, outcome, "
         "outcome_timestamp, outcome_at_us, reason_system, reason_code, "
-        "reason_display, user_comment, service_id, recorded_at_us) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "reason_display, user_comment, service_id, recorded_at_us, "
+        "issued_day) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12)",
         "insert feedback");
     if (!insert.ok()) return insert.status();
     insert->BindText(1, new_feedback_id)
@@ -441,7 +512,8 @@ absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
         .BindText(8, request.override_reason().display())
         .BindText(9, request.user_comment())
         .BindText(10, request.service_id())
-        .BindInt(11, absl::ToUnixMicros(Now()));
+        .BindInt(11, absl::ToUnixMicros(Now()))
+        .BindText(12, issued_day);
     if (absl::Status s = insert->Run(); !s.ok()) return s;
     const int64_t row = sqlite3_last_insert_rowid(db.raw());
     if (request.accepted_suggestion_ids_size() > 0) {
@@ -504,16 +576,17 @@ absl::Status SqliteLedger::ReadStats(const GetAlertStatsRequest& request,
     rule_filter =
         absl::StrCat(" AND rule_id IN (", absl::StrJoin(params, ", "), ")");
   }
-  // The alerts of the period, and the latest feedback of each.
-  const std::string with = absl::StrCat(
-      "WITH a AS (SELECT alert_id, rule_id, severity FROM alerts "
-      "WHERE issued_day >= ?1 AND issued_day <= ?2",
-      rule_filter,
-      "), latest AS (SELECT alert_id, outcome, reason_code, reason_display "
-      "FROM (SELECT f.alert_id, f.outcome, f.reason_code, f.reason_display, "
+  // The latest feedback of each alert of the period (feedback carries its
+  // alert's day).
+  const std::string latest = absl::StrCat(
+      "WITH latest AS (SELECT rule_id, outcome, reason_code, reason_display "
+      "FROM (SELECT a.rule_id AS rule_id, f.outcome AS outcome, "
+      "f.reason_code AS reason_code, f.reason_display AS reason_display, "
       "ROW_NUMBER() OVER (PARTITION BY f.alert_id "
       "ORDER BY f.outcome_at_us DESC, f.id DESC) AS rn "
-      "FROM feedback f JOIN a ON a.alert_id = f.alert_id) WHERE rn = 1) ");
+      "FROM feedback f JOIN alerts a ON a.alert_id = f.alert_id "
+      "WHERE f.issued_day >= ?1 AND f.issued_day <= ?2",
+      rule_filter, ") WHERE rn = 1) ");
   auto bind = [&](Statement& stmt, bool with_top) {
     stmt.BindText(1, from).BindText(2, to);
     if (with_top) stmt.BindInt(3, top);
@@ -527,12 +600,12 @@ absl::Status SqliteLedger::ReadStats(const GetAlertStatsRequest& request,
   const int accepted = needlecheck::v1::FEEDBACK_OUTCOME_ACCEPTED;
   const int overridden = needlecheck::v1::FEEDBACK_OUTCOME_OVERRIDDEN;
 
-  // One read transaction, so the three queries see the same commit.
+  // One read transaction, so the queries see the same commit.
   if (absl::Status s = db.Exec("BEGIN"); !s.ok()) return s;
   absl::Status status = [&]() -> absl::Status {
     absl::StatusOr<Statement> screenings = db.Prepare(
-        "SELECT COUNT(*) FROM screenings WHERE screened_day >= ?1 AND "
-        "screened_day <= ?2",
+        "SELECT COALESCE(SUM(screenings), 0) FROM screening_days WHERE "
+        "day >= ?1 AND day <= ?2",
         "count screenings");
     if (!screenings.ok()) return screenings.status();
     screenings->BindText(1, from).BindText(2, to);
@@ -541,14 +614,13 @@ absl::Status SqliteLedger::ReadStats(const GetAlertStatsRequest& request,
     stats->set_screenings(*row ? screenings->ColumnInt(0) : 0);
 
     absl::StatusOr<Statement> per_rule = db.Prepare(
-        absl::StrCat(with, "SELECT a.rule_id, COUNT(*), ",
-                     "COALESCE(SUM(a.severity = ", critical, "), 0), ",
-                     "COALESCE(SUM(a.severity = ", warning, "), 0), ",
-                     "COALESCE(SUM(a.severity = ", info, "), 0), ",
-                     "COALESCE(SUM(l.outcome = ", accepted, "), 0), ",
-                     "COALESCE(SUM(l.outcome = ", overridden, "), 0) ",
-                     "FROM a LEFT JOIN latest l ON l.alert_id = a.alert_id "
-                     "GROUP BY a.rule_id ORDER BY a.rule_id"),
+        absl::StrCat(
+            "SELECT rule_id, SUM(alerts), ",
+            "SUM(CASE WHEN severity = ", critical, " THEN alerts ELSE 0 END), ",
+            "SUM(CASE WHEN severity = ", warning, " THEN alerts ELSE 0 END), ",
+            "SUM(CASE WHEN severity = ", info, " THEN alerts ELSE 0 END) ",
+            "FROM alert_days WHERE day >= ?1 AND day <= ?2", rule_filter,
+            " GROUP BY rule_id ORDER BY rule_id"),
         "rule statistics");
     if (!per_rule.ok()) return per_rule.status();
     bind(*per_rule, /*with_top=*/false);
@@ -563,26 +635,43 @@ absl::Status SqliteLedger::ReadStats(const GetAlertStatsRequest& request,
       rule->set_critical(per_rule->ColumnInt(2));
       rule->set_warning(per_rule->ColumnInt(3));
       rule->set_info(per_rule->ColumnInt(4));
-      rule->set_accepted(per_rule->ColumnInt(5));
-      rule->set_overridden(per_rule->ColumnInt(6));
+      by_rule[rule->rule_id()] = rule;
+    }
+
+    absl::StatusOr<Statement> outcomes =
+        db.Prepare(absl::StrCat(latest, "SELECT rule_id, ",
+                                "COALESCE(SUM(outcome = ", accepted, "), 0), ",
+                                "COALESCE(SUM(outcome = ", overridden, "), 0) ",
+                                "FROM latest GROUP BY rule_id"),
+                   "feedback statistics");
+    if (!outcomes.ok()) return outcomes.status();
+    bind(*outcomes, /*with_top=*/false);
+    while (true) {
+      absl::StatusOr<bool> r = outcomes->Step();
+      if (!r.ok()) return r.status();
+      if (!*r) break;
+      auto it = by_rule.find(outcomes->ColumnText(0));
+      if (it == by_rule.end()) continue;  // cannot happen: same snapshot
+      it->second->set_accepted(outcomes->ColumnInt(1));
+      it->second->set_overridden(outcomes->ColumnInt(2));
+    }
+    for (auto& [rule_id, rule] : by_rule) {
       const int64_t answered = rule->accepted() + rule->overridden();
       rule->set_override_rate(answered == 0
                                   ? 0.0
                                   : static_cast<double>(rule->overridden()) /
                                         static_cast<double>(answered));
-      by_rule[rule->rule_id()] = rule;
     }
 
     absl::StatusOr<Statement> reasons = db.Prepare(
         absl::StrCat(
-            with,
+            latest,
             "SELECT rule_id, reason, n FROM (SELECT rule_id, reason, n, "
             "ROW_NUMBER() OVER (PARTITION BY rule_id ORDER BY n DESC, reason) "
-            "AS rk FROM (SELECT a.rule_id AS rule_id, "
-            "COALESCE(NULLIF(l.reason_display, ''), NULLIF(l.reason_code, ''), "
+            "AS rk FROM (SELECT rule_id, "
+            "COALESCE(NULLIF(reason_display, ''), NULLIF(reason_code, ''), "
             "'(none given)') AS reason, COUNT(*) AS n "
-            "FROM a JOIN latest l ON l.alert_id = a.alert_id "
-            "WHERE l.outcome = ",
+            "FROM latest WHERE outcome = ",
             overridden, " GROUP BY 1, 2)) WHERE rk <= ?3 ORDER BY rule_id, rk"),
         "override reasons");
     if (!reasons.ok()) return reasons.status();

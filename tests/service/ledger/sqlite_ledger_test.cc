@@ -668,7 +668,7 @@ TEST_F(SqliteLedgerTest, MigratesAVersion1File) {
   ASSERT_NE(ledger, nullptr);
   EXPECT_EQ(*Raw()->PragmaInt("user_version"), internal::LatestSchemaVersion());
   EXPECT_EQ(Count("SELECT COUNT(*) FROM sqlite_master WHERE name = "
-                  "'alerts_by_day_rule'"),
+                  "'alert_days'"),
             1);
   ASSERT_THAT(ledger->RecordFeedback(Feedback("old-alert", kOverridden,
                                               "2026-01-02T09:00:00Z", "y")),
@@ -682,6 +682,87 @@ TEST_F(SqliteLedgerTest, MigratesAVersion1File) {
   EXPECT_EQ(stats->rules(0).rule_id(), "R-OLD");
   EXPECT_EQ(stats->rules(0).overridden(), 1);
   EXPECT_EQ(stats->screenings(), 1);
+}
+
+TEST_F(SqliteLedgerTest, MigratesAVersion3FileIntoPerDayCounts) {
+  {
+    // A file as a version-3 needlecheckd left it: three screenings on two
+    // days, four alerts, and feedback on two of them (the second alert has
+    // two answers: the later one counts).
+    std::unique_ptr<sqlite::Connection> db = Raw();
+    ASSERT_THAT(db->Exec("PRAGMA journal_mode = WAL"), IsOk());
+    ASSERT_THAT(internal::MigrateTo(*db, FilePath(), 3), IsOk());
+    ASSERT_EQ(*db->PragmaInt("user_version"), 3);
+    ASSERT_THAT(
+        db->Exec(
+            "INSERT INTO screenings (id, request_id, screened_at_us, "
+            "screened_day, patient_id, kb_version) VALUES "
+            "(1, 'r1', 0, '2026-01-02', 'p', 'v'), "
+            "(2, 'r2', 0, '2026-01-02', 'p', 'v'), "
+            "(3, 'r3', 0, '2026-01-05', 'q', 'v'); "
+            "INSERT INTO alerts VALUES "
+            "('a1', 1, 'R-A', 3, '2026-01-02'), "
+            "('a2', 1, 'R-B', 2, '2026-01-02'), "
+            "('a3', 2, 'R-A', 3, '2026-01-02'), "
+            "('a4', 3, 'R-A', 1, '2026-01-05'); "
+            "INSERT INTO feedback (feedback_id, alert_id, outcome, "
+            "outcome_timestamp, outcome_at_us, reason_code, recorded_at_us) "
+            "VALUES ('f1', 'a1', 2, '2026-01-02T09:00:00Z', 1, 'c1', 1), "
+            "('f2', 'a4', 1, '2026-01-05T09:00:00Z', 1, '', 1), "
+            "('f3', 'a4', 2, '2026-01-05T10:00:00Z', 2, 'c2', 1)"),
+        IsOk());
+  }
+  std::unique_ptr<AlertLedger> ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  EXPECT_EQ(*Raw()->PragmaInt("user_version"), internal::LatestSchemaVersion());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM feedback WHERE issued_day = ''"), 0);
+  // Nothing but the primary keys is left to write per screening and alert.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
+                  "AND tbl_name IN ('screenings', 'alerts') AND sql IS NOT "
+                  "NULL"),
+            0);
+
+  auto stats_of = [&](const std::string& from, const std::string& to) {
+    GetAlertStatsRequest request;
+    request.set_from_date(from);
+    request.set_to_date(to);
+    absl::StatusOr<AlertStats> stats = ledger->GetAlertStats(request);
+    EXPECT_THAT(stats, IsOk());
+    return stats.ok() ? *stats : AlertStats();
+  };
+  AlertStats all = stats_of("2026-01-01", "2026-01-31");
+  EXPECT_EQ(all.screenings(), 3);
+  ASSERT_EQ(all.rules_size(), 2);
+  EXPECT_EQ(all.rules(0).rule_id(), "R-A");
+  EXPECT_EQ(all.rules(0).fired(), 3);
+  EXPECT_EQ(all.rules(0).critical(), 2);
+  EXPECT_EQ(all.rules(0).info(), 1);
+  EXPECT_EQ(all.rules(0).accepted(), 0);
+  EXPECT_EQ(all.rules(0).overridden(), 2);  // a1, and a4's later answer
+  ASSERT_EQ(all.rules(0).top_override_reasons_size(), 2);
+  EXPECT_EQ(all.rules(0).top_override_reasons(0).reason(), "c1");
+  EXPECT_EQ(all.rules(1).rule_id(), "R-B");
+  EXPECT_EQ(all.rules(1).fired(), 1);
+  EXPECT_EQ(all.rules(1).warning(), 1);
+
+  AlertStats second_day = stats_of("2026-01-05", "2026-01-05");
+  EXPECT_EQ(second_day.screenings(), 1);
+  ASSERT_EQ(second_day.rules_size(), 1);
+  EXPECT_EQ(second_day.rules(0).fired(), 1);
+  EXPECT_EQ(second_day.rules(0).overridden(), 1);
+
+  // New screenings add to the migrated counts.
+  ASSERT_THAT(ledger->RecordScreening(Screening(
+                  absl::FromCivil(absl::CivilSecond(2026, 1, 5, 8, 0, 0),
+                                  absl::UTCTimeZone()),
+                  {{"R-A", kInfo}, {"R-C", kWarning}})),
+              IsOk());
+  AlertStats after = stats_of("2026-01-05", "2026-01-05");
+  EXPECT_EQ(after.screenings(), 2);
+  ASSERT_EQ(after.rules_size(), 2);
+  EXPECT_EQ(after.rules(0).fired(), 2);
+  EXPECT_EQ(after.rules(0).info(), 2);
+  EXPECT_EQ(after.rules(1).rule_id(), "R-C");
 }
 
 TEST_F(SqliteLedgerTest, MigrationStepsAreOrderedAndComplete) {
