@@ -22,6 +22,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 
 namespace needlecheck {
 
@@ -46,6 +47,13 @@ DayNumber DaysFromCivil(int year, int month, int day);
 
 // The number of days of `month` (1-12) in `year`: 28 to 31.
 int DaysInMonth(int year, int month);
+
+// The UTC day holding the finite instant `t`. Unix time has no leap
+// seconds, so a UTC day is 86,400 s: integer arithmetic, no time zone data.
+DayNumber UtcDayOf(absl::Time t);
+
+// The first instant of `day` in UTC (00:00:00Z).
+absl::Time UtcDayStart(DayNumber day);
 
 // "YYYY-MM-DD" for `day`, e.g. FormatDay(0) == "1970-01-01".
 std::string FormatDay(DayNumber day);

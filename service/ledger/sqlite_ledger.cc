@@ -24,6 +24,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/calendar/day.h"
 #include "common/ids/uuid.h"
 #include "common/sqlite/sqlite_db.h"
 #include "service/ledger/internal/queued_ledger.h"
@@ -73,18 +74,16 @@ absl::Status RunAndReset(Statement& statement) {
 class UtcDayText {
  public:
   const std::string& Of(absl::Time t) {
-    // Unix time has no leap seconds: a UTC day is 86,400 s exactly.
-    const int64_t day = absl::ToInt64Seconds(
-        absl::Floor(t - absl::UnixEpoch(), absl::Hours(24)));
+    const DayNumber day = UtcDayOf(t);
     if (text_.empty() || day != day_) {
       day_ = day;
-      text_ = UtcDay(t);
+      text_ = FormatDay(day);
     }
     return text_;
   }
 
  private:
-  int64_t day_ = 0;
+  DayNumber day_ = 0;
   std::string text_;
 };
 

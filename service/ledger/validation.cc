@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/calendar/day.h"
 
 namespace needlecheck::ledger {
 namespace {
@@ -57,17 +58,9 @@ absl::StatusOr<absl::Time> ParseRfc3339(absl::string_view text) {
   return t;
 }
 
-bool IsIsoDay(absl::string_view text) {
-  if (text.size() != 10) return false;
-  absl::Time t;
-  std::string error;
-  return absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &error) &&
-         absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()) == text;
-}
+bool IsIsoDay(absl::string_view text) { return IsCivilDayText(text); }
 
-std::string UtcDay(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone());
-}
+std::string UtcDay(absl::Time t) { return FormatDay(UtcDayOf(t)); }
 
 std::vector<FieldError> ValidateFeedbackRequest(
     const RecordFeedbackRequest& request) {

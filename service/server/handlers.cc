@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "common/calendar/day.h"
 #include "service/ledger/validation.h"
 #include "service/server/log.h"
 #include "service/server/status_conversion.h"
@@ -178,13 +179,15 @@ namespace {
 
 constexpr int kMaxAccessLogRecords = 10000;
 
-// The start (UTC) of day `day` (YYYY-MM-DD), or a violation for `field`.
+// The start (UTC) of day `day` (YYYY-MM-DD), or the violation's text. Ten
+// characters that absl::ParseCivilTime takes: wider than IsCivilDayText
+// (a sign, one-digit months and days, blanks around), kept as it was.
 absl::StatusOr<absl::Time> DayStart(const std::string& day) {
   absl::CivilDay civil;
   if (day.size() != 10 || !absl::ParseCivilTime(day, &civil)) {
     return absl::InvalidArgumentError("not a date (YYYY-MM-DD)");
   }
-  return absl::FromCivil(civil, absl::UTCTimeZone());
+  return UtcDayStart(ToDayNumber(civil));
 }
 
 }  // namespace

@@ -90,4 +90,25 @@ TEST(DayTest, CivilDayText) {
 }
 
 }  // namespace
+TEST(DayTest, UtcDayOfAndUtcDayStart) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  EXPECT_EQ(UtcDayOf(absl::UnixEpoch()), 0);
+  EXPECT_EQ(UtcDayOf(absl::UnixEpoch() - absl::Nanoseconds(1)), -1);
+  EXPECT_EQ(UtcDayOf(absl::UnixEpoch() - absl::Hours(24)), -1);
+  EXPECT_EQ(UtcDayOf(absl::UnixEpoch() - absl::Hours(24) - absl::Seconds(1)),
+            -2);
+  for (const absl::CivilDay day :
+       {absl::CivilDay(2026, 11, 23), absl::CivilDay(2028, 2, 29),
+        absl::CivilDay(1969, 12, 31), absl::CivilDay(1000, 1, 1),
+        absl::CivilDay(9999, 12, 31)}) {
+    const absl::Time start = absl::FromCivil(day, utc);
+    EXPECT_EQ(UtcDayStart(ToDayNumber(day)), start) << day;
+    EXPECT_EQ(UtcDayOf(start), ToDayNumber(day)) << day;
+    EXPECT_EQ(UtcDayOf(start + absl::Hours(24) - absl::Nanoseconds(1)),
+              ToDayNumber(day))
+        << day;
+    EXPECT_EQ(UtcDayOf(start + absl::Hours(24)), ToDayNumber(day) + 1) << day;
+  }
+}
+
 }  // namespace needlecheck

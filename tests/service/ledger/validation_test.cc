@@ -87,9 +87,33 @@ TEST(IsIsoDayTest, OnlyRealDays) {
   }
 }
 
+// The exact set of day texts the statistics accept, as it was before the
+// check moved onto common/calendar: only what formats back to itself.
+TEST(IsIsoDayTest, AcceptanceIsPinned) {
+  for (const char* text :
+       {"2026-01-01", "1000-01-01", "9999-12-31", "2000-02-29", "-999-01-01"}) {
+    EXPECT_TRUE(IsIsoDay(text)) << text;
+  }
+  for (const char* text :
+       {"+2026-1-01", " 2026-01-1", "2026-01-1 ", "2026-1-1  ", "0999-01-01",
+        "0000-01-01", "+026-01-01", "02026-1-01", "2026/01/01", "2026-00-10",
+        "2026-01-00", "2026-01-32", "2026-13-01", "1900-02-29",
+        "2026-01-01\n"}) {
+    EXPECT_FALSE(IsIsoDay(text)) << text;
+  }
+}
+
 TEST(UtcDayTest, UsesUtc) {
   EXPECT_EQ(UtcDay(absl::FromUnixSeconds(1795478399)), "2026-11-23");
   EXPECT_EQ(UtcDay(absl::FromUnixSeconds(1795478400)), "2026-11-24");
+  EXPECT_EQ(UtcDay(absl::UnixEpoch()), "1970-01-01");
+  EXPECT_EQ(UtcDay(absl::UnixEpoch() - absl::Nanoseconds(1)), "1969-12-31");
+  EXPECT_EQ(UtcDay(absl::FromCivil(absl::CivilSecond(2028, 2, 29, 23, 59, 59),
+                                   absl::UTCTimeZone())),
+            "2028-02-29");
+  EXPECT_EQ(UtcDay(absl::FromCivil(absl::CivilSecond(9999, 12, 31, 12, 0, 0),
+                                   absl::UTCTimeZone())),
+            "9999-12-31");
 }
 
 TEST(ValidateStatsRequestTest, ChecksDatesOrderRulesAndTopReasons) {

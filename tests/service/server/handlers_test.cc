@@ -252,5 +252,91 @@ TEST(HandleGetAlertStatsTest, NoLedgerAndLedgerErrors) {
       grpc::StatusCode::UNAVAILABLE);
 }
 
+// An access log that keeps the query it was asked.
+class RecordingAccessLog : public ledger::AccessLog {
+ public:
+  absl::Status RecordAccess(ledger::AccessEntry) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ledger::AccessLogPage> ReadAccessLog(
+      const ledger::AccessLogQuery& query) override {
+    queries.push_back(query);
+    return ledger::AccessLogPage();
+  }
+  absl::StatusOr<int64_t> PruneExpired() override { return 0; }
+  std::vector<ledger::AccessLogQuery> queries;
+};
+
+absl::Time UtcMidnight(int year, int month, int day) {
+  return absl::FromCivil(absl::CivilDay(year, month, day), absl::UTCTimeZone());
+}
+
+TEST(HandleGetAccessLogTest, DaysAreWholeUtcDays) {
+  RecordingAccessLog log;
+  needlecheck::v1::GetAccessLogRequest request;
+  request.set_from_date("2028-02-28");
+  request.set_to_date("2028-02-29");
+  needlecheck::v1::GetAccessLogResponse response;
+  const grpc::Status status =
+      HandleGetAccessLog(&log, CallState(), kNow, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(log.queries.size(), 1u);
+  EXPECT_EQ(log.queries[0].from, UtcMidnight(2028, 2, 28));
+  EXPECT_EQ(log.queries[0].to, UtcMidnight(2028, 3, 1));  // exclusive
+}
+
+// The exact set of day texts GetAccessLog accepts, and the day each
+// means, as it was before the parse moved onto common/calendar. It is
+// wider than GetAlertStats's (IsIsoDayTest.AcceptanceIsPinned): a sign,
+// one-digit months and days and surrounding blanks are taken.
+TEST(HandleGetAccessLogTest, DayAcceptanceIsPinned) {
+  const struct {
+    const char* text;
+    absl::Time start;
+  } kAccepted[] = {
+      {"2026-11-23", UtcMidnight(2026, 11, 23)},
+      {"2028-02-29", UtcMidnight(2028, 2, 29)},
+      {"+2026-1-01", UtcMidnight(2026, 1, 1)},
+      {" 2026-01-1", UtcMidnight(2026, 1, 1)},
+      {"2026-01-1 ", UtcMidnight(2026, 1, 1)},
+      {"2026-1-1  ", UtcMidnight(2026, 1, 1)},
+      {"02026-1-01", UtcMidnight(2026, 1, 1)},
+      {"+026-01-01", UtcMidnight(26, 1, 1)},
+      {"0999-01-01", UtcMidnight(999, 1, 1)},
+      {"0000-01-01", UtcMidnight(0, 1, 1)},
+      {"-999-01-01", UtcMidnight(-999, 1, 1)},
+  };
+  for (const auto& accepted : kAccepted) {
+    RecordingAccessLog log;
+    needlecheck::v1::GetAccessLogRequest request;
+    request.set_from_date(accepted.text);
+    request.set_to_date(accepted.text);
+    needlecheck::v1::GetAccessLogResponse response;
+    const grpc::Status status =
+        HandleGetAccessLog(&log, CallState(), kNow, request, &response);
+    ASSERT_TRUE(status.ok()) << accepted.text << ": " << status.error_message();
+    ASSERT_EQ(log.queries.size(), 1u);
+    EXPECT_EQ(log.queries[0].from, accepted.start) << accepted.text;
+    EXPECT_EQ(log.queries[0].to, accepted.start + absl::Hours(24))
+        << accepted.text;
+  }
+  for (const char* text :
+       {"", "2026-02-29", "2026-02-30", "2026-13-01", "2026-00-10",
+        "2026-01-00", "2026-01-32", "2026/01/01", "2026-1-010", " +026-01-01",
+        "2026-01-01\n", "2026-11-23T00:00:00Z", "20261123"}) {
+    RecordingAccessLog log;
+    needlecheck::v1::GetAccessLogRequest request;
+    request.set_from_date(text);
+    request.set_to_date("2026-11-23");
+    needlecheck::v1::GetAccessLogResponse response;
+    const grpc::Status status =
+        HandleGetAccessLog(&log, CallState(), kNow, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << text;
+    EXPECT_THAT(BadRequestFields(status), ::testing::ElementsAre("from_date"))
+        << text;
+    EXPECT_TRUE(log.queries.empty()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace needlecheck::server
