@@ -91,10 +91,11 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RefuseStream(
   return std::make_unique<RefusedBidiReactor>(status).release();
 }
 
-// The first block of the arena that holds one unary call's request: one
-// per thread, reused call after call, so parsing a request (a record of
-// many entries: hundreds of small strings and messages) allocates nothing
-// from the heap unless it outgrows the block, and freeing it is free.
+// The first block of the arena that holds one unary call's request and
+// response: one per thread, reused call after call, so parsing a request
+// (a record of many entries: hundreds of small strings and messages) and
+// building its answer allocate nothing from the heap unless they outgrow
+// the block, and freeing them is free.
 constexpr size_t kRequestArenaBlockBytes = 32 * 1024;
 
 struct ThreadArenaBlock {
@@ -158,7 +159,8 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
   RequestArena arena;
   Request& request =
       *google::protobuf::Arena::CreateMessage<Request>(arena.get());
-  Response response;
+  Response& response =
+      *google::protobuf::Arena::CreateMessage<Response>(arena.get());
   if (absl::Status parsed = ParseWireMessage(request_bytes, &request);
       !parsed.ok()) {
     LogWarning("request_unparseable",

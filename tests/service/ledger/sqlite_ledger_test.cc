@@ -765,6 +765,46 @@ TEST_F(SqliteLedgerTest, MigratesAVersion3FileIntoPerDayCounts) {
   EXPECT_EQ(after.rules(1).rule_id(), "R-C");
 }
 
+// The per-day counts are written in the transaction of the rows they
+// count, so they always agree with the rows, across midnight too (one
+// batch holding screenings of two days).
+TEST_F(SqliteLedgerTest, PerDayCountsAgreeWithTheRows) {
+  std::unique_ptr<AlertLedger> ledger = Open();
+  const absl::Time midnight =
+      absl::FromCivil(absl::CivilDay(2026, 11, 24), absl::UTCTimeZone());
+  for (int i = 0; i < 6; ++i) {
+    const absl::Time at = midnight + absl::Seconds(i - 3);
+    ASSERT_THAT(
+        ledger->RecordScreening(Screening(
+            at, {{"R-A", kCritical}, {i % 2 == 0 ? "R-B" : "R-A", kWarning}})),
+        IsOk());
+  }
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  ASSERT_THAT(ledger->RecordScreening(Screening(midnight, {{"R-B", kInfo}})),
+              IsOk());
+  ASSERT_THAT(ledger->Flush(), IsOk());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM (SELECT screened_day AS day, "
+                  "COUNT(*) AS n FROM screenings GROUP BY 1 EXCEPT SELECT "
+                  "day, screenings FROM screening_days)"),
+            0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM (SELECT day, screenings FROM "
+                  "screening_days EXCEPT SELECT screened_day, COUNT(*) FROM "
+                  "screenings GROUP BY 1)"),
+            0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM (SELECT issued_day, rule_id, "
+                  "severity, COUNT(*) FROM alerts GROUP BY 1, 2, 3 EXCEPT "
+                  "SELECT day, rule_id, severity, alerts FROM alert_days)"),
+            0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM (SELECT day, rule_id, severity, "
+                  "alerts FROM alert_days EXCEPT SELECT issued_day, rule_id, "
+                  "severity, COUNT(*) FROM alerts GROUP BY 1, 2, 3)"),
+            0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screening_days"), 2);
+  EXPECT_EQ(Count("SELECT screenings FROM screening_days WHERE day = "
+                  "'2026-11-24'"),
+            4);
+}
+
 TEST_F(SqliteLedgerTest, MigrationStepsAreOrderedAndComplete) {
   const std::vector<internal::Migration>& steps = internal::Migrations();
   ASSERT_FALSE(steps.empty());
