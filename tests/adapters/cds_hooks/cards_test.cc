@@ -238,6 +238,56 @@ TEST(CardsTest, BodyIsWhatAnOrderedDumpOfTheSameCardsWrites) {
   EXPECT_EQ(actions[1]["resource"]["start"], "2026-12-09");
 }
 
+// The moved resources byte for byte: members in their order and as they
+// came (numbers as the JSON reader holds them, escapes, nested objects), the
+// date fields changed in place (time and offset kept, an end moved by as
+// many days as its start), an unreadable date replaced by the earliest day,
+// a missing one added at the end, a resource that is not an object left out.
+TEST(CardsTest, MovedResourcesByteForByte) {
+  CardOptions options = Options();
+  options.planned_resources = {
+      {"Appointment/a1",
+       R"({"resourceType":"Appointment","id":"a1","n":[1,-0,1.5e300,0.1,)"
+       R"(18446744073709551615,-9223372036854775808,true,null],)"
+       R"("start":"2026-11-30T09:00:00.5-06:00","end":"2026-12-01T10:00:00+14:00",)"
+       R"("note":[{"text":"caf\u00e9 \"x\"\n\u0007\/"}]})"},
+      {"ServiceRequest/sr1",
+       R"({"resourceType":"ServiceRequest","id":"sr1",)"
+       R"("occurrencePeriod":{"end":"2026-12-31","start":"2026-11-30Z"},"x":{}})"},
+      {"Procedure/p1",
+       R"({"resourceType":"Procedure","id":"p1","performedDateTime":"2026-11",)"
+       R"("performedPeriod":{"start":"2026-02-30"}})"},
+      {"Appointment/a2",
+       R"({"resourceType":"Appointment","id":"a2","start":"bad","end":"2026-11-30"})"},
+      {"ServiceRequest/sr2", R"({"resourceType":"ServiceRequest","id":"sr2"})"},
+      {"ServiceRequest/bad", R"("text")"}};
+  absl::StatusOr<std::string> body = RenderCards(Response(kInterval), options);
+  ASSERT_THAT(body, IsOk());
+  const std::string actions = body->substr(body->find("\"actions\":"));
+  EXPECT_EQ(
+      actions,
+      R"("actions":[)"
+      R"({"type":"update","description":"Move Appointment/a1 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"Appointment","id":"a1","n":[1,0,1.5e+300,0.1,)"
+      R"(18446744073709551615,-9223372036854775808,true,null],)"
+      R"("start":"2026-12-09T09:00:00.5-06:00","end":"2026-12-10T10:00:00+14:00",)"
+      R"("note":[{"text":"café \"x\"\n\u0007/"}]}},)"
+      R"({"type":"update","description":"Move ServiceRequest/sr1 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"ServiceRequest","id":"sr1",)"
+      R"("occurrencePeriod":{"end":"2027-01-09","start":"2026-12-09Z"},"x":{}}},)"
+      R"({"type":"update","description":"Move Procedure/p1 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"Procedure","id":"p1",)"
+      R"("performedDateTime":"2026-12-09","performedPeriod":{"start":"2026-02-30"}}},)"
+      R"({"type":"update","description":"Move Appointment/a2 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"Appointment","id":"a2","start":"2026-12-09",)"
+      R"("end":"2026-11-30"}},)"
+      R"({"type":"update","description":"Move ServiceRequest/sr2 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"ServiceRequest","id":"sr2",)"
+      R"("occurrenceDateTime":"2026-12-09"}}]}],"selectionBehavior":"at-most-one",)"
+      R"("overrideReasons":[{"system":"urn:needlecheck:override-reason",)"
+      R"("code":"record-date-is-wrong","display":"Record date is wrong"}]}]})");
+}
+
 TEST(CardsTest, NoSuggestionWithoutPlannedResources) {
   Json json = Render(Response(kInterval), Options());
   EXPECT_FALSE(json["cards"][0].contains("suggestions"));
