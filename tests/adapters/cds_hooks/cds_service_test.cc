@@ -499,6 +499,79 @@ TEST_F(CdsServiceTest, HookCallsDoNotHoldTheCallerWhileScreening) {
   EXPECT_EQ(blocking_service.Handle(request).body, replies[0].body);
 }
 
+// The interval suggestion moves each call's own planned order, written as
+// the body holds it, even when other bodies are parsed while the call
+// waits for needlecheckd (parsed documents are reused between calls).
+TEST_F(CdsServiceTest, SuggestionMovesTheCallsOwnOrderWhileOthersAreParsed) {
+  DeferredScreening screening;
+  FakeFhir fhir;
+  CdsServiceOptions options;
+  options.require_auth = false;
+  CdsHooksService service(options, &screening, &fhir, nullptr,
+                          [] { return absl::FromUnixSeconds(kNow); });
+  auto* alert = screening.response.add_alerts();
+  alert->set_rule_id("MN-FREQ-INTERVAL");
+  alert->set_severity(needlecheck::v1::SEVERITY_WARNING);
+  alert->set_summary("Too soon");
+  alert->set_alert_id("11111111-1111-4111-8111-111111111111");
+  alert->add_suggestions()->set_earliest_date("2026-12-09");
+  screening.response.set_knowledge_base_version("kb-1");
+
+  constexpr int kCalls = 20;  // more than the spare documents
+  absl::Mutex mu;
+  std::vector<HttpResponse> replies(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    Json body = MicroneedlingOrderSign();
+    Json& sr = body["context"]["draftOrders"]["entry"][0]["resource"];
+    sr["id"] = absl::StrCat("sr", i);
+    sr["note"] = Json::array({{{"text", absl::StrCat("call \"", i, "\"")}}});
+    HttpRequest request;
+    request.method = "POST";
+    request.path = "/cds-services/microneedling-safety";
+    request.headers["content-type"] = "application/json";
+    request.body = body.dump();
+    service.HandleAsync(request, [&, i](HttpResponse r) {
+      absl::MutexLock lock(&mu);
+      replies[i] = std::move(r);
+    });
+  }
+  std::vector<ScreeningClient::ScreenDone> screens;
+  {
+    absl::MutexLock lock(&screening.mu);
+    screens.swap(screening.screens_waiting);
+  }
+  ASSERT_EQ(screens.size(), size_t{kCalls});
+  // Answered in reverse order, the knowledge base after the first answer.
+  for (int i = kCalls - 1; i >= 0; --i) {
+    screens[i](screening.response);
+    std::vector<std::function<void()>> kb;
+    {
+      absl::MutexLock lock(&screening.mu);
+      kb.swap(screening.kb_waiting);
+    }
+    for (auto& f : kb) f();
+  }
+  absl::MutexLock lock(&mu);
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_EQ(replies[i].status, 200) << replies[i].body;
+    const std::string& body = replies[i].body;
+    const size_t actions = body.find("\"actions\":");
+    ASSERT_NE(actions, std::string::npos) << body;
+    EXPECT_EQ(
+        body.substr(actions),
+        absl::StrCat(
+            R"("actions":[{"type":"update","description":"Move ServiceRequest/sr)",
+            i,
+            R"( to 2026-12-09.","resource":{"bodySite":[{"text":"Cheeks"}],)"
+            R"("code":{"text":"Microneedling"},"id":"sr)",
+            i, R"(","intent":"order","note":[{"text":"call \")", i,
+            R"(\""}],"occurrenceDateTime":"2026-12-09",)"
+            R"("resourceType":"ServiceRequest","status":"draft",)"
+            R"("subject":{"reference":"Patient/pat1"}}}]}],)"
+            R"("selectionBehavior":"at-most-one"}]})"));
+  }
+}
+
 TEST_F(CdsServiceTest, ReadinessScreensTodayWithUnknownAreas) {
   Make(false);
   Json j = {{"hook", "patient-view"},
