@@ -216,6 +216,11 @@ struct CdsHooksService::ScreenedHook {
   std::shared_ptr<Call> call;
   absl::Time deadline;
   bool readiness = false;
+  // The parsed body (and the request's own tree, if it parsed the text),
+  // kept until the cards are rendered: planned_resources point into it.
+  // Given back (reset) before the answer goes out.
+  std::unique_ptr<PooledDocument> body;
+  std::shared_ptr<const simdjson::dom::parser> request_tree;
   std::vector<PlannedResource> planned_resources;
   int64_t parse_ns = 0;
   Clock::time_point screen_start;
@@ -501,8 +506,9 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   // the planned session and the record all read this tree. When it does not
   // parse within them, the request is still validated on its own (a
   // malformed body or a bad field answers as such) before the limit's error.
-  const PooledDocument body_document(this, request.body.size());
-  fhir::JsonDocument& document = *body_document.document;
+  auto body_document =
+      std::make_unique<PooledDocument>(this, request.body.size());
+  fhir::JsonDocument& document = *body_document->document;
   const absl::Status parsed =
       document.Parse(request.body, options_.max_body_bytes, kFhirMaxDepth);
   absl::StatusOr<HookRequest> hook =
@@ -651,6 +657,8 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   screened_hook->call = call;
   screened_hook->deadline = deadline;
   screened_hook->readiness = readiness;
+  screened_hook->body = std::move(body_document);
+  screened_hook->request_tree = std::move(hook->tree);
   screened_hook->planned_resources = std::move(planned_resources);
   screened_hook->parse_ns = parse_ns;
   screened_hook->screen_start = Clock::now();
@@ -672,6 +680,8 @@ void CdsHooksService::AfterScreen(
   if (!screened.ok()) {
     absl::StrAppend(&hook->call->log_fields, " screen=",
                     absl::StatusCodeToString(screened.status().code()));
+    hook->planned_resources.clear();
+    hook->body.reset();
     FinishCall(hook->call, ServiceError(screened.status(), "Screen"));
     return;
   }
@@ -697,6 +707,11 @@ void CdsHooksService::RenderHookCards(
     card_options.new_uuid = ids::NewUuidV4;
     absl::StatusOr<std::string> body =
         RenderCards(hook->screened, card_options);
+    // The parsed body goes back to the spares now, not when the last
+    // reference to the hook goes (which may be after this service is gone).
+    card_options.planned_resources.clear();
+    hook->body.reset();
+    hook->request_tree.reset();
     const int64_t render_ns = NanosSince(phase);
     timings_.render_ns.fetch_add(render_ns, std::memory_order_relaxed);
     if (!body.ok()) {
@@ -717,6 +732,9 @@ void CdsHooksService::RenderHookCards(
     r = ErrorResponse(500, kException, "internal error");
     absl::StrAppend(&hook->call->log_fields,
                     " exception=", absl::CHexEscape(typeid(e).name()));
+    hook->planned_resources.clear();
+    hook->body.reset();
+    hook->request_tree.reset();
   }
   FinishCall(hook->call, std::move(r));
 }
