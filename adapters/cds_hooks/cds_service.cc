@@ -29,6 +29,7 @@
 #include "adapters/fhir/planned_session.h"
 #include "common/ids/uuid.h"
 #include "common/trace/traceparent.h"
+#include "google/protobuf/arena.h"
 
 namespace needlecheck::cds_hooks {
 
@@ -62,6 +63,15 @@ constexpr size_t kFhirMaxDepth = 64;
 // most about 14 x 256 KiB x 16 = 56 MiB.
 constexpr size_t kReusedDocumentBytes = size_t{256} << 10;
 constexpr size_t kSpareDocuments = 16;
+
+// A hook call's protobuf arena: its blocks grow to 64 KiB, so a typical
+// record fits in a few.
+google::protobuf::ArenaOptions HookArenaOptions() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = size_t{4} << 10;
+  options.max_block_size = size_t{64} << 10;
+  return options;
+}
 
 std::string Trimmed(absl::string_view base) {
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
@@ -213,6 +223,12 @@ struct CdsHooksService::Call {
 };
 
 struct CdsHooksService::ScreenedHook {
+  // The call's ScreenRequest and every message of its record, freed at once
+  // with the hook (after the cards).
+  google::protobuf::Arena arena{HookArenaOptions()};
+  needlecheck::v1::ScreenRequest* const screen =
+      google::protobuf::Arena::CreateMessage<needlecheck::v1::ScreenRequest>(
+          &arena);
   std::shared_ptr<Call> call;
   absl::Time deadline;
   bool readiness = false;
@@ -524,7 +540,9 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   const std::string today = Today(now_(), options_.time_zone);
   const bool readiness = service_id == kReadinessServiceId;
 
-  needlecheck::v1::ScreenRequest screen;
+  // What goes to needlecheckd is built on the hook's arena.
+  auto screened_hook = std::make_shared<ScreenedHook>();
+  needlecheck::v1::ScreenRequest& screen = *screened_hook->screen;
   screen.set_request_id(hook->hook_instance);
   std::vector<PlannedResource> planned_resources;
   if (readiness) {
@@ -616,6 +634,7 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   extract_options.as_of_date = screen.session().date();
   extract_options.max_input_bytes = options_.max_body_bytes;
   extract_options.max_depth = kFhirMaxDepth;
+  extract_options.arena = &screened_hook->arena;
   fhir::FhirRecordBuilder builder(extract_options);
   absl::Status added = builder.AddDocument(document);
   for (size_t i = 0; added.ok() && i < fetched.size(); ++i) {
@@ -632,13 +651,13 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
     return ErrorResponse(absl::IsResourceExhausted(added) ? 413 : 400, kInvalid,
                          absl::StrCat("prefetch: ", added.message()));
   }
-  absl::StatusOr<fhir::FhirExtract> extract = builder.Finish();
+  absl::StatusOr<fhir::FhirExtract> extract =
+      builder.Finish(screen.mutable_record());
   if (!extract.ok()) {
     return ErrorResponse(
         absl::IsResourceExhausted(extract.status()) ? 413 : 400, kInvalid,
         absl::StrCat("prefetch: ", extract.status().message()));
   }
-  screen.mutable_record()->Swap(&extract->record);
   if (screen.record().patient_id().empty()) {
     screen.mutable_record()->set_patient_id(hook->patient_id);
   }
@@ -653,7 +672,6 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
         absl::DeadlineExceededError("the hook call's deadline passed"),
         "Screen");
   }
-  auto screened_hook = std::make_shared<ScreenedHook>();
   screened_hook->call = call;
   screened_hook->deadline = deadline;
   screened_hook->readiness = readiness;
@@ -664,7 +682,7 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   screened_hook->screen_start = Clock::now();
   *pending = true;
   screening_->ScreenAsync(
-      std::move(screen), deadline, on_behalf,
+      screen, deadline, on_behalf,
       [this, screened_hook](
           absl::StatusOr<needlecheck::v1::ScreenResponse> screened) {
         AfterScreen(screened_hook, std::move(screened));

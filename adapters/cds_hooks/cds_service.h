@@ -133,7 +133,9 @@ class ScreeningClient {
   virtual absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
       const needlecheck::v1::ScreenRequest& request, absl::Time deadline,
       const OnBehalfOf& on_behalf) = 0;
-  virtual void ScreenAsync(needlecheck::v1::ScreenRequest request,
+  // `request` must stay valid until `done` has run (the service builds it
+  // on the hook call's arena, which outlives the call).
+  virtual void ScreenAsync(const needlecheck::v1::ScreenRequest& request,
                            absl::Time deadline, const OnBehalfOf& on_behalf,
                            ScreenDone done) {
     done(Screen(request, deadline, on_behalf));

@@ -400,10 +400,10 @@ TEST_F(CdsServiceTest, MapsScreeningErrors) {
 // of its own, while no caller thread waits.
 class DeferredScreening : public FakeScreening {
  public:
-  void ScreenAsync(needlecheck::v1::ScreenRequest request, absl::Time,
+  void ScreenAsync(const needlecheck::v1::ScreenRequest& request, absl::Time,
                    const OnBehalfOf&, ScreenDone done) override {
     absl::MutexLock lock(&mu);
-    screened.push_back(std::move(request));
+    screened.push_back(request);
     screens_waiting.push_back(std::move(done));
   }
   void GetKnowledgeBaseAsync(absl::Time deadline,
