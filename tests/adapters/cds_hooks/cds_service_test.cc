@@ -396,6 +396,20 @@ TEST_F(CdsServiceTest, MapsScreeningErrors) {
             502);
 }
 
+// Adds an MN-FREQ-INTERVAL alert of `severity` (with its ledger id) to
+// `response`, of knowledge base "kb-1".
+needlecheck::v1::Alert* AddIntervalAlert(
+    needlecheck::v1::Severity severity,
+    needlecheck::v1::ScreenResponse* response) {
+  auto* alert = response->add_alerts();
+  alert->set_rule_id("MN-FREQ-INTERVAL");
+  alert->set_severity(severity);
+  alert->set_summary("Too soon");
+  alert->set_alert_id("11111111-1111-4111-8111-111111111111");
+  response->set_knowledge_base_version("kb-1");
+  return alert;
+}
+
 // A ScreeningClient that answers as the gRPC one does: later, on a thread
 // of its own, while no caller thread waits.
 class DeferredScreening : public FakeScreening {
@@ -429,12 +443,7 @@ TEST_F(CdsServiceTest, HookCallsDoNotHoldTheCallerWhileScreening) {
   options.docs_base_url = "https://docs.example.org/";
   CdsHooksService service(options, &screening, &fhir, nullptr,
                           [] { return absl::FromUnixSeconds(kNow); });
-  auto* alert = screening.response.add_alerts();
-  alert->set_rule_id("MN-FREQ-INTERVAL");
-  alert->set_severity(needlecheck::v1::SEVERITY_CRITICAL);
-  alert->set_summary("Too soon");
-  alert->set_alert_id("11111111-1111-4111-8111-111111111111");
-  screening.response.set_knowledge_base_version("kb-1");
+  AddIntervalAlert(needlecheck::v1::SEVERITY_CRITICAL, &screening.response);
   HttpRequest request;
   request.method = "POST";
   request.path = "/cds-services/microneedling-safety";
@@ -509,15 +518,13 @@ TEST_F(CdsServiceTest, SuggestionMovesTheCallsOwnOrderWhileOthersAreParsed) {
   options.require_auth = false;
   CdsHooksService service(options, &screening, &fhir, nullptr,
                           [] { return absl::FromUnixSeconds(kNow); });
-  auto* alert = screening.response.add_alerts();
-  alert->set_rule_id("MN-FREQ-INTERVAL");
-  alert->set_severity(needlecheck::v1::SEVERITY_WARNING);
-  alert->set_summary("Too soon");
-  alert->set_alert_id("11111111-1111-4111-8111-111111111111");
-  alert->add_suggestions()->set_earliest_date("2026-12-09");
-  screening.response.set_knowledge_base_version("kb-1");
+  AddIntervalAlert(needlecheck::v1::SEVERITY_WARNING, &screening.response)
+      ->add_suggestions()
+      ->set_earliest_date("2026-12-09");
 
-  constexpr int kCalls = 20;  // more than the spare documents
+  // A document given back before the cards would be parsed over by a later
+  // call.
+  constexpr int kCalls = 20;
   absl::Mutex mu;
   std::vector<HttpResponse> replies(kCalls);
   for (int i = 0; i < kCalls; ++i) {
