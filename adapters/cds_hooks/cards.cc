@@ -12,8 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/time/civil_time.h"
 #include "adapters/common/json_writer.h"
+#include "common/calendar/fhir_date.h"
 #include "simdjson.h"
 
 namespace needlecheck::cds_hooks {
@@ -83,30 +83,11 @@ std::string Slug(absl::string_view text) {
 
 absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
 
-bool ParseDay(absl::string_view date, absl::CivilDay* day) {
-  if (date.size() < 10) return false;
-  return absl::ParseCivilTime(date.substr(0, 10), day);
-}
-
-// Moves the date part of a FHIR date/dateTime by `days`.
-std::string ShiftDate(absl::string_view value, int64_t days) {
-  absl::CivilDay day;
-  if (!ParseDay(value, &day)) return std::string(value);
-  return absl::StrCat(absl::FormatCivilTime(day + days), value.substr(10));
-}
-
 // The planned resource moved so that its date is `earliest`, written to
 // `w`: the date fields are replaced where they are (or added at the end),
-// every other member is written as it came. False when `json` is not an
-// object (nothing written).
-bool WriteMovedResource(absl::string_view json, const absl::CivilDay& earliest,
+// every other member is written as it came.
+void WriteMovedResource(simdjson::dom::object resource, DayNumber earliest,
                         adapters::JsonWriter* w) {
-  simdjson::dom::parser parser;
-  simdjson::dom::object resource;
-  if (parser.parse(json.data(), json.size()).get(resource) !=
-      simdjson::SUCCESS) {
-    return false;
-  }
   // Member -> new value, of the resource and of its period member.
   std::vector<std::pair<std::string, std::string>> top;
   std::vector<std::pair<std::string, std::string>> in_period;
@@ -120,14 +101,17 @@ bool WriteMovedResource(absl::string_view json, const absl::CivilDay& earliest,
                         const char* second,
                         std::vector<std::pair<std::string, std::string>>* out) {
     std::string_view value;
-    absl::CivilDay day;
-    if (!string_member(o, first, &value) || !ParseDay(AV(value), &day)) {
+    DayNumber day;
+    if (!string_member(o, first, &value) || !ParseLeadingDay(AV(value), &day)) {
       return false;
     }
-    const int64_t delta = earliest - day;
-    out->emplace_back(first, ShiftDate(AV(value), delta));
+    const int64_t delta = int64_t{earliest} - day;
+    std::string moved;
+    ShiftLeadingDay(AV(value), delta, &moved);
+    out->emplace_back(first, std::move(moved));
     if (second != nullptr && string_member(o, second, &value)) {
-      out->emplace_back(second, ShiftDate(AV(value), delta));
+      if (!ShiftLeadingDay(AV(value), delta, &moved)) moved = value;
+      out->emplace_back(second, std::move(moved));
     }
     return true;
   };
@@ -136,7 +120,7 @@ bool WriteMovedResource(absl::string_view json, const absl::CivilDay& earliest,
   const char* period_field = nullptr;
   if (type == "Appointment") {
     if (!shift_pair(resource, "start", "end", &top)) {
-      top.emplace_back("start", absl::FormatCivilTime(earliest));
+      top.emplace_back("start", FormatLeadingDay(earliest));
     }
   } else {
     const char* date_field =
@@ -146,7 +130,7 @@ bool WriteMovedResource(absl::string_view json, const absl::CivilDay& earliest,
     if (!shift_pair(resource, date_field, nullptr, &top) &&
         !(resource.at_key(period_field).get(period) == simdjson::SUCCESS &&
           shift_pair(period, "start", "end", &in_period))) {
-      top.emplace_back(date_field, absl::FormatCivilTime(earliest));
+      top.emplace_back(date_field, FormatLeadingDay(earliest));
     }
   }
   auto find = [](const std::vector<std::pair<std::string, std::string>>& v,
@@ -194,7 +178,6 @@ bool WriteMovedResource(absl::string_view json, const absl::CivilDay& earliest,
         write_object(period, in_period, nullptr);
         return true;
       });
-  return true;
 }
 
 std::string Detail(const Alert& alert, const std::string& kb_version) {
@@ -304,15 +287,16 @@ absl::Status WriteCard(const Alert& alert,
   w->EndObject();
 
   // The interval suggestion: move the planned resources.
-  absl::CivilDay earliest_day;
+  DayNumber earliest_day;
   if (!options.readiness && interval && !earliest.empty() &&
-      ParseDay(earliest, &earliest_day) && !options.planned_resources.empty()) {
+      ParseLeadingDay(earliest, &earliest_day) &&
+      !options.planned_resources.empty()) {
     adapters::JsonWriter actions;
     actions.BeginArray();
     bool any = false;
     for (const PlannedResource& planned : options.planned_resources) {
       adapters::JsonWriter resource;
-      if (!WriteMovedResource(planned.json, earliest_day, &resource)) continue;
+      WriteMovedResource(planned.resource, earliest_day, &resource);
       any = true;
       actions.BeginObject();
       actions.Key("type");

@@ -60,7 +60,8 @@ struct CardOptions {
   // Absolute URL the citation_url values are relative to, e.g.
   // "https://docs.example.org/needlecheck/". Empty: no source.url.
   std::string docs_base_url;
-  // Planned resources the session came from (for the interval suggestion).
+  // Planned resources the session came from (for the interval suggestion),
+  // read in their parsed tree, which must live until RenderCards returns.
   std::vector<PlannedResource> planned_resources;
   // patient-view: report the interval rule as readiness information.
   bool readiness = false;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -29,6 +30,7 @@
 #include "adapters/fhir/planned_session.h"
 #include "common/ids/uuid.h"
 #include "common/trace/traceparent.h"
+#include "google/protobuf/arena.h"
 
 namespace needlecheck::cds_hooks {
 
@@ -58,10 +60,30 @@ constexpr size_t kFhirMaxDepth = 64;
 
 // Parsed bodies up to this size give their document (the parser's buffers:
 // about 14 times the body's size) back for the next call; a larger body's
-// is freed. At most kSpareDocuments wait for reuse, so the spares hold at
-// most about 14 x 256 KiB x 16 = 56 MiB.
+// is freed. A call keeps its document until its cards are written (they
+// read the planned resources in it), so as many are in use as calls wait
+// for needlecheckd. At most kSpareDocuments wait for reuse, together of at
+// most kSpareCapacityBytes (JsonDocument::capacity()), so the spares hold
+// at most about 14 x 4 MiB = 56 MiB of parser buffers and 64 x 64 KiB =
+// 4 MiB of arena blocks.
 constexpr size_t kReusedDocumentBytes = size_t{256} << 10;
-constexpr size_t kSpareDocuments = 16;
+constexpr size_t kSpareDocuments = 64;
+constexpr size_t kSpareCapacityBytes = size_t{4} << 20;
+
+// A hook call's protobuf arena starts in a reused block of this size (the
+// typical record fits in it); further blocks grow to 64 KiB.
+constexpr size_t kArenaBlockBytes = size_t{64} << 10;
+
+google::protobuf::ArenaOptions HookArenaOptions(char* initial_block) {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = size_t{4} << 10;
+  options.max_block_size = size_t{64} << 10;
+  if (initial_block != nullptr) {
+    options.initial_block = initial_block;
+    options.initial_block_size = kArenaBlockBytes;
+  }
+  return options;
+}
 
 std::string Trimmed(absl::string_view base) {
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
@@ -213,6 +235,32 @@ struct CdsHooksService::Call {
 };
 
 struct CdsHooksService::ScreenedHook {
+  explicit ScreenedHook(std::unique_ptr<PooledDocument> body_document)
+      : body(std::move(body_document)),
+        arena(HookArenaOptions(body->spare.arena_block.get())),
+        screen(google::protobuf::Arena::CreateMessage<
+               needlecheck::v1::ScreenRequest>(&*arena)) {}
+  ~ScreenedHook() { Release(); }
+
+  // Frees the ScreenRequest and gives the body back (arena first: it may
+  // start in the body's block). Called once the cards are written, so the
+  // spares are back before the answer goes out (and before this service
+  // may be gone).
+  void Release() {
+    screen = nullptr;
+    planned_resources.clear();
+    arena.reset();
+    body.reset();
+    request_tree.reset();
+  }
+
+  // The parsed body (and the request's own tree, if it parsed the text),
+  // kept until the cards are rendered: planned_resources point into it.
+  std::unique_ptr<PooledDocument> body;
+  // The call's ScreenRequest and every message of its record, freed at once.
+  std::optional<google::protobuf::Arena> arena;
+  needlecheck::v1::ScreenRequest* screen;
+  std::shared_ptr<const simdjson::dom::parser> request_tree;
   std::shared_ptr<Call> call;
   absl::Time deadline;
   bool readiness = false;
@@ -462,19 +510,28 @@ CdsHooksService::PooledDocument::PooledDocument(CdsHooksService* service,
   {
     absl::MutexLock lock(&service->documents_mu_);
     if (!service->spare_documents_.empty()) {
-      document = std::move(service->spare_documents_.back());
+      spare = std::move(service->spare_documents_.back());
       service->spare_documents_.pop_back();
+      service->spare_capacity_ -= spare.document->capacity();
       return;
     }
   }
-  document = std::make_unique<fhir::JsonDocument>();
+  spare.document = std::make_unique<fhir::JsonDocument>();
+  if (body_bytes <= kReusedDocumentBytes) {
+    spare.arena_block = std::make_unique<char[]>(kArenaBlockBytes);
+  }
 }
 
 CdsHooksService::PooledDocument::~PooledDocument() {
-  if (body_bytes > kReusedDocumentBytes) return;
+  if (body_bytes > kReusedDocumentBytes || spare.arena_block == nullptr) {
+    return;
+  }
+  const size_t capacity = spare.document->capacity();
   absl::MutexLock lock(&service->documents_mu_);
-  if (service->spare_documents_.size() < kSpareDocuments) {
-    service->spare_documents_.push_back(std::move(document));
+  if (service->spare_documents_.size() < kSpareDocuments &&
+      service->spare_capacity_ + capacity <= kSpareCapacityBytes) {
+    service->spare_capacity_ += capacity;
+    service->spare_documents_.push_back(std::move(spare));
   }
 }
 
@@ -501,8 +558,11 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   // the planned session and the record all read this tree. When it does not
   // parse within them, the request is still validated on its own (a
   // malformed body or a bad field answers as such) before the limit's error.
-  const PooledDocument body_document(this, request.body.size());
-  fhir::JsonDocument& document = *body_document.document;
+  // What goes to needlecheckd is built on the hook's arena, which starts in
+  // the body document's block.
+  auto screened_hook = std::make_shared<ScreenedHook>(
+      std::make_unique<PooledDocument>(this, request.body.size()));
+  fhir::JsonDocument& document = *screened_hook->body->spare.document;
   const absl::Status parsed =
       document.Parse(request.body, options_.max_body_bytes, kFhirMaxDepth);
   absl::StatusOr<HookRequest> hook =
@@ -518,7 +578,7 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   const std::string today = Today(now_(), options_.time_zone);
   const bool readiness = service_id == kReadinessServiceId;
 
-  needlecheck::v1::ScreenRequest screen;
+  needlecheck::v1::ScreenRequest& screen = *screened_hook->screen;
   screen.set_request_id(hook->hook_instance);
   std::vector<PlannedResource> planned_resources;
   if (readiness) {
@@ -610,6 +670,7 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
   extract_options.as_of_date = screen.session().date();
   extract_options.max_input_bytes = options_.max_body_bytes;
   extract_options.max_depth = kFhirMaxDepth;
+  extract_options.arena = &*screened_hook->arena;
   fhir::FhirRecordBuilder builder(extract_options);
   absl::Status added = builder.AddDocument(document);
   for (size_t i = 0; added.ok() && i < fetched.size(); ++i) {
@@ -626,13 +687,13 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
     return ErrorResponse(absl::IsResourceExhausted(added) ? 413 : 400, kInvalid,
                          absl::StrCat("prefetch: ", added.message()));
   }
-  absl::StatusOr<fhir::FhirExtract> extract = builder.Finish();
+  absl::StatusOr<fhir::FhirExtract> extract =
+      builder.Finish(screen.mutable_record());
   if (!extract.ok()) {
     return ErrorResponse(
         absl::IsResourceExhausted(extract.status()) ? 413 : 400, kInvalid,
         absl::StrCat("prefetch: ", extract.status().message()));
   }
-  screen.mutable_record()->Swap(&extract->record);
   if (screen.record().patient_id().empty()) {
     screen.mutable_record()->set_patient_id(hook->patient_id);
   }
@@ -647,16 +708,16 @@ HttpResponse CdsHooksService::Hook(const HttpRequest& request,
         absl::DeadlineExceededError("the hook call's deadline passed"),
         "Screen");
   }
-  auto screened_hook = std::make_shared<ScreenedHook>();
   screened_hook->call = call;
   screened_hook->deadline = deadline;
   screened_hook->readiness = readiness;
+  screened_hook->request_tree = std::move(hook->tree);
   screened_hook->planned_resources = std::move(planned_resources);
   screened_hook->parse_ns = parse_ns;
   screened_hook->screen_start = Clock::now();
   *pending = true;
   screening_->ScreenAsync(
-      std::move(screen), deadline, on_behalf,
+      screen, deadline, on_behalf,
       [this, screened_hook](
           absl::StatusOr<needlecheck::v1::ScreenResponse> screened) {
         AfterScreen(screened_hook, std::move(screened));
@@ -672,6 +733,7 @@ void CdsHooksService::AfterScreen(
   if (!screened.ok()) {
     absl::StrAppend(&hook->call->log_fields, " screen=",
                     absl::StatusCodeToString(screened.status().code()));
+    hook->Release();
     FinishCall(hook->call, ServiceError(screened.status(), "Screen"));
     return;
   }
@@ -697,6 +759,10 @@ void CdsHooksService::RenderHookCards(
     card_options.new_uuid = ids::NewUuidV4;
     absl::StatusOr<std::string> body =
         RenderCards(hook->screened, card_options);
+    // The parsed body goes back to the spares now, not when the last
+    // reference to the hook goes (which may be after this service is gone).
+    card_options.planned_resources.clear();
+    hook->Release();
     const int64_t render_ns = NanosSince(phase);
     timings_.render_ns.fetch_add(render_ns, std::memory_order_relaxed);
     if (!body.ok()) {
@@ -717,6 +783,7 @@ void CdsHooksService::RenderHookCards(
     r = ErrorResponse(500, kException, "internal error");
     absl::StrAppend(&hook->call->log_fields,
                     " exception=", absl::CHexEscape(typeid(e).name()));
+    hook->Release();
   }
   FinishCall(hook->call, std::move(r));
 }

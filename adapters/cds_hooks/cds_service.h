@@ -133,7 +133,9 @@ class ScreeningClient {
   virtual absl::StatusOr<needlecheck::v1::ScreenResponse> Screen(
       const needlecheck::v1::ScreenRequest& request, absl::Time deadline,
       const OnBehalfOf& on_behalf) = 0;
-  virtual void ScreenAsync(needlecheck::v1::ScreenRequest request,
+  // `request` must stay valid until `done` has run (the service builds it
+  // on the hook call's arena, which outlives the call).
+  virtual void ScreenAsync(const needlecheck::v1::ScreenRequest& request,
                            absl::Time deadline, const OnBehalfOf& on_behalf,
                            ScreenDone done) {
     done(Screen(request, deadline, on_behalf));
@@ -316,9 +318,16 @@ class CdsHooksService {
       const std::string& kb_version, absl::Time deadline,
       std::function<void(std::map<std::string, std::string>)> then);
 
-  // A document for a hook body of `body_bytes`, taken from the spares (or
-  // new) and given back when done if the body was small enough, so calls
-  // reuse the parser's buffers instead of allocating them each time.
+  // A parsed-body document and the first block of the call's protobuf
+  // arena, kept for the next call.
+  struct SpareDocument {
+    std::unique_ptr<fhir::JsonDocument> document;
+    std::unique_ptr<char[]> arena_block;  // kArenaBlockBytes
+  };
+  // A document for a hook body of `body_bytes` (and an arena block), taken
+  // from the spares (or new) and given back when done if the body was small
+  // enough and the spares have room, so calls reuse the parser's buffers
+  // and the arena's first block instead of allocating them each time.
   struct PooledDocument {
     PooledDocument(CdsHooksService* service, size_t body_bytes);
     ~PooledDocument();
@@ -326,7 +335,7 @@ class CdsHooksService {
     PooledDocument& operator=(const PooledDocument&) = delete;
     CdsHooksService* const service;
     const size_t body_bytes;
-    std::unique_ptr<fhir::JsonDocument> document;
+    SpareDocument spare;
   };
 
   const CdsServiceOptions options_;
@@ -337,8 +346,9 @@ class CdsHooksService {
   CdsTimings timings_;
 
   absl::Mutex documents_mu_;
-  std::vector<std::unique_ptr<fhir::JsonDocument>> spare_documents_
-      ABSL_GUARDED_BY(documents_mu_);
+  std::vector<SpareDocument> spare_documents_ ABSL_GUARDED_BY(documents_mu_);
+  // The sum of the spares' JsonDocument::capacity().
+  size_t spare_capacity_ ABSL_GUARDED_BY(documents_mu_) = 0;
 
   absl::Mutex kb_mu_;
   std::string kb_version_ ABSL_GUARDED_BY(kb_mu_);

@@ -52,11 +52,11 @@ absl::Status ToAbsl(const grpc::Status& status) {
 }
 
 // One call of the callback API: what gRPC needs to outlive the call (held by
-// the completion callback, freed after it) and the caller's `done`.
-template <typename Request, typename Response>
+// the completion callback, freed after it) and the caller's `done`. The
+// request is the caller's, valid until `done` has run.
+template <typename Response>
 struct AsyncCall {
   grpc::ClientContext context;
-  Request request;
   Response response;
   std::function<void(absl::StatusOr<Response>)> done;
 
@@ -88,28 +88,26 @@ class GrpcScreeningClient : public ScreeningClient {
     return response;
   }
 
-  void ScreenAsync(needlecheck::v1::ScreenRequest request, absl::Time deadline,
-                   const OnBehalfOf& on_behalf, ScreenDone done) override {
-    auto call = std::make_shared<AsyncCall<needlecheck::v1::ScreenRequest,
-                                           needlecheck::v1::ScreenResponse>>();
-    call->request = std::move(request);
+  void ScreenAsync(const needlecheck::v1::ScreenRequest& request,
+                   absl::Time deadline, const OnBehalfOf& on_behalf,
+                   ScreenDone done) override {
+    auto call = std::make_shared<AsyncCall<needlecheck::v1::ScreenResponse>>();
     call->done = std::move(done);
     SetDeadline(&call->context, deadline);
     AddOnBehalfOf(&call->context, on_behalf);
     stub_->async()->Screen(
-        &call->context, &call->request, &call->response,
+        &call->context, &request, &call->response,
         [call](grpc::Status status) { call->Finish(status); });
   }
 
   void GetKnowledgeBaseAsync(absl::Time deadline,
                              KnowledgeBaseDone done) override {
-    auto call =
-        std::make_shared<AsyncCall<needlecheck::v1::GetKnowledgeBaseRequest,
-                                   needlecheck::v1::KnowledgeBase>>();
+    static const needlecheck::v1::GetKnowledgeBaseRequest kRequest;
+    auto call = std::make_shared<AsyncCall<needlecheck::v1::KnowledgeBase>>();
     call->done = std::move(done);
     SetDeadline(&call->context, deadline);
     stub_->async()->GetKnowledgeBase(
-        &call->context, &call->request, &call->response,
+        &call->context, &kRequest, &call->response,
         [call](grpc::Status status) { call->Finish(status); });
   }
 

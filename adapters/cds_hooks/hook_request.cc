@@ -1,5 +1,6 @@
 #include "adapters/cds_hooks/hook_request.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -146,7 +147,7 @@ void KeepPlanned(const std::vector<object>& resources,
     if (r["resourceType"].get(type) != simdjson::SUCCESS) continue;
     for (const std::string& t : types) {
       if (type == t) {
-        out->push_back({ResourceReference(r), simdjson::minify(r)});
+        out->push_back({ResourceReference(r), r});
       }
     }
   }
@@ -244,12 +245,14 @@ absl::Status ParsePrefetch(element e, HookRequest* out) {
 
 absl::StatusOr<HookRequest> ParseHookRequest(absl::string_view body,
                                              absl::string_view service_id) {
-  simdjson::dom::parser parser;
+  auto parser = std::make_shared<simdjson::dom::parser>();
   element root;
-  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) {
+  if (parser->parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("the request body is not valid JSON");
   }
-  return ParseHookRequest(root, service_id);
+  absl::StatusOr<HookRequest> request = ParseHookRequest(root, service_id);
+  if (request.ok()) request->tree = std::move(parser);
+  return request;
 }
 
 absl::StatusOr<HookRequest> ParseHookRequest(const simdjson::dom::element& root,

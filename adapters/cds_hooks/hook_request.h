@@ -34,6 +34,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,11 +54,14 @@ struct FhirAuthorization {
   int64_t expires_in = 0;
 };
 
-// A draft resource the session may come from, kept verbatim so a suggestion
-// can send it back updated (MN-FREQ-INTERVAL moves it).
+// A draft resource the session may come from, so a suggestion can send it
+// back updated (MN-FREQ-INTERVAL moves it). `resource` is the resource's
+// object in the parsed body: it is read only if a suggestion is written, and
+// is valid as long as the tree the request was read from (the caller's, or
+// HookRequest::tree).
 struct PlannedResource {
   std::string reference;  // "Appointment/apt1", "ServiceRequest/sr1"
-  std::string json;       // the resource, minified
+  simdjson::dom::object resource;
 };
 
 struct HookRequest {
@@ -79,12 +83,16 @@ struct HookRequest {
   // Appointments (appointment-book) and ServiceRequests (order hooks) of the
   // context.
   std::vector<PlannedResource> planned_resources;
+  // The tree planned_resources point into when ParseHookRequest parsed the
+  // body itself (the text overload); null when the caller's tree was read.
+  std::shared_ptr<const simdjson::dom::parser> tree;
 };
 
 absl::StatusOr<HookRequest> ParseHookRequest(absl::string_view body,
                                              absl::string_view service_id);
 // Same, on a body already parsed (its root element), so the service parses
-// the body once for the request, the planned session and the record.
+// the body once for the request, the planned session, the record and the
+// cards (planned_resources point into `root`'s tree).
 absl::StatusOr<HookRequest> ParseHookRequest(const simdjson::dom::element& root,
                                              absl::string_view service_id);
 

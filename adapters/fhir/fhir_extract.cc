@@ -44,7 +44,10 @@ std::optional<std::string> ReferencedPatient(
   return std::string(parsed.patient_id);
 }
 
-absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options) {
+// The extract of `c`, its record built in `*record_out` (cleared first)
+// when not null, else in FhirExtract::record.
+absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options,
+                                   v1::PatientRecord* record_out) {
   std::optional<int32_t> as_of_day;
   if (!options.as_of_date.empty()) {
     absl::StatusOr<FhirDate> d =
@@ -106,7 +109,8 @@ absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options) {
     if (named.size() == 1) chosen = *named.begin();
   }
 
-  v1::PatientRecord& record = out.record;
+  v1::PatientRecord& record = record_out != nullptr ? *record_out : out.record;
+  record.Clear();
   record.set_patient_id(chosen);
   for (const Collected::PatientEntry& p : c.patients) {
     if (p.id == chosen && !p.birth_date.empty()) {
@@ -203,6 +207,7 @@ class FhirRecordBuilder::Impl {
 
   absl::Status Add(absl::string_view json, internal::DocumentShape shape) {
     Collected one;
+    one.arena = options_.arena;
     RETURN_IF_ERROR(internal::CollectDocument(
         json, shape,
         LimitsOf(options_, static_cast<size_t>(all_.stats.resources)), &parser_,
@@ -214,6 +219,7 @@ class FhirRecordBuilder::Impl {
   absl::Status Add(const JsonDocument& document) {
     RETURN_IF_ERROR(document.status());
     Collected one;
+    one.arena = options_.arena;
     RETURN_IF_ERROR(internal::CollectParsed(
         document.root(), internal::DocumentShape::kAny,
         LimitsOf(options_, static_cast<size_t>(all_.stats.resources)), &one));
@@ -230,10 +236,10 @@ class FhirRecordBuilder::Impl {
         &all_);
   }
 
-  absl::StatusOr<FhirExtract> Finish() {
+  absl::StatusOr<FhirExtract> Finish(v1::PatientRecord* record) {
     Collected c = std::move(all_);
     all_.Clear();
-    return fhir::Finish(std::move(c), options_);
+    return fhir::Finish(std::move(c), options_, record);
   }
 
   void Restart(ExtractOptions options) {
@@ -285,7 +291,12 @@ absl::Status FhirRecordBuilder::AddNdjson(absl::string_view ndjson) {
 }
 
 absl::StatusOr<FhirExtract> FhirRecordBuilder::Finish() {
-  return impl_->Finish();
+  return impl_->Finish(nullptr);
+}
+
+absl::StatusOr<FhirExtract> FhirRecordBuilder::Finish(
+    v1::PatientRecord* record) {
+  return impl_->Finish(record);
 }
 
 void FhirRecordBuilder::Restart(ExtractOptions options) {

@@ -162,6 +162,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "adapters/fhir/json_document.h"
+#include "google/protobuf/arena.h"
 #include "needlecheck/v1/record.pb.h"
 #include "needlecheck/v1/session.pb.h"
 
@@ -187,6 +188,12 @@ struct ExtractOptions {
   // or before it. Default: empty = the latest of all. An invalid date is
   // INVALID_ARGUMENT.
   std::string as_of_date;
+  // An arena for the record's messages (a CDS Hooks call builds its whole
+  // ScreenRequest on one, freed at once): FhirRecordBuilder creates every
+  // mapped message on it, and Finish(record) with a record on the same arena
+  // takes them without a copy. Null (the default): the heap. Must outlive
+  // the builder and the record.
+  google::protobuf::Arena* arena = nullptr;
 };
 
 // Counts, for logs and for the integrator's diagnostics. Never holds patient
@@ -292,6 +299,11 @@ class FhirRecordBuilder {
 
   // The record of everything added. The builder is empty afterwards.
   absl::StatusOr<FhirExtract> Finish();
+  // Finish(), the record built in `*record` (cleared first; on
+  // ExtractOptions::arena to take the messages without a copy) rather than
+  // in FhirExtract::record, which stays empty: for a record inside a larger
+  // message. `*record` is unspecified on error.
+  absl::StatusOr<FhirExtract> Finish(needlecheck::v1::PatientRecord* record);
 
   // Empties the builder and reads with `options` from now on, as a new
   // FhirRecordBuilder(options) would, but keeping the JSON parser's buffers:

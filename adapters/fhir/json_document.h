@@ -51,6 +51,9 @@ class JsonDocument {
   bool ok() const { return status_.ok(); }
   // The root element. Only meaningful when ok().
   const simdjson::dom::element& root() const { return root_; }
+  // The largest document the parser's buffers now hold without growing, in
+  // bytes (their size is about 14 times this): for pools of documents.
+  size_t capacity() const { return parser_.capacity(); }
 
  private:
   simdjson::dom::parser parser_;

@@ -1,6 +1,7 @@
 #include "common/calendar/fhir_date.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -304,6 +305,28 @@ absl::StatusOr<DayNumber> ParseFhirDay(absl::string_view text) {
     return QuotingValue(text, "a full date (YYYY-MM-DD) is required");
   }
   return date->first_day;
+}
+
+bool ParseLeadingDay(absl::string_view text, DayNumber* day) {
+  absl::CivilDay civil;
+  if (text.size() < 10 || !absl::ParseCivilTime(text.substr(0, 10), &civil)) {
+    return false;
+  }
+  // Ten characters hold at most a six-digit year: well within DayNumber.
+  *day = ToDayNumber(civil);
+  return true;
+}
+
+std::string FormatLeadingDay(DayNumber day) {
+  return absl::FormatCivilTime(ToCivilDay(day));
+}
+
+bool ShiftLeadingDay(absl::string_view text, int64_t days, std::string* out) {
+  DayNumber day;
+  if (!ParseLeadingDay(text, &day)) return false;
+  *out = absl::StrCat(absl::FormatCivilTime(ToCivilDay(day) + days),
+                      text.substr(10));
+  return true;
 }
 
 }  // namespace needlecheck

@@ -39,6 +39,9 @@
 #ifndef COMMON_CALENDAR_FHIR_DATE_H_
 #define COMMON_CALENDAR_FHIR_DATE_H_
 
+#include <cstdint>
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/calendar/day.h"
@@ -85,6 +88,28 @@ absl::StatusOr<FhirDate> ParseFhirDate(
 // flags. A partial date: INVALID_ARGUMENT "... a full date (YYYY-MM-DD) is
 // required".
 absl::StatusOr<DayNumber> ParseFhirDay(absl::string_view text);
+
+// The leading day of a date or dateTime, read leniently: the day its first
+// ten characters name as absl::ParseCivilTime reads a CivilDay (a year as
+// strtoll reads it, then "-MM-DD" as absl::ParseTime does: one- or
+// two-digit month and day, surrounding white space allowed), whatever
+// follows ignored unread (a time, an offset, anything). False, with `*day`
+// unchanged, for a value shorter than ten characters (a partial date such
+// as "2026-11") or whose first ten characters are no day that exists
+// ("2026-02-30"). For moving the date of a resource that is sent back as it
+// came (the CDS Hooks suggestions), not for validating one: use
+// ParseFhirDate for that.
+bool ParseLeadingDay(absl::string_view text, DayNumber* day);
+
+// `day` as absl::FormatCivilTime writes it: "YYYY-MM-DD" for the years 1000
+// to 9999, the year unpadded outside them ("999-01-01", "-1-01-01").
+std::string FormatLeadingDay(DayNumber day);
+
+// `text` with its leading day (ParseLeadingDay) moved by `days` and written
+// by FormatLeadingDay, the characters after the first ten kept as they are
+// ("2026-11-30T09:00:00-06:00" moved by 9: "2026-12-09T09:00:00-06:00");
+// false, `*out` unchanged, when ParseLeadingDay refuses `text`.
+bool ShiftLeadingDay(absl::string_view text, int64_t days, std::string* out);
 
 }  // namespace needlecheck
 

@@ -161,7 +161,7 @@ class ResourceMapper {
   }
 
   absl::Status Condition(absl::string_view id) {
-    Collected::Item<v1::Condition> item;
+    Collected::Item<v1::Condition> item(out_->arena);
     v1::Condition& c = *item.value;
     c.set_id(std::string(id));
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", c.mutable_code()));
@@ -189,7 +189,7 @@ class ResourceMapper {
   }
 
   absl::Status Allergy(absl::string_view id) {
-    Collected::AllergyItem item;
+    Collected::AllergyItem item(out_->arena);
     v1::Allergy& a = *item.value;
     a.set_id(std::string(id));
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", a.mutable_substance()));
@@ -234,7 +234,7 @@ class ResourceMapper {
   }
 
   absl::Status MedicationStatement(absl::string_view id) {
-    Collected::Item<v1::Medication> item;
+    Collected::Item<v1::Medication> item(out_->arena);
     v1::Medication& m = *item.value;
     m.set_id(std::string(id));
     RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
@@ -253,7 +253,7 @@ class ResourceMapper {
   // administration's. status: the MedicationAdministration code mapped to
   // the record's Medication status (AdministrationStatus).
   absl::Status MedicationAdministration(absl::string_view id) {
-    Collected::Item<v1::Medication> item;
+    Collected::Item<v1::Medication> item(out_->arena);
     v1::Medication& m = *item.value;
     m.set_id(std::string(id));
     RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
@@ -276,7 +276,7 @@ class ResourceMapper {
   }
 
   absl::Status MedicationRequest(absl::string_view id) {
-    Collected::Item<v1::Medication> item;
+    Collected::Item<v1::Medication> item(out_->arena);
     v1::Medication& m = *item.value;
     m.set_id(std::string(id));
     RETURN_IF_ERROR(MedicationConcept(m.mutable_code()));
@@ -310,7 +310,7 @@ class ResourceMapper {
   }
 
   absl::Status Procedure(absl::string_view id) {
-    Collected::Item<v1::Procedure> item;
+    Collected::Item<v1::Procedure> item(out_->arena);
     v1::Procedure& p = *item.value;
     p.set_id(std::string(id));
     RETURN_IF_ERROR(ctx_.Concept(res_, "$", "code", p.mutable_code()));
@@ -400,7 +400,7 @@ class ResourceMapper {
   }
 
   absl::Status Observation(absl::string_view id) {
-    Collected::ObservationItem item;
+    Collected::ObservationItem item(out_->arena);
     v1::Observation& o = *item.value;
     o.set_id(std::string(id));
     std::string status;

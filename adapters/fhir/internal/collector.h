@@ -15,6 +15,8 @@
 #include "absl/strings/string_view.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/internal/json_reader.h"
+#include "google/protobuf/arena.h"
+#include "google/protobuf/message_lite.h"
 #include "needlecheck/v1/record.pb.h"
 #include "needlecheck/v1/session.pb.h"
 #include "simdjson.h"
@@ -31,6 +33,23 @@ struct Limits {
   size_t max_resources = 0;
 };
 
+// Deletes a message unless an arena owns it (the arena frees it).
+struct DeleteUnlessOnArena {
+  void operator()(google::protobuf::MessageLite* message) const {
+    if (message != nullptr && message->GetArena() == nullptr) {
+      std::default_delete<google::protobuf::MessageLite>()(message);
+    }
+  }
+};
+template <typename T>
+using MessagePtr = std::unique_ptr<T, DeleteUnlessOnArena>;
+
+// A new T on `arena`, or on the heap when `arena` is null.
+template <typename T>
+MessagePtr<T> NewMessage(google::protobuf::Arena* arena) {
+  return MessagePtr<T>(google::protobuf::Arena::CreateMessage<T>(arena));
+}
+
 // Everything read from one or more documents.
 struct Collected {
   struct PatientEntry {
@@ -38,23 +57,23 @@ struct Collected {
     std::string full_url;  // Bundle entry fullUrl, may be empty
     std::string birth_date;
   };
-  // Each mapped message is allocated once and handed to the record as is
-  // (RepeatedPtrField::AddAllocated), never copied or moved into a new one.
+  // Each mapped message is allocated once, on `arena` (or the heap), and
+  // handed to the record as is (RepeatedPtrField::AddAllocated), never
+  // copied or moved into a new one.
   template <typename T>
   struct Item {
-    std::unique_ptr<T> value = std::make_unique<T>();
+    Item() : Item(nullptr) {}
+    explicit Item(google::protobuf::Arena* arena)
+        : value(NewMessage<T>(arena)) {}
+    MessagePtr<T> value;
     std::string subject;  // the subject/patient reference, may be empty
   };
-  struct AllergyItem {
-    std::unique_ptr<needlecheck::v1::Allergy> value =
-        std::make_unique<needlecheck::v1::Allergy>();
-    std::string subject;
+  struct AllergyItem : Item<needlecheck::v1::Allergy> {
+    using Item::Item;
     bool no_known_allergy = false;
   };
-  struct ObservationItem {
-    std::unique_ptr<needlecheck::v1::Observation> value =
-        std::make_unique<needlecheck::v1::Observation>();
-    std::string subject;
+  struct ObservationItem : Item<needlecheck::v1::Observation> {
+    using Item::Item;
     int fitzpatrick = 0;  // 1-6 when a clear Fitzpatrick value
     bool dated = false;
     int32_t day = 0;  // first day of `effective` when dated
@@ -87,6 +106,9 @@ struct Collected {
   std::vector<AnestheticItem> anesthetics;
   std::vector<PlannedAppointment> appointments;
   ExtractStats stats;
+  // Where the mappers create the messages of new items (null: the heap);
+  // not carried over by MergeFrom.
+  google::protobuf::Arena* arena = nullptr;
 
   void MergeFrom(Collected&& other);
   void Clear() { *this = Collected(); }

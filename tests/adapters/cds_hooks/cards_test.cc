@@ -3,12 +3,16 @@
 // readiness mode; every rendered response passes the spec validator.
 #include "adapters/cds_hooks/cards.h"
 
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "simdjson.h"
 #include "tests/adapters/cds_hooks/cds_spec_validator.h"
 #include "tests/testing/status_matchers.h"
 
@@ -41,6 +45,28 @@ CardOptions Options() {
   };
   return options;
 }
+
+// Planned resources for CardOptions, parsed from text as the hook request
+// keeps them (objects only); the trees live as long as this.
+class PlannedTrees {
+ public:
+  std::vector<PlannedResource> Parse(
+      const std::vector<std::pair<std::string, std::string>>& resources) {
+    std::vector<PlannedResource> out;
+    for (const auto& [reference, json] : resources) {
+      auto parser = std::make_unique<simdjson::dom::parser>();
+      simdjson::dom::object resource;
+      if (parser->parse(json).get(resource) == simdjson::SUCCESS) {
+        out.push_back({reference, resource});
+      }
+      parsers_.push_back(std::move(parser));
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::unique_ptr<simdjson::dom::parser>> parsers_;
+};
 
 Json Render(const needlecheck::v1::ScreenResponse& response,
             const CardOptions& options) {
@@ -169,11 +195,12 @@ constexpr char kInterval[] = R"pb(
 )pb";
 
 TEST(CardsTest, IntervalRuleSuggestsMovingTheAppointment) {
+  PlannedTrees trees;
   CardOptions options = Options();
-  options.planned_resources = {
-      {"Appointment/apt1",
-       R"({"resourceType":"Appointment","id":"apt1","status":"proposed",)"
-       R"("start":"2026-11-30T09:00:00-06:00","end":"2026-11-30T10:00:00-06:00"})"}};
+  options.planned_resources = trees.Parse(
+      {{"Appointment/apt1",
+        R"({"resourceType":"Appointment","id":"apt1","status":"proposed",)"
+        R"("start":"2026-11-30T09:00:00-06:00","end":"2026-11-30T10:00:00-06:00"})"}});
   Json json = Render(Response(kInterval), options);
   const Json& card = json["cards"][0];
   ASSERT_TRUE(card.contains("suggestions"));
@@ -190,14 +217,15 @@ TEST(CardsTest, IntervalRuleSuggestsMovingTheAppointment) {
 }
 
 TEST(CardsTest, IntervalRuleMovesServiceRequests) {
+  PlannedTrees trees;
   CardOptions options = Options();
-  options.planned_resources = {
-      {"ServiceRequest/sr1",
-       R"({"resourceType":"ServiceRequest","id":"sr1","status":"draft",)"
-       R"("intent":"order","occurrenceDateTime":"2026-11-30"})"},
-      {"ServiceRequest/sr2",
-       R"({"resourceType":"ServiceRequest","id":"sr2","status":"draft",)"
-       R"("intent":"order"})"}};
+  options.planned_resources = trees.Parse(
+      {{"ServiceRequest/sr1",
+        R"({"resourceType":"ServiceRequest","id":"sr1","status":"draft",)"
+        R"("intent":"order","occurrenceDateTime":"2026-11-30"})"},
+       {"ServiceRequest/sr2",
+        R"({"resourceType":"ServiceRequest","id":"sr2","status":"draft",)"
+        R"("intent":"order"})"}});
   Json json = Render(Response(kInterval), options);
   const Json& actions = json["cards"][0]["suggestions"][0]["actions"];
   ASSERT_EQ(actions.size(), 2u);
@@ -209,16 +237,17 @@ TEST(CardsTest, IntervalRuleMovesServiceRequests) {
 // nlohmann dump of the same cards gives (the way it was written before):
 // key order, escapes, numbers of the moved resources.
 TEST(CardsTest, BodyIsWhatAnOrderedDumpOfTheSameCardsWrites) {
+  PlannedTrees trees;
   CardOptions options = Options();
-  options.planned_resources = {
-      {"Procedure/p1",
-       R"({"resourceType":"Procedure","id":"p1","status":"preparation",)"
-       R"("performedPeriod":{"start":"2026-11-30T09:00:00Z","end":"2026-11-30T10:00:00Z","x":1},)"
-       R"("extension":[{"url":"urn:needlecheck:fhir:needle-depth",)"
-       R"("valueQuantity":{"value":0.5,"unit":"mm"}}],"note":[{"text":"a\"b\u0001é"}],"n":-3})"},
-      {"Appointment/a1",
-       R"({"resourceType":"Appointment","id":"a1","start":12})"},
-      {"ServiceRequest/bad", R"([1,2])"}};
+  options.planned_resources = trees.Parse(
+      {{"Procedure/p1",
+        R"({"resourceType":"Procedure","id":"p1","status":"preparation",)"
+        R"("performedPeriod":{"start":"2026-11-30T09:00:00Z","end":"2026-11-30T10:00:00Z","x":1},)"
+        R"("extension":[{"url":"urn:needlecheck:fhir:needle-depth",)"
+        R"("valueQuantity":{"value":0.5,"unit":"mm"}}],"note":[{"text":"a\"b\u0001é"}],"n":-3})"},
+       {"Appointment/a1",
+        R"({"resourceType":"Appointment","id":"a1","start":12})"},
+       {"ServiceRequest/bad", R"([1,2])"}});
   needlecheck::v1::ScreenResponse response = Response(kThree);
   response.MergeFrom(Response(kInterval));
   response.mutable_alerts(0)->set_detail(
@@ -236,6 +265,58 @@ TEST(CardsTest, BodyIsWhatAnOrderedDumpOfTheSameCardsWrites) {
   EXPECT_EQ(actions[0]["resource"]["performedPeriod"]["end"],
             "2026-12-09T10:00:00Z");
   EXPECT_EQ(actions[1]["resource"]["start"], "2026-12-09");
+}
+
+// The moved resources byte for byte: members in their order and as they
+// came (numbers as the JSON reader holds them, escapes, nested objects), the
+// date fields changed in place (time and offset kept, an end moved by as
+// many days as its start), an unreadable date replaced by the earliest day,
+// a missing one added at the end, a resource that is not an object left out.
+TEST(CardsTest, MovedResourcesByteForByte) {
+  PlannedTrees trees;
+  CardOptions options = Options();
+  options.planned_resources = trees.Parse(
+      {{"Appointment/a1",
+        R"({"resourceType":"Appointment","id":"a1","n":[1,-0,1.5e300,0.1,)"
+        R"(18446744073709551615,-9223372036854775808,true,null],)"
+        R"("start":"2026-11-30T09:00:00.5-06:00","end":"2026-12-01T10:00:00+14:00",)"
+        R"("note":[{"text":"caf\u00e9 \"x\"\n\u0007\/"}]})"},
+       {"ServiceRequest/sr1",
+        R"({"resourceType":"ServiceRequest","id":"sr1",)"
+        R"("occurrencePeriod":{"end":"2026-12-31","start":"2026-11-30Z"},"x":{}})"},
+       {"Procedure/p1",
+        R"({"resourceType":"Procedure","id":"p1","performedDateTime":"2026-11",)"
+        R"("performedPeriod":{"start":"2026-02-30"}})"},
+       {"Appointment/a2",
+        R"({"resourceType":"Appointment","id":"a2","start":"bad","end":"2026-11-30"})"},
+       {"ServiceRequest/sr2",
+        R"({"resourceType":"ServiceRequest","id":"sr2"})"},
+       {"ServiceRequest/bad", R"("text")"}});
+  absl::StatusOr<std::string> body = RenderCards(Response(kInterval), options);
+  ASSERT_THAT(body, IsOk());
+  const std::string actions = body->substr(body->find("\"actions\":"));
+  EXPECT_EQ(
+      actions,
+      R"("actions":[)"
+      R"({"type":"update","description":"Move Appointment/a1 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"Appointment","id":"a1","n":[1,0,1.5e+300,0.1,)"
+      R"(18446744073709551615,-9223372036854775808,true,null],)"
+      R"("start":"2026-12-09T09:00:00.5-06:00","end":"2026-12-10T10:00:00+14:00",)"
+      R"("note":[{"text":"café \"x\"\n\u0007/"}]}},)"
+      R"({"type":"update","description":"Move ServiceRequest/sr1 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"ServiceRequest","id":"sr1",)"
+      R"("occurrencePeriod":{"end":"2027-01-09","start":"2026-12-09Z"},"x":{}}},)"
+      R"({"type":"update","description":"Move Procedure/p1 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"Procedure","id":"p1",)"
+      R"("performedDateTime":"2026-12-09","performedPeriod":{"start":"2026-02-30"}}},)"
+      R"({"type":"update","description":"Move Appointment/a2 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"Appointment","id":"a2","start":"2026-12-09",)"
+      R"("end":"2026-11-30"}},)"
+      R"({"type":"update","description":"Move ServiceRequest/sr2 to 2026-12-09.",)"
+      R"("resource":{"resourceType":"ServiceRequest","id":"sr2",)"
+      R"("occurrenceDateTime":"2026-12-09"}}]}],"selectionBehavior":"at-most-one",)"
+      R"("overrideReasons":[{"system":"urn:needlecheck:override-reason",)"
+      R"("code":"record-date-is-wrong","display":"Record date is wrong"}]}]})");
 }
 
 TEST(CardsTest, NoSuggestionWithoutPlannedResources) {

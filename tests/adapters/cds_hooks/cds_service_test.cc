@@ -396,14 +396,28 @@ TEST_F(CdsServiceTest, MapsScreeningErrors) {
             502);
 }
 
+// Adds an MN-FREQ-INTERVAL alert of `severity` (with its ledger id) to
+// `response`, of knowledge base "kb-1".
+needlecheck::v1::Alert* AddIntervalAlert(
+    needlecheck::v1::Severity severity,
+    needlecheck::v1::ScreenResponse* response) {
+  auto* alert = response->add_alerts();
+  alert->set_rule_id("MN-FREQ-INTERVAL");
+  alert->set_severity(severity);
+  alert->set_summary("Too soon");
+  alert->set_alert_id("11111111-1111-4111-8111-111111111111");
+  response->set_knowledge_base_version("kb-1");
+  return alert;
+}
+
 // A ScreeningClient that answers as the gRPC one does: later, on a thread
 // of its own, while no caller thread waits.
 class DeferredScreening : public FakeScreening {
  public:
-  void ScreenAsync(needlecheck::v1::ScreenRequest request, absl::Time,
+  void ScreenAsync(const needlecheck::v1::ScreenRequest& request, absl::Time,
                    const OnBehalfOf&, ScreenDone done) override {
     absl::MutexLock lock(&mu);
-    screened.push_back(std::move(request));
+    screened.push_back(request);
     screens_waiting.push_back(std::move(done));
   }
   void GetKnowledgeBaseAsync(absl::Time deadline,
@@ -429,12 +443,7 @@ TEST_F(CdsServiceTest, HookCallsDoNotHoldTheCallerWhileScreening) {
   options.docs_base_url = "https://docs.example.org/";
   CdsHooksService service(options, &screening, &fhir, nullptr,
                           [] { return absl::FromUnixSeconds(kNow); });
-  auto* alert = screening.response.add_alerts();
-  alert->set_rule_id("MN-FREQ-INTERVAL");
-  alert->set_severity(needlecheck::v1::SEVERITY_CRITICAL);
-  alert->set_summary("Too soon");
-  alert->set_alert_id("11111111-1111-4111-8111-111111111111");
-  screening.response.set_knowledge_base_version("kb-1");
+  AddIntervalAlert(needlecheck::v1::SEVERITY_CRITICAL, &screening.response);
   HttpRequest request;
   request.method = "POST";
   request.path = "/cds-services/microneedling-safety";
@@ -497,6 +506,77 @@ TEST_F(CdsServiceTest, HookCallsDoNotHoldTheCallerWhileScreening) {
   CdsHooksService blocking_service(options, &blocking, &fhir, nullptr,
                                    [] { return absl::FromUnixSeconds(kNow); });
   EXPECT_EQ(blocking_service.Handle(request).body, replies[0].body);
+}
+
+// The interval suggestion moves each call's own planned order, written as
+// the body holds it, even when other bodies are parsed while the call
+// waits for needlecheckd (parsed documents are reused between calls).
+TEST_F(CdsServiceTest, SuggestionMovesTheCallsOwnOrderWhileOthersAreParsed) {
+  DeferredScreening screening;
+  FakeFhir fhir;
+  CdsServiceOptions options;
+  options.require_auth = false;
+  CdsHooksService service(options, &screening, &fhir, nullptr,
+                          [] { return absl::FromUnixSeconds(kNow); });
+  AddIntervalAlert(needlecheck::v1::SEVERITY_WARNING, &screening.response)
+      ->add_suggestions()
+      ->set_earliest_date("2026-12-09");
+
+  // A document given back before the cards would be parsed over by a later
+  // call.
+  constexpr int kCalls = 20;
+  absl::Mutex mu;
+  std::vector<HttpResponse> replies(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    Json body = MicroneedlingOrderSign();
+    Json& sr = body["context"]["draftOrders"]["entry"][0]["resource"];
+    sr["id"] = absl::StrCat("sr", i);
+    sr["note"] = Json::array({{{"text", absl::StrCat("call \"", i, "\"")}}});
+    HttpRequest request;
+    request.method = "POST";
+    request.path = "/cds-services/microneedling-safety";
+    request.headers["content-type"] = "application/json";
+    request.body = body.dump();
+    service.HandleAsync(request, [&, i](HttpResponse r) {
+      absl::MutexLock lock(&mu);
+      replies[i] = std::move(r);
+    });
+  }
+  std::vector<ScreeningClient::ScreenDone> screens;
+  {
+    absl::MutexLock lock(&screening.mu);
+    screens.swap(screening.screens_waiting);
+  }
+  ASSERT_EQ(screens.size(), size_t{kCalls});
+  // Answered in reverse order, the knowledge base after the first answer.
+  for (int i = kCalls - 1; i >= 0; --i) {
+    screens[i](screening.response);
+    std::vector<std::function<void()>> kb;
+    {
+      absl::MutexLock lock(&screening.mu);
+      kb.swap(screening.kb_waiting);
+    }
+    for (auto& f : kb) f();
+  }
+  absl::MutexLock lock(&mu);
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_EQ(replies[i].status, 200) << replies[i].body;
+    const std::string& body = replies[i].body;
+    const size_t actions = body.find("\"actions\":");
+    ASSERT_NE(actions, std::string::npos) << body;
+    EXPECT_EQ(
+        body.substr(actions),
+        absl::StrCat(
+            R"("actions":[{"type":"update","description":"Move ServiceRequest/sr)",
+            i,
+            R"( to 2026-12-09.","resource":{"bodySite":[{"text":"Cheeks"}],)"
+            R"("code":{"text":"Microneedling"},"id":"sr)",
+            i, R"(","intent":"order","note":[{"text":"call \")", i,
+            R"(\""}],"occurrenceDateTime":"2026-12-09",)"
+            R"("resourceType":"ServiceRequest","status":"draft",)"
+            R"("subject":{"reference":"Patient/pat1"}}}]}],)"
+            R"("selectionBehavior":"at-most-one"}]})"));
+  }
 }
 
 TEST_F(CdsServiceTest, ReadinessScreensTodayWithUnknownAreas) {

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "simdjson.h"
 #include "tests/adapters/cds_hooks/cds_spec_validator.h"
 #include "tests/testing/status_matchers.h"
 
@@ -84,6 +85,12 @@ TEST(HookRequestTest, AcceptsAMinimalOrderSign) {
   ASSERT_EQ(r->planned_resources.size(), 1u);
   EXPECT_EQ(r->planned_resources[0].reference, "ServiceRequest/sr1");
   EXPECT_EQ(r->prefetch_missing.size(), 7u);  // no prefetch at all
+  // The resource is read in the tree the request holds (the body text is
+  // gone by now).
+  ASSERT_NE(r->tree, nullptr);
+  EXPECT_EQ(simdjson::minify(r->planned_resources[0].resource),
+            R"({"id":"sr1","intent":"order","resourceType":"ServiceRequest",)"
+            R"("status":"draft"})");
 }
 
 TEST(HookRequestTest, NamesTheProblem) {

@@ -3,10 +3,13 @@
 // Fitzpatrick skin type.
 #include "adapters/fhir/fhir_extract.h"
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/arena.h"
 #include "gtest/gtest.h"
 #include "tests/adapters/fhir/fhir_test_util.h"
 #include "tests/testing/status_matchers.h"
@@ -669,6 +672,59 @@ TEST(FhirExtractTest, MaxResources) {
   EXPECT_THAT(builder.AddJson(kCondition), IsOk());
   EXPECT_THAT(builder.AddJson(kCondition),
               StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+// On an arena (as a CDS Hooks call builds its ScreenRequest), the builder
+// gives the same record, every message of it on that arena, for every
+// fixture and corpus document.
+TEST(FhirRecordBuilderTest, ArenaRecordIsTheHeapRecord) {
+  std::vector<std::filesystem::path> files =
+      testing::FilesIn(TestdataDir(), ".json");
+  // And up to 20 bundles of the shared corpus, when it is there.
+  const std::vector<std::filesystem::path> corpus =
+      testing::FilesIn(testing::CorpusDir("fhir-r4-bundles"), ".json");
+  for (size_t i = 0; i < corpus.size() && i < 20; ++i) {
+    files.push_back(corpus[i]);
+  }
+  ASSERT_GE(files.size(), 5u);
+  int compared = 0;
+  for (const auto& file : files) {
+    JsonDocument document;
+    if (!document.Parse(ReadFile(file), size_t{64} << 20, 64).ok()) continue;
+    ExtractOptions options;
+    FhirRecordBuilder heap_builder(options);
+    absl::Status heap_added = heap_builder.AddDocument(document);
+    absl::StatusOr<FhirExtract> heap =
+        heap_added.ok() ? heap_builder.Finish() : heap_added;
+
+    google::protobuf::Arena arena;
+    options.arena = &arena;
+    FhirRecordBuilder arena_builder(options);
+    auto* record =
+        google::protobuf::Arena::CreateMessage<needlecheck::v1::PatientRecord>(
+            &arena);
+    absl::Status arena_added = arena_builder.AddDocument(document);
+    absl::StatusOr<FhirExtract> on_arena =
+        arena_added.ok() ? arena_builder.Finish(record) : arena_added;
+    ASSERT_EQ(heap.status(), on_arena.status()) << file;
+    if (!heap.ok()) continue;
+    ++compared;
+    EXPECT_EQ(on_arena->record.ByteSizeLong(), 0u) << file;
+    std::string heap_bytes, arena_bytes;
+    ASSERT_TRUE(heap->record.SerializeToString(&heap_bytes));
+    ASSERT_TRUE(record->SerializeToString(&arena_bytes));
+    EXPECT_EQ(arena_bytes, heap_bytes) << file;
+    for (const auto& c : record->conditions()) {
+      EXPECT_EQ(c.GetArena(), &arena) << file;
+    }
+    for (const auto& m : record->medications()) {
+      EXPECT_EQ(m.GetArena(), &arena) << file;
+    }
+    EXPECT_EQ(heap->stats.resources, on_arena->stats.resources) << file;
+    EXPECT_EQ(heap->planned.areas.size(), on_arena->planned.areas.size())
+        << file;
+  }
+  EXPECT_GE(compared, 5);
 }
 
 }  // namespace

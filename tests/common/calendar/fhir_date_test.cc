@@ -3,6 +3,9 @@
 // and kFhirJsonDates (the FHIR adapter's JSON).
 #include "common/calendar/fhir_date.h"
 
+#include <string>
+
+#include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -248,6 +251,94 @@ TEST(FhirDateErrorsTest, TheReadingsDifferOnlyInTheirCorners) {
     EXPECT_THAT(ParseFhirDate(s), Not(IsOk())) << s;
     EXPECT_THAT(ParseFhirDate(s, kFhirJsonDates), Not(IsOk())) << s;
   }
+}
+
+// --- The leading day (the CDS Hooks suggestion's reading) ------------------
+
+// What the reading accepts and refuses: exactly what the CDS Hooks cards
+// accepted when they read the first ten characters with
+// absl::ParseCivilTime themselves.
+TEST(LeadingDayTest, AcceptsWhatTheFirstTenCharactersName) {
+  struct Case {
+    const char* text;
+    bool accepted;
+    int year, month, day;
+  };
+  const Case kCases[] = {
+      {"2026-11-30", true, 2026, 11, 30},
+      {"2026-11-30T09:00:00-06:00", true, 2026, 11, 30},
+      {"2026-11-30T09:00:00.123+14:00", true, 2026, 11, 30},
+      {"2026-11-30T23:59:59Z", true, 2026, 11, 30},
+      {"2026-11-30Z", true, 2026, 11, 30},
+      {"2026-11-30 and more", true, 2026, 11, 30},
+      {"2024-02-29", true, 2024, 2, 29},
+      {"2000-02-29T00:00:00Z", true, 2000, 2, 29},
+      {"0026-11-30", true, 26, 11, 30},
+      {"+2026-11-3", true, 2026, 11, 3},
+      {" 2026-11-3", true, 2026, 11, 3},
+      {"2026-11-3 ", true, 2026, 11, 3},
+      {"2026-1-3  ", true, 2026, 1, 3},
+      {"20261-1-30", true, 20261, 1, 30},
+      {"-2026-1-30", true, -2026, 1, 30},
+      // Partial dates and short values.
+      {"2026-11", false, 0, 0, 0},
+      {"2026", false, 0, 0, 0},
+      {"2026-11-3", false, 0, 0, 0},
+      {"", false, 0, 0, 0},
+      // Days that do not exist, fields out of range.
+      {"2026-02-29", false, 0, 0, 0},
+      {"1900-02-29", false, 0, 0, 0},
+      {"2026-02-30T09:00:00Z", false, 0, 0, 0},
+      {"2026-04-31", false, 0, 0, 0},
+      {"2026-13-01", false, 0, 0, 0},
+      {"2026-00-10", false, 0, 0, 0},
+      {"2026-11-00", false, 0, 0, 0},
+      {"2026-11-32", false, 0, 0, 0},
+      // Not a day in the first ten characters.
+      {"2026/11/30", false, 0, 0, 0},
+      {"2026-1-30Z", false, 0, 0, 0},
+      {"2026-11-3T0", false, 0, 0, 0},
+      {"T2026-11-30", false, 0, 0, 0},
+      {"bad", false, 0, 0, 0},
+      {"30-11-2026", false, 0, 0, 0},
+  };
+  for (const Case& c : kCases) {
+    DayNumber day = 12345;
+    EXPECT_EQ(ParseLeadingDay(c.text, &day), c.accepted) << c.text;
+    if (c.accepted) {
+      EXPECT_EQ(ToCivilDay(day), absl::CivilDay(c.year, c.month, c.day))
+          << c.text;
+    } else {
+      EXPECT_EQ(day, 12345) << c.text;
+    }
+  }
+}
+
+TEST(LeadingDayTest, ShiftKeepsTheRestOfTheValue) {
+  std::string out = "unchanged";
+  ASSERT_TRUE(ShiftLeadingDay("2026-11-30T09:00:00-06:00", 9, &out));
+  EXPECT_EQ(out, "2026-12-09T09:00:00-06:00");
+  ASSERT_TRUE(ShiftLeadingDay("2026-11-30", 32, &out));
+  EXPECT_EQ(out, "2027-01-01");
+  ASSERT_TRUE(ShiftLeadingDay("2024-02-28Z", 1, &out));
+  EXPECT_EQ(out, "2024-02-29Z");
+  ASSERT_TRUE(ShiftLeadingDay("2026-12-09", -9, &out));
+  EXPECT_EQ(out, "2026-11-30");
+  // The day is rewritten as absl writes it; the rest stays.
+  ASSERT_TRUE(ShiftLeadingDay("2026-1-3  x", 0, &out));
+  EXPECT_EQ(out, "2026-01-03x");
+  ASSERT_TRUE(ShiftLeadingDay("0026-11-30", 1, &out));
+  EXPECT_EQ(out, "26-12-01");
+  out = "unchanged";
+  EXPECT_FALSE(ShiftLeadingDay("2026-11", 9, &out));
+  EXPECT_FALSE(ShiftLeadingDay("2026-02-30T09:00:00Z", 9, &out));
+  EXPECT_EQ(out, "unchanged");
+}
+
+TEST(LeadingDayTest, FormatsAsAbslDoes) {
+  EXPECT_EQ(FormatLeadingDay(DaysFromCivil(2026, 12, 9)), "2026-12-09");
+  EXPECT_EQ(FormatLeadingDay(DaysFromCivil(999, 1, 1)), "999-01-01");
+  EXPECT_EQ(FormatLeadingDay(DaysFromCivil(10000, 1, 1)), "10000-01-01");
 }
 
 }  // namespace
