@@ -35,12 +35,7 @@ absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options) {
   absl::StatusOr<std::string> choice = internal::ChoosePatient(
       c.patients,
       [&c](absl::FunctionRef<void(absl::string_view)> note) {
-        for (const auto& x : c.conditions) note(x.subject);
-        for (const auto& x : c.allergies) note(x.subject);
-        for (const auto& x : c.medications) note(x.subject);
-        for (const auto& x : c.procedures) note(x.subject);
-        for (const auto& x : c.observations) note(x.subject);
-        for (const auto& x : c.orders) note(x.subject);
+        internal::ForEachSubject(c, note);
       },
       options, &patient_by_url);
   if (!choice.ok()) return choice.status();

@@ -600,12 +600,7 @@ absl::Status FragmentRecordWriter::FinishRecord(std::string* out) {
   absl::StatusOr<std::string> chosen = internal::ChoosePatient(
       s.patients,
       [&v](absl::FunctionRef<void(absl::string_view)> note) {
-        for (const auto& x : v.conditions) note(x.subject);
-        for (const auto& x : v.allergies) note(x.subject);
-        for (const auto& x : v.medications) note(x.subject);
-        for (const auto& x : v.procedures) note(x.subject);
-        for (const auto& x : v.observations) note(x.subject);
-        for (const auto& x : v.orders) note(x.subject);
+        internal::ForEachSubject(v, note);
       },
       s.options, &by_url);
   if (!chosen.ok()) return chosen.status();

@@ -158,6 +158,19 @@ bool BelongsToChosen(absl::string_view subject, absl::string_view chosen,
 // INVALID_ARGUMENT when not a FHIR date.
 absl::StatusOr<std::optional<int32_t>> AsOfDay(const ExtractOptions& options);
 
+// Calls note(subject) with the subject reference of every clinical entry
+// of `lists` (a Collected, or the same lists as views), as ChoosePatient's
+// `for_each_subject`.
+template <typename Lists, typename Note>
+void ForEachSubject(const Lists& lists, Note note) {
+  for (const auto& x : lists.conditions) note(x.subject);
+  for (const auto& x : lists.allergies) note(x.subject);
+  for (const auto& x : lists.medications) note(x.subject);
+  for (const auto& x : lists.procedures) note(x.subject);
+  for (const auto& x : lists.observations) note(x.subject);
+  for (const auto& x : lists.orders) note(x.subject);
+}
+
 // The record's patient: options.patient_id (INVALID_ARGUMENT when the
 // input's Patients do not include it), else the one Patient, else the one
 // patient the subjects name (`for_each_subject` calls its argument with
