@@ -295,8 +295,10 @@ class ExportIngest {
       const size_t limit = static_cast<size_t>(std::clamp<int64_t>(
           options_.commit_lines - since_commit, 1, kChunkLines));
       chunk_.clear();
+      // A chunk of very long lines does not keep its memory.
+      if (texts_.capacity() > 2 * kChunkBytes) std::string().swap(texts_);
       texts_.clear();
-      while (chunk_.size() < limit) {
+      while (chunk_.size() < limit && texts_.size() < kChunkBytes) {
         absl::StatusOr<bool> more = (*reader)->Next(&line);
         ChunkLine& item = chunk_.emplace_back();
         item.number = line.number;
@@ -449,7 +451,10 @@ class ExportIngest {
   std::map<std::string, int64_t> type_delta_;
   const std::string other_type_ = kOtherResourceType;
   // Lines are routed and mapped kChunkLines at a time, on both cores.
+  // A chunk ends at kChunkLines lines or once its text reaches
+  // kChunkBytes, so that long lines do not make it large.
   static constexpr int64_t kChunkLines = 512;
+  static constexpr size_t kChunkBytes = size_t{4} << 20;
   struct ChunkLine {
     enum class Kind { kLine, kLineError, kBroken } kind = Kind::kLine;
     int64_t number = 0;

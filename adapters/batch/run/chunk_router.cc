@@ -8,6 +8,10 @@ namespace {
 // Lines taken at a time: enough to make the shared counter cheap, few
 // enough to balance the two threads at a chunk's end.
 constexpr size_t kBlock = 8;
+// Lines longer than this are routed by the calling thread only.
+constexpr size_t kHelperMaxLine = size_t{256} << 10;
+// Fragment capacity a line slot keeps from one chunk to the next.
+constexpr size_t kKeptFragmentBytes = size_t{64} << 10;
 
 }  // namespace
 
@@ -24,18 +28,29 @@ ChunkRouter::~ChunkRouter() {
   helper_.join();
 }
 
-void ChunkRouter::Work(ResourceRouter& router) {
+void ChunkRouter::RouteLine(ResourceRouter& router, RoutedLine& line) {
+  // A long resource's fragment is not kept for the next chunk.
+  if (line.fragment.capacity() > kKeptFragmentBytes) {
+    std::string().swap(line.fragment);
+  } else {
+    line.fragment.clear();
+  }
+  line.route = router.RoutePadded(line.text, &line.routed);
+  if (line.route.ok() && (*keep_)(line.routed)) {
+    router.MapRouted(&line.fragment);
+  }
+}
+
+void ChunkRouter::Work(ResourceRouter& router, bool helper) {
   std::vector<RoutedLine>& lines = *lines_;
   const size_t n = lines.size();
   for (size_t from = next_.fetch_add(kBlock); from < n;
        from = next_.fetch_add(kBlock)) {
     for (size_t i = from; i < std::min(n, from + kBlock); ++i) {
-      RoutedLine& line = lines[i];
-      line.fragment.clear();
-      line.route = router.RoutePadded(line.text, &line.routed);
-      if (line.route.ok() && (*keep_)(line.routed)) {
-        router.MapRouted(&line.fragment);
-      }
+      // The helper leaves long lines to the calling thread: its parser
+      // stays small, so a long line costs one parser's memory, not two.
+      lines[i].deferred = helper && lines[i].text.size() > kHelperMaxLine;
+      if (!lines[i].deferred) RouteLine(router, lines[i]);
     }
   }
 }
@@ -54,7 +69,7 @@ void ChunkRouter::HelperLoop() {
       if (stop_) return;
       helper_seen_ = generation_;
     }
-    Work(helper_router_);
+    Work(helper_router_, /*helper=*/true);
     absl::MutexLock lock(&mu_);
     helper_busy_ = false;
   }
@@ -71,10 +86,15 @@ void ChunkRouter::Route(std::vector<RoutedLine>& lines,
     helper_busy_ = true;
     ++generation_;
   }
-  Work(router_);
+  Work(router_, /*helper=*/false);
   if (helped) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(this, &ChunkRouter::HelperIdle));
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &ChunkRouter::HelperIdle));
+    }
+    for (RoutedLine& line : lines) {
+      if (line.deferred) RouteLine(router_, line);
+    }
   }
   lines_ = nullptr;
   keep_ = nullptr;

@@ -17,7 +17,8 @@
 //   after it (RoutePadded's condition).
 // - One caller thread at a time. The helper thread is started by the
 //   constructor when `threads` is 2 (1: everything on the calling thread)
-//   and joined by the destructor.
+//   and joined by the destructor. Lines over 256 KiB are routed by the
+//   calling thread only, so a very long line grows one parser, not two.
 #ifndef ADAPTERS_BATCH_RUN_CHUNK_ROUTER_H_
 #define ADAPTERS_BATCH_RUN_CHUNK_ROUTER_H_
 
@@ -42,6 +43,7 @@ struct RoutedLine {
   absl::Status route;      // out: RoutePadded's status
   RouteResult routed;      // out, when route is OK
   std::string fragment;    // out, when route is OK and kept
+  bool deferred = false;   // internal: left by the helper to the caller
 };
 
 class ChunkRouter {
@@ -56,8 +58,10 @@ class ChunkRouter {
              absl::FunctionRef<bool(const RouteResult&)> keep);
 
  private:
-  // Takes lines of the current chunk until none is left.
-  void Work(ResourceRouter& router);
+  // Takes lines of the current chunk until none is left (the helper
+  // leaves long lines, marked deferred, to the calling thread).
+  void Work(ResourceRouter& router, bool helper);
+  void RouteLine(ResourceRouter& router, RoutedLine& line);
   void HelperLoop();
   bool HelperHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HelperIdle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -16,12 +16,20 @@ namespace needlecheck::batch {
 namespace {
 
 // Lines of every kind: resources of several patients, one without a
-// patient, malformed JSON, a resource the FHIR mapping rejects (an
-// impossible date), a JSON value that is not an object.
+// patient, long ones (over 256 KiB), malformed JSON, a resource the FHIR
+// mapping rejects (an impossible date), a JSON value that is not an object.
 std::vector<std::string> Lines(int n) {
   std::vector<std::string> lines;
   for (int i = 0; i < n; ++i) {
     const std::string patient = absl::StrCat("p", i % 7);
+    if (i % 50 == 49) {
+      // Longer than the helper takes: routed by the calling thread.
+      lines.push_back(absl::StrCat(R"({"resourceType":"Condition","id":"long)",
+                                   i, R"(","subject":{"reference":"Patient/)",
+                                   patient, R"("},"code":{"text":")",
+                                   std::string(300 << 10, 'k'), R"("}})"));
+      continue;
+    }
     switch (i % 6) {
       case 0:
         lines.push_back(absl::StrCat(R"({"resourceType":"Patient","id":")",
