@@ -608,6 +608,21 @@ absl::Status FragmentRecordWriter::FinishRecord(std::string* out) {
     return internal::BelongsToChosen(subject, *chosen, by_url);
   };
 
+  // Room for the whole record at once (growing by doubling would hold a
+  // large record's bytes about twice over): at most every entry, each
+  // with a tag and a length of at most 11 bytes.
+  size_t bound = 64 + chosen->size();
+  for (const auto& p : v.patients) bound += p.birth_date.size();
+  auto add = [&bound](const auto& list) {
+    for (const auto& x : list) bound += 11 + x.message.size();
+  };
+  add(v.conditions);
+  add(v.allergies);
+  add(v.medications);
+  add(v.procedures);
+  add(v.observations);
+  out->reserve(out->size() + bound);
+
   // PatientRecord's fields in field-number order, each as the generated
   // code serializes it (proto3: empty and zero values left out).
   Writer w(out);
