@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -27,88 +28,23 @@ namespace {
 namespace v1 = ::needlecheck::v1;
 using internal::Collected;
 
-// The Patient id a reference names: the fullUrl of a Patient entry, else
-// by the one patient-reference rule (patient_reference.h) that the batch
-// router uses too. nullopt when it names no patient we can tell (another
-// resource type, a contained "#ref", an unknown urn:uuid).
-std::optional<std::string> ReferencedPatient(
-    absl::string_view ref, const std::map<std::string, std::string>& by_url) {
-  if (ref.empty()) return std::nullopt;
-  if (auto it = by_url.find(std::string(ref)); it != by_url.end()) {
-    return it->second;
-  }
-  const PatientReference parsed = ParsePatientReference(ref);
-  if (parsed.form != ReferenceForm::kPatient || parsed.patient_id.empty()) {
-    return std::nullopt;
-  }
-  return std::string(parsed.patient_id);
-}
-
 // The extract of `c`, its record built in `*record_out` (cleared first)
 // when not null, else in FhirExtract::record.
 absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options,
                                    v1::PatientRecord* record_out) {
-  std::optional<int32_t> as_of_day;
-  if (!options.as_of_date.empty()) {
-    absl::StatusOr<FhirDate> d =
-        ParseFhirDate(options.as_of_date, kFhirJsonDates);
-    if (!d.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ExtractOptions::as_of_date: ", d.status().message()));
-    }
-    as_of_day = d->first_day;
-  }
-
-  // fullUrl -> Patient.id, and the distinct Patient ids in input order.
+  absl::StatusOr<std::optional<int32_t>> as_of_day = internal::AsOfDay(options);
+  if (!as_of_day.ok()) return as_of_day.status();
   std::map<std::string, std::string> patient_by_url;
-  std::vector<std::string> patient_ids;
-  for (const Collected::PatientEntry& p : c.patients) {
-    if (!p.full_url.empty()) patient_by_url[p.full_url] = p.id;
-    if (std::find(patient_ids.begin(), patient_ids.end(), p.id) ==
-        patient_ids.end()) {
-      patient_ids.push_back(p.id);
-    }
-  }
+  absl::StatusOr<std::string> choice = internal::ChoosePatient(
+      c.patients,
+      [&c](absl::FunctionRef<void(absl::string_view)> note) {
+        internal::ForEachSubject(c, note);
+      },
+      options, &patient_by_url);
+  if (!choice.ok()) return choice.status();
+  const std::string chosen = *std::move(choice);
 
   FhirExtract out;
-  std::string chosen;
-  if (!options.patient_id.empty()) {
-    chosen = options.patient_id;
-    if (!patient_ids.empty() &&
-        std::find(patient_ids.begin(), patient_ids.end(), chosen) ==
-            patient_ids.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ExtractOptions::patient_id is not among the ",
-                       patient_ids.size(), " Patient resources of the input"));
-    }
-  } else if (patient_ids.size() == 1) {
-    chosen = patient_ids[0];
-  } else if (patient_ids.size() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the input holds ", patient_ids.size(),
-        " Patient resources; set ExtractOptions::patient_id to pick one"));
-  } else {
-    // No Patient resource: the one patient the references name, if any.
-    std::set<std::string> named;
-    auto note = [&](const std::string& subject) {
-      if (auto id = ReferencedPatient(subject, patient_by_url)) {
-        named.insert(*id);
-      }
-    };
-    for (const auto& x : c.conditions) note(x.subject);
-    for (const auto& x : c.allergies) note(x.subject);
-    for (const auto& x : c.medications) note(x.subject);
-    for (const auto& x : c.procedures) note(x.subject);
-    for (const auto& x : c.observations) note(x.subject);
-    for (const auto& x : c.orders) note(x.subject);
-    if (named.size() > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the input's resources refer to ", named.size(),
-          " different patients; set ExtractOptions::patient_id to pick one"));
-    }
-    if (named.size() == 1) chosen = *named.begin();
-  }
-
   v1::PatientRecord& record = record_out != nullptr ? *record_out : out.record;
   record.Clear();
   record.set_patient_id(chosen);
@@ -121,9 +57,9 @@ absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options,
   out.stats = std::move(c.stats);
   // Resources of another patient are left out.
   auto mine = [&](const std::string& subject) {
-    if (chosen.empty()) return true;
-    std::optional<std::string> id = ReferencedPatient(subject, patient_by_url);
-    if (!id || *id == chosen) return true;
+    if (internal::BelongsToChosen(subject, chosen, patient_by_url)) {
+      return true;
+    }
     ++out.stats.other_patient;
     return false;
   };
@@ -134,8 +70,8 @@ absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options,
   }
   for (auto& x : c.allergies) {
     if (!mine(x.subject)) continue;
-    const std::string& vs = x.value->verification_status();
-    if (x.no_known_allergy && vs != "refuted" && vs != "entered-in-error") {
+    if (x.no_known_allergy &&
+        internal::CountsAsNoKnownAllergy(x.value->verification_status())) {
       record.set_no_known_allergies(true);
     }
     record.mutable_allergies()->AddAllocated(x.value.release());
@@ -150,20 +86,17 @@ absl::StatusOr<FhirExtract> Finish(Collected c, const ExtractOptions& options,
   }
   // Fitzpatrick: the latest clear value on or before as_of_date; undated
   // values count only when no dated one does.
-  const Collected::ObservationItem* best = nullptr;
+  internal::FitzpatrickChoice fitzpatrick(*as_of_day);
   for (auto& x : c.observations) {
     if (!mine(x.subject)) {
       x.fitzpatrick = -1;  // not this patient's
       continue;
     }
-    if (x.fitzpatrick <= 0) continue;
-    if (x.dated && as_of_day && x.day > *as_of_day) continue;
-    if (best == nullptr || (x.dated && !best->dated) ||
-        (x.dated == best->dated && x.day >= best->day)) {
-      best = &x;
-    }
+    fitzpatrick.Offer(x.fitzpatrick, x.dated, x.day);
   }
-  if (best != nullptr) record.set_fitzpatrick_skin_type(best->fitzpatrick);
+  if (fitzpatrick.value() > 0) {
+    record.set_fitzpatrick_skin_type(fitzpatrick.value());
+  }
   for (auto& x : c.observations) {
     if (x.fitzpatrick >= 0)
       record.mutable_observations()->AddAllocated(x.value.release());
@@ -200,6 +133,104 @@ internal::Limits LimitsOf(const ExtractOptions& options, size_t used) {
 }
 
 }  // namespace
+
+namespace internal {
+
+std::optional<absl::string_view> ReferencedPatient(
+    absl::string_view ref, const std::map<std::string, std::string>& by_url) {
+  if (ref.empty()) return std::nullopt;
+  if (!by_url.empty()) {
+    if (auto it = by_url.find(std::string(ref)); it != by_url.end()) {
+      return absl::string_view(it->second);
+    }
+  }
+  const PatientReference parsed = ParsePatientReference(ref);
+  if (parsed.form != ReferenceForm::kPatient || parsed.patient_id.empty()) {
+    return std::nullopt;
+  }
+  return parsed.patient_id;
+}
+
+bool BelongsToChosen(absl::string_view subject, absl::string_view chosen,
+                     const std::map<std::string, std::string>& by_url) {
+  if (chosen.empty()) return true;
+  std::optional<absl::string_view> id = ReferencedPatient(subject, by_url);
+  return !id || *id == chosen;
+}
+
+absl::StatusOr<std::optional<int32_t>> AsOfDay(const ExtractOptions& options) {
+  if (options.as_of_date.empty()) return std::optional<int32_t>();
+  absl::StatusOr<FhirDate> d =
+      ParseFhirDate(options.as_of_date, kFhirJsonDates);
+  if (!d.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ExtractOptions::as_of_date: ", d.status().message()));
+  }
+  return std::optional<int32_t>(d->first_day);
+}
+
+void FitzpatrickChoice::Offer(int fitzpatrick, bool dated, int32_t day) {
+  if (fitzpatrick <= 0) return;
+  if (dated && as_of_day_ && day > *as_of_day_) return;
+  if (value_ == 0 || (dated && !dated_) || (dated == dated_ && day >= day_)) {
+    value_ = fitzpatrick;
+    dated_ = dated;
+    day_ = day;
+  }
+}
+
+bool CountsAsNoKnownAllergy(absl::string_view verification_status) {
+  return verification_status != "refuted" &&
+         verification_status != "entered-in-error";
+}
+
+absl::StatusOr<std::string> ChoosePatient(
+    const std::vector<Collected::PatientEntry>& patients,
+    absl::FunctionRef<void(absl::FunctionRef<void(absl::string_view)>)>
+        for_each_subject,
+    const ExtractOptions& options, std::map<std::string, std::string>* by_url) {
+  // fullUrl -> Patient.id, and the distinct Patient ids in input order.
+  std::vector<absl::string_view> patient_ids;
+  for (const Collected::PatientEntry& p : patients) {
+    if (!p.full_url.empty()) (*by_url)[p.full_url] = p.id;
+    if (std::find(patient_ids.begin(), patient_ids.end(), p.id) ==
+        patient_ids.end()) {
+      patient_ids.push_back(p.id);
+    }
+  }
+  if (!options.patient_id.empty()) {
+    if (!patient_ids.empty() &&
+        std::find(patient_ids.begin(), patient_ids.end(),
+                  absl::string_view(options.patient_id)) == patient_ids.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ExtractOptions::patient_id is not among the ",
+                       patient_ids.size(), " Patient resources of the input"));
+    }
+    return options.patient_id;
+  }
+  if (patient_ids.size() == 1) return std::string(patient_ids[0]);
+  if (patient_ids.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the input holds ", patient_ids.size(),
+        " Patient resources; set ExtractOptions::patient_id to pick one"));
+  }
+  // No Patient resource: the one patient the references name, if any.
+  std::set<std::string, std::less<>> named;
+  for_each_subject([&](absl::string_view subject) {
+    if (std::optional<absl::string_view> id =
+            ReferencedPatient(subject, *by_url)) {
+      named.emplace(*id);
+    }
+  });
+  if (named.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the input's resources refer to ", named.size(),
+        " different patients; set ExtractOptions::patient_id to pick one"));
+  }
+  return named.empty() ? std::string() : *named.begin();
+}
+
+}  // namespace internal
 
 class FhirRecordBuilder::Impl {
  public:

@@ -39,10 +39,12 @@
 #ifndef ADAPTERS_FHIR_RESOURCE_FRAGMENT_H_
 #define ADAPTERS_FHIR_RESOURCE_FRAGMENT_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "adapters/fhir/fhir_extract.h"
 #include "simdjson.h"
 
 namespace needlecheck::fhir {
@@ -63,6 +65,42 @@ struct FragmentSource {
   absl::string_view id;
 };
 absl::StatusOr<FragmentSource> ReadFragmentSource(absl::string_view fragment);
+
+// One patient's record built from fragments straight into its serialized
+// form, for a batch reader that only sends the record on (needlecheck-audit):
+// the mapped entries are copied as the bytes their fragments hold, never
+// decoded into messages, so building a record allocates nothing per entry.
+//
+// - Add(fragment) returns what FhirRecordBuilder::AddFragment returns for
+//   the same fragment (the mapping's error, RESOURCE_EXHAUSTED beyond
+//   ExtractOptions::max_resources, DATA_LOSS when it does not decode; an
+//   entry's wire format is checked, its strings' UTF-8 is not: fragments
+//   come from MapResourceFragment of the same build). The fragment's bytes
+//   are not copied: they must stay alive and unchanged until
+//   FinishRecord() or Restart().
+// - FinishRecord(out) appends to *out the record FhirRecordBuilder::Finish()
+//   would give for the same fragments and options, serialized byte for
+//   byte as its SerializeAsString() (fields in number order), or returns
+//   Finish()'s error. Planned candidates and stats are not built. The
+//   writer is empty afterwards (same options).
+// - Not thread-safe; one per thread. Its lists keep their capacity from
+//   one record to the next.
+class FragmentRecordWriter {
+ public:
+  FragmentRecordWriter();
+  ~FragmentRecordWriter();
+  FragmentRecordWriter(const FragmentRecordWriter&) = delete;
+  FragmentRecordWriter& operator=(const FragmentRecordWriter&) = delete;
+
+  // Empties the writer; reads with `options` from now on.
+  void Restart(ExtractOptions options);
+  absl::Status Add(absl::string_view fragment);
+  absl::Status FinishRecord(std::string* out);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace needlecheck::fhir
 

@@ -7,7 +7,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "adapters/common/json_string.h"
 #include "adapters/common/json_writer.h"
@@ -65,23 +64,25 @@ absl::Status RequiredString(simdjson::dom::object object, const char* key,
   return absl::OkStatus();
 }
 
-std::string CsvCell(absl::string_view value) {
-  std::string cell;
-  if (!value.empty() &&
-      (value[0] == '=' || value[0] == '+' || value[0] == '-' ||
-       value[0] == '@' || value[0] == '\t' || value[0] == '\r')) {
-    cell = absl::StrCat("'", value);
-  } else {
-    cell = std::string(value);
+// Appends one CSV cell: a value a spreadsheet would read as a formula
+// gets a leading "'", and a cell holding a comma, quote or line break is
+// quoted with its quotes doubled.
+void AppendCsvCell(absl::string_view value, std::string* out) {
+  const bool defuse = !value.empty() &&
+                      (value[0] == '=' || value[0] == '+' || value[0] == '-' ||
+                       value[0] == '@' || value[0] == '\t' || value[0] == '\r');
+  const bool quote = value.find_first_of(",\"\r\n") != absl::string_view::npos;
+  if (quote) out->push_back('"');
+  if (defuse) out->push_back('\'');
+  if (!quote) {
+    out->append(value.data(), value.size());
+    return;
   }
-  if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
-  std::string quoted = "\"";
-  for (char c : cell) {
-    if (c == '"') quoted += '"';
-    quoted += c;
+  for (char c : value) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
   }
-  quoted += '"';
-  return quoted;
+  out->push_back('"');
 }
 
 std::string FormatDepth(double mm) {
@@ -320,34 +321,54 @@ std::string FindingsCsvHeader() {
          "days_since_previous_session,knowledge_base_version\r\n";
 }
 
-std::string FindingToCsvRow(const FindingRecord& finding) {
+void AppendFindingCsvRow(const FindingRecord& finding, std::string* out) {
   int critical = 0, warning = 0, info = 0;
-  std::vector<std::string> alerts;
+  std::string joined;  // the alerts, then the areas
   for (const FindingAlert& alert : finding.alerts) {
     if (alert.severity == "critical") ++critical;
     if (alert.severity == "warning") ++warning;
     if (alert.severity == "info") ++info;
-    alerts.push_back(absl::StrCat(alert.rule_id, ":", alert.severity));
+    if (&alert != &finding.alerts.front()) joined.push_back(';');
+    absl::StrAppend(&joined, alert.rule_id, ":", alert.severity);
   }
-  std::vector<std::string> cells = {
-      CsvCell(finding.patient_id),
-      CsvCell(finding.session_id),
-      CsvCell(finding.session_date),
-      VerdictName(finding.verdict),
-      absl::StrCat(critical),
-      absl::StrCat(warning),
-      absl::StrCat(info),
-      CsvCell(absl::StrJoin(alerts, ";")),
-      CsvCell(absl::StrJoin(finding.areas, ";")),
-      finding.needle_depth_mm > 0 ? FormatDepth(finding.needle_depth_mm) : "",
-      CsvCell(finding.anesthetic),
-      CsvCell(finding.performer),
-      CsvCell(finding.location),
-      finding.days_since_previous_session >= 0
-          ? absl::StrCat(finding.days_since_previous_session)
-          : "",
-      CsvCell(finding.knowledge_base_version)};
-  return absl::StrCat(absl::StrJoin(cells, ","), "\r\n");
+  AppendCsvCell(finding.patient_id, out);
+  out->push_back(',');
+  AppendCsvCell(finding.session_id, out);
+  out->push_back(',');
+  AppendCsvCell(finding.session_date, out);
+  absl::StrAppend(out, ",", VerdictName(finding.verdict), ",", critical, ",",
+                  warning, ",", info, ",");
+  AppendCsvCell(joined, out);
+  out->push_back(',');
+  joined.clear();
+  for (const std::string& area : finding.areas) {
+    if (&area != &finding.areas.front()) joined.push_back(';');
+    joined.append(area);
+  }
+  AppendCsvCell(joined, out);
+  out->push_back(',');
+  if (finding.needle_depth_mm > 0) {
+    out->append(FormatDepth(finding.needle_depth_mm));
+  }
+  out->push_back(',');
+  AppendCsvCell(finding.anesthetic, out);
+  out->push_back(',');
+  AppendCsvCell(finding.performer, out);
+  out->push_back(',');
+  AppendCsvCell(finding.location, out);
+  out->push_back(',');
+  if (finding.days_since_previous_session >= 0) {
+    absl::StrAppend(out, finding.days_since_previous_session);
+  }
+  out->push_back(',');
+  AppendCsvCell(finding.knowledge_base_version, out);
+  out->append("\r\n");
+}
+
+std::string FindingToCsvRow(const FindingRecord& finding) {
+  std::string row;
+  AppendFindingCsvRow(finding, &row);
+  return row;
 }
 
 }  // namespace needlecheck::batch

@@ -45,6 +45,8 @@ absl::StatusOr<FindingRecord> FindingFromJsonLine(absl::string_view line);
 // The findings.csv header row and one row, each ending with "\r\n".
 std::string FindingsCsvHeader();
 std::string FindingToCsvRow(const FindingRecord& finding);
+// The same row, appended to *out (no allocation per cell).
+void AppendFindingCsvRow(const FindingRecord& finding, std::string* out);
 
 // "interval_violation" -> Verdict::kIntervalViolation, ...; false if none.
 bool ParseVerdict(absl::string_view name, Verdict* verdict);

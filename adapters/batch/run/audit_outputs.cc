@@ -58,6 +58,7 @@ absl::StatusOr<AuditSummary> WriteReports(const std::string& findings_path,
 
   SummaryBuilder builder;
   std::string line;
+  std::string row;
   int64_t line_number = 0;
   while (std::getline(findings, line)) {
     ++line_number;
@@ -68,8 +69,9 @@ absl::StatusOr<AuditSummary> WriteReports(const std::string& findings_path,
           findings_path, ":", line_number, ": ", finding.status().message()));
     }
     builder.Add(*finding);
-    if (absl::Status status = csv->Append(FindingToCsvRow(*finding));
-        !status.ok()) {
+    row.clear();
+    AppendFindingCsvRow(*finding, &row);
+    if (absl::Status status = csv->Append(row); !status.ok()) {
       return status;
     }
   }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -29,6 +31,7 @@
 #include "adapters/batch/report/summary_json.h"
 #include "adapters/batch/run/audit_outputs.h"
 #include "adapters/batch/run/audit_scratch.h"
+#include "adapters/batch/run/chunk_router.h"
 #include "adapters/batch/run/findings_runs.h"
 #include "adapters/common/json_members.h"
 #include "adapters/common/json_writer.h"
@@ -282,49 +285,97 @@ class ExportIngest {
     int64_t since_commit = 0;
     absl::Time last_commit = absl::Now();
     NdjsonLine line;
-    while (true) {
-      absl::StatusOr<bool> more = (*reader)->Next(&line);
-      if (!more.ok() && NdjsonLineReader::IsLineError(more.status())) {
-        if (InShard(absl::StrCat(export_file.name, ":", line.number))) {
-          ++progress.counts.lines;
-          ++progress.counts.malformed;
-          if (absl::Status status = Problem(
-                  file, line.number,
-                  absl::StrCat("malformed line: ", more.status().message()));
-              !status.ok()) {
-            return status;
-          }
+    const auto keep = [this](const RouteResult& routed) {
+      return !routed.patient_id.empty() && InShard(routed.patient_id);
+    };
+    bool at_end = false;
+    while (!at_end) {
+      // A chunk of lines (ending where a commit is due by count), routed
+      // and mapped on both threads, then stored in line order.
+      const size_t limit = static_cast<size_t>(std::clamp<int64_t>(
+          options_.commit_lines - since_commit, 1, kChunkLines));
+      chunk_.clear();
+      // A chunk of very long lines does not keep its memory.
+      if (texts_.capacity() > 2 * kChunkBytes) std::string().swap(texts_);
+      texts_.clear();
+      while (chunk_.size() < limit && texts_.size() < kChunkBytes) {
+        absl::StatusOr<bool> more = (*reader)->Next(&line);
+        ChunkLine& item = chunk_.emplace_back();
+        item.number = line.number;
+        if (!more.ok() && NdjsonLineReader::IsLineError(more.status())) {
+          item.kind = ChunkLine::Kind::kLineError;
+          item.problem = more.status();
+        } else if (!more.ok()) {
+          item.kind = ChunkLine::Kind::kBroken;
+          item.number = (*reader)->line_number() + 1;
+          item.problem = more.status();
+          at_end = true;
+          break;
+        } else if (!*more) {
+          chunk_.pop_back();
+          at_end = true;
+          break;
+        } else {
+          item.kind = ChunkLine::Kind::kLine;
+          item.text_at = texts_.size();
+          item.text_size = line.text.size();
+          texts_.append(line.text.data(), line.text.size());
         }
-      } else if (!more.ok()) {
-        // A broken file (truncated gzip, read error): reported, counted
-        // once, and the rest of the export is still audited.
-        const int64_t where = (*reader)->line_number() + 1;
-        if (InShard(absl::StrCat(export_file.name, ":", where))) {
-          ++progress.counts.malformed;
-          if (absl::Status status =
-                  Problem(file, where,
-                          absl::StrCat("the rest of the file cannot be read: ",
-                                       more.status().message()));
-              !status.ok()) {
-            return status;
+      }
+      // Every text has the padding RoutePadded reads after it: the texts
+      // that follow it, then this.
+      texts_.append(NdjsonLineReader::kPadding, ' ');
+      routed_lines_.resize(chunk_.size());
+      size_t routed = 0;
+      for (const ChunkLine& item : chunk_) {
+        if (item.kind != ChunkLine::Kind::kLine) continue;
+        routed_lines_[routed++].text =
+            absl::string_view(texts_.data() + item.text_at, item.text_size);
+      }
+      routed_lines_.resize(routed);
+      chunk_router_.Route(routed_lines_, keep);
+      routed = 0;
+      for (const ChunkLine& item : chunk_) {
+        if (item.kind == ChunkLine::Kind::kLineError) {
+          if (InShard(absl::StrCat(export_file.name, ":", item.number))) {
+            ++progress.counts.lines;
+            ++progress.counts.malformed;
+            if (absl::Status status = Problem(
+                    file, item.number,
+                    absl::StrCat("malformed line: ", item.problem.message()));
+                !status.ok()) {
+              return status;
+            }
           }
+        } else if (item.kind == ChunkLine::Kind::kBroken) {
+          // A broken file (truncated gzip, read error): reported, counted
+          // once, and the rest of the export is still audited.
+          if (InShard(absl::StrCat(export_file.name, ":", item.number))) {
+            ++progress.counts.malformed;
+            if (absl::Status status = Problem(
+                    file, item.number,
+                    absl::StrCat("the rest of the file cannot be read: ",
+                                 item.problem.message()));
+                !status.ok()) {
+              return status;
+            }
+          }
+          break;
+        } else {
+          RoutedLine& done = routed_lines_[routed++];
+          absl::Status status = Handle(
+              file, item.number,
+              [&done](std::string* out) { out->swap(done.fragment); },
+              done.route, done.routed, progress);
+          if (!status.ok()) return status;
         }
-        break;
-      } else if (!*more) {
-        break;
-      } else {
-        const absl::Status route = router_.RoutePadded(line.text, &routed_);
-        absl::Status status = Handle(
-            file, line.number,
-            [this](std::string* out) { router_.MapRouted(out); }, route,
-            routed_, progress);
-        if (!status.ok()) return status;
+        ++since_commit;
+        if (since_commit % 1024 == 0) {
+          if (StopRequested(options_)) return Stopped();
+          meter_.Update((done_bytes_ + (*reader)->file_bytes_consumed()) / 1e6);
+        }
       }
-      ++since_commit;
-      if (since_commit % 1024 == 0) {
-        if (StopRequested(options_)) return Stopped();
-        meter_.Update((done_bytes_ + (*reader)->file_bytes_consumed()) / 1e6);
-      }
+      if (at_end) break;
       if (since_commit >= options_.commit_lines ||
           absl::Now() - last_commit > absl::Seconds(1)) {
         const LineCheckpoint checkpoint = (*reader)->checkpoint();
@@ -399,8 +450,22 @@ class ExportIngest {
   std::FILE* log_;
   std::map<std::string, int64_t> type_delta_;
   const std::string other_type_ = kOtherResourceType;
-  ResourceRouter router_;
-  RouteResult routed_;
+  // Lines are routed and mapped kChunkLines at a time, on both cores.
+  // A chunk ends at kChunkLines lines or once its text reaches
+  // kChunkBytes, so that long lines do not make it large.
+  static constexpr int64_t kChunkLines = 512;
+  static constexpr size_t kChunkBytes = size_t{4} << 20;
+  struct ChunkLine {
+    enum class Kind { kLine, kLineError, kBroken } kind = Kind::kLine;
+    int64_t number = 0;
+    absl::Status problem;  // kLineError, kBroken
+    size_t text_at = 0;    // kLine: the text in texts_
+    size_t text_size = 0;
+  };
+  std::vector<ChunkLine> chunk_;
+  std::string texts_;
+  std::vector<RoutedLine> routed_lines_;
+  ChunkRouter chunk_router_{std::thread::hardware_concurrency() > 1 ? 2 : 1};
   std::string fragment_;  // the mapped resource being stored
   double done_bytes_ = 0;
   int logged_errors_ = 0;

@@ -11,7 +11,9 @@
 //      the patient is in this run's shard, appended to the spill file of
 //      its patient's partition (audit_scratch.h); a malformed line is
 //      counted, written to errors.ndjson with its file and line number and
-//      skipped; a resource without a patient reference is counted.
+//      skipped; a resource without a patient reference is counted. NDJSON
+//      lines are routed and mapped in chunks on two threads
+//      (chunk_router.h) and stored in line order.
 //      Committed every `commit_lines` lines (or every second) with the
 //      file's position and the spill files' lengths.
 //   2. auditing: one spill partition at a time grouped by patient in

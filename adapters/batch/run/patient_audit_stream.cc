@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "adapters/batch/run/record_rejection.h"
 #include "adapters/fhir/fhir_extract.h"
+#include "adapters/fhir/resource_fragment.h"
 #include "grpcpp/grpcpp.h"
 
 namespace needlecheck::batch {
@@ -75,12 +76,13 @@ class JobQueue {
   bool finished_ = false;
 };
 
-// Builds the record of one patient with `builder` (restarted for it; one
-// builder serves patient after patient); fills `job` (rejected when
-// impossible).
-void BuildRequest(const PatientResources& patient, size_t max_resources,
-                  int64_t position, fhir::FhirRecordBuilder& builder, Job* job,
-                  v1::AuditRequest* request) {
+// Builds the record of one patient, serialized, with `writer` (restarted
+// for it; one writer serves patient after patient: the resources' mapped
+// fragments go into the record as bytes, nothing is decoded); fills `job`
+// (rejected when impossible) and, when it is sent, *record.
+void BuildRecord(const PatientResources& patient, size_t max_resources,
+                 int64_t position, fhir::FragmentRecordWriter& writer, Job* job,
+                 std::string* record) {
   AuditedPatient& result = job->result;
   result.patient_id = patient.patient_id;
   job->request_id = absl::StrCat("n", position);
@@ -102,12 +104,14 @@ void BuildRequest(const PatientResources& patient, size_t max_resources,
                       " for one patient")});
     return;
   }
+  // The grouped id: the record's patient is always this one (the
+  // writer's choice, and needlecheckd's record never has an empty id).
   fhir::ExtractOptions options;
   options.patient_id = patient.patient_id;
   options.max_resources = max_resources;
-  builder.Restart(std::move(options));
+  writer.Restart(std::move(options));
   for (const StoredResource& resource : patient.resources) {
-    absl::Status status = builder.AddFragment(resource.body);
+    absl::Status status = writer.Add(resource.body);
     if (!status.ok()) {
       ++result.rejected_resources;
       result.errors.push_back(
@@ -115,20 +119,55 @@ void BuildRequest(const PatientResources& patient, size_t max_resources,
            absl::StrCat("resource skipped: ", status.message())});
     }
   }
-  absl::StatusOr<fhir::FhirExtract> extract = builder.Finish();
-  if (!extract.ok()) {
+  record->clear();
+  if (absl::Status status = writer.FinishRecord(record); !status.ok()) {
     result.rejected = true;
     result.errors.push_back(
         {first_file, first_line,
-         absl::StrCat("patient not audited: ", extract.status().message())});
+         absl::StrCat("patient not audited: ", status.message())});
     return;
   }
-  request->set_request_id(job->request_id);
-  *request->mutable_record() = std::move(extract->record);
-  if (request->record().patient_id().empty()) {
-    request->mutable_record()->set_patient_id(patient.patient_id);
-  }
   job->sent = true;
+}
+
+// Appends a length-delimited protobuf field to *out.
+void AppendField(uint32_t number, absl::string_view bytes, std::string* out) {
+  auto varint = [out](uint64_t v) {
+    while (v >= 0x80) {
+      out->push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out->push_back(static_cast<char>(v));
+  };
+  varint((number << 3) | 2);
+  varint(bytes.size());
+  out->append(bytes.data(), bytes.size());
+}
+
+// The bytes a length-delimited field of `n` bytes (field number < 16)
+// takes.
+size_t FieldSize(size_t n) {
+  size_t varint = 1;
+  for (size_t v = n; v >= 0x80; v >>= 7) ++varint;
+  return 1 + varint + n;
+}
+
+// The field numbers of audit.proto the requests are written with.
+constexpr uint32_t kRequestIdField = 1;  // AuditRequest.request_id
+constexpr uint32_t kRecordField = 2;     // AuditRequest.record
+constexpr uint32_t kBatchField = 3;      // AuditRequest.batch
+
+// Appends one AuditRequest element (request_id and the serialized record)
+// to `message` as its field `number`: the bytes the generated code would
+// write for the same request, without building the record as messages.
+// The message carries them as an unknown field, which it serializes as is.
+void AppendRequest(const std::string& request_id, absl::string_view record,
+                   uint32_t number, v1::AuditRequest* message) {
+  std::string* element = message->GetReflection()
+                             ->MutableUnknownFields(message)
+                             ->AddLengthDelimited(static_cast<int>(number));
+  AppendField(kRequestIdField, request_id, element);
+  AppendField(kRecordField, record, element);
 }
 
 bool Retryable(grpc::StatusCode code) {
@@ -212,22 +251,39 @@ StreamEnd RunStream(
       ~NotifyAtEnd() { done.Notify(); }
     } notify_at_end{producer_done};
     PatientResources patient;
-    fhir::FhirRecordBuilder builder{fhir::ExtractOptions()};
+    fhir::FragmentRecordWriter writer;
+    std::string record;
     bool writable = true;
     int64_t position = 0;
-    // The batch being filled (its elements' jobs are already queued).
+    // The batch being filled (its elements' jobs are already queued): a
+    // request of AuditRequest.batch elements, or, for one patient, that
+    // patient's AuditRequest itself.
     v1::AuditRequest batch;
+    size_t batch_size = 0;
     size_t batch_bytes = 0;
+    std::string first_id, first_record;  // a batch's first element
     const size_t per_message = std::max<size_t>(
         1, std::min(options.patients_per_message,
                     std::max<size_t>(1, options.max_in_flight / 2)));
+    // One patient's request, unbatched (the form a one-patient batch is
+    // sent in, as every needlecheckd reads it).
+    auto write_one = [&](const std::string& id, std::string* bytes) {
+      v1::AuditRequest request;
+      request.set_request_id(id);
+      request.GetReflection()
+          ->MutableUnknownFields(&request)
+          ->AddLengthDelimited(kRecordField)
+          ->swap(*bytes);
+      return stream->Write(request);
+    };
     auto flush = [&] {
-      if (batch.batch_size() == 0) return;
+      if (batch_size == 0) return;
       if (writable) {
-        writable = batch.batch_size() == 1 ? stream->Write(batch.batch(0))
-                                           : stream->Write(batch);
+        writable = batch_size == 1 ? write_one(first_id, &first_record)
+                                   : stream->Write(batch);
       }
       batch.Clear();
+      batch_size = 0;
       batch_bytes = 0;
     };
     while (writable) {
@@ -238,26 +294,37 @@ StreamEnd RunStream(
       }
       if (!*more) break;
       Job job;
-      v1::AuditRequest request;
-      BuildRequest(patient, options.max_resources_per_patient, position++,
-                   builder, &job, &request);
+      BuildRecord(patient, options.max_resources_per_patient, position++,
+                  writer, &job, &record);
       const bool sent = job.sent;
+      const std::string request_id = job.request_id;
+      // What the element weighs in the message (its request_id and record
+      // fields), as AuditRequest::ByteSizeLong() counts it.
       size_t bytes = 0;
       if (sent && per_message > 1) {
-        bytes = request.ByteSizeLong();
+        bytes = FieldSize(request_id.size()) + FieldSize(record.size());
         if (batch_bytes + bytes > options.max_batch_bytes) flush();
       }
       // Queued before it is written: the reader expects its answer.
       if (!queue.Push(std::move(job))) return;  // stopped
       if (!sent) continue;
       if (per_message == 1) {
-        writable = stream->Write(request);
+        writable = write_one(request_id, &record);
         continue;
       }
-      batch.add_batch()->Swap(&request);
+      // The first element waits: alone, it goes unbatched.
+      if (batch_size == 0) {
+        first_id = request_id;
+        first_record.swap(record);
+      } else {
+        if (batch_size == 1) {
+          AppendRequest(first_id, first_record, kBatchField, &batch);
+        }
+        AppendRequest(request_id, record, kBatchField, &batch);
+      }
+      ++batch_size;
       batch_bytes += bytes;
-      if (static_cast<size_t>(batch.batch_size()) >= per_message ||
-          batch_bytes >= options.max_batch_bytes) {
+      if (batch_size >= per_message || batch_bytes >= options.max_batch_bytes) {
         flush();
       }
     }
@@ -363,18 +430,19 @@ absl::Status ReportRejection(AuditScratch& scratch,
   absl::StatusOr<bool> more = (*reader)->Next(&patient);
   if (!more.ok()) return more.status();
   Job job;
-  v1::AuditRequest request;
-  const bool rebuilt = *more && patient.patient_id == rejected->patient_id;
+  v1::PatientRecord record;
+  bool rebuilt = *more && patient.patient_id == rejected->patient_id;
   if (rebuilt) {
-    fhir::FhirRecordBuilder builder{fhir::ExtractOptions()};
-    BuildRequest(patient, options.max_resources_per_patient, 0, builder, &job,
-                 &request);
+    fhir::FragmentRecordWriter writer;
+    std::string bytes;
+    BuildRecord(patient, options.max_resources_per_patient, 0, writer, &job,
+                &bytes);
+    rebuilt = job.sent && record.ParseFromString(bytes);
   }
   for (size_t i = 0; i < fields.size() && i < kMaxFieldErrors; ++i) {
     std::optional<ExportPosition> at;
     if (rebuilt) {
-      at = LocateRecordField(patient.resources, request.record(),
-                             fields[i].field);
+      at = LocateRecordField(patient.resources, record, fields[i].field);
     }
     rejected->errors.push_back({at ? at->file : rejected->first_file,
                                 at ? at->line : rejected->first_line,

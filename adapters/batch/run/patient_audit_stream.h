@@ -5,10 +5,11 @@
 // Contract
 // - Two threads: a producer reads patients from the scratch file (its own
 //   connection), builds each record with the FHIR adapter
-//   (FhirRecordBuilder::AddFragment over the resources the reader mapped
-//   when it routed them: nothing is parsed again; a resource the mapping
-//   rejected is skipped and reported, the rest of the record is used) and
-//   writes the requests; the calling thread
+//   (fhir::FragmentRecordWriter over the resources the reader mapped when
+//   it routed them: nothing is parsed again, and the mapped entries go
+//   into the request as the bytes their fragments hold; a resource the
+//   mapping rejected is skipped and reported, the rest of the record is
+//   used) and writes the requests; the calling thread
 //   reads the findings and calls `on_patient` once per patient, in grouped
 //   order. gRPC flow control plus a bounded queue of in-flight patients
 //   (`max_in_flight`) keep memory bounded: a slow server slows the reader.

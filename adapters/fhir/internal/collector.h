@@ -7,11 +7,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/internal/json_reader.h"
@@ -154,6 +158,73 @@ absl::Status TooManyResources(size_t limit);
 // on error. In resource_fragment.cc.
 absl::Status AddFragmentTo(absl::string_view fragment, size_t max_resources,
                            Collected* out);
+
+// The record-level steps of FhirRecordBuilder::Finish() (fhir_extract.h,
+// "Which patient"), shared with the fragment record writer
+// (resource_fragment.h) so both decide alike. In fhir_extract.cc.
+
+// The Patient id a reference names: the fullUrl of a Patient entry (a key
+// of `by_url`), else by the one patient-reference rule
+// (patient_reference.h). A view of `ref` or of `by_url`; nullopt when it
+// names no patient we can tell (another resource type, a contained "#ref",
+// an unknown urn:uuid).
+std::optional<absl::string_view> ReferencedPatient(
+    absl::string_view ref, const std::map<std::string, std::string>& by_url);
+
+// Whether an entry with this subject reference stays in the record of
+// `chosen` (empty: everything stays): it names `chosen` or no patient.
+bool BelongsToChosen(absl::string_view subject, absl::string_view chosen,
+                     const std::map<std::string, std::string>& by_url);
+
+// ExtractOptions::as_of_date as a day number; nullopt when empty;
+// INVALID_ARGUMENT when not a FHIR date.
+absl::StatusOr<std::optional<int32_t>> AsOfDay(const ExtractOptions& options);
+
+// Calls note(subject) with the subject reference of every clinical entry
+// of `lists` (a Collected, or the same lists as views), as ChoosePatient's
+// `for_each_subject`.
+template <typename Lists, typename Note>
+void ForEachSubject(const Lists& lists, Note note) {
+  for (const auto& x : lists.conditions) note(x.subject);
+  for (const auto& x : lists.allergies) note(x.subject);
+  for (const auto& x : lists.medications) note(x.subject);
+  for (const auto& x : lists.procedures) note(x.subject);
+  for (const auto& x : lists.observations) note(x.subject);
+  for (const auto& x : lists.orders) note(x.subject);
+}
+
+// The record's patient: options.patient_id (INVALID_ARGUMENT when the
+// input's Patients do not include it), else the one Patient, else the one
+// patient the subjects name (`for_each_subject` calls its argument with
+// each entry's subject reference). Fills *by_url (fullUrl -> Patient.id).
+absl::StatusOr<std::string> ChoosePatient(
+    const std::vector<Collected::PatientEntry>& patients,
+    absl::FunctionRef<void(absl::FunctionRef<void(absl::string_view)>)>
+        for_each_subject,
+    const ExtractOptions& options, std::map<std::string, std::string>* by_url);
+
+// A "no known allergy" entry sets no_known_allergies unless this is its
+// verification status (refuted, entered-in-error).
+bool CountsAsNoKnownAllergy(absl::string_view verification_status);
+
+// The Fitzpatrick skin type of a record: the latest clear value on or
+// before the as-of day; undated values count only when no dated one does.
+// Offer the patient's observations in record order.
+class FitzpatrickChoice {
+ public:
+  explicit FitzpatrickChoice(std::optional<int32_t> as_of_day)
+      : as_of_day_(as_of_day) {}
+  // `fitzpatrick`: 1-6 for a clear value, else ignored.
+  void Offer(int fitzpatrick, bool dated, int32_t day);
+  // 1-6, or 0 when none was offered.
+  int value() const { return value_; }
+
+ private:
+  std::optional<int32_t> as_of_day_;
+  int value_ = 0;
+  bool dated_ = false;
+  int32_t day_ = 0;
+};
 
 }  // namespace needlecheck::fhir::internal
 

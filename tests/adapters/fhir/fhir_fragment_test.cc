@@ -17,6 +17,8 @@
 namespace needlecheck::fhir {
 namespace {
 
+using ::needlecheck::v1::Condition;
+
 using ::testing::HasSubstr;
 
 // Every resource of a document (Bundle entries, prefetch values), as the
@@ -65,15 +67,21 @@ std::string Describe(const absl::StatusOr<FhirExtract>& x) {
 }
 
 // Reads `resources` both ways with `options`; expects the same per-resource
-// statuses and the same extract.
+// statuses and the same extract; and the same statuses and record, byte for
+// byte serialized, from FragmentRecordWriter.
 void ExpectSameBothWays(const std::vector<simdjson::dom::element>& resources,
                         const ExtractOptions& options) {
   FhirRecordBuilder by_text(options);
   FhirRecordBuilder by_fragment(options);
+  FragmentRecordWriter writer;
+  writer.Restart(options);
+  // The writer keeps views of the fragments until FinishRecord.
+  std::vector<std::string> fragments;
+  fragments.reserve(resources.size());
   simdjson::dom::parser parser;
   for (const simdjson::dom::element& resource : resources) {
     const std::string text = simdjson::to_string(resource);
-    std::string fragment;
+    std::string& fragment = fragments.emplace_back();
     MapResourceFragment(resource, &fragment);
     // What AddFragment reads is not JSON: it cannot be parsing it again.
     simdjson::dom::element ignored;
@@ -81,8 +89,25 @@ void ExpectSameBothWays(const std::vector<simdjson::dom::element>& resources,
     const absl::Status a = by_text.AddNdjsonLine(text);
     const absl::Status b = by_fragment.AddFragment(fragment);
     EXPECT_EQ(a, b) << "resource " << text.substr(0, 80);
+    EXPECT_EQ(writer.Add(fragment), b) << "resource " << text.substr(0, 80);
   }
-  EXPECT_EQ(Describe(by_text.Finish()), Describe(by_fragment.Finish()));
+  absl::StatusOr<FhirExtract> extract = by_fragment.Finish();
+  EXPECT_EQ(Describe(by_text.Finish()), Describe(extract));
+  std::string record = "kept";  // FinishRecord appends
+  const absl::Status written = writer.FinishRecord(&record);
+  if (extract.ok()) {
+    ASSERT_TRUE(written.ok()) << written;
+    EXPECT_EQ(record, "kept" + extract->record.SerializeAsString());
+  } else {
+    EXPECT_EQ(written, extract.status());
+  }
+  // Empty afterwards: the same options give the empty record.
+  std::string empty;
+  ASSERT_TRUE(writer.FinishRecord(&empty).ok());
+  FhirRecordBuilder none(options);
+  absl::StatusOr<FhirExtract> nothing = none.Finish();
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(empty, nothing->record.SerializeAsString());
 }
 
 TEST(FhirFragmentTest, TestdataDocumentsMapTheSameAsTheirText) {
@@ -219,6 +244,31 @@ TEST(FhirFragmentTest, ACorruptFragmentIsDataLoss) {
   EXPECT_EQ(builder.AddFragment(fragment + "x").code(),
             absl::StatusCode::kDataLoss);
   EXPECT_TRUE(builder.AddFragment(fragment).ok());
+  FragmentRecordWriter writer;
+  writer.Restart(ExtractOptions());
+  for (size_t cut = 0; cut < fragment.size(); ++cut) {
+    const std::string part = fragment.substr(0, cut);
+    EXPECT_EQ(writer.Add(part).code(), absl::StatusCode::kDataLoss) << cut;
+  }
+  const std::string longer = fragment + "x";
+  EXPECT_EQ(writer.Add(longer).code(), absl::StatusCode::kDataLoss);
+  // A mapped entry whose bytes are not a message (a field tag of 0 where
+  // the Condition starts) is DATA_LOSS too, though the fragment's layout
+  // decodes: the writer copies entries without parsing them.
+  std::string damaged = fragment;
+  const std::string condition = [&] {
+    Condition c;
+    c.set_id("c1");
+    return c.SerializeAsString();
+  }();
+  const size_t at = damaged.find(condition.substr(0, 4));
+  ASSERT_NE(at, std::string::npos);
+  damaged[at] = '\0';
+  EXPECT_EQ(writer.Add(damaged).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(builder.AddFragment(damaged).code(), absl::StatusCode::kDataLoss);
+  std::string record;
+  ASSERT_TRUE(writer.FinishRecord(&record).ok());
+  EXPECT_EQ(record, "");  // nothing of the damaged fragments stayed
   EXPECT_FALSE(ReadFragmentSource("\xff").ok());
 }
 

@@ -195,5 +195,36 @@ TEST(FindingRecordTest, CsvQuotesAndDefusesFormulas) {
   EXPECT_THAT(FindingsCsvHeader(), HasSubstr("patient_id,session_id"));
 }
 
+// Every cell of a row, byte for byte as the rows of the first version (built
+// cell by cell and joined): defused formulas in each text column, quotes,
+// commas and line breaks inside cells, areas and alerts joined, depths in
+// their shortest form, the optional columns empty.
+TEST(FindingRecordTest, CsvRowsAreByteForByteTheSame) {
+  FindingRecord f =
+      Finding("-p,1", "@s\"1", "2026-03-01", Verdict::kTreatedDespiteCritical);
+  f.areas = {"full_face", "neck,x"};
+  f.needle_depth_mm = 0.25;
+  f.anesthetic = "+EMLA\r\n5%";
+  f.performer = "\tDr. \"X\"";
+  f.location = "Room 1";
+  f.days_since_previous_session = 0;
+  f.alerts = {{"MN-A", "critical", "s", "c"},
+              {"MN-B", "warning", "", ""},
+              {"=MN-C", "info", "", ""}};
+  f.knowledge_base_version = "kb-2026.12";
+  EXPECT_EQ(FindingToCsvRow(f),
+            "\"'-p,1\",\"'@s\"\"1\",2026-03-01,treated_despite_critical,1,1,"
+            "1,MN-A:critical;MN-B:warning;=MN-C:info,\"full_face;neck,x\","
+            "0.25,\"'+EMLA\r\n5%\",\"'\tDr. \"\"X\"\"\",Room 1,0,"
+            "kb-2026.12\r\n");
+  FindingRecord g = Finding("p2", "s2", "2026-03-02", Verdict::kClear);
+  g.knowledge_base_version = "";
+  EXPECT_EQ(FindingToCsvRow(g), "p2,s2,2026-03-02,clear,0,0,0,,,,,,,,\r\n");
+  g.needle_depth_mm = 1.0 / 3;
+  g.days_since_previous_session = 400;
+  EXPECT_EQ(FindingToCsvRow(g),
+            "p2,s2,2026-03-02,clear,0,0,0,,,0.333333,,,,400,\r\n");
+}
+
 }  // namespace
 }  // namespace needlecheck::batch
