@@ -1,7 +1,6 @@
 #include "common/postgres/pg_conn.h"
 
 #include <poll.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/files/bounded_file.h"
 #include "common/text/utf8.h"
 
 namespace needlecheck::postgres {
@@ -307,31 +307,13 @@ std::string DsnWithoutPassword(const std::string& dsn) {
 
 absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
   constexpr size_t kMaxBytes = 4096;
-  struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rbe"));
-  if (file == nullptr) {
-    const int err = errno;
-    const std::string message = absl::StrCat(
-        "password file \"", path, "\": cannot open: ", std::strerror(err));
-    if (err == EACCES || err == EPERM) {
-      return absl::PermissionDeniedError(message);
-    }
-    return absl::NotFoundError(message);
+  absl::StatusOr<std::string> content = ReadRegularFile(path, kMaxBytes);
+  if (!content.ok()) {
+    return absl::Status(
+        content.status().code(),
+        absl::StrCat("password file: ", content.status().message()));
   }
-  struct stat st;
-  if (fstat(fileno(file.get()), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("password file \"", path, "\": not a regular file"));
-  }
-  std::string content(kMaxBytes + 1, '\0');
-  content.resize(std::fread(content.data(), 1, content.size(), file.get()));
-  if (content.size() > kMaxBytes) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "password file \"", path, "\": larger than ", kMaxBytes, " bytes"));
-  }
-  absl::string_view text = content;
+  absl::string_view text = *content;
   absl::ConsumeSuffix(&text, "\n");
   absl::ConsumeSuffix(&text, "\r");
   if (text.empty()) {
