@@ -76,12 +76,6 @@ TEST(TraceIdFromTraceparentTest, RefusesEverythingElse) {
   }
 }
 
-TEST(PercentDecodeTest, DecodesEscapesAndKeepsMalformedOnes) {
-  EXPECT_EQ(PercentDecode("client%20one%C3%A9"), "client one\xC3\xA9");
-  EXPECT_EQ(PercentDecode("100%"), "100%");
-  EXPECT_EQ(PercentDecode("%zz%4"), "%zz%4");
-}
-
 TEST(StripQueryValuesTest, RemovesValuesAndFragment) {
   EXPECT_EQ(StripQueryValues("https://ehr/fhir/Observation?patient=123&code="
                              "http://loinc.org|1234-5&_count#frag"),
