@@ -76,6 +76,16 @@ TEST(TraceIdFromTraceparentTest, RefusesEverythingElse) {
   }
 }
 
+TEST(NewTraceparentTest, IsAValidFreshTraceparent) {
+  const std::string first = trace::NewTraceparent();
+  const std::string second = trace::NewTraceparent();
+  ASSERT_EQ(first.size(), 55u) << first;
+  EXPECT_EQ(first.substr(0, 3), "00-");
+  EXPECT_EQ(first.substr(52), "-01");
+  EXPECT_EQ(TraceIdFromTraceparent(first), first.substr(3, 32));
+  EXPECT_NE(TraceIdFromTraceparent(first), TraceIdFromTraceparent(second));
+}
+
 TEST(StripQueryValuesTest, RemovesValuesAndFragment) {
   EXPECT_EQ(StripQueryValues("https://ehr/fhir/Observation?patient=123&code="
                              "http://loinc.org|1234-5&_count#frag"),
