@@ -18,11 +18,11 @@ ScreenStreamReactor::ScreenStreamReactor(grpc::CallbackServerContext* context,
 
 grpc::Status ScreenStreamReactor::Answer(
     int64_t index, std::vector<grpc::ByteBuffer>* answers) {
+  // Cleared first: a request refused before screening (cancelled, past its
+  // deadline) is recorded under its own id, not the previous response's.
+  response_.Clear();
   absl::Status status = CheckCall(GetCallState(*context()), absl::Now());
-  if (status.ok()) {
-    response_.Clear();
-    status = backend_->Screen(request_, &response_);
-  }
+  if (status.ok()) status = backend_->Screen(request_, &response_);
   if (absl::Status recorded = trail()->Record(
           identity(), "ScreenStream", request_.record().patient_id(), status,
           response_.request_id().empty() ? request_.request_id()
