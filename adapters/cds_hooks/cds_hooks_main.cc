@@ -32,7 +32,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -48,6 +47,7 @@
 #include "adapters/common/grpc_client_channel.h"
 #include "common/metrics/http_endpoint.h"
 #include "common/metrics/registry.h"
+#include "common/net/host_port.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP on (port 0: any free port).");
@@ -139,17 +139,6 @@ ABSL_FLAG(std::string, time_zone, "UTC",
 namespace needlecheck::cds_hooks {
 namespace {
 
-bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return false;
-  *host = listen.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  return !host->empty() && absl::SimpleAtoi(listen.substr(colon + 1), port) &&
-         *port >= 0 && *port <= 65535;
-}
-
 // Each connection is a file descriptor: raises the soft RLIMIT_NOFILE so
 // that `max_connections` fit beside the gRPC channel, libcurl and the
 // listener, and returns how many connections fit (fewer, with a warning,
@@ -197,7 +186,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ScreeningChannel() {
 int Main() {
   std::string host;
   int port = 0;
-  if (!SplitHostPort(absl::GetFlag(FLAGS_listen), &host, &port)) {
+  if (!net::SplitHostPort(absl::GetFlag(FLAGS_listen), &host, &port).ok()) {
     std::fprintf(stderr, "--listen must be HOST:PORT\n");
     return 2;
   }

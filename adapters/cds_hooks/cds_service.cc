@@ -24,11 +24,11 @@
 #include "adapters/cds_hooks/cards.h"
 #include "adapters/cds_hooks/discovery.h"
 #include "adapters/cds_hooks/hook_request.h"
-#include "adapters/cds_hooks/log_digest.h"
 #include "adapters/common/json_writer.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/planned_session.h"
 #include "common/ids/uuid.h"
+#include "common/logging/log_digest.h"
 #include "common/trace/traceparent.h"
 #include "google/protobuf/arena.h"
 
@@ -37,6 +37,7 @@ namespace needlecheck::cds_hooks {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using ::needlecheck::logging::LogDigest;
 
 int64_t NanosSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -

@@ -67,8 +67,8 @@
 // Logs: one line per call (method, path template, status, card count,
 // duration, JWT iss, trace id); never patient data, tokens or bodies, and no
 // string the caller chose verbatim: hookInstance, JWT jti and a refused
-// fhirServer appear as LogDigest() values (log_digest.h); a trace id is
-// logged only once validated as 32 hex digits.
+// fhirServer appear as LogDigest() values (common/logging/log_digest.h); a
+// trace id is logged only once validated as 32 hex digits.
 //
 // Thread safety: Handle() may be called from many threads at once; the
 // ScreeningClient, FhirClient and JwtVerifier must be thread-safe.

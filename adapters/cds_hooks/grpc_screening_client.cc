@@ -7,10 +7,12 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/net/caller_metadata.h"
+#include "common/net/percent_encoding.h"
+#include "common/trace/traceparent.h"
 #include "grpcpp/grpcpp.h"
 #include "needlecheck/v1/screening.grpc.pb.h"
 
@@ -18,30 +20,18 @@ namespace needlecheck::cds_hooks {
 
 namespace {
 
-// Bytes outside printable ASCII, and '%', as %XX: metadata values must be
-// printable ASCII, and JWT claims need not be.
-std::string PercentEncode(absl::string_view value) {
-  std::string out;
-  for (unsigned char c : value) {
-    if (c <= 0x20 || c >= 0x7f || c == '%') {
-      absl::StrAppendFormat(&out, "%%%02X", c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
-
-// needlecheckd's access trail reads these (service/server/access_trail.h).
+// needlecheckd's access trail reads these (common/net/caller_metadata.h).
 void AddOnBehalfOf(grpc::ClientContext* context, const OnBehalfOf& on_behalf) {
   const std::pair<const char*, const std::string*> fields[] = {
-      {"x-needlecheck-caller-iss", &on_behalf.iss},
-      {"x-needlecheck-caller-sub", &on_behalf.sub},
-      {"x-needlecheck-caller-tenant", &on_behalf.tenant},
-      {"x-needlecheck-caller-user", &on_behalf.user_id},
-      {"traceparent", &on_behalf.traceparent}};
+      {net::kCallerIssKey, &on_behalf.iss},
+      {net::kCallerSubKey, &on_behalf.sub},
+      {net::kCallerTenantKey, &on_behalf.tenant},
+      {net::kCallerUserKey, &on_behalf.user_id},
+      {trace::kTraceparentHeader, &on_behalf.traceparent}};
   for (const auto& [key, value] : fields) {
-    if (!value->empty()) context->AddMetadata(key, PercentEncode(*value));
+    if (!value->empty()) {
+      context->AddMetadata(key, net::PercentEncodeUnprintable(*value));
+    }
   }
 }
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/net/percent_encoding.h"
 
 namespace needlecheck::cds_hooks {
 
@@ -61,32 +62,6 @@ absl::string_view TrimOws(absl::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes `in`; false for a malformed escape or a decoded NUL.
-bool PercentDecode(absl::string_view in, std::string* out) {
-  out->clear();
-  out->reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = HexValue(in[i + 1]);
-    const int lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;
-    out->push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
 }
 
 // True when the comma-separated list `value` holds `token`
@@ -257,7 +232,7 @@ bool HttpRequestParser::ParseRequestLine(absl::string_view line) {
     return Fail(400, "malformed request target");
   }
   const absl::string_view path = target.substr(0, target.find('?'));
-  if (!PercentDecode(path, &request_.path)) {
+  if (!net::PercentDecodeStrict(path, &request_.path)) {
     return Fail(400, "malformed percent-encoding in the request path");
   }
   request_.method = std::string(method);
@@ -373,12 +348,12 @@ size_t HttpRequestParser::FeedChunkLine(absl::string_view data) {
   }
   uint64_t size = 0;
   size_t digits = 0;
-  while (digits < line.size() && HexValue(line[digits]) >= 0) {
+  while (digits < line.size() && net::HexDigitValue(line[digits]) >= 0) {
     if (digits == 15) {
       Fail(400, "chunk size too large");
       return take;
     }
-    size = size * 16 + static_cast<uint64_t>(HexValue(line[digits]));
+    size = size * 16 + static_cast<uint64_t>(net::HexDigitValue(line[digits]));
     ++digits;
   }
   const absl::string_view ext = TrimOws(line.substr(digits));

@@ -29,6 +29,7 @@
 #include "adapters/cds_hooks/http_request_parser.h"
 #include "adapters/common/event_server_support.h"
 #include "adapters/common/loop_worker_pool.h"
+#include "common/net/host_port.h"
 
 namespace needlecheck::cds_hooks {
 
@@ -296,7 +297,7 @@ absl::Status EventHttpServer::Init() {
     return absl::InternalError("evconnlistener_new failed");
   }
   evconnlistener_set_error_cb(listener_.get(), &OnAcceptError);
-  port_ = event_server::BoundPort(*fd);
+  port_ = net::BoundPort(*fd);
   stop_event_.reset(event_new(base_.get(), -1, 0, &OnStop, this));
   resume_accept_.reset(evtimer_new(base_.get(), &OnResumeAccept, this));
   drain_deadline_.reset(evtimer_new(base_.get(), &OnDrainDeadline, this));

@@ -16,7 +16,6 @@
 #include <mutex>
 #include <string>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace needlecheck::event_server {
@@ -66,32 +65,6 @@ absl::StatusOr<evutil_socket_t> ListenSocket(const std::string& host,
   return fd;
 }
 
-absl::Status SplitHostPort(const std::string& address, std::string* host,
-                           int* port) {
-  const size_t colon = address.rfind(':');
-  int value = -1;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &value) || value < 0 ||
-      value > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected HOST:PORT, got \"", address, "\""));
-  }
-  std::string h = address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
-    h = h.substr(1, h.size() - 2);
-  }
-  *host = h;
-  *port = value;
-  return absl::OkStatus();
-}
-
-int BoundPort(evutil_socket_t fd) {
-  sockaddr_storage ss = {};
-  socklen_t len = sizeof(ss);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
-  return PeerPort(reinterpret_cast<const sockaddr*>(&ss));
-}
-
 std::string PeerAddress(const sockaddr* sa) {
   char text[INET6_ADDRSTRLEN] = "";
   if (sa->sa_family == AF_INET) {
@@ -106,16 +79,6 @@ std::string PeerAddress(const sockaddr* sa) {
     }
   }
   return text;
-}
-
-int PeerPort(const sockaddr* sa) {
-  if (sa->sa_family == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in*>(sa)->sin_port);
-  }
-  if (sa->sa_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
-  }
-  return 0;
 }
 
 timeval Millis(int ms) {

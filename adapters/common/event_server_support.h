@@ -13,8 +13,8 @@
 //
 // Errors: ListenSocket() returns UNAVAILABLE when the address cannot be
 // resolved or bound; NewServerTlsContext() INVALID_ARGUMENT when a PEM file
-// cannot be loaded, INTERNAL when OpenSSL fails otherwise; SplitHostPort()
-// INVALID_ARGUMENT for anything but HOST:PORT with a port in 0..65535.
+// cannot be loaded, INTERNAL when OpenSSL fails otherwise. Addresses
+// ("HOST:PORT") and ports of sockets: common/net/host_port.h.
 // Everything here is thread-safe (PrepareProcessForEventServers() runs its
 // work once).
 #ifndef ADAPTERS_COMMON_EVENT_SERVER_SUPPORT_H_
@@ -61,18 +61,9 @@ void PrepareProcessForEventServers();
 // any free port), with SO_REUSEADDR and a backlog of 1024.
 absl::StatusOr<evutil_socket_t> ListenSocket(const std::string& host, int port);
 
-// "HOST:PORT" (also "[v6]:PORT") into its parts.
-absl::Status SplitHostPort(const std::string& address, std::string* host,
-                           int* port);
-
-// The port a bound socket listens on (0 when it cannot be read).
-int BoundPort(evutil_socket_t fd);
-
 // The IP address of an AF_INET/AF_INET6 peer in text (an IPv4-mapped IPv6
 // address as IPv4); "" for other families.
 std::string PeerAddress(const sockaddr* sa);
-// The peer's port (0 for other families).
-int PeerPort(const sockaddr* sa);
 
 timeval Millis(int ms);
 timeval ToTimeval(absl::Duration d);

@@ -1,16 +1,10 @@
 #include "adapters/hl7v2/er7_escape.h"
 
 #include "absl/strings/ascii.h"
+#include "common/net/percent_encoding.h"
 
 namespace needlecheck::hl7v2 {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Decodes the body of one escape sequence (between the escape characters)
 // into `out`; false if it is to be kept verbatim.
@@ -54,8 +48,8 @@ bool DecodeEscape(absl::string_view body, const Er7Delimiters& d,
   if (body.size() >= 1 && body[0] == 'X' && body.size() % 2 == 1) {
     std::string bytes;
     for (size_t i = 1; i + 1 < body.size(); i += 2) {
-      const int hi = HexValue(body[i]);
-      const int lo = HexValue(body[i + 1]);
+      const int hi = net::HexDigitValue(body[i]);
+      const int lo = net::HexDigitValue(body[i + 1]);
       if (hi < 0 || lo < 0) return false;
       bytes.push_back(static_cast<char>(hi * 16 + lo));
     }

@@ -17,6 +17,8 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
       absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
+}  // namespace
+
 // The folder's entry for the renamed file is durable only once the folder
 // itself is fsynced.
 absl::Status SyncFolderOf(const std::string& path) {
@@ -33,8 +35,6 @@ absl::Status SyncFolderOf(const std::string& path) {
   if (rc != 0) return ErrnoError("cannot sync the folder", folder);
   return absl::OkStatus();
 }
-
-}  // namespace
 
 void AtomicFileWriter::FileCloser::operator()(std::FILE* file) const {
   if (file != nullptr) std::fclose(file);

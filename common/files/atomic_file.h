@@ -12,6 +12,9 @@
 //   Destroyed without Commit() (an error, an early return): the temporary
 //   file is removed and `path` is untouched.
 // - Not thread-safe per writer; distinct paths are independent.
+// - SyncFolderOf(path): the fsync of the folder holding `path` ("." for a
+//   bare name) that both use, for code that renames or creates files
+//   itself: OK, or UNAVAILABLE naming the folder and the system's reason.
 //
 // Example
 //   ASSIGN_OR_RETURN(AtomicFileWriter out, AtomicFileWriter::Create(path));
@@ -32,6 +35,8 @@ namespace needlecheck::files {
 
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view contents);
+
+absl::Status SyncFolderOf(const std::string& path);
 
 class AtomicFileWriter {
  public:

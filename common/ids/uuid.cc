@@ -12,13 +12,6 @@ namespace {
 
 constexpr size_t kUuidBytes = 16;
 
-absl::Status FillRandom(uint8_t* bytes, size_t n) {
-  if (RAND_bytes(bytes, static_cast<int>(n)) != 1) {
-    return absl::UnavailableError("the CSPRNG (RAND_bytes) failed");
-  }
-  return absl::OkStatus();
-}
-
 // Sets the version nibble and the 10xx variant, and writes the text form.
 std::string UuidText(uint8_t* b, uint8_t version) {
   b[6] = static_cast<uint8_t>((b[6] & 0x0f) | (version << 4));
@@ -36,9 +29,16 @@ std::string UuidText(uint8_t* b, uint8_t version) {
 
 }  // namespace
 
+absl::Status FillRandomBytes(uint8_t* bytes, size_t n) {
+  if (RAND_bytes(bytes, static_cast<int>(n)) != 1) {
+    return absl::UnavailableError("the CSPRNG (RAND_bytes) failed");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> NewUuidV4() {
   uint8_t b[kUuidBytes];
-  if (absl::Status status = FillRandom(b, sizeof(b)); !status.ok()) {
+  if (absl::Status status = FillRandomBytes(b, sizeof(b)); !status.ok()) {
     return status;
   }
   return UuidText(b, 4);
@@ -48,7 +48,7 @@ absl::StatusOr<std::vector<std::string>> NewUuidV7s(size_t n, absl::Time now) {
   std::vector<std::string> ids;
   if (n == 0) return ids;
   std::vector<uint8_t> bytes(n * kUuidBytes);
-  if (absl::Status status = FillRandom(bytes.data(), bytes.size());
+  if (absl::Status status = FillRandomBytes(bytes.data(), bytes.size());
       !status.ok()) {
     return status;
   }

@@ -12,7 +12,9 @@
 //   issued: an index keyed by them grows at its end, where version 4 ids
 //   changed a random page of the index for every row (the ledger's alert
 //   ids; see docs/performance.md). They reveal the issue time.
-// - When the CSPRNG fails (no entropy source at all) both return
+// - FillRandomBytes(bytes, n): `n` bytes from the same CSPRNG, for random
+//   identifiers of other shapes (W3C trace ids, common/trace).
+// - When the CSPRNG fails (no entropy source at all) all three return
 //   UNAVAILABLE: a caller fails its request rather than hand out a
 //   predictable or repeated id.
 // - Thread-safe.
@@ -20,6 +22,7 @@
 #define COMMON_IDS_UUID_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,8 @@
 namespace needlecheck::ids {
 
 absl::StatusOr<std::string> NewUuidV4();
+
+absl::Status FillRandomBytes(uint8_t* bytes, size_t n);
 
 absl::StatusOr<std::vector<std::string>> NewUuidV7s(size_t n, absl::Time now);
 

@@ -5,7 +5,6 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -13,8 +12,8 @@
 #include <thread>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/net/host_port.h"
 
 namespace needlecheck::metrics {
 namespace {
@@ -28,31 +27,6 @@ struct EventBaseDeleter {
 struct EvhttpDeleter {
   void operator()(evhttp* p) const { evhttp_free(p); }
 };
-
-// "HOST:PORT" -> host (brackets of an IPv6 literal removed) and port.
-bool SplitHostPort(const std::string& address, std::string* host, int* port) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
-  *host = address.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  return !host->empty() && absl::SimpleAtoi(address.substr(colon + 1), port) &&
-         *port >= 0 && *port <= 65535;
-}
-
-int BoundPort(evutil_socket_t fd) {
-  sockaddr_storage addr;
-  socklen_t len = sizeof(addr);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
-  if (addr.ss_family == AF_INET) {
-    return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  }
-  if (addr.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-  }
-  return 0;
-}
 
 class Endpoint final : public MetricsHttpEndpoint {
  public:
@@ -72,7 +46,7 @@ class Endpoint final : public MetricsHttpEndpoint {
   absl::Status Bind(const std::string& listen_address) {
     std::string host;
     int port = 0;
-    if (!SplitHostPort(listen_address, &host, &port)) {
+    if (!net::SplitHostPort(listen_address, &host, &port).ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "metrics address \"", listen_address, "\" is not HOST:PORT"));
     }
@@ -82,7 +56,7 @@ class Endpoint final : public MetricsHttpEndpoint {
       return absl::UnavailableError(absl::StrCat(
           "cannot listen on \"", listen_address, "\" for metrics"));
     }
-    port_ = BoundPort(evhttp_bound_socket_get_fd(bound));
+    port_ = net::BoundPort(evhttp_bound_socket_get_fd(bound));
     const bool v6 = host.find(':') != std::string::npos;
     address_ = absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", port_);
     evhttp_set_gencb(http_.get(), &Endpoint::OnRequest, this);

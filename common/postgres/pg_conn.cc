@@ -1,7 +1,6 @@
 #include "common/postgres/pg_conn.h"
 
 #include <poll.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +16,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/files/bounded_file.h"
+#include "common/text/utf8.h"
 
 namespace needlecheck::postgres {
 namespace {
@@ -243,50 +244,19 @@ std::string PgTextArray(const std::vector<std::string>& values) {
   return out;
 }
 
-namespace {
-
-// Length of the valid UTF-8 sequence (not NUL) at s[i], or 0.
-size_t Utf8SequenceAt(absl::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  if (c == 0) return 0;
-  if (c < 0x80) return 1;
-  size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  return n;
-}
-
-}  // namespace
-
 std::string PgSafeText(absl::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
-    const size_t n = Utf8SequenceAt(text, i);
-    if (n == 0) {
+    // NUL, and each byte that does not start a well-formed sequence, is
+    // replaced on its own.
+    const int n = text[i] == '\0' ? 0 : text::Utf8SequenceLength(text, i);
+    if (n <= 0) {
       out.append("\xEF\xBF\xBD");  // U+FFFD
       ++i;
     } else {
-      out.append(text.data() + i, n);
-      i += n;
+      out.append(text.data() + i, static_cast<size_t>(n));
+      i += static_cast<size_t>(n);
     }
   }
   return out;
@@ -337,31 +307,13 @@ std::string DsnWithoutPassword(const std::string& dsn) {
 
 absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
   constexpr size_t kMaxBytes = 4096;
-  struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rbe"));
-  if (file == nullptr) {
-    const int err = errno;
-    const std::string message = absl::StrCat(
-        "password file \"", path, "\": cannot open: ", std::strerror(err));
-    if (err == EACCES || err == EPERM) {
-      return absl::PermissionDeniedError(message);
-    }
-    return absl::NotFoundError(message);
+  absl::StatusOr<std::string> content = ReadRegularFile(path, kMaxBytes);
+  if (!content.ok()) {
+    return absl::Status(
+        content.status().code(),
+        absl::StrCat("password file: ", content.status().message()));
   }
-  struct stat st;
-  if (fstat(fileno(file.get()), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("password file \"", path, "\": not a regular file"));
-  }
-  std::string content(kMaxBytes + 1, '\0');
-  content.resize(std::fread(content.data(), 1, content.size(), file.get()));
-  if (content.size() > kMaxBytes) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "password file \"", path, "\": larger than ", kMaxBytes, " bytes"));
-  }
-  absl::string_view text = content;
+  absl::string_view text = *content;
   absl::ConsumeSuffix(&text, "\n");
   absl::ConsumeSuffix(&text, "\r");
   if (text.empty()) {

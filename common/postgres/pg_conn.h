@@ -149,10 +149,12 @@ absl::StatusOr<bool> DsnHasPassword(const std::string& dsn);
 std::string DsnWithoutPassword(const std::string& dsn);
 
 // The password kept in the file `path` (for PgConnectOptions::password):
-// its content without one trailing line end. At most 4 KiB. Errors name the
-// path, never the content: NOT_FOUND / PERMISSION_DENIED when it cannot be
-// opened, FAILED_PRECONDITION when it is not a regular file or too large,
-// INVALID_ARGUMENT when it is empty.
+// its content without one trailing line end. At most 4 KiB. Read with
+// ReadRegularFile() (common/files/bounded_file.h), so a FIFO or a device
+// never blocks or floods the reader. Errors name the path, never the
+// content, and start "password file": NOT_FOUND / PERMISSION_DENIED when it
+// cannot be opened, FAILED_PRECONDITION when it is not a regular file,
+// RESOURCE_EXHAUSTED when it is larger, INVALID_ARGUMENT when it is empty.
 absl::StatusOr<std::string> ReadPasswordFile(const std::string& path);
 
 }  // namespace needlecheck::postgres

@@ -122,6 +122,16 @@ absl::StatusOr<std::string> Connection::PragmaText(absl::string_view pragma) {
   return stmt->ColumnText(0);
 }
 
+absl::Status Connection::UseWal() {
+  absl::StatusOr<std::string> mode = PragmaText("journal_mode = WAL");
+  if (!mode.ok()) return mode.status();
+  if (*mode != "wal") {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot use WAL mode there (journal_mode is ", *mode, ")"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<QuickCheckResult> Connection::QuickCheck(
     absl::Duration time_limit, int max_problems) {
   // The watchdog: from the deadline on, interrupts every millisecond until

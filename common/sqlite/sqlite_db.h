@@ -73,6 +73,11 @@ class Connection {
   absl::StatusOr<int64_t> PragmaInt(absl::string_view pragma);
   // A text pragma's value, e.g. "journal_mode".
   absl::StatusOr<std::string> PragmaText(absl::string_view pragma);
+  // Switches the file to write-ahead logging (the stores' readers run
+  // beside their one writer). UNAVAILABLE "cannot use WAL mode there
+  // (journal_mode is delete)" when SQLite keeps another mode (a network
+  // file system, an in-memory database); other errors as for Exec().
+  absl::Status UseWal();
 
   // Runs PRAGMA quick_check (at most `max_problems` findings). A watchdog
   // thread interrupts it (sqlite3_interrupt) once `time_limit` has passed:

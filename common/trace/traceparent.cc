@@ -1,11 +1,10 @@
 #include "common/trace/traceparent.h"
 
-#include <openssl/rand.h>
-
 #include <cstdint>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/ids/uuid.h"
 
 namespace needlecheck::trace {
 namespace {
@@ -21,11 +20,12 @@ bool AllZeros(absl::string_view s) {
   return s.find_first_not_of('0') == absl::string_view::npos;
 }
 
-// `n` random bytes as lower-case hex, not all zeros; "" if RAND_bytes fails.
+// `n` (at most 16) random bytes as lower-case hex, not all zeros; "" if the
+// CSPRNG fails.
 std::string RandomHex(int n) {
-  unsigned char bytes[16];
+  uint8_t bytes[16];
   for (int attempt = 0; attempt < 4; ++attempt) {
-    if (RAND_bytes(bytes, n) != 1) return "";
+    if (!ids::FillRandomBytes(bytes, static_cast<size_t>(n)).ok()) return "";
     std::string hex = absl::BytesToHexString(
         absl::string_view(reinterpret_cast<const char*>(bytes), n));
     if (!AllZeros(hex)) return hex;

@@ -7,8 +7,8 @@
 //   all zeros, version not "ff"; a later version may append "-..."
 //   fields), or "" for anything else. Never throws; any input is safe.
 // - NewTraceparent: a fresh "00-<trace-id>-<parent-id>-01" with a random
-//   16-byte trace-id and 8-byte parent-id from OpenSSL RAND_bytes (never all
-//   zeros); "" only if the random generator fails. Thread-safe.
+//   16-byte trace-id and 8-byte parent-id from the CSPRNG of common/ids
+//   (never all zeros); "" only if the random generator fails. Thread-safe.
 #ifndef COMMON_TRACE_TRACEPARENT_H_
 #define COMMON_TRACE_TRACEPARENT_H_
 

@@ -4,10 +4,11 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/net/caller_metadata.h"
+#include "common/net/percent_encoding.h"
 #include "grpcpp/security/auth_context.h"
 #include "service/server/authorizer.h"
 #include "service/server/log.h"
@@ -32,7 +33,7 @@ std::string Metadata(const grpc::ServerContextBase& context,
 
 std::string OnBehalf(const grpc::ServerContextBase& context,
                      absl::string_view key) {
-  std::string value = PercentDecode(Metadata(context, key));
+  std::string value = net::PercentDecodeLenient(Metadata(context, key));
   if (value.size() > kMaxOnBehalfBytes) value.resize(kMaxOnBehalfBytes);
   return value;
 }
@@ -50,44 +51,21 @@ std::string PeerIdentity(const grpc::ServerContextBase& context) {
   return absl::StrCat("unauthenticated ", context.peer());
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = absl::ascii_tolower(static_cast<unsigned char>(c));
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 }  // namespace
 
 CallIdentity IdentityOf(const grpc::ServerContextBase& context) {
   CallIdentity identity;
   identity.caller = PeerIdentity(context);
-  identity.iss = OnBehalf(context, kCallerIssKey);
-  identity.sub = OnBehalf(context, kCallerSubKey);
-  identity.tenant = OnBehalf(context, kCallerTenantKey);
-  identity.user = OnBehalf(context, kCallerUserKey);
+  identity.iss = OnBehalf(context, net::kCallerIssKey);
+  identity.sub = OnBehalf(context, net::kCallerSubKey);
+  identity.tenant = OnBehalf(context, net::kCallerTenantKey);
+  identity.user = OnBehalf(context, net::kCallerUserKey);
   identity.trace_id = TraceIdOf(context);
   return identity;
 }
 
 std::string TraceIdOf(const grpc::ServerContextBase& context) {
-  return TraceIdFromTraceparent(Metadata(context, kTraceparentKey));
-}
-
-std::string PercentDecode(absl::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '%' && i + 2 < value.size() &&
-        HexValue(value[i + 1]) >= 0 && HexValue(value[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(value[i + 1]) * 16 +
-                                      HexValue(value[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(value[i]);
-    }
-  }
-  return out;
+  return TraceIdFromTraceparent(Metadata(context, trace::kTraceparentHeader));
 }
 
 std::string StripQueryValues(absl::string_view url) {

@@ -8,12 +8,11 @@
 //     presented one (mutual TLS): "tls <subject CN>,<DNS SANs>,<URI SANs>"
 //     ("tls gateway,gateway.internal,spiffe://clinic/gateway"), else
 //     "unauthenticated <peer address>" ("ipv4:127.0.0.1:41234").
-//   * on behalf of: metadata kCallerIssKey, kCallerSubKey,
-//     kCallerTenantKey, kCallerUserKey (the CDS Hooks gateway sends the
-//     EHR's JWT iss/sub/tenant and the hook's userId), percent-decoded (the
-//     gateway percent-encodes bytes outside printable ASCII and '%'), each
-//     cut to kMaxOnBehalfBytes. Recorded as asserted by `caller`:
-//     needlecheckd cannot check them.
+//   * on behalf of: the caller metadata (common/net/caller_metadata.h: the
+//     CDS Hooks gateway sends the EHR's JWT iss/sub/tenant and the hook's
+//     userId), percent-decoded (the gateway percent-encodes bytes outside
+//     printable ASCII and '%'), each cut to kMaxOnBehalfBytes. Recorded as
+//     asserted by `caller`: needlecheckd cannot check them.
 //   * trace_id: the trace-id of a valid W3C `traceparent` metadata value
 //     (TraceIdFromTraceparent()), else empty.
 // - Record() queues one record. OK also when there is no trail (no
@@ -42,12 +41,7 @@
 
 namespace needlecheck::server {
 
-// gRPC metadata keys for the identity a caller acts on behalf of.
-inline constexpr char kCallerIssKey[] = "x-needlecheck-caller-iss";
-inline constexpr char kCallerSubKey[] = "x-needlecheck-caller-sub";
-inline constexpr char kCallerTenantKey[] = "x-needlecheck-caller-tenant";
-inline constexpr char kCallerUserKey[] = "x-needlecheck-caller-user";
-inline constexpr char kTraceparentKey[] = "traceparent";
+// The most of each on-behalf-of value that is recorded.
 inline constexpr size_t kMaxOnBehalfBytes = 256;
 
 struct CallIdentity {
@@ -66,9 +60,6 @@ std::string TraceIdOf(const grpc::ServerContextBase& context);
 
 // The trace-id of a valid W3C traceparent, else "" (common/trace).
 using ::needlecheck::trace::TraceIdFromTraceparent;
-
-// "%XX" escapes decoded; a malformed escape is kept as is.
-std::string PercentDecode(absl::string_view value);
 
 // `url` with every query value removed ("a?x=1&y" -> "a?x=&y") and no
 // fragment, so that no search value (a patient id, a code) is stored.

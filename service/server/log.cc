@@ -1,6 +1,5 @@
 #include "service/server/log.h"
 
-#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/logging/log_digest.h"
 
 namespace needlecheck::server {
 namespace {
@@ -51,11 +51,7 @@ absl::string_view LevelName(LogLevel level) {
 
 std::string RequestIdHash(absl::string_view request_id) {
   if (request_id.empty()) return "";
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(request_id.data()),
-         request_id.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), 8));
+  return logging::LogDigest(request_id);
 }
 
 std::string FormatLogLine(absl::string_view timestamp, LogLevel level,

@@ -48,9 +48,10 @@ inline void LogError(absl::string_view event,
   Log(LogLevel::kError, event, fields);
 }
 
-// The first 16 hex digits of the SHA-256 of `request_id`, for the
-// "request_id_hash" field: a caller who knows its request id can find its
-// lines, while the log carries none of the caller's text. "" for "".
+// The LogDigest() of `request_id` (common/logging/log_digest.h: the first
+// 16 hex digits of its SHA-256), for the "request_id_hash" field: a caller
+// who knows its request id can find its lines, while the log carries none of
+// the caller's text. "" for "".
 std::string RequestIdHash(absl::string_view request_id);
 
 // The log line for an event, without the trailing newline (for tests).

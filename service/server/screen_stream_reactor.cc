@@ -1,11 +1,9 @@
 #include "service/server/screen_stream_reactor.h"
 
-#include "absl/strings/str_cat.h"
+#include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "service/server/handlers.h"
-#include "service/server/log.h"
 #include "service/server/status_conversion.h"
-#include "service/server/unparseable_stream_message.h"
 #include "service/server/wire_message.h"
 
 namespace needlecheck::server {
@@ -13,68 +11,36 @@ namespace needlecheck::server {
 ScreenStreamReactor::ScreenStreamReactor(grpc::CallbackServerContext* context,
                                          ScreeningBackend* backend,
                                          AccessTrail* trail)
-    : context_(context),
-      backend_(backend),
-      trail_(trail),
-      identity_(IdentityOf(*context)) {
-  StartRead(&read_bytes_);
+    : InOrderStreamReactor(context, trail, "ScreenStream", "response"),
+      backend_(backend) {
+  StartReading();
 }
 
-void ScreenStreamReactor::OnReadDone(bool ok) {
-  if (!ok) {
-    // The client finished sending (or the call is over): every response
-    // has been written, since reads and writes alternate.
-    FinishOnce(grpc::Status::OK);
-    return;
-  }
-  request_.Clear();
-  if (absl::Status parsed = ParseWireMessage(read_bytes_, &request_);
-      !parsed.ok()) {
-    FinishOnce(ReportUnparseableStreamMessage("ScreenStream", index_,
-                                              read_bytes_.Length(), parsed,
-                                              identity_, trail_));
-    return;
-  }
-  read_bytes_.Clear();
-  absl::Status status = CheckCall(GetCallState(*context_), absl::Now());
-  if (status.ok()) {
-    response_.Clear();
-    status = backend_->Screen(request_, &response_);
-  }
-  if (absl::Status recorded = trail_->Record(
-          identity_, "ScreenStream", request_.record().patient_id(), status,
+grpc::Status ScreenStreamReactor::Answer(
+    int64_t index, std::vector<grpc::ByteBuffer>* answers) {
+  // Cleared first: a request refused before screening (cancelled, past its
+  // deadline) is recorded under its own id, not the previous response's.
+  response_.Clear();
+  absl::Status status = CheckCall(GetCallState(*context()), absl::Now());
+  if (status.ok()) status = backend_->Screen(request_, &response_);
+  if (absl::Status recorded = trail()->Record(
+          identity(), "ScreenStream", request_.record().patient_id(), status,
           response_.request_id().empty() ? request_.request_id()
                                          : response_.request_id(),
-          index_);
+          index);
       !recorded.ok() && status.ok()) {
     status = AccessNotRecorded(recorded);
   }
-  if (status.ok()) status = SerializeWireMessage(response_, &write_bytes_);
+  if (status.ok()) {
+    status = SerializeWireMessage(response_, &answers->emplace_back());
+  }
   if (!status.ok()) {
-    LogScreenFailure(status, request_, index_);
-    FinishOnce(ToGrpcStatus(
-        StreamRequestError(status, index_, request_.request_id())));
-    return;
+    answers->clear();
+    LogScreenFailure(status, request_, index);
+    return ToGrpcStatus(
+        StreamRequestError(status, index, request_.request_id()));
   }
-  StartWrite(&write_bytes_);
+  return grpc::Status::OK;
 }
-
-void ScreenStreamReactor::OnWriteDone(bool ok) {
-  if (!ok) {
-    // The call is broken (cancelled, client gone): nothing will be read.
-    FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED,
-                            "the response could not be sent"));
-    return;
-  }
-  ++index_;
-  write_bytes_.Clear();
-  StartRead(&read_bytes_);
-}
-
-void ScreenStreamReactor::FinishOnce(const grpc::Status& status) {
-  if (!finished_.exchange(true)) Finish(status);
-}
-
-void ScreenStreamReactor::OnDone() { delete this; }
 
 }  // namespace needlecheck::server

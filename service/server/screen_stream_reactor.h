@@ -5,7 +5,7 @@
 // - Strictly one message in flight at a time: read a request, screen it,
 //   write its response, then read the next. A client that stops reading
 //   stops the server reading too (flow control end to end), and memory per
-//   stream is one request and one response.
+//   stream is one request and one response (in_order_stream_reactor.h).
 // - Raw bytes in and out (see screening_service.h): a message that is not a
 //   valid ScreenRequest ends the stream with INVALID_ARGUMENT "message 3 of
 //   the stream could not be parsed as needlecheck.v1.ScreenRequest (N
@@ -22,43 +22,35 @@
 #ifndef SERVICE_SERVER_SCREEN_STREAM_REACTOR_H_
 #define SERVICE_SERVER_SCREEN_STREAM_REACTOR_H_
 
-#include <atomic>
 #include <cstdint>
+#include <vector>
 
+#include "google/protobuf/message_lite.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/byte_buffer.h"
-#include "grpcpp/support/server_callback.h"
+#include "grpcpp/support/status.h"
 #include "needlecheck/v1/screening.pb.h"
 #include "service/server/access_trail.h"
+#include "service/server/in_order_stream_reactor.h"
 #include "service/server/screening_backend.h"
 
 namespace needlecheck::server {
 
-class ScreenStreamReactor
-    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+class ScreenStreamReactor final : public InOrderStreamReactor {
  public:
   // `trail` records each request's access (access_trail.h); it must
   // outlive the reactor.
   ScreenStreamReactor(grpc::CallbackServerContext* context,
                       ScreeningBackend* backend, AccessTrail* trail);
 
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnDone() override;
-
  private:
-  void FinishOnce(const grpc::Status& status);
+  google::protobuf::MessageLite* MutableRequest() override { return &request_; }
+  grpc::Status Answer(int64_t index,
+                      std::vector<grpc::ByteBuffer>* answers) override;
 
-  grpc::CallbackServerContext* const context_;
   ScreeningBackend* const backend_;
-  AccessTrail* const trail_;
-  const CallIdentity identity_;
-  grpc::ByteBuffer read_bytes_;
-  grpc::ByteBuffer write_bytes_;
   needlecheck::v1::ScreenRequest request_;
   needlecheck::v1::ScreenResponse response_;
-  int64_t index_ = 0;  // position of request_ in the stream
-  std::atomic<bool> finished_{false};
 };
 
 }  // namespace needlecheck::server

@@ -17,10 +17,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/files/atomic_file.h"
-#include "common/files/bounded_file.h"
+#include "common/postgres/pg_conn.h"
 #include "grpc/grpc.h"
 #include "grpc/support/time.h"
 #include "grpcpp/ext/health_check_service_server_builder_option.h"
@@ -41,8 +40,6 @@ namespace {
 // While the ledger's disk fails, its writer retries up to once a second;
 // the failure is logged at most this often.
 constexpr absl::Duration kLedgerWriteErrorLogInterval = absl::Seconds(10);
-// A database password file, at most.
-constexpr size_t kMaxLedgerPasswordFileBytes = 4096;
 
 absl::Status PrepareDataDir(const std::string& dir) {
   std::error_code ec;
@@ -420,22 +417,14 @@ absl::Status NeedlecheckServer::OpenPostgresLedger() {
   ledger_options.open_timeout = options_.ledger_connect_timeout;
   SetLedgerCallbacks(metrics_.get(), &ledger_options);
   if (!options_.ledger_password_file.empty()) {
-    absl::StatusOr<std::string> password = ReadRegularFile(
-        options_.ledger_password_file, kMaxLedgerPasswordFileBytes);
+    absl::StatusOr<std::string> password =
+        postgres::ReadPasswordFile(options_.ledger_password_file);
     if (!password.ok()) {
       return absl::Status(
           password.status().code(),
           absl::StrCat("ledger_password_file: ", password.status().message()));
     }
-    absl::string_view text = *password;
-    absl::ConsumeSuffix(&text, "\n");
-    absl::ConsumeSuffix(&text, "\r");
-    if (text.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ledger_password_file \"", options_.ledger_password_file,
-                       "\": empty"));
-    }
-    ledger_options.password = std::string(text);
+    ledger_options.password = *std::move(password);
   }
   const std::string dsn = ledger::DsnForLogs(options_.ledger_dsn);
   ledger_options.on_open_retry = [dsn](const absl::Status& status,

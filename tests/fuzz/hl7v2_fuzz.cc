@@ -32,6 +32,7 @@
 #include "adapters/hl7v2/mapping/patient_update.h"
 #include "adapters/hl7v2/mapping/session_matcher.h"
 #include "adapters/hl7v2/mllp_framer.h"
+#include "common/text/utf8.h"
 #include "service/kb/knowledge_base.h"
 
 namespace {
@@ -103,8 +104,9 @@ void CheckUtf8(const google::protobuf::Message& message) {
 
 void CheckIdentifiers(const std::vector<PatientIdentifier>& ids) {
   for (const PatientIdentifier& id : ids) {
-    if (id.id.empty() || !IsValidUtf8(id.id) || !IsValidUtf8(id.authority) ||
-        !IsValidUtf8(id.type)) {
+    if (id.id.empty() || !needlecheck::text::IsValidUtf8(id.id) ||
+        !needlecheck::text::IsValidUtf8(id.authority) ||
+        !needlecheck::text::IsValidUtf8(id.type)) {
       std::abort();
     }
   }

@@ -8,7 +8,7 @@ if(TARGET needlecheck_hl7v2 AND TARGET needlecheck_hl7v2_mapping)
   needlecheck_fuzzer(hl7v2_fuzz
     SOURCES hl7v2_fuzz.cc
     SMOKE hl7v2_fuzz_smoke_test.cc
-    LIBS needlecheck_hl7v2 needlecheck_hl7v2_mapping needlecheck_kb
+    LIBS needlecheck_hl7v2 needlecheck_hl7v2_mapping needlecheck_kb needlecheck_utf8
     INSTRUMENT needlecheck_hl7v2 needlecheck_hl7v2_mapping
     SEEDS tests/fuzz/corpus/hl7v2_fuzz tests/testdata/hl7v2
           ../shared/corpus/hl7v2

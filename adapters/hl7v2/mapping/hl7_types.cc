@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "adapters/fhir/vocabulary.h"
 #include "common/calendar/day.h"
+#include "common/text/utf8.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 
@@ -250,45 +251,8 @@ TextEncoding MessageEncoding(const Er7Message& message) {
   return charset == "8859/1" ? TextEncoding::kLatin1 : TextEncoding::kUtf8;
 }
 
-bool IsValidUtf8(absl::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    int extra = 0;
-    uint32_t code = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      code = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      code = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size()) return false;  // truncated
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      code = (code << 6) | (cc & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (code < kMin[extra] || code > 0x10FFFF ||
-        (code >= 0xD800 && code <= 0xDFFF)) {
-      return false;  // overlong, beyond Unicode, or a surrogate
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 std::string ToUtf8(absl::string_view text, TextEncoding encoding) {
-  if (encoding == TextEncoding::kUtf8 && IsValidUtf8(text)) {
+  if (encoding == TextEncoding::kUtf8 && text::IsValidUtf8(text)) {
     return std::string(text);
   }
   std::string out;

@@ -102,11 +102,11 @@ std::vector<needlecheck::v1::TreatmentArea> AreasNamedInText(
 // need UTF-8; HL7 senders declare theirs in MSH-18 and often send
 // ISO-8859-1 whatever they declare. kLatin1 (MSH-18 "8859/1"): every byte is
 // a Latin-1 character. kUtf8 (anything else, ASCII and "UNICODE UTF-8"
-// included): valid UTF-8 stays as it is, and a value that is not valid
-// UTF-8 is read as Latin-1 instead ("Lidoca\xEFne" -> "Lidocaïne").
+// included): valid UTF-8 (common/text/utf8.h) stays as it is, and a value
+// that is not valid UTF-8 is read as Latin-1 instead ("Lidoca\xEFne" ->
+// "Lidocaïne").
 enum class TextEncoding { kUtf8, kLatin1 };
 TextEncoding MessageEncoding(const Er7Message& message);
-bool IsValidUtf8(absl::string_view text);
 std::string ToUtf8(absl::string_view text, TextEncoding encoding);
 // ToUtf8 on every string field of `message`, recursively.
 void MakeStringsUtf8(TextEncoding encoding, google::protobuf::Message* message);

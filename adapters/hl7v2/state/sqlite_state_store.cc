@@ -377,12 +377,7 @@ class SqliteStateStore final : public internal::TransactionalStateStore {
 };
 
 absl::Status Configure(Connection& db) {
-  absl::StatusOr<std::string> mode = db.PragmaText("journal_mode = WAL");
-  if (!mode.ok()) return mode.status();
-  if (*mode != "wal") {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot use WAL mode there (journal_mode is ", *mode, ")"));
-  }
+  if (absl::Status s = db.UseWal(); !s.ok()) return s;
   return db.Exec(
       "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
       "PRAGMA trusted_schema = OFF");

@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "adapters/common/event_server_support.h"
 #include "adapters/hl7v2/mllp_framer.h"
+#include "common/net/host_port.h"
 
 namespace needlecheck::hl7v2 {
 
@@ -316,7 +317,7 @@ absl::StatusOr<std::unique_ptr<MllpClient>> MllpClient::Connect(
     const std::string& host_port, const MllpClientOptions& options) {
   std::string host;
   int port = 0;
-  if (absl::Status s = event_server::SplitHostPort(host_port, &host, &port);
+  if (absl::Status s = net::SplitHostPort(host_port, &host, &port);
       !s.ok() || port == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "MLLP address: expected HOST:PORT, got \"", host_port, "\""));

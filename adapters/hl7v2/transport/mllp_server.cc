@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "adapters/common/event_server_support.h"
 #include "adapters/common/loop_worker_pool.h"
+#include "common/net/host_port.h"
 
 namespace needlecheck::hl7v2 {
 
@@ -148,8 +149,7 @@ class EventMllpServer : public MllpServer {
 };
 
 absl::Status EventMllpServer::Init() {
-  if (absl::Status s =
-          event_server::SplitHostPort(options_.listen, &host_, &port_);
+  if (absl::Status s = net::SplitHostPort(options_.listen, &host_, &port_);
       !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("listen: ", s.message()));
   }
@@ -170,7 +170,7 @@ absl::Status EventMllpServer::Init() {
   if (base_ == nullptr) return absl::InternalError("event_base_new failed");
   absl::StatusOr<evutil_socket_t> fd = event_server::ListenSocket(host_, port_);
   if (!fd.ok()) return fd.status();
-  port_ = event_server::BoundPort(*fd);
+  port_ = net::BoundPort(*fd);
   listener_.reset(evconnlistener_new(base_.get(), &OnAccept, this,
                                      LEV_OPT_CLOSE_ON_FREE, -1, *fd));
   if (listener_ == nullptr) {
@@ -320,10 +320,9 @@ void EventMllpServer::Accept(evutil_socket_t fd, const sockaddr* sa) {
   Connection* c = owned.get();
   c->bev = bev;
   c->peer = std::make_shared<MllpPeer>();
-  c->peer->address =
-      sa->sa_family == AF_INET6
-          ? absl::StrCat("[", ip, "]:", event_server::PeerPort(sa))
-          : absl::StrCat(ip, ":", event_server::PeerPort(sa));
+  c->peer->address = sa->sa_family == AF_INET6
+                         ? absl::StrCat("[", ip, "]:", net::PortOf(sa))
+                         : absl::StrCat(ip, ":", net::PortOf(sa));
   c->peer->connection_id = id;
   c->timer.reset(evtimer_new(base_.get(), &OnTimer, c));
   c->last_activity = Clock::now();

@@ -51,6 +51,16 @@ TEST(WriteFileAtomicallyTest, AMissingFolderIsUnavailableAndNamesTheFile) {
                        HasSubstr("missing/out.json.tmp")));
 }
 
+TEST(SyncFolderOfTest, SyncsTheFolderOfAPathAndNamesAMissingOne) {
+  ScopedTempDir dir;
+  EXPECT_THAT(SyncFolderOf(dir.Path("not-yet-there.json")), IsOk());
+  EXPECT_THAT(SyncFolderOf(dir.path() + "/"), IsOk());
+  EXPECT_THAT(SyncFolderOf("relative-name"), IsOk());  // the working folder
+  EXPECT_THAT(
+      SyncFolderOf(dir.Path("missing/out.json")),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr(dir.Path("missing"))));
+}
+
 TEST(WriteFileAtomicallyTest, AFailedRenameLeavesTheTargetAndNoTemporary) {
   ScopedTempDir dir;
   // A non-empty folder where the file should go: rename() must fail.

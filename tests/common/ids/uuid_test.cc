@@ -15,6 +15,18 @@ namespace {
 
 using ::testing::HasSubstr;
 
+TEST(FillRandomBytesTest, FillsEveryByteFromTheCsprng) {
+  // Two 32-byte draws: equal, or one all zeros, only if the CSPRNG is broken
+  // (a chance of 2^-256).
+  uint8_t first[32] = {};
+  uint8_t second[32] = {};
+  ASSERT_TRUE(FillRandomBytes(first, sizeof(first)).ok());
+  ASSERT_TRUE(FillRandomBytes(second, sizeof(second)).ok());
+  EXPECT_NE(std::string(first, first + 32), std::string(second, second + 32));
+  EXPECT_NE(std::string(first, first + 32), std::string(32, '\0'));
+  EXPECT_TRUE(FillRandomBytes(first, 0).ok());
+}
+
 TEST(NewUuidV4Test, IsAVersion4UuidAndUnique) {
   absl::flat_hash_set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {

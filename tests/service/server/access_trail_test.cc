@@ -76,10 +76,14 @@ TEST(TraceIdFromTraceparentTest, RefusesEverythingElse) {
   }
 }
 
-TEST(PercentDecodeTest, DecodesEscapesAndKeepsMalformedOnes) {
-  EXPECT_EQ(PercentDecode("client%20one%C3%A9"), "client one\xC3\xA9");
-  EXPECT_EQ(PercentDecode("100%"), "100%");
-  EXPECT_EQ(PercentDecode("%zz%4"), "%zz%4");
+TEST(NewTraceparentTest, IsAValidFreshTraceparent) {
+  const std::string first = trace::NewTraceparent();
+  const std::string second = trace::NewTraceparent();
+  ASSERT_EQ(first.size(), 55u) << first;
+  EXPECT_EQ(first.substr(0, 3), "00-");
+  EXPECT_EQ(first.substr(52), "-01");
+  EXPECT_EQ(TraceIdFromTraceparent(first), first.substr(3, 32));
+  EXPECT_NE(TraceIdFromTraceparent(first), TraceIdFromTraceparent(second));
 }
 
 TEST(StripQueryValuesTest, RemovesValuesAndFragment) {

@@ -1,4 +1,4 @@
-#include "adapters/cds_hooks/log_digest.h"
+#include "common/logging/log_digest.h"
 
 #include <openssl/evp.h>
 
@@ -6,7 +6,7 @@
 
 #include "absl/strings/escaping.h"
 
-namespace needlecheck::cds_hooks {
+namespace needlecheck::logging {
 
 std::string LogDigest(absl::string_view value) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -20,4 +20,4 @@ std::string LogDigest(absl::string_view value) {
       absl::string_view(reinterpret_cast<const char*>(digest), 8));
 }
 
-}  // namespace needlecheck::cds_hooks
+}  // namespace needlecheck::logging
