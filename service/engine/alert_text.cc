@@ -14,15 +14,12 @@ const absl::string_view* Lookup(TemplateValues values, absl::string_view name) {
   return nullptr;
 }
 
-// The pieces of the expansion of `text`, in order: literal text and values.
-// A template has a few placeholders, so they stay inline.
-using Pieces = absl::InlinedVector<absl::string_view, 24>;
+}  // namespace
 
-void SplitPieces(absl::string_view text, TemplateValues values,
-                 Pieces* pieces) {
-  const char* const begin = text.data();
-  const char* const end = begin + text.size();
-  const char* p = begin;
+ExpandedTemplate::ExpandedTemplate(absl::string_view text,
+                                   TemplateValues values) {
+  const char* const end = text.data() + text.size();
+  const char* p = text.data();
   while (p < end) {
     const char* open = static_cast<const char*>(
         std::memchr(p, '{', static_cast<size_t>(end - p)));
@@ -31,43 +28,35 @@ void SplitPieces(absl::string_view text, TemplateValues values,
                             : static_cast<const char*>(std::memchr(
                                   open, '}', static_cast<size_t>(end - open)));
     if (close == nullptr) {
-      pieces->emplace_back(p, static_cast<size_t>(end - p));
+      pieces_.emplace_back(p, static_cast<size_t>(end - p));
       return;
     }
-    if (open > p) pieces->emplace_back(p, static_cast<size_t>(open - p));
+    if (open > p) pieces_.emplace_back(p, static_cast<size_t>(open - p));
     const absl::string_view* value = Lookup(
         values,
         absl::string_view(open + 1, static_cast<size_t>(close - open - 1)));
-    if (value != nullptr && !value->empty()) pieces->push_back(*value);
+    if (value == nullptr || value->empty()) {
+      lacks_value_ = true;
+    } else {
+      pieces_.push_back(*value);
+    }
     p = close + 1;
   }
 }
 
-}  // namespace
+void ExpandedTemplate::AppendTo(std::string* out) const {
+  // Sized first: one allocation instead of one per growth.
+  size_t size = out->size();
+  for (absl::string_view piece : pieces_) size += piece.size();
+  out->reserve(size);
+  for (absl::string_view piece : pieces_) {
+    out->append(piece.data(), piece.size());
+  }
+}
 
 void ExpandTemplate(absl::string_view text, TemplateValues values,
                     std::string* out) {
-  // Split once, then sized: one allocation instead of one per growth.
-  Pieces pieces;
-  SplitPieces(text, values, &pieces);
-  size_t size = out->size();
-  for (absl::string_view piece : pieces) size += piece.size();
-  out->reserve(size);
-  for (absl::string_view piece : pieces)
-    out->append(piece.data(), piece.size());
-}
-
-bool TemplateLacksValue(absl::string_view text, TemplateValues values) {
-  size_t i = 0;
-  while ((i = text.find('{', i)) != absl::string_view::npos) {
-    size_t close = text.find('}', i);
-    if (close == absl::string_view::npos) return false;
-    const absl::string_view* value =
-        Lookup(values, text.substr(i + 1, close - i - 1));
-    if (value == nullptr || value->empty()) return true;
-    i = close + 1;
-  }
-  return false;
+  ExpandedTemplate(text, values).AppendTo(out);
 }
 
 std::string LimitChars(absl::string_view text, size_t max_chars) {

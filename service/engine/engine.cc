@@ -935,15 +935,16 @@ class Evaluator {
     alert->mutable_evidence()->Reserve(static_cast<int>(f.evidence.size()));
     for (Firing::Proof& proof : f.evidence) {
       v1::Evidence* e = alert->add_evidence();
-      e->set_entry_id(std::string(proof.entry_id));
+      e->set_entry_id(proof.entry_id.data(), proof.entry_id.size());
       e->set_matched_text(std::move(proof.matched_text));
     }
     alert->set_citation(rule.citation());
     const v1::Thresholds& th = kb_.thresholds();
     for (const std::string& text : rule.suggestions()) {
-      if (TemplateLacksValue(text, values)) continue;
+      const ExpandedTemplate expanded(text, values);
+      if (expanded.lacks_value()) continue;
       v1::Suggestion* s = alert->add_suggestions();
-      ExpandTemplate(text, values, s->mutable_text());
+      expanded.AppendTo(s->mutable_text());
       if (rule.kind() == v1::RULE_KIND_SESSION_INTERVAL) {
         for (const auto& [k, v] : values) {
           if (k == "earliest_date") s->set_earliest_date(std::string(v));
