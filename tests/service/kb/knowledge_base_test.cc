@@ -208,6 +208,27 @@ TEST(KnowledgeBaseTest, TextMentionsReadAsTheContextReaderReadsThem) {
   EXPECT_GT(not_plain, 200);
 }
 
+// A trigger with no word cannot be watched for, so a knowledge base that has
+// one reads every mention in its context.
+TEST(KnowledgeBaseTest, TriggerWithoutAWordHasEveryMentionRead) {
+  auto kb = KnowledgeBase::FromText(BundledWith("context {\n", R"kb(context {
+  triggers {
+    id: "test-punctuation-negation"
+    category: CONTEXT_CATEGORY_NEGATED
+    direction: CONTEXT_DIRECTION_BACKWARD
+    source: "test"
+    phrases: ["(-)"]
+  }
+)kb"),
+                                    "kb.textproto");
+  ASSERT_THAT(kb, IsOk());
+  ConceptMatch negated, affirmed;
+  (*kb)->ClassifyText("EMLA cream (-)", &negated);
+  EXPECT_TRUE(negated.Empty()) << HitsOf(negated)[0];
+  (*kb)->ClassifyText("EMLA cream (+)", &affirmed);
+  EXPECT_THAT(affirmed.agents, SizeIs(1));
+}
+
 TEST(KnowledgeBaseTest, TextCacheIsBoundedAndFollowsTheKnowledgeBase) {
   auto kb = LoadBundledKnowledgeBase();
   ASSERT_THAT(kb, IsOk());
