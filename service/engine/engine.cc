@@ -65,16 +65,20 @@ bool MayHave(uint64_t bits, kb::ValueSetIndex vs) {
 // One entry of the record: its classification, and its dates, read when a
 // rule first asks (most entries match no rule, and their dates are never
 // read).
+// Kept in a cache, an entry's slot remembers the date strings it last
+// parsed: the same patient screened again compares them instead of parsing.
 template <typename Dates>
 struct Classified {
   ConceptMatch match;
   Dates dates;
   bool dates_read = false;
+  bool keep_dates = false;  // memos are used (the slot outlives the call)
+  DateMemo memos[2];
 
   template <typename Entry>
   const Dates& DatesFor(const Entry& entry) {
     if (!dates_read) {
-      dates = DatesOf(entry);
+      dates = DatesOf(entry, keep_dates ? memos : nullptr);
       dates_read = true;
     }
     return dates;
@@ -84,6 +88,7 @@ struct Classified {
              kb::TextClassificationCache* texts) {
     kb.ClassifyConcept(concept, &match, texts);
     dates_read = false;
+    keep_dates = texts != nullptr;
   }
 };
 
