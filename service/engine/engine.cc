@@ -201,6 +201,8 @@ struct EvaluationScratch {
   // The thresholds as alerts print them, for the values in `thresholds`.
   std::optional<std::tuple<double, double, int>> thresholds;
   std::string min_depth_text, max_depth_text, interval_days_text;
+  // The labels of the alert being built, joined ("{labels}").
+  std::string labels_text;
 
   void Classify(const KnowledgeBase& kb, const v1::PatientRecord& r,
                 kb::TextClassificationCache* texts) {
@@ -902,7 +904,12 @@ class Evaluator {
 
   void MakeAlert(const v1::RuleDefinition& rule, Firing& f,
                  const CommonValues& common, Alert* alert) const {
-    const std::string labels = absl::StrJoin(f.labels, ", ");
+    std::string& labels = classified_.labels_text;
+    labels.clear();
+    for (size_t i = 0; i < f.labels.size(); ++i) {
+      if (i > 0) labels += ", ";  // as absl::StrJoin(f.labels, ", ")
+      labels.append(f.labels[i].data(), f.labels[i].size());
+    }
     std::string& findings = f.findings;
     if (f.finding_count > Firing::kShownFindings) {
       absl::StrAppend(&findings, "; and ",
