@@ -126,6 +126,7 @@ struct Token {
   size_t begin = 0;
   size_t end = 0;
   size_t clause = 0;
+  size_t sentence = 0;      // clause before terminators cut it
   int32_t exact_unit = -1;  // unit equal to this word, any kind
   size_t cands_begin = 0;   // term-unit candidates in FindAll's `cands`
   size_t cands_end = 0;
@@ -175,6 +176,7 @@ class TermMatcherImpl final : public TermMatcher {
   struct Unit {
     std::string text;
     bool term_word = false;  // a word (or joined group) of some term
+    bool watched = false;    // one of MatcherOptions::watched_words
   };
   struct Suffix {
     std::string text;  // folded
@@ -221,6 +223,7 @@ class TermMatcherImpl final : public TermMatcher {
   PhraseTable term_table_;   // kTerm phrases
   PhraseTable other_table_;  // triggers, terminators, exclusions
   bool has_terminators_ = false;
+  bool has_watched_words_ = false;
 
   std::vector<Suffix> suffixes_;
   bool suffix_last_byte_[256] = {};  // last bytes of suffixes_
@@ -451,6 +454,15 @@ absl::StatusOr<std::unique_ptr<TermMatcher>> TermMatcherImpl::Build(
     absl::Status s = m->AddExactPhrases(*list, kind, what);
     if (!s.ok()) return s;
   }
+  for (const std::string& word : options.watched_words) {
+    std::vector<std::string> words = FoldedWords(word);
+    if (words.size() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "watched word must be exactly one word: \"", word, "\""));
+    }
+    m->units_[m->InternUnit(words[0], /*term_word=*/false)].watched = true;
+    m->has_watched_words_ = true;
+  }
   m->Finalize();
   return std::unique_ptr<TermMatcher>(std::move(m));
 }
@@ -556,6 +568,7 @@ void TermMatcherImpl::FindAll(absl::string_view text, Hits* out) const {
     t.begin = begin;
     t.end = i;
     t.clause = clause;
+    t.sentence = clause;
     const absl::string_view word = text.substr(begin, i - begin);
     LookUpWord(word, raw_hash, t, cands, scratch);
     if (suffix_last_byte_[FoldByte(word.back())] && EndsWithSuffix(word)) {
@@ -697,6 +710,17 @@ void TermMatcherImpl::FindAll(absl::string_view text, Hits* out) const {
   std::sort(pre_ends.begin(), pre_ends.end());
   std::sort(post_begins.begin(), post_begins.end());
   const size_t window = static_cast<size_t>(options_.negation.window_words);
+  // Sentences holding a watched word.
+  internal::SmallVector<bool, 16> watched_sentence;
+  if (has_watched_words_) {
+    watched_sentence.resize(tokens[num_tokens - 1].sentence + 1);
+    for (size_t i = 0; i < num_tokens; ++i) {
+      const int32_t u = tokens[i].exact_unit;
+      if (u >= 0 && units_[u].watched) {
+        watched_sentence[tokens[i].sentence] = true;
+      }
+    }
+  }
 
   bool have_tag = false;
   int32_t tag = 0;
@@ -731,6 +755,8 @@ void TermMatcherImpl::FindAll(absl::string_view text, Hits* out) const {
     hit.end = tokens[h.last].end;
     hit.negated = negated;
     hit.misspelled = h.misspelled;
+    hit.sentence_has_watched_word =
+        has_watched_words_ && watched_sentence[tokens[h.first].sentence];
     out->push_back(hit);
   }
   std::sort(out->begin(), out->end(), [](const TermHit& a, const TermHit& b) {

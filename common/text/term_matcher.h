@@ -80,6 +80,12 @@ struct NegationRules {
 struct MatcherOptions {
   int misspelling_min_length = 6;  // words this long allow one edit
   NegationRules negation;
+  // Single words FindAll looks out for (ASCII case-insensitive), e.g. the
+  // first words of a context reader's triggers: each hit tells whether one
+  // of them is written in its sentence (TermHit::sentence_has_watched_word),
+  // so a caller can skip reading the context of a hit whose sentence holds
+  // none. They match nothing and change no hit.
+  std::vector<std::string> watched_words;
 };
 
 struct TermHit {
@@ -88,14 +94,19 @@ struct TermHit {
   size_t end = 0;    // one past the last matched byte
   bool negated = false;
   bool misspelled = false;  // at least one word matched within one edit
+  // A word of MatcherOptions::watched_words is written in the hit's
+  // sentence: the text between the sentence ends around it ('.', ';', '!',
+  // a line break; a '.' between two digits is none). Terminator terms do
+  // not end a sentence.
+  bool sentence_has_watched_word = false;
 };
 
 class TermMatcher {
  public:
   // Errors (INVALID_ARGUMENT): an empty term, a term with no word
   // characters, a case-sensitive term with no capital letter, a trigger or
-  // terminator with no word characters, misspelling_min_length < 3,
-  // window_words < 1.
+  // terminator with no word characters, a watched word that is not exactly
+  // one word, misspelling_min_length < 3, window_words < 1.
   static absl::StatusOr<std::unique_ptr<TermMatcher>> Create(
       const std::vector<TermSpec>& terms,
       const std::vector<TermSpec>& suffix_terms,

@@ -1,5 +1,9 @@
 #include "service/engine/alert_text.h"
 
+#include <cstring>
+
+#include "absl/container/inlined_vector.h"
+
 namespace needlecheck::engine {
 namespace {
 
@@ -10,49 +14,49 @@ const absl::string_view* Lookup(TemplateValues values, absl::string_view name) {
   return nullptr;
 }
 
-// Calls fn(piece) for each piece of the expansion of `text`, in order.
-template <typename Fn>
-void ForEachPiece(absl::string_view text, TemplateValues values, Fn&& fn) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const size_t open = text.find('{', i);
-    const size_t close =
-        open == absl::string_view::npos ? open : text.find('}', open);
-    if (close == absl::string_view::npos) {
-      fn(text.substr(i));
+}  // namespace
+
+ExpandedTemplate::ExpandedTemplate(absl::string_view text,
+                                   TemplateValues values) {
+  const char* const end = text.data() + text.size();
+  const char* p = text.data();
+  while (p < end) {
+    const char* open = static_cast<const char*>(
+        std::memchr(p, '{', static_cast<size_t>(end - p)));
+    const char* close = open == nullptr
+                            ? nullptr
+                            : static_cast<const char*>(std::memchr(
+                                  open, '}', static_cast<size_t>(end - open)));
+    if (close == nullptr) {
+      pieces_.emplace_back(p, static_cast<size_t>(end - p));
       return;
     }
-    fn(text.substr(i, open - i));
-    const absl::string_view* value =
-        Lookup(values, text.substr(open + 1, close - open - 1));
-    if (value != nullptr) fn(*value);
-    i = close + 1;
+    if (open > p) pieces_.emplace_back(p, static_cast<size_t>(open - p));
+    const absl::string_view* value = Lookup(
+        values,
+        absl::string_view(open + 1, static_cast<size_t>(close - open - 1)));
+    if (value == nullptr || value->empty()) {
+      lacks_value_ = true;
+    } else {
+      pieces_.push_back(*value);
+    }
+    p = close + 1;
   }
 }
 
-}  // namespace
+void ExpandedTemplate::AppendTo(std::string* out) const {
+  // Sized first: one allocation instead of one per growth.
+  size_t size = out->size();
+  for (absl::string_view piece : pieces_) size += piece.size();
+  out->reserve(size);
+  for (absl::string_view piece : pieces_) {
+    out->append(piece.data(), piece.size());
+  }
+}
 
 void ExpandTemplate(absl::string_view text, TemplateValues values,
                     std::string* out) {
-  // Sized first: one allocation instead of one per growth.
-  size_t size = out->size();
-  ForEachPiece(text, values, [&](absl::string_view p) { size += p.size(); });
-  out->reserve(size);
-  ForEachPiece(text, values,
-               [&](absl::string_view p) { out->append(p.data(), p.size()); });
-}
-
-bool TemplateLacksValue(absl::string_view text, TemplateValues values) {
-  size_t i = 0;
-  while ((i = text.find('{', i)) != absl::string_view::npos) {
-    size_t close = text.find('}', i);
-    if (close == absl::string_view::npos) return false;
-    const absl::string_view* value =
-        Lookup(values, text.substr(i + 1, close - i - 1));
-    if (value == nullptr || value->empty()) return true;
-    i = close + 1;
-  }
-  return false;
+  ExpandedTemplate(text, values).AppendTo(out);
 }
 
 std::string LimitChars(absl::string_view text, size_t max_chars) {

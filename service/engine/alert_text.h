@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
@@ -22,8 +23,23 @@ using TemplateValues = absl::Span<const TemplateValue>;
 void ExpandTemplate(absl::string_view text, TemplateValues values,
                     std::string* out);
 
-// True when `text` uses {name} and `values` has no non-empty value for it.
-bool TemplateLacksValue(absl::string_view text, TemplateValues values);
+// A template split once into its expansion's pieces, for a caller that
+// first asks whether it lacks a value, then writes it.
+class ExpandedTemplate {
+ public:
+  // `text` and `values` must outlive the ExpandedTemplate.
+  ExpandedTemplate(absl::string_view text, TemplateValues values);
+
+  // True when `text` uses {name} and `values` has no non-empty value for it.
+  bool lacks_value() const { return lacks_value_; }
+  // Appends the expansion (ExpandTemplate's) to `out`.
+  void AppendTo(std::string* out) const;
+
+ private:
+  // A template has a few placeholders, so its pieces stay inline.
+  absl::InlinedVector<absl::string_view, 24> pieces_;
+  bool lacks_value_ = false;
+};
 
 // Shortens UTF-8 `text` to at most `max_chars` code points, ending with
 // "..." when shortened, without splitting a character.

@@ -16,21 +16,41 @@ ParsedDate ParseDateField(const std::string& text) {
   return out;
 }
 
-ConditionDates DatesOf(const v1::Condition& c) {
-  return {ParseDateField(c.onset()), ParseDateField(c.abatement())};
-}
-AllergyDates DatesOf(const v1::Allergy& a) {
-  return {ParseDateField(a.recorded_date())};
-}
-MedicationDates DatesOf(const v1::Medication& m) {
-  return {ParseDateField(m.start()), ParseDateField(m.end())};
-}
-ProcedureDates DatesOf(const v1::Procedure& p) {
-  return {ParseDateField(p.performed())};
+ParsedDate ParseDateField(const std::string& text, DateMemo* memo) {
+  if (memo == nullptr) return ParseDateField(text);
+  if (!memo->valid || memo->text != text) {
+    memo->text = text;
+    memo->parsed = ParseDateField(text);
+    memo->valid = true;
+  }
+  return memo->parsed;
 }
 
-ParsedDate DatesOf(const v1::Observation& o) {
-  return ParseDateField(o.effective());
+namespace {
+
+DateMemo* Slot(DateMemo* memos, int i) {
+  return memos == nullptr ? nullptr : memos + i;
+}
+
+}  // namespace
+
+ConditionDates DatesOf(const v1::Condition& c, DateMemo* memos) {
+  return {ParseDateField(c.onset(), Slot(memos, 0)),
+          ParseDateField(c.abatement(), Slot(memos, 1))};
+}
+AllergyDates DatesOf(const v1::Allergy& a, DateMemo* memos) {
+  return {ParseDateField(a.recorded_date(), Slot(memos, 0))};
+}
+MedicationDates DatesOf(const v1::Medication& m, DateMemo* memos) {
+  return {ParseDateField(m.start(), Slot(memos, 0)),
+          ParseDateField(m.end(), Slot(memos, 1))};
+}
+ProcedureDates DatesOf(const v1::Procedure& p, DateMemo* memos) {
+  return {ParseDateField(p.performed(), Slot(memos, 0))};
+}
+
+ParsedDate DatesOf(const v1::Observation& o, DateMemo* memos) {
+  return ParseDateField(o.effective(), Slot(memos, 0));
 }
 
 bool IsRetracted(absl::string_view verification_status) {

@@ -32,6 +32,16 @@ struct ParsedDate {
 };
 ParsedDate ParseDateField(const std::string& text);
 
+// The date field last parsed in one place (a slot a caller keeps from call
+// to call): the same text again gives the stored reading without parsing.
+struct DateMemo {
+  std::string text;
+  ParsedDate parsed;
+  bool valid = false;
+};
+// ParseDateField(text), through `memo` when it is not null.
+ParsedDate ParseDateField(const std::string& text, DateMemo* memo);
+
 struct ConditionDates {
   ParsedDate onset;
   ParsedDate abatement;
@@ -46,12 +56,19 @@ struct MedicationDates {
 struct ProcedureDates {
   ParsedDate performed;
 };
-ConditionDates DatesOf(const needlecheck::v1::Condition& c);
-AllergyDates DatesOf(const needlecheck::v1::Allergy& a);
-MedicationDates DatesOf(const needlecheck::v1::Medication& m);
-ProcedureDates DatesOf(const needlecheck::v1::Procedure& p);
+// The dates of an entry. `memos`, when not null, holds two slots, one per
+// date field of the entry in the order of its Dates struct.
+ConditionDates DatesOf(const needlecheck::v1::Condition& c,
+                       DateMemo* memos = nullptr);
+AllergyDates DatesOf(const needlecheck::v1::Allergy& a,
+                     DateMemo* memos = nullptr);
+MedicationDates DatesOf(const needlecheck::v1::Medication& m,
+                        DateMemo* memos = nullptr);
+ProcedureDates DatesOf(const needlecheck::v1::Procedure& p,
+                       DateMemo* memos = nullptr);
 // An observation's one date, its effective date.
-ParsedDate DatesOf(const needlecheck::v1::Observation& o);
+ParsedDate DatesOf(const needlecheck::v1::Observation& o,
+                   DateMemo* memos = nullptr);
 
 // Refuted or entered-in-error: never counts.
 bool IsRetracted(absl::string_view verification_status);

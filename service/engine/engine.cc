@@ -65,16 +65,20 @@ bool MayHave(uint64_t bits, kb::ValueSetIndex vs) {
 // One entry of the record: its classification, and its dates, read when a
 // rule first asks (most entries match no rule, and their dates are never
 // read).
+// Kept in a cache, an entry's slot remembers the date strings it last
+// parsed: the same patient screened again compares them instead of parsing.
 template <typename Dates>
 struct Classified {
   ConceptMatch match;
   Dates dates;
   bool dates_read = false;
+  bool keep_dates = false;  // memos are used (the slot outlives the call)
+  DateMemo memos[2];
 
   template <typename Entry>
   const Dates& DatesFor(const Entry& entry) {
     if (!dates_read) {
-      dates = DatesOf(entry);
+      dates = DatesOf(entry, keep_dates ? memos : nullptr);
       dates_read = true;
     }
     return dates;
@@ -84,6 +88,7 @@ struct Classified {
              kb::TextClassificationCache* texts) {
     kb.ClassifyConcept(concept, &match, texts);
     dates_read = false;
+    keep_dates = texts != nullptr;
   }
 };
 
@@ -196,6 +201,8 @@ struct EvaluationScratch {
   // The thresholds as alerts print them, for the values in `thresholds`.
   std::optional<std::tuple<double, double, int>> thresholds;
   std::string min_depth_text, max_depth_text, interval_days_text;
+  // The labels of the alert being built, joined ("{labels}").
+  std::string labels_text;
 
   void Classify(const KnowledgeBase& kb, const v1::PatientRecord& r,
                 kb::TextClassificationCache* texts) {
@@ -897,7 +904,12 @@ class Evaluator {
 
   void MakeAlert(const v1::RuleDefinition& rule, Firing& f,
                  const CommonValues& common, Alert* alert) const {
-    const std::string labels = absl::StrJoin(f.labels, ", ");
+    std::string& labels = classified_.labels_text;
+    labels.clear();
+    for (size_t i = 0; i < f.labels.size(); ++i) {
+      if (i > 0) labels += ", ";  // as absl::StrJoin(f.labels, ", ")
+      labels.append(f.labels[i].data(), f.labels[i].size());
+    }
     std::string& findings = f.findings;
     if (f.finding_count > Firing::kShownFindings) {
       absl::StrAppend(&findings, "; and ",
@@ -935,15 +947,16 @@ class Evaluator {
     alert->mutable_evidence()->Reserve(static_cast<int>(f.evidence.size()));
     for (Firing::Proof& proof : f.evidence) {
       v1::Evidence* e = alert->add_evidence();
-      e->set_entry_id(std::string(proof.entry_id));
+      e->set_entry_id(proof.entry_id.data(), proof.entry_id.size());
       e->set_matched_text(std::move(proof.matched_text));
     }
     alert->set_citation(rule.citation());
     const v1::Thresholds& th = kb_.thresholds();
     for (const std::string& text : rule.suggestions()) {
-      if (TemplateLacksValue(text, values)) continue;
+      const ExpandedTemplate expanded(text, values);
+      if (expanded.lacks_value()) continue;
       v1::Suggestion* s = alert->add_suggestions();
-      ExpandTemplate(text, values, s->mutable_text());
+      expanded.AppendTo(s->mutable_text());
       if (rule.kind() == v1::RULE_KIND_SESSION_INTERVAL) {
         for (const auto& [k, v] : values) {
           if (k == "earliest_date") s->set_earliest_date(std::string(v));

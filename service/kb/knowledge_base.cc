@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -12,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/files/bounded_file.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -90,6 +93,52 @@ const ConceptMatch::Hit* ConceptMatch::FindValueSet(int32_t index) const {
   }
   return best;
 }
+
+namespace {
+
+// The word of a trigger phrase whose presence a sentence is screened for
+// before its mentions are read in context: the longest word that is not a
+// common function word (any word of the phrase would be correct; a rarer
+// one lets more sentences skip the reading); empty when it has no word.
+std::string WatchedWordOf(absl::string_view phrase) {
+  static constexpr absl::string_view kCommon[] = {
+      "a",   "an",  "and", "are",  "as",   "at",  "be", "by",
+      "for", "had", "has", "have", "in",   "is",  "of", "on",
+      "or",  "the", "to",  "was",  "were", "with"};
+  std::string best;
+  bool best_common = true;
+  for (absl::string_view token :
+       absl::StrSplit(text::NormalizedPhrase(phrase), ' ', absl::SkipEmpty())) {
+    const unsigned char c = static_cast<unsigned char>(token[0]);
+    if (c < 0x80 && !absl::ascii_isalnum(c)) continue;  // punctuation
+    const bool common = std::find(std::begin(kCommon), std::end(kCommon),
+                                  token) != std::end(kCommon);
+    if (best.empty() || (best_common && !common) ||
+        (best_common == common && token.size() > best.size())) {
+      best = std::string(token);
+      best_common = common;
+    }
+  }
+  return best;
+}
+
+// Whether two SHA-256 digests (64 hex digits) are equal, compared inline
+// with a fixed length the compiler unrolls: this runs for every text
+// classified with a cache.
+bool SameDigest(absl::string_view a, absl::string_view b) {
+  constexpr size_t kHexDigits = 64;
+  if (a.size() != kHexDigits || b.size() != kHexDigits) return a == b;
+  uint64_t diff = 0;
+  for (size_t i = 0; i < kHexDigits; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+}  // namespace
 
 // Builds a KnowledgeBase from a validated definition.
 class KnowledgeBaseCompiler {
@@ -172,6 +221,21 @@ class KnowledgeBaseCompiler {
         bool has_word = false;
         for (char ch : phrase) has_word |= absl::ascii_isalnum(ch);
         if (has_word) options.negation.terminators.push_back(phrase);
+      }
+    }
+    // A mention is read in its context only when its sentence holds a word
+    // of some trigger (one word per trigger suffices: a trigger lies within
+    // the sentence it acts in); without a trigger the reading is affirmed,
+    // recent, patient whatever else the sentence says. A trigger with no
+    // word would need every mention read.
+    for (const auto& list : def.context().triggers()) {
+      for (const auto& phrase : list.phrases()) {
+        const std::string watched = WatchedWordOf(phrase);
+        if (!watched.empty()) {
+          options.watched_words.push_back(watched);
+        } else if (!text::NormalizedPhrase(phrase).empty()) {
+          kb->read_every_mention_ = true;
+        }
       }
     }
     auto matcher =
@@ -323,10 +387,24 @@ void KnowledgeBase::ForEachTextHit(absl::string_view text, Fn&& add) const {
   text::TermMatcher::Hits hits;
   matcher_->FindAll(text, &hits);
   if (hits.empty()) return;
+  // Only mentions whose sentence holds a trigger's first word can read
+  // otherwise than affirmed, recent, patient.
+  absl::InlinedVector<text::MentionContext, 4> contexts(hits.size());
   absl::InlinedVector<std::pair<size_t, size_t>, 4> spans;
-  for (const text::TermHit& hit : hits) spans.emplace_back(hit.begin, hit.end);
-  absl::InlinedVector<text::MentionContext, 4> contexts(spans.size());
-  context_->ClassifyAll(text, spans, absl::MakeSpan(contexts));
+  absl::InlinedVector<size_t, 4> read;
+  for (size_t i = 0; i < hits.size(); ++i) {
+    if (read_every_mention_ || hits[i].sentence_has_watched_word) {
+      spans.emplace_back(hits[i].begin, hits[i].end);
+      read.push_back(i);
+    }
+  }
+  if (!spans.empty()) {
+    absl::InlinedVector<text::MentionContext, 4> read_contexts(spans.size());
+    context_->ClassifyAll(text, spans, absl::MakeSpan(read_contexts));
+    for (size_t j = 0; j < read.size(); ++j) {
+      contexts[read[j]] = read_contexts[j];
+    }
+  }
   for (size_t i = 0; i < hits.size(); ++i) {
     const text::TermHit& hit = hits[i];
     const text::MentionContext& context = contexts[i];
@@ -385,7 +463,7 @@ void KnowledgeBase::ClassifyText(absl::string_view text, ConceptMatch* out,
     ForEachTextHit(text, add);
     return;
   }
-  if (cache->kb_sha256_ != sha256_) {
+  if (!SameDigest(cache->kb_sha256_, sha256_)) {
     cache->Clear();
     cache->kb_sha256_ = sha256_;
   }

@@ -281,6 +281,9 @@ class KnowledgeBase {
   static constexpr int32_t kGenericAnestheticTag = 1 << 21;
   std::unique_ptr<text::TermMatcher> matcher_;
   std::unique_ptr<text::ContextClassifier> context_;
+  // Some trigger starts with punctuation: every mention is read in its
+  // context, not only those whose sentence holds a trigger's first word.
+  bool read_every_mention_ = false;
   ValueSetIndex microneedling_ = -1;
   ValueSetIndex no_known_allergy_ = -1;
   ValueSetIndex fitzpatrick_observation_ = -1;

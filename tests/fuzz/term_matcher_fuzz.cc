@@ -14,7 +14,11 @@
 // - a leading or trailing newline shifts the hits and changes nothing else;
 // - the context of every hit (and of a span chosen by the input's first
 //   bytes, in or out of range) is the same for the lower- and upper-cased
-//   and newline-framed inputs.
+//   and newline-framed inputs;
+// - a hit tells whether its sentence holds a watched word (the first word of
+//   each context trigger) exactly when it does, and a hit whose sentence
+//   holds none reads affirmed, recent, patient (what lets the knowledge
+//   base skip reading it).
 //
 // Built as a libFuzzer binary with clang and -DNEEDLECHECK_FUZZ=ON; always
 // linked into term_matcher_fuzz_smoke_test so ctest exercises it on gcc too.
@@ -41,6 +45,12 @@ using needlecheck::text::TermHit;
 using needlecheck::text::TermMatcher;
 using needlecheck::text::TermSpec;
 using needlecheck::text::TriggerDirection;
+
+// A word of each trigger of Context() below.
+std::vector<std::string> WatchedWords() {
+  return {"no",      "denies", "ruled", "denied", "unlikely",
+          "history", "s",      "if",    "mother"};
+}
 
 const TermMatcher& Matcher() {
   // Function-local static: built on first use, never destroyed.
@@ -91,6 +101,7 @@ const TermMatcher& Matcher() {
     options.negation.terminators = {"but",        "however",    "except",
                                     "apart from", "aside from", "yet"};
     options.negation.window_words = 6;
+    options.watched_words = WatchedWords();
     auto m = TermMatcher::Create(terms, suffixes, exclusions, options);
     if (!m.ok()) {
       std::fprintf(stderr, "term_matcher_fuzz: Create failed: %s\n",
@@ -151,7 +162,8 @@ bool SameHits(const std::vector<TermHit>& a, const std::vector<TermHit>& b,
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].tag != b[i].tag || a[i].begin + shift != b[i].begin ||
         a[i].end + shift != b[i].end || a[i].negated != b[i].negated ||
-        a[i].misspelled != b[i].misspelled) {
+        a[i].misspelled != b[i].misspelled ||
+        a[i].sentence_has_watched_word != b[i].sentence_has_watched_word) {
       return false;
     }
   }
@@ -184,6 +196,40 @@ void CheckHits(absl::string_view text, const std::vector<TermHit>& hits) {
     }
     if (!found) last_end_by_tag.emplace_back(h.tag, h.end);
   }
+}
+
+bool EndsSentence(absl::string_view text, size_t i) {
+  const char c = text[i];
+  if (c == ';' || c == '!' || c == '\n' || c == '\r') return true;
+  return c == '.' &&
+         !(i > 0 && i + 1 < text.size() && text[i - 1] >= '0' &&
+           text[i - 1] <= '9' && text[i + 1] >= '0' && text[i + 1] <= '9');
+}
+
+// Whether the sentence around text[begin, end) holds a watched word, found
+// by a plain scan.
+bool SentenceHasWatchedWord(absl::string_view text, size_t begin, size_t end) {
+  size_t first = begin;
+  while (first > 0 && !EndsSentence(text, first - 1)) --first;
+  size_t last = end;
+  while (last < text.size() && !EndsSentence(text, last)) ++last;
+  const std::vector<std::string> watched = WatchedWords();
+  for (size_t i = first; i < last;) {
+    if (!IsWordByte(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    std::string word;
+    for (; i < last && IsWordByte(static_cast<unsigned char>(text[i])); ++i) {
+      const char c = text[i];
+      word.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a')
+                                          : c);
+    }
+    for (const std::string& w : watched) {
+      if (w == word) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -221,6 +267,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const TermHit& h : hits) spans.emplace_back(h.begin, h.end);
   if (size >= 2) spans.emplace_back(data[0] % (size + 4), data[1] % (size + 4));
   const ContextClassifier& context = Context();
+  for (const TermHit& h : hits) {
+    if (h.sentence_has_watched_word !=
+        SentenceHasWatchedWord(text, h.begin, h.end)) {
+      Fail(text, "sentence_has_watched_word is wrong");
+    }
+    if (!h.sentence_has_watched_word &&
+        !(context.Classify(text, h.begin, h.end) == MentionContext())) {
+      Fail(text, "a mention whose sentence holds no trigger word is not plain");
+    }
+  }
   for (const auto& [b, e] : spans) {
     const MentionContext c = context.Classify(text, b, e);
     if (!(c == context.Classify(lower, b, e)) ||

@@ -176,6 +176,62 @@ TEST(TermMatcherCreateTest, RejectsTriggersWithoutWordCharacters) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(TermMatcherCreateTest, RejectsWatchedWordsThatAreNotOneWord) {
+  for (const char* bad : {"", "?", "ruled out"}) {
+    MatcherOptions o;
+    o.watched_words = {"no", bad};
+    EXPECT_THAT(TermMatcher::Create({{"x", 1}}, {}, {}, o),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("watched word must be exactly one word")))
+        << bad;
+  }
+}
+
+// "tag:span" of each hit, with " W" when its sentence holds a watched word.
+std::vector<std::string> ShowWatched(const TermMatcher& m,
+                                     absl::string_view text) {
+  std::vector<std::string> out;
+  for (const TermHit& h : m.FindAll(text)) {
+    out.push_back(absl::StrCat(h.tag, ":",
+                               text.substr(h.begin, h.end - h.begin),
+                               h.sentence_has_watched_word ? " W" : ""));
+  }
+  return out;
+}
+
+TEST(TermMatcherWatchedWordsTest, TellsWhetherTheHitsSentenceHoldsOne) {
+  MatcherOptions o = ClinicalOptions();
+  o.watched_words = {"History", "mother", "lidocaine"};
+  auto m = TermMatcher::Create(AnestheticTerms(), {}, {}, o);
+  ASSERT_THAT(m, IsOk());
+  const TermMatcher& matcher = **m;
+  // Case-insensitive, anywhere in the sentence, before or after the hit.
+  EXPECT_THAT(ShowWatched(matcher, "HISTORY of acne"),
+              ElementsAre("40:acne W"));
+  EXPECT_THAT(ShowWatched(matcher, "acne, per her mother"),
+              ElementsAre("40:acne W"));
+  // Only whole words: "histories" and "grandmother" are other words.
+  EXPECT_THAT(ShowWatched(matcher, "histories of acne, grandmother"),
+              ElementsAre("40:acne"));
+  // Sentence ends ('.', ';', '!', line breaks) bound it; a terminator, a
+  // comma or a '.' between digits do not.
+  EXPECT_THAT(ShowWatched(matcher, "History. Acne; EMLA! mother\nprocaine"),
+              ElementsAre("40:Acne", "3:EMLA", "6:procaine"));
+  EXPECT_THAT(ShowWatched(matcher, "history 0.5 acne but EMLA"),
+              ElementsAre("40:acne W", "3:EMLA W"));
+  // A watched word that is also a term word is still a term.
+  EXPECT_THAT(ShowWatched(matcher, "lidocaine; acne"),
+              ElementsAre("1:lidocaine W", "40:acne"));
+  // Negation is unchanged by watching.
+  EXPECT_THAT(Show(matcher, "no acne; history of EMLA"),
+              ElementsAre("40:acne NEG", "3:EMLA"));
+  // Without watched words no hit is flagged.
+  auto plain =
+      TermMatcher::Create(AnestheticTerms(), {}, {}, ClinicalOptions());
+  ASSERT_THAT(plain, IsOk());
+  EXPECT_THAT(ShowWatched(**plain, "history of acne"), ElementsAre("40:acne"));
+}
+
 TEST(TermMatcherCreateTest, RejectsCaseSensitiveTermWithoutCapital) {
   EXPECT_THAT(TermMatcher::Create({{"let", 1, /*case_sensitive=*/true}}, {}, {},
                                   MatcherOptions()),

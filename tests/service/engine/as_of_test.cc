@@ -17,6 +17,35 @@ v1::Condition Cond(const char* status, const char* onset, const char* abatement,
   return c;
 }
 
+// A memo gives the reading of the text passed, whatever it held before.
+TEST(AsOfTest, DateMemoReadsTheTextPassed) {
+  DateMemo memo;
+  for (const char* text :
+       {"2024-03-05", "2024-03-05", "2023-12", "", "not a date", "2023-12",
+        "2024-03-05T10:00:00+01:00", "2024-03-06"}) {
+    const ParsedDate plain = ParseDateField(text);
+    const ParsedDate memoized = ParseDateField(text, &memo);
+    EXPECT_EQ(memoized.given, plain.given) << text;
+    ASSERT_EQ(memoized.date.has_value(), plain.date.has_value()) << text;
+    if (plain.date.has_value()) {
+      EXPECT_EQ(memoized.date->first_day, plain.date->first_day) << text;
+      EXPECT_EQ(memoized.date->last_day, plain.date->last_day) << text;
+      EXPECT_EQ(memoized.date->precision, plain.date->precision) << text;
+    }
+  }
+  v1::Condition c;
+  c.set_onset("2020-01-01");
+  c.set_abatement("2021");
+  DateMemo memos[2];
+  for (int round = 0; round < 2; ++round) {
+    const ConditionDates dates = DatesOf(c, memos);
+    EXPECT_EQ(dates.onset.date->first_day, DatesOf(c).onset.date->first_day);
+    EXPECT_EQ(dates.abatement.date->last_day,
+              DatesOf(c).abatement.date->last_day);
+    c.set_abatement("2022-06");  // the second round reads the new date
+  }
+}
+
 TEST(AsOfTest, ConditionActiveAt) {
   EXPECT_TRUE(ConditionActiveAt(Cond("active", "", ""), Day("2026-12-01")));
   // No clinical status: active only through an abatement after T.

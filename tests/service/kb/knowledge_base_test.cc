@@ -1,8 +1,10 @@
 #include "service/kb/knowledge_base.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -152,6 +154,79 @@ TEST(KnowledgeBaseTest, TextCacheGivesTheSameReadingsAsNone) {
   (*kb)->ClassifyConcept(concept, &cached, &cache);
   (*kb)->ClassifyConcept(concept, &cached, &cache);
   EXPECT_EQ(HitsOf(cached), HitsOf(plain));
+}
+
+// A text mention is read in its context only when its sentence holds the
+// first word of some trigger; the others read affirmed, recent, patient.
+// Every mention kept must read exactly as the context reader reads it on
+// its own, with every trigger and pseudo-trigger of the bundled knowledge
+// base placed around mentions in sentences of several shapes.
+TEST(KnowledgeBaseTest, TextMentionsReadAsTheContextReaderReadsThem) {
+  auto kb = LoadBundledKnowledgeBase();
+  ASSERT_THAT(kb, IsOk());
+  const KnowledgeBase& k = **kb;
+  std::vector<std::string> phrases = {"", "nothing here"};
+  const v1::ContextDefinition& c = k.definition().context();
+  for (const auto& list : c.triggers()) {
+    phrases.insert(phrases.end(), list.phrases().begin(), list.phrases().end());
+  }
+  for (const auto& list : c.pseudo_triggers()) {
+    phrases.insert(phrases.end(), list.phrases().begin(), list.phrases().end());
+  }
+  const std::vector<std::string> frames = {
+      "$ lidocaine.",
+      "Lidocaine $.",
+      "EMLA cream; $ acne",
+      "$. Rash after benzocaine",
+      "acne, $ hives after lidocaine",
+      "Microneedling $: acne scars",
+      "$ rosacea but active acne",
+      "2) $ tetracaine 3) procaine",
+      "history of acne\n$ keloid",
+      "no latex allergy, $ lidocaine causes hives",
+  };
+  int checked = 0, not_plain = 0;
+  for (const std::string& phrase : phrases) {
+    for (const std::string& frame : frames) {
+      const std::string t = absl::StrReplaceAll(frame, {{"$", phrase}});
+      ConceptMatch m;
+      k.ClassifyText(t, &m);
+      auto check = [&](const ConceptMatch::Hit& h) {
+        const size_t begin = static_cast<size_t>(h.span.data() - t.data());
+        const text::MentionContext direct =
+            k.context_classifier().Classify(t, begin, begin + h.span.size());
+        EXPECT_TRUE(h.context == direct) << t << " / " << h.span;
+        ++checked;
+        not_plain += h.context == text::MentionContext() ? 0 : 1;
+      };
+      for (const ConceptMatch::Hit& h : m.value_sets) check(h);
+      for (const ConceptMatch::Hit& h : m.agents) check(h);
+      for (const ConceptMatch::Hit& h : m.generic_anesthetic) check(h);
+    }
+  }
+  EXPECT_GT(checked, 2000);
+  EXPECT_GT(not_plain, 200);
+}
+
+// A trigger with no word cannot be watched for, so a knowledge base that has
+// one reads every mention in its context.
+TEST(KnowledgeBaseTest, TriggerWithoutAWordHasEveryMentionRead) {
+  auto kb = KnowledgeBase::FromText(BundledWith("context {\n", R"kb(context {
+  triggers {
+    id: "test-punctuation-negation"
+    category: CONTEXT_CATEGORY_NEGATED
+    direction: CONTEXT_DIRECTION_BACKWARD
+    source: "test"
+    phrases: ["(-)"]
+  }
+)kb"),
+                                    "kb.textproto");
+  ASSERT_THAT(kb, IsOk());
+  ConceptMatch negated, affirmed;
+  (*kb)->ClassifyText("EMLA cream (-)", &negated);
+  EXPECT_TRUE(negated.Empty()) << HitsOf(negated)[0];
+  (*kb)->ClassifyText("EMLA cream (+)", &affirmed);
+  EXPECT_THAT(affirmed.agents, SizeIs(1));
 }
 
 TEST(KnowledgeBaseTest, TextCacheIsBoundedAndFollowsTheKnowledgeBase) {
