@@ -300,7 +300,7 @@ TEST_F(TlsTest, EveryMethodRefusesAClientThePolicyDoesNotName) {
   const grpc::Status screen = Screen(*bob);
   EXPECT_EQ(screen.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(screen.error_message(), HasSubstr("Screen"));
-  EXPECT_THAT(server_->output(), HasSubstr("event=call_denied"));
+  EXPECT_TRUE(server_->WaitForOutput("event=call_denied")) << server_->output();
   EXPECT_THAT(server_->output(), Not(HasSubstr(kPatientId)));
   StopExitsZero();
 }
