@@ -1,6 +1,7 @@
 #include "adapters/batch/run/patient_audit_stream.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "adapters/batch/run/record_rejection.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/resource_fragment.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/grpcpp.h"
 
 namespace needlecheck::batch {
@@ -130,42 +132,45 @@ void BuildRecord(const PatientResources& patient, size_t max_resources,
   job->sent = true;
 }
 
-// Appends a length-delimited protobuf field to *out.
-void AppendField(uint32_t number, absl::string_view bytes, std::string* out) {
-  auto varint = [out](uint64_t v) {
-    while (v >= 0x80) {
-      out->push_back(static_cast<char>(v | 0x80));
-      v >>= 7;
-    }
-    out->push_back(static_cast<char>(v));
-  };
-  varint((number << 3) | 2);
-  varint(bytes.size());
+using ::google::protobuf::io::CodedOutputStream;
+
+// The field numbers of audit.proto the requests are written with.
+constexpr int kRequestIdField = v1::AuditRequest::kRequestIdFieldNumber;
+constexpr int kRecordField = v1::AuditRequest::kRecordFieldNumber;
+constexpr int kBatchField = v1::AuditRequest::kBatchFieldNumber;
+
+// A length-delimited field's tag: (number << 3) | wire type 2.
+constexpr uint32_t LengthDelimitedTag(int number) {
+  return (static_cast<uint32_t>(number) << 3) | 2;
+}
+
+// Appends a length-delimited protobuf field to *out (tag and length written
+// by protobuf's own varint writer).
+void AppendField(int number, absl::string_view bytes, std::string* out) {
+  uint8_t head[10];  // two varints of at most 5 bytes each
+  uint8_t* end =
+      CodedOutputStream::WriteTagToArray(LengthDelimitedTag(number), head);
+  end = CodedOutputStream::WriteVarint32ToArray(
+      static_cast<uint32_t>(bytes.size()), end);
+  out->append(reinterpret_cast<const char*>(head), end - head);
   out->append(bytes.data(), bytes.size());
 }
 
-// The bytes a length-delimited field of `n` bytes (field number < 16)
-// takes.
-size_t FieldSize(size_t n) {
-  size_t varint = 1;
-  for (size_t v = n; v >= 0x80; v >>= 7) ++varint;
-  return 1 + varint + n;
+// The bytes a length-delimited field of `n` bytes takes.
+size_t FieldSize(int number, size_t n) {
+  return CodedOutputStream::VarintSize32(LengthDelimitedTag(number)) +
+         CodedOutputStream::VarintSize32(static_cast<uint32_t>(n)) + n;
 }
-
-// The field numbers of audit.proto the requests are written with.
-constexpr uint32_t kRequestIdField = 1;  // AuditRequest.request_id
-constexpr uint32_t kRecordField = 2;     // AuditRequest.record
-constexpr uint32_t kBatchField = 3;      // AuditRequest.batch
 
 // Appends one AuditRequest element (request_id and the serialized record)
 // to `message` as its field `number`: the bytes the generated code would
 // write for the same request, without building the record as messages.
 // The message carries them as an unknown field, which it serializes as is.
 void AppendRequest(const std::string& request_id, absl::string_view record,
-                   uint32_t number, v1::AuditRequest* message) {
+                   int number, v1::AuditRequest* message) {
   std::string* element = message->GetReflection()
                              ->MutableUnknownFields(message)
-                             ->AddLengthDelimited(static_cast<int>(number));
+                             ->AddLengthDelimited(number);
   AppendField(kRequestIdField, request_id, element);
   AppendField(kRecordField, record, element);
 }
@@ -302,7 +307,8 @@ StreamEnd RunStream(
       // fields), as AuditRequest::ByteSizeLong() counts it.
       size_t bytes = 0;
       if (sent && per_message > 1) {
-        bytes = FieldSize(request_id.size()) + FieldSize(record.size());
+        bytes = FieldSize(kRequestIdField, request_id.size()) +
+                FieldSize(kRecordField, record.size());
         if (batch_bytes + bytes > options.max_batch_bytes) flush();
       }
       // Queued before it is written: the reader expects its answer.
