@@ -1,8 +1,6 @@
 #include "service/ledger/sqlite_ledger.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/calendar/day.h"
+#include "common/files/atomic_file.h"
 #include "common/ids/uuid.h"
 #include "common/sqlite/sqlite_db.h"
 #include "service/ledger/internal/queued_ledger.h"
@@ -733,12 +732,14 @@ absl::Status ConfigureWriteConnection(Connection& db, const std::string& path) {
         "); it was written by a newer needlecheckd. Run that version, or use "
         "another --data_dir"));
   }
-  absl::StatusOr<std::string> mode = db.PragmaText("journal_mode = WAL");
-  if (!mode.ok()) return mode.status();
-  if (*mode != "wal") {
-    return absl::UnavailableError(absl::StrCat(
-        "ledger \"", path, "\": cannot use WAL mode there (journal_mode is ",
-        *mode, "); put --data_dir on a local file system"));
+  if (absl::Status s = db.UseWal(); !s.ok()) {
+    // The file system keeps another journal mode: say what to do about it.
+    if (absl::StartsWith(s.message(), "cannot use WAL mode")) {
+      return absl::Status(
+          s.code(), absl::StrCat("ledger \"", path, "\": ", s.message(),
+                                 "; put --data_dir on a local file system"));
+    }
+    return s;
   }
   // The page cache (SQLite's default is 2 MiB) holds the index pages the
   // batch inserts touch, so a batch does not read them back from the file.
@@ -757,25 +758,6 @@ absl::Status WithPath(const std::string& path, const absl::Status& status) {
   if (absl::StrContains(status.message(), path)) return status;
   return absl::Status(
       status.code(), absl::StrCat("ledger \"", path, "\": ", status.message()));
-}
-
-// fsync()s the folder holding `path`, so that renames in it are durable.
-absl::Status SyncFolderOf(const std::string& path) {
-  std::string folder = std::filesystem::path(path).parent_path().string();
-  if (folder.empty()) folder = ".";
-  const int fd = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot open folder \"", folder,
-                                               "\": ", std::strerror(errno)));
-  }
-  const int rc = fsync(fd);
-  const int err = errno;
-  close(fd);
-  if (rc != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot sync folder \"", folder,
-                                               "\": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
 }
 
 // Makes a new ledger at `path` (which does not exist): built under a
@@ -809,7 +791,7 @@ absl::Status CreateLedgerFile(const SqliteLedgerOptions& options,
   for (const char* part : {"-wal", "-shm"}) {
     std::filesystem::remove(tmp + part, ec);
   }
-  return SyncFolderOf(path);
+  return files::SyncFolderOf(path);
 }
 
 // PRAGMA quick_check within options.integrity_check_time_limit: DATA_LOSS
@@ -992,7 +974,7 @@ absl::StatusOr<std::string> MoveDamagedLedgerAside(const std::string& path,
                                                  "\": ", ec.message()));
     }
   }
-  if (absl::Status s = SyncFolderOf(path); !s.ok()) return s;
+  if (absl::Status s = files::SyncFolderOf(path); !s.ok()) return s;
   return target;
 }
 
