@@ -164,16 +164,12 @@ class SqliteLedger final : public internal::QueuedLedger {
 
   ~SqliteLedger() override { Close().IgnoreError(); }
 
-  absl::StatusOr<RecordFeedbackResponse> RecordFeedback(
-      const RecordFeedbackRequest& request) override;
   absl::StatusOr<AlertStats> GetAlertStats(
       const GetAlertStatsRequest& request) override;
   absl::Status Close() override;
 
   absl::StatusOr<AccessLogPage> ReadAccessLog(
       const AccessLogQuery& query) override;
-  absl::StatusOr<int64_t> PruneExpired() override
-      ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::StatusOr<int64_t> DeleteExpired() override
       ABSL_LOCKS_EXCLUDED(write_mu_);
 
@@ -185,7 +181,8 @@ class SqliteLedger final : public internal::QueuedLedger {
       ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::StatusOr<RecordFeedbackResponse> InsertFeedback(
       const RecordFeedbackRequest& request, absl::Time outcome_at,
-      const std::string& new_feedback_id) ABSL_LOCKS_EXCLUDED(write_mu_);
+      const std::string& new_feedback_id) override
+      ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::Status ReadStats(const GetAlertStatsRequest& request, AlertStats* stats)
       ABSL_LOCKS_EXCLUDED(read_mu_);
   absl::Time Now() const {
@@ -379,12 +376,6 @@ absl::StatusOr<AccessLogPage> SqliteLedger::ReadAccessLog(
   return page;
 }
 
-absl::StatusOr<int64_t> SqliteLedger::PruneExpired() {
-  absl::StatusOr<int64_t> deleted = DeleteExpired();
-  if (deleted.ok()) queue_->CountPruned(*deleted);
-  return deleted;
-}
-
 absl::StatusOr<int64_t> SqliteLedger::DeleteExpired() {
   const int64_t cutoff_us =
       absl::ToUnixMicros(Now() - options_.access_log_retention);
@@ -421,36 +412,6 @@ absl::StatusOr<int64_t> SqliteLedger::DeleteExpired() {
     if (changes < kPruneRowsPerTransaction) break;
   }
   return deleted;
-}
-
-absl::StatusOr<RecordFeedbackResponse> SqliteLedger::RecordFeedback(
-    const RecordFeedbackRequest& request) {
-  if (std::vector<FieldError> errors = ValidateFeedbackRequest(request);
-      !errors.empty()) {
-    return InvalidArgumentFromErrors("invalid feedback", errors);
-  }
-  absl::StatusOr<absl::Time> outcome_at =
-      ParseRfc3339(request.outcome_timestamp());
-  if (!outcome_at.ok()) return outcome_at.status();  // validated above
-  // Refused at once while commits fail (it could not be made durable).
-  absl::StatusOr<bool> pending =
-      queue_->CheckFeedbackWritable(request.alert_id());
-  if (!pending.ok()) return pending.status();
-  absl::StatusOr<RecordFeedbackResponse> response = [&]() {
-    if (*pending) {
-      // The alert is still in the write queue: commit it first.
-      if (absl::Status s = Flush(); !s.ok()) {
-        return absl::StatusOr<RecordFeedbackResponse>(s);
-      }
-    }
-    absl::StatusOr<std::string> feedback_id = ids::NewUuidV4();
-    if (!feedback_id.ok()) {
-      return absl::StatusOr<RecordFeedbackResponse>(feedback_id.status());
-    }
-    return InsertFeedback(request, *outcome_at, *feedback_id);
-  }();
-  queue_->CountFeedback(response);
-  return response;
 }
 
 absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
