@@ -5,7 +5,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -13,6 +12,7 @@
 #include "absl/time/time.h"
 #include "adapters/cds_hooks/discovery.h"
 #include "adapters/common/json_type_name.h"
+#include "common/net/percent_encoding.h"
 #include "simdjson.h"
 
 namespace needlecheck::cds_hooks {
@@ -419,32 +419,15 @@ std::vector<std::string> BundleNextLinks(const simdjson::dom::element& root) {
   return out;
 }
 
-namespace {
-
-std::string UrlEscape(absl::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' ||
-        c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string ExpandPrefetchTemplate(absl::string_view query,
                                    const HookRequest& request) {
   return absl::StrReplaceAll(
-      query, {{"{{context.patientId}}", UrlEscape(request.patient_id)},
-              {"{{context.userId}}", UrlEscape(request.user_id)},
-              {"{{context.encounterId}}", UrlEscape(request.encounter_id)}});
+      query,
+      {{"{{context.patientId}}",
+        net::PercentEncodeReserved(request.patient_id)},
+       {"{{context.userId}}", net::PercentEncodeReserved(request.user_id)},
+       {"{{context.encounterId}}",
+        net::PercentEncodeReserved(request.encounter_id)}});
 }
 
 absl::StatusOr<std::vector<needlecheck::v1::RecordFeedbackRequest>>

@@ -4,6 +4,9 @@
 // repetition and at_key() finds the first; readers whose accept/reject
 // behaviour must stay nlohmann's look members up through these instead.
 //
+// Also ToAbsl(): a simdjson string (a std::string_view) as the
+// absl::string_view the rest of the code takes.
+//
 // Pure; thread-safe. The elements point into the parser's document and live
 // as long as it does.
 #ifndef ADAPTERS_COMMON_JSON_MEMBERS_H_
@@ -13,9 +16,15 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "simdjson.h"
 
 namespace needlecheck::adapters {
+
+// The same bytes as an absl::string_view (a distinct type in this build).
+inline absl::string_view ToAbsl(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 // `text` parsed by `parser` (its copy of the text lives in it), a UTF-8 byte
 // order mark at the start skipped as nlohmann's parser skipped it.

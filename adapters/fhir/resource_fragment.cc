@@ -12,6 +12,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/common/json_members.h"
 #include "adapters/fhir/internal/collector.h"
 #include "common/status/status_macros.h"
 #include "google/protobuf/message_lite.h"
@@ -416,7 +417,7 @@ absl::string_view StringMember(const simdjson::dom::element& resource,
                                const char* key) {
   std::string_view s;
   if (resource[key].get_string().get(s) != simdjson::SUCCESS) return {};
-  return absl::string_view(s.data(), s.size());
+  return adapters::ToAbsl(s);
 }
 
 }  // namespace

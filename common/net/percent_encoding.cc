@@ -1,5 +1,7 @@
 #include "common/net/percent_encoding.h"
 
+#include "absl/strings/ascii.h"
+
 namespace needlecheck::net {
 namespace {
 
@@ -12,6 +14,24 @@ int EscapeAt(absl::string_view in, size_t i) {
   return hi * 16 + lo;
 }
 
+// `value` with every byte for which keep(byte) is false as "%XX".
+template <typename Keep>
+std::string PercentEncodeUnless(absl::string_view value, Keep keep) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (unsigned char c : value) {
+    if (keep(c)) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 int HexDigitValue(char c) {
@@ -22,18 +42,15 @@ int HexDigitValue(char c) {
 }
 
 std::string PercentEncodeUnprintable(absl::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (c <= 0x20 || c >= 0x7f || c == '%') {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
+  return PercentEncodeUnless(
+      value, [](unsigned char c) { return c > 0x20 && c < 0x7f && c != '%'; });
+}
+
+std::string PercentEncodeReserved(absl::string_view value) {
+  return PercentEncodeUnless(value, [](unsigned char c) {
+    return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' ||
+           c == '~';
+  });
 }
 
 std::string PercentDecodeLenient(absl::string_view value) {

@@ -6,6 +6,9 @@
 // - PercentEncodeUnprintable(): every byte outside printable ASCII (<= 0x20
 //   or >= 0x7F) and '%' itself as "%XX" (upper-case hex); the rest as is.
 //   What gRPC metadata values must be (printable ASCII); caller_metadata.h.
+// - PercentEncodeReserved(): every byte but RFC 3986's unreserved ones
+//   (A-Z a-z 0-9 - . _ ~) as "%XX" (upper-case hex): a value placed in a
+//   URL's path or query (a patient id in a FHIR search).
 // - PercentDecodeLenient(): every well-formed "%XX" decoded; a malformed
 //   escape ("100%", "%zz") kept as it is. For values only recorded.
 // - PercentDecodeStrict(): false for a malformed escape or one that decodes
@@ -23,6 +26,8 @@ namespace needlecheck::net {
 int HexDigitValue(char c);
 
 std::string PercentEncodeUnprintable(absl::string_view value);
+
+std::string PercentEncodeReserved(absl::string_view value);
 
 std::string PercentDecodeLenient(absl::string_view value);
 

@@ -80,16 +80,12 @@ class PostgresLedger final : public internal::QueuedLedger {
 
   ~PostgresLedger() override { Close().IgnoreError(); }
 
-  absl::StatusOr<RecordFeedbackResponse> RecordFeedback(
-      const RecordFeedbackRequest& request) override;
   absl::StatusOr<AlertStats> GetAlertStats(
       const GetAlertStatsRequest& request) override;
   absl::Status Close() override;
 
   absl::StatusOr<AccessLogPage> ReadAccessLog(
       const AccessLogQuery& query) override;
-  absl::StatusOr<int64_t> PruneExpired() override
-      ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::StatusOr<int64_t> DeleteExpired() override
       ABSL_LOCKS_EXCLUDED(write_mu_);
 
@@ -104,8 +100,13 @@ class PostgresLedger final : public internal::QueuedLedger {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteBatch(const std::vector<QueuedWrite>& batch) override
       ABSL_LOCKS_EXCLUDED(write_mu_);
-  // NOT_FOUND when the alert is not in the database.
+  // InsertFeedbackOnce(), again while the alert is not found and the grace
+  // has not passed (another replica may still be committing it).
   absl::StatusOr<RecordFeedbackResponse> InsertFeedback(
+      const RecordFeedbackRequest& request, absl::Time outcome_at,
+      const std::string& new_feedback_id) override;
+  // NOT_FOUND when the alert is not in the database.
+  absl::StatusOr<RecordFeedbackResponse> InsertFeedbackOnce(
       const RecordFeedbackRequest& request, absl::Time outcome_at,
       const std::string& new_feedback_id);
   absl::Status ReadStats(PgConnection& db, const GetAlertStatsRequest& request,
@@ -259,12 +260,6 @@ absl::Status PostgresLedger::WriteBatch(const std::vector<QueuedWrite>& batch) {
   });
 }
 
-absl::StatusOr<int64_t> PostgresLedger::PruneExpired() {
-  absl::StatusOr<int64_t> deleted = DeleteExpired();
-  if (deleted.ok()) queue_->CountPruned(*deleted);
-  return deleted;
-}
-
 absl::StatusOr<int64_t> PostgresLedger::DeleteExpired() {
   const std::string cutoff =
       Str(absl::ToUnixMicros(Now() - options_.access_log_retention));
@@ -347,45 +342,26 @@ absl::StatusOr<AccessLogPage> PostgresLedger::ReadAccessLog(
   return page;
 }
 
-absl::StatusOr<RecordFeedbackResponse> PostgresLedger::RecordFeedback(
-    const RecordFeedbackRequest& request) {
-  if (std::vector<FieldError> errors = ValidateFeedbackRequest(request);
-      !errors.empty()) {
-    return InvalidArgumentFromErrors("invalid feedback", errors);
+absl::StatusOr<RecordFeedbackResponse> PostgresLedger::InsertFeedback(
+    const RecordFeedbackRequest& request, absl::Time outcome_at,
+    const std::string& new_feedback_id) {
+  absl::StatusOr<RecordFeedbackResponse> result =
+      InsertFeedbackOnce(request, outcome_at, new_feedback_id);
+  // Another replica may still be committing this alert: look again
+  // until the grace has passed.
+  const absl::Time give_up = absl::Now() + grace_;
+  absl::Duration step = kFirstRecheck;
+  while (absl::IsNotFound(result.status()) && absl::Now() < give_up) {
+    if (!queue_->SleepUnlessStopping(std::min(step, give_up - absl::Now()))) {
+      return Closed();
+    }
+    step = std::min(step * 2, kMaxRecheck);
+    result = InsertFeedbackOnce(request, outcome_at, new_feedback_id);
   }
-  absl::StatusOr<absl::Time> outcome_at =
-      ParseRfc3339(request.outcome_timestamp());
-  if (!outcome_at.ok()) return outcome_at.status();
-  // Refused at once while commits fail (it could not be made durable).
-  absl::StatusOr<bool> pending =
-      queue_->CheckFeedbackWritable(request.alert_id());
-  if (!pending.ok()) return pending.status();
-  absl::StatusOr<RecordFeedbackResponse> response = [&]() {
-    using Result = absl::StatusOr<RecordFeedbackResponse>;
-    if (*pending) {
-      if (absl::Status s = Flush(); !s.ok()) return Result(s);
-    }
-    absl::StatusOr<std::string> feedback_id = ids::NewUuidV4();
-    if (!feedback_id.ok()) return Result(feedback_id.status());
-    Result result = InsertFeedback(request, *outcome_at, *feedback_id);
-    // Another replica may still be committing this alert: look again
-    // until the grace has passed.
-    const absl::Time give_up = absl::Now() + grace_;
-    absl::Duration step = kFirstRecheck;
-    while (absl::IsNotFound(result.status()) && absl::Now() < give_up) {
-      if (!queue_->SleepUnlessStopping(std::min(step, give_up - absl::Now()))) {
-        return Result(Closed());
-      }
-      step = std::min(step * 2, kMaxRecheck);
-      result = InsertFeedback(request, *outcome_at, *feedback_id);
-    }
-    return result;
-  }();
-  queue_->CountFeedback(response);
-  return response;
+  return result;
 }
 
-absl::StatusOr<RecordFeedbackResponse> PostgresLedger::InsertFeedback(
+absl::StatusOr<RecordFeedbackResponse> PostgresLedger::InsertFeedbackOnce(
     const RecordFeedbackRequest& request, absl::Time outcome_at,
     const std::string& new_feedback_id) {
   const std::string alert_id = PgSafeText(request.alert_id());

@@ -1,8 +1,6 @@
 #include "service/ledger/sqlite_ledger.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/calendar/day.h"
+#include "common/files/atomic_file.h"
 #include "common/ids/uuid.h"
 #include "common/sqlite/sqlite_db.h"
 #include "service/ledger/internal/queued_ledger.h"
@@ -165,16 +164,12 @@ class SqliteLedger final : public internal::QueuedLedger {
 
   ~SqliteLedger() override { Close().IgnoreError(); }
 
-  absl::StatusOr<RecordFeedbackResponse> RecordFeedback(
-      const RecordFeedbackRequest& request) override;
   absl::StatusOr<AlertStats> GetAlertStats(
       const GetAlertStatsRequest& request) override;
   absl::Status Close() override;
 
   absl::StatusOr<AccessLogPage> ReadAccessLog(
       const AccessLogQuery& query) override;
-  absl::StatusOr<int64_t> PruneExpired() override
-      ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::StatusOr<int64_t> DeleteExpired() override
       ABSL_LOCKS_EXCLUDED(write_mu_);
 
@@ -186,7 +181,8 @@ class SqliteLedger final : public internal::QueuedLedger {
       ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::StatusOr<RecordFeedbackResponse> InsertFeedback(
       const RecordFeedbackRequest& request, absl::Time outcome_at,
-      const std::string& new_feedback_id) ABSL_LOCKS_EXCLUDED(write_mu_);
+      const std::string& new_feedback_id) override
+      ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::Status ReadStats(const GetAlertStatsRequest& request, AlertStats* stats)
       ABSL_LOCKS_EXCLUDED(read_mu_);
   absl::Time Now() const {
@@ -380,12 +376,6 @@ absl::StatusOr<AccessLogPage> SqliteLedger::ReadAccessLog(
   return page;
 }
 
-absl::StatusOr<int64_t> SqliteLedger::PruneExpired() {
-  absl::StatusOr<int64_t> deleted = DeleteExpired();
-  if (deleted.ok()) queue_->CountPruned(*deleted);
-  return deleted;
-}
-
 absl::StatusOr<int64_t> SqliteLedger::DeleteExpired() {
   const int64_t cutoff_us =
       absl::ToUnixMicros(Now() - options_.access_log_retention);
@@ -422,36 +412,6 @@ absl::StatusOr<int64_t> SqliteLedger::DeleteExpired() {
     if (changes < kPruneRowsPerTransaction) break;
   }
   return deleted;
-}
-
-absl::StatusOr<RecordFeedbackResponse> SqliteLedger::RecordFeedback(
-    const RecordFeedbackRequest& request) {
-  if (std::vector<FieldError> errors = ValidateFeedbackRequest(request);
-      !errors.empty()) {
-    return InvalidArgumentFromErrors("invalid feedback", errors);
-  }
-  absl::StatusOr<absl::Time> outcome_at =
-      ParseRfc3339(request.outcome_timestamp());
-  if (!outcome_at.ok()) return outcome_at.status();  // validated above
-  // Refused at once while commits fail (it could not be made durable).
-  absl::StatusOr<bool> pending =
-      queue_->CheckFeedbackWritable(request.alert_id());
-  if (!pending.ok()) return pending.status();
-  absl::StatusOr<RecordFeedbackResponse> response = [&]() {
-    if (*pending) {
-      // The alert is still in the write queue: commit it first.
-      if (absl::Status s = Flush(); !s.ok()) {
-        return absl::StatusOr<RecordFeedbackResponse>(s);
-      }
-    }
-    absl::StatusOr<std::string> feedback_id = ids::NewUuidV4();
-    if (!feedback_id.ok()) {
-      return absl::StatusOr<RecordFeedbackResponse>(feedback_id.status());
-    }
-    return InsertFeedback(request, *outcome_at, *feedback_id);
-  }();
-  queue_->CountFeedback(response);
-  return response;
 }
 
 absl::StatusOr<RecordFeedbackResponse> SqliteLedger::InsertFeedback(
@@ -733,12 +693,14 @@ absl::Status ConfigureWriteConnection(Connection& db, const std::string& path) {
         "); it was written by a newer needlecheckd. Run that version, or use "
         "another --data_dir"));
   }
-  absl::StatusOr<std::string> mode = db.PragmaText("journal_mode = WAL");
-  if (!mode.ok()) return mode.status();
-  if (*mode != "wal") {
-    return absl::UnavailableError(absl::StrCat(
-        "ledger \"", path, "\": cannot use WAL mode there (journal_mode is ",
-        *mode, "); put --data_dir on a local file system"));
+  if (absl::Status s = db.UseWal(); !s.ok()) {
+    // The file system keeps another journal mode: say what to do about it.
+    if (absl::StartsWith(s.message(), "cannot use WAL mode")) {
+      return absl::Status(
+          s.code(), absl::StrCat("ledger \"", path, "\": ", s.message(),
+                                 "; put --data_dir on a local file system"));
+    }
+    return s;
   }
   // The page cache (SQLite's default is 2 MiB) holds the index pages the
   // batch inserts touch, so a batch does not read them back from the file.
@@ -757,25 +719,6 @@ absl::Status WithPath(const std::string& path, const absl::Status& status) {
   if (absl::StrContains(status.message(), path)) return status;
   return absl::Status(
       status.code(), absl::StrCat("ledger \"", path, "\": ", status.message()));
-}
-
-// fsync()s the folder holding `path`, so that renames in it are durable.
-absl::Status SyncFolderOf(const std::string& path) {
-  std::string folder = std::filesystem::path(path).parent_path().string();
-  if (folder.empty()) folder = ".";
-  const int fd = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot open folder \"", folder,
-                                               "\": ", std::strerror(errno)));
-  }
-  const int rc = fsync(fd);
-  const int err = errno;
-  close(fd);
-  if (rc != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot sync folder \"", folder,
-                                               "\": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
 }
 
 // Makes a new ledger at `path` (which does not exist): built under a
@@ -809,7 +752,7 @@ absl::Status CreateLedgerFile(const SqliteLedgerOptions& options,
   for (const char* part : {"-wal", "-shm"}) {
     std::filesystem::remove(tmp + part, ec);
   }
-  return SyncFolderOf(path);
+  return files::SyncFolderOf(path);
 }
 
 // PRAGMA quick_check within options.integrity_check_time_limit: DATA_LOSS
@@ -992,7 +935,7 @@ absl::StatusOr<std::string> MoveDamagedLedgerAside(const std::string& path,
                                                  "\": ", ec.message()));
     }
   }
-  if (absl::Status s = SyncFolderOf(path); !s.ok()) return s;
+  if (absl::Status s = files::SyncFolderOf(path); !s.ok()) return s;
   return target;
 }
 

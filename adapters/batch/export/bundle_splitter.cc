@@ -18,19 +18,17 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/batch/export/internal/gzip_file.h"
 #include "adapters/batch/export/internal/route_object.h"
+#include "adapters/common/json_members.h"
 #include "adapters/common/json_type_name.h"
 #include "simdjson.h"
 
 namespace needlecheck::batch {
 namespace {
 
+using adapters::ToAbsl;
 using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
-
-absl::string_view ToAbsl(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
 
 bool IsBundle(const object& obj) {
   std::string_view type;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/batch/export/internal/route_object.h"
 #include "adapters/batch/export/line_reader.h"
+#include "adapters/common/json_members.h"
 #include "adapters/common/json_type_name.h"
 #include "adapters/fhir/patient_reference.h"
 #include "adapters/fhir/resource_fragment.h"
@@ -24,13 +25,10 @@ static_assert(NdjsonLineReader::kPadding >= simdjson::SIMDJSON_PADDING,
 
 namespace {
 
+using adapters::ToAbsl;
 using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
-
-absl::string_view ToAbsl(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
 
 using fhir::IsResourceTypeName;
 

@@ -171,7 +171,7 @@ using simdjson::dom::object;
 // A JSON object key written as it would appear in a path: ["key"].
 std::string KeyPath(std::string_view key) {
   std::string path = "[";
-  adapters::AppendJsonString(absl::string_view(key.data(), key.size()), &path);
+  adapters::AppendJsonString(adapters::ToAbsl(key), &path);
   path.push_back(']');
   return path;
 }

@@ -771,9 +771,16 @@ absl::StatusOr<AuditSummary> RunPhases(
   absl::StatusOr<AuditSummary> summary =
       WriteReports(source, options.out_dir, std::move(input));
   if (!summary.ok()) return summary.status();
-  if (source == part_path &&
-      std::rename(part_path.c_str(), findings_path.c_str()) != 0) {
-    return ErrnoError("cannot rename to", findings_path);
+  if (source == part_path) {
+    if (std::rename(part_path.c_str(), findings_path.c_str()) != 0) {
+      return ErrnoError("cannot rename to", findings_path);
+    }
+    // The new name must survive a power loss before the run is marked
+    // complete, as the atomic writer does for every other output.
+    if (absl::Status status = files::SyncFolderOf(findings_path);
+        !status.ok()) {
+      return status;
+    }
   }
   AuditManifest manifest;
   for (const ExportFile& file : layout.files) {

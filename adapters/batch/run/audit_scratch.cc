@@ -116,8 +116,11 @@ absl::StatusOr<std::unique_ptr<AuditScratch>> AuditScratch::Open(
   // WAL: a commit is atomic and survives a kill of this process; NORMAL
   // sync is enough for a scratch file (an OS crash at worst loses the last
   // commits, which --resume redoes).
-  if (absl::Status status = scratch->db_->Exec(
-          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  if (absl::Status status = scratch->db_->UseWal(); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("scratch file ", path, ": ",
+                                                    status.message()));
+  }
+  if (absl::Status status = scratch->db_->Exec("PRAGMA synchronous=NORMAL;");
       !status.ok()) {
     return status;
   }

@@ -124,6 +124,9 @@ class AuditScratch {
   // Opens (creating if needed) the scratch file at `path`, its spill files
   // in the folder `path` + "-spill". `memory_mib`: the memory budget for
   // grouping a partition (and, a quarter of it, the spill write buffers).
+  // UNAVAILABLE "scratch file <path>: cannot use WAL mode there ..." where
+  // SQLite cannot keep the file in WAL mode (a network file system), as a
+  // kill must not lose committed progress.
   static absl::StatusOr<std::unique_ptr<AuditScratch>> Open(
       const std::string& path, int memory_mib);
   ~AuditScratch();

@@ -16,6 +16,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "adapters/common/json_members.h"
 #include "adapters/common/json_type_name.h"
 #include "needlecheck/v1/record.pb.h"
 #include "simdjson.h"
@@ -30,9 +31,7 @@ using JsonArray = simdjson::dom::array;
 using ::needlecheck::adapters::JsonTypeName;  // adapters/common
 
 // absl::string_view of a simdjson string_view.
-inline absl::string_view ToAbsl(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
+using ::needlecheck::adapters::ToAbsl;  // adapters/common
 
 // Bounded, quoted, control characters replaced: for the names in error
 // messages (resource type, id, prefetch key). Field values are never

@@ -27,6 +27,20 @@ TEST(PercentEncodeUnprintableTest, EscapesWhatMetadataCannotCarry) {
   EXPECT_EQ(PercentEncodeUnprintable(std::string("\0\x7F", 2)), "%00%7F");
 }
 
+// RFC 3986: only the unreserved characters stay as they are; the rest,
+// '%' and every non-ASCII byte included, becomes upper-case "%XX".
+TEST(PercentEncodeReservedTest, KeepsOnlyTheUnreservedSet) {
+  EXPECT_EQ(PercentEncodeReserved("AZaz09-._~"), "AZaz09-._~");
+  EXPECT_EQ(PercentEncodeReserved("a b/c?d=e&f#g%h+i"),
+            "a%20b%2Fc%3Fd%3De%26f%23g%25h%2Bi");
+  EXPECT_EQ(PercentEncodeReserved("Ana\xC3\xAF!*'()"),
+            "Ana%C3%AF%21%2A%27%28%29");
+  EXPECT_EQ(PercentEncodeReserved(std::string("\0\x7F\xFF", 3)), "%00%7F%FF");
+  EXPECT_EQ(PercentEncodeReserved(""), "");
+  EXPECT_EQ(PercentDecodeLenient(PercentEncodeReserved("x y/\xC3\xA9")),
+            "x y/\xC3\xA9");
+}
+
 TEST(PercentDecodeLenientTest, DecodesEscapesAndKeepsMalformedOnes) {
   EXPECT_EQ(PercentDecodeLenient("client%20one%C3%A9"), "client one\xC3\xA9");
   EXPECT_EQ(PercentDecodeLenient("%c3%a9"), "\xC3\xA9");

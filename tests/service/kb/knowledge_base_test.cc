@@ -1,5 +1,8 @@
 #include "service/kb/knowledge_base.h"
 
+#include <openssl/evp.h>
+
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,7 @@ namespace {
 using ::needlecheck::testing::IsOk;
 using ::needlecheck::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 using ::testing::SizeIs;
 
 std::string Bundled() { return std::string(BundledKnowledgeBaseText()); }
@@ -32,6 +36,27 @@ int LineOf(const std::string& text, const std::string& needle) {
   size_t pos = text.find(needle);
   return 1 +
          static_cast<int>(std::count(text.begin(), text.begin() + pos, '\n'));
+}
+
+// The digest in the summary (logged, and in responses) is the SHA-256 of the
+// file's bytes in lowercase hex, as sha256sum writes it.
+TEST(KnowledgeBaseTest, Sha256IsLowercaseHexOfTheText) {
+  const std::string text = Bundled();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  ASSERT_EQ(
+      EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr),
+      1);
+  std::string expected;
+  for (unsigned int i = 0; i < len; ++i) {
+    char two[3];
+    std::snprintf(two, sizeof(two), "%02x", digest[i]);
+    expected += two;
+  }
+  auto kb = KnowledgeBase::FromText(text, "test");
+  ASSERT_THAT(kb, IsOk());
+  EXPECT_EQ((*kb)->Summary().sha256(), expected);
+  EXPECT_THAT((*kb)->Summary().sha256(), MatchesRegex("[0-9a-f]{64}"));
 }
 
 TEST(KnowledgeBaseTest, BundledLoadsWithEveryRuleOfTheSpecification) {

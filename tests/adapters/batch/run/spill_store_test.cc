@@ -124,6 +124,18 @@ class SpillStoreTest : public ::testing::Test {
   ScopedTempDir dir_;
 };
 
+// A scratch file SQLite cannot keep in WAL mode (here an in-memory one; on
+// disk, a network file system) is refused, not silently used in another
+// journal mode.
+TEST(AuditScratchTest, ScratchWithoutWalIsRefused) {
+  absl::StatusOr<std::unique_ptr<AuditScratch>> scratch =
+      AuditScratch::Open(":memory:", 1);
+  EXPECT_THAT(scratch.status(),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("scratch file :memory:: cannot use WAL mode "
+                                 "there (journal_mode is memory)")));
+}
+
 TEST_F(SpillStoreTest, EveryPatientOnceInPartitionThenIdOrder) {
   // 1 MiB of memory for about 3 MiB of input: several partitions.
   std::unique_ptr<AuditScratch> scratch = Open(1, 3 << 20);
