@@ -12,10 +12,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "adapters/batch/run/audit_request_bytes.h"
 #include "adapters/batch/run/record_rejection.h"
 #include "adapters/fhir/fhir_extract.h"
 #include "adapters/fhir/resource_fragment.h"
-#include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/grpcpp.h"
 
 namespace needlecheck::batch {
@@ -132,49 +132,6 @@ void BuildRecord(const PatientResources& patient, size_t max_resources,
   job->sent = true;
 }
 
-using ::google::protobuf::io::CodedOutputStream;
-
-// The field numbers of audit.proto the requests are written with.
-constexpr int kRequestIdField = v1::AuditRequest::kRequestIdFieldNumber;
-constexpr int kRecordField = v1::AuditRequest::kRecordFieldNumber;
-constexpr int kBatchField = v1::AuditRequest::kBatchFieldNumber;
-
-// A length-delimited field's tag: (number << 3) | wire type 2.
-constexpr uint32_t LengthDelimitedTag(int number) {
-  return (static_cast<uint32_t>(number) << 3) | 2;
-}
-
-// Appends a length-delimited protobuf field to *out (tag and length written
-// by protobuf's own varint writer).
-void AppendField(int number, absl::string_view bytes, std::string* out) {
-  uint8_t head[10];  // two varints of at most 5 bytes each
-  uint8_t* end =
-      CodedOutputStream::WriteTagToArray(LengthDelimitedTag(number), head);
-  end = CodedOutputStream::WriteVarint32ToArray(
-      static_cast<uint32_t>(bytes.size()), end);
-  out->append(reinterpret_cast<const char*>(head), end - head);
-  out->append(bytes.data(), bytes.size());
-}
-
-// The bytes a length-delimited field of `n` bytes takes.
-size_t FieldSize(int number, size_t n) {
-  return CodedOutputStream::VarintSize32(LengthDelimitedTag(number)) +
-         CodedOutputStream::VarintSize32(static_cast<uint32_t>(n)) + n;
-}
-
-// Appends one AuditRequest element (request_id and the serialized record)
-// to `message` as its field `number`: the bytes the generated code would
-// write for the same request, without building the record as messages.
-// The message carries them as an unknown field, which it serializes as is.
-void AppendRequest(const std::string& request_id, absl::string_view record,
-                   int number, v1::AuditRequest* message) {
-  std::string* element = message->GetReflection()
-                             ->MutableUnknownFields(message)
-                             ->AddLengthDelimited(number);
-  AppendField(kRequestIdField, request_id, element);
-  AppendField(kRecordField, record, element);
-}
-
 bool Retryable(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::UNAVAILABLE:
@@ -274,11 +231,7 @@ StreamEnd RunStream(
     // sent in, as every needlecheckd reads it).
     auto write_one = [&](const std::string& id, std::string* bytes) {
       v1::AuditRequest request;
-      request.set_request_id(id);
-      request.GetReflection()
-          ->MutableUnknownFields(&request)
-          ->AddLengthDelimited(kRecordField)
-          ->swap(*bytes);
+      SetAuditRequest(id, bytes, &request);
       return stream->Write(request);
     };
     auto flush = [&] {
@@ -307,8 +260,7 @@ StreamEnd RunStream(
       // fields), as AuditRequest::ByteSizeLong() counts it.
       size_t bytes = 0;
       if (sent && per_message > 1) {
-        bytes = FieldSize(kRequestIdField, request_id.size()) +
-                FieldSize(kRecordField, record.size());
+        bytes = BatchElementSize(request_id.size(), record.size());
         if (batch_bytes + bytes > options.max_batch_bytes) flush();
       }
       // Queued before it is written: the reader expects its answer.
@@ -324,9 +276,9 @@ StreamEnd RunStream(
         first_record.swap(record);
       } else {
         if (batch_size == 1) {
-          AppendRequest(first_id, first_record, kBatchField, &batch);
+          AddBatchElement(first_id, first_record, &batch);
         }
-        AppendRequest(request_id, record, kBatchField, &batch);
+        AddBatchElement(request_id, record, &batch);
       }
       ++batch_size;
       batch_bytes += bytes;
