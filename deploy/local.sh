@@ -75,6 +75,7 @@ TEST_PACKAGES=(
   nodejs
   postgresql-15  # PostgreSQL ledger tests: throwaway clusters (initdb, pg_ctl)
   python3-hl7    # hl7_listener_test: Debian's mllp_send as a real MLLP peer
+  iproute2       # hl7v2_mllp_server_test: ss reads a listening socket's backlog
 )
 
 JOBS="${NEEDLECHECK_JOBS:-2}"

@@ -171,8 +171,10 @@ absl::Status EventMllpServer::Init() {
   absl::StatusOr<evutil_socket_t> fd = event_server::ListenSocket(host_, port_);
   if (!fd.ok()) return fd.status();
   port_ = net::BoundPort(*fd);
+  // Backlog 0: the socket already listens with ListenSocket's backlog
+  // (libevent's -1 would listen() again with 128).
   listener_.reset(evconnlistener_new(base_.get(), &OnAccept, this,
-                                     LEV_OPT_CLOSE_ON_FREE, -1, *fd));
+                                     LEV_OPT_CLOSE_ON_FREE, 0, *fd));
   if (listener_ == nullptr) {
     close(*fd);
     return absl::InternalError("evconnlistener_new failed");

@@ -10,7 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -102,6 +105,38 @@ TEST(MllpServerTest, ClientRoundTrip) {
   EXPECT_EQ(c.frames(MllpEventKind::kMessage), 3u);
   EXPECT_EQ(c.replies, 3u);
   EXPECT_EQ(c.connections_total, 1u);
+}
+
+// The listening socket keeps the backlog event_server::ListenSocket gives
+// it (1024, capped by net.core.somaxconn): libevent, told -1 instead of 0
+// for a socket already listening, calls listen() again with 128. Read with
+// iproute2's ss: a listening socket's Send-Q is its backlog.
+TEST(MllpServerTest, ListenBacklogIsKept) {
+  auto server = StartEcho(LoopbackOptions());
+  ASSERT_NE(server, nullptr);
+  const std::string command =
+      absl::StrCat("ss -Hltn 'sport = :", server->port(), "' 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[512];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    output.append(buffer, n);
+  }
+  ASSERT_EQ(pclose(pipe), 0) << command << ": " << output;
+  // "LISTEN 0 1024 127.0.0.1:PORT 0.0.0.0:*"
+  std::vector<std::string> fields =
+      absl::StrSplit(output, ' ', absl::SkipWhitespace());
+  ASSERT_GE(fields.size(), 3u) << output;
+  int backlog = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(fields[2], &backlog)) << output;
+  int somaxconn = 4096;
+  if (FILE* f = fopen("/proc/sys/net/core/somaxconn", "r")) {
+    if (fscanf(f, "%d", &somaxconn) != 1) somaxconn = 4096;
+    fclose(f);
+  }
+  EXPECT_EQ(backlog, std::min(1024, somaxconn)) << output;
 }
 
 TEST(MllpServerTest, FrameSplitByteByByte) {
