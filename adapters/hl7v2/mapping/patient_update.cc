@@ -384,12 +384,20 @@ void ApplyAllergyAction(const AllergyAction& action, v1::PatientRecord* r) {
     }
     return;
   }
-  for (v1::Allergy& a : *list) {
+  for (int i = 0; i < list->size(); ++i) {
+    v1::Allergy& a = *list->Mutable(i);
     if (!matches(a)) continue;
     if (action.kind == AllergyAction::Kind::kNoChange) return;
     const std::string id = a.id();
     a = action.allergy;
     if (action.unique_id.empty()) a.set_id(id);
+    // Every other entry the action names (by its unique id or by the same
+    // allergen) is the same allergy recorded twice: one entry stays. Else a
+    // message whose actions give one id to two allergens would leave one
+    // list the first time and another when it is delivered again.
+    for (int j = list->size() - 1; j > i; --j) {
+      if (matches(list->Get(j))) list->DeleteSubrange(j, 1);
+    }
     return;
   }
   *list->Add() = action.allergy;

@@ -167,6 +167,41 @@ TEST(ApplyPatientUpdateTest, A60AllergyDeltas) {
   EXPECT_EQ(stored.allergies(1).substance().text(), "Latex");
 }
 
+// Actions that give one unique id to two allergens, in one message: the
+// entries they name collapse into one, so a resent message leaves the list
+// it left the first time (found by the hl7v2 fuzzer: EMLA added under two
+// ids, then the second id moved to another substance).
+TEST(ApplyPatientUpdateTest, ActionsNamingOneAllergyTwiceAreIdempotent) {
+  const PatientUpdate update = ReadOrFail(std::string(kMsh) +
+                                          "PID|1||100234^^^H^MR\r"
+                                          "IAM|1|DA|^EMLA|||A|ALG-1\r"
+                                          "IAM|2|DA|^EMLA|||A|ALG-2\r"
+                                          "IAM|3|DA|^Latex|||A|ALG-2\r");
+  v1::PatientRecord once;
+  ApplyPatientUpdate(update, &once);
+  ASSERT_EQ(once.allergies_size(), 1);
+  EXPECT_EQ(once.allergies(0).id(), "ALG-2");
+  EXPECT_EQ(once.allergies(0).substance().text(), "Latex");
+  v1::PatientRecord twice = once;
+  ApplyPatientUpdate(update, &twice);
+  EXPECT_EQ(twice.SerializeAsString(), once.SerializeAsString())
+      << twice.DebugString();
+  // An update naming two stored entries (one by id, one by allergen) keeps
+  // one of them, updated.
+  v1::PatientRecord stored;
+  v1::Allergy* by_id = stored.add_allergies();
+  by_id->set_id("ALG-9");
+  by_id->mutable_substance()->set_text("Benzocaine");
+  stored.add_allergies()->mutable_substance()->set_text("Tetracaine");
+  ApplyPatientUpdate(
+      ReadOrFail(std::string(kMsh) + "PID|1||100234^^^H^MR\r"
+                                     "IAM|1|DA|^Tetracaine|SV||U|ALG-9\r"),
+      &stored);
+  ASSERT_EQ(stored.allergies_size(), 1) << stored.DebugString();
+  EXPECT_EQ(stored.allergies(0).id(), "ALG-9");
+  EXPECT_EQ(stored.allergies(0).substance().text(), "Tetracaine");
+}
+
 TEST(ReadPatientUpdateTest, NoKnownAllergies) {
   for (const char* al1 :
        {"AL1|1|DA|NKA", "AL1|1|DA|^No known allergies",
