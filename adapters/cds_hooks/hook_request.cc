@@ -397,15 +397,6 @@ absl::StatusOr<HookRequest> ParseHookRequest(const simdjson::dom::element& root,
   return out;
 }
 
-std::vector<std::string> BundleNextLinks(absl::string_view json) {
-  simdjson::dom::parser parser;
-  element root;
-  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
-    return {};
-  }
-  return BundleNextLinks(root);
-}
-
 std::vector<std::string> BundleNextLinks(const simdjson::dom::element& root) {
   std::vector<std::string> out;
   object bundle;

@@ -97,9 +97,7 @@ absl::StatusOr<HookRequest> ParseHookRequest(const simdjson::dom::element& root,
                                              absl::string_view service_id);
 
 // The `next` links of a FHIR searchset Bundle (a page the service fetched
-// itself); empty when the JSON is not a Bundle or has none.
-std::vector<std::string> BundleNextLinks(absl::string_view json);
-// Same, on a page already parsed.
+// itself and parsed once); empty when it is not a Bundle or has none.
 std::vector<std::string> BundleNextLinks(const simdjson::dom::element& root);
 
 // A prefetch template with {{context.patientId}} (and {{context.userId}},

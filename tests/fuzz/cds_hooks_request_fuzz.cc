@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "adapters/cds_hooks/hook_request.h"
 #include "adapters/cds_hooks/jwt_verifier.h"
+#include "simdjson.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace needlecheck::cds_hooks;  // NOLINT: fuzz entry point
@@ -32,8 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
   }
-  for (const std::string& link : BundleNextLinks(input)) {
-    if (link.empty()) std::abort();
+  simdjson::dom::parser parser;
+  simdjson::dom::element page;
+  if (parser.parse(input.data(), input.size()).get(page) == simdjson::SUCCESS) {
+    for (const std::string& link : BundleNextLinks(page)) {
+      if (link.empty()) std::abort();
+    }
   }
   auto keys = JwkSet::FromJson(input);
   (void)keys;
